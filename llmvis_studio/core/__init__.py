@@ -1,0 +1,1 @@
+"""Qt-free, onnxruntime-free building blocks: numpy only."""

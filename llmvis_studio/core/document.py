@@ -1,0 +1,56 @@
+"""The open image, its metadata and its mask."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+
+from .errors import InputError
+from .geometry import Extent
+from .requests import check_image_array, check_mask_matches
+
+
+@dataclass
+class ImageMetadata:
+    format: str = "PNG"  # Pillow format name of the source file
+    exif: bytes = b""
+    icc_profile: bytes = b""
+    dpi: Optional[tuple[float, float]] = None
+    notices: tuple[str, ...] = ()  # things the loader wants the user to know
+
+
+@dataclass
+class Document:
+    image: np.ndarray  # H×W×3|4, uint8 or uint16
+    mask: np.ndarray = field(default=None)  # type: ignore[assignment]  # H×W uint8
+    metadata: ImageMetadata = field(default_factory=ImageMetadata)
+    path: Optional[Path] = None
+    modified: bool = False
+
+    def __post_init__(self) -> None:
+        check_image_array(self.image)
+        if self.mask is None:
+            self.mask = empty_mask_for(self.image)
+        check_mask_matches(self.mask, self.image)
+
+    @property
+    def extent(self) -> Extent:
+        return Extent(int(self.image.shape[1]), int(self.image.shape[0]))
+
+    @property
+    def bit_depth(self) -> int:
+        return 16 if self.image.dtype == np.uint16 else 8
+
+    def set_mask(self, mask: np.ndarray) -> None:
+        if mask.shape != self.mask.shape:
+            raise InputError(
+                f"The mask is {mask.shape[1]}×{mask.shape[0]} but the image is "
+                f"{self.image.shape[1]}×{self.image.shape[0]}."
+            )
+        self.mask = np.ascontiguousarray(mask, dtype=np.uint8)
+
+
+def empty_mask_for(image: np.ndarray) -> np.ndarray:
+    return np.zeros(image.shape[:2], dtype=np.uint8)

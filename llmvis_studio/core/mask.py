@@ -1,0 +1,112 @@
+"""Mask painting and editing on a uint8 H×W array (255 = selected).
+
+Painting functions change the mask in place and return the rectangle they touched, so the
+caller can record a bounding-box undo patch. OpenCV does the morphology: it is Qt-free and
+already a runtime dependency for the classical inpainting.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import cv2
+import numpy as np
+
+from .geometry import Bounds, Extent
+
+Point = tuple[float, float]
+
+
+def brush_stamp(radius: float, hardness: float) -> np.ndarray:
+    """A round stamp, 1 inside radius*hardness, falling smoothly to 0 at the radius."""
+    r = max(0.5, float(radius))
+    size = int(np.ceil(r)) * 2 + 1
+    centre = size // 2
+    yy, xx = np.mgrid[:size, :size].astype(np.float32)
+    distance = np.hypot(xx - centre, yy - centre)
+    inner = r * float(np.clip(hardness, 0.0, 1.0))
+    if r - inner < 1e-3:
+        return (distance <= r).astype(np.float32)
+    falloff = np.clip((r - distance) / (r - inner), 0.0, 1.0)
+    return (falloff * falloff * (3 - 2 * falloff)).astype(np.float32)  # smoothstep
+
+
+def _stamp_at(mask: np.ndarray, stamp: np.ndarray, cx: float, cy: float, erase: bool) -> Bounds:
+    half = stamp.shape[0] // 2
+    x0, y0 = int(round(cx)) - half, int(round(cy)) - half
+    area = Bounds(x0, y0, stamp.shape[1], stamp.shape[0])
+    clipped = area.clipped(Extent(mask.shape[1], mask.shape[0]))
+    if clipped.is_empty:
+        return clipped
+    local = clipped.relative_to(area)
+    values = (stamp[local.slices] * 255.0 + 0.5).astype(np.uint8)
+    region = mask[clipped.slices]
+    if erase:
+        np.minimum(region, 255 - values, out=region)
+    else:
+        np.maximum(region, values, out=region)
+    return clipped
+
+
+def paint_line(mask: np.ndarray, start: Point, end: Point, radius: float, hardness: float, erase: bool = False) -> Bounds:
+    """Stamp along a segment with spacing of a quarter radius; returns the touched rectangle."""
+    stamp = brush_stamp(radius, hardness)
+    length = float(np.hypot(end[0] - start[0], end[1] - start[1]))
+    steps = max(1, int(np.ceil(length / max(0.5, radius / 4.0))))
+    touched = Bounds(0, 0, 0, 0)
+    for i in range(steps + 1):
+        t = i / steps
+        x = start[0] + (end[0] - start[0]) * t
+        y = start[1] + (end[1] - start[1]) * t
+        touched = touched.union(_stamp_at(mask, stamp, x, y, erase))
+    return touched
+
+
+def fill_rectangle(mask: np.ndarray, bounds: Bounds, erase: bool = False) -> Bounds:
+    area = bounds.clipped(Extent(mask.shape[1], mask.shape[0]))
+    if not area.is_empty:
+        mask[area.slices] = 0 if erase else 255
+    return area
+
+
+def fill_polygon(mask: np.ndarray, points: Sequence[Point], erase: bool = False) -> Bounds:
+    """Fill a lasso outline (closed automatically)."""
+    if len(points) < 3:
+        return Bounds(0, 0, 0, 0)
+    contour = np.round(np.asarray(points, dtype=np.float64)).astype(np.int32).reshape(-1, 1, 2)
+    cv2.fillPoly(mask, [contour], 0 if erase else 255)
+    x, y, w, h = cv2.boundingRect(contour)
+    return Bounds(x, y, w, h).clipped(Extent(mask.shape[1], mask.shape[0]))
+
+
+def inverted(mask: np.ndarray) -> np.ndarray:
+    return 255 - mask
+
+
+def _disk(radius: int) -> np.ndarray:
+    return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+
+
+def grown(mask: np.ndarray, radius: int) -> np.ndarray:
+    """Dilate by `radius` pixels (negative shrinks)."""
+    if radius == 0:
+        return mask.copy()
+    if radius < 0:
+        return shrunk(mask, -radius)
+    return cv2.dilate(mask, _disk(radius))
+
+
+def shrunk(mask: np.ndarray, radius: int) -> np.ndarray:
+    if radius <= 0:
+        return grown(mask, -radius)
+    return cv2.erode(mask, _disk(radius), borderType=cv2.BORDER_REPLICATE)
+
+
+def feathered(mask: np.ndarray, radius: float) -> np.ndarray:
+    """Soften edges with a Gaussian of about `radius` pixels."""
+    if radius <= 0:
+        return mask.copy()
+    return cv2.GaussianBlur(mask, (0, 0), sigmaX=max(0.3, radius / 2.0), borderType=cv2.BORDER_REPLICATE)
+
+
+def binarised(mask: np.ndarray, threshold: int = 127) -> np.ndarray:
+    return np.where(mask > threshold, 255, 0).astype(np.uint8)

@@ -1,0 +1,37 @@
+"""Conversions between stored pixels (uint8/uint16 RGB[A]) and model tensors (float32 RGB 0..1)."""
+from __future__ import annotations
+
+import numpy as np
+
+
+def max_value(dtype: np.dtype) -> float:
+    return 65535.0 if np.dtype(dtype) == np.uint16 else 255.0
+
+
+def to_float_rgb(image: np.ndarray) -> np.ndarray:
+    """H×W×C integer image → H×W×3 float32 in 0..1 (alpha dropped; callers keep it)."""
+    return image[..., :3].astype(np.float32) / max_value(image.dtype)
+
+
+def from_float_rgb(rgb: np.ndarray, like: np.ndarray, alpha: np.ndarray | None = None) -> np.ndarray:
+    """float32 0..1 RGB → the dtype of `like`, rounding, with alpha re-attached if `like` had one."""
+    top = max_value(like.dtype)
+    out = np.clip(np.rint(rgb * top), 0, top).astype(like.dtype)
+    if like.shape[2] == 4:
+        if alpha is None:
+            alpha = like[..., 3]
+        out = np.concatenate([out, alpha[..., None].astype(like.dtype)], axis=2)
+    return out
+
+
+def blend_inside_mask(original: np.ndarray, edited: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Take `edited` where mask > 0 (weighted by mask/255), `original` elsewhere.
+
+    Pixels where the mask is 0 are copied bit for bit from the original; that promise is tested.
+    """
+    weight = mask.astype(np.float32)[..., None] / 255.0
+    mixed = original.astype(np.float32) * (1.0 - weight) + edited.astype(np.float32) * weight
+    out = np.clip(np.rint(mixed), 0, max_value(original.dtype)).astype(original.dtype)
+    untouched = mask == 0
+    out[untouched] = original[untouched]
+    return out

@@ -1,0 +1,82 @@
+"""Frozen job requests and results: everything a job needs, nothing global.
+
+A request is built on the UI thread (or by the CLI) from copies of the document's arrays, so
+later edits cannot change a job in flight and the worker never touches UI state.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Mapping, Optional
+
+import numpy as np
+
+from .errors import InputError
+from .geometry import Bounds
+
+OPS = ("upscale", "inpaint", "restore", "denoise", "stylize", "generate", "detect-scratches")
+DEVICES = ("auto", "cpu", "cuda")
+
+
+def frozen_copy(array: np.ndarray) -> np.ndarray:
+    copy = np.array(array, copy=True)
+    copy.setflags(write=False)
+    return copy
+
+
+@dataclass(frozen=True)
+class EditRequest:
+    op: str
+    image: np.ndarray  # H×W×C, uint8 or uint16, RGB(A)
+    mask: Optional[np.ndarray] = None  # H×W uint8, 255 = edit here
+    model_id: Optional[str] = None  # None: the catalog's default for the op
+    params: Mapping[str, Any] = field(default_factory=dict)
+    prompt: str = ""
+    device: str = "auto"
+    tile: Optional[int] = None  # None: from the memory budget; 0: no tiling
+
+    def __post_init__(self) -> None:
+        if self.op not in OPS:
+            raise InputError(f"Unknown operation '{self.op}'. Known: {', '.join(OPS)}.")
+        if self.device not in DEVICES:
+            raise InputError(f"Unknown device '{self.device}'. Use auto, cpu or cuda.")
+        check_image_array(self.image)
+        if self.mask is not None:
+            check_mask_matches(self.mask, self.image)
+        if self.tile is not None and self.tile < 0:
+            raise InputError("Tile size must be 0 (no tiling) or a positive number of pixels.")
+        object.__setattr__(self, "params", MappingProxyType(dict(self.params)))
+
+    @classmethod
+    def build(cls, op: str, image: np.ndarray, mask: Optional[np.ndarray] = None, **kwargs: Any) -> "EditRequest":
+        """Make a request from copies, so the caller may keep editing its own arrays."""
+        return cls(op, frozen_copy(image), None if mask is None else frozen_copy(mask), **kwargs)
+
+
+@dataclass(frozen=True)
+class EditResult:
+    op: str
+    image: np.ndarray  # the whole new image, same dtype and channels as the request's
+    model_id: str
+    provider: str  # the execution provider that actually ran, e.g. "CPUExecutionProvider"
+    seconds: float
+    changed: Optional[Bounds] = None  # None: the whole image (or its size) changed
+    notes: tuple[str, ...] = ()
+
+
+def check_image_array(image: np.ndarray) -> None:
+    if not isinstance(image, np.ndarray) or image.ndim != 3 or image.shape[2] not in (3, 4):
+        shape = getattr(image, "shape", None)
+        raise InputError(f"Expected an H×W×3 or H×W×4 image, got shape {shape}.")
+    if image.dtype not in (np.uint8, np.uint16):
+        raise InputError(f"Expected an 8- or 16-bit image, got {image.dtype}.")
+    if image.shape[0] < 1 or image.shape[1] < 1:
+        raise InputError("The image is empty.")
+
+
+def check_mask_matches(mask: np.ndarray, image: np.ndarray) -> None:
+    if mask.ndim != 2 or mask.shape != image.shape[:2]:
+        raise InputError(
+            f"The mask is {mask.shape[1] if mask.ndim > 1 else '?'}×{mask.shape[0]} but the image is "
+            f"{image.shape[1]}×{image.shape[0]}; they must be the same size."
+        )

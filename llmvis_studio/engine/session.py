@@ -1,0 +1,118 @@
+"""onnxruntime sessions: provider choice, a per-model cache, and which provider really ran.
+
+onnxruntime-gpu lists CUDA even on machines without a GPU and silently falls back to the
+CPU, so the provider we report is read back from the session, never assumed.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Optional
+
+import numpy as np
+import onnxruntime as ort
+
+from ..core.errors import InputError, ModelError, OutOfMemory
+
+log = logging.getLogger(__name__)
+ort.set_default_logger_severity(3)
+
+CUDA = "CUDAExecutionProvider"
+CPU = "CPUExecutionProvider"
+_ALLOCATION_WORDS = ("bad_alloc", "bad allocation", "failed to allocate", "out of memory", "cudaerrormemoryallocation")
+
+
+def providers_for(device: str) -> list[str]:
+    available = ort.get_available_providers()
+    if device == "cpu":
+        return [CPU]
+    if device == "cuda":
+        if CUDA not in available:
+            raise InputError("CUDA was asked for, but this onnxruntime has no CUDA support installed.")
+        return [CUDA, CPU]
+    return [CUDA, CPU] if CUDA in available else [CPU]
+
+
+def short_provider(name: str) -> str:
+    return {CUDA: "CUDA", CPU: "CPU"}.get(name, name.replace("ExecutionProvider", ""))
+
+
+def default_thread_count() -> int:
+    return max(1, os.cpu_count() or 1)
+
+
+@dataclass
+class LoadedModel:
+    session: ort.InferenceSession
+    provider: str  # the provider that will actually run the first node types
+    input_name: str
+    output_name: str
+
+    def run(self, tensor: np.ndarray) -> np.ndarray:
+        try:
+            return self.session.run([self.output_name], {self.input_name: tensor})[0]
+        except Exception as exc:  # onnxruntime raises its own pybind exception types
+            raise translate_ort_error(exc) from exc
+
+
+def translate_ort_error(exc: Exception) -> Exception:
+    text = str(exc)
+    lower = text.lower()
+    if isinstance(exc, MemoryError) or any(word in lower for word in _ALLOCATION_WORDS):
+        return OutOfMemory("Not enough memory for this tile.", detail=text)
+    kind = type(exc).__name__
+    if kind == "InvalidProtobuf":
+        return ModelError("The model file is not a valid ONNX model.", detail=text)
+    if kind in ("InvalidArgument", "InvalidGraph"):
+        return ModelError("The model does not accept this input (wrong size, channels or type).", detail=text)
+    if kind in ("NoSuchFile",):
+        return ModelError("The model file could not be found.", detail=text)
+    return ModelError("The model failed to run.", detail=f"{kind}: {text}")
+
+
+class SessionCache:
+    """One session per (model file, device): sessions are expensive, so keep them."""
+
+    def __init__(self, threads: Optional[int] = None) -> None:
+        self._threads = threads or default_thread_count()
+        self._sessions: dict[tuple[Path, str], LoadedModel] = {}
+        self._lock = threading.Lock()
+
+    def get(self, path: Path, device: str, expected_input: Optional[str] = None) -> LoadedModel:
+        key = (path, device)
+        with self._lock:
+            if key not in self._sessions:
+                self._sessions[key] = self._open(path, device, expected_input)
+            return self._sessions[key]
+
+    def _open(self, path: Path, device: str, expected_input: Optional[str]) -> LoadedModel:
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = self._threads
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3
+        try:
+            session = ort.InferenceSession(str(path), sess_options=options, providers=providers_for(device))
+        except InputError:
+            raise
+        except Exception as exc:
+            raise translate_ort_error(exc) from exc
+        active = session.get_providers()
+        if device == "cuda" and CUDA not in active:
+            raise InputError("CUDA was asked for, but no usable GPU was found; use --device cpu or auto.")
+        inputs, outputs = session.get_inputs(), session.get_outputs()
+        if expected_input and inputs[0].name != expected_input:
+            raise ModelError(
+                f"{path.name} takes an input named '{inputs[0].name}', but its manifest says '{expected_input}'."
+            )
+        log.info("opened %s on %s", path.name, active)
+        return LoadedModel(session, active[0], inputs[0].name, outputs[0].name)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._sessions.clear()
+
+
+InferFn = Callable[[np.ndarray], np.ndarray]

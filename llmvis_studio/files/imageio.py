@@ -1,0 +1,214 @@
+"""Load and save images as uint8/uint16 RGB(A) arrays with EXIF, ICC and DPI kept.
+
+Pillow reads most formats but turns 16-bit RGB into 8-bit, so 16-bit PNG goes through OpenCV
+and TIFF through tifffile when it holds 16-bit data.
+"""
+from __future__ import annotations
+
+import io
+import warnings
+from pathlib import Path
+from typing import Optional
+
+import cv2
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from ..core.document import Document, ImageMetadata
+from ..core.errors import ImageLoadError, ImageSaveError, InputError
+from .atomic import write_atomically
+
+MAX_PIXELS = 250_000_000  # hard limit: refuse above this (about 1 GB of 8-bit RGBA)
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+SAVE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".tif": "TIFF", ".tiff": "TIFF",
+                ".webp": "WEBP", ".bmp": "BMP"}
+SIXTEEN_BIT_FORMATS = {"PNG", "TIFF"}
+
+
+def _check_readable(path: Path) -> None:
+    if not path.exists():
+        raise ImageLoadError(f"File not found: {path}")
+    if path.is_dir():
+        raise ImageLoadError(f"{path} is a folder, not an image.")
+
+
+def _is_sixteen_bit_png(head: bytes) -> bool:
+    return head[:8] == b"\x89PNG\r\n\x1a\n" and len(head) > 24 and head[24] == 16
+
+
+def _read_sixteen_bit(data: bytes) -> np.ndarray:
+    array = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    if array is None:
+        raise ImageLoadError("The file is damaged: the 16-bit image could not be decoded.")
+    return _to_rgb_layout(array, bgr=True)
+
+
+def _to_rgb_layout(array: np.ndarray, bgr: bool) -> np.ndarray:
+    if array.ndim == 2:
+        return np.repeat(array[..., None], 3, axis=2)
+    if array.shape[2] == 2:  # grey + alpha
+        return np.concatenate([np.repeat(array[..., :1], 3, axis=2), array[..., 1:2]], axis=2)
+    if bgr:
+        order = [2, 1, 0, 3][: array.shape[2]]
+        array = array[..., order]
+    return np.ascontiguousarray(array[..., :4])
+
+
+def _pillow_to_array(picture: Image.Image) -> tuple[np.ndarray, list[str]]:
+    notices = []
+    if picture.mode in ("I;16", "I;16B", "I;16L", "I"):
+        grey = np.asarray(picture).astype(np.uint16 if picture.mode != "I" else np.int64)
+        return _to_rgb_layout(np.clip(grey, 0, 65535).astype(np.uint16), bgr=False), notices
+    if picture.mode == "CMYK":
+        notices.append("CMYK image converted to RGB without its colour profile; colours may shift.")
+    has_alpha = picture.mode in ("RGBA", "LA", "PA") or (picture.mode == "P" and "transparency" in picture.info)
+    converted = picture.convert("RGBA" if has_alpha else "RGB")
+    return np.asarray(converted).copy(), notices
+
+
+def load_image(path: Path | str) -> tuple[np.ndarray, ImageMetadata]:
+    """Read an image file into an H×W×3|4 uint8/uint16 array and its metadata."""
+    path = Path(path)
+    _check_readable(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ImageLoadError(f"Cannot read {path.name}: {exc.strerror or exc}.") from exc
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            picture = Image.open(io.BytesIO(data))
+            notices = []
+            if getattr(picture, "n_frames", 1) > 1:
+                notices.append("The file has several frames or pages; only the first was opened.")
+            metadata = ImageMetadata(
+                format=picture.format or "PNG", exif=picture.info.get("exif", b""),
+                icc_profile=picture.info.get("icc_profile", b""), dpi=picture.info.get("dpi"),
+            )
+            if _is_sixteen_bit_png(data[:32]):
+                array = _read_sixteen_bit(data)
+            elif picture.format == "TIFF" and _tiff_is_sixteen_bit(picture):
+                array = _read_tiff(data)
+            else:
+                picture = ImageOps.exif_transpose(picture)
+                picture.load()
+                array, more = _pillow_to_array(picture)
+                notices.extend(more)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ImageLoadError(f"{path.name} is larger than {MAX_PIXELS // 1_000_000} megapixels; refused.") from None
+    except UnidentifiedImageError:
+        raise ImageLoadError(f"{path.name} is not an image this app can read.") from None
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise ImageLoadError(f"{path.name} is damaged or truncated and cannot be opened.", detail=repr(exc)) from exc
+    metadata.notices = tuple(notices)
+    return array, metadata
+
+
+def _tiff_is_sixteen_bit(picture: Image.Image) -> bool:
+    bits = getattr(picture, "tag_v2", {}).get(258, (8,))  # TIFF tag 258: BitsPerSample
+    first = bits[0] if isinstance(bits, tuple) else bits
+    return picture.mode.startswith("I;16") or first == 16
+
+
+def _read_tiff(data: bytes) -> np.ndarray:
+    import tifffile
+
+    array = tifffile.imread(io.BytesIO(data))
+    if array.ndim == 3 and array.shape[0] in (3, 4) and array.shape[2] not in (3, 4):
+        array = array.transpose(1, 2, 0)
+    return _to_rgb_layout(array.astype(np.uint16), bgr=False)
+
+
+def load_document(path: Path | str) -> Document:
+    image, metadata = load_image(path)
+    return Document(image=image, metadata=metadata, path=Path(path))
+
+
+def format_for(path: Path) -> str:
+    try:
+        return SAVE_FORMATS[path.suffix.lower()]
+    except KeyError:
+        raise InputError(f"Cannot save as '{path.suffix or 'no extension'}'. Use one of: "
+                         f"{', '.join(sorted(SAVE_FORMATS))}.") from None
+
+
+def save_image(path: Path | str, image: np.ndarray, metadata: Optional[ImageMetadata] = None) -> list[str]:
+    """Write atomically in the format the extension names; returns notices (e.g. 16→8 bit)."""
+    path = Path(path)
+    fmt = format_for(path)
+    metadata = metadata or ImageMetadata()
+    notices: list[str] = []
+    if image.dtype == np.uint16 and fmt not in SIXTEEN_BIT_FORMATS:
+        notices.append(f"{fmt} holds only 8 bits per channel; the 16-bit image was reduced.")
+        image = (image.astype(np.uint32) * 255 // 65535).astype(np.uint8)
+    if fmt == "JPEG" and image.shape[2] == 4:
+        notices.append("JPEG has no transparency; the alpha channel was dropped.")
+        image = image[..., :3]
+
+    def write(temp: Path) -> None:
+        if image.dtype == np.uint16:
+            _write_sixteen_bit(temp, fmt, image)
+        else:
+            _write_pillow(temp, fmt, image, metadata)
+
+    write_atomically(path, write)
+    return notices
+
+
+def _write_pillow(temp: Path, fmt: str, image: np.ndarray, metadata: ImageMetadata) -> None:
+    picture = Image.fromarray(image, "RGBA" if image.shape[2] == 4 else "RGB")
+    options: dict = {}
+    if metadata.exif and fmt in ("JPEG", "PNG", "WEBP", "TIFF"):
+        options["exif"] = _exif_without_orientation(metadata.exif)
+    if metadata.icc_profile and fmt in ("JPEG", "PNG", "WEBP", "TIFF"):
+        options["icc_profile"] = metadata.icc_profile
+    if metadata.dpi and fmt in ("JPEG", "PNG", "TIFF", "BMP"):
+        options["dpi"] = tuple(float(v) for v in metadata.dpi)
+    if fmt == "JPEG":
+        options.update(quality=95, subsampling=0)
+    try:
+        picture.save(temp, format=fmt, **options)
+    except (OSError, ValueError) as exc:
+        raise ImageSaveError(f"Could not write {fmt}: {exc}", detail=repr(exc)) from exc
+
+
+def _exif_without_orientation(exif: bytes) -> bytes:
+    """Pixels were already rotated on open, so the saved EXIF must say 'upright'."""
+    parsed = Image.Exif()
+    parsed.load(exif)
+    if parsed.get(0x0112, 1) != 1:
+        parsed[0x0112] = 1
+    return parsed.tobytes()
+
+
+def _write_sixteen_bit(temp: Path, fmt: str, image: np.ndarray) -> None:
+    if fmt == "TIFF":
+        import tifffile
+
+        tifffile.imwrite(temp, image, photometric="rgb")
+        return
+    order = [2, 1, 0, 3][: image.shape[2]]
+    ok, encoded = cv2.imencode(".png", np.ascontiguousarray(image[..., order]))
+    if not ok:
+        raise ImageSaveError("Could not encode the 16-bit PNG.")
+    temp.write_bytes(encoded.tobytes())
+
+
+def load_mask(path: Path | str, expected_shape: Optional[tuple[int, int]] = None) -> np.ndarray:
+    """A mask file (white = selected) as an H×W uint8 array."""
+    image, _ = load_image(path)
+    grey = image[..., :3].astype(np.float32).mean(axis=2)
+    if image.dtype == np.uint16:
+        grey /= 257.0
+    mask = np.clip(np.rint(grey), 0, 255).astype(np.uint8)
+    if expected_shape is not None and mask.shape != tuple(expected_shape):
+        raise InputError(f"The mask is {mask.shape[1]}×{mask.shape[0]} but the image is "
+                         f"{expected_shape[1]}×{expected_shape[0]}; they must be the same size.")
+    return mask
+
+
+def save_mask(path: Path | str, mask: np.ndarray) -> None:
+    path = Path(path)
+    if format_for(path) != "PNG":
+        raise InputError("Masks are saved as PNG.")
+    write_atomically(path, lambda temp: Image.fromarray(mask, "L").save(temp, format="PNG"), keep_backup=False)
