@@ -2,7 +2,7 @@
 
 Tiles partition the image into cores; each tile feeds the model its core plus `overlap`
 pixels of context on every side that is not the image border. Neighbouring tiles overlap by
-2×overlap and are cross-faded there with linear ramps, so no seam shows. On OutOfMemory a
+2×overlap and are cross-faded there with linear ramps (see ramp_weights), so no seam shows. On OutOfMemory a
 tile is split into quarters and the size limit is halved for the rest of the run (the ONNX
 counterpart of chaiNNer's auto_split). The output lives in one preallocated array.
 """
@@ -69,9 +69,13 @@ def split_core(core: Bounds) -> list[Bounds]:
 
 
 def ramp_weights(context: Bounds, core: Bounds, extent: Extent, scale: int) -> np.ndarray:
-    """Per-pixel blend weights at output resolution: 1 in the middle, fading to ~0 at inner edges.
+    """Per-pixel blend weights at output resolution.
 
-    A side at the image border keeps weight 1, since no other tile covers it.
+    Across the 2×overlap band two tiles share, each tile's weight is 0 for the first overlap/2
+    pixels from its edge (where it lacks context), then rises linearly to 1; the two ramps
+    sum to 1. So a tile only contributes where it saw at least overlap/2 pixels of context,
+    and the result equals an untiled run when the network's margin is at most overlap/2.
+    A side at the image border keeps weight 1: no other tile covers it.
     """
     height, width = context.height * scale, context.width * scale
 
@@ -79,10 +83,10 @@ def ramp_weights(context: Bounds, core: Bounds, extent: Extent, scale: int) -> n
         pos = np.arange(length, dtype=np.float32) + 0.5
         w = np.ones(length, dtype=np.float32)
         if not at_start and lead > 0:
-            w = np.minimum(w, pos / (2 * lead * scale))
+            w = np.minimum(w, (pos - lead * scale / 2) / (lead * scale))
         if not at_end and trail > 0:
-            w = np.minimum(w, (length - pos) / (2 * trail * scale))
-        return np.maximum(w, 1e-4)
+            w = np.minimum(w, (length - pos - trail * scale / 2) / (trail * scale))
+        return np.clip(w, 1e-6, 1.0)
 
     wy = axis(height, core.y - context.y, context.y2 - core.y2, context.y == 0, context.y2 == extent.height)
     wx = axis(width, core.x - context.x, context.x2 - core.x2, context.x == 0, context.x2 == extent.width)
@@ -129,7 +133,7 @@ class TiledRun:
         except OutOfMemory:
             if len(parts) == 1:
                 raise OutOfMemory("Not enough memory even for the smallest tile; close other programs or use a smaller image.")
-            self.limit = max(2 * self.overlap + MIN_CORE, max(context.width, context.height) // 2)
+            self.limit = max(MIN_CORE, max(context.width, context.height) // 2)
             self.splits += 1
             for part in parts:
                 self._process(part)

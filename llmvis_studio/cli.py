@@ -1,0 +1,180 @@
+"""Command-line subcommands on the same requests and engine as the editor.
+
+Every failure the user can cause prints one line `error: ...` and exits non-zero; a
+traceback is never shown (it goes to the log file instead).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+from typing import Callable, Optional, Sequence
+
+from .core.errors import Cancelled, InputError, StudioError
+from .core.progress import Progress
+from .core.requests import EditRequest
+
+log = logging.getLogger("llmvis_studio.cli")
+SUBCOMMANDS = ("upscale", "inpaint", "models")
+
+
+class ProgressBar:
+    """A one-line text bar on stderr; redrawn in place on a terminal, quiet otherwise."""
+
+    def __init__(self, label: str, stream=sys.stderr, width: int = 30) -> None:
+        self.label = label
+        self.stream = stream
+        self.width = width
+        self.started = time.monotonic()
+        self.interactive = hasattr(stream, "isatty") and stream.isatty()
+        self._last_drawn = -1
+
+    def __call__(self, fraction: float, message: str = "") -> None:
+        percent = int(fraction * 100)
+        if not self.interactive or percent == self._last_drawn:
+            return
+        self._last_drawn = percent
+        filled = int(self.width * fraction)
+        elapsed = time.monotonic() - self.started
+        eta = elapsed / fraction - elapsed if fraction > 0.01 else 0.0
+        bar = "#" * filled + "-" * (self.width - filled)
+        self.stream.write(f"\r{self.label} [{bar}] {percent:3d}% {elapsed:5.1f}s eta {eta:5.1f}s")
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.interactive:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def _make_engine(device_threads: Optional[int] = None):
+    from .engine import Engine  # imported here so `--help` and the GUI start fast
+
+    return Engine(threads=device_threads)
+
+
+def _run_request(request: EditRequest, label: str, engine_factory: Callable = _make_engine):
+    engine = engine_factory()
+    bar = ProgressBar(label)
+    try:
+        return engine.run(request, Progress(bar))
+    finally:
+        bar.close()
+
+
+def _save_result(out_path: Path, result, metadata) -> None:
+    from .files import save_image
+
+    for notice in save_image(out_path, result.image, metadata):
+        print(f"note: {notice}", file=sys.stderr)
+    for note in result.notes:
+        print(f"note: {note}", file=sys.stderr)
+    print(f"{out_path}: {result.image.shape[1]}×{result.image.shape[0]}, {result.model_id} on "
+          f"{result.provider}, {result.seconds:.2f} s")
+
+
+def _check_output_path(path: Path) -> None:
+    from .files.imageio import format_for
+
+    format_for(path)
+    if not path.parent.exists():
+        raise InputError(f"The output folder {path.parent} does not exist.")
+
+
+def cmd_upscale(args: argparse.Namespace) -> int:
+    from .files import load_image
+
+    out = Path(args.output)
+    _check_output_path(out)
+    image, metadata = load_image(args.input)
+    request = EditRequest(op="upscale", image=image, model_id=args.model, params={"scale": args.scale},
+                          device=args.device, tile=args.tile)
+    _save_result(out, _run_request(request, f"upscale ×{args.scale}"), metadata)
+    return 0
+
+
+def cmd_inpaint(args: argparse.Namespace) -> int:
+    from .files import load_image, load_mask
+
+    out = Path(args.output)
+    _check_output_path(out)
+    image, metadata = load_image(args.input)
+    mask = load_mask(args.mask, expected_shape=image.shape[:2])
+    request = EditRequest(op="inpaint", image=image, mask=mask, model_id=args.model, device=args.device)
+    _save_result(out, _run_request(request, "inpaint"), metadata)
+    return 0
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    from .catalog import load_catalog
+
+    catalog = load_catalog()
+    summaries = [spec.summary() for spec in catalog]
+    if args.json:
+        print(json.dumps(summaries, indent=2))
+        return 0
+    for entry in summaries:
+        flag = " (default)" if entry["default"] else ""
+        print(f"{entry['id']:<22} {entry['task']:<10} ×{entry['scale']}  {entry['licence']:<26} {entry['name']}{flag}")
+    return 0
+
+
+def _add_device(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
+                        help="execution provider: CUDA when present (auto), or force one")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="llmvis-studio", description="Offline AI image editor (command line).")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    up = sub.add_parser("upscale", help="super-resolution ×2/×4")
+    up.add_argument("input")
+    up.add_argument("output")
+    up.add_argument("--scale", type=int, default=4, choices=(2, 3, 4, 8))
+    up.add_argument("--model", help="model id (see `models list`); default: the catalog's default for the scale")
+    up.add_argument("--tile", type=int, default=None, help="tile size in input pixels; 0 = no tiling; default: from memory")
+    _add_device(up)
+    up.set_defaults(handler=cmd_upscale)
+
+    inp = sub.add_parser("inpaint", help="fill the white part of MASK")
+    inp.add_argument("input")
+    inp.add_argument("mask", help="PNG, white = fill, same size as the image")
+    inp.add_argument("output")
+    inp.add_argument("--model", help="model id (see `models list`)")
+    _add_device(inp)
+    inp.set_defaults(handler=cmd_inpaint)
+
+    models = sub.add_parser("models", help="installed models")
+    models_sub = models.add_subparsers(dest="models_command", required=True)
+    listing = models_sub.add_parser("list", help="list installed models")
+    listing.add_argument("--json", action="store_true", help="machine-readable output")
+    listing.set_defaults(handler=cmd_models)
+    return parser
+
+
+def main(argv: Sequence[str]) -> int:
+    args = build_parser().parse_args(list(argv))
+    try:
+        return args.handler(args)
+    except Cancelled:
+        print("cancelled", file=sys.stderr)
+        return 130
+    except StudioError as exc:
+        if exc.detail:
+            log.debug("detail: %s", exc.detail)
+        print(f"error: {exc.user_message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        return 130
+    except MemoryError:
+        print("error: not enough memory for this image; try a smaller --tile", file=sys.stderr)
+        return 1
+    except Exception as exc:  # a bug: one line for the user, the trace in the log
+        log.exception("unexpected failure")
+        print(f"error: unexpected failure ({type(exc).__name__}: {exc}); see the log", file=sys.stderr)
+        return 1
