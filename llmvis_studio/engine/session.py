@@ -18,7 +18,9 @@ import onnxruntime as ort
 from ..core.errors import InputError, ModelError, OutOfMemory
 
 log = logging.getLogger(__name__)
-ort.set_default_logger_severity(3)
+# onnxruntime-gpu prints a red ERROR when CUDA libraries are missing, then uses the CPU; we
+# detect that fallback from session.get_providers() and report it ourselves, so keep it quiet.
+ort.set_default_logger_severity(4)
 
 CUDA = "CUDAExecutionProvider"
 CPU = "CPUExecutionProvider"
@@ -92,7 +94,7 @@ class SessionCache:
         options = ort.SessionOptions()
         options.intra_op_num_threads = self._threads
         options.inter_op_num_threads = 1
-        options.log_severity_level = 3
+        options.log_severity_level = 4
         try:
             session = ort.InferenceSession(str(path), sess_options=options, providers=providers_for(device))
         except InputError:
@@ -107,6 +109,8 @@ class SessionCache:
             raise ModelError(
                 f"{path.name} takes an input named '{inputs[0].name}', but its manifest says '{expected_input}'."
             )
+        if CUDA in providers_for(device) and CUDA not in active:
+            log.info("CUDA is listed but not usable here; %s runs on the CPU", path.name)
         log.info("opened %s on %s", path.name, active)
         return LoadedModel(session, active[0], inputs[0].name, outputs[0].name)
 
