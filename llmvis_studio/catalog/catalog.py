@@ -46,6 +46,7 @@ class ModelSpec:
     tile_min_overlap: int = 16
     tile_default: int = 256
     memory_bytes_per_input_pixel: int = 4096
+    pre_pad: int = 0  # reflect-pad the whole image by this much first (the model's own habit)
     default: bool = False
     metrics: Mapping[str, Any] = field(default_factory=dict)
     extra: Mapping[str, Any] = field(default_factory=dict)
@@ -102,7 +103,8 @@ def _tensor(entry: Mapping[str, Any]) -> TensorSpec:
 
 
 _KNOWN_KEYS = set(REQUIRED_FIELDS) | {
-    "name", "scale", "stride", "tile", "memory_bytes_per_input_pixel", "default", "metrics", "licence_file",
+    "name", "scale", "stride", "tile", "memory_bytes_per_input_pixel", "pre_pad", "default", "metrics",
+    "licence_file",
 }
 
 
@@ -120,6 +122,7 @@ def spec_from_entry(entry: Mapping[str, Any], folder: Path) -> ModelSpec:
         tile_supported=bool(tile.get("supported", True)), tile_min_overlap=int(tile.get("min_overlap", 16)),
         tile_default=int(tile.get("default", 256)),
         memory_bytes_per_input_pixel=int(entry.get("memory_bytes_per_input_pixel", 4096)),
+        pre_pad=int(entry.get("pre_pad", 0)),
         default=bool(entry.get("default", False)), metrics=dict(entry.get("metrics", {})),
         extra={k: v for k, v in entry.items() if k not in _KNOWN_KEYS},
     )

@@ -22,6 +22,15 @@ def requested_scale(request: EditRequest, spec: ModelSpec) -> int:
     return scale
 
 
+def with_border(rgb: np.ndarray, pad: int) -> np.ndarray:
+    """Reflect-pad all sides, as Real-ESRGAN does, so edges see image-like context, not zeros."""
+    return np.pad(rgb, ((pad, pad), (pad, pad), (0, 0)), mode="reflect") if pad > 0 else rgb
+
+
+def without_border(out: np.ndarray, pad: int) -> np.ndarray:
+    return out[pad:out.shape[0] - pad, pad:out.shape[1] - pad] if pad > 0 else out
+
+
 def run(context: OpContext, request: EditRequest, spec: ModelSpec, progress: ProgressLike) -> OpOutput:
     scale = requested_scale(request, spec)
     height, width = request.image.shape[:2]
@@ -31,9 +40,11 @@ def run(context: OpContext, request: EditRequest, spec: ModelSpec, progress: Pro
     tile = request.tile
     if tile is None:
         tile = tile_for_budget(context.memory_budget, spec.memory_bytes_per_input_pixel, spec.stride)
-    rgb = to_float_rgb(request.image)
+    border = max(0, min(spec.pre_pad, height - 1, width - 1))  # reflect needs a wider image
+    rgb = with_border(to_float_rgb(request.image), border)
     out = run_tiled(rgb, nchw_runner(model), scale=spec.scale, tile=tile if spec.tile_supported else 0,
                     overlap=spec.tile_min_overlap, stride=spec.stride, progress=progress.span(0.0, 0.98))
+    out = without_border(out, border * spec.scale)
     notes: tuple[str, ...] = ()
     if scale != spec.scale:
         out = cv2.resize(out, (width * scale, height * scale), interpolation=cv2.INTER_AREA)

@@ -1,0 +1,1 @@
+"""PyTorch network definitions used only for training and ONNX export."""
