@@ -18,6 +18,7 @@ class ImageMetadata:
     exif: bytes = b""
     icc_profile: bytes = b""
     dpi: Optional[tuple[float, float]] = None
+    grey: bool = False  # the source was greyscale: saved back as grey while R = G = B
     notices: tuple[str, ...] = ()  # things the loader wants the user to know
 
 

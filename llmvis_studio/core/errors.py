@@ -23,6 +23,14 @@ class ImageLoadError(InputError):
     """A file that is missing, not an image, truncated or too large."""
 
 
+class LargeImageError(ImageLoadError):
+    """Above the 'ask first' size: the caller may confirm and load again with allow_large."""
+
+    def __init__(self, user_message: str, megapixels: float) -> None:
+        super().__init__(user_message)
+        self.megapixels = megapixels
+
+
 class ImageSaveError(StudioError):
     """Writing failed; the original file (if any) is untouched."""
 

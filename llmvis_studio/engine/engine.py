@@ -48,7 +48,8 @@ class Engine:
 
     def open_model(self, spec: ModelSpec, device: str) -> LoadedModel:
         path = self.catalog.verify(spec)
-        expected = spec.inputs[0].name if spec.inputs else None
+        # Only NCHW RGB image models are shape-checked; text or NHWC models check their own inputs.
+        expected = spec.inputs[0].name if spec.inputs and spec.inputs[0].layout == "NCHW" else None
         return self.sessions.get(path, device, expected)
 
     def run(self, request: EditRequest, progress: Optional[Progress] = None) -> EditResult:

@@ -15,7 +15,7 @@ from typing import Callable, Optional
 import numpy as np
 import onnxruntime as ort
 
-from ..core.errors import InputError, ModelError, OutOfMemory
+from ..core.errors import InputError, ModelError, ModelIntegrityError, OutOfMemory
 
 log = logging.getLogger(__name__)
 # onnxruntime-gpu prints a red ERROR when CUDA libraries are missing, then uses the CPU; we
@@ -66,13 +66,25 @@ def translate_ort_error(exc: Exception) -> Exception:
     if isinstance(exc, MemoryError) or any(word in lower for word in _ALLOCATION_WORDS):
         return OutOfMemory("Not enough memory for this tile.", detail=text)
     kind = type(exc).__name__
-    if kind == "InvalidProtobuf":
+    if "external data" in lower and ("escapes" in lower or "outside" in lower or ".." in text):
+        return ModelIntegrityError("The model refers to weight data outside its own folder; refused.", detail=text)
+    if kind == "InvalidProtobuf" or "protobuf parsing failed" in lower:
         return ModelError("The model file is not a valid ONNX model.", detail=text)
     if kind in ("InvalidArgument", "InvalidGraph"):
         return ModelError("The model does not accept this input (wrong size, channels or type).", detail=text)
     if kind in ("NoSuchFile",):
         return ModelError("The model file could not be found.", detail=text)
     return ModelError("The model failed to run.", detail=f"{kind}: {text}")
+
+
+def check_image_input(path: Path, model_input, expected_name: str) -> None:
+    """An image model must take one NCHW tensor with 3 channels under the manifest's name."""
+    if model_input.name != expected_name:
+        raise ModelError(f"{path.name} takes an input named '{model_input.name}', but its manifest says '{expected_name}'.")
+    shape = list(model_input.shape)
+    channels = shape[1] if len(shape) == 4 else None
+    if len(shape) != 4 or (isinstance(channels, int) and channels != 3):
+        raise ModelError(f"{path.name} expects input of shape {shape}, not an RGB image (1×3×H×W).")
 
 
 class SessionCache:
@@ -105,10 +117,8 @@ class SessionCache:
         if device == "cuda" and CUDA not in active:
             raise InputError("CUDA was asked for, but no usable GPU was found; use --device cpu or auto.")
         inputs, outputs = session.get_inputs(), session.get_outputs()
-        if expected_input and inputs[0].name != expected_input:
-            raise ModelError(
-                f"{path.name} takes an input named '{inputs[0].name}', but its manifest says '{expected_input}'."
-            )
+        if expected_input:
+            check_image_input(path, inputs[0], expected_input)
         if CUDA in providers_for(device) and CUDA not in active:
             log.info("CUDA is listed but not usable here; %s runs on the CPU", path.name)
         log.info("opened %s on %s", path.name, active)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import warnings
+from struct import error as struct_error
 from pathlib import Path
 from typing import Optional
 
@@ -15,9 +16,10 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from ..core.document import Document, ImageMetadata
-from ..core.errors import ImageLoadError, ImageSaveError, InputError
+from ..core.errors import ImageLoadError, ImageSaveError, InputError, LargeImageError
 from .atomic import write_atomically
 
+ASK_PIXELS = 100_000_000  # above this, ask before decoding (a possible decompression bomb)
 MAX_PIXELS = 250_000_000  # hard limit: refuse above this (about 1 GB of 8-bit RGBA)
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 SAVE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".tif": "TIFF", ".tiff": "TIFF",
@@ -66,8 +68,25 @@ def _pillow_to_array(picture: Image.Image) -> tuple[np.ndarray, list[str]]:
     return np.asarray(converted).copy(), notices
 
 
-def load_image(path: Path | str) -> tuple[np.ndarray, ImageMetadata]:
-    """Read an image file into an H×W×3|4 uint8/uint16 array and its metadata."""
+def _check_size(picture: Image.Image, name: str, allow_large: bool) -> None:
+    """Decide from the header alone, before any pixel is decoded."""
+    width, height = picture.size
+    pixels = width * height
+    if width <= 0 or height <= 0:
+        raise ImageLoadError(f"{name} declares an empty image.")
+    if pixels > MAX_PIXELS:
+        raise ImageLoadError(f"{name} is {width}×{height} ({pixels / 1e6:.0f} megapixels), above the "
+                             f"{MAX_PIXELS // 1_000_000} megapixel limit; refused.")
+    if pixels > ASK_PIXELS and not allow_large:
+        raise LargeImageError(f"{name} is {width}×{height} ({pixels / 1e6:.0f} megapixels) and needs a lot of "
+                              "memory. Open it anyway?", pixels / 1e6)
+
+
+def load_image(path: Path | str, allow_large: bool = False) -> tuple[np.ndarray, ImageMetadata]:
+    """Read an image file into an H×W×3|4 uint8/uint16 array and its metadata.
+
+    Above ASK_PIXELS a LargeImageError asks the caller to confirm (allow_large=True).
+    """
     path = Path(path)
     _check_readable(path)
     try:
@@ -78,12 +97,14 @@ def load_image(path: Path | str) -> tuple[np.ndarray, ImageMetadata]:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             picture = Image.open(io.BytesIO(data))
+            _check_size(picture, path.name, allow_large)
             notices = []
             if getattr(picture, "n_frames", 1) > 1:
                 notices.append("The file has several frames or pages; only the first was opened.")
             metadata = ImageMetadata(
                 format=picture.format or "PNG", exif=picture.info.get("exif", b""),
                 icc_profile=picture.info.get("icc_profile", b""), dpi=picture.info.get("dpi"),
+                grey=picture.mode in ("1", "L", "LA", "I", "I;16", "I;16B", "I;16L"),
             )
             if _is_sixteen_bit_png(data[:32]):
                 array = _read_sixteen_bit(data)
@@ -94,11 +115,16 @@ def load_image(path: Path | str) -> tuple[np.ndarray, ImageMetadata]:
                 picture.load()
                 array, more = _pillow_to_array(picture)
                 notices.extend(more)
+    except LargeImageError:
+        raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise ImageLoadError(f"{path.name} is larger than {MAX_PIXELS // 1_000_000} megapixels; refused.") from None
     except UnidentifiedImageError:
         raise ImageLoadError(f"{path.name} is not an image this app can read.") from None
-    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+    except ImageLoadError:
+        raise
+    except (OSError, SyntaxError, ValueError, EOFError, MemoryError, IndexError, TypeError, struct_error,
+            ZeroDivisionError, RuntimeError) as exc:
         raise ImageLoadError(f"{path.name} is damaged or truncated and cannot be opened.", detail=repr(exc)) from exc
     metadata.notices = tuple(notices)
     return array, metadata
@@ -145,6 +171,9 @@ def save_image(path: Path | str, image: np.ndarray, metadata: Optional[ImageMeta
         notices.append("JPEG has no transparency; the alpha channel was dropped.")
         image = image[..., :3]
 
+    if metadata.grey and image.shape[2] == 3 and _channels_equal(image):
+        image = image[..., :1]  # keep a grey source grey
+
     def write(temp: Path) -> None:
         if image.dtype == np.uint16:
             _write_sixteen_bit(temp, fmt, image)
@@ -155,8 +184,13 @@ def save_image(path: Path | str, image: np.ndarray, metadata: Optional[ImageMeta
     return notices
 
 
+def _channels_equal(image: np.ndarray) -> bool:
+    return bool((image[..., 0] == image[..., 1]).all() and (image[..., 1] == image[..., 2]).all())
+
+
 def _write_pillow(temp: Path, fmt: str, image: np.ndarray, metadata: ImageMetadata) -> None:
-    picture = Image.fromarray(image, "RGBA" if image.shape[2] == 4 else "RGB")
+    modes = {1: "L", 3: "RGB", 4: "RGBA"}
+    picture = Image.fromarray(image[..., 0] if image.shape[2] == 1 else image, modes[image.shape[2]])
     options: dict = {}
     if metadata.exif and fmt in ("JPEG", "PNG", "WEBP", "TIFF"):
         options["exif"] = _exif_without_orientation(metadata.exif)
@@ -185,9 +219,10 @@ def _write_sixteen_bit(temp: Path, fmt: str, image: np.ndarray) -> None:
     if fmt == "TIFF":
         import tifffile
 
-        tifffile.imwrite(temp, image, photometric="rgb")
+        grey = image.shape[2] == 1
+        tifffile.imwrite(temp, image[..., 0] if grey else image, photometric="minisblack" if grey else "rgb")
         return
-    order = [2, 1, 0, 3][: image.shape[2]]
+    order = [2, 1, 0, 3][: image.shape[2]] if image.shape[2] > 1 else [0]
     ok, encoded = cv2.imencode(".png", np.ascontiguousarray(image[..., order]))
     if not ok:
         raise ImageSaveError("Could not encode the 16-bit PNG.")

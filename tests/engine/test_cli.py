@@ -103,3 +103,26 @@ def test_cuda_without_a_gpu_is_a_clear_error(tmp_path, picture, tiny_models):
 
 def test_bad_output_extension(tmp_path, picture, tiny_models):
     assert_one_line_error(cli("upscale", picture, tmp_path / "o.xyz", models=tiny_models))
+
+
+def test_16_bit_tiff_inpaint_stays_16_bit_and_untouched_outside(tmp_path, tiny_models):
+    rng = np.random.default_rng(5)
+    image = (photo(40, 48).astype(np.uint16) * 257 + rng.integers(0, 256, size=(40, 48, 3))).astype(np.uint16)
+    save_image(tmp_path / "scan.tif", image)
+    mask = np.zeros((40, 48), np.uint8)
+    mask[20:22, 4:44] = 255
+    save_mask(tmp_path / "mask.png", mask)
+    proc = cli("inpaint", tmp_path / "scan.tif", tmp_path / "mask.png", tmp_path / "out.tif", models=tiny_models)
+    assert proc.returncode == 0, proc.stderr
+    out, _ = load_image(tmp_path / "out.tif")
+    assert out.dtype == np.uint16
+    np.testing.assert_array_equal(out[mask == 0], image[mask == 0])
+    assert (out[mask > 0] != image[mask > 0]).any()
+
+
+def test_corrupt_image_on_the_cli(tmp_path, picture, tiny_models):
+    data = picture.read_bytes()
+    (tmp_path / "cut.png").write_bytes(data[: len(data) // 3])
+    proc = cli("upscale", tmp_path / "cut.png", tmp_path / "o.png", "--scale", "2", models=tiny_models)
+    assert_one_line_error(proc)
+    assert "damaged" in proc.stderr

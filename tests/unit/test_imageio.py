@@ -91,3 +91,27 @@ def test_mask_round_trip_and_size_check(tmp_path):
     np.testing.assert_array_equal(load_mask(tmp_path / "m.png", expected_shape=(12, 14)), mask)
     with pytest.raises(InputError, match="same size"):
         load_mask(tmp_path / "m.png", expected_shape=(10, 10))
+
+
+@pytest.mark.parametrize("suffix,dtype", [(".png", np.uint8), (".png", np.uint16), (".tif", np.uint16)])
+def test_grey_sources_are_saved_grey(tmp_path, suffix, dtype):
+    grey = (np.arange(20 * 30).reshape(20, 30) % 251).astype(dtype) * (257 if dtype == np.uint16 else 1)
+    source = tmp_path / f"grey{suffix}"
+    if dtype == np.uint8:
+        Image.fromarray(grey, "L").save(source)
+    else:
+        save_image(source, np.repeat(grey[..., None], 3, axis=2))
+        source_grey = tmp_path / f"g16{suffix}"
+        import tifffile, cv2
+        if suffix == ".tif":
+            tifffile.imwrite(source_grey, grey)
+        else:
+            cv2.imwrite(str(source_grey), grey)
+        source = source_grey
+    image, meta = load_image(source)
+    assert meta.grey and image.shape == (20, 30, 3) and image.dtype == dtype
+    save_image(tmp_path / f"out{suffix}", image, meta)
+    with Image.open(tmp_path / f"out{suffix}") as saved:
+        assert saved.mode in ("L", "I;16", "I;16B", "I")
+    back, _ = load_image(tmp_path / f"out{suffix}")
+    np.testing.assert_array_equal(back, image)
