@@ -1,0 +1,1 @@
+"""The image canvas: view, mask overlay, painting tools."""

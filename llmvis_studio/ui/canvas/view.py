@@ -1,0 +1,317 @@
+"""The canvas: a QGraphicsView showing the image, the mask overlay and before/after.
+
+Scene coordinates are image pixels (pixel i spans [i, i+1)). Mask strokes repaint only their
+bounding box: the overlay shares memory with a numpy buffer and only the touched box is
+rewritten and invalidated, so painting stays instant on large images.
+"""
+from __future__ import annotations
+
+from typing import Optional
+
+import numpy as np
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal, Slot
+from PySide6.QtGui import QColor, QImage, QPainter, QPen, QTransform
+from PySide6.QtWidgets import QGraphicsEllipseItem, QGraphicsItem, QGraphicsScene, QGraphicsView, QStyleOptionGraphicsItem
+
+from ...core.geometry import Bounds
+from ..document_model import DocumentModel
+from .images import DisplayImage, MaskOverlay, to_display_image
+from .tools import BrushSettings, Tool
+
+MIN_ZOOM, MAX_ZOOM = 0.01, 64.0
+WHEEL_STEP = 1.2
+
+
+class DocumentItem(QGraphicsItem):
+    """Paints the image (or the before image), the split line and the red mask overlay."""
+
+    def __init__(self, model: DocumentModel) -> None:
+        super().__init__()
+        self.setFlag(QGraphicsItem.ItemUsesExtendedStyleOption)  # gives paint() the exposed rectangle
+        self.model = model
+        self.show_before = False
+        self.split = 0.0  # 0..1: fraction of the width that shows the before image
+        self._image = DisplayImage(QImage(), np.zeros(0, np.uint8))  # filled by rebuild()
+        self._before = self._image
+        self._before_source: Optional[np.ndarray] = None
+        self.overlay: Optional[MaskOverlay] = None
+        self.rebuild()
+
+    def rebuild(self) -> None:
+        """Rebuild display images after the image or its size changed."""
+        self.prepareGeometryChange()
+        document = self.model.document
+        self._image = to_display_image(document.image)
+        opacity = self.overlay.opacity if self.overlay else 0.5
+        self.overlay = MaskOverlay(document.mask, opacity)
+        self.update()
+
+    def refresh_mask(self, bounds: Bounds) -> None:
+        bounds = bounds.clipped(self.model.document.extent)
+        if bounds.is_empty or self.overlay is None:
+            return
+        self.overlay.update(self.model.document.mask, bounds)
+        self.update(QRectF(bounds.x, bounds.y, bounds.width, bounds.height))
+
+    def set_overlay_opacity(self, opacity: float) -> None:
+        if self.overlay is not None:
+            self.overlay.set_opacity(self.model.document.mask, opacity)
+            self.update()
+
+    def boundingRect(self) -> QRectF:
+        return QRectF(0, 0, self._image.qimage.width(), self._image.qimage.height())
+
+    @property
+    def qimage(self) -> QImage:
+        return self._image.qimage
+
+    def _before_image(self) -> QImage:
+        if self._before_source is not self.model.before_image:  # a new job kept a new "before"
+            self._before_source = self.model.before_image
+            self._before = to_display_image(self.model.before_image)
+        return self._before.qimage
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget=None) -> None:
+        exposed = option.exposedRect.intersected(self.boundingRect())
+        zoom = painter.worldTransform().m11()
+        painter.setRenderHint(QPainter.SmoothPixmapTransform, zoom < 1.0)
+        if self.show_before:
+            self._draw_before(painter, exposed)
+        else:
+            painter.drawImage(exposed, self._image.qimage, exposed)
+            if self.split > 0.0:
+                self._draw_split(painter, exposed)
+        if self.overlay is not None and not self.show_before:
+            painter.drawImage(exposed, self.overlay.qimage, exposed)
+
+    def _draw_before(self, painter: QPainter, clip: QRectF) -> None:
+        before = self._before_image()
+        whole = self.boundingRect()
+        painter.save()
+        painter.setClipRect(clip)
+        painter.drawImage(whole, before, QRectF(before.rect()))  # the before image may be smaller (upscale)
+        painter.restore()
+
+    def _draw_split(self, painter: QPainter, exposed: QRectF) -> None:
+        line_x = self.boundingRect().width() * self.split
+        left = QRectF(0, 0, line_x, self.boundingRect().height()).intersected(exposed)
+        if not left.isEmpty():
+            self._draw_before(painter, left)
+        pen = QPen(QColor(255, 255, 255), 0)  # cosmetic: one screen pixel at any zoom
+        painter.setPen(pen)
+        painter.drawLine(QPointF(line_x, 0), QPointF(line_x, self.boundingRect().height()))
+
+
+class CanvasView(QGraphicsView):
+    zoomChanged = Signal(float)
+    beforeShown = Signal(bool)
+
+    def __init__(self, model: DocumentModel, brush: BrushSettings, parent=None) -> None:
+        super().__init__(parent)
+        self.model = model
+        self.brush = brush
+        self.tool: Optional[Tool] = None
+        self._space_held = False
+        self._pan_from: Optional[QPointF] = None
+        self._tool_active = False
+        self._pointer_inside = False  # the brush ring shows only while the pointer is over the canvas
+        self.setScene(QGraphicsScene(self))
+        self.item = DocumentItem(model)
+        self.scene().addItem(self.item)
+        self.cursor_ring = self._make_cursor_ring()
+        self._configure()
+        self._sync_scene_rect()
+        model.maskChanged.connect(self.on_mask_changed)
+        model.imageChanged.connect(self.on_image_changed)
+        model.documentReplaced.connect(self.on_document_replaced)
+        model.interrupted.connect(self.cancel_tool)
+        brush.changed.connect(self.on_brush_changed)
+
+    def _configure(self) -> None:
+        self.setTransformationAnchor(QGraphicsView.NoAnchor)  # zoom anchoring is done by hand
+        self.setResizeAnchor(QGraphicsView.AnchorViewCenter)
+        self.setViewportUpdateMode(QGraphicsView.MinimalViewportUpdate)
+        self.setBackgroundBrush(QColor(48, 48, 48))
+        self.setMouseTracking(True)
+        self.setAcceptDrops(False)  # file drops go to the main window
+        self.viewport().setAcceptDrops(False)
+        self.setFocusPolicy(Qt.StrongFocus)
+
+    def _make_cursor_ring(self) -> QGraphicsEllipseItem:
+        ring = QGraphicsEllipseItem()
+        ring.setPen(QPen(QColor(255, 255, 255), 0))
+        ring.setZValue(10)
+        ring.setVisible(False)
+        self.scene().addItem(ring)
+        return ring
+
+    def _sync_scene_rect(self) -> None:
+        rect = self.item.boundingRect()
+        self.scene().setSceneRect(rect)
+        self.setSceneRect(rect)
+
+    # --- document changes ------------------------------------------------------------
+    @Slot(object)
+    def on_mask_changed(self, bounds: Bounds) -> None:
+        self.item.refresh_mask(bounds)
+
+    @Slot()
+    def on_image_changed(self) -> None:
+        self.item.rebuild()
+        self._sync_scene_rect()
+
+    @Slot()
+    def on_document_replaced(self) -> None:
+        self.cancel_tool()  # the brush restores nothing into a mask that is not the one it painted
+        self.on_image_changed()
+        self.fit()
+
+    @Slot()
+    def on_brush_changed(self) -> None:
+        self._update_cursor_ring(self.cursor_ring.rect().center())
+
+    # --- zoom ------------------------------------------------------------------------
+    @property
+    def zoom(self) -> float:
+        return self.transform().m11()
+
+    def set_zoom(self, zoom: float, anchor: Optional[QPointF] = None) -> None:
+        """Zoom keeping the scene point under `anchor` (viewport pixels) in place."""
+        zoom = float(np.clip(zoom, MIN_ZOOM, MAX_ZOOM))
+        anchor = anchor if anchor is not None else QPointF(self.viewport().rect().center())
+        scene_point = self._to_scene(anchor)
+        self.setTransform(QTransform.fromScale(zoom, zoom))
+        drift = self.viewportTransform().map(scene_point) - anchor
+        self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() + round(drift.x()))
+        self.verticalScrollBar().setValue(self.verticalScrollBar().value() + round(drift.y()))
+        self.zoomChanged.emit(self.zoom)
+
+    @Slot()
+    def fit(self) -> None:
+        self.fitInView(self.item.boundingRect(), Qt.KeepAspectRatio)
+        self.zoomChanged.emit(self.zoom)
+
+    @Slot()
+    def actual_size(self) -> None:
+        self.set_zoom(1.0)
+
+    def wheelEvent(self, event) -> None:
+        steps = event.angleDelta().y() / 120.0
+        if steps:
+            self.set_zoom(self.zoom * WHEEL_STEP ** steps, event.position())
+        event.accept()
+
+    # --- before / after --------------------------------------------------------------
+    def set_show_before(self, shown: bool) -> None:
+        if shown != self.item.show_before:
+            self.item.show_before = shown
+            self.item.update()
+            self.beforeShown.emit(shown)
+
+    @Slot(int)
+    def set_split_percent(self, percent: int) -> None:
+        self.item.split = max(0, min(100, percent)) / 100.0
+        self.item.update()
+
+    # --- input -----------------------------------------------------------------------
+    def _to_scene(self, position: QPointF) -> QPointF:
+        return self.viewportTransform().inverted()[0].map(QPointF(position))
+
+    def mousePressEvent(self, event) -> None:
+        wants_pan = event.button() == Qt.MiddleButton or (event.button() == Qt.LeftButton and self._space_held)
+        if wants_pan:
+            self._pan_from = event.position()
+            self.viewport().setCursor(Qt.ClosedHandCursor)
+        elif event.button() == Qt.LeftButton and self.tool is not None:
+            self._tool_active = True
+            self.tool.press(self._to_scene(event.position()), _subtracting(event))
+        event.accept()
+
+    def mouseMoveEvent(self, event) -> None:
+        point = self._to_scene(event.position())
+        self._pointer_inside = True
+        self._update_cursor_ring(point)
+        if self._pan_from is not None:
+            delta = event.position() - self._pan_from
+            self._pan_from = event.position()
+            self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() - round(delta.x()))
+            self.verticalScrollBar().setValue(self.verticalScrollBar().value() - round(delta.y()))
+        elif self._tool_active and self.tool is not None:
+            self.tool.move(point, _subtracting(event))
+        event.accept()
+
+    def mouseReleaseEvent(self, event) -> None:
+        if self._pan_from is not None and event.button() in (Qt.MiddleButton, Qt.LeftButton):
+            self._pan_from = None
+            self.viewport().unsetCursor()
+        elif event.button() == Qt.LeftButton and self._tool_active and self.tool is not None:
+            self._tool_active = False
+            self.tool.release(self._to_scene(event.position()), _subtracting(event))
+        event.accept()
+
+    @property
+    def tool_active(self) -> bool:
+        return self._tool_active
+
+    @Slot()
+    def cancel_tool(self) -> bool:
+        """Abandon an unfinished stroke (its pixels are restored); True if there was one."""
+        if not self._tool_active or self.tool is None:
+            return False
+        self._tool_active = False
+        self.tool.cancel()
+        return True
+
+    def set_tool(self, tool: Optional[Tool]) -> None:
+        self.cancel_tool()
+        self.tool = tool
+        self._update_cursor_ring(self.cursor_ring.rect().center())
+
+    def _update_cursor_ring(self, point: QPointF) -> None:
+        shows_ring = self._pointer_inside and self.tool is not None and self.tool.uses_brush
+        self.cursor_ring.setVisible(shows_ring)
+        if shows_ring:
+            radius = self.brush.radius
+            self.cursor_ring.setRect(point.x() - radius, point.y() - radius, 2 * radius, 2 * radius)
+
+    def leaveEvent(self, event) -> None:
+        self._pointer_inside = False
+        self.cursor_ring.setVisible(False)
+        super().leaveEvent(event)
+
+    def keyPressEvent(self, event) -> None:
+        if self._handle_key(event, pressed=True):
+            event.accept()
+        else:
+            super().keyPressEvent(event)
+
+    def keyReleaseEvent(self, event) -> None:
+        if self._handle_key(event, pressed=False):
+            event.accept()
+        else:
+            super().keyReleaseEvent(event)
+
+    def _handle_key(self, event, pressed: bool) -> bool:
+        key = event.key()
+        if key == Qt.Key_Space:
+            if not event.isAutoRepeat():
+                self._space_held = pressed
+            return True
+        if key == Qt.Key_Backslash:
+            if not event.isAutoRepeat():
+                self.set_show_before(pressed)
+            return True
+        if key in (Qt.Key_BracketLeft, Qt.Key_BracketRight):
+            if pressed:
+                self.brush.step(1 if key == Qt.Key_BracketRight else -1)
+            return True
+        return False
+
+    def focusOutEvent(self, event) -> None:
+        self._space_held = False  # the key release goes elsewhere once focus leaves
+        self.set_show_before(False)
+        super().focusOutEvent(event)
+
+
+def _subtracting(event) -> bool:
+    return bool(event.modifiers() & Qt.AltModifier)

@@ -1,0 +1,402 @@
+"""The main window: canvas, docks, menus, toolbar, status bar, file handling and job wiring.
+
+The caller injects the EngineClient and the Catalog and shuts the client down after
+app.exec(); closing the window only cancels its running job.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+from PySide6.QtCore import QSettings, Qt, Slot
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMessageBox, QSlider, QWidget
+
+from ..catalog import Catalog
+from ..core.document import Document
+from ..core.errors import StudioError
+from ..files import load_document, load_mask, save_image, save_mask
+from ..worker.client import EngineClient
+from .canvas.tools import (
+    BrushSettings, BrushTool, LassoTool, RectangleTool, Tool, clear_mask, feather_mask, grow_mask, invert_mask,
+    replace_mask, shrink_mask,
+)
+from .canvas.view import CanvasView
+from .document_model import DocumentModel
+from .jobs import JobController
+from .panels.prompt import PromptPanel
+from .panels.tools_panel import ToolsPanel
+from .settings import RecentFiles, make_settings
+
+APP_NAME = "LLMVis Studio"
+IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.tif *.tiff *.webp *.bmp);;All files (*)"
+MASK_FILTER = "Mask PNG (*.png)"
+STATUS_TIMEOUT_MS = 8000
+TOOL_KEYS = {"brush": "B", "eraser": "E", "rectangle": "R", "lasso": "L"}
+
+
+def blank_document() -> Document:
+    return Document(image=np.full((600, 800, 3), 255, dtype=np.uint8))
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, client: EngineClient, catalog: Catalog, parent: Optional[QWidget] = None,
+                 settings: Optional[QSettings] = None, device: str = "auto") -> None:
+        super().__init__(parent)
+        self.client = client
+        self.catalog = catalog
+        self.settings = settings if settings is not None else make_settings()
+        self.recent = RecentFiles(self.settings)
+        self.model = DocumentModel(blank_document(), self)
+        self.brush = BrushSettings(parent=self)
+        self.canvas = CanvasView(self.model, self.brush, self)
+        self.setCentralWidget(self.canvas)
+        self.tools = self._make_tools()
+        self.prompt_panel = PromptPanel(catalog, self, device=device)
+        self.tools_panel = ToolsPanel(self.brush, self)
+        self.addDockWidget(Qt.RightDockWidgetArea, self.prompt_panel)
+        self.addDockWidget(Qt.LeftDockWidgetArea, self.tools_panel)
+        self.jobs = JobController(client, self.model, self)
+        self._create_actions()
+        self._create_menus()
+        self._create_toolbar()
+        self._create_status_bar()
+        self._connect()
+        self.canvas.set_tool(self.tools["brush"])
+        self.setAcceptDrops(True)
+        self.resize(1280, 800)
+        self.refresh_title()
+        self.refresh_size_label()
+
+    # --- construction ----------------------------------------------------------------
+    def _make_tools(self) -> dict[str, Tool]:
+        scene = self.canvas.scene()
+        return {
+            "brush": BrushTool(self.model, scene, self.brush),
+            "eraser": BrushTool(self.model, scene, self.brush, erase=True),
+            "rectangle": RectangleTool(self.model, scene),
+            "lasso": LassoTool(self.model, scene),
+        }
+
+    def _action(self, text: str, slot, shortcut=None) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        action.triggered.connect(slot)
+        return action
+
+    def _create_actions(self) -> None:
+        self.open_action = self._action("&Open…", self.on_open, QKeySequence.Open)
+        self.save_action = self._action("&Save", self.save, QKeySequence.Save)
+        self.save_as_action = self._action("Save &As…", self.save_as, QKeySequence.SaveAs)
+        self.import_mask_action = self._action("&Import Mask…", self.on_import_mask)
+        self.export_mask_action = self._action("&Export Mask…", self.on_export_mask)
+        self.close_action = self._action("&Close Window", self.close, QKeySequence.Close)
+        stack = self.model.undo_stack
+        self.undo_action = self._action("&Undo", self.undo, QKeySequence.Undo)
+        self.redo_action = self._action("&Redo", self.redo, QKeySequence.Redo)
+        self.undo_action.setEnabled(False)
+        self.redo_action.setEnabled(False)
+        stack.canUndoChanged.connect(self.undo_action.setEnabled)
+        stack.canRedoChanged.connect(self.redo_action.setEnabled)
+        stack.undoTextChanged.connect(self.on_undo_text_changed)
+        stack.redoTextChanged.connect(self.on_redo_text_changed)
+        self.fit_action = self._action("&Fit", self.canvas.fit, "Ctrl+0")
+        self.actual_size_action = self._action("&100 %", self.canvas.actual_size, "Ctrl+1")
+
+    def _create_menus(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        file_menu.addAction(self.open_action)
+        self.recent_menu = file_menu.addMenu("Open &Recent")
+        self.recent_menu.aboutToShow.connect(self.refresh_recent_menu)
+        self.recent_menu.triggered.connect(self.on_recent_chosen)
+        file_menu.addActions([self.save_action, self.save_as_action])
+        file_menu.addSeparator()
+        file_menu.addActions([self.import_mask_action, self.export_mask_action])
+        file_menu.addSeparator()
+        file_menu.addAction(self.close_action)
+        self.menuBar().addMenu("&Edit").addActions([self.undo_action, self.redo_action])
+        self.menuBar().addMenu("&View").addActions([self.fit_action, self.actual_size_action])
+        self._create_mask_menu()
+        self.refresh_recent_menu()
+
+    def _create_mask_menu(self) -> None:
+        """Keyboard access to the tools panel; text fields keep their keys (Qt's shortcut override)."""
+        menu = self.menuBar().addMenu("&Mask")
+        for name, key in TOOL_KEYS.items():
+            menu.addAction(name.capitalize(), QKeySequence(key)).setData(("tool", name))
+        menu.addSeparator()
+        menu.addAction("Smaller Brush", QKeySequence("[")).setData(("brush", -1))
+        menu.addAction("Larger Brush", QKeySequence("]")).setData(("brush", 1))
+        menu.addSeparator()
+        for name in ("clear", "invert", "grow", "shrink", "feather"):
+            menu.addAction(f"{name.capitalize()} Mask").setData(("command", name))
+        menu.triggered.connect(self.on_mask_menu)
+
+    def _create_toolbar(self) -> None:
+        toolbar = self.addToolBar("Main")
+        toolbar.setObjectName("mainToolbar")
+        toolbar.addActions([self.open_action, self.save_action])
+        toolbar.addSeparator()
+        toolbar.addActions([self.undo_action, self.redo_action])
+        toolbar.addSeparator()
+        toolbar.addActions([self.fit_action, self.actual_size_action])
+        toolbar.addSeparator()
+        toolbar.addWidget(QLabel(" Before | After "))
+        self.split_slider = QSlider(Qt.Horizontal)
+        self.split_slider.setRange(0, 100)
+        self.split_slider.setFixedWidth(140)
+        self.split_slider.setToolTip("Left of the line shows the image before the last job; hold \\ to see it whole")
+        toolbar.addWidget(self.split_slider)
+
+    def _create_status_bar(self) -> None:
+        self.size_label = QLabel()
+        self.zoom_label = QLabel()
+        self.job_label = QLabel("Last job: none")
+        for label in (self.size_label, self.zoom_label, self.job_label):
+            self.statusBar().addPermanentWidget(label)
+
+    def _connect(self) -> None:
+        self.model.modifiedChanged.connect(self.refresh_title)
+        self.model.imageChanged.connect(self.refresh_size_label)
+        self.model.documentReplaced.connect(self.refresh_size_label)
+        self.canvas.zoomChanged.connect(self.on_zoom_changed)
+        self.split_slider.valueChanged.connect(self.canvas.set_split_percent)
+        self.tools_panel.toolChosen.connect(self.on_tool_chosen)
+        self.tools_panel.maskCommand.connect(self.on_mask_command)
+        self.tools_panel.opacityChanged.connect(self.on_opacity_changed)
+        self.prompt_panel.runRequested.connect(self.on_run_requested)
+        self.prompt_panel.cancelRequested.connect(self.jobs.cancel)
+        self.jobs.busyChanged.connect(self.prompt_panel.set_busy)
+        self.jobs.progressChanged.connect(self.prompt_panel.set_progress)
+        self.jobs.statusMessage.connect(self.show_status)
+        self.jobs.lastJobChanged.connect(self.job_label.setText)
+
+    # --- status and title ------------------------------------------------------------
+    @property
+    def document(self) -> Document:
+        return self.model.document
+
+    @Slot()
+    def refresh_title(self) -> None:
+        name = self.document.path.name if self.document.path else "Untitled"
+        self.setWindowTitle(f"{name}{'*' if self.model.modified else ''} — {APP_NAME}")
+
+    @Slot()
+    def refresh_size_label(self) -> None:
+        extent = self.document.extent
+        self.size_label.setText(f"{extent.width}×{extent.height}, {self.document.bit_depth}-bit")
+
+    @Slot(float)
+    def on_zoom_changed(self, zoom: float) -> None:
+        self.zoom_label.setText(f"{zoom * 100:.0f} %")
+
+    @Slot(str)
+    def show_status(self, message: str) -> None:
+        self.statusBar().showMessage(message, STATUS_TIMEOUT_MS)
+
+    def show_error(self, title: str, error: Exception) -> None:
+        message = error.user_message if isinstance(error, StudioError) else str(error)
+        QMessageBox.warning(self, title, message)
+
+    # --- files -----------------------------------------------------------------------
+    def open_path(self, path: Path | str) -> bool:
+        """Load an image, replacing the current document (no unsaved-changes question here)."""
+        try:
+            document = load_document(path)
+        except StudioError as error:
+            self.show_error("Cannot open the image", error)
+            return False
+        self.jobs.cancel()  # a running job's result would belong to the old image
+        self.model.replace_document(document)
+        self.recent.add(path)
+        self.refresh_title()
+        self.show_status(" ".join(document.metadata.notices) or f"Opened {Path(path).name}.")
+        return True
+
+    @Slot()
+    def on_open(self) -> None:
+        if not self.confirm_discard():
+            return
+        path, _ = QFileDialog.getOpenFileName(self, "Open image", self._start_folder(), IMAGE_FILTER)
+        if path:
+            self.open_path(path)
+
+    def _start_folder(self) -> str:
+        recent = self.recent.paths()
+        return str(Path(recent[0]).parent) if recent else ""
+
+    @Slot()
+    def refresh_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        for path in self.recent.paths():
+            action = self.recent_menu.addAction(Path(path).name)
+            action.setData(path)
+            action.setToolTip(path)
+        self.recent_menu.setEnabled(bool(self.recent.paths()))
+
+    @Slot(QAction)
+    def on_recent_chosen(self, action: QAction) -> None:
+        path = action.data()
+        if path and self.confirm_discard() and not self.open_path(path):
+            self.recent.remove(path)
+
+    @Slot()
+    def save(self) -> bool:
+        if self.document.path is None:
+            return self.save_as()
+        return self.save_to(self.document.path)
+
+    @Slot()
+    def save_as(self) -> bool:
+        suggested = str(self.document.path or "untitled.png")
+        path, _ = QFileDialog.getSaveFileName(self, "Save image as", suggested, IMAGE_FILTER)
+        return self.save_to(path) if path else False
+
+    def save_to(self, path: Path | str) -> bool:
+        """Write atomically; on failure show why and keep the document marked modified."""
+        try:
+            notices = save_image(path, self.document.image, self.document.metadata)
+        except StudioError as error:
+            self.show_error("Cannot save the image", error)
+            return False
+        self.document.path = Path(path)
+        self.model.mark_saved()
+        self.recent.add(path)
+        self.refresh_title()
+        self.show_status(" ".join(notices) or f"Saved {Path(path).name}.")
+        return True
+
+    @Slot()
+    def on_import_mask(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Import mask", self._start_folder(), MASK_FILTER)
+        if path:
+            self.import_mask(path)
+
+    def import_mask(self, path: Path | str) -> bool:
+        try:
+            mask = load_mask(path, expected_shape=self.document.mask.shape)
+        except StudioError as error:
+            self.show_error("Cannot import the mask", error)
+            return False
+        replace_mask(self.model, mask)
+        return True
+
+    @Slot()
+    def on_export_mask(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export mask", "mask.png", MASK_FILTER)
+        if path:
+            self.export_mask(path)
+
+    def export_mask(self, path: Path | str) -> bool:
+        try:
+            save_mask(path, self.document.mask)
+        except StudioError as error:
+            self.show_error("Cannot export the mask", error)
+            return False
+        self.show_status(f"Mask saved to {Path(path).name}.")
+        return True
+
+    # --- unsaved changes, drops, closing ---------------------------------------------
+    def ask_unsaved(self) -> QMessageBox.StandardButton:
+        """Separate so tests can answer it."""
+        return QMessageBox.question(
+            self, APP_NAME, "The image has unsaved changes. Save them first?",
+            QMessageBox.Save | QMessageBox.Discard | QMessageBox.Cancel, QMessageBox.Save,
+        )
+
+    def confirm_discard(self) -> bool:
+        """True when it is fine to drop the current document (saved, discarded or unchanged)."""
+        if not self.model.modified:
+            return True
+        answer = self.ask_unsaved()
+        if answer == QMessageBox.Save:
+            return self.save()
+        return answer == QMessageBox.Discard
+
+    def dragEnterEvent(self, event) -> None:
+        if _dropped_file(event) is not None:
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:
+        path = _dropped_file(event)
+        if path is not None:
+            event.acceptProposedAction()
+            if self.confirm_discard():
+                self.open_path(path)
+
+    def closeEvent(self, event) -> None:
+        if not self.confirm_discard():
+            event.ignore()
+            return
+        self.jobs.cancel()
+        self.settings.sync()
+        event.accept()
+
+    # --- history -------------------------------------------------------------------
+    @Slot()
+    def undo(self) -> None:
+        """Ctrl+Z during a stroke abandons the stroke; otherwise it undoes the last step."""
+        if not self.canvas.cancel_tool():
+            self.model.undo_stack.undo()
+
+    @Slot()
+    def redo(self) -> None:
+        self.canvas.cancel_tool()
+        self.model.undo_stack.redo()
+
+    @Slot(str)
+    def on_undo_text_changed(self, text: str) -> None:
+        self.undo_action.setText(f"&Undo {text}".strip())
+
+    @Slot(str)
+    def on_redo_text_changed(self, text: str) -> None:
+        self.redo_action.setText(f"&Redo {text}".strip())
+
+    # --- tools, mask commands, jobs --------------------------------------------------
+    @Slot(str)
+    def on_tool_chosen(self, name: str) -> None:
+        self.canvas.set_tool(self.tools[name])
+
+    @Slot(QAction)
+    def on_mask_menu(self, action: QAction) -> None:
+        kind, value = action.data()
+        if kind == "tool":
+            self.tools_panel.choose_tool(value)
+        elif kind == "brush":
+            self.brush.step(value)
+        else:
+            self.on_mask_command(value, self.tools_panel.radius_spin.value())
+
+    @Slot(str, int)
+    def on_mask_command(self, name: str, radius: int) -> None:
+        commands = {
+            "clear": lambda: clear_mask(self.model),
+            "invert": lambda: invert_mask(self.model),
+            "grow": lambda: grow_mask(self.model, radius),
+            "shrink": lambda: shrink_mask(self.model, radius),
+            "feather": lambda: feather_mask(self.model, radius),
+        }
+        if not commands[name]():
+            self.show_status("The mask did not change.")
+
+    @Slot(float)
+    def on_opacity_changed(self, opacity: float) -> None:
+        self.canvas.item.set_overlay_opacity(opacity)
+
+    @Slot()
+    def on_run_requested(self) -> None:
+        try:
+            request = self.prompt_panel.build_request(self.document.image, self.document.mask)
+        except StudioError as error:
+            self.show_error("Cannot start the job", error)
+            return
+        self.jobs.submit(request)
+
+
+def _dropped_file(event) -> Optional[str]:
+    urls = event.mimeData().urls() if event.mimeData().hasUrls() else []
+    if urls and urls[0].isLocalFile():
+        return urls[0].toLocalFile()
+    return None

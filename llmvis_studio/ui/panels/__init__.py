@@ -1,0 +1,1 @@
+"""Dock panels: prompt/job panel and the tools/mask panel."""

@@ -1,0 +1,178 @@
+"""The prompt panel: what to do (op, model, options), Run / Cancel and the progress bar.
+
+Until the text encoder lands, the operation comes from the list; the typed text still travels
+in EditRequest.prompt so the engine can use it later.
+"""
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import numpy as np
+from PySide6.QtCore import Signal, Slot
+from PySide6.QtWidgets import (
+    QComboBox, QDockWidget, QFormLayout, QHBoxLayout, QLabel, QPlainTextEdit, QProgressBar, QPushButton, QSpinBox,
+    QVBoxLayout, QWidget,
+)
+
+from ...catalog import Catalog
+from ...core.requests import DEVICES, OPS, EditRequest
+
+UPSCALE_FACTORS = (2, 4)
+TILE_AUTO, TILE_OFF, TILE_CUSTOM = "Auto", "No tiling", "Custom"
+DEVICE_LABELS = {"auto": "Auto (GPU if present)", "cpu": "CPU", "cuda": "CUDA GPU"}
+
+
+class PromptPanel(QDockWidget):
+    runRequested = Signal()
+    cancelRequested = Signal()
+
+    def __init__(self, catalog: Catalog, parent: Optional[QWidget] = None, device: str = "auto") -> None:
+        super().__init__("Edit", parent)
+        self.setObjectName("promptPanel")
+        self.catalog = catalog
+        self._busy = False
+        self._build_widgets()
+        self.device_combo.setCurrentIndex(max(0, self.device_combo.findData(device)))
+        self._fill_operations()
+        self.set_busy(False)
+
+    # --- construction ----------------------------------------------------------------
+    def _build_widgets(self) -> None:
+        self.prompt_edit = QPlainTextEdit()
+        self.prompt_edit.setPlaceholderText("Describe the edit, e.g. \"remove the scratch\"")
+        self.prompt_edit.setMaximumHeight(90)
+        self.op_combo = QComboBox()
+        self.model_combo = QComboBox()
+        self.scale_combo = QComboBox()
+        for factor in UPSCALE_FACTORS:
+            self.scale_combo.addItem(f"×{factor}", factor)
+        self.tile_combo = QComboBox()
+        self.tile_combo.addItems([TILE_AUTO, TILE_OFF, TILE_CUSTOM])
+        self.tile_spin = QSpinBox()
+        self.tile_spin.setRange(64, 4096)
+        self.tile_spin.setSingleStep(64)
+        self.tile_spin.setValue(512)
+        self.tile_spin.setSuffix(" px")
+        self.device_combo = QComboBox()
+        for device in DEVICES:
+            self.device_combo.addItem(DEVICE_LABELS.get(device, device), device)
+        self.run_button = QPushButton("Run")
+        self.cancel_button = QPushButton("Cancel")
+        self.progress_bar = QProgressBar()
+        self.progress_bar.setRange(0, 1000)
+        self.progress_bar.setTextVisible(False)
+        self.progress_label = QLabel("")
+        self._lay_out()
+        self.op_combo.currentIndexChanged.connect(self.on_op_changed)
+        self.scale_combo.currentIndexChanged.connect(self.on_scale_changed)
+        self.tile_combo.currentIndexChanged.connect(self.on_tile_mode_changed)
+        self.run_button.clicked.connect(self.runRequested)
+        self.cancel_button.clicked.connect(self.cancelRequested)
+
+    def _lay_out(self) -> None:
+        form = QFormLayout()
+        form.addRow("Operation", self.op_combo)
+        form.addRow("Model", self.model_combo)
+        self.scale_label = QLabel("Scale")
+        form.addRow(self.scale_label, self.scale_combo)
+        tile_row = QHBoxLayout()
+        tile_row.addWidget(self.tile_combo)
+        tile_row.addWidget(self.tile_spin)
+        form.addRow("Tile size", tile_row)
+        form.addRow("Device", self.device_combo)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.run_button)
+        buttons.addWidget(self.cancel_button)
+        column = QVBoxLayout()
+        column.addWidget(self.prompt_edit)
+        column.addLayout(form)
+        column.addLayout(buttons)
+        column.addWidget(self.progress_bar)
+        column.addWidget(self.progress_label)
+        column.addStretch(1)
+        body = QWidget()
+        body.setLayout(column)
+        self.setWidget(body)
+
+    def _fill_operations(self) -> None:
+        for task in self.catalog.tasks():
+            if task in OPS:  # a manifest may list tasks this version cannot run yet
+                self.op_combo.addItem(task.replace("-", " ").capitalize(), task)
+        self.on_op_changed()
+
+    # --- reactions -------------------------------------------------------------------
+    @property
+    def op(self) -> Optional[str]:
+        return self.op_combo.currentData()
+
+    @property
+    def model_id(self) -> Optional[str]:
+        return self.model_combo.currentData()
+
+    @Slot()
+    def on_op_changed(self) -> None:
+        op = self.op
+        self.model_combo.clear()
+        specs = self.catalog.for_task(op) if op else []
+        for spec in specs:
+            self.model_combo.addItem(spec.name, spec.id)
+        defaults = [i for i, spec in enumerate(specs) if spec.default]
+        if defaults:
+            self.model_combo.setCurrentIndex(defaults[0])
+        is_upscale = op == "upscale"
+        self.scale_label.setVisible(is_upscale)
+        self.scale_combo.setVisible(is_upscale)
+        if is_upscale:
+            self.on_scale_changed()
+        self.on_tile_mode_changed()
+        self.run_button.setEnabled(bool(specs) and not self._busy)
+
+    @Slot()
+    def on_scale_changed(self) -> None:
+        """Prefer the model made for the chosen factor (a ×4 model resized to ×2 is slower)."""
+        if self.op != "upscale" or not self.catalog.for_task("upscale"):
+            return
+        best = self.catalog.default_for("upscale", self.scale_combo.currentData())
+        index = self.model_combo.findData(best.id)
+        if index >= 0:
+            self.model_combo.setCurrentIndex(index)
+
+    @Slot()
+    def on_tile_mode_changed(self) -> None:
+        self.tile_spin.setEnabled(self.tile_combo.currentText() == TILE_CUSTOM)
+
+    # --- what the run button means -------------------------------------------------------
+    def params(self) -> dict[str, Any]:
+        if self.op == "upscale":
+            return {"scale": int(self.scale_combo.currentData())}
+        return {}
+
+    def tile(self) -> Optional[int]:
+        mode = self.tile_combo.currentText()
+        if mode == TILE_AUTO:
+            return None
+        return 0 if mode == TILE_OFF else int(self.tile_spin.value())
+
+    def build_request(self, image: np.ndarray, mask: np.ndarray) -> EditRequest:
+        """A frozen request from copies of the document's arrays (the user may keep painting)."""
+        return EditRequest.build(
+            self.op or "", image, mask if mask.any() else None, model_id=self.model_id,
+            params=self.params(), prompt=self.prompt_edit.toPlainText().strip(), tile=self.tile(),
+            device=self.device_combo.currentData(),
+        )
+
+    # --- job state -------------------------------------------------------------------
+    @Slot(bool)
+    def set_busy(self, busy: bool) -> None:
+        self._busy = busy
+        self.run_button.setEnabled(not busy and self.model_combo.count() > 0)
+        self.cancel_button.setEnabled(busy)
+        if busy:
+            self.set_progress(0.0, "Starting…")
+        else:
+            self.progress_label.setText("")
+
+    @Slot(float, str)
+    def set_progress(self, fraction: float, message: str = "") -> None:
+        self.progress_bar.setValue(int(round(fraction * 1000)))
+        self.progress_label.setText(message or f"{fraction * 100:.0f} %")
