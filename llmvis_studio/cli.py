@@ -18,7 +18,8 @@ from .core.progress import Progress
 from .core.requests import EditRequest
 
 log = logging.getLogger("llmvis_studio.cli")
-SUBCOMMANDS = ("upscale", "inpaint", "models")
+SUBCOMMANDS = ("upscale", "inpaint", "models", "batch", "self-test")
+BATCH_OPS = ("upscale", "inpaint", "restore", "denoise", "stylize")
 
 
 class ProgressBar:
@@ -122,6 +123,44 @@ def cmd_models(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_batch(args: argparse.Namespace) -> int:
+    from .batch import BatchJob, run_batch
+
+    params: dict = {}
+    if args.op == "upscale":
+        params["scale"] = args.scale
+    if args.op == "stylize":
+        if not args.style:
+            raise InputError("Batch stylize needs --style NAME|IMAGE.")
+        params.update(style=args.style, strength=args.strength)
+    job = BatchJob(op=args.op, input_dir=Path(args.input_dir), output_dir=Path(args.output_dir),
+                   recursive=args.recursive, overwrite=args.overwrite, mask=Path(args.mask) if args.mask else None,
+                   model_id=args.model, params=params, device=args.device, tile=args.tile)
+    engine = _make_engine()
+    bar = ProgressBar(f"batch {args.op}")
+
+    def on_file(index: int, total: int, source: Path) -> None:
+        bar(index / max(1, total))
+
+    try:
+        summary = run_batch(job, engine.run, on_file)
+    finally:
+        bar(1.0)
+        bar.close()
+    for line in summary.errors:
+        print(f"failed: {line}", file=sys.stderr)
+    print(summary.line())
+    if summary.failed:
+        print(f"details: {job.output_dir / 'batch-errors.log'}", file=sys.stderr)
+    return 1 if summary.failed else 0
+
+
+def cmd_self_test(args: argparse.Namespace) -> int:
+    from .selftest import run_self_test
+
+    return run_self_test(_make_engine, as_json=args.json)
+
+
 def _add_device(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
                         help="execution provider: CUDA when present (auto), or force one")
@@ -147,6 +186,25 @@ def build_parser() -> argparse.ArgumentParser:
     inp.add_argument("--model", help="model id (see `models list`)")
     _add_device(inp)
     inp.set_defaults(handler=cmd_inpaint)
+
+    batch = sub.add_parser("batch", help="run one operation over a folder (resumable)")
+    batch.add_argument("op", choices=BATCH_OPS)
+    batch.add_argument("--in", dest="input_dir", required=True, help="input folder (never written to)")
+    batch.add_argument("--out", dest="output_dir", required=True, help="output folder (same file names)")
+    batch.add_argument("--recursive", action="store_true", help="include sub-folders")
+    batch.add_argument("--overwrite", action="store_true", help="redo outputs that already exist")
+    batch.add_argument("--mask", help="inpaint: one mask file, or a folder of masks named like the images")
+    batch.add_argument("--scale", type=int, default=4, choices=(2, 3, 4, 8))
+    batch.add_argument("--style", help="stylize: preset name or style image")
+    batch.add_argument("--strength", type=float, default=1.0)
+    batch.add_argument("--model")
+    batch.add_argument("--tile", type=int, default=None)
+    _add_device(batch)
+    batch.set_defaults(handler=cmd_batch)
+
+    selftest = sub.add_parser("self-test", help="verify and run every bundled model once")
+    selftest.add_argument("--json", action="store_true")
+    selftest.set_defaults(handler=cmd_self_test)
 
     models = sub.add_parser("models", help="installed models")
     models_sub = models.add_subparsers(dest="models_command", required=True)

@@ -27,6 +27,11 @@ CPU = "CPUExecutionProvider"
 _ALLOCATION_WORDS = ("bad_alloc", "bad allocation", "failed to allocate", "out of memory", "cudaerrormemoryallocation")
 
 
+def runtime_summary() -> dict:
+    """onnxruntime's version and the providers it lists (listed is not the same as usable)."""
+    return {"onnxruntime": ort.__version__, "available_providers": ort.get_available_providers()}
+
+
 def providers_for(device: str) -> list[str]:
     available = ort.get_available_providers()
     if device == "cpu":

@@ -158,8 +158,12 @@ def format_for(path: Path) -> str:
                          f"{', '.join(sorted(SAVE_FORMATS))}.") from None
 
 
-def save_image(path: Path | str, image: np.ndarray, metadata: Optional[ImageMetadata] = None) -> list[str]:
-    """Write atomically in the format the extension names; returns notices (e.g. 16→8 bit)."""
+def save_image(path: Path | str, image: np.ndarray, metadata: Optional[ImageMetadata] = None,
+               backup: bool = True) -> list[str]:
+    """Write atomically in the format the extension names; returns notices (e.g. 16→8 bit).
+
+    With backup, a file being replaced is first copied to `NAME~`.
+    """
     path = Path(path)
     fmt = format_for(path)
     metadata = metadata or ImageMetadata()
@@ -180,7 +184,7 @@ def save_image(path: Path | str, image: np.ndarray, metadata: Optional[ImageMeta
         else:
             _write_pillow(temp, fmt, image, metadata)
 
-    write_atomically(path, write)
+    write_atomically(path, write, keep_backup=backup)
     return notices
 
 

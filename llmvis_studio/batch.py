@@ -1,0 +1,146 @@
+"""Batch runs: one op over a folder, resumable, never touching the input folder.
+
+Each output is written atomically (temp file + rename), so a run killed part-way leaves only
+finished outputs under their final names; a rerun skips those and cleans stale temp files.
+Bad files are logged and skipped; the run goes on.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterator, Optional
+
+import numpy as np
+
+from .core.errors import Cancelled, InputError, StudioError
+from .core.progress import Progress
+from .core.requests import EditRequest
+from .files import load_image, load_mask, save_image
+from .files.imageio import SAVE_FORMATS
+
+ERROR_LOG = "batch-errors.log"
+
+
+@dataclass(frozen=True)
+class BatchJob:
+    op: str
+    input_dir: Path
+    output_dir: Path
+    recursive: bool = False
+    overwrite: bool = False
+    mask: Optional[Path] = None  # one mask for all images, or a folder of masks with the same names
+    model_id: Optional[str] = None
+    params: dict[str, Any] = field(default_factory=dict)
+    device: str = "auto"
+    tile: Optional[int] = None
+
+
+@dataclass
+class BatchSummary:
+    done: int = 0
+    skipped: int = 0
+    failed: int = 0
+    seconds: float = 0.0
+    errors: list[str] = field(default_factory=list)
+
+    def line(self) -> str:
+        return (f"{self.done} written, {self.skipped} already done, {self.failed} failed "
+                f"in {self.seconds:.1f} s")
+
+
+def check_folders(job: BatchJob) -> None:
+    source, target = job.input_dir.resolve(), job.output_dir.resolve()
+    if not source.is_dir():
+        raise InputError(f"The input folder {job.input_dir} does not exist.")
+    if source == target or source in target.parents:
+        raise InputError("The output folder must not be the input folder or inside it.")
+    if target in source.parents:
+        raise InputError("The output folder must not contain the input folder.")
+
+
+def input_files(job: BatchJob) -> list[Path]:
+    pattern = "**/*" if job.recursive else "*"
+    files = [p for p in job.input_dir.glob(pattern) if p.is_file() and p.suffix.lower() in SAVE_FORMATS]
+    return sorted(files)
+
+
+def output_path(job: BatchJob, source: Path) -> Path:
+    return job.output_dir / source.relative_to(job.input_dir)
+
+
+def remove_stale_temp_files(folder: Path) -> int:
+    """Temp files of a killed run (`.NAME.xxxx.part`) are never valid outputs."""
+    stale = list(folder.rglob(".*.part")) if folder.is_dir() else []
+    for path in stale:
+        path.unlink(missing_ok=True)
+    return len(stale)
+
+
+def mask_for(job: BatchJob, source: Path, shape: tuple[int, int]) -> Optional[np.ndarray]:
+    if job.mask is None:
+        return None
+    path = job.mask
+    if job.mask.is_dir():
+        path = job.mask / source.relative_to(job.input_dir)
+        if not path.exists():
+            path = path.with_suffix(".png")
+    return load_mask(path, expected_shape=shape)
+
+
+def pending(job: BatchJob, files: list[Path], summary: BatchSummary) -> Iterator[Path]:
+    for source in files:
+        if output_path(job, source).exists() and not job.overwrite:
+            summary.skipped += 1
+            continue
+        yield source
+
+
+def run_batch(job: BatchJob, engine_run: Callable[[EditRequest, Progress], Any],
+              on_file: Optional[Callable[[int, int, Path], None]] = None,
+              token: Optional[Progress] = None) -> BatchSummary:
+    """Process every pending file; `engine_run(request, progress)` does one image."""
+    check_folders(job)
+    if job.op == "inpaint" and job.mask is None:
+        raise InputError("Batch inpainting needs --mask (one mask file, or a folder of masks named like the images).")
+    job.output_dir.mkdir(parents=True, exist_ok=True)
+    remove_stale_temp_files(job.output_dir)
+    summary = BatchSummary()
+    started = time.monotonic()
+    files = input_files(job)
+    todo = list(pending(job, files, summary))
+    for index, source in enumerate(todo):
+        if token is not None:
+            token.check()
+        if on_file is not None:
+            on_file(index, len(todo), source)
+        try:
+            process_one(job, source, engine_run, token or Progress())
+            summary.done += 1
+        except Cancelled:
+            raise
+        except StudioError as exc:
+            record_failure(job, summary, source, exc.user_message)
+        except (OSError, MemoryError) as exc:
+            record_failure(job, summary, source, f"{type(exc).__name__}: {exc}")
+    summary.seconds = time.monotonic() - started
+    return summary
+
+
+def process_one(job: BatchJob, source: Path, engine_run, token: Progress) -> None:
+    image, metadata = load_image(source)
+    mask = mask_for(job, source, image.shape[:2])
+    request = EditRequest(op=job.op, image=image, mask=mask, model_id=job.model_id, params=job.params,
+                          device=job.device, tile=job.tile)
+    result = engine_run(request, token)
+    target = output_path(job, source)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    save_image(target, result.image, metadata, backup=False)
+
+
+def record_failure(job: BatchJob, summary: BatchSummary, source: Path, message: str) -> None:
+    summary.failed += 1
+    line = f"{source.relative_to(job.input_dir)}: {message}"
+    summary.errors.append(line)
+    with open(job.output_dir / ERROR_LOG, "a", encoding="utf-8") as log:
+        log.write(time.strftime("%Y-%m-%d %H:%M:%S ") + line + "\n")
