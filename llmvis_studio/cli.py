@@ -18,7 +18,7 @@ from .core.progress import Progress
 from .core.requests import EditRequest
 
 log = logging.getLogger("llmvis_studio.cli")
-SUBCOMMANDS = ("upscale", "inpaint", "models", "batch", "self-test")
+SUBCOMMANDS = ("upscale", "inpaint", "denoise", "models", "batch", "self-test")
 BATCH_OPS = ("upscale", "inpaint", "restore", "denoise", "stylize")
 
 
@@ -106,6 +106,18 @@ def cmd_inpaint(args: argparse.Namespace) -> int:
     mask = load_mask(args.mask, expected_shape=image.shape[:2])
     request = EditRequest(op="inpaint", image=image, mask=mask, model_id=args.model, device=args.device)
     _save_result(out, _run_request(request, "inpaint"), metadata)
+    return 0
+
+
+def cmd_denoise(args: argparse.Namespace) -> int:
+    from .files import load_image, load_mask
+
+    out = Path(args.output)
+    _check_output_path(out)
+    image, metadata = load_image(args.input)
+    mask = load_mask(args.mask, expected_shape=image.shape[:2]) if args.mask else None
+    request = EditRequest(op="denoise", image=image, mask=mask, model_id=args.model, device=args.device, tile=args.tile)
+    _save_result(out, _run_request(request, "denoise"), metadata)
     return 0
 
 
@@ -205,6 +217,15 @@ def build_parser() -> argparse.ArgumentParser:
     selftest = sub.add_parser("self-test", help="verify and run every bundled model once")
     selftest.add_argument("--json", action="store_true")
     selftest.set_defaults(handler=cmd_self_test)
+
+    den = sub.add_parser("denoise", help="remove noise, grain and JPEG artefacts")
+    den.add_argument("input")
+    den.add_argument("output")
+    den.add_argument("--mask", help="optional PNG: only the white part is cleaned")
+    den.add_argument("--model", help="model id (see `models list`)")
+    den.add_argument("--tile", type=int, default=None, help="tile size; 0 = no tiling")
+    _add_device(den)
+    den.set_defaults(handler=cmd_denoise)
 
     models = sub.add_parser("models", help="installed models")
     models_sub = models.add_subparsers(dest="models_command", required=True)

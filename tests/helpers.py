@@ -66,3 +66,25 @@ def photo(height: int = 96, width: int = 128, seed: int = 1) -> np.ndarray:
     y = int(rng.integers(0, image.shape[0] - height))
     x = int(rng.integers(0, image.shape[1] - width))
     return np.ascontiguousarray(image[y:y + height, x:x + width])
+
+
+def tiny_denoiser_onnx(path: Path) -> Path:
+    """A 3×3 mean filter per channel: a real (if crude) denoiser with stride 2 declared."""
+    weight = np.full((3, 1, 3, 3), 1 / 9, np.float32)
+    graph = helper.make_graph(
+        [helper.make_node("Conv", ["image", "w"], ["output"], pads=[1, 1, 1, 1], group=3)], "tiny_denoiser",
+        [helper.make_tensor_value_info("image", TensorProto.FLOAT, [1, 3, "h", "w"])],
+        [helper.make_tensor_value_info("output", TensorProto.FLOAT, [1, 3, "h", "w"])],
+        initializer=[numpy_helper.from_array(weight, "w")],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.save(model, str(path))
+    return path
+
+
+def add_tiny_denoiser(folder: Path) -> None:
+    manifest = json.loads((folder / "manifest.json").read_text())
+    file = tiny_denoiser_onnx(folder / "tiny-denoise.onnx")
+    manifest["models"].append(manifest_entry("tiny-denoise", file, 1, task="denoise", stride=2, default=True))
+    (folder / "manifest.json").write_text(json.dumps(manifest, indent=2))

@@ -8,7 +8,7 @@ from ..catalog import Catalog, ModelSpec, load_catalog
 from ..core.errors import InputError, ModelError
 from ..core.progress import Progress
 from ..core.requests import EditRequest, EditResult
-from .ops import inpaint_classical, upscale
+from .ops import denoise, inpaint_classical, upscale
 from .ops.base import OpContext, OpOutput
 from .session import LoadedModel, SessionCache
 
@@ -18,6 +18,7 @@ OpFn = Callable[[OpContext, EditRequest, ModelSpec, Progress], OpOutput]
 OPS: dict[str, dict[str, Optional[OpFn]]] = {
     "upscale": {"onnx": upscale.run, "builtin": None},
     "inpaint": {"onnx": None, "builtin": inpaint_classical.run},
+    "denoise": {"onnx": denoise.run, "builtin": None},
 }
 DEFAULT_MEMORY_BUDGET = 1 << 30
 

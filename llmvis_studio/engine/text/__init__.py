@@ -1,0 +1,1 @@
+"""Text understanding for the prompt panel: tokenizer, sentence encoder (ONNX) and the op router."""

@@ -1,0 +1,76 @@
+"""The sentence encoder: tokenizer.json + an ONNX BERT that returns L2-normalised embeddings."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional, Sequence
+
+import numpy as np
+import onnxruntime as ort
+
+from ...catalog import Catalog, ModelSpec
+from ...catalog.catalog import sha256_of
+from ...core.errors import ModelError, ModelIntegrityError, ModelNotFound
+from ..session import providers_for, translate_ort_error
+from .tokenizer import Tokenizer
+
+TASK = "text-encoder"
+BATCH = 64
+
+
+class TextEncoder:
+    """texts → float32 N×D unit vectors. Runs on the CPU: a few short prompts do not need a GPU."""
+
+    def __init__(self, model_path: Path, tokenizer_path: Path, threads: Optional[int] = None) -> None:
+        self.tokenizer = Tokenizer(tokenizer_path)
+        options = ort.SessionOptions()
+        options.log_severity_level = 4
+        options.inter_op_num_threads = 1
+        if threads:
+            options.intra_op_num_threads = threads
+        try:
+            self.session = ort.InferenceSession(str(model_path), sess_options=options, providers=providers_for("cpu"))
+        except Exception as exc:
+            raise translate_ort_error(exc) from exc
+        names = [i.name for i in self.session.get_inputs()]
+        if names[:2] != ["input_ids", "attention_mask"]:
+            raise ModelError(f"{Path(model_path).name} is not a text encoder (its inputs are {names}).")
+        self.output_name = self.session.get_outputs()[0].name
+        self.dimension = int(self.session.get_outputs()[0].shape[-1])
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        texts = list(texts)
+        if not texts:
+            return np.zeros((0, self.dimension), np.float32)
+        chunks = []
+        for start in range(0, len(texts), BATCH):
+            ids, mask = self.tokenizer(texts[start:start + BATCH])
+            try:
+                out = self.session.run([self.output_name], {"input_ids": ids, "attention_mask": mask})[0]
+            except Exception as exc:
+                raise translate_ort_error(exc) from exc
+            chunks.append(out.astype(np.float32))
+        return np.concatenate(chunks, axis=0)
+
+    def __call__(self, texts: Sequence[str]) -> np.ndarray:
+        return self.encode(texts)
+
+
+def side_file(spec: ModelSpec, key: str) -> Path:
+    """A file a manifest entry names under `key` ({"file": ..., "sha256": ...}), checked."""
+    info = spec.extra.get(key)
+    if not isinstance(info, dict) or not info.get("file") or not info.get("sha256"):
+        raise ModelError(f"Model '{spec.id}' lacks '{key}' (file and sha256) in the manifest.")
+    folder = spec.file.parent if spec.file is not None else Path(".")
+    path = (folder / str(info["file"])).resolve()
+    if folder.resolve() not in path.parents:
+        raise ModelIntegrityError(f"Model '{spec.id}' names a {key} file outside its folder.")
+    if not path.is_file():
+        raise ModelNotFound(f"The {key} file for model '{spec.id}' is missing: {path.name}.")
+    if sha256_of(path) != str(info["sha256"]).lower():
+        raise ModelIntegrityError(f"The {key} file of model '{spec.id}' is damaged or was replaced; reinstall it.")
+    return path
+
+
+def load_text_encoder(catalog: Catalog, model_id: Optional[str] = None, threads: Optional[int] = None) -> TextEncoder:
+    spec = catalog.get(model_id) if model_id else catalog.default_for(TASK)
+    return TextEncoder(catalog.verify(spec), side_file(spec, "tokenizer"), threads)
