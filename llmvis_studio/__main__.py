@@ -78,7 +78,8 @@ def run_gui(args: argparse.Namespace) -> int:
         return 2
     client = EngineClient(engine_factory(gui_thread_count()))
     try:
-        window = build_main_window(client, catalog, Path(args.image) if args.image else None, device=args.device)
+        window = build_main_window(client, catalog, Path(args.image) if args.image else None, device=args.device,
+                                   offer_recovery=not args.screenshot)
         install_error_hook(window)
         if args.screenshot:
             return 0 if save_screenshot(window, Path(args.screenshot)) else 1

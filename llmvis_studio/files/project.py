@@ -45,7 +45,8 @@ def _metadata_json(meta: ImageMetadata) -> dict[str, Any]:
     return {"format": meta.format, "dpi": list(meta.dpi) if meta.dpi else None}
 
 
-def save_project(path: Path | str, project: Project) -> None:
+def save_project(path: Path | str, project: Project, backup: bool = True) -> None:
+    """Write atomically; with backup a project being replaced is first copied to `NAME~`."""
     doc = project.document
     header = {
         "format": FORMAT, "version": VERSION, "source_path": str(doc.path) if doc.path else None,
@@ -63,7 +64,7 @@ def save_project(path: Path | str, project: Project) -> None:
             if doc.metadata.icc_profile:
                 archive.writestr("icc.bin", doc.metadata.icc_profile)
 
-    write_atomically(Path(path), write, keep_backup=True)
+    write_atomically(Path(path), write, keep_backup=backup)
 
 
 def check_entry_is_safe(info: zipfile.ZipInfo) -> None:

@@ -5,7 +5,9 @@ EngineClient re-emits its worker's signals from the GUI thread; they are still c
 """
 from __future__ import annotations
 
-from typing import Optional
+import json
+from datetime import datetime, timezone
+from typing import Any, Optional
 
 import cv2
 import numpy as np
@@ -59,6 +61,16 @@ def _changed_region(image: np.ndarray, result: EditResult) -> Optional[Bounds]:
     return None if bounds.is_empty else bounds
 
 
+def job_record(request: EditRequest, result: EditResult) -> dict[str, Any]:
+    """What a project keeps about one applied job; plain JSON types only, so it reads back equal."""
+    params = json.loads(json.dumps(dict(request.params), default=str))
+    return {
+        "op": result.op, "model": result.model_id, "params": params, "prompt": request.prompt,
+        "device": request.device, "tile": request.tile, "provider": result.provider,
+        "seconds": float(result.seconds), "time": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+
+
 def describe(result: EditResult) -> str:
     return f"Last job: {result.provider}, {result.seconds:.1f} s"
 
@@ -75,6 +87,7 @@ class JobController(QObject):
         self.model = model
         self.dialog_parent = dialog_parent
         self.current_job: Optional[int] = None
+        self._request: Optional[EditRequest] = None
         self._revision_at_submit = -1
         client.jobStarted.connect(self.on_started)
         client.jobProgress.connect(self.on_progress)
@@ -91,6 +104,7 @@ class JobController(QObject):
         if self.busy:
             return None
         self._revision_at_submit = self.model.image_revision
+        self._request = request
         self.current_job = self.client.submit(request)
         self.busyChanged.emit(True)
         self.statusMessage.emit(f"Running {request.op}…")
@@ -104,6 +118,7 @@ class JobController(QObject):
 
     def _finish(self) -> None:
         self.current_job = None
+        self._request = None  # it holds a copy of the image
         self.busyChanged.emit(False)
 
     def _is_current(self, job_id: int) -> bool:
@@ -123,11 +138,14 @@ class JobController(QObject):
     def on_finished(self, job_id: int, result: EditResult) -> None:
         if not self._is_current(job_id):
             return
+        request = self._request
         self._finish()
         if self.model.image_revision != self._revision_at_submit:
             self.statusMessage.emit("The image changed while the job ran; its result was discarded.")
             return
         changed = apply_result(self.model, result)
+        if changed and request is not None:
+            self.model.add_job(job_record(request, result))
         self.lastJobChanged.emit(describe(result))
         notes = " ".join(result.notes)
         self.statusMessage.emit(notes or ("Done." if changed else "Done: nothing changed."))

@@ -2,35 +2,51 @@
 
 The caller injects the EngineClient and the Catalog and shuts the client down after
 app.exec(); closing the window only cancels its running job.
+
+Files: images, and `.llmvis` projects (original, current image, mask, applied jobs, prompts).
+While a document has unsaved changes an Autosaver keeps a recovery copy in the user's data
+folder; `offer_recovery()` (called at start-up) offers it back after a crash.
 """
 from __future__ import annotations
 
+import copy
+import logging
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Optional
+from typing import Iterator, Optional
 
 import numpy as np
 from PySide6.QtCore import QSettings, Qt, Slot
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMessageBox, QSlider, QWidget
+from PySide6.QtWidgets import QApplication, QFileDialog, QLabel, QMainWindow, QMessageBox, QSlider, QWidget
 
 from ..catalog import Catalog
 from ..core.document import Document
-from ..core.errors import StudioError
-from ..files import load_document, load_mask, save_image, save_mask
+from ..core.errors import LargeImageError, StudioError
+from ..files import load_image, load_mask, save_image, save_mask
+from ..files.project import Project, load_project, save_project
+from ..files.recovery import RecoveryInfo, find_recovery
 from ..worker.client import EngineClient
 from .canvas.tools import (
     BrushSettings, BrushTool, LassoTool, RectangleTool, Tool, clear_mask, feather_mask, grow_mask, invert_mask,
     replace_mask, shrink_mask,
 )
+from .autosave import Autosaver
 from .canvas.view import CanvasView
 from .document_model import DocumentModel
 from .jobs import JobController
 from .panels.prompt import PromptPanel
 from .panels.tools_panel import ToolsPanel
-from .settings import RecentFiles, make_settings
+from .settings import RecentFiles, autosave_minutes, make_settings
+
+log = logging.getLogger(__name__)
 
 APP_NAME = "LLMVis Studio"
+PROJECT_SUFFIX = ".llmvis"
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.tif *.tiff *.webp *.bmp);;All files (*)"
+OPEN_FILTER = ("Images and projects (*.png *.jpg *.jpeg *.tif *.tiff *.webp *.bmp *.llmvis);;"
+               "LLMVis projects (*.llmvis);;All files (*)")
+PROJECT_FILTER = "LLMVis project (*.llmvis)"
 MASK_FILTER = "Mask PNG (*.png)"
 STATUS_TIMEOUT_MS = 8000
 TOOL_KEYS = {"brush": "B", "eraser": "E", "rectangle": "R", "lasso": "L"}
@@ -38,6 +54,19 @@ TOOL_KEYS = {"brush": "B", "eraser": "E", "rectangle": "R", "lasso": "L"}
 
 def blank_document() -> Document:
     return Document(image=np.full((600, 800, 3), 255, dtype=np.uint8))
+
+
+def is_project_path(path: Path | str) -> bool:
+    return Path(path).suffix.lower() == PROJECT_SUFFIX
+
+
+@contextmanager
+def wait_cursor() -> Iterator[None]:
+    QApplication.setOverrideCursor(Qt.WaitCursor)
+    try:
+        yield
+    finally:
+        QApplication.restoreOverrideCursor()
 
 
 class MainWindow(QMainWindow):
@@ -49,6 +78,8 @@ class MainWindow(QMainWindow):
         self.settings = settings if settings is not None else make_settings()
         self.recent = RecentFiles(self.settings)
         self.model = DocumentModel(blank_document(), self)
+        self.project_path: Optional[Path] = None  # set while the document is a saved/opened project
+        self._open_declined = False  # the last open stopped at the user's "No" to a large image
         self.brush = BrushSettings(parent=self)
         self.canvas = CanvasView(self.model, self.brush, self)
         self.setCentralWidget(self.canvas)
@@ -58,6 +89,8 @@ class MainWindow(QMainWindow):
         self.addDockWidget(Qt.RightDockWidgetArea, self.prompt_panel)
         self.addDockWidget(Qt.LeftDockWidgetArea, self.tools_panel)
         self.jobs = JobController(client, self.model, self)
+        self.autosaver = Autosaver(self.model, self.autosave_snapshot,
+                                   int(autosave_minutes(self.settings) * 60_000), self)
         self._create_actions()
         self._create_menus()
         self._create_toolbar()
@@ -90,6 +123,7 @@ class MainWindow(QMainWindow):
         self.open_action = self._action("&Open…", self.on_open, QKeySequence.Open)
         self.save_action = self._action("&Save", self.save, QKeySequence.Save)
         self.save_as_action = self._action("Save &As…", self.save_as, QKeySequence.SaveAs)
+        self.save_project_action = self._action("Save &Project…", self.on_save_project)
         self.import_mask_action = self._action("&Import Mask…", self.on_import_mask)
         self.export_mask_action = self._action("&Export Mask…", self.on_export_mask)
         self.close_action = self._action("&Close Window", self.close, QKeySequence.Close)
@@ -111,7 +145,7 @@ class MainWindow(QMainWindow):
         self.recent_menu = file_menu.addMenu("Open &Recent")
         self.recent_menu.aboutToShow.connect(self.refresh_recent_menu)
         self.recent_menu.triggered.connect(self.on_recent_chosen)
-        file_menu.addActions([self.save_action, self.save_as_action])
+        file_menu.addActions([self.save_action, self.save_as_action, self.save_project_action])
         file_menu.addSeparator()
         file_menu.addActions([self.import_mask_action, self.export_mask_action])
         file_menu.addSeparator()
@@ -172,6 +206,7 @@ class MainWindow(QMainWindow):
         self.jobs.progressChanged.connect(self.prompt_panel.set_progress)
         self.jobs.statusMessage.connect(self.show_status)
         self.jobs.lastJobChanged.connect(self.job_label.setText)
+        self.autosaver.failed.connect(self.show_status)
 
     # --- status and title ------------------------------------------------------------
     @property
@@ -180,7 +215,8 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def refresh_title(self) -> None:
-        name = self.document.path.name if self.document.path else "Untitled"
+        shown = self.project_path or self.document.path
+        name = shown.name if shown else "Untitled"
         self.setWindowTitle(f"{name}{'*' if self.model.modified else ''} — {APP_NAME}")
 
     @Slot()
@@ -202,24 +238,79 @@ class MainWindow(QMainWindow):
 
     # --- files -----------------------------------------------------------------------
     def open_path(self, path: Path | str) -> bool:
-        """Load an image, replacing the current document (no unsaved-changes question here)."""
-        try:
-            document = load_document(path)
-        except StudioError as error:
-            self.show_error("Cannot open the image", error)
+        """Load an image or a `.llmvis` project, replacing the current document (no unsaved-changes
+        question here). Above ASK_PIXELS the user is asked first."""
+        if is_project_path(path):
+            return self.open_project(path)
+        document = self._load_image_document(Path(path))
+        if document is None:
             return False
         self.jobs.cancel()  # a running job's result would belong to the old image
         self.model.replace_document(document)
+        self.project_path = None
         self.recent.add(path)
         self.refresh_title()
         self.show_status(" ".join(document.metadata.notices) or f"Opened {Path(path).name}.")
         return True
 
+    def _load_image_document(self, path: Path) -> Optional[Document]:
+        self._open_declined = False
+        try:
+            try:
+                image, metadata = load_image(path)
+            except LargeImageError as question:
+                if self.ask_open_large(question) != QMessageBox.Yes:
+                    self._open_declined = True
+                    self.show_status(f"Did not open {path.name}.")
+                    return None
+                with wait_cursor():
+                    image, metadata = load_image(path, allow_large=True)
+            return Document(image=image, metadata=metadata, path=path)
+        except StudioError as error:
+            self.show_error("Cannot open the image", error)
+            return None
+
+    def ask_open_large(self, question: LargeImageError) -> QMessageBox.StandardButton:
+        """Separate so tests can answer it. The message already ends with "Open it anyway?"."""
+        return QMessageBox.question(self, APP_NAME, question.user_message,
+                                    QMessageBox.Yes | QMessageBox.No, QMessageBox.No)
+
+    def open_project(self, path: Path | str) -> bool:
+        path = Path(path)
+        try:
+            with wait_cursor():
+                project = load_project(path)
+        except StudioError as error:
+            self.show_error("Cannot open the project", error)
+            return False
+        self._show_project(project, path)
+        self.recent.add(path)
+        self.show_status(f"Opened project {path.name}.")
+        return True
+
+    def _show_project(self, project: Project, project_path: Optional[Path]) -> None:
+        self.jobs.cancel()
+        self.model.replace_document(project.document, original=project.original, jobs=project.jobs,
+                                    prompts=project.prompts)
+        self.project_path = project_path
+        self.refresh_title()
+
+    def current_project(self, copy_arrays: bool = False) -> Project:
+        """The document as a Project; with copy_arrays it is safe to hand to another thread."""
+        doc = self.document
+        if copy_arrays:  # the original is read-only: shared, not copied
+            doc = Document(image=doc.image.copy(), mask=doc.mask.copy(), metadata=copy.deepcopy(doc.metadata),
+                           path=doc.path)
+        return Project(doc, self.model.original, copy.deepcopy(self.model.jobs), list(self.model.prompts))
+
+    def autosave_snapshot(self) -> tuple[Project, Optional[Path]]:
+        return self.current_project(copy_arrays=True), self.project_path
+
     @Slot()
     def on_open(self) -> None:
         if not self.confirm_discard():
             return
-        path, _ = QFileDialog.getOpenFileName(self, "Open image", self._start_folder(), IMAGE_FILTER)
+        path, _ = QFileDialog.getOpenFileName(self, "Open image or project", self._start_folder(), OPEN_FILTER)
         if path:
             self.open_path(path)
 
@@ -239,11 +330,13 @@ class MainWindow(QMainWindow):
     @Slot(QAction)
     def on_recent_chosen(self, action: QAction) -> None:
         path = action.data()
-        if path and self.confirm_discard() and not self.open_path(path):
-            self.recent.remove(path)
+        if path and self.confirm_discard() and not self.open_path(path) and not self._open_declined:
+            self.recent.remove(path)  # unreadable now; a declined "Open anyway?" keeps it
 
     @Slot()
     def save(self) -> bool:
+        if self.project_path is not None:
+            return self.save_project_to(self.project_path)
         if self.document.path is None:
             return self.save_as()
         return self.save_to(self.document.path)
@@ -262,10 +355,77 @@ class MainWindow(QMainWindow):
             self.show_error("Cannot save the image", error)
             return False
         self.document.path = Path(path)
+        self.project_path = None  # the document is now this image file
         self.model.mark_saved()
+        self.autosaver.discard()
         self.recent.add(path)
         self.refresh_title()
         self.show_status(" ".join(notices) or f"Saved {Path(path).name}.")
+        return True
+
+    @Slot()
+    def on_save_project(self) -> bool:
+        if self.project_path is not None:
+            suggested = str(self.project_path)
+        elif self.document.path is not None:
+            suggested = str(self.document.path.with_suffix(PROJECT_SUFFIX))
+        else:
+            suggested = "untitled" + PROJECT_SUFFIX
+        path, _ = QFileDialog.getSaveFileName(self, "Save project", suggested, PROJECT_FILTER)
+        return self.save_project_to(path) if path else False
+
+    def save_project_to(self, path: Path | str) -> bool:
+        """Write the project atomically; on failure show why and keep the document marked modified."""
+        path = Path(path)
+        if not is_project_path(path):
+            path = path.with_name(path.name + PROJECT_SUFFIX)
+        try:
+            with wait_cursor():
+                save_project(path, self.current_project())
+        except StudioError as error:
+            self.show_error("Cannot save the project", error)
+            return False
+        self.project_path = path
+        self.model.mark_saved()
+        self.autosaver.discard()
+        self.recent.add(path)
+        self.refresh_title()
+        self.show_status(f"Saved project {path.name}.")
+        return True
+
+    # --- crash recovery ---------------------------------------------------------------
+    def ask_recover(self, info: RecoveryInfo) -> QMessageBox.StandardButton:
+        """Separate so tests can answer it."""
+        source = Path(info.project_path or info.source_path or "").name
+        about = f" ({source})" if source else ""
+        return QMessageBox.question(self, APP_NAME, f"Recover unsaved work from {info.when()}{about}?",
+                                    QMessageBox.Yes | QMessageBox.No, QMessageBox.Yes)
+
+    @Slot()
+    def offer_recovery(self) -> bool:
+        """At start-up: if an earlier run left a recovery copy, offer it back. Yes → it becomes the
+        current document, marked modified; No → it is deleted; a damaged copy is reported and deleted."""
+        info = find_recovery(self.autosaver.folder)
+        if info is None:
+            return False
+        try:
+            with wait_cursor():
+                project = load_project(info.project)
+        except StudioError as error:
+            log.warning("Damaged recovery file %s: %s %s", info.project, error.user_message, error.detail)
+            self.autosaver.discard()
+            QMessageBox.warning(self, APP_NAME, "Unsaved work from an earlier session was found but is damaged "
+                                                "and cannot be recovered; it has been deleted.")
+            return False
+        if self.ask_recover(info) != QMessageBox.Yes:
+            self.autosaver.discard()
+            self.show_status("The unsaved work from the earlier session was deleted.")
+            return False
+        self._show_project(project, Path(info.project_path) if info.project_path else None)
+        self.model.mark_modified()
+        self.autosaver.adopt_existing()  # keep the copy on disk until the work is saved
+        self.refresh_title()
+        self.show_status(f"Recovered unsaved work from {info.when()}.")
         return True
 
     @Slot()
@@ -331,6 +491,7 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         self.jobs.cancel()
+        self.autosaver.close()  # a clean close: the recovery copy is no longer needed
         self.settings.sync()
         event.accept()
 
@@ -392,7 +553,8 @@ class MainWindow(QMainWindow):
         except StudioError as error:
             self.show_error("Cannot start the job", error)
             return
-        self.jobs.submit(request)
+        if self.jobs.submit(request) is not None:
+            self.model.add_prompt(request.prompt)
 
 
 def _dropped_file(event) -> Optional[str]:

@@ -5,6 +5,7 @@ temporary folder so they never read or write a real user's settings).
 """
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 
@@ -13,6 +14,8 @@ from PySide6.QtCore import QSettings
 ORGANISATION, APPLICATION = "LLMVis", "LLMVis Studio"
 RECENT_KEY = "recentFiles"
 MAX_RECENT = 10
+AUTOSAVE_KEY = "autosave/minutes"
+DEFAULT_AUTOSAVE_MINUTES = 3.0
 
 
 def make_settings() -> QSettings:
@@ -20,6 +23,15 @@ def make_settings() -> QSettings:
     if override:
         return QSettings(override, QSettings.IniFormat)
     return QSettings(QSettings.IniFormat, QSettings.UserScope, ORGANISATION, APPLICATION)
+
+
+def autosave_minutes(settings: QSettings) -> float:
+    """Minutes between autosaves (0 = off); a missing or unreadable value gives the default."""
+    try:
+        minutes = float(settings.value(AUTOSAVE_KEY, DEFAULT_AUTOSAVE_MINUTES))
+    except (TypeError, ValueError):
+        return DEFAULT_AUTOSAVE_MINUTES
+    return minutes if math.isfinite(minutes) and minutes >= 0 else DEFAULT_AUTOSAVE_MINUTES
 
 
 class RecentFiles:

@@ -55,6 +55,7 @@ class FakeEngine:
 @pytest.fixture(autouse=True)
 def _isolated_settings(tmp_path, monkeypatch):
     monkeypatch.setenv("LLMVIS_SETTINGS", str(tmp_path / "settings.ini"))
+    monkeypatch.setenv("LLMVIS_DATA_DIR", str(tmp_path / "data"))  # autosave/recovery never touch a real user's
 
 
 @pytest.fixture(autouse=True)
