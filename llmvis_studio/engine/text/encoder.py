@@ -7,10 +7,10 @@ from typing import Optional, Sequence
 import numpy as np
 import onnxruntime as ort
 
-from ...catalog import Catalog, ModelSpec
-from ...catalog.catalog import sha256_of
-from ...core.errors import ModelError, ModelIntegrityError, ModelNotFound
+from ...catalog import Catalog
+from ...core.errors import ModelError
 from ..session import providers_for, translate_ort_error
+from ..side_files import side_file
 from .tokenizer import Tokenizer
 
 TASK = "text-encoder"
@@ -53,22 +53,6 @@ class TextEncoder:
 
     def __call__(self, texts: Sequence[str]) -> np.ndarray:
         return self.encode(texts)
-
-
-def side_file(spec: ModelSpec, key: str) -> Path:
-    """A file a manifest entry names under `key` ({"file": ..., "sha256": ...}), checked."""
-    info = spec.extra.get(key)
-    if not isinstance(info, dict) or not info.get("file") or not info.get("sha256"):
-        raise ModelError(f"Model '{spec.id}' lacks '{key}' (file and sha256) in the manifest.")
-    folder = spec.file.parent if spec.file is not None else Path(".")
-    path = (folder / str(info["file"])).resolve()
-    if folder.resolve() not in path.parents:
-        raise ModelIntegrityError(f"Model '{spec.id}' names a {key} file outside its folder.")
-    if not path.is_file():
-        raise ModelNotFound(f"The {key} file for model '{spec.id}' is missing: {path.name}.")
-    if sha256_of(path) != str(info["sha256"]).lower():
-        raise ModelIntegrityError(f"The {key} file of model '{spec.id}' is damaged or was replaced; reinstall it.")
-    return path
 
 
 def load_text_encoder(catalog: Catalog, model_id: Optional[str] = None, threads: Optional[int] = None) -> TextEncoder:

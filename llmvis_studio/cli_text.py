@@ -1,0 +1,82 @@
+"""CLI subcommands for text and style: `prompt TEXT|-` (the router) and `stylize IN OUT --style ...`.
+
+cli.py registers them with `add_text_commands(sub, add_device)`.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Callable
+
+TEXT_COMMANDS = ("prompt", "stylize")
+
+
+def _describe(routing) -> str:
+    detail = ""
+    if routing.style:
+        detail = f" (style: {routing.style})"
+    elif routing.content:
+        detail = f" (content: {routing.content})"
+    alternatives = ", ".join(f"{op} {score:.2f}" for op, score in routing.alternatives)
+    ask = "  — not sure: please choose" if routing.ask else ""
+    return f"{routing.op}{detail}  confidence {routing.confidence:.2f}  [{alternatives}]{ask}"
+
+
+def cmd_prompt(args: argparse.Namespace) -> int:
+    from .engine.text.router import load_router
+
+    router = load_router(threads=args.threads)
+
+    def emit(prompt: str) -> None:
+        routing = router.route(prompt)
+        print(json.dumps(routing.to_json(), ensure_ascii=False) if args.json else _describe(routing), flush=True)
+
+    if args.text == "-":  # one prompt per line; one answer per line, the model loaded once
+        for line in sys.stdin:
+            emit(line.rstrip("\r\n"))
+    else:
+        emit(args.text)
+    return 0
+
+
+def cmd_stylize(args: argparse.Namespace) -> int:
+    from .cli import _check_output_path, _run_request, _save_result
+    from .core.requests import EditRequest
+    from .files import load_image, load_mask
+
+    out = Path(args.output)
+    _check_output_path(out)
+    image, metadata = load_image(args.input)
+    mask = load_mask(args.mask, expected_shape=image.shape[:2]) if args.mask else None
+    params = {"style": args.style, "strength": args.strength}
+    for key in ("feather", "detail", "working_size"):
+        if getattr(args, key) is not None:
+            params[key] = getattr(args, key)
+    request = EditRequest(op="stylize", image=image, mask=mask, model_id=args.model, params=params,
+                          device=args.device)
+    _save_result(out, _run_request(request, f"stylize {Path(args.style).name}"), metadata)
+    return 0
+
+
+def add_text_commands(sub, add_device: Callable[[argparse.ArgumentParser], None]) -> None:
+    prompt = sub.add_parser("prompt", help="what would this request do? (op, style or content, confidence)")
+    prompt.add_argument("text", help="the request, or - to read one request per line from standard input")
+    prompt.add_argument("--json", action="store_true", help="one JSON object per request")
+    prompt.add_argument("--threads", type=int, default=None, help="CPU threads for the text encoder")
+    prompt.set_defaults(handler=cmd_prompt)
+
+    sty = sub.add_parser("stylize", help="apply an artistic style (a preset or any image) at full resolution")
+    sty.add_argument("input")
+    sty.add_argument("output")
+    sty.add_argument("--style", required=True, help="preset name (e.g. watercolour) or the path of a style image")
+    sty.add_argument("--mask", help="optional PNG: the style goes only on the white part, with a feathered edge")
+    sty.add_argument("--strength", type=float, default=1.0, help="0 (unchanged) .. 1 (full style); default 1")
+    sty.add_argument("--feather", type=float, default=None, help="mask edge softness in pixels (default: size/150)")
+    sty.add_argument("--detail", type=float, default=None, help="how much fine photo detail to keep, 0..2 (0.7)")
+    sty.add_argument("--working-size", dest="working_size", type=int, default=None,
+                     help="long side the style network sees (default 1024); the output keeps the input size")
+    sty.add_argument("--model", help="model id (see `models list`)")
+    add_device(sty)
+    sty.set_defaults(handler=cmd_stylize)

@@ -1,0 +1,273 @@
+"""Arbitrary style transfer (Magenta) at full resolution, inside a feathered mask.
+
+The style is a preset name (its 100-d style vector is stored in the presets file) or the path of
+any image (run through the style predictor). The transfer network sees the picture at a working
+size (long side `working_size`, 1024 px by default; never enlarged); its result is upsampled to
+the full size and the picture's own fine detail, which the working size cannot hold, is added
+back as a luminance residual (original − its own down-and-up-sampled copy), weighted by `detail`.
+So the output always has the input's size, with no cap.
+
+With a mask the edit fades in over `feather` pixels on both sides of the mask edge and nothing
+changes farther than `feather` pixels outside it (bit-exact). `strength` (0..1) blends with the
+original; 0 returns the input unchanged.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping, Optional, Sequence
+
+import cv2
+import numpy as np
+
+from ...catalog import Catalog, ModelSpec
+from ...core.errors import InputError, ModelError
+from ...core.geometry import nonzero_bounds
+from ...core.mask import feathered, grown
+from ...core.pixels import blend_inside_mask, from_float_rgb, to_float_rgb
+from ...core.requests import EditRequest
+from ..session import short_provider
+from ..side_files import side_file
+from .base import OpContext, OpOutput, ProgressLike
+
+DEFAULT_WORKING_SIZE = 1024
+MIN_WORKING_SIZE = 64
+DEFAULT_DETAIL = 0.7
+STYLE_SIZE = 256
+MULTIPLE = 4  # the transfer network downsamples twice by 2
+BORDER = 16  # reflect margin around the working image: the network's own border is weak
+LUMA = np.array([0.299, 0.587, 0.114], np.float32)
+
+
+@dataclass(frozen=True)
+class Preset:
+    name: str
+    description: str
+    aliases: tuple[str, ...]
+    vector: np.ndarray  # float32 1×1×1×D
+    mix: float = 1.0  # share of this vector; the rest is the photo's own style vector
+
+
+def load_presets(path: Path) -> list[Preset]:
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        return [Preset(p["name"], p.get("description", ""), tuple(p.get("aliases", ())),
+                       np.asarray(p["vector"], np.float32).reshape(1, 1, 1, -1), float(p.get("mix", 1.0)))
+                for p in data["presets"]]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ModelError(f"The style presets file {Path(path).name} cannot be read.", detail=str(exc)) from exc
+
+
+def presets_for(spec: ModelSpec) -> list[Preset]:
+    return load_presets(side_file(spec, "presets")) if "presets" in spec.extra else []
+
+
+def find_preset(presets: Sequence[Preset], name: str) -> Optional[Preset]:
+    key = " ".join(name.lower().replace("-", " ").replace("_", " ").split())
+    for preset in presets:
+        if key == preset.name.replace("-", " ") or key in preset.aliases:
+            return preset
+    return None
+
+
+def unknown_style(name: str, presets: Sequence[Preset]) -> InputError:
+    names = ", ".join(p.name for p in presets) or "none installed"
+    return InputError(f"Unknown style '{name}': not a preset and not an image file. Presets: {names}.")
+
+
+# ---------------------------------------------------------------- style vectors
+
+
+def style_image_tensor(image: np.ndarray) -> np.ndarray:
+    """Any RGB(A) 8/16-bit image → centre square at 256×256, NHWC float32 0..1."""
+    rgb = to_float_rgb(image)
+    height, width = rgb.shape[:2]
+    side = min(height, width)
+    top, left = (height - side) // 2, (width - side) // 2
+    square = rgb[top:top + side, left:left + side]
+    interpolation = cv2.INTER_AREA if side > STYLE_SIZE else cv2.INTER_CUBIC
+    small = cv2.resize(square, (STYLE_SIZE, STYLE_SIZE), interpolation=interpolation)
+    return np.ascontiguousarray(np.clip(small, 0, 1)[None], dtype=np.float32)
+
+
+def style_vector(context: OpContext, spec: ModelSpec, style: Any, device: str,
+                 content: Optional[np.ndarray] = None) -> tuple[np.ndarray, str]:
+    """(vector, label) for a preset name, an image path, an image array or a raw vector.
+
+    A preset with mix < 1 is interpolated with the content's own style vector (Magenta's style
+    interpolation), which keeps hard-edged synthetic styles from drowning the photo.
+    """
+    if isinstance(style, np.ndarray) and style.ndim == 3:
+        return predict_style(context, spec, style, device), "image"
+    if isinstance(style, (list, tuple, np.ndarray)):
+        vector = np.asarray(style, np.float32).reshape(1, 1, 1, -1)
+        return vector, "vector"
+    presets = presets_for(spec)
+    if style is None and presets:  # no style asked for (self-test, a bare request): the first preset
+        return _mixed(context, spec, presets[0], device, content), presets[0].name
+    name = str(style or "").strip()
+    if not name:
+        raise unknown_style(name, presets)
+    preset = find_preset(presets, name)
+    if preset is not None:
+        return _mixed(context, spec, preset, device, content), preset.name
+    path = Path(name).expanduser()
+    if path.is_file():
+        from ...files import load_image
+
+        image, _ = load_image(path)
+        return predict_style(context, spec, image, device), path.name
+    raise unknown_style(name, presets)
+
+
+def _mixed(context: OpContext, spec: ModelSpec, preset: Preset, device: str,
+           content: Optional[np.ndarray]) -> np.ndarray:
+    if preset.mix >= 1.0 or content is None or not spec.extra.get("style_predictor"):
+        return preset.vector
+    own = predict_style(context, spec, content, device)
+    return (preset.mix * preset.vector + (1.0 - preset.mix) * own).astype(np.float32)
+
+
+def predict_style(context: OpContext, spec: ModelSpec, image: np.ndarray, device: str) -> np.ndarray:
+    predictor_id = spec.extra.get("style_predictor")
+    if not predictor_id:
+        raise ModelError(f"Model '{spec.id}' names no style predictor, so it can only use presets.")
+    predictor = context.open_model(context.catalog.get(str(predictor_id)), device)
+    try:
+        return predictor.session.run(None, {predictor.input_name: style_image_tensor(image)})[0].astype(np.float32)
+    except Exception as exc:
+        from ..session import translate_ort_error
+
+        raise translate_ort_error(exc) from exc
+
+
+# ---------------------------------------------------------------- geometry helpers
+
+
+def working_shape(height: int, width: int, working_size: int) -> tuple[int, int]:
+    scale = min(1.0, working_size / max(height, width))
+    return max(1, round(height * scale)), max(1, round(width * scale))
+
+
+def pad_for_network(image: np.ndarray) -> tuple[np.ndarray, int, int]:
+    """Reflect-pad by BORDER and up to a multiple of 4; returns (padded, top, left)."""
+    height, width = image.shape[:2]
+    extra_h = (-(height + 2 * BORDER)) % MULTIPLE
+    extra_w = (-(width + 2 * BORDER)) % MULTIPLE
+    pads = ((BORDER, BORDER + extra_h), (BORDER, BORDER + extra_w), (0, 0))
+    mode = "reflect" if min(height, width) > BORDER + MULTIPLE else "edge"
+    return np.pad(image, pads, mode=mode), BORDER, BORDER
+
+
+def feather_weights(mask: np.ndarray, feather: float) -> np.ndarray:
+    """uint8 weights: the mask softened over `feather` px, exactly 0 farther than that outside it."""
+    if feather <= 0:
+        return mask.copy()
+    radius = int(np.ceil(feather))
+    # sigma = feather / 3, so the Gaussian has faded to < 0.2 % at `feather` px ...
+    soft = feathered(mask, 2.0 * feather / 3.0)
+    # ... and a hard limit makes "unchanged farther than the feather width" exact.
+    reach = grown(np.where(mask > 0, 255, 0).astype(np.uint8), radius)
+    soft[reach == 0] = 0
+    return soft
+
+
+# ---------------------------------------------------------------- the op
+
+
+def stylize_rgb(transfer_run, rgb: np.ndarray, vector: np.ndarray, working_size: int, detail: float,
+                progress: Optional[ProgressLike] = None) -> np.ndarray:
+    """Full-size float RGB 0..1 → stylised full-size float RGB 0..1."""
+    height, width = rgb.shape[:2]
+    small_h, small_w = working_shape(height, width, working_size)
+    resized = (small_h, small_w) != (height, width)
+    small = cv2.resize(rgb, (small_w, small_h), interpolation=cv2.INTER_AREA) if resized else rgb
+    padded, top, left = pad_for_network(small)
+    if progress is not None:
+        progress.set(0.1, "Stylising")
+    out = transfer_run(np.ascontiguousarray(padded[None], dtype=np.float32), vector)[0]
+    styled = out[top:top + small_h, left:left + small_w]
+    if progress is not None:
+        progress.set(0.6, "Restoring detail")
+    if not resized:
+        return np.clip(styled, 0, 1)
+    full = cv2.resize(styled, (width, height), interpolation=cv2.INTER_CUBIC)
+    if detail > 0:
+        base = cv2.resize(small, (width, height), interpolation=cv2.INTER_CUBIC)
+        residual = (rgb - base) @ LUMA  # the fine luminance detail the working size lost
+        full += (detail * residual)[..., None]
+    np.clip(full, 0, 1, out=full)
+    return full
+
+
+def _number(params: Mapping[str, Any], key: str, default: float, low: float, high: float) -> float:
+    value = params.get(key, default)
+    try:
+        number = float(default if value is None else value)
+    except (TypeError, ValueError):
+        raise InputError(f"{key} must be a number, not {value!r}.") from None
+    if not low <= number <= high:
+        raise InputError(f"{key} must be between {low:g} and {high:g}, not {number:g}.")
+    return number
+
+
+def run(context: OpContext, request: EditRequest, spec: ModelSpec, progress: ProgressLike) -> OpOutput:
+    params = request.params
+    strength = _number(params, "strength", 1.0, 0.0, 1.0)
+    detail = _number(params, "detail", float(spec.extra.get("detail", DEFAULT_DETAIL)), 0.0, 2.0)
+    working_size = int(_number(params, "working_size", float(spec.extra.get("working_size", DEFAULT_WORKING_SIZE)),
+                               MIN_WORKING_SIZE, 8192))
+    height, width = request.image.shape[:2]
+    default_feather = max(2.0, round(max(height, width) / 150))
+    feather = _number(params, "feather", default_feather, 0.0, 1000.0)
+    vector, label = style_vector(context, spec, params.get("style"), request.device, request.image)
+    if strength == 0.0:
+        return OpOutput(image=request.image.copy(), provider="none", notes=("Strength 0: the image is unchanged.",))
+
+    weights = None
+    changed = None
+    if request.mask is not None:
+        weights = feather_weights(request.mask, feather)
+        changed = nonzero_bounds(weights)
+        if changed is None:
+            raise InputError("The mask is empty: paint where the style should go, or clear the mask.")
+    model = context.open_model(spec, request.device)
+    names = [i.name for i in model.session.get_inputs()]
+    expected = vector.shape[-1]
+    declared = model.session.get_inputs()[1].shape[-1]
+    if isinstance(declared, int) and declared != expected:
+        raise InputError(f"A style vector of {expected} numbers does not fit '{spec.id}' ({declared} numbers).")
+
+    def transfer_run(content: np.ndarray, style: np.ndarray) -> np.ndarray:
+        progress.check()
+        try:
+            return model.session.run(None, {names[0]: content, names[1]: style})[0]
+        except Exception as exc:
+            from ..session import translate_ort_error
+
+            raise translate_ort_error(exc) from exc
+
+    styled = stylize_rgb(transfer_run, to_float_rgb(request.image), vector, working_size, detail, progress)
+    progress.check()
+    edited = from_float_rgb(styled, request.image)
+    del styled
+    if weights is None and strength >= 1.0:
+        image = edited
+    else:
+        if weights is None:
+            weights = np.full((height, width), 255, np.uint8)
+        if strength < 1.0:
+            weights = np.rint(weights.astype(np.float32) * strength).astype(np.uint8)
+        image = blend_inside_mask(request.image, edited, weights)
+    progress.set(1.0)
+    notes = (f"Style: {label}; worked at {' × '.join(map(str, working_shape(height, width, working_size)[::-1]))} px "
+             f"and carried the detail back to {width} × {height}.",)
+    return OpOutput(image=image, provider=short_provider(model.provider), changed=changed, notes=notes)
+
+
+def preset_names(catalog: Catalog) -> list[str]:
+    for spec in catalog.for_task("stylize"):
+        if "presets" in spec.extra:
+            return [p.name for p in presets_for(spec)]
+    return []

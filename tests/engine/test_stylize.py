@@ -1,0 +1,135 @@
+"""Style transfer with the shipped Magenta networks: full resolution, masks, strength, presets, errors."""
+from __future__ import annotations
+
+import json
+
+import cv2
+import numpy as np
+import pytest
+
+from llmvis_studio.catalog import load_catalog
+from llmvis_studio.core.errors import InputError
+from llmvis_studio.core.requests import EditRequest
+from llmvis_studio.engine import Engine
+from llmvis_studio.engine.ops import stylize as S
+from llmvis_studio.files import load_image, save_image, save_mask
+from llmvis_studio.paths import models_dir
+from tests.engine.test_cli import assert_one_line_error, cli
+from tests.helpers import photo
+
+
+@pytest.fixture(scope="module")
+def engine():
+    return Engine(load_catalog(), threads=2)
+
+
+@pytest.fixture(scope="module")
+def picture():
+    return photo(300, 420, seed=3)
+
+
+def stylize(engine, image, mask=None, **params):
+    params.setdefault("style", "starry-swirls")
+    return engine.run(EditRequest.build("stylize", image, mask, params=params)).image
+
+
+def test_full_resolution_output_keeps_the_size_and_the_fine_detail(engine):
+    height, width = 2000, 3000
+    yy, xx = np.mgrid[:height, :width]
+    image = np.empty((height, width, 3), np.uint8)  # mostly flat: gradients and a few shapes
+    image[..., 0] = (xx * 200 // width + 30).astype(np.uint8)
+    image[..., 1] = (yy * 150 // height + 60).astype(np.uint8)
+    image[..., 2] = 120
+    cv2.circle(image, (1500, 1000), 500, (230, 200, 40), -1)
+    cv2.rectangle(image, (200, 300), (900, 900), (20, 40, 160), -1)
+    image[::8] = 250  # 1-px lines every 8 px: far finer than the network's working scale
+    result = engine.run(EditRequest.build("stylize", image, params={"style": "watercolour"}))
+    assert result.image.shape == (2000, 3000, 3) and result.image.dtype == np.uint8
+    assert np.abs(result.image.astype(float) - image).mean() > 5  # the style really changed it
+    # The fine lines come back (detail carried from the original), though the network saw ~1024 px.
+    def high_pass(a):
+        grey = a.astype(np.float32).mean(axis=2)
+        return grey - cv2.GaussianBlur(grey, (0, 0), 3)
+    crop = (slice(1100, 1400), slice(2100, 2500))
+    correlation = np.corrcoef(high_pass(image)[crop].ravel(), high_pass(result.image)[crop].ravel())[0, 1]
+    assert correlation > 0.5
+    assert "1024 × 683" in result.notes[0]
+
+
+def test_mask_changes_nothing_farther_than_the_feather(engine, picture):
+    mask = np.zeros(picture.shape[:2], np.uint8)
+    mask[100:180, 150:300] = 255
+    feather = 12
+    out = stylize(engine, picture, mask, feather=feather)
+    distance = cv2.distanceTransform((mask == 0).astype(np.uint8), cv2.DIST_L2, 5)
+    far = distance > feather
+    assert np.array_equal(out[far], picture[far])  # bit-exact
+    assert np.abs(out[mask > 0].astype(int) - picture[mask > 0]).mean() > 10
+    near = (distance > 0) & (distance < feather / 2)
+    inside_edge = (distance == 0) & (cv2.distanceTransform(mask, cv2.DIST_L2, 5) < 3)
+    diff = np.abs(out.astype(int) - picture).mean(axis=2)
+    assert diff[near].mean() < diff[inside_edge].mean()  # fades out across the edge
+
+
+def test_strength_zero_returns_the_input_and_half_is_between(engine, picture):
+    assert np.array_equal(stylize(engine, picture, strength=0.0), picture)
+    full = stylize(engine, picture).astype(float)
+    half = stylize(engine, picture, strength=0.5).astype(float)
+    assert np.abs(half - (picture + full) / 2).max() <= 1.0
+
+
+def test_unknown_style_lists_the_presets(engine, picture):
+    with pytest.raises(InputError) as error:
+        stylize(engine, picture, style="no-such-style")
+    message = error.value.user_message
+    assert "no-such-style" in message and "watercolour" in message and "pencil-sketch" in message
+
+
+def test_any_image_can_be_the_style(engine, picture, tmp_path):
+    style = np.zeros((200, 260, 3), np.uint8)
+    style[:, ::10] = (255, 0, 0)
+    style[::10] = (0, 0, 255)
+    save_image(tmp_path / "grid.png", style)
+    from_image = stylize(engine, picture, style=str(tmp_path / "grid.png"))
+    from_preset = stylize(engine, picture, style="watercolour")
+    assert from_image.shape == picture.shape
+    assert np.abs(from_image.astype(int) - from_preset).mean() > 5
+
+
+def test_presets_by_alias_and_sixteen_bit_alpha(engine):
+    rgb = photo(64, 80).astype(np.uint16) * 257
+    alpha = np.full((64, 80, 1), 12345, np.uint16)
+    out = stylize(engine, np.concatenate([rgb, alpha], axis=2), style="Van Gogh")
+    assert out.dtype == np.uint16 and out.shape == (64, 80, 4) and (out[..., 3] == 12345).all()
+
+
+def test_presets_have_names_descriptions_and_vectors():
+    spec = load_catalog().default_for("stylize")
+    presets = S.presets_for(spec)
+    assert len(presets) >= 8
+    for preset in presets:
+        assert preset.name and len(preset.description) > 20 and preset.vector.shape == (1, 1, 1, 100)
+    assert S.find_preset(presets, "Watercolor").name == "watercolour"
+
+
+def test_feather_weights_are_zero_beyond_the_feather():
+    mask = np.zeros((120, 120), np.uint8)
+    mask[40:80, 40:80] = 255
+    weights = S.feather_weights(mask, 10)
+    distance = cv2.distanceTransform((mask == 0).astype(np.uint8), cv2.DIST_L2, 5)
+    assert (weights[distance > 10] == 0).all() and weights[60, 60] == 255 and 0 < weights[40, 60] < 255
+
+
+def test_cli_stylize_with_mask_and_a_clear_error_for_unknown_styles(tmp_path, picture):
+    save_image(tmp_path / "in.png", picture)
+    mask = np.zeros(picture.shape[:2], np.uint8)
+    mask[50:150, 50:200] = 255
+    save_mask(tmp_path / "mask.png", mask)
+    proc = cli("stylize", tmp_path / "in.png", tmp_path / "out.png", "--style", "mosaic", "--mask",
+               tmp_path / "mask.png", "--strength", "0.8", models=models_dir())
+    assert proc.returncode == 0, proc.stderr
+    out, _ = load_image(tmp_path / "out.png")
+    assert out.shape == picture.shape and np.array_equal(out[250:, 300:], picture[250:, 300:])
+    proc = cli("stylize", tmp_path / "in.png", tmp_path / "bad.png", "--style", "nope", models=models_dir())
+    assert_one_line_error(proc)
+    assert "Presets:" in proc.stderr and "mosaic" in proc.stderr and not (tmp_path / "bad.png").exists()
