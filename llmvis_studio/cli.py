@@ -16,9 +16,11 @@ from typing import Callable, Optional, Sequence
 from .core.errors import Cancelled, InputError, StudioError
 from .core.progress import Progress
 from .core.requests import EditRequest
+from .cli_gen import GENERATOR_COMMANDS, add_generator_commands
+from .cli_text import TEXT_COMMANDS, add_text_commands
 
 log = logging.getLogger("llmvis_studio.cli")
-SUBCOMMANDS = ("upscale", "inpaint", "denoise", "models", "batch", "self-test")
+SUBCOMMANDS = ("upscale", "inpaint", "denoise", "models", "batch", "self-test") + GENERATOR_COMMANDS + TEXT_COMMANDS
 BATCH_OPS = ("upscale", "inpaint", "restore", "denoise", "stylize")
 
 
@@ -232,6 +234,8 @@ def build_parser() -> argparse.ArgumentParser:
     listing = models_sub.add_parser("list", help="list installed models")
     listing.add_argument("--json", action="store_true", help="machine-readable output")
     listing.set_defaults(handler=cmd_models)
+    add_generator_commands(sub, _add_device)  # train gan|vae, export, generate (cli_gen.py)
+    add_text_commands(sub, _add_device)  # prompt, stylize (cli_text.py)
     return parser
 
 

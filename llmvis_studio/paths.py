@@ -37,3 +37,8 @@ def user_data_dir() -> Path:
     else:
         base = Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share"))
     return base / "llmvis-studio"
+
+
+def user_models_dir() -> Path:
+    """The user's own models (trained generators register here): manifest.json and run folders."""
+    return user_data_dir() / "models"

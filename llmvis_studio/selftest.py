@@ -45,6 +45,8 @@ def request_for(spec) -> Optional[EditRequest]:
         return EditRequest(op="upscale", image=image, model_id=spec.id, params={"scale": spec.scale}, device="auto")
     if spec.task == "inpaint":
         return EditRequest(op="inpaint", image=image, mask=tiny_mask(), model_id=spec.id)
+    if spec.task == "generate":  # a trained generator fills the mask (no prompt: a random class)
+        return EditRequest(op="generate", image=image, mask=tiny_mask(), model_id=spec.id)
     if spec.task in ("denoise", "restore", "stylize", "detect-scratches"):
         return EditRequest(op=spec.task, image=image, model_id=spec.id)
     return None

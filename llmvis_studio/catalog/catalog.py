@@ -7,13 +7,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Optional
 
 from ..core.errors import ModelError, ModelIntegrityError, ModelNotFound
-from ..paths import models_dir
+from ..paths import models_dir, user_models_dir
 
+log = logging.getLogger(__name__)
+RUN_MODEL_FILE = "model.json"  # a training run folder's manifest entry (see training/gen_train.py)
 REQUIRED_FIELDS = ("id", "task", "file", "sha256", "inputs", "outputs", "licence", "source", "reproduce")
 PICKLE_SUFFIXES = {".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".bin"}
 LFS_POINTER_PREFIX = b"version https://git-lfs"
@@ -203,15 +206,65 @@ def check_not_pickle_or_pointer(path: Path) -> None:
         raise ModelIntegrityError(f"{path.name} looks like a Python pickle; pickles are refused because they can run code.")
 
 
-def load_catalog(folder: Optional[Path] = None) -> Catalog:
+def _read_entries(manifest: Path) -> list:
+    try:
+        data = json.loads(manifest.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"The model manifest {manifest} cannot be read.", detail=str(exc)) from exc
+    return data.get("models", []) if isinstance(data, dict) else data
+
+
+def load_run_dir(run_dir: Path) -> ModelSpec:
+    """The model a training run exported: RUN_DIR/model.json (one manifest entry, files relative to RUN_DIR)."""
+    run_dir = Path(run_dir)
+    path = run_dir / RUN_MODEL_FILE
+    if not path.is_file():
+        raise ModelNotFound(f"{run_dir} has no {RUN_MODEL_FILE}: train to the end or run `llmvis-studio export {run_dir}`.")
+    try:
+        entry = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"{path} cannot be read.", detail=str(exc)) from exc
+    return spec_from_entry(entry, run_dir)
+
+
+def user_specs(folder: Path, taken: set[str]) -> list[ModelSpec]:
+    """The user's own models: FOLDER/manifest.json (files relative to FOLDER or absolute) and run folders
+    FOLDER/*/model.json. A broken or clashing entry is skipped with a log line; the app must still start."""
+    specs: list[ModelSpec] = []
+    sources: list[tuple[dict, Path]] = []
+    try:
+        if (folder / "manifest.json").is_file():
+            sources += [(entry, folder) for entry in _read_entries(folder / "manifest.json")]
+        for run in sorted(p for p in folder.iterdir() if (p / RUN_MODEL_FILE).is_file()) if folder.is_dir() else []:
+            sources.append((json.loads((run / RUN_MODEL_FILE).read_text(encoding="utf-8")), run))
+    except (OSError, ValueError, ModelError) as exc:
+        log.warning("user models in %s skipped: %s", folder, exc)
+    for entry, base in sources:
+        try:
+            spec = spec_from_entry(entry, base)
+        except (ModelError, KeyError, TypeError, ValueError, AttributeError) as exc:
+            log.warning("user model entry skipped (%s): %s", base, exc)
+            continue
+        if spec.id in taken:
+            log.warning("user model '%s' skipped: the id is already taken", spec.id)
+            continue
+        taken.add(spec.id)
+        specs.append(spec)
+    return specs
+
+
+def load_catalog(folder: Optional[Path] = None, user_folder: Optional[Path] = None) -> Catalog:
+    """Built-ins + FOLDER/manifest.json (default: the bundled models) + the user's models.
+
+    The user's models folder (default `user_models_dir()`: trained generators register there) is read when
+    no FOLDER is given, or when `user_folder` is given explicitly.
+    """
+    explicit = folder is not None
     folder = Path(folder) if folder else models_dir()
     manifest = folder / "manifest.json"
     specs: list[ModelSpec] = list(BUILTIN_MODELS)
     if manifest.is_file():
-        try:
-            data = json.loads(manifest.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise ModelError(f"The model manifest {manifest} cannot be read.", detail=str(exc)) from exc
-        entries = data.get("models", []) if isinstance(data, dict) else data
-        specs.extend(spec_from_entry(entry, folder) for entry in entries)
+        specs.extend(spec_from_entry(entry, folder) for entry in _read_entries(manifest))
+    if user_folder is not None or not explicit:
+        specs.extend(user_specs(Path(user_folder) if user_folder else user_models_dir(), {s.id for s in specs}))
     return Catalog(tuple(specs))

@@ -8,7 +8,8 @@ from ..catalog import Catalog, ModelSpec, load_catalog
 from ..core.errors import InputError, ModelError
 from ..core.progress import Progress
 from ..core.requests import EditRequest, EditResult
-from .ops import denoise, inpaint_classical, upscale
+from .ops import denoise, generate, inpaint_classical, upscale
+from .ops import stylize
 from .ops.base import OpContext, OpOutput
 from .session import LoadedModel, SessionCache
 
@@ -19,6 +20,8 @@ OPS: dict[str, dict[str, Optional[OpFn]]] = {
     "upscale": {"onnx": upscale.run, "builtin": None},
     "inpaint": {"onnx": None, "builtin": inpaint_classical.run},
     "denoise": {"onnx": denoise.run, "builtin": None},
+    "generate": {"onnx": generate.run, "builtin": None},  # generators trained here
+    "stylize": {"onnx": stylize.run, "builtin": None},  # Magenta arbitrary style + presets
 }
 DEFAULT_MEMORY_BUDGET = 1 << 30
 
@@ -29,6 +32,7 @@ class Engine:
     def __init__(self, catalog: Optional[Catalog] = None, threads: Optional[int] = None,
                  memory_budget: int = DEFAULT_MEMORY_BUDGET) -> None:
         self.catalog = catalog if catalog is not None else load_catalog()
+        self._own_catalog = catalog is None  # re-read from disk when a newly trained model is asked for
         self.sessions = SessionCache(threads)
         self.memory_budget = memory_budget
         self.last_provider = ""
@@ -40,12 +44,30 @@ class Engine:
         if request.op not in OPS:
             raise InputError(f"'{request.op}' is not available yet in this version.")
         if request.model_id:
-            spec = self.catalog.get(request.model_id)
+            spec = self.get_model(request.model_id)
             if spec.task != request.op:
                 raise InputError(f"Model '{spec.id}' does '{spec.task}', not '{request.op}'.")
             return spec
         scale = request.params.get("scale") if request.op == "upscale" else None
         return self.catalog.default_for(request.op, int(scale) if scale else None)
+
+    def get_model(self, model_id: str) -> ModelSpec:
+        """A catalog entry; a catalog read from disk is re-read once for an id it lacks (a model trained
+        after the engine started, e.g. from the editor's Train dialog)."""
+        if self._own_catalog and model_id not in self.catalog.ids():
+            self.catalog = load_catalog()
+        return self.catalog.get(model_id)
+
+    def generate_images(self, model_id: Optional[str], prompt: str, count: int, seed: int = 0,
+                        device: str = "auto") -> tuple[list, str, str]:
+        """`count` uint8 H×W×3 samples of a `generate` model; returns (images, description, provider)."""
+        spec = self.get_model(model_id) if model_id else self.catalog.default_for("generate")
+        if spec.task != "generate":
+            raise InputError(f"Model '{spec.id}' does '{spec.task}', not 'generate'.")
+        context = OpContext(self.catalog, self.open_model, self.memory_budget)
+        images, described, provider = generate.sample(context, spec, prompt, count, seed, device)
+        self.last_provider = provider
+        return generate.sample_to_uint8(images), described, provider
 
     def open_model(self, spec: ModelSpec, device: str) -> LoadedModel:
         path = self.catalog.verify(spec)

@@ -19,14 +19,14 @@ log = logging.getLogger(__name__)
 
 def build_main_window(client: EngineClient, catalog: Catalog, image_path: Optional[Path | str] = None,
                       settings: Optional[QSettings] = None, device: str = "auto",
-                      offer_recovery: bool = False) -> MainWindow:
+                      offer_recovery: bool = False, trainer=None) -> MainWindow:
     """A ready-to-show MainWindow; the caller owns the client and shuts it down after app.exec().
 
     With offer_recovery (the interactive start, never --screenshot) the window is shown and, if an
     earlier run left unsaved work behind, the user is asked whether to recover it; recovered work
     takes the place of `image_path`.
     """
-    window = MainWindow(client, catalog, settings=settings, device=device)
+    window = MainWindow(client, catalog, settings=settings, device=device, trainer=trainer)
     if offer_recovery:
         window.show()  # the question needs its window on screen
         if window.offer_recovery():

@@ -71,8 +71,9 @@ def wait_cursor() -> Iterator[None]:
 
 class MainWindow(QMainWindow):
     def __init__(self, client: EngineClient, catalog: Catalog, parent: Optional[QWidget] = None,
-                 settings: Optional[QSettings] = None, device: str = "auto") -> None:
+                 settings: Optional[QSettings] = None, device: str = "auto", trainer=None) -> None:
         super().__init__(parent)
+        self.trainer = trainer  # training callable for the Train dialog (None: torch not installed)
         self.client = client
         self.catalog = catalog
         self.settings = settings if settings is not None else make_settings()
@@ -153,6 +154,11 @@ class MainWindow(QMainWindow):
         self.menuBar().addMenu("&Edit").addActions([self.undo_action, self.redo_action])
         self.menuBar().addMenu("&View").addActions([self.fit_action, self.actual_size_action])
         self._create_mask_menu()
+        self.train_action = self._action("&Train Generator…", self.on_train_generator)
+        self.train_action.setEnabled(self.trainer is not None)
+        self.train_action.setToolTip("Train a generator on your pictures" if self.trainer is not None else
+                                     "training needs the train extra: pip install 'llmvis-studio[train]'")
+        self.menuBar().addMenu("&Tools").addAction(self.train_action)
         self.refresh_recent_menu()
 
     def _create_mask_menu(self) -> None:
@@ -545,6 +551,32 @@ class MainWindow(QMainWindow):
     @Slot(float)
     def on_opacity_changed(self, opacity: float) -> None:
         self.canvas.item.set_overlay_opacity(opacity)
+
+    @Slot()
+    def on_train_generator(self):
+        """Open the (non-modal) Train dialog; a model it finishes joins the model list."""
+        from .train_dialog import TrainDialog
+
+        if self.trainer is None:
+            QMessageBox.information(self, APP_NAME, "Training needs the train extra: pip install 'llmvis-studio[train]'")
+            return None
+        dialog = TrainDialog(self.trainer, self)
+        dialog.modelTrained.connect(self.on_model_trained)
+        dialog.show()
+        self.train_dialog = dialog
+        return dialog
+
+    @Slot(str)
+    def on_model_trained(self, model_id: str) -> None:
+        from ..catalog import load_catalog
+
+        try:
+            self.catalog = load_catalog()
+        except StudioError as error:
+            self.show_error("Cannot read the models", error)
+            return
+        self.prompt_panel.set_catalog(self.catalog, select_model=model_id)
+        self.show_status(f"Model '{model_id}' is ready: choose Generate, paint a mask and Run.")
 
     @Slot()
     def on_run_requested(self) -> None:

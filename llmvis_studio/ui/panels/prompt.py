@@ -19,6 +19,7 @@ from ...core.requests import DEVICES, OPS, EditRequest
 
 UPSCALE_FACTORS = (2, 4)
 TILE_AUTO, TILE_OFF, TILE_CUSTOM = "Auto", "No tiling", "Custom"
+GENERATE_VARIATIONS = 4  # samples per generate job; the spin box picks one
 DEVICE_LABELS = {"auto": "Auto (GPU if present)", "cpu": "CPU", "cuda": "CUDA GPU"}
 
 
@@ -53,6 +54,12 @@ class PromptPanel(QDockWidget):
         self.tile_spin.setSingleStep(64)
         self.tile_spin.setValue(512)
         self.tile_spin.setSuffix(" px")
+        self.seed_spin = QSpinBox()  # generate: which noise; variation: which of VARIATIONS samples
+        self.seed_spin.setRange(0, 1_000_000)
+        self.variation_spin = QSpinBox()
+        self.variation_spin.setRange(1, GENERATE_VARIATIONS)
+        self.variation_spin.setPrefix("variation ")
+        self.variation_spin.setSuffix(f" of {GENERATE_VARIATIONS}")
         self.device_combo = QComboBox()
         for device in DEVICES:
             self.device_combo.addItem(DEVICE_LABELS.get(device, device), device)
@@ -80,6 +87,11 @@ class PromptPanel(QDockWidget):
         tile_row.addWidget(self.tile_spin)
         form.addRow("Tile size", tile_row)
         form.addRow("Device", self.device_combo)
+        self.seed_label = QLabel("Seed")
+        seed_row = QHBoxLayout()
+        seed_row.addWidget(self.seed_spin)
+        seed_row.addWidget(self.variation_spin)
+        form.addRow(self.seed_label, seed_row)
         buttons = QHBoxLayout()
         buttons.addWidget(self.run_button)
         buttons.addWidget(self.cancel_button)
@@ -93,6 +105,21 @@ class PromptPanel(QDockWidget):
         body = QWidget()
         body.setLayout(column)
         self.setWidget(body)
+
+    def set_catalog(self, catalog: Catalog, select_model: Optional[str] = None) -> None:
+        """A re-read catalog (e.g. after training a generator); keeps the operation, selects `select_model`."""
+        current = self.op
+        self.catalog = catalog
+        self.op_combo.blockSignals(True)
+        self.op_combo.clear()
+        self.op_combo.blockSignals(False)
+        self._fill_operations()
+        wanted = catalog.get(select_model).task if select_model and select_model in catalog.ids() else current
+        index = self.op_combo.findData(wanted)
+        if index >= 0:
+            self.op_combo.setCurrentIndex(index)
+        if select_model:
+            self.model_combo.setCurrentIndex(max(0, self.model_combo.findData(select_model)))
 
     def _fill_operations(self) -> None:
         for task in self.catalog.tasks():
@@ -124,6 +151,8 @@ class PromptPanel(QDockWidget):
         self.scale_combo.setVisible(is_upscale)
         if is_upscale:
             self.on_scale_changed()
+        for widget in (self.seed_label, self.seed_spin, self.variation_spin):
+            widget.setVisible(op == "generate")
         self.on_tile_mode_changed()
         self.run_button.setEnabled(bool(specs) and not self._busy)
 
@@ -143,6 +172,9 @@ class PromptPanel(QDockWidget):
 
     # --- what the run button means -------------------------------------------------------
     def params(self) -> dict[str, Any]:
+        if self.op == "generate":
+            return {"seed": int(self.seed_spin.value()), "variations": GENERATE_VARIATIONS,
+                    "variation": int(self.variation_spin.value()) - 1}
         if self.op == "upscale":
             return {"scale": int(self.scale_combo.currentData())}
         return {}

@@ -1,0 +1,123 @@
+"""CLI subcommands for the generators: `train gan|vae`, `export RUN_DIR` (both need the train extra) and
+`generate` (onnxruntime only). cli.py registers them with `add_generator_commands(sub)`.
+
+Training code is reached through importlib on purpose: `llmvis_studio.training` imports torch, which is an
+optional extra, and the runtime (GUI, other subcommands) must start without it. The import-linter contract
+"nothing outside training imports torch" therefore cannot see this edge; it is the only such edge besides
+the same one in __main__.py (the editor's Train dialog).
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+
+from .core.errors import InputError
+
+GENERATOR_COMMANDS = ("train", "export", "generate")
+TRAIN_EXTRA_MESSAGE = "training needs the train extra: pip install 'llmvis-studio[train]'"
+
+
+def training_module() -> ModuleType:
+    """llmvis_studio.training.cli_train, or a clear error when torch (the train extra) is missing."""
+    if importlib.util.find_spec("torch") is None:  # looked up, not imported: this module stays torch-free
+        raise InputError(TRAIN_EXTRA_MESSAGE)
+    name = "llmvis_studio.training" + ".cli_train"  # dynamic on purpose: see the module docstring
+    try:
+        return importlib.import_module(name)
+    except ImportError as exc:
+        raise InputError(TRAIN_EXTRA_MESSAGE, detail=repr(exc)) from exc
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    return training_module().train_command(args)
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    return training_module().export_command(args)
+
+
+def resolve_generator(model: str | None):
+    """(catalog, model id): MODEL may be a catalog id or a training run folder (RUN_DIR/model.json)."""
+    from .catalog import Catalog, load_catalog, load_run_dir
+
+    catalog = load_catalog()
+    if model and Path(model).is_dir():
+        spec = load_run_dir(Path(model))
+        others = tuple(s for s in catalog if s.id != spec.id)  # the folder wins over a registered copy
+        return Catalog(others + (spec,)), spec.id
+    return catalog, model
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from .engine import Engine
+    from .files import save_image
+
+    if not 1 <= args.n <= 64:
+        raise InputError(f"-n must be 1 to 64, not {args.n}.")
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise InputError(f"{out} exists and is not a folder.")
+    catalog, model_id = resolve_generator(args.model)
+    engine = Engine(catalog=catalog)
+    images, described, provider = engine.generate_images(model_id, args.prompt or "", args.n, args.seed, args.device)
+    out.mkdir(parents=True, exist_ok=True)
+    for index, image in enumerate(images):
+        save_image(out / f"{args.prefix}{index:03d}.png", image)
+    print(f"{len(images)} images → {out} ({images[0].shape[1]}×{images[0].shape[0]}, {provider}); {described}")
+    return 0
+
+
+def add_generator_commands(sub, add_device) -> None:
+    """Register train / export / generate on cli.py's subparsers."""
+    train = sub.add_parser("train", help="train a generator (GAN or VAE) on an image folder (needs the train extra)")
+    kinds = train.add_subparsers(dest="kind", required=True)
+    for kind in ("gan", "vae"):
+        p = kinds.add_parser(kind, help=f"class-conditional {'GAN' if kind == 'gan' else 'VAE'}; "
+                                        "sub-folder names are the classes")
+        p.add_argument("--data", required=True, help="image folder: one sub-folder per class (or just images)")
+        p.add_argument("--out", required=True, help="run folder (checkpoints, samples, loss curves, export)")
+        p.add_argument("--size", type=int, default=32, choices=(32, 64, 128))
+        p.add_argument("--steps", type=int, default=2000, help="total steps (also the target when resuming)")
+        p.add_argument("--batch", type=int, default=32)
+        p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+        p.add_argument("--resume", action="store_true", help="continue from RUN/checkpoint.pt")
+        p.add_argument("--width", type=int, default=64, help="network width (channels at full resolution)")
+        p.add_argument("--z-dim", dest="z_dim", type=int, default=0, help="noise/latent size (default 128 GAN, 64 VAE)")
+        p.add_argument("--lr", type=float, default=0.0, help="learning rate (default 2e-4 GAN, 1e-3 VAE)")
+        p.add_argument("--seed", type=int, default=0)
+        p.add_argument("--threads", type=int, default=0, help="CPU threads for torch (0: its default)")
+        p.add_argument("--checkpoint-every", dest="checkpoint_every", type=int, default=0,
+                       help="steps between checkpoints and sample grids (default: a tenth of --steps)")
+        p.add_argument("--text-embedder", dest="text_embedder", choices=("auto", "hashed"), default="auto",
+                       help="embed class names with the text encoder if installed (auto) or hashed words")
+        p.add_argument("--id", dest="model_id", default="", help="model id (default: KIND-RUNFOLDERNAME)")
+        p.add_argument("--bf16", action=argparse.BooleanOptionalAction, default=None,
+                       help="bfloat16 autocast on the CPU (default on)")
+        p.add_argument("--no-register", dest="no_register", action="store_true",
+                       help="do not add the exported model to the user's models folder")
+        p.set_defaults(handler=cmd_train, kind=kind)
+
+    export = sub.add_parser("export", help="export a training run's generator to ONNX + model.json")
+    export.add_argument("run_dir")
+    export.add_argument("--no-register", dest="no_register", action="store_true")
+    export.set_defaults(handler=cmd_export)
+
+    gen = sub.add_parser("generate", help="write N images from a trained generator and a prompt")
+    gen.add_argument("--model", help="model id (see `models list`) or a training run folder; default: the catalog's")
+    gen.add_argument("--prompt", default="", help="what to make; matched to the model's classes")
+    gen.add_argument("-n", type=int, default=4)
+    gen.add_argument("--out", required=True, help="output folder")
+    gen.add_argument("--seed", type=int, default=0)
+    gen.add_argument("--prefix", default="sample_")
+    add_device(gen)
+    gen.set_defaults(handler=cmd_generate)
+
+
+def main(argv=None) -> int:  # pragma: no cover - convenience
+    from .cli import main as cli_main
+
+    return cli_main(list(sys.argv[1:] if argv is None else argv))

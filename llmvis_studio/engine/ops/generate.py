@@ -1,0 +1,188 @@
+"""Generators trained here (GAN / VAE decoder): noise + text conditioning → images, and the editor's fill.
+
+A `generate` model takes `z` (N×z_dim, standard normal) and `c` (N×c_dim, a text embedding) and returns
+N×3×S×S RGB in 0..1. Its manifest entry carries `classes` (name, embedding, image count), `image_size`,
+`z_dim` and `embedder` (see engine/conditioning.py).
+
+The editor's op fills the masked region: one of `variations` samples (seeded) is resized to the mask's
+bounding box (at most 2× enlarged, then mirror-tiled), its colour mean/std is matched to a ring of pixels
+around the mask, and it is blended in with a mask feathered *inwards*, so every pixel outside the mask
+stays bit-identical.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional, Sequence
+
+import cv2
+import numpy as np
+
+from ...catalog import Catalog, ModelSpec
+from ...core.errors import InputError, ModelError
+from ...core.geometry import Bounds, nonzero_bounds
+from ...core.pixels import blend_inside_mask, from_float_rgb, to_float_rgb
+from ...core.requests import EditRequest
+from ..conditioning import Conditioning, conditioning_for_prompt, unpack_vector
+from ..session import LoadedModel, short_provider, translate_ort_error
+from .base import OpContext, OpOutput, ProgressLike
+
+MAX_SAMPLES = 64
+MAX_VARIATIONS = 16
+MAX_STRETCH = 2.0  # beyond this the sample is mirror-tiled rather than stretched
+
+
+@dataclass(frozen=True)
+class GeneratorInfo:
+    names: tuple[str, ...]
+    vectors: np.ndarray  # K×c_dim class embeddings (what the generator was trained on)
+    size: int
+    z_dim: int
+    embedder: dict
+
+    @classmethod
+    def of(cls, spec: ModelSpec) -> "GeneratorInfo":
+        extra = spec.extra
+        try:
+            classes = list(extra["classes"])
+            names = tuple(str(c["name"]) for c in classes)
+            vectors = np.stack([unpack_vector(c["embedding"]) for c in classes]).astype(np.float32)
+            size, z_dim = int(extra["image_size"]), int(extra["z_dim"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ModelError(f"Model '{spec.id}' is not a generator this version can use (its manifest lacks "
+                             "classes, image_size or z_dim).", detail=repr(exc)) from exc
+        if not names or vectors.ndim != 2:
+            raise ModelError(f"Model '{spec.id}' lists no classes.")
+        return cls(names, vectors, size, z_dim, dict(extra.get("embedder", {"kind": "hashed-bow"})))
+
+
+def class_conditions(info: GeneratorInfo, prompt: str, count: int, rng: np.random.Generator,
+                     catalog: Optional[Catalog]) -> tuple[np.ndarray, Optional[Conditioning], list[int]]:
+    """N×c_dim conditioning: the prompt's mix for every sample, or (no prompt) a random class each."""
+    mix = conditioning_for_prompt(prompt, info.names, info.vectors, info.embedder, catalog)
+    if mix is not None:
+        return np.repeat(mix.vector[None], count, axis=0), mix, []
+    picks = [int(i) for i in rng.integers(0, len(info.names), size=count)]
+    return info.vectors[picks], None, picks
+
+
+def run_generator(model: LoadedModel, spec: ModelSpec, z: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """N×S×S×3 float32 in 0..1."""
+    names = [t.name for t in spec.inputs] or ["z", "c"]
+    if len(names) != 2:
+        raise ModelError(f"Model '{spec.id}' should take two inputs (z, c), its manifest lists {names}.")
+    try:
+        out = model.session.run([model.output_name], {names[0]: z.astype(np.float32), names[1]: c.astype(np.float32)})
+    except Exception as exc:
+        raise translate_ort_error(exc) from exc
+    images = np.asarray(out[0], np.float32)
+    if images.ndim != 4 or images.shape[1] != 3:
+        raise ModelError(f"Model '{spec.id}' returned shape {images.shape}, not N×3×H×W.")
+    return np.clip(images.transpose(0, 2, 3, 1), 0.0, 1.0)
+
+
+def sample(context: OpContext, spec: ModelSpec, prompt: str, count: int, seed: int = 0,
+           device: str = "auto") -> tuple[np.ndarray, str, str]:
+    """(N×S×S×3 float images, a one-line description of the conditioning, provider)."""
+    if not 1 <= count <= MAX_SAMPLES:
+        raise InputError(f"Ask for 1 to {MAX_SAMPLES} images, not {count}.")
+    info = GeneratorInfo.of(spec)
+    rng = np.random.default_rng(seed)
+    z = rng.standard_normal((count, info.z_dim)).astype(np.float32)
+    c, mix, picks = class_conditions(info, prompt, count, rng, context.catalog)
+    model = context.open_model(spec, device)
+    images = run_generator(model, spec, z, c)
+    if mix is not None:
+        described = f"{mix.describe(info.names)} (matched by {mix.matched_by})"
+    else:
+        described = "random classes: " + ", ".join(info.names[i] for i in picks)
+    return images, described, short_provider(model.provider)
+
+
+# ---------------------------------------------------------------- the editor's fill
+
+
+def ring_mask(hole: np.ndarray, width: int) -> np.ndarray:
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * width + 1, 2 * width + 1))
+    return (cv2.dilate(hole.astype(np.uint8), kernel) > 0) & ~hole
+
+
+def match_colour(patch: np.ndarray, reference: np.ndarray, max_gain: float = 2.0) -> np.ndarray:
+    """Shift/scale each channel of `patch` (H×W×3) to the mean/std of `reference` pixels (M×3)."""
+    if reference.shape[0] < 4:
+        return patch
+    mean_p, std_p = patch.reshape(-1, 3).mean(0), patch.reshape(-1, 3).std(0)
+    mean_r, std_r = reference.mean(0), reference.std(0)
+    gain = np.clip(std_r / np.maximum(std_p, 1e-4), 1.0 / max_gain, max_gain)
+    return np.clip((patch - mean_p) * gain + mean_r, 0.0, 1.0)
+
+
+def inward_feather(hole: np.ndarray, soft: np.ndarray, radius: float) -> np.ndarray:
+    """Blend weight 0..255: ramps up from the mask's edge inwards; exactly 0 outside the mask."""
+    distance = cv2.distanceTransform(hole.astype(np.uint8), cv2.DIST_L2, 3)
+    ramp = np.clip(distance / max(radius, 1.0), 0.0, 1.0)
+    weight = ramp * (soft.astype(np.float32) / 255.0)
+    out = np.clip(np.rint(weight * 255.0), 0, 255).astype(np.uint8)
+    out[hole & (out == 0)] = 1  # every masked pixel takes part
+    out[~hole] = 0
+    return out
+
+
+def cover(sample: np.ndarray, height: int, width: int, max_stretch: float = MAX_STRETCH) -> np.ndarray:
+    """The sample resized to height×width; past `max_stretch`× it is enlarged only that much and mirror-tiled
+    (a 32 px texture stretched 6× is a blur; mirrored copies keep its grain)."""
+    size = sample.shape[0]
+    if max(height, width) <= size * max_stretch:
+        grow = cv2.INTER_CUBIC if height > size or width > size else cv2.INTER_AREA
+        return np.clip(cv2.resize(sample, (width, height), interpolation=grow), 0.0, 1.0)
+    tile_size = int(round(size * max_stretch))
+    tile = np.clip(cv2.resize(sample, (tile_size, tile_size), interpolation=cv2.INTER_CUBIC), 0.0, 1.0)
+    padded = np.pad(tile, ((0, max(0, height - tile_size)), (0, max(0, width - tile_size)), (0, 0)), mode="symmetric")
+    return padded[:height, :width]
+
+
+def fill_region(image: np.ndarray, mask: np.ndarray, sample_rgb: np.ndarray, bounds: Bounds) -> np.ndarray:
+    """Blend a float RGB sample into `image` inside `mask` (bounding box `bounds`); the rest is untouched."""
+    height, width = bounds.extent.height, bounds.extent.width
+    ring_width = int(max(3, min(24, 0.15 * max(height, width))))
+    crop = bounds.expanded(ring_width).clipped(Bounds.of_array(image).extent)
+    image_crop, mask_crop = image[crop.slices], mask[crop.slices]
+    hole = mask_crop > 0
+    inner = bounds.relative_to(crop)
+    resized = cover(sample_rgb, height, width)
+    rgb = to_float_rgb(image_crop)
+    ring = ring_mask(hole, ring_width)
+    resized = match_colour(resized, rgb[ring])
+    composite = rgb.copy()
+    composite[inner.slices] = resized
+    feather = max(1.0, min(8.0, 0.15 * min(height, width)))
+    weight = inward_feather(hole, mask_crop, feather)
+    edited = from_float_rgb(composite, image_crop)
+    result = image.copy()
+    result[crop.slices] = blend_inside_mask(image_crop, edited, weight)
+    return result
+
+
+def run(context: OpContext, request: EditRequest, spec: ModelSpec, progress: ProgressLike) -> OpOutput:
+    if request.mask is None or not request.mask.any():
+        raise InputError("Paint a mask first: generate fills the masked area with new content.")
+    bounds = nonzero_bounds(request.mask)
+    variations = int(request.params.get("variations", 4))
+    if not 1 <= variations <= MAX_VARIATIONS:
+        raise InputError(f"Variations must be 1 to {MAX_VARIATIONS}, not {variations}.")
+    variation = int(request.params.get("variation", 0)) % variations
+    seed = int(request.params.get("seed", 0))
+    progress.set(0.1, "Generating")
+    samples, described, provider = sample(context, spec, request.prompt, variations, seed, request.device)
+    progress.set(0.7, "Blending")
+    result = fill_region(request.image, request.mask, samples[variation], bounds)
+    progress.set(1.0)
+    note = f"Variation {variation + 1} of {variations} (seed {seed}); {described}."
+    return OpOutput(image=result, provider=provider, changed=bounds, notes=(note,))
+
+
+def sample_to_uint8(images: np.ndarray) -> list[np.ndarray]:
+    return [np.clip(np.rint(img * 255.0), 0, 255).astype(np.uint8) for img in images]
+
+
+def class_names(spec: ModelSpec) -> Sequence[str]:
+    return GeneratorInfo.of(spec).names

@@ -1,0 +1,234 @@
+"""The shipped demo generator `demo-textures-gan`: texture classes cut by hand from offline bundled photos.
+
+    python -m llmvis_studio.training.demo_textures --steps 3000 --threads 2     (what `make models-demo-gan` runs)
+
+1. Cut the hand-chosen regions below into 40×40 patches (stride 6–10 px, after the listed rescale) into
+   runs/demo-textures/data/<class>/*.png. The sources ship inside pip packages (no downloads): scikit-image
+   (`skimage.data`), scikit-learn (`load_sample_images`). Benchmark images are never used.
+2. Train the conditional GAN (32×32, width 48, batch 32) on them: runs/demo-textures/run.
+3. Copy the ONNX to models/demo-textures-gan.onnx, upsert its manifest entry, write models/cards/demo-textures-gan.md
+   with the measured quality statistics and a sample grid.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+MODEL_ID = "demo-textures-gan"
+PATCH = 40
+
+# class → [(source, (x0, y0, x1, y1) in the source's own pixels, rescale before cutting, stride)]
+REGIONS: dict[str, list[tuple[str, tuple[int, int, int, int], float, int]]] = {
+    "hazy sky": [("sklearn/china.jpg", (360, 0, 640, 120), 1.0, 8)],
+    "night sky": [("skimage/rocket", (215, 0, 435, 115), 1.0, 8)],
+    "foliage": [("sklearn/china.jpg", (380, 315, 640, 427), 1.0, 8)],
+    "lake water": [("sklearn/china.jpg", (350, 242, 540, 296), 1.0, 6)],
+    "cat fur": [("skimage/chelsea", (140, 0, 300, 75), 1.0, 6), ("skimage/chelsea", (20, 170, 200, 290), 1.0, 8)],
+    "grass": [("skimage/grass", (0, 0, 512, 512), 0.5, 10)],
+    "gravel": [("skimage/gravel", (0, 0, 512, 512), 0.5, 10)],
+    "brick wall": [("skimage/brick", (0, 0, 512, 512), 0.3, 6)],
+}
+SOURCES = {
+    "sklearn/china.jpg": ("scikit-learn sample image china.jpg (Summer Palace, Beijing), photo by danielbuechele "
+                          "on Flickr", "CC-BY-2.0"),
+    "skimage/rocket": ("scikit-image data.rocket() (DSCOVR launch, SpaceX)", "public domain (released by SpaceX)"),
+    "skimage/chelsea": ("scikit-image data.chelsea() (the cat Chelsea), photo by Stefan van der Walt", "CC0"),
+    "skimage/grass": ("scikit-image data.grass() (greyscale)", "CC0"),
+    "skimage/gravel": ("scikit-image data.gravel() (greyscale; CC0Textures Gravel04)", "CC0"),
+    "skimage/brick": ("scikit-image data.brick() (greyscale; CC0Textures Bricks25)", "CC0"),
+}
+LICENCE = "CC-BY-2.0 (derived from china.jpg by danielbuechele; the other sources are CC0 / public domain)"
+
+
+def load_source(name: str) -> np.ndarray:
+    kind, item = name.split("/", 1)
+    if kind == "skimage":
+        import skimage.data
+
+        arr = np.asarray(getattr(skimage.data, item)())
+    else:
+        from sklearn.datasets import load_sample_images
+
+        bunch = load_sample_images()
+        arr = next(img for path, img in zip(bunch.filenames, bunch.images) if Path(path).name == item)
+    if arr.ndim == 2:
+        arr = np.stack([arr] * 3, axis=2)
+    return np.ascontiguousarray(arr[..., :3]).astype(np.uint8)
+
+
+def build_dataset(folder: Path) -> dict:
+    """Write the patches; returns per-class counts and the sources' sha256 (of their decoded pixels)."""
+    if folder.exists():
+        shutil.rmtree(folder)
+    counts, hashes = {}, {}
+    cache: dict[str, np.ndarray] = {}
+    for name, regions in REGIONS.items():
+        out = folder / name
+        out.mkdir(parents=True)
+        count = 0
+        for source, (x0, y0, x1, y1), scale, stride in regions:
+            if source not in cache:
+                cache[source] = load_source(source)
+                hashes[source] = hashlib.sha256(cache[source].tobytes()).hexdigest()
+            region = Image.fromarray(cache[source][y0:y1, x0:x1])
+            if scale != 1.0:
+                region = region.resize((round(region.width * scale), round(region.height * scale)),
+                                       Image.Resampling.LANCZOS)
+            arr = np.asarray(region)
+            for y in range(0, arr.shape[0] - PATCH + 1, stride):
+                for x in range(0, arr.shape[1] - PATCH + 1, stride):
+                    Image.fromarray(arr[y:y + PATCH, x:x + PATCH]).save(out / f"{count:05d}.png")
+                    count += 1
+        counts[name] = count
+    return {"counts": counts, "source_sha256": hashes}
+
+
+def write_card(path: Path, entry: dict, dataset: dict, run_config: dict, grid_name: str, longer: dict) -> None:
+    m = entry["metrics"]
+    rows = "\n".join(
+        f"| {name} | " + "; ".join(f"{src} x {x0}–{x1}, y {y0}–{y1}" + (f", rescaled ×{s}" if s != 1 else "")
+                                   for src, (x0, y0, x1, y1), s, _ in regions) + f" | {dataset['counts'][name]} |"
+        for name, regions in REGIONS.items())
+    sources = "\n".join(f"- `{k}`: {v[0]} — {v[1]}; pixels sha256 `{dataset['source_sha256'].get(k, '?')[:16]}…`"
+                        for k, v in SOURCES.items())
+    card = f"""# {MODEL_ID}: demo texture generator (class-conditional GAN, 32×32)
+
+A small demo of "train your own generator": {len(REGIONS)} texture classes cut by hand from photos that ship
+inside scikit-image and scikit-learn, trained here on the CPU. It fills a masked area with a texture named in
+the prompt (Generate in the editor, or `llmvis-studio generate --model {MODEL_ID} --prompt "gravel" -n 8 --out out/`).
+
+It is a demo: 32×32 samples, enlarged up to 2× and mirror-tiled over the mask's box, colour-matched to the
+surroundings. Good enough for
+small patches of grass, gravel, foliage, sky or fur; not a general image generator.
+
+## Data (hand-chosen regions, cut into {PATCH}×{PATCH} patches)
+
+| class | regions (source pixels) | patches |
+|---|---|---|
+{rows}
+
+Greyscale sources (grass, gravel, brick) stay grey. No benchmark image is used.
+
+Sources and licences:
+{sources}
+
+Model licence: {LICENCE}.
+
+## Training
+
+`{entry['reproduce']}` — conditional GAN (hinge loss, spectral norm + projection discriminator, conditional
+BatchNorm generator, EMA of G), 32×32, width {run_config['width']}, batch {run_config['batch']}, {m['steps']} steps in
+{m['train_minutes']} min on {run_config['threads']} CPU threads (bf16 autocast). Class conditioning: the {entry['embedder']['kind']}
+embedding ({entry['c_dim']}-d) of each class name, projected by a learned linear layer. ONNX: one file,
+inputs `z` ({entry['z_dim']}-d N(0,1)) and `c` (the text embedding), output N×3×32×32 RGB in 0..1;
+{entry['parameters']:,} parameters; ONNX vs torch max |Δ| {m['onnx_vs_torch_max_abs']}.
+
+![samples: one row per class, fixed noise per column]({grid_name})
+
+## Measured quality ({m['measured_on']})
+
+Statistic (per-pixel RMS distances between 32×32 RGB images in 0..1):
+- diversity ratio = mean pairwise distance of samples / mean pairwise distance of training crops
+  (mode collapse → 0);
+- noise ratio = mean distance from a sample to its nearest training crop / the same for uniform-noise images
+  (noise → 1);
+- class match = share of samples whose nearest training crop has the sample's class.
+
+| run | samples vs crops | diversity ratio | noise ratio | class match |
+|---|---|---|---|---|
+| export check | 64 vs 128 | {m.get('diversity_ratio')} | {m.get('noise_ratio')} | {m.get('class_match')} |
+| longer check | {longer.get('samples')} vs {longer.get('crops')} | {longer.get('diversity_ratio')} | \
+{longer.get('noise_ratio')} | {longer.get('class_match')} |
+
+(sample diversity {m.get('sample_diversity')} vs training {m.get('train_diversity')}; nearest-crop distance
+{m.get('nearest_train')} vs {m.get('nearest_train_noise')} for noise.)
+
+Weak points: 32 px is small, so large masks get a soft, stretched texture; night sky and hazy sky are nearly
+flat, so their "texture" is mostly colour; nearest-neighbour statistics say nothing about perceptual quality
+(no FID here: no offline Inception weights).
+"""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(card, encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    import torch
+
+    from llmvis_studio.training.gen_train import (
+        GenConfig, Generator, ImageFolder, export_run, load_checkpoint, measure_quality, run_training,
+        standing_stats,
+    )
+    from llmvis_studio.training.manifest_tools import sha256_of, upsert_entry
+
+    p = argparse.ArgumentParser(prog="python -m llmvis_studio.training.demo_textures")
+    p.add_argument("--work", default="runs/demo-textures")
+    p.add_argument("--models", default="models")
+    p.add_argument("--steps", type=int, default=3000)
+    p.add_argument("--batch", type=int, default=32)
+    p.add_argument("--width", type=int, default=48)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--resume", action="store_true")
+    p.add_argument("--export-only", action="store_true", help="skip training: export the existing run")
+    args = p.parse_args(argv)
+    work, models = Path(args.work), Path(args.models)
+    data_dir, run_dir = work / "data", work / "run"
+    dataset_json = work / "dataset.json"
+    if not args.export_only and not args.resume:
+        dataset = build_dataset(data_dir)
+        dataset_json.parent.mkdir(parents=True, exist_ok=True)
+        dataset_json.write_text(json.dumps(dataset, indent=2))
+        if run_dir.exists():
+            shutil.rmtree(run_dir)
+    dataset = json.loads(dataset_json.read_text())
+    print("patches per class:", dataset["counts"], flush=True)
+    reproduce = "make models-demo-gan"
+    cfg = GenConfig(kind="gan", data=str(data_dir), out=str(run_dir), size=32, steps=args.steps, batch=args.batch,
+                    width=args.width, threads=args.threads, device="cpu", resume=args.resume, model_id=MODEL_ID,
+                    register=False, export=False, command=reproduce,
+                    extra={"licence": LICENCE, "source": "trained here (llmvis_studio.training.demo_textures)"})
+    if not args.export_only:
+        from llmvis_studio.training.gen_train import ProgressPrinter
+
+        run_training(cfg, report=ProgressPrinter("demo gan"))
+    torch.set_num_threads(args.threads)
+    result = export_run(run_dir, register=False)
+    entry = json.loads((run_dir / "model.json").read_text())
+    # the longer quality check: 512 samples against 512 training crops
+    state = load_checkpoint(run_dir / "checkpoint.pt")
+    generator = Generator(**state["generator_config"])
+    generator.load_state_dict(state["generator_ema"])
+    vectors = state["class_vectors"].float()
+    longer = measure_quality(standing_stats(generator, vectors), vectors, ImageFolder(data_dir, 32), count=512)
+    longer.update({"samples": 512, "crops": 512})
+    onnx_target = models / f"{MODEL_ID}.onnx"
+    shutil.copyfile(result["onnx"], onnx_target)
+    grid_name = f"{MODEL_ID}-samples.png"
+    last_grid = sorted((run_dir / "samples").glob("step_*.png"))[-1]
+    (models / "cards").mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(last_grid, models / "cards" / grid_name)
+    entry.update({
+        "id": MODEL_ID, "name": "Demo textures (GAN 32 px: sky, foliage, water, fur, grass, gravel, brick)",
+        "file": onnx_target.name, "sha256": sha256_of(onnx_target), "default": True, "licence": LICENCE,
+        "source": "trained here (llmvis_studio.training.demo_textures; photos from scikit-image and scikit-learn, "
+                  f"see models/cards/{MODEL_ID}.md)",
+        "reproduce": reproduce,
+        "training_data": {**entry["training_data"], "root": "runs/demo-textures/data (built by the script)"},
+    })
+    entry["metrics"]["longer_check_512"] = {k: v for k, v in longer.items()}
+    upsert_entry(models / "manifest.json", entry)
+    write_card(models / "cards" / f"{MODEL_ID}.md", entry, dataset, state["config"], grid_name, longer)
+    print(json.dumps({"onnx": str(onnx_target), "bytes": onnx_target.stat().st_size, "metrics": entry["metrics"]},
+                     indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

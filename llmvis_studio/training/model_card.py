@@ -1,0 +1,172 @@
+"""Write models/cards/<id>.md for the models trained here, from the manifest entry, the run log and the data list.
+
+    python -m llmvis_studio.training.model_card sr-compact-x4 sr-compact-x2 denoise-compact [--runs runs]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from llmvis_studio.training import data
+from llmvis_studio.training.recipes import RECIPES, command
+
+STAGE = {"sr-compact-x4": "sr-x4", "sr-compact-x2": "sr-x2", "denoise-compact": "denoise"}
+MAKE = {"sr-compact-x4": "make models-sr", "sr-compact-x2": "make models-sr", "denoise-compact": "make models-denoise"}
+
+ARCH = {
+    "sr-x4": "CompactSR (llmvis_studio/training/archs/sr.py): conv 3→64, 8 residual blocks (conv-ReLU-conv + skip), "
+             "conv + global skip, one conv 64→48 at low resolution, PixelShuffle(4), plus a nearest-neighbour copy "
+             "of the input. Every convolution runs at the input resolution.",
+    "sr-x2": "CompactSR (llmvis_studio/training/archs/sr.py): conv 3→64, 8 residual blocks (conv-ReLU-conv + skip), "
+             "conv + global skip, one conv 64→12 at low resolution, PixelShuffle(2), plus a nearest-neighbour copy "
+             "of the input. Initialised from the ×4 model's body (all tensors but the upsampler).",
+    "denoise": "CompactDenoise (llmvis_studio/training/archs/denoise.py): PixelUnshuffle(2), conv 12→64, 6 residual "
+               "blocks at half resolution, conv 64→12, PixelShuffle(2); predicts the noise, output = input − noise. "
+               "Stride 2 (pad inputs to even sizes).",
+}
+DEGRADE = {
+    "sr": "HR crops (192 px for ×4, 96 px for ×2; random flips/90° rotations; half of them taken from a window up to "
+          "2× larger and downscaled), LR = Pillow BICUBIC downscale (antialiased) — the benchmark protocol's "
+          "degradation. Loss: L1 on RGB.",
+    "denoise": "96 px crops (flips/rotations, scale augmentation); degradations made on the fly: mild Gaussian blur "
+               "(p 0.15, σ 0.3–1 px), then Gaussian noise σ 0–55 (p 0.75, a fifth of it partly luminance-"
+               "correlated) or Poisson noise (p 0.15, 10–1000 photons at white), clipped, then JPEG quality 10–90 "
+               "(p 0.35) or 8-bit rounding. Target: the clean crop. Loss: L1 on RGB.",
+}
+
+
+def _cpu() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _pkg_versions() -> dict[str, str]:
+    out = {}
+    for pkg in data.APT_PACKAGES:
+        try:
+            v = subprocess.run(["dpkg-query", "-W", "-f=${Version}", pkg], capture_output=True, text=True,
+                               check=True).stdout.strip()
+        except (OSError, subprocess.CalledProcessError):
+            v = "not installed"
+        out[pkg] = v
+    return out
+
+
+def _log_facts(log: Path) -> dict[str, str]:
+    facts: dict[str, str] = {}
+    if not log.exists():
+        return facts
+    text = log.read_text(encoding="utf-8")
+    m = re.findall(r"trained (\d+) steps in ([\d.]+) min", text)
+    if m:
+        facts["steps"], facts["minutes"] = m[-1]
+    m = re.findall(r"final step \d+ val_psnr ([\d.]+)", text)
+    if m:
+        facts["val_psnr"] = m[-1]
+    m = re.findall(r"it/s ([\d.]+)", text)
+    if m:
+        rates = [float(x) for x in m]
+        facts["it_s"] = f"{sum(rates) / len(rates):.2f}"
+    facts["resumes"] = str(text.count("resumed from"))
+    return facts
+
+
+def write_card(model_id: str, runs: Path, models: Path) -> Path:
+    manifest = json.loads((models / "manifest.json").read_text(encoding="utf-8"))
+    entry = next(e for e in manifest["models"] if e["id"] == model_id)
+    stage = STAGE[model_id]
+    kind = RECIPES[stage][0]
+    facts = _log_facts(runs / stage / "train.log")
+    cmd = " ".join(["python -m llmvis_studio.training.train"] + command(stage, Path("runs"), Path("models")))
+    rows = "\n".join(f"| {s['name']} | {s['split']} | `{s['origin']}` | `{s['sha256']}` |"
+                     for s in data.training_manifest())
+    pkgs = ", ".join(f"{k} {v}" for k, v in _pkg_versions().items())
+    metrics = "\n".join(f"| {k} | {json.dumps(v, ensure_ascii=False)} |" for k, v in entry.get("metrics", {}).items())
+    text = f"""# {entry['name']} — `{model_id}`
+
+Task `{entry['task']}`, scale {entry['scale']}, stride {entry['stride']}. File `models/{entry['file']}`
+(sha256 `{entry['sha256']}`), one self-contained ONNX (opset 17), input `image`, output `output`, RGB float NCHW in
+[0, 1], dynamic height/width. Parameters: {entry['parameters']:,}. Licence: {entry['licence']}.
+{'Default upscaler for ×' + str(entry['scale']) + ' (faithful, PSNR-oriented); Real-ESRGAN x4plus stays available as the sharp choice.' if kind == 'sr' else 'Default denoiser (blind: Gaussian/Poisson noise up to σ≈50, JPEG quality 10–90, mild blur).'}
+
+## Architecture
+{ARCH[stage]}
+
+## Training
+- Data: {DEGRADE[kind]}
+- Optimiser: Adam (β 0.9/0.99), learning rate {RECIPES[stage][RECIPES[stage].index('--lr') + 1]} with a cosine decay to 1 %
+  over the wall-clock budget, 100 warm-up steps, batch {RECIPES[stage][RECIPES[stage].index('--batch') + 1]},
+  bfloat16 autocast.
+- Budget: {RECIPES[stage][RECIPES[stage].index('--minutes') + 1]} minutes wall clock on ONE CPU thread
+  (`torch.set_num_threads(1)`); this run: {facts.get('steps', '?')} steps in {facts.get('minutes', '?')} min
+  (mean {facts.get('it_s', '?')} it/s; the machine was shared with other jobs, so a quiet machine trains more
+  steps in the same budget), resumed {facts.get('resumes', '0')} time(s).
+- Hardware: {_cpu()}, Python {platform.python_version()}, torch (CPU).
+- Validation (held-out crops of training-source photos {', '.join(data.VALIDATION_NAMES)}; never benchmark images):
+  {'PSNR-Y' if kind == 'sr' else 'PSNR RGB at Gaussian σ=25'} {facts.get('val_psnr', '?')} dB at the end.
+
+## Reproduce from scratch
+`{MAKE[model_id]}`, which runs (after `apt-get install -y {' '.join(data.APT_PACKAGES)}`):
+
+```
+python -m llmvis_studio.training.recipes {'sr-x4 sr-x2' if kind == 'sr' else 'denoise'} --fresh
+```
+
+i.e. for this model:
+
+```
+{cmd}
+```
+
+then `python benchmarks/{'sr' if kind == 'sr' else 'denoise'}_quality.py --update-manifest` and
+`python -m llmvis_studio.training.model_card {model_id}`. Training is time-budgeted, so a rerun gives a close but not
+bit-identical model.
+
+## Measured metrics (manifest `metrics`)
+| metric | value |
+|---|---|
+{metrics}
+
+{'PSNR-Y protocol: BT.601 Y (16–235), border shaved by the scale, LR = Pillow BICUBIC downscale of the HR cropped to a multiple of the scale, output rounded to 8 bits, onnxruntime CPU. Bicubic with this protocol: Set5 ×4 28.43, ×2 33.67 (published 28.42 / 33.66).' if kind == 'sr' else 'Denoise protocol: Set5 + Set14 colour images, AWGN σ 15/25/50 on the 0–255 scale, seeded, clipped to [0, 1]; PSNR over RGB of the 8-bit output. CBM3D figures are published CBSD68 results (other images), listed for reference only.'}
+
+## Training images
+Debian packages: {pkgs} (photographic wallpapers only; drawn and abstract ones are excluded by name in
+`llmvis_studio/training/data.py`). Each image is decoded, its longest side capped at {data.MAX_SIDE} px (Pillow
+BICUBIC), and kept in memory. sha256 is of the source file, or of the raw pixel array for in-package arrays.
+Licences are those of the source packages (scikit-image, scikit-learn, matplotlib sample data; the wallpaper
+packages' `/usr/share/doc/<package>/copyright`); no image is redistributed with the model.
+
+| name | split | origin | sha256 |
+|---|---|---|---|
+{rows}
+"""
+    cards = models / "cards"
+    cards.mkdir(parents=True, exist_ok=True)
+    path = cards / f"{model_id}.md"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m llmvis_studio.training.model_card")
+    ap.add_argument("ids", nargs="+", choices=sorted(STAGE))
+    ap.add_argument("--runs", default="runs")
+    ap.add_argument("--models", default="models")
+    a = ap.parse_args(argv)
+    for mid in a.ids:
+        print(write_card(mid, Path(a.runs), Path(a.models)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,314 @@
+"""Train a generator on a folder of pictures, from the editor: settings, progress, loss plot, samples, cancel.
+
+The dialog never imports the training code (torch is an optional extra and ui/ may not import it): it is
+given a *trainer* callable, `trainer(settings: dict, report: Callable[[dict], None], should_stop:
+Callable[[], bool]) -> dict`, and runs it on its own QThread. `report` receives
+{"step", "steps", "losses": {name: value}, "rate", "sample": PNG path or None}; the trainer raises
+core.errors.Cancelled when `should_stop()` turned true. __main__.py passes a function that imports
+llmvis_studio.training.cli_train dynamically; tests pass a fake.
+"""
+from __future__ import annotations
+
+import threading
+import time
+import traceback
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+from PySide6.QtCore import QObject, QPointF, Qt, QThread, Signal, Slot
+from PySide6.QtGui import QColor, QPainter, QPen, QPixmap
+from PySide6.QtWidgets import (
+    QComboBox, QDialog, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QProgressBar, QPushButton,
+    QSpinBox, QVBoxLayout, QWidget,
+)
+
+from ..core.errors import Cancelled, StudioError
+from ..paths import user_data_dir
+from ..worker.emit import safe_emit
+
+Trainer = Callable[[dict, Callable[[dict], None], Callable[[], bool]], dict]
+SIZES = (32, 64, 128)
+REPORT_S = 0.05  # at most 20 progress updates a second reach the GUI thread
+COLOURS = ("#d9534f", "#337ab7", "#5cb85c", "#f0ad4e")
+
+
+class LossPlot(QWidget):
+    """A small line plot of the loss history (one line per loss), drawn with QPainter."""
+
+    def __init__(self, parent: Optional[QWidget] = None) -> None:
+        super().__init__(parent)
+        self.series: dict[str, list[tuple[int, float]]] = {}
+        self.setMinimumSize(320, 140)
+
+    def clear(self) -> None:
+        self.series.clear()
+        self.update()
+
+    def add(self, step: int, losses: dict[str, float]) -> None:
+        for name, value in losses.items():
+            self.series.setdefault(name, []).append((int(step), float(value)))
+        self.update()
+
+    def paintEvent(self, event) -> None:  # noqa: N802 (Qt name)
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.Antialiasing)
+        painter.fillRect(self.rect(), QColor("white"))
+        margin_left, margin, width, height = 40, 8, self.width(), self.height()
+        painter.setPen(QPen(QColor("#888888")))
+        painter.drawRect(margin_left, margin, width - margin_left - margin, height - 2 * margin)
+        points = [p for values in self.series.values() for p in values]
+        if not points:
+            painter.drawText(self.rect(), Qt.AlignCenter, "losses appear here")
+            return
+        steps = [p[0] for p in points]
+        values = [p[1] for p in points]
+        x0, x1 = min(steps), max(max(steps), min(steps) + 1)
+        y0, y1 = min(values), max(values)
+        if y1 - y0 < 1e-9:
+            y0, y1 = y0 - 0.5, y1 + 0.5
+        plot_w, plot_h = width - margin_left - margin, height - 2 * margin
+
+        def at(step: int, value: float) -> QPointF:
+            return QPointF(margin_left + (step - x0) / (x1 - x0) * plot_w, margin + (1 - (value - y0) / (y1 - y0)) * plot_h)
+
+        painter.drawText(2, margin + 10, f"{y1:.2f}")
+        painter.drawText(2, height - margin, f"{y0:.2f}")
+        for index, (name, series) in enumerate(self.series.items()):
+            stride = max(1, len(series) // max(1, plot_w))  # at most one point per pixel column
+            shown = series[::stride]
+            painter.setPen(QPen(QColor(COLOURS[index % len(COLOURS)]), 1.5))
+            for a, b in zip(shown, shown[1:]):
+                painter.drawLine(at(*a), at(*b))
+            painter.drawText(margin_left + 6 + 60 * index, margin + 14, name)
+
+
+class TrainWorker(QObject):
+    """Runs the trainer on the dialog's thread; the stop flag is a plain threading.Event."""
+
+    progressed = Signal(object)
+    finished = Signal(object)
+    failed = Signal(str)
+    cancelled = Signal(str)
+
+    def __init__(self, trainer: Trainer, settings: dict) -> None:
+        super().__init__()
+        self.trainer = trainer
+        self.settings = settings
+        self.stop_flag = threading.Event()
+        self._last_report = 0.0
+
+    def report(self, info: dict) -> None:
+        """Called by the trainer on this thread; throttled (a sample grid or the last step always goes)."""
+        now = time.monotonic()
+        if info.get("sample") or info.get("step", 0) >= info.get("steps", 0) or now - self._last_report >= REPORT_S:
+            self._last_report = now
+            safe_emit(self.progressed, info)
+
+    @Slot()
+    def run(self) -> None:
+        try:
+            result = self.trainer(self.settings, self.report, self.stop_flag.is_set)
+        except Cancelled as exc:
+            safe_emit(self.cancelled, exc.user_message)
+        except StudioError as exc:
+            safe_emit(self.failed, exc.user_message)
+        except Exception as exc:  # a bug in training: a plain sentence, the trace in the log
+            import logging
+
+            logging.getLogger(__name__).error("training failed:\n%s", traceback.format_exc())
+            safe_emit(self.failed, f"Training failed unexpectedly ({type(exc).__name__}: {exc}).")
+        else:
+            safe_emit(self.finished, result)
+
+
+def default_run_folder(data: str) -> str:
+    name = Path(data).name or "run"
+    return str(user_data_dir() / "runs" / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}")
+
+
+class TrainDialog(QDialog):
+    modelTrained = Signal(str)  # the new model's id (it is now in the user's models folder)
+
+    def __init__(self, trainer: Trainer, parent: Optional[QWidget] = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Train a generator")
+        self.trainer = trainer
+        self.thread: Optional[QThread] = None
+        self.worker: Optional[TrainWorker] = None
+        self.result: Optional[dict] = None
+        self.state = "idle"  # idle | running | stopping | done | failed | cancelled
+        self._build()
+
+    def _build(self) -> None:
+        self.folder_edit = QLineEdit()
+        self.folder_edit.setPlaceholderText("a folder of pictures; one sub-folder per class")
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self.on_browse)
+        folder_row = QHBoxLayout()
+        folder_row.addWidget(self.folder_edit)
+        folder_row.addWidget(browse)
+        self.out_edit = QLineEdit()
+        self.out_edit.setPlaceholderText("run folder (default: in your data folder)")
+        self.kind_combo = QComboBox()
+        self.kind_combo.addItem("GAN (sharper)", "gan")
+        self.kind_combo.addItem("VAE (steadier, blurrier)", "vae")
+        self.size_combo = QComboBox()
+        for size in SIZES:
+            self.size_combo.addItem(f"{size}×{size}", size)
+        self.steps_spin = QSpinBox()
+        self.steps_spin.setRange(10, 1_000_000)
+        self.steps_spin.setSingleStep(500)
+        self.steps_spin.setValue(2000)
+        self.device_combo = QComboBox()
+        for device, label in (("auto", "Auto (GPU if present)"), ("cpu", "CPU"), ("cuda", "CUDA GPU")):
+            self.device_combo.addItem(label, device)
+        form = QFormLayout()
+        form.addRow("Pictures", folder_row)
+        form.addRow("Run folder", self.out_edit)
+        form.addRow("Model", self.kind_combo)
+        form.addRow("Image size", self.size_combo)
+        form.addRow("Steps", self.steps_spin)
+        form.addRow("Device", self.device_combo)
+        self.start_button = QPushButton("Start")
+        self.cancel_button = QPushButton("Cancel")
+        self.close_button = QPushButton("Close")
+        self.start_button.clicked.connect(self.start)
+        self.cancel_button.clicked.connect(self.cancel)
+        self.close_button.clicked.connect(self.close)
+        buttons = QHBoxLayout()
+        for button in (self.start_button, self.cancel_button, self.close_button):
+            buttons.addWidget(button)
+        self.progress_bar = QProgressBar()
+        self.progress_bar.setRange(0, 1000)
+        self.status_label = QLabel("Choose a folder of pictures.")
+        self.status_label.setWordWrap(True)
+        self.loss_plot = LossPlot()
+        self.sample_label = QLabel("samples appear at each checkpoint")
+        self.sample_label.setAlignment(Qt.AlignCenter)
+        self.sample_label.setMinimumSize(200, 140)
+        previews = QHBoxLayout()
+        previews.addWidget(self.loss_plot, 3)
+        previews.addWidget(self.sample_label, 2)
+        column = QVBoxLayout(self)
+        column.addLayout(form)
+        column.addLayout(buttons)
+        column.addWidget(self.progress_bar)
+        column.addWidget(self.status_label)
+        column.addLayout(previews)
+        self._refresh_buttons()
+
+    # --- settings ----------------------------------------------------------------------
+    @Slot()
+    def on_browse(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Folder of training pictures", self.folder_edit.text())
+        if folder:
+            self.folder_edit.setText(folder)
+
+    def settings(self) -> dict[str, Any]:
+        data = self.folder_edit.text().strip()
+        return {"kind": self.kind_combo.currentData(), "data": data,
+                "out": self.out_edit.text().strip() or default_run_folder(data),
+                "size": int(self.size_combo.currentData()), "steps": int(self.steps_spin.value()),
+                "device": self.device_combo.currentData()}
+
+    def _refresh_buttons(self) -> None:
+        running = self.state in ("running", "stopping")
+        self.start_button.setEnabled(not running)
+        self.cancel_button.setEnabled(self.state == "running")
+        self.close_button.setEnabled(not running)
+
+    # --- running -------------------------------------------------------------------------
+    @Slot()
+    def start(self) -> bool:
+        settings = self.settings()
+        if not settings["data"] or not Path(settings["data"]).is_dir():
+            self.status_label.setText("Choose an existing folder of pictures first.")
+            return False
+        self.out_edit.setText(settings["out"])
+        self.result = None
+        self.loss_plot.clear()
+        self.progress_bar.setValue(0)
+        self.thread = QThread(self)
+        self.thread.setObjectName("llmvis-train")
+        self.worker = TrainWorker(self.trainer, settings)
+        self.worker.moveToThread(self.thread)
+        self.thread.started.connect(self.worker.run)
+        self.worker.progressed.connect(self.on_progress)
+        self.worker.finished.connect(self.on_finished)
+        self.worker.failed.connect(self.on_failed)
+        self.worker.cancelled.connect(self.on_cancelled)
+        self.state = "running"
+        self.status_label.setText("Loading the pictures…")
+        self._refresh_buttons()
+        self.thread.start()
+        return True
+
+    @Slot()
+    def cancel(self) -> None:
+        if self.worker is not None and self.state == "running":
+            self.worker.stop_flag.set()
+            self.state = "stopping"
+            self.status_label.setText("Stopping after this step (a checkpoint is kept)…")
+            self._refresh_buttons()
+
+    def _stop_thread(self) -> None:
+        if self.thread is not None:
+            self.thread.quit()
+            self.thread.wait()
+            self.thread = None
+        if self.worker is not None:
+            self.worker.deleteLater()
+            self.worker = None
+        self._refresh_buttons()
+
+    @Slot(object)
+    def on_progress(self, info: dict) -> None:
+        step, steps = int(info.get("step", 0)), max(1, int(info.get("steps", 1)))
+        self.progress_bar.setValue(int(1000 * step / steps))
+        losses = info.get("losses", {}) or {}
+        self.loss_plot.add(step, losses)
+        if self.state == "running":
+            text = "  ".join(f"{k} {v:.3f}" for k, v in losses.items())
+            rate = info.get("rate") or 0.0
+            self.status_label.setText(f"Step {step} of {steps}   {text}" + (f"   {rate:.1f} steps/s" if rate else ""))
+        sample = info.get("sample")
+        if sample:
+            self.show_sample(sample)
+
+    def show_sample(self, path: str) -> None:
+        pixmap = QPixmap(str(path))
+        if not pixmap.isNull():
+            self.sample_label.setPixmap(pixmap.scaled(self.sample_label.size(), Qt.KeepAspectRatio,
+                                                      Qt.SmoothTransformation))
+
+    @Slot(object)
+    def on_finished(self, result: dict) -> None:
+        self.result = result
+        self.state = "done"
+        self._stop_thread()
+        self.progress_bar.setValue(1000)
+        model_id = result.get("model_id")
+        self.status_label.setText(f"Done: model '{model_id}' is in the model list (operation Generate)."
+                                  if model_id else "Done.")
+        if model_id:
+            safe_emit(self.modelTrained, str(model_id))
+
+    @Slot(str)
+    def on_failed(self, message: str) -> None:
+        self.state = "failed"
+        self._stop_thread()
+        self.status_label.setText(message)
+
+    @Slot(str)
+    def on_cancelled(self, message: str) -> None:
+        self.state = "cancelled"
+        self._stop_thread()
+        self.status_label.setText(message)
+
+    def closeEvent(self, event) -> None:  # noqa: N802 (Qt name)
+        if self.state in ("running", "stopping"):
+            self.cancel()
+            if self.thread is not None:
+                self.thread.quit()
+                self.thread.wait()  # the trainer checks the flag every step
+        super().closeEvent(event)

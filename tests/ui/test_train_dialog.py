@@ -1,0 +1,145 @@
+"""The Train dialog with a fake trainer (progress, plot, cancel, finish) and the editor's generate fill."""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from llmvis_studio.catalog import BUILTIN_MODELS, Catalog, load_catalog
+from llmvis_studio.core.errors import Cancelled
+from llmvis_studio.ui.train_dialog import TrainDialog
+from llmvis_studio.worker import EngineClient
+from tests.generator_helpers import write_generator_catalog
+
+
+
+def synthetic_image(width: int = 200, height: int = 150) -> np.ndarray:
+    yy, xx = np.mgrid[:height, :width]
+    return np.stack([xx % 256, yy % 256, (xx + yy) % 256], axis=2).astype(np.uint8)
+
+
+def fake_trainer(calls: list, finish_after=None, sample=None):
+    def train(settings, report, should_stop):
+        calls.append(settings)
+        step = 0
+        while True:
+            if should_stop():
+                raise Cancelled(f"Training stopped at step {step}; the checkpoint is kept, resume to continue.")
+            step += 1
+            report({"step": step, "steps": settings["steps"], "losses": {"D": 1.0 / step, "G": 0.5 + 0.01 * step},
+                    "rate": 100.0, "sample": sample if step == 2 else None})
+            time.sleep(0.005)
+            if finish_after is not None and step >= finish_after:
+                return {"model_id": "gan-fake", "steps": step}
+
+    return train
+
+
+@pytest.fixture
+def pictures(tmp_path):
+    folder = tmp_path / "pictures"
+    (folder / "sky").mkdir(parents=True)
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(folder / "sky" / "a.png")
+    return folder
+
+
+def test_cancel_stops_the_trainer_and_its_thread(qtbot, pictures, tmp_path):
+    calls: list = []
+    sample = tmp_path / "grid.png"
+    Image.fromarray(np.full((20, 40, 3), 90, np.uint8)).save(sample)
+    dialog = TrainDialog(fake_trainer(calls, sample=str(sample)))
+    qtbot.addWidget(dialog)
+    dialog.folder_edit.setText(str(pictures))
+    dialog.out_edit.setText(str(tmp_path / "run"))
+    dialog.steps_spin.setValue(100000)
+    dialog.size_combo.setCurrentIndex(1)
+    assert dialog.start()
+    assert not dialog.start_button.isEnabled() and dialog.cancel_button.isEnabled()
+    qtbot.waitUntil(lambda: dialog.progress_bar.value() > 0 and len(dialog.loss_plot.series.get("D", [])) > 3,
+                    timeout=5000)
+    assert calls[0]["size"] == 64 and calls[0]["data"] == str(pictures) and calls[0]["out"] == str(tmp_path / "run")
+    qtbot.waitUntil(lambda: dialog.sample_label.pixmap() is not None and not dialog.sample_label.pixmap().isNull(),
+                    timeout=5000)
+    dialog.loss_plot.grab()  # paints the plot with data
+    dialog.cancel_button.click()
+    qtbot.waitUntil(lambda: dialog.state == "cancelled", timeout=5000)
+    assert dialog.thread is None and "stopped at step" in dialog.status_label.text()
+    assert dialog.start_button.isEnabled() and not dialog.cancel_button.isEnabled()
+
+
+def test_finished_training_announces_the_model(qtbot, pictures):
+    dialog = TrainDialog(fake_trainer([], finish_after=5))
+    qtbot.addWidget(dialog)
+    dialog.folder_edit.setText(str(pictures))
+    with qtbot.waitSignal(dialog.modelTrained, timeout=5000) as blocker:
+        dialog.start()
+    assert blocker.args == ["gan-fake"]
+    qtbot.waitUntil(lambda: dialog.thread is None, timeout=5000)
+    assert dialog.state == "done" and dialog.progress_bar.value() == 1000
+
+
+def test_a_failing_trainer_shows_a_sentence(qtbot, pictures):
+    def broken(settings, report, should_stop):
+        raise RuntimeError("boom")
+
+    dialog = TrainDialog(broken)
+    qtbot.addWidget(dialog)
+    dialog.folder_edit.setText(str(pictures))
+    dialog.start()
+    qtbot.waitUntil(lambda: dialog.state == "failed", timeout=5000)
+    assert "RuntimeError" in dialog.status_label.text()
+    dialog.folder_edit.setText(str(pictures / "missing"))
+    assert not dialog.start() and "existing folder" in dialog.status_label.text()
+
+
+def test_editor_fills_the_mask_from_a_prompt_with_a_generator(qtbot, tmp_path):
+    from llmvis_studio.engine import Engine
+    from llmvis_studio.ui.canvas.tools import replace_mask
+    from llmvis_studio.ui.main_window import MainWindow
+
+    catalog = load_catalog(write_generator_catalog(tmp_path / "models"))
+    client = EngineClient(lambda: Engine(catalog=catalog, threads=1))
+    window = MainWindow(client, catalog, trainer=fake_trainer([]))
+    try:
+        path = tmp_path / "picture.png"
+        Image.fromarray(synthetic_image()).save(path)
+        assert window.open_path(path)
+        before = window.document.image.copy()
+        mask = np.zeros(before.shape[:2], np.uint8)
+        mask[40:90, 60:140] = 255
+        replace_mask(window.model, mask)
+        panel = window.prompt_panel
+        panel.op_combo.setCurrentIndex(panel.op_combo.findData("generate"))
+        assert panel.model_id == "tiny-gen" and panel.seed_spin.isVisibleTo(panel)
+        panel.prompt_edit.setPlainText("something red")
+        panel.variation_spin.setValue(2)
+        assert panel.params() == {"seed": 0, "variations": 4, "variation": 1}
+        with qtbot.waitSignal(window.jobs.busyChanged, timeout=20000, check_params_cb=lambda busy: not busy):
+            panel.run_button.click()
+        after = window.document.image
+        assert np.array_equal(after[mask == 0], before[mask == 0])
+        assert np.abs(after[mask > 0].astype(int) - before[mask > 0]).mean() > 1
+        assert window.train_action.isEnabled()
+    finally:
+        window.model.mark_saved()
+        window.close()
+        client.shutdown()
+
+
+def test_train_menu_is_disabled_without_a_trainer(qtbot, make_window, client):
+    window = make_window(client)
+    assert not window.train_action.isEnabled()
+
+
+def test_a_trained_model_joins_the_prompt_panel(qtbot, tmp_path, monkeypatch, make_window, client):
+    user = tmp_path / "data" / "models"
+    write_generator_catalog(user, "gan-new")  # what training registers
+    window = make_window(client)
+    assert window.prompt_panel.op_combo.findData("generate") < 0
+    window.on_model_trained("gan-new")
+    panel = window.prompt_panel
+    assert panel.op == "generate" and panel.model_id == "gan-new"
+    assert "gan-new" in window.catalog.ids() and not set(b.id for b in BUILTIN_MODELS) - set(window.catalog.ids())
+    assert isinstance(window.catalog, Catalog)
