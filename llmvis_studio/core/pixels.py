@@ -13,10 +13,19 @@ def to_float_rgb(image: np.ndarray) -> np.ndarray:
     return image[..., :3].astype(np.float32) / max_value(image.dtype)
 
 
-def from_float_rgb(rgb: np.ndarray, like: np.ndarray, alpha: np.ndarray | None = None) -> np.ndarray:
-    """float32 0..1 RGB → the dtype of `like`, rounding, with alpha re-attached if `like` had one."""
+def from_float_rgb(rgb: np.ndarray, like: np.ndarray, alpha: np.ndarray | None = None,
+                   reuse_input: bool = False) -> np.ndarray:
+    """float32 0..1 RGB → the dtype of `like`, rounding, with alpha re-attached if `like` had one.
+
+    reuse_input=True scales, rounds and clips `rgb` in place: a 4000×3000 result then needs no
+    extra float copies (each would be 144 MB).
+    """
     top = max_value(like.dtype)
-    out = np.clip(np.rint(rgb * top), 0, top).astype(like.dtype)
+    work = rgb if reuse_input else rgb.astype(np.float32, copy=True)
+    work *= top
+    np.rint(work, out=work)
+    np.clip(work, 0, top, out=work)
+    out = work.astype(like.dtype)
     if like.shape[2] == 4:
         if alpha is None:
             alpha = like[..., 3]

@@ -7,7 +7,7 @@ from typing import Callable, Optional
 from ..catalog import Catalog, ModelSpec, load_catalog
 from ..core.errors import InputError, ModelError
 from ..core.progress import Progress
-from ..core.requests import EditRequest, EditResult
+from ..core.requests import EditRequest, EditResult, PromptRouting
 from .ops import denoise, generate, inpaint_classical, upscale
 from .ops import stylize
 from .ops.base import OpContext, OpOutput
@@ -23,7 +23,7 @@ OPS: dict[str, dict[str, Optional[OpFn]]] = {
     "generate": {"onnx": generate.run, "builtin": None},  # generators trained here
     "stylize": {"onnx": stylize.run, "builtin": None},  # Magenta arbitrary style + presets
 }
-DEFAULT_MEMORY_BUDGET = 1 << 30
+DEFAULT_MEMORY_BUDGET = 512 << 20  # activations of one tile; the output array comes on top
 
 
 class Engine:
@@ -36,6 +36,19 @@ class Engine:
         self.sessions = SessionCache(threads)
         self.memory_budget = memory_budget
         self.last_provider = ""
+        self.threads = threads
+        self._router = None  # the prompt router: loaded by the first route_prompt
+
+    def route_prompt(self, text: str) -> PromptRouting:
+        """What a typed prompt asks for (op, style or content, confidence); the router loads once."""
+        if self._router is None:
+            from .text.router import load_router
+
+            self._router = load_router(self.catalog, self.threads)
+        routing = self._router.route(text)
+        return PromptRouting(prompt=routing.prompt, op=routing.op, confidence=routing.confidence,
+                             alternatives=routing.alternatives, style=routing.style, content=routing.content,
+                             params=routing.params, ask=routing.ask)
 
     def supported_ops(self) -> list[str]:
         return [op for op in OPS if self.catalog.for_task(op)]

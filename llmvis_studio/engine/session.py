@@ -111,6 +111,7 @@ class SessionCache:
         options = ort.SessionOptions()
         options.intra_op_num_threads = self._threads
         options.inter_op_num_threads = 1
+        options.enable_cpu_mem_arena = False  # tiles vary in size; an arena keeps the largest of each forever
         options.log_severity_level = 4
         try:
             session = ort.InferenceSession(str(path), sess_options=options, providers=providers_for(device))

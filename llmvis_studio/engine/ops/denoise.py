@@ -5,8 +5,6 @@ is processed. Tiled like super-resolution, padded to the model's stride.
 """
 from __future__ import annotations
 
-import numpy as np
-
 from ...catalog import ModelSpec
 from ...core.geometry import nonzero_bounds
 from ...core.pixels import blend_inside_mask, from_float_rgb, to_float_rgb
@@ -23,7 +21,7 @@ def run(context: OpContext, request: EditRequest, spec: ModelSpec, progress: Pro
         tile = tile_for_budget(context.memory_budget, spec.memory_bytes_per_input_pixel, spec.stride)
     out = run_tiled(to_float_rgb(request.image), nchw_runner(model), scale=1, tile=tile if spec.tile_supported else 0,
                     overlap=spec.tile_min_overlap, stride=spec.stride, progress=progress.span(0.0, 0.98))
-    result = from_float_rgb(np.clip(out, 0.0, 1.0), request.image)
+    result = from_float_rgb(out, request.image, reuse_input=True)
     changed = None
     if request.mask is not None and request.mask.any():
         result = blend_inside_mask(request.image, result, request.mask)

@@ -52,6 +52,6 @@ def run(context: OpContext, request: EditRequest, spec: ModelSpec, progress: Pro
     alpha = None
     if request.image.shape[2] == 4:
         alpha = cv2.resize(request.image[..., 3], (width * scale, height * scale), interpolation=cv2.INTER_CUBIC)
-    image = from_float_rgb(np.clip(out, 0.0, 1.0), request.image, alpha)
+    image = from_float_rgb(out, request.image, alpha, reuse_input=True)  # out is ours: no copies
     progress.set(1.0)
     return OpOutput(image=image, provider=short_provider(model.provider), notes=notes)
