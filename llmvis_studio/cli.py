@@ -20,7 +20,8 @@ from .cli_gen import GENERATOR_COMMANDS, add_generator_commands
 from .cli_text import TEXT_COMMANDS, add_text_commands
 
 log = logging.getLogger("llmvis_studio.cli")
-SUBCOMMANDS = ("upscale", "inpaint", "denoise", "models", "batch", "self-test") + GENERATOR_COMMANDS + TEXT_COMMANDS
+SUBCOMMANDS = ("upscale", "inpaint", "detect-scratches", "restore", "denoise", "models", "batch",
+               "self-test") + GENERATOR_COMMANDS + TEXT_COMMANDS
 BATCH_OPS = ("upscale", "inpaint", "restore", "denoise", "stylize")
 
 
@@ -108,6 +109,40 @@ def cmd_inpaint(args: argparse.Namespace) -> int:
     mask = load_mask(args.mask, expected_shape=image.shape[:2])
     request = EditRequest(op="inpaint", image=image, mask=mask, model_id=args.model, device=args.device)
     _save_result(out, _run_request(request, "inpaint"), metadata)
+    return 0
+
+
+def cmd_detect_scratches(args: argparse.Namespace) -> int:
+    from .files import load_image, save_mask
+
+    out = Path(args.mask_output)
+    _check_output_path(out)
+    image, _ = load_image(args.input)
+    params = {} if args.threshold is None else {"threshold": args.threshold}
+    request = EditRequest(op="detect-scratches", image=image, model_id=args.model, params=params,
+                          device=args.device, tile=args.tile)
+    result = _run_request(request, "detect scratches")
+    save_mask(out, result.image[..., 0])
+    for note in result.notes:
+        print(f"note: {note}", file=sys.stderr)
+    print(f"{out}: {image.shape[1]}×{image.shape[0]} mask, {result.model_id} on {result.provider}, "
+          f"{result.seconds:.2f} s")
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from .files import load_image, load_mask
+
+    out = Path(args.output)
+    _check_output_path(out)
+    image, metadata = load_image(args.input)
+    mask = load_mask(args.mask, expected_shape=image.shape[:2]) if args.mask else None
+    params: dict = {} if args.threshold is None else {"threshold": args.threshold}
+    if args.inpaint_model:
+        params["inpaint_model"] = args.inpaint_model
+    request = EditRequest(op="restore", image=image, mask=mask, model_id=args.model, params=params,
+                          device=args.device, tile=args.tile)
+    _save_result(out, _run_request(request, "restore"), metadata)
     return 0
 
 
@@ -219,6 +254,26 @@ def build_parser() -> argparse.ArgumentParser:
     selftest = sub.add_parser("self-test", help="verify and run every bundled model once")
     selftest.add_argument("--json", action="store_true")
     selftest.set_defaults(handler=cmd_self_test)
+
+    det = sub.add_parser("detect-scratches", help="mark scratches and dust: writes a white-on-black mask PNG")
+    det.add_argument("input")
+    det.add_argument("mask_output", metavar="MASK_OUT", help="PNG to write (white = defect)")
+    det.add_argument("--threshold", type=float, default=None, help="0..1; lower marks more (default 0.5)")
+    det.add_argument("--model", help="detector model id (see `models list`)")
+    det.add_argument("--tile", type=int, default=None, help="tile size; 0 = no tiling")
+    _add_device(det)
+    det.set_defaults(handler=cmd_detect_scratches)
+
+    res = sub.add_parser("restore", help="detect scratches and dust and fill them in one go")
+    res.add_argument("input")
+    res.add_argument("output")
+    res.add_argument("--threshold", type=float, default=None, help="detector threshold 0..1 (default 0.5)")
+    res.add_argument("--mask", help="optional PNG: look for defects only in its white part")
+    res.add_argument("--model", help="detector model id")
+    res.add_argument("--inpaint-model", help="inpainting model id (default: the default inpaint model)")
+    res.add_argument("--tile", type=int, default=None, help="detector tile size; 0 = no tiling")
+    _add_device(res)
+    res.set_defaults(handler=cmd_restore)
 
     den = sub.add_parser("denoise", help="remove noise, grain and JPEG artefacts")
     den.add_argument("input")

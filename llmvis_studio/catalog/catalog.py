@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Mapping, Optional
 
@@ -267,4 +267,12 @@ def load_catalog(folder: Optional[Path] = None, user_folder: Optional[Path] = No
         specs.extend(spec_from_entry(entry, folder) for entry in _read_entries(manifest))
     if user_folder is not None or not explicit:
         specs.extend(user_specs(Path(user_folder) if user_folder else user_models_dir(), {s.id for s in specs}))
-    return Catalog(tuple(specs))
+    return Catalog(tuple(_builtin_defaults_yield(specs)))
+
+
+def _builtin_defaults_yield(specs: list[ModelSpec]) -> list[ModelSpec]:
+    """A built-in method stays a task's default only while no model file claims the default for that task (the
+    learned inpainting model replaces OpenCV Telea as the default; the classical fills stay as the fast choice)."""
+    claimed = {spec.task for spec in specs if spec.default and not spec.builtin}
+    return [replace(spec, default=False) if spec.builtin and spec.default and spec.task in claimed else spec
+            for spec in specs]

@@ -80,3 +80,22 @@ def check_mask_matches(mask: np.ndarray, image: np.ndarray) -> None:
             f"The mask is {mask.shape[1] if mask.ndim > 1 else '?'}×{mask.shape[0]} but the image is "
             f"{image.shape[1]}×{image.shape[0]}; they must be the same size."
         )
+
+
+@dataclass(frozen=True)
+class PromptRouting:
+    """What a typed prompt asks for, as the prompt router understood it (plain types only, so the UI
+    never needs the engine's own Routing). `ask`: too unsure to run; show `alternatives` instead."""
+
+    prompt: str
+    op: str  # an edit op, or "none" when the text is not an edit this app can do
+    confidence: float
+    alternatives: tuple[tuple[str, float], ...] = ()  # the top ops with their scores, best first
+    style: Optional[str] = None  # stylize: a preset name
+    content: Optional[str] = None  # generate: what to put in the mask
+    params: Mapping[str, Any] = field(default_factory=dict)  # e.g. {"scale": 4} for "upscale ×4"
+    ask: bool = False
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "alternatives", tuple((str(op), float(score)) for op, score in self.alternatives))
+        object.__setattr__(self, "params", MappingProxyType(dict(self.params)))

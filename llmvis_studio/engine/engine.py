@@ -9,6 +9,7 @@ from ..core.errors import InputError, ModelError
 from ..core.progress import Progress
 from ..core.requests import EditRequest, EditResult, PromptRouting
 from .ops import denoise, generate, inpaint_classical, upscale
+from .ops import detect_scratches, inpaint_learned, restore
 from .ops import stylize
 from .ops.base import OpContext, OpOutput
 from .session import LoadedModel, SessionCache
@@ -18,11 +19,15 @@ OpFn = Callable[[OpContext, EditRequest, ModelSpec, Progress], OpOutput]
 # op name → {model task it needs, function for ONNX models, function for built-in models}
 OPS: dict[str, dict[str, Optional[OpFn]]] = {
     "upscale": {"onnx": upscale.run, "builtin": None},
-    "inpaint": {"onnx": None, "builtin": inpaint_classical.run},
+    "inpaint": {"onnx": inpaint_learned.run, "builtin": inpaint_classical.run},
     "denoise": {"onnx": denoise.run, "builtin": None},
     "generate": {"onnx": generate.run, "builtin": None},  # generators trained here
     "stylize": {"onnx": stylize.run, "builtin": None},  # Magenta arbitrary style + presets
+    "detect-scratches": {"onnx": detect_scratches.run, "builtin": None},  # result image = the mask
+    "restore": {"onnx": restore.run, "builtin": None},  # detect + inpaint; runs on the detector's spec
 }
+# ops whose model has another task name (restore is driven by the scratch detector)
+OP_TASK: dict[str, str] = {"restore": "detect-scratches"}
 DEFAULT_MEMORY_BUDGET = 512 << 20  # activations of one tile; the output array comes on top
 
 
@@ -51,18 +56,18 @@ class Engine:
                              params=routing.params, ask=routing.ask)
 
     def supported_ops(self) -> list[str]:
-        return [op for op in OPS if self.catalog.for_task(op)]
+        return [op for op in OPS if self.catalog.for_task(OP_TASK.get(op, op))]
 
     def resolve_model(self, request: EditRequest) -> ModelSpec:
         if request.op not in OPS:
             raise InputError(f"'{request.op}' is not available yet in this version.")
         if request.model_id:
             spec = self.get_model(request.model_id)
-            if spec.task != request.op:
+            if spec.task != OP_TASK.get(request.op, request.op):
                 raise InputError(f"Model '{spec.id}' does '{spec.task}', not '{request.op}'.")
             return spec
         scale = request.params.get("scale") if request.op == "upscale" else None
-        return self.catalog.default_for(request.op, int(scale) if scale else None)
+        return self.catalog.default_for(OP_TASK.get(request.op, request.op), int(scale) if scale else None)
 
     def get_model(self, model_id: str) -> ModelSpec:
         """A catalog entry; a catalog read from disk is re-read once for an id it lacks (a model trained

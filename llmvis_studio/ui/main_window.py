@@ -37,6 +37,7 @@ from .document_model import DocumentModel
 from .jobs import JobController
 from .panels.prompt import PromptPanel
 from .panels.tools_panel import ToolsPanel
+from .routing import PromptRoutingController
 from .settings import RecentFiles, autosave_minutes, make_settings
 
 log = logging.getLogger(__name__)
@@ -90,6 +91,7 @@ class MainWindow(QMainWindow):
         self.addDockWidget(Qt.RightDockWidgetArea, self.prompt_panel)
         self.addDockWidget(Qt.LeftDockWidgetArea, self.tools_panel)
         self.jobs = JobController(client, self.model, self)
+        self.prompt_routing = PromptRoutingController(client, self.prompt_panel, self.model, self.settings, self)
         self.autosaver = Autosaver(self.model, self.autosave_snapshot,
                                    int(autosave_minutes(self.settings) * 60_000), self)
         self._create_actions()
@@ -208,6 +210,9 @@ class MainWindow(QMainWindow):
         self.tools_panel.opacityChanged.connect(self.on_opacity_changed)
         self.prompt_panel.runRequested.connect(self.on_run_requested)
         self.prompt_panel.cancelRequested.connect(self.jobs.cancel)
+        self.prompt_panel.cancelRequested.connect(self.prompt_routing.cancel)
+        self.prompt_routing.runChosen.connect(self.run_chosen_op)
+        self.prompt_routing.statusMessage.connect(self.show_status)
         self.jobs.busyChanged.connect(self.prompt_panel.set_busy)
         self.jobs.progressChanged.connect(self.prompt_panel.set_progress)
         self.jobs.statusMessage.connect(self.show_status)
@@ -580,6 +585,15 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def on_run_requested(self) -> None:
+        """A typed prompt is routed first (on the worker; see ui/routing.py); an empty one runs the listed op."""
+        text = self.prompt_panel.prompt_text()
+        if text and not self.jobs.busy and not self.prompt_routing.routing_in_flight:
+            self.prompt_routing.start(text)
+        elif not text:
+            self.run_chosen_op()
+
+    @Slot()
+    def run_chosen_op(self) -> None:
         try:
             request = self.prompt_panel.build_request(self.document.image, self.document.mask)
         except StudioError as error:
@@ -587,6 +601,7 @@ class MainWindow(QMainWindow):
             return
         if self.jobs.submit(request) is not None:
             self.model.add_prompt(request.prompt)
+            self.prompt_routing.remember(request.prompt)
 
 
 def _dropped_file(event) -> Optional[str]:

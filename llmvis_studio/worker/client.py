@@ -5,7 +5,9 @@ Rules this module keeps:
   expensive and must not be closed during a run);
 - worker signals connect only to @Slot methods of EngineClient, which lives in the GUI thread,
   so they are delivered by the GUI event loop (a lambda would run in the worker thread);
-- cancel sets the job's Progress token directly; the engine checks it between tiles.
+- cancel sets the job's Progress token directly; the engine checks it between tiles;
+- prompt routing (`route(text)`) is a second kind of work on the same thread and queue, so the
+  text encoder loads and runs off the GUI thread too.
 """
 from __future__ import annotations
 
@@ -57,11 +59,18 @@ class EngineWorker(QObject):
     finished = Signal(int, object)
     failed = Signal(int, str, str)  # job id, user message, detail for the log
     cancelled = Signal(int)
+    routed = Signal(int, object)  # request id, PromptRouting
+    routeFailed = Signal(int, str, str)  # request id, user message, detail for the log
 
     def __init__(self, engine_factory: EngineFactory) -> None:
         super().__init__()
         self._engine_factory = engine_factory
         self._engine: Any = None
+
+    def _get_engine(self) -> Any:
+        if self._engine is None:
+            self._engine = self._engine_factory()
+        return self._engine
 
     @Slot(int, object, object)
     def run_job(self, job_id: int, request: EditRequest, token: Progress) -> None:
@@ -70,9 +79,7 @@ class EngineWorker(QObject):
             return
         self.started.emit(job_id)
         try:
-            if self._engine is None:
-                self._engine = self._engine_factory()
-            result = self._engine.run(request, token)
+            result = self._get_engine().run(request, token)
         except Cancelled:
             self.cancelled.emit(job_id)
         except StudioError as exc:
@@ -85,6 +92,18 @@ class EngineWorker(QObject):
             else:
                 self.finished.emit(job_id, result)
 
+    @Slot(int, str)
+    def route_prompt(self, request_id: int, text: str) -> None:
+        try:
+            routing = self._get_engine().route_prompt(text)
+        except StudioError as exc:
+            self.routeFailed.emit(request_id, exc.user_message, exc.detail)
+        except Exception as exc:  # a bug or a missing model file: the UI falls back, the log keeps the trace
+            self.routeFailed.emit(request_id, f"The prompt could not be understood ({type(exc).__name__}).",
+                                  traceback.format_exc())
+        else:
+            self.routed.emit(request_id, routing)
+
 
 class EngineClient(QObject):
     """GUI-thread handle: submit requests, cancel them, hear back through signals."""
@@ -94,7 +113,10 @@ class EngineClient(QObject):
     jobFinished = Signal(int, object)  # EditResult
     jobFailed = Signal(int, str)
     jobCancelled = Signal(int)
+    promptRouted = Signal(int, object)  # request id from route(), PromptRouting
+    routeFailed = Signal(int, str)  # request id, user message
     _submit = Signal(int, object, object)
+    _route = Signal(int, str)
 
     def __init__(self, engine_factory: EngineFactory, parent: Optional[QObject] = None) -> None:
         super().__init__(parent)
@@ -112,6 +134,9 @@ class EngineClient(QObject):
         self._worker.finished.connect(self._on_finished)
         self._worker.failed.connect(self._on_failed)
         self._worker.cancelled.connect(self._on_cancelled)
+        self._route.connect(self._worker.route_prompt)
+        self._worker.routed.connect(self._on_routed)
+        self._worker.routeFailed.connect(self._on_route_failed)
         self._thread.finished.connect(self._worker.deleteLater)
         self._thread.start()
 
@@ -122,6 +147,13 @@ class EngineClient(QObject):
         self.jobs[job_id] = Job(job_id, request, token)
         self._submit.emit(job_id, request, token)
         return job_id
+
+    def route(self, text: str) -> int:
+        """Ask the engine, on the worker thread, what `text` means; answered by promptRouted or routeFailed
+        with the returned id. Queued behind any running job."""
+        request_id = next(self._ids)
+        self._route.emit(request_id, text)
+        return request_id
 
     def cancel(self, job_id: Optional[int] = None) -> None:
         """Cancel one job, or every unfinished job when job_id is None."""
@@ -178,6 +210,15 @@ class EngineClient(QObject):
         self._set_state(job_id, JobState.FAILED)
         self.last_failure_detail = detail
         self.jobFailed.emit(job_id, message)
+
+    @Slot(int, object)
+    def _on_routed(self, request_id: int, routing: object) -> None:
+        self.promptRouted.emit(request_id, routing)
+
+    @Slot(int, str, str)
+    def _on_route_failed(self, request_id: int, message: str, detail: str) -> None:
+        self.last_failure_detail = detail
+        self.routeFailed.emit(request_id, message)
 
     @Slot(int)
     def _on_cancelled(self, job_id: int) -> None:

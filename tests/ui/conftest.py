@@ -4,6 +4,7 @@ Every test must leave no worker QThread running; the client fixture shuts its cl
 """
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 from typing import Callable
@@ -14,11 +15,24 @@ import pytest
 from llmvis_studio.catalog import BUILTIN_MODELS, Catalog, ModelSpec
 from llmvis_studio.core.errors import InputError
 from llmvis_studio.core.geometry import nonzero_bounds
-from llmvis_studio.core.requests import EditRequest, EditResult
+from llmvis_studio.core.requests import EditRequest, EditResult, PromptRouting
 from llmvis_studio.worker import EngineClient, live_threads
 
 TILES = 20
 TILE_SECONDS = 0.02
+
+# FakeEngine.route_prompt: first matching keyword wins → (op, confidence); no match → "none".
+FAKE_ROUTES = (
+    (("somehow",), "stylize", 0.41),  # unsure: the panel asks (see FAKE_UNSURE)
+    (("watercolo", "look like", "style"), "stylize", 0.92),
+    (("remove", "erase"), "inpaint", 0.90),
+    (("fill", "add "), "generate", 0.81),
+    (("restore", "old photo"), "restore", 0.88),
+    (("bigger", "upscale", "enlarge"), "upscale", 0.95),
+    (("noise", "grain"), "denoise", 0.87),
+)
+FAKE_UNSURE = (("stylize", 0.41), ("inpaint", 0.33), ("restore", 0.09))
+FAKE_STYLES = ("watercolour", "pencil-sketch", "mosaic")
 
 
 class FakeEngine:
@@ -30,8 +44,36 @@ class FakeEngine:
 
     def __init__(self, behaviour: str = "invert") -> None:
         self.behaviour = behaviour
+        self.requests: list[EditRequest] = []  # what run() received, in order
+        self.routed: list[str] = []  # what route_prompt() received
+        self.route_threads: list[str] = []  # the thread each route_prompt ran on
+
+    def route_prompt(self, text: str) -> PromptRouting:
+        """Keyword rules standing in for the text encoder and router (same PromptRouting contract)."""
+        import threading
+
+        self.routed.append(text)
+        self.route_threads.append(threading.current_thread().name)
+        if self.behaviour == "no-router":
+            raise InputError("The prompt router is not installed.")
+        lower = text.lower()
+        for keywords, op, confidence in FAKE_ROUTES:
+            if any(word in lower for word in keywords):
+                break
+        else:
+            return PromptRouting(text, "none", 0.9, (("none", 0.9), ("inpaint", 0.05), ("generate", 0.03)))
+        if confidence < 0.5:
+            return PromptRouting(text, op, confidence, FAKE_UNSURE, ask=True)
+        others = tuple((o, 0.02) for o in ("inpaint", "generate", "none") if o != op)[:2]
+        style = next((s for s in FAKE_STYLES if s[:5] in lower), FAKE_STYLES[0]) if op == "stylize" else None
+        content = re.sub(r"^.*?\b(?:with|add)\s+", "", text).strip() if op == "generate" else None
+        scale = re.search(r"[x×]\s?([24])\b", lower)
+        params = {"scale": int(scale.group(1))} if op == "upscale" and scale else {}
+        return PromptRouting(text, op, confidence, ((op, confidence),) + others, style=style, content=content,
+                             params=params)
 
     def run(self, request: EditRequest, progress) -> EditResult:
+        self.requests.append(request)
         for tile in range(TILES):
             if self.behaviour == "fail" and tile == 3:
                 raise InputError("The fake engine cannot handle this image.")
@@ -78,7 +120,9 @@ def make_client(qapp):
     clients: list[EngineClient] = []
 
     def make(behaviour: str = "invert") -> EngineClient:
-        client = EngineClient(lambda: FakeEngine(behaviour))
+        engine = FakeEngine(behaviour)
+        client = EngineClient(lambda: engine)
+        client.fake = engine  # tests read what the worker handed the engine
         clients.append(client)
         return client
 

@@ -59,3 +59,11 @@ def test_broken_manifest_gives_a_plain_message(tmp_path):
     (tmp_path / "manifest.json").write_text("{not json")
     with pytest.raises(ModelError, match="cannot be read"):
         load_catalog(tmp_path)
+
+
+def test_style_preset_names_for_the_ui(tmp_path):
+    from llmvis_studio.catalog import style_presets
+
+    names = [name for name, _ in style_presets(load_catalog())]
+    assert "watercolour" in names and len(names) == len(set(names))
+    assert style_presets(load_catalog(write_tiny_catalog(tmp_path))) == [], "no stylize model, no presets"

@@ -172,7 +172,9 @@ def run(context: OpContext, request: EditRequest, spec: ModelSpec, progress: Pro
     variation = int(request.params.get("variation", 0)) % variations
     seed = int(request.params.get("seed", 0))
     progress.set(0.1, "Generating")
-    samples, described, provider = sample(context, spec, request.prompt, variations, seed, request.device)
+    # params["prompt"]: the content the prompt router found ("fill this with clouds" → "clouds")
+    prompt = str(request.params.get("prompt") or request.prompt)
+    samples, described, provider = sample(context, spec, prompt, variations, seed, request.device)
     progress.set(0.7, "Blending")
     result = fill_region(request.image, request.mask, samples[variation], bounds)
     progress.set(1.0)

@@ -1,7 +1,9 @@
 """The prompt panel: what to do (op, model, options), Run / Cancel and the progress bar.
 
-Until the text encoder lands, the operation comes from the list; the typed text still travels
-in EditRequest.prompt so the engine can use it later.
+Run with a typed prompt asks the prompt router first (ui/routing.py drives it through the worker):
+the panel shows what it understood, selects that op (style, scale, content) and runs it, or shows
+the choices when unsure. An empty prompt runs the operation chosen in the list. The typed text
+travels in EditRequest.prompt. Enter runs; Up / Down or the combo recall earlier prompts.
 """
 from __future__ import annotations
 
@@ -10,12 +12,13 @@ from typing import Any, Optional
 import numpy as np
 from PySide6.QtCore import Signal, Slot
 from PySide6.QtWidgets import (
-    QComboBox, QDockWidget, QFormLayout, QHBoxLayout, QLabel, QPlainTextEdit, QProgressBar, QPushButton, QSpinBox,
-    QVBoxLayout, QWidget,
+    QComboBox, QDockWidget, QFormLayout, QHBoxLayout, QLabel, QProgressBar, QPushButton, QSpinBox, QVBoxLayout,
+    QWidget,
 )
 
-from ...catalog import Catalog
-from ...core.requests import DEVICES, OPS, EditRequest
+from ...catalog import Catalog, style_presets
+from ...core.requests import DEVICES, OPS, EditRequest, PromptRouting
+from .prompt_extras import ChoiceBar, PromptEdit, PromptHistoryBox, StyleControls
 
 UPSCALE_FACTORS = (2, 4)
 TILE_AUTO, TILE_OFF, TILE_CUSTOM = "Auto", "No tiling", "Custom"
@@ -32,6 +35,7 @@ class PromptPanel(QDockWidget):
         self.setObjectName("promptPanel")
         self.catalog = catalog
         self._busy = False
+        self._routed_params: dict[str, Any] = {}  # from the last routing, e.g. generate's content
         self._build_widgets()
         self.device_combo.setCurrentIndex(max(0, self.device_combo.findData(device)))
         self._fill_operations()
@@ -39,9 +43,15 @@ class PromptPanel(QDockWidget):
 
     # --- construction ----------------------------------------------------------------
     def _build_widgets(self) -> None:
-        self.prompt_edit = QPlainTextEdit()
+        self.prompt_edit = PromptEdit()  # Enter runs, Up / Down recall
         self.prompt_edit.setPlaceholderText("Describe the edit, e.g. \"remove the scratch\"")
         self.prompt_edit.setMaximumHeight(90)
+        self.history_box = PromptHistoryBox(self.prompt_edit, self)
+        self.understood_label = QLabel("")  # what the router understood, or why nothing ran
+        self.understood_label.setWordWrap(True)
+        self.understood_label.setVisible(False)
+        self.choice_bar = ChoiceBar()  # the router's top choices when it is unsure
+        self.style_controls = StyleControls(style_presets(self.catalog))
         self.op_combo = QComboBox()
         self.model_combo = QComboBox()
         self.scale_combo = QComboBox()
@@ -75,11 +85,14 @@ class PromptPanel(QDockWidget):
         self.tile_combo.currentIndexChanged.connect(self.on_tile_mode_changed)
         self.run_button.clicked.connect(self.runRequested)
         self.cancel_button.clicked.connect(self.cancelRequested)
+        self.history_box.submitted.connect(self.on_submit_key)
+        self.prompt_edit.textChanged.connect(self.on_prompt_edited)
 
     def _lay_out(self) -> None:
         form = QFormLayout()
         form.addRow("Operation", self.op_combo)
         form.addRow("Model", self.model_combo)
+        form.addRow(self.style_controls)
         self.scale_label = QLabel("Scale")
         form.addRow(self.scale_label, self.scale_combo)
         tile_row = QHBoxLayout()
@@ -97,6 +110,9 @@ class PromptPanel(QDockWidget):
         buttons.addWidget(self.cancel_button)
         column = QVBoxLayout()
         column.addWidget(self.prompt_edit)
+        column.addWidget(self.history_box.combo)
+        column.addWidget(self.understood_label)
+        column.addWidget(self.choice_bar)
         column.addLayout(form)
         column.addLayout(buttons)
         column.addWidget(self.progress_bar)
@@ -110,6 +126,7 @@ class PromptPanel(QDockWidget):
         """A re-read catalog (e.g. after training a generator); keeps the operation, selects `select_model`."""
         current = self.op
         self.catalog = catalog
+        self.style_controls.set_presets(style_presets(catalog))
         self.op_combo.blockSignals(True)
         self.op_combo.clear()
         self.op_combo.blockSignals(False)
@@ -146,6 +163,8 @@ class PromptPanel(QDockWidget):
         defaults = [i for i, spec in enumerate(specs) if spec.default]
         if defaults:
             self.model_combo.setCurrentIndex(defaults[0])
+        self._routed_params = {}
+        self.style_controls.setVisible(op == "stylize")
         is_upscale = op == "upscale"
         self.scale_label.setVisible(is_upscale)
         self.scale_combo.setVisible(is_upscale)
@@ -174,7 +193,9 @@ class PromptPanel(QDockWidget):
     def params(self) -> dict[str, Any]:
         if self.op == "generate":
             return {"seed": int(self.seed_spin.value()), "variations": GENERATE_VARIATIONS,
-                    "variation": int(self.variation_spin.value()) - 1}
+                    "variation": int(self.variation_spin.value()) - 1, **self._routed_params}
+        if self.op == "stylize":
+            return self.style_controls.params()
         if self.op == "upscale":
             return {"scale": int(self.scale_combo.currentData())}
         return {}
@@ -192,6 +213,41 @@ class PromptPanel(QDockWidget):
             params=self.params(), prompt=self.prompt_edit.toPlainText().strip(), tile=self.tile(),
             device=self.device_combo.currentData(),
         )
+
+    # --- the typed prompt -------------------------------------------------------------
+    def prompt_text(self) -> str:
+        return self.prompt_edit.toPlainText().strip()
+
+    def can_run(self, op: str) -> bool:
+        """An op listed here with at least one installed model."""
+        return self.op_combo.findData(op) >= 0 and bool(self.catalog.for_task(op))
+
+    def apply_routing(self, routing: PromptRouting, op: Optional[str] = None) -> None:
+        """Select what the router understood (or the alternative the user picked): op, style, scale, content."""
+        op = op or routing.op
+        self.op_combo.setCurrentIndex(self.op_combo.findData(op))
+        if op == "stylize" and routing.style:
+            self.style_controls.select_style(routing.style)
+        if op == "upscale" and routing.params.get("scale"):
+            index = self.scale_combo.findData(int(routing.params["scale"]))
+            if index >= 0:
+                self.scale_combo.setCurrentIndex(index)
+        self._routed_params = {"prompt": routing.content} if op == "generate" and routing.content else {}
+
+    def show_understood(self, text: str) -> None:
+        self.understood_label.setText(text)
+        self.understood_label.setVisible(bool(text))
+
+    @Slot()
+    def on_submit_key(self) -> None:
+        """Enter / Ctrl+Enter in the prompt box: the same as clicking Run."""
+        if self.run_button.isEnabled():
+            self.runRequested.emit()
+
+    @Slot()
+    def on_prompt_edited(self) -> None:
+        self._routed_params = {}  # a routed content belongs to the text it came from
+        self.choice_bar.clear()
 
     # --- job state -------------------------------------------------------------------
     @Slot(bool)

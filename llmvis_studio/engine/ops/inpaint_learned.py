@@ -1,0 +1,140 @@
+"""Learned inpainting: the classical (Navier–Stokes) fill corrected by a trained network.
+
+Large photos are never run whole: each connected masked region (regions closer than the margin are merged) is cut
+out with `working_margin` pixels of context, padded to the model's stride, filled and pasted back. Only masked
+pixels are written (weighted by the mask's own soft edge, so a feathered brush blends in); every pixel where the
+mask is 0 is copied bit for bit. Colour matching (on by default, parameter `color_match`) pulls a region whose mean
+colour drifts from the classical fill's by more than a small tolerance back toward it, so a fill can not shift the
+colour of a scan.
+
+The model takes `image`, `mask` (1 = fill) and `fill` (NCHW float 0..1) and returns the completed image.
+"""
+from __future__ import annotations
+
+import math
+
+import cv2
+import numpy as np
+
+from ...catalog import ModelSpec
+from ...core.geometry import Bounds, Extent, pad_to_stride
+from ...core.pixels import blend_inside_mask, from_float_rgb, max_value
+from ...core.requests import EditRequest
+from ..session import LoadedModel, short_provider, translate_ort_error
+from ..tiling import run_tiled
+from . import inpaint_classical
+from .base import OpContext, OpOutput, ProgressLike
+
+DEFAULT_MARGIN = 48
+COARSE = 8  # region planning runs on an 8× max-pooled mask: fast on 12-megapixel photos
+MAX_CROP_SIDE = 1536  # larger regions go through the tiler
+CELL = 256  # core size when a sprawling region is cut up
+COLOUR_TOLERANCE = 0.02  # mean drift (0..1) the network may make before colour matching steps in
+
+
+def plan_regions(hole: np.ndarray, margin: int) -> list[tuple[Bounds, Bounds]]:
+    """(context, core) pairs: every hole pixel lies in exactly one core; its context adds ≥ `margin` px around it.
+
+    Holes closer than about 2·margin share one region (a connected part of the dilated mask). A compact region is
+    one crop (core = context). A sprawling one (a long scratch across the photo, whose bounding box would be mostly
+    empty) is cut into CELL-sized cores, keeping only cells that hold hole pixels, so the work follows the hole's
+    area, not its bounding box. Planning runs on an 8× max-pooled copy of the mask (fast on 12-megapixel photos)."""
+    h, w = hole.shape
+    ph, pw = math.ceil(h / COARSE), math.ceil(w / COARSE)
+    padded = np.zeros((ph * COARSE, pw * COARSE), bool)
+    padded[:h, :w] = hole
+    coarse = padded.reshape(ph, COARSE, pw, COARSE).any(axis=(1, 3)).astype(np.uint8)
+    r = max(1, math.ceil(margin / COARSE))
+    grown = cv2.dilate(coarse, cv2.getStructuringElement(cv2.MORPH_RECT, (2 * r + 1, 2 * r + 1)))
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(grown, connectivity=8)
+    extent = Extent(w, h)
+    out: list[tuple[Bounds, Bounds]] = []
+    cell = CELL // COARSE
+    for i in range(1, count):
+        x, y, bw, bh, area = (int(v) for v in stats[i, :5])
+        whole = Bounds(x * COARSE, y * COARSE, bw * COARSE, bh * COARSE).clipped(extent)
+        if max(whole.width, whole.height) <= 2 * CELL or area >= 0.35 * bw * bh:
+            out.append((whole, whole))
+            continue
+        holes_here = (labels[y:y + bh, x:x + bw] == i) & (coarse[y:y + bh, x:x + bw] > 0)
+        for cy in range(0, bh, cell):
+            for cx in range(0, bw, cell):
+                if holes_here[cy:cy + cell, cx:cx + cell].any():
+                    core = Bounds((x + cx) * COARSE, (y + cy) * COARSE, cell * COARSE, cell * COARSE).clipped(extent)
+                    out.append((core.expanded(margin).clipped(extent), core))
+    return [(c, k) for c, k in out if not k.is_empty]
+
+
+def _run_model(model: LoadedModel, image: np.ndarray, mask: np.ndarray, fill: np.ndarray) -> np.ndarray:
+    """One pass: H×W×3 float image and fill, H×W float mask (already padded) → H×W×3 float."""
+    def chw(a: np.ndarray) -> np.ndarray:
+        return np.ascontiguousarray(a.transpose(2, 0, 1)[None], dtype=np.float32)
+
+    feeds = {"image": chw(image), "mask": np.ascontiguousarray(mask[None, None], dtype=np.float32),
+             "fill": chw(fill)}
+    try:
+        out = model.session.run(None, feeds)[0]
+    except Exception as exc:
+        raise translate_ort_error(exc) from exc
+    return out[0].transpose(1, 2, 0)
+
+
+def fill_region(model: LoadedModel, rgb: np.ndarray, hole: np.ndarray, stride: int, classical: int,
+                colour_match: bool = True) -> np.ndarray:
+    """Inpaint one crop. rgb: H×W×3 uint8/uint16, hole: H×W bool → H×W×3 float32 0..1 (hole pixels filled)."""
+    top = max_value(rgb.dtype)
+    hole_u8 = hole.astype(np.uint8) * 255
+    fill = inpaint_classical.fill(rgb, hole_u8, classical).astype(np.float32) / top
+    image = rgb.astype(np.float32) / top
+    m = hole.astype(np.float32)
+    h, w = hole.shape
+    stack = np.concatenate([image, m[..., None], fill], axis=2)
+    if max(h, w) <= MAX_CROP_SIDE:
+        padded, _, _ = pad_to_stride(stack, stride)
+        out = _run_model(model, padded[..., :3], padded[..., 3], padded[..., 4:])[:h, :w]
+    else:  # a huge region: the tiler blends overlapping passes
+        def infer(patch: np.ndarray) -> np.ndarray:
+            res = _run_model(model, patch[..., :3], patch[..., 3], patch[..., 4:])
+            return np.concatenate([res, np.zeros(res.shape[:2] + (4,), np.float32)], axis=2)
+
+        out = run_tiled(stack, infer, tile=MAX_CROP_SIDE, overlap=DEFAULT_MARGIN, stride=stride)[..., :3]
+    out = np.clip(out, 0.0, 1.0)
+    if colour_match and hole.any():
+        out = match_colour(out, fill, hole)
+    return out
+
+
+def match_colour(out: np.ndarray, reference: np.ndarray, hole: np.ndarray,
+                 tolerance: float = COLOUR_TOLERANCE) -> np.ndarray:
+    """Shift each separate hole's mean colour back toward the classical fill's where it drifted by more than
+    `tolerance` (soft threshold: small, local corrections by the network are kept)."""
+    count, labels = cv2.connectedComponents(hole.astype(np.uint8), connectivity=8)
+    out = out.copy()
+    for i in range(1, count):
+        sel = labels == i
+        drift = reference[sel].mean(axis=0) - out[sel].mean(axis=0)
+        shift = np.sign(drift) * np.maximum(np.abs(drift) - tolerance, 0.0)
+        if np.any(shift != 0):
+            out[sel] = np.clip(out[sel] + shift, 0.0, 1.0)
+    return out
+
+
+def run(context: OpContext, request: EditRequest, spec: ModelSpec, progress: ProgressLike) -> OpOutput:
+    bounds = inpaint_classical.require_mask(request)
+    model = context.open_model(spec, request.device)
+    margin = int(request.params.get("margin", spec.extra.get("working_margin", DEFAULT_MARGIN)))
+    colour_match = bool(request.params.get("color_match", True))
+    classical = inpaint_classical.METHODS.get(str(spec.extra.get("classical_fill", "opencv-ns")), cv2.INPAINT_NS)
+    hole_all = request.mask > 0
+    regions = plan_regions(hole_all, margin)
+    result = request.image.copy()
+    for index, (crop, core) in enumerate(regions):
+        progress.check()
+        progress.set(index / max(1, len(regions)), "Filling")
+        image_crop = request.image[crop.slices]
+        filled = fill_region(model, image_crop[..., :3], hole_all[crop.slices], spec.stride, classical, colour_match)
+        inner = core.relative_to(crop)
+        edited = from_float_rgb(filled[inner.slices], request.image[core.slices], reuse_input=True)
+        result[core.slices] = blend_inside_mask(request.image[core.slices], edited, request.mask[core.slices])
+    progress.set(1.0)
+    return OpOutput(image=result, provider=short_provider(model.provider), changed=bounds)

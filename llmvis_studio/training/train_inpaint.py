@@ -1,0 +1,536 @@
+"""Train the learned inpainting model and the scratch/dust detector on CPU (bf16 autocast), resumable, exported to
+ONNX with a manifest entry and a model card.
+
+    python -m llmvis_studio.training.train_inpaint inpaint --minutes 25 --threads 2 --out runs/inpaint \
+        --export models/inpaint-gated-ns.onnx --manifest models/manifest.json
+    python -m llmvis_studio.training.train_inpaint scratch --minutes 10 --threads 2 --out runs/scratch \
+        --export models/scratch-detector.onnx --manifest models/manifest.json
+    python -m llmvis_studio.training.train_inpaint recipes inpaint scratch     # what `make models-inpaint` runs
+
+Training samples come from the offline photo set of data.py (never benchmark images): random crops with synthetic
+holes (masks.hole_mask) and their OpenCV Navier–Stokes fill, or synthetic defects (masks.add_defects). A producer
+thread keeps a ring buffer of samples filled (OpenCV releases the GIL); each batch draws from it with a random
+flip/90° rotation, so the costly NS fill is reused a few times.
+
+Inpainting loss: L1 inside the hole + an edge term (L1 of image gradients around the hole) + a light hinge
+adversarial term from a spectral-norm PatchGAN that starts at --adv-start of the budget. Detector loss: BCE with a
+positive weight + soft Dice.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from llmvis_studio.training import data, masks
+from llmvis_studio.training.archs.inpaint import InpaintNet, PatchCritic, ScratchNet
+from llmvis_studio.training.archs.sr import count_parameters
+from llmvis_studio.training.train import Logger
+
+INPAINT_ID = "inpaint-gated-ns"
+SCRATCH_ID = "scratch-detector"
+DEFAULT_THRESHOLD = 0.5
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# samples
+
+def ns_fill(img_u8: np.ndarray, hole: np.ndarray) -> np.ndarray:
+    return cv2.inpaint(np.ascontiguousarray(img_u8), (hole > 0).astype(np.uint8) * 255, 5, cv2.INPAINT_NS)
+
+
+def inpaint_sample(rng: np.random.Generator, images: list[np.ndarray], patch: int,
+                   weights: np.ndarray) -> tuple[np.ndarray, ...]:
+    img = images[int(rng.choice(len(images), p=weights))]
+    clean = data.random_crop(rng, img, patch, 0.3)
+    hole = masks.hole_mask(rng, patch, patch)
+    fill = ns_fill(clean, hole)
+    return clean, (hole > 0).astype(np.uint8), fill
+
+
+def scratch_sample(rng: np.random.Generator, images: list[np.ndarray], patch: int,
+                   weights: np.ndarray) -> tuple[np.ndarray, ...]:
+    img = images[int(rng.choice(len(images), p=weights))]
+    clean = data.random_crop(rng, img, patch, 0.5)
+    damaged, mask = masks.add_defects(rng, clean)
+    return damaged, (mask > 0).astype(np.uint8)
+
+
+class SamplePool:
+    """A ring buffer of samples filled by a background thread; batches re-use samples under random D4 transforms."""
+
+    def __init__(self, make, images, patch: int, seed: int, size: int = 1500, reuse: float = 3.0) -> None:
+        self.make, self.images, self.patch = make, images, patch
+        w = np.array([im.shape[0] * im.shape[1] for im in images], dtype=np.float64) ** 0.5
+        self.weights = w / w.sum()
+        self.rng = np.random.default_rng(seed + 777)
+        self.size, self.reuse = size, reuse
+        self.items: list[tuple[np.ndarray, ...]] = []
+        self.made = 0
+        self.drawn = 0
+        self.lock = threading.Lock()
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def start(self, minimum: int) -> "SamplePool":
+        for _ in range(minimum):
+            self._add()
+        self.thread.start()
+        return self
+
+    def _add(self) -> None:
+        s = self.make(self.rng, self.images, self.patch, self.weights)
+        with self.lock:
+            if len(self.items) < self.size:
+                self.items.append(s)
+            else:
+                self.items[self.made % self.size] = s
+            self.made += 1
+
+    def _run(self) -> None:
+        while not self.stop.is_set():
+            if self.made * self.reuse < self.drawn or len(self.items) < self.size:
+                self._add()
+            else:
+                time.sleep(0.005)
+
+    def batch(self, rng: np.random.Generator, n: int) -> list[tuple[np.ndarray, ...]]:
+        with self.lock:
+            idx = rng.integers(0, len(self.items), n)
+            chosen = [self.items[int(i)] for i in idx]
+        self.drawn += n
+        out = []
+        for s in chosen:
+            k, flip = int(rng.integers(0, 4)), bool(rng.random() < 0.5)
+            t = []
+            for a in s:
+                a = np.rot90(a, k)
+                if flip:
+                    a = a[:, ::-1]
+                t.append(np.ascontiguousarray(a))
+            out.append(tuple(t))
+        return out
+
+    def close(self) -> None:
+        self.stop.set()
+        if self.thread.is_alive():
+            self.thread.join(timeout=5)
+
+
+def inpaint_tensors(samples) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    clean = np.stack([s[0] for s in samples]).astype(np.float32).transpose(0, 3, 1, 2) / 255.0
+    mask = np.stack([s[1] for s in samples]).astype(np.float32)[:, None]
+    fill = np.stack([s[2] for s in samples]).astype(np.float32).transpose(0, 3, 1, 2) / 255.0
+    return torch.from_numpy(clean), torch.from_numpy(mask), torch.from_numpy(fill)
+
+
+def scratch_tensors(samples) -> tuple[torch.Tensor, torch.Tensor]:
+    x = np.stack([s[0] for s in samples]).astype(np.float32).transpose(0, 3, 1, 2)
+    y = np.stack([s[1] for s in samples]).astype(np.float32)[:, None]
+    return torch.from_numpy(np.ascontiguousarray(x)), torch.from_numpy(y)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# losses and metrics
+
+def hole_l1(out: torch.Tensor, gt: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    return ((out - gt).abs() * mask).sum() / (mask.sum() * 3 + 1.0)
+
+
+def edge_l1(out: torch.Tensor, gt: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    region = F.max_pool2d(mask, 3, 1, 1)
+    dx = lambda t: t[..., :, 1:] - t[..., :, :-1]  # noqa: E731
+    dy = lambda t: t[..., 1:, :] - t[..., :-1, :]  # noqa: E731
+    rx, ry = region[..., :, 1:], region[..., 1:, :]
+    lx = ((dx(out) - dx(gt)).abs() * rx).sum() / (rx.sum() * 3 + 1.0)
+    ly = ((dy(out) - dy(gt)).abs() * ry).sum() / (ry.sum() * 3 + 1.0)
+    return 0.5 * (lx + ly)
+
+
+def hole_psnr(out: np.ndarray, gt: np.ndarray, hole: np.ndarray) -> float:
+    """PSNR over the RGB values of the hole pixels only (uint8 or 0..1 float inputs of the same kind)."""
+    top = 255.0 if gt.dtype == np.uint8 else 1.0
+    sel = hole > 0
+    d = out.astype(np.float64)[sel] - gt.astype(np.float64)[sel]
+    mse = float(np.mean(d ** 2)) if d.size else 0.0
+    return 10 * math.log10(top ** 2 / max(mse, 1e-12))
+
+
+def tolerant_prf(pred: np.ndarray, truth: np.ndarray, tol: int = 1) -> tuple[float, float, float]:
+    """Precision / recall / F1 of binary masks where a hit within `tol` px counts (both directions)."""
+    p, t = pred > 0, truth > 0
+    k = cv2.getStructuringElement(cv2.MORPH_RECT, (2 * tol + 1, 2 * tol + 1))
+    t_grown = cv2.dilate(t.astype(np.uint8), k) > 0
+    p_grown = cv2.dilate(p.astype(np.uint8), k) > 0
+    precision = float((p & t_grown).sum() / max(1, p.sum())) if p.any() else (1.0 if not t.any() else 0.0)
+    recall = float((t & p_grown).sum() / max(1, t.sum())) if t.any() else 1.0
+    f1 = 2 * precision * recall / max(1e-9, precision + recall)
+    return precision, recall, f1
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# validation on held-out training-source photos (never benchmark images)
+
+def _val_inpaint_set(size: int = 192) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, str]]:
+    crops = data.validation_crops(size=size, per_image=2)
+    out = []
+    for i, crop in enumerate(crops):
+        for kind in ("thin", "stroke"):
+            hole = masks.benchmark_mask(kind, size, size, seed=5000 + i)
+            out.append((crop, hole, ns_fill(crop, hole), kind))
+    return out
+
+
+@torch.no_grad()
+def validate_inpaint(model: InpaintNet, vset) -> dict[str, float]:
+    model.eval()
+    res: dict[str, list[float]] = {}
+    for crop, hole, fill, kind in vset:
+        c, m, f = inpaint_tensors([(crop, (hole > 0).astype(np.uint8), fill)])
+        out = model(c, m, f).clamp(0, 1)[0].numpy().transpose(1, 2, 0)
+        out8 = np.round(out * 255).astype(np.uint8)
+        res.setdefault(kind, []).append(hole_psnr(out8, crop, hole))
+        res.setdefault(kind + "_ns", []).append(hole_psnr(fill, crop, hole))
+    model.train()
+    return {k: float(np.mean(v)) for k, v in res.items()}
+
+
+def _val_scratch_set(size: int = 192) -> list[tuple[np.ndarray, np.ndarray]]:
+    crops = data.validation_crops(size=size, per_image=3)
+    out = []
+    for i, crop in enumerate(crops):
+        rng = np.random.default_rng(9000 + i)
+        img = crop.astype(np.float32) / 255.0
+        truth = np.zeros(crop.shape[:2], np.uint8)
+        for j in range(3):
+            img, shape = masks.render_scratch(img, rng, light=bool(j % 2), strength=float(rng.uniform(0.5, 1.0)))
+            truth = np.maximum(truth, shape)
+        out.append((np.clip(np.round(img * 255), 0, 255).astype(np.float32) / 255.0, truth))
+    return out
+
+
+@torch.no_grad()
+def validate_scratch(model: ScratchNet, vset, threshold: float = DEFAULT_THRESHOLD) -> dict[str, float]:
+    model.eval()
+    ps, rs = [], []
+    for img, truth in vset:
+        prob = model(torch.from_numpy(img.transpose(2, 0, 1)[None].copy()))[0, 0].numpy()
+        p, r, _ = tolerant_prf(prob > threshold, truth)
+        ps.append(p)
+        rs.append(r)
+    model.train()
+    p, r = float(np.mean(ps)), float(np.mean(rs))
+    return {"precision": p, "recall": r, "f1": 2 * p * r / max(1e-9, p + r)}
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# the loop
+
+def lr_at(args, step: int, elapsed: float) -> float:
+    frac = step / args.steps if args.steps else elapsed / max(1e-9, args.minutes * 60.0)
+    frac = min(max(frac, 0.0), 1.0)
+    warm = min(1.0, (step + 1) / max(1, args.warmup))
+    return args.lr * warm * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * frac)))
+
+
+def _progress(args, step: int, elapsed: float) -> float:
+    return step / args.steps if args.steps else elapsed / max(1e-9, args.minutes * 60.0)
+
+
+def build(kind: str, args) -> torch.nn.Module:
+    if kind == "inpaint":
+        return InpaintNet(channels=args.channels)
+    return ScratchNet(channels=args.channels)
+
+
+def train(kind: str, args: argparse.Namespace) -> dict[str, Any]:
+    torch.set_num_threads(args.threads)
+    out_dir = Path(args.out)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    log = Logger(out_dir / "train.log")
+    ckpt = out_dir / "last.pt"
+    torch.manual_seed(args.seed)
+    model = build(kind, args)
+    opt = torch.optim.Adam(model.parameters(), lr=args.lr, betas=(0.9, 0.99))
+    critic = PatchCritic(args.critic_channels) if kind == "inpaint" and args.adv_weight > 0 else None
+    opt_d = torch.optim.Adam(critic.parameters(), lr=args.lr, betas=(0.5, 0.99)) if critic is not None else None
+    rng = np.random.default_rng(args.seed)
+    step, elapsed, best = 0, 0.0, {}
+    if args.resume and ckpt.exists():
+        state = torch.load(ckpt, map_location="cpu", weights_only=False)
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        if critic is not None and state.get("critic"):
+            critic.load_state_dict(state["critic"])
+            opt_d.load_state_dict(state["critic_optimizer"])
+        step, elapsed, best = state["step"], state["elapsed"], state.get("val", {})
+        rng.bit_generator.state = state["rng"]
+        log(f"resumed from {ckpt} at step {step} ({elapsed / 60:.1f} min)")
+    elif args.init:
+        state = torch.load(args.init, map_location="cpu", weights_only=False)
+        model.load_state_dict(state["model"])
+        log(f"initialised from {args.init}")
+    log(f"{kind} {json.dumps(vars(args))} params={count_parameters(model)}")
+
+    names = args.images.split(",") if args.images else None
+    images = [img for _, img in data.load_images("train", names=names)]
+    make = inpaint_sample if kind == "inpaint" else scratch_sample
+    pos_weight = torch.tensor(getattr(args, "pos_weight", 1.0))
+    pool = SamplePool(make, images, args.patch, args.seed + step, size=args.pool, reuse=args.reuse)
+    pool.start(min(args.pool, max(args.batch * 2, 8)))
+    vset = (_val_inpaint_set() if kind == "inpaint" else _val_scratch_set()) if args.val_every else []
+    log(f"{len(images)} training images, {len(vset)} validation items")
+
+    def done() -> bool:
+        return step >= args.steps if args.steps else elapsed >= args.minutes * 60.0
+
+    def save() -> None:
+        tmp = ckpt.with_suffix(".tmp")
+        torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(),
+                    "critic": critic.state_dict() if critic is not None else None,
+                    "critic_optimizer": opt_d.state_dict() if opt_d is not None else None,
+                    "step": step, "elapsed": elapsed, "rng": rng.bit_generator.state, "args": vars(args),
+                    "config": model.config(), "val": best}, tmp)
+        os.replace(tmp, ckpt)
+
+    model.train()
+    t0, start_elapsed, last_ckpt = time.time(), elapsed, time.time()
+    window: dict[str, float] = {}
+    window_n, window_t = 0, time.time()
+    losses: list[float] = []
+    try:
+        while not done():
+            lr = lr_at(args, step, elapsed)
+            for g in opt.param_groups:
+                g["lr"] = lr
+            samples = pool.batch(rng, args.batch)
+            parts: dict[str, torch.Tensor] = {}
+            if kind == "inpaint":
+                clean, mask, fill = inpaint_tensors(samples)
+                use_adv = critic is not None and _progress(args, step, elapsed) >= args.adv_start
+                with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.bf16):
+                    pred = model(clean, mask, fill)
+                pred = pred.float()
+                parts["l1"] = hole_l1(pred, clean, mask)
+                parts["edge"] = edge_l1(pred, clean, mask) * args.edge_weight
+                if use_adv:
+                    for g in opt_d.param_groups:
+                        g["lr"] = lr
+                    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.bf16):
+                        d_real = critic(clean, mask).float()
+                        d_fake = critic(pred.detach(), mask).float()
+                    loss_d = F.relu(1 - d_real).mean() + F.relu(1 + d_fake).mean()
+                    opt_d.zero_grad(set_to_none=True)
+                    loss_d.backward()
+                    opt_d.step()
+                    for p in critic.parameters():
+                        p.requires_grad_(False)
+                    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.bf16):
+                        g_fake = critic(pred, mask).float()
+                    for p in critic.parameters():
+                        p.requires_grad_(True)
+                    # only the hole area's patches matter: weight the critic map by the (pooled) mask
+                    wmap = F.adaptive_avg_pool2d(mask, g_fake.shape[-2:])
+                    parts["adv"] = -(g_fake * wmap).sum() / (wmap.sum() + 1e-6) * args.adv_weight
+                    parts["d"] = loss_d.detach()
+            else:
+                x, y = scratch_tensors(samples)
+                with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.bf16):
+                    logits = model.logits(x)
+                logits = logits.float()
+                parts["bce"] = F.binary_cross_entropy_with_logits(logits, y, pos_weight=pos_weight)
+                prob = torch.sigmoid(logits)
+                inter = (prob * y).sum()
+                parts["dice"] = (1 - (2 * inter + 1) / (prob.sum() + y.sum() + 1)) * args.dice_weight
+            loss = sum(v for k, v in parts.items() if k != "d")
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            opt.step()
+            step += 1
+            elapsed = start_elapsed + (time.time() - t0)
+            losses.append(float(loss.item()))
+            for k, v in parts.items():
+                window[k] = window.get(k, 0.0) + float(v)
+            window_n += 1
+            if step % args.log_every == 0:
+                dt = time.time() - window_t
+                terms = " ".join(f"{k} {v / window_n:.5f}" for k, v in window.items())
+                log(f"step {step} {terms} lr {lr:.2e} it/s {window_n / dt:.2f} elapsed {elapsed / 60:.1f} min "
+                    f"pool {pool.made}/{pool.drawn}")
+                window, window_n, window_t = {}, 0, time.time()
+            if args.val_every and step % args.val_every == 0:
+                best = validate_inpaint(model, vset) if kind == "inpaint" else validate_scratch(model, vset)
+                log(f"step {step} val " + " ".join(f"{k} {v:.3f}" for k, v in best.items()))
+                window_t = time.time()
+            if time.time() - last_ckpt > args.ckpt_minutes * 60:
+                save()
+                last_ckpt = time.time()
+    finally:
+        pool.close()
+    save()
+    result: dict[str, Any] = {"steps": step, "minutes": elapsed / 60, "losses": losses}
+    if vset:
+        best = validate_inpaint(model, vset) if kind == "inpaint" else validate_scratch(model, vset)
+        result["val"] = best
+        log(f"final step {step} val " + " ".join(f"{k} {v:.3f}" for k, v in best.items()))
+    log(f"trained {step} steps in {elapsed / 60:.1f} min")
+    if args.export:
+        path = Path(args.export)
+        export_onnx(kind, model, path)
+        log(f"exported {path}")
+        result["onnx"] = str(path)
+        if args.manifest:
+            from llmvis_studio.training.manifest_tools import upsert_entry
+
+            metrics = {"train_steps": step, "train_minutes": round(elapsed / 60, 1)}
+            metrics.update({f"val_heldout_{k}": round(v, 3) for k, v in result.get("val", {}).items()})
+            entry = manifest_entry(kind, model, path, metrics)
+            upsert_entry(args.manifest, entry)
+            log(f"manifest entry {entry['id']} → {args.manifest}")
+    result["model"] = model
+    return result
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# export and manifest
+
+def export_onnx(kind: str, model: torch.nn.Module, path: Path) -> None:
+    model = model.eval().float()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if kind == "inpaint":
+        dummy = (torch.rand(1, 3, 64, 64), (torch.rand(1, 1, 64, 64) > 0.8).float(), torch.rand(1, 3, 64, 64))
+        names, outs = ["image", "mask", "fill"], ["output"]
+    else:
+        dummy = (torch.rand(1, 3, 64, 64),)
+        names, outs = ["image"], ["mask"]
+    axes = {n: {0: "batch", 2: "height", 3: "width"} for n in names + outs}
+    torch.onnx.export(model, dummy, str(path), dynamo=False, opset_version=17, input_names=names,
+                      output_names=outs, do_constant_folding=True, dynamic_axes=axes)
+    import onnx
+
+    m = onnx.load(str(path), load_external_data=False)
+    for init in m.graph.initializer:
+        if init.data_location == onnx.TensorProto.EXTERNAL:
+            raise RuntimeError(f"{path}: export wrote external data")
+
+
+def manifest_entry(kind: str, model: torch.nn.Module, path: Path, metrics: dict[str, Any]) -> dict[str, Any]:
+    from llmvis_studio.training.manifest_tools import sha256_of
+
+    rgb = {"layout": "NCHW", "dtype": "float32", "range": [0, 1], "channels": "RGB"}
+    one = {"layout": "NCHW", "dtype": "float32", "range": [0, 1], "channels": "mask"}
+    if kind == "inpaint":
+        entry = {"id": INPAINT_ID, "name": "Learned fill (faithful; NS fill + learned correction)", "task": "inpaint",
+                 "file": path.name, "sha256": sha256_of(path),
+                 "inputs": [{"name": "image", **rgb}, {"name": "mask", **one}, {"name": "fill", **rgb}],
+                 "outputs": [{"name": "output", **rgb}], "scale": 1, "stride": InpaintNet.STRIDE,
+                 "tile": {"supported": False, "min_overlap": 64, "default": 512},
+                 "memory_bytes_per_input_pixel": 3000, "working_margin": 48, "classical_fill": "opencv-ns"}
+    else:
+        entry = {"id": SCRATCH_ID, "name": "Scratch and dust detector", "task": "detect-scratches",
+                 "file": path.name, "sha256": sha256_of(path),
+                 "inputs": [{"name": "image", **rgb}], "outputs": [{"name": "mask", **one}],
+                 "scale": 1, "stride": ScratchNet.STRIDE, "tile": {"supported": True, "min_overlap": 16,
+                                                                   "default": 1024},
+                 "memory_bytes_per_input_pixel": 600, "threshold": DEFAULT_THRESHOLD}
+    entry.update({"parameters": count_parameters(model), "default": True,
+                  "licence": "BSD-3-Clause (trained here)",
+                  "source": f"trained here (llmvis_studio.training.train_inpaint, offline photos listed in "
+                            f"models/cards/{entry['id']}.md)",
+                  "reproduce": "make models-inpaint", "metrics": metrics})
+    return entry
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# recipes (what `make models-inpaint` runs)
+
+RECIPES: dict[str, list[str]] = {
+    "inpaint": ["inpaint", "--minutes", "25", "--threads", "2", "--batch", "12", "--patch", "128", "--lr", "1e-3",
+                "--channels", "32"],
+    "scratch": ["scratch", "--minutes", "10", "--threads", "2", "--batch", "12", "--patch", "128", "--lr", "2e-3",
+                "--channels", "16"],
+}
+EXPORT = {"inpaint": f"{INPAINT_ID}.onnx", "scratch": f"{SCRATCH_ID}.onnx"}
+
+
+def recipe_command(stage: str, runs: Path, models: Path) -> list[str]:
+    return RECIPES[stage] + ["--out", str(runs / stage), "--resume", "--export", str(models / EXPORT[stage]),
+                             "--manifest", str(models / "manifest.json")]
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m llmvis_studio.training.train_inpaint", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="kind", required=True)
+    for kind in ("inpaint", "scratch"):
+        s = sub.add_parser(kind)
+        s.add_argument("--out", required=True)
+        s.add_argument("--steps", type=int, default=0)
+        s.add_argument("--minutes", type=float, default=25.0)
+        s.add_argument("--batch", type=int, default=12)
+        s.add_argument("--patch", type=int, default=128)
+        s.add_argument("--lr", type=float, default=1e-3)
+        s.add_argument("--warmup", type=int, default=100)
+        s.add_argument("--channels", type=int, default=32 if kind == "inpaint" else 16)
+        s.add_argument("--threads", type=int, default=1)
+        s.add_argument("--seed", type=int, default=0)
+        s.add_argument("--bf16", action=argparse.BooleanOptionalAction, default=True)
+        s.add_argument("--resume", action="store_true")
+        s.add_argument("--init", default="")
+        s.add_argument("--images", default="")
+        s.add_argument("--pool", type=int, default=1500, help="samples kept in the ring buffer")
+        s.add_argument("--reuse", type=float, default=3.0, help="draws per generated sample before waiting")
+        s.add_argument("--log-every", type=int, default=50)
+        s.add_argument("--val-every", type=int, default=500)
+        s.add_argument("--ckpt-minutes", type=float, default=2.0)
+        s.add_argument("--export", default="")
+        s.add_argument("--manifest", default="")
+        if kind == "inpaint":
+            s.add_argument("--edge-weight", type=float, default=0.2)
+            s.add_argument("--adv-weight", type=float, default=0.001)
+            s.add_argument("--adv-start", type=float, default=0.6, help="fraction of the budget before the critic")
+            s.add_argument("--critic-channels", type=int, default=32)
+        else:
+            s.add_argument("--pos-weight", type=float, default=3.0)
+            s.add_argument("--dice-weight", type=float, default=0.5)
+    r = sub.add_parser("recipes", help="run the shipped recipes in order (resumable)")
+    r.add_argument("stages", nargs="+", choices=sorted(RECIPES))
+    r.add_argument("--runs", default="runs")
+    r.add_argument("--models", default="models")
+    r.add_argument("--fresh", action="store_true")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    if args.kind == "recipes":
+        import shutil
+
+        for stage in args.stages:
+            if args.fresh:
+                shutil.rmtree(Path(args.runs) / stage, ignore_errors=True)
+            cmd = recipe_command(stage, Path(args.runs), Path(args.models))
+            print("train", " ".join(cmd), flush=True)
+            main(cmd)
+        return 0
+    kind = args.kind
+    del args.kind
+    res = train(kind, args)
+    print(json.dumps({k: v for k, v in res.items() if k not in ("model", "losses")}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,133 @@
+"""Run a typed prompt: route it on the worker, show what was understood, then run it or ask.
+
+    Run with text → EngineClient.route(text) (worker thread) → promptRouted →
+      op "none"            → a friendly "not an edit" message, nothing runs
+      ask (unsure)         → the top choices as buttons; the one picked runs
+      op no model can do   → a message naming the op, nothing runs
+      otherwise            → the panel selects the op (style, scale, content) and `runChosen` fires
+    routeFailed (e.g. no text encoder installed) → the operation chosen in the list runs, as before.
+
+The client's signals are re-emitted in the GUI thread and connect only to @Slot methods here.
+Also keeps the prompt history: this document's prompts and the last 50 of past sessions (QSettings).
+"""
+from __future__ import annotations
+
+from typing import Optional
+
+from PySide6.QtCore import QObject, QSettings, Signal, Slot
+
+from ..core.requests import PromptRouting
+from ..worker.client import EngineClient
+from .document_model import DocumentModel
+from .panels.prompt import PromptPanel
+from .panels.prompt_extras import (
+    NOT_AN_EDIT, PromptHistory, cannot_text, choices_text, op_label, routing_summary,
+)
+
+
+class PromptRoutingController(QObject):
+    runChosen = Signal()  # the panel now shows the op to run: build the request and submit it
+    statusMessage = Signal(str)
+
+    def __init__(self, client: EngineClient, panel: PromptPanel, model: DocumentModel, settings: QSettings,
+                 parent: Optional[QObject] = None) -> None:
+        super().__init__(parent)
+        self.client = client
+        self.panel = panel
+        self.model = model
+        self.history = PromptHistory(settings)
+        self.pending: Optional[int] = None  # the route() request we wait for
+        self.waiting_choice: Optional[PromptRouting] = None  # an unsure routing whose choices are shown
+        client.promptRouted.connect(self.on_routed)
+        client.routeFailed.connect(self.on_route_failed)
+        panel.choice_bar.chosen.connect(self.on_choice)
+        panel.history_box.clearRequested.connect(self.on_clear_history)
+        model.documentReplaced.connect(self.refresh_history)
+        model.documentReplaced.connect(self.cancel)  # an answer for the old picture must not run on the new
+        self.refresh_history()
+
+    @property
+    def routing_in_flight(self) -> bool:
+        return self.pending is not None
+
+    # --- routing ---------------------------------------------------------------------
+    def start(self, text: str) -> int:
+        """Route `text` on the worker; the panel waits (Run disabled) until the answer."""
+        self.waiting_choice = None
+        self.panel.choice_bar.clear()
+        self.pending = self.client.route(text)
+        self.panel.set_busy(True)
+        self.panel.set_progress(0.0, "Understanding the prompt…")
+        return self.pending
+
+    @Slot()
+    def cancel(self) -> None:
+        if self.pending is not None:
+            self.pending = None
+            self.panel.set_busy(False)
+            self.panel.show_understood("")
+
+    def _take(self, request_id: int) -> bool:
+        if request_id != self.pending:
+            return False  # cancelled, or an older request
+        self.pending = None
+        self.panel.set_busy(False)
+        return True
+
+    @Slot(int, object)
+    def on_routed(self, request_id: int, routing: PromptRouting) -> None:
+        if not self._take(request_id):
+            return
+        if routing.op == "none":
+            self.panel.show_understood(NOT_AN_EDIT)
+            self.statusMessage.emit("Not an edit: nothing was run.")
+        elif routing.ask:
+            self.waiting_choice = routing
+            self.panel.show_understood(choices_text(routing))
+            self.panel.choice_bar.show_choices([(op, score, self.panel.can_run(op))
+                                                for op, score in routing.alternatives if op != "none"])
+            self.statusMessage.emit("Not sure what the prompt asks for: pick one of the choices.")
+        else:
+            self.run(routing, routing.op)
+
+    @Slot(int, str)
+    def on_route_failed(self, request_id: int, message: str) -> None:
+        if not self._take(request_id):
+            return
+        chosen = op_label(self.panel.op or "")
+        self.panel.show_understood(f"The prompt could not be understood; running {chosen} as chosen in the list.")
+        self.statusMessage.emit(message)
+        self.runChosen.emit()
+
+    @Slot(str)
+    def on_choice(self, op: str) -> None:
+        routing, self.waiting_choice = self.waiting_choice, None
+        self.panel.choice_bar.clear()
+        if routing is not None:
+            self.run(routing, op)
+
+    def run(self, routing: PromptRouting, op: str) -> None:
+        if not self.panel.can_run(op):
+            self.panel.show_understood(cannot_text(routing, op))
+            self.statusMessage.emit(f"No installed model can {op} yet.")
+            return
+        self.panel.apply_routing(routing, op)
+        style = self.panel.style_controls.style_combo.currentText() if op == "stylize" and not routing.style else None
+        self.panel.show_understood(routing_summary(routing, op, style=style))
+        self.runChosen.emit()
+
+    # --- history ---------------------------------------------------------------------
+    def remember(self, text: str) -> None:
+        """A prompt that ran (already in the document's list): also keep it for later sessions."""
+        self.history.add(text)
+        self.refresh_history()
+
+    @Slot()
+    def refresh_history(self) -> None:
+        self.panel.history_box.set_items(self.history.merged(self.model.prompts))
+
+    @Slot()
+    def on_clear_history(self) -> None:
+        self.history.clear()
+        self.refresh_history()
+        self.statusMessage.emit("Saved prompts cleared (this picture's own prompts stay in its project).")
