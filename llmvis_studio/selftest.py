@@ -13,6 +13,7 @@ import numpy as np
 
 from .core.errors import StudioError
 from .core.requests import EditRequest
+from .engine.session import runtime_summary, short_provider
 
 
 @dataclass
@@ -66,15 +67,13 @@ def check_model(engine, spec) -> Check:
         elif spec.builtin:
             provider = "built in"
         else:  # encoders and helper models: opening the session proves the file loads
-            provider = engine.open_model(spec, "auto").provider
+            provider = short_provider(engine.open_model(spec, "auto").provider)
         return Check(spec.id, spec.task, True, provider, time.perf_counter() - started)
     except StudioError as exc:
         return Check(spec.id, spec.task, False, "", time.perf_counter() - started, exc.user_message)
 
 
 def run_self_test(engine_factory: Callable, as_json: bool = False) -> int:
-    from .engine.session import runtime_summary
-
     engine = engine_factory()
     checks = [check_model(engine, spec) for spec in engine.catalog]
     report = dict(runtime_summary(), models=[asdict(c) for c in checks], passed=all(c.ok for c in checks))
