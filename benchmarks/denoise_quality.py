@@ -22,7 +22,7 @@ import zlib
 import numpy as np
 
 from _common import ROOT, emit
-from sr_quality import entry, load_set, session
+from sr_quality import entry, load_set, memory_per_input_pixel, session
 
 SIGMAS = (15, 25, 50)
 CBM3D_CBSD68 = {"15": 33.52, "25": 30.71, "50": 27.38}
@@ -114,6 +114,8 @@ def main() -> None:
               "reference_cbm3d_cbsd68": CBM3D_CBSD68}
     if sess is not None and t_model:
         result["model_mp_per_s_2_threads"] = round(px / t_model / 1e6, 3)
+    if e:
+        result["memory_bytes_per_input_pixel"] = memory_per_input_pixel(ROOT / "models" / e["file"], (1024, 2048))
     if a.update_manifest and e:
         from llmvis_studio.training.manifest_tools import upsert_entry
 
@@ -127,6 +129,7 @@ def main() -> None:
         m["mp_per_s_2_threads"] = result.get("model_mp_per_s_2_threads")
         m["measured_on"] = f"{time.strftime('%Y-%m-%d')}, benchmarks/denoise_quality.py, {os.cpu_count()}-core CPU"
         e["metrics"] = m
+        e["memory_bytes_per_input_pixel"] = result["memory_bytes_per_input_pixel"]
         upsert_entry(ROOT / "models" / "manifest.json", e)
     emit(result)
 

@@ -97,6 +97,9 @@ def add_generator_commands(sub, add_device) -> None:
         p.add_argument("--id", dest="model_id", default="", help="model id (default: KIND-RUNFOLDERNAME)")
         p.add_argument("--bf16", action=argparse.BooleanOptionalAction, default=None,
                        help="bfloat16 autocast on the CPU (default on)")
+        if kind == "gan":
+            p.add_argument("--ms-weight", dest="ms_weight", type=float, default=None,
+                           help="weight of the mode-seeking term that keeps samples of one class apart (default 0.25)")
         p.add_argument("--no-register", dest="no_register", action="store_true",
                        help="do not add the exported model to the user's models folder")
         p.set_defaults(handler=cmd_train, kind=kind)

@@ -13,7 +13,7 @@ from typing import Any, Callable, Optional
 from llmvis_studio.training.gen_train import GenConfig, export_run, run_training, ProgressPrinter
 
 CONFIG_KEYS = ("data", "out", "size", "steps", "batch", "device", "resume", "width", "z_dim", "lr", "seed",
-               "threads", "checkpoint_every", "text_embedder", "model_id")
+               "threads", "checkpoint_every", "text_embedder", "model_id", "ms_weight")
 
 
 def config_from_args(args: argparse.Namespace, command: str = "") -> GenConfig:

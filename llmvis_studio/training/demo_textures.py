@@ -1,6 +1,6 @@
 """The shipped demo generator `demo-textures-gan`: texture classes cut by hand from offline bundled photos.
 
-    python -m llmvis_studio.training.demo_textures --steps 3000 --threads 2     (what `make models-demo-gan` runs)
+    python -m llmvis_studio.training.demo_textures --steps 3600 --width 48 --threads 1 --ms-weight 0.1 --work runs/demo-textures-v3
 
 1. Cut the hand-chosen regions below into 40×40 patches (stride 6–10 px, after the listed rescale) into
    runs/demo-textures/data/<class>/*.png. The sources ship inside pip packages (no downloads): scikit-image
@@ -93,6 +93,8 @@ def build_dataset(folder: Path) -> dict:
 
 def write_card(path: Path, entry: dict, dataset: dict, run_config: dict, grid_name: str, longer: dict) -> None:
     m = entry["metrics"]
+    mbstd = " with a minibatch-std channel" if run_config.get("mbstd") else ""
+    ms = f", mode-seeking term ×{run_config['ms_weight']}" if run_config.get("ms_weight") else ""
     rows = "\n".join(
         f"| {name} | " + "; ".join(f"{src} x {x0}–{x1}, y {y0}–{y1}" + (f", rescaled ×{s}" if s != 1 else "")
                                    for src, (x0, y0, x1, y1), s, _ in regions) + f" | {dataset['counts'][name]} |"
@@ -124,8 +126,8 @@ Model licence: {LICENCE}.
 
 ## Training
 
-`{entry['reproduce']}` — conditional GAN (hinge loss, spectral norm + projection discriminator, conditional
-BatchNorm generator, EMA of G), 32×32, width {run_config['width']}, batch {run_config['batch']}, {m['steps']} steps in
+`{entry['reproduce']}` — conditional GAN (hinge loss, spectral norm + projection discriminator{mbstd}, conditional
+BatchNorm generator, EMA of G{ms}), 32×32, width {run_config['width']}, batch {run_config['batch']}, {m['steps']} steps in
 {m['train_minutes']} min on {run_config['threads']} CPU threads (bf16 autocast). Class conditioning: the {entry['embedder']['kind']}
 embedding ({entry['c_dim']}-d) of each class name, projected by a learned linear layer. ONNX: one file,
 inputs `z` ({entry['z_dim']}-d N(0,1)) and `c` (the text embedding), output N×3×32×32 RGB in 0..1;
@@ -140,13 +142,16 @@ Statistic (per-pixel RMS distances between 32×32 RGB images in 0..1):
   (mode collapse → 0);
 - noise ratio = mean distance from a sample to its nearest training crop / the same for uniform-noise images
   (noise → 1);
-- class match = share of samples whose nearest training crop has the sample's class.
+- class match = share of samples whose nearest training crop has the sample's class;
+- class diversity ratio = mean within-class pairwise distance of samples / that of training crops (a generator
+  that ignores its noise and draws one texture per class → 0).
 
-| run | samples vs crops | diversity ratio | noise ratio | class match |
-|---|---|---|---|---|
-| export check | 64 vs 128 | {m.get('diversity_ratio')} | {m.get('noise_ratio')} | {m.get('class_match')} |
+| run | samples vs crops | diversity ratio | noise ratio | class match | class diversity ratio |
+|---|---|---|---|---|---|
+| export check | 64 vs 128 | {m.get('diversity_ratio')} | {m.get('noise_ratio')} | {m.get('class_match')} | \
+{m.get('class_diversity_ratio')} |
 | longer check | {longer.get('samples')} vs {longer.get('crops')} | {longer.get('diversity_ratio')} | \
-{longer.get('noise_ratio')} | {longer.get('class_match')} |
+{longer.get('noise_ratio')} | {longer.get('class_match')} | {longer.get('class_diversity_ratio')} |
 
 (sample diversity {m.get('sample_diversity')} vs training {m.get('train_diversity')}; nearest-crop distance
 {m.get('nearest_train')} vs {m.get('nearest_train_noise')} for noise.)
@@ -175,6 +180,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--batch", type=int, default=32)
     p.add_argument("--width", type=int, default=48)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--ms-weight", dest="ms_weight", type=float, default=0.25, help="mode-seeking term weight")
+    p.add_argument("--mbstd", action=argparse.BooleanOptionalAction, default=True,
+                   help="minibatch-std channel in the discriminator")
     p.add_argument("--resume", action="store_true")
     p.add_argument("--export-only", action="store_true", help="skip training: export the existing run")
     args = p.parse_args(argv)
@@ -192,6 +200,7 @@ def main(argv: list[str] | None = None) -> int:
     reproduce = "make models-demo-gan"
     cfg = GenConfig(kind="gan", data=str(data_dir), out=str(run_dir), size=32, steps=args.steps, batch=args.batch,
                     width=args.width, threads=args.threads, device="cpu", resume=args.resume, model_id=MODEL_ID,
+                    ms_weight=args.ms_weight, mbstd=args.mbstd,
                     register=False, export=False, command=reproduce,
                     extra={"licence": LICENCE, "source": "trained here (llmvis_studio.training.demo_textures)"})
     if not args.export_only:

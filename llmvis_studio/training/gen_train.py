@@ -73,6 +73,8 @@ class GenConfig:
     register: bool = True  # add the exported model to the user's models folder
     export: bool = True
     kl_warmup: float = 0.3
+    ms_weight: float = 0.25  # GAN: weight of the mode-seeking term (keeps samples of one class apart)
+    mbstd: bool = True  # GAN: a minibatch-standard-deviation channel in the discriminator
     command: str = ""  # how the run was started (the model's `reproduce`)
     extra: dict = field(default_factory=dict)
 
@@ -224,7 +226,7 @@ def build_models(cfg: GenConfig, c_dim: int, device: torch.device) -> Models:
     torch.manual_seed(cfg.seed)
     generator = Generator(cfg.size, cfg.z_dim, c_dim, width=cfg.width).to(device)
     if cfg.kind == "gan":
-        critic: nn.Module = Discriminator(cfg.size, c_dim, width=cfg.width).to(device)
+        critic: nn.Module = Discriminator(cfg.size, c_dim, width=cfg.width, mbstd=cfg.mbstd).to(device)
         ema = copy.deepcopy(generator).eval()
         for p in ema.parameters():
             p.requires_grad_(False)
@@ -242,8 +244,11 @@ def build_models(cfg: GenConfig, c_dim: int, device: torch.device) -> Models:
 
 
 def gan_step(models: Models, x: torch.Tensor, c_real: torch.Tensor, c_fake: torch.Tensor, autocast: Callable,
-             scalers: Optional[tuple]) -> dict[str, float]:
+             scalers: Optional[tuple], ms_weight: float = 0.25) -> dict[str, float]:
     g, d = models.generator, models.critic
+    half = x.shape[0] // 2
+    if half:  # pairs (z1, c), (z2, c): the mode-seeking term (MSGAN) compares their images
+        c_fake = torch.cat([c_fake[:half], c_fake[:half], c_fake[2 * half:]])
     z = torch.randn(x.shape[0], g.z_dim, device=x.device)
     with autocast():
         fake = g(z, c_fake)
@@ -254,10 +259,17 @@ def gan_step(models: Models, x: torch.Tensor, c_real: torch.Tensor, c_fake: torc
     _backward_step(loss_d, models.opt_c, scalers[0] if scalers else None)
     with autocast():
         loss_g = -d(fake, c_fake).float().mean()
+    mode_seeking = torch.zeros(())
+    if half and ms_weight > 0:  # different noise, same class → different images (Mao et al. 2019)
+        image_gap = (fake[:half] - fake[half:2 * half]).float().abs().mean(dim=(1, 2, 3))
+        noise_gap = (z[:half] - z[half:2 * half]).abs().mean(dim=1)
+        mode_seeking = 1.0 / ((image_gap / noise_gap).mean() + 1e-5)
+        loss_g = loss_g + ms_weight * mode_seeking
     models.opt_g.zero_grad(set_to_none=True)
     _backward_step(loss_g, models.opt_g, scalers[1] if scalers else None)
     return {"D": float(loss_d.detach()), "G": float(loss_g.detach()),
-            "D(real)": float(d_real.detach().mean()), "D(fake)": float(d_fake.detach().mean())}
+            "D(real)": float(d_real.detach().mean()), "D(fake)": float(d_fake.detach().mean()),
+            "MS": float(mode_seeking.detach())}
 
 
 def vae_step(models: Models, x: torch.Tensor, c: torch.Tensor, beta: float, autocast: Callable,
@@ -366,10 +378,10 @@ def plot_losses(history: dict[str, list], path: Path, kind: str) -> None:
         values = np.asarray(history.get(key, []), np.float64)
         if not len(values):
             continue
-        ax.plot(steps, values, alpha=0.25, linewidth=0.8)
+        raw = ax.plot(steps, values, alpha=0.25, linewidth=0.8)[0]
         window = max(1, len(values) // 50)
         smooth = np.convolve(values, np.ones(window) / window, mode="valid")
-        ax.plot(steps[window - 1:], smooth, label=key, linewidth=1.5)
+        ax.plot(steps[window - 1:], smooth, label=key, linewidth=1.5, color=raw.get_color())
     ax.set_xlabel("step")
     ax.set_title(f"{kind.upper()} losses")
     if kind == "vae":
@@ -395,7 +407,9 @@ def quality_stats(samples: np.ndarray, reference: np.ndarray, seed: int = 0,
       (collapse → 0; the tests ask for > 0.2);
     - noise_ratio = mean distance from a sample to its nearest training crop / the same for uniform-noise
       images (noise → 1; the tests ask for < 1);
-    - class_match (with labels): how often a sample's nearest training crop has the sample's class.
+    - class_match (with labels): how often a sample's nearest training crop has the sample's class;
+    - class_diversity_ratio (with labels): mean within-class pairwise distance of the samples / that of the
+      training crops (a generator that ignores the noise, one texture per class → 0).
     """
     def flat(a: np.ndarray) -> np.ndarray:
         return a.reshape(len(a), -1).astype(np.float64)
@@ -423,6 +437,14 @@ def quality_stats(samples: np.ndarray, reference: np.ndarray, seed: int = 0,
     out["noise_ratio"] = out["nearest_train"] / max(out["nearest_train_noise"], 1e-8)
     if sample_labels is not None and reference_labels is not None:
         out["class_match"] = float((reference_labels[s_idx] == sample_labels).mean())
+        within_s, within_r = [], []  # within one class: catches a generator that ignores the noise
+        for label in np.unique(sample_labels):
+            mine, theirs = s[sample_labels == label], r[reference_labels == label]
+            if len(mine) > 1 and len(theirs) > 1:
+                within_s.append(pairwise_mean(mine))
+                within_r.append(pairwise_mean(theirs))
+        if within_s:
+            out["class_diversity_ratio"] = float(np.mean(within_s) / max(float(np.mean(within_r)), 1e-8))
     return {k: round(v, 4) for k, v in out.items()}
 
 
@@ -567,7 +589,7 @@ def run_training(cfg: GenConfig, report: Optional[Report] = None, should_stop: O
         c_real = vectors[torch.from_numpy(labels).to(device)]
         if cfg.kind == "gan":
             fake_labels = torch.from_numpy(rng.integers(0, len(classes), size=cfg.batch)).to(device)
-            losses = gan_step(models, x, c_real, vectors[fake_labels], autocast, scalers)
+            losses = gan_step(models, x, c_real, vectors[fake_labels], autocast, scalers, cfg.ms_weight)
             ema_update(models.generator_ema, models.generator, step)
         else:
             beta = min(1.0, (step + 1) / max(1.0, cfg.kl_warmup * cfg.steps))

@@ -86,7 +86,7 @@ def draw_blob(rng: np.random.Generator, mask: np.ndarray) -> None:
 
 _DRAW = {"thin": draw_thin, "dust": draw_dust, "hair": draw_hair, "stroke": draw_stroke, "blob": draw_blob}
 # sampling weights of the kinds for training (strokes and thin scratches are what the benchmark measures)
-TRAIN_WEIGHTS = {"thin": 0.25, "dust": 0.1, "hair": 0.1, "stroke": 0.4, "blob": 0.15}
+TRAIN_WEIGHTS = {"thin": 0.25, "dust": 0.08, "hair": 0.07, "stroke": 0.5, "blob": 0.1}
 
 
 def hole_mask(rng: np.random.Generator, h: int, w: int, max_area: float = 0.3,

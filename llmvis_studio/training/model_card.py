@@ -16,8 +16,15 @@ from llmvis_studio.training import data
 from llmvis_studio.training.recipes import RECIPES, command
 
 STAGE = {"sr-compact-x4": "sr-x4", "sr-compact-x2": "sr-x2", "denoise-compact": "denoise"}
+# every stage that leads to the shipped weights, in order (later stages start from earlier ones' weights)
+CHAIN = {"sr-compact-x4": ["sr-x4"], "sr-compact-x2": ["sr-x4", "sr-x2"],
+         "denoise-compact": ["denoise", "denoise-ft", "denoise-ft2"]}
+MAKE_STAGES = {"models-sr": "sr-x4 sr-x2", "models-denoise": "denoise denoise-ft denoise-ft2"}
 MAKE = {"sr-compact-x4": "make models-sr", "sr-compact-x2": "make models-sr", "denoise-compact": "make models-denoise"}
 
+VAL = {"sr": "PSNR-Y on fixed crops of the held-out training-source photos " + ", ".join(data.VALIDATION_NAMES),
+       "denoise": "PSNR RGB at Gaussian σ=25 on fixed crops of the held-out training-source photos "
+                  + ", ".join(data.VALIDATION_NAMES)}
 ARCH = {
     "sr-x4": "CompactSR (llmvis_studio/training/archs/sr.py): conv 3→64, 8 residual blocks (conv-ReLU-conv + skip), "
              "conv + global skip, one conv 64→48 at low resolution, PixelShuffle(4), plus a nearest-neighbour copy "
@@ -86,8 +93,22 @@ def write_card(model_id: str, runs: Path, models: Path) -> Path:
     entry = next(e for e in manifest["models"] if e["id"] == model_id)
     stage = STAGE[model_id]
     kind = RECIPES[stage][0]
-    facts = _log_facts(runs / stage / "train.log")
-    cmd = " ".join(["python -m llmvis_studio.training.train"] + command(stage, Path("runs"), Path("models")))
+    stages_md = ""
+    cmds = []
+    total = 0.0
+    for st in CHAIN[model_id]:
+        r = RECIPES[st]
+        f = _log_facts(runs / st / "train.log")
+        total += float(f.get("minutes", 0) or 0)
+        init = f", starting from `{r[r.index('--init') + 1].replace('{runs}', 'runs')}`" if "--init" in r else ""
+        stages_md += (f"- Stage `{st}`{init}: Adam (β 0.9/0.99), learning rate {r[r.index('--lr') + 1]} with 100 "
+                      f"warm-up steps and a cosine decay to 1 % over {r[r.index('--minutes') + 1]} minutes of wall "
+                      f"clock, batch {r[r.index('--batch') + 1]}, patch {r[r.index('--patch') + 1]} px. This run: "
+                      f"{f.get('steps', '?')} steps in {f.get('minutes', '?')} min (mean {f.get('it_s', '?')} it/s), "
+                      f"held-out validation {f.get('val_psnr', '?')} dB at the end ({VAL[kind]}).\n")
+        cmds.append(" ".join(["python -m llmvis_studio.training.train"] + command(st, Path("runs"), Path("models"))))
+    stages_md += f"- Total training time: {total:.1f} min on one CPU thread."
+    cmds = "\n".join(cmds)
     rows = "\n".join(f"| {s['name']} | {s['split']} | `{s['origin']}` | `{s['sha256']}` |"
                      for s in data.training_manifest())
     pkgs = ", ".join(f"{k} {v}" for k, v in _pkg_versions().items())
@@ -104,28 +125,22 @@ Task `{entry['task']}`, scale {entry['scale']}, stride {entry['stride']}. File `
 
 ## Training
 - Data: {DEGRADE[kind]}
-- Optimiser: Adam (β 0.9/0.99), learning rate {RECIPES[stage][RECIPES[stage].index('--lr') + 1]} with a cosine decay to 1 %
-  over the wall-clock budget, 100 warm-up steps, batch {RECIPES[stage][RECIPES[stage].index('--batch') + 1]},
-  bfloat16 autocast.
-- Budget: {RECIPES[stage][RECIPES[stage].index('--minutes') + 1]} minutes wall clock on ONE CPU thread
-  (`torch.set_num_threads(1)`); this run: {facts.get('steps', '?')} steps in {facts.get('minutes', '?')} min
-  (mean {facts.get('it_s', '?')} it/s; the machine was shared with other jobs, so a quiet machine trains more
-  steps in the same budget), resumed {facts.get('resumes', '0')} time(s).
-- Hardware: {_cpu()}, Python {platform.python_version()}, torch (CPU).
-- Validation (held-out crops of training-source photos {', '.join(data.VALIDATION_NAMES)}; never benchmark images):
-  {'PSNR-Y' if kind == 'sr' else 'PSNR RGB at Gaussian σ=25'} {facts.get('val_psnr', '?')} dB at the end.
+{stages_md}
+- Hardware: {_cpu()}, Python {platform.python_version()}, torch (CPU), ONE thread (`torch.set_num_threads(1)`),
+  bfloat16 autocast. The machine was shared with other jobs during these runs, so a quiet machine trains more steps
+  in the same wall-clock budget.
 
 ## Reproduce from scratch
 `{MAKE[model_id]}`, which runs (after `apt-get install -y {' '.join(data.APT_PACKAGES)}`):
 
 ```
-python -m llmvis_studio.training.recipes {'sr-x4 sr-x2' if kind == 'sr' else 'denoise'} --fresh
+python -m llmvis_studio.training.recipes {MAKE_STAGES[MAKE[model_id].split()[-1]]} --fresh
 ```
 
 i.e. for this model:
 
 ```
-{cmd}
+{cmds}
 ```
 
 then `python benchmarks/{'sr' if kind == 'sr' else 'denoise'}_quality.py --update-manifest` and

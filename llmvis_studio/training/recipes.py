@@ -1,6 +1,7 @@
 """The exact recipes that produce the shipped models (what `make models-sr` / `make models-denoise` run).
 
-    python -m llmvis_studio.training.recipes sr-x4 sr-x2 denoise [--runs runs] [--models models] [--fresh]
+    python -m llmvis_studio.training.recipes sr-x4 sr-x2 --fresh                 # make models-sr
+    python -m llmvis_studio.training.recipes denoise denoise-ft denoise-ft2 --fresh  # make models-denoise
 
 Each stage is resumable: rerunning continues from runs/<stage>/last.pt unless --fresh is given. Budgets are wall-clock
 minutes on one CPU thread (bf16 autocast), so a faster machine trains more steps in the same time.
@@ -21,14 +22,17 @@ RECIPES: dict[str, list[str]] = {
               "--channels", "64", "--blocks", "8", "--init", "{runs}/sr-x4/last.pt"],
     "denoise": ["denoise", "--minutes", "25", "--batch", "16", "--patch", "96", "--lr", "1e-3",
                 "--channels", "64", "--blocks", "6"],
-    # second cosine cycles at a lower rate, starting from the first stage's weights (fresh optimiser)
-    "sr-x4-ft": ["sr", "--scale", "4", "--minutes", "35", "--batch", "16", "--patch", "192", "--lr", "3e-4",
+    # further cosine cycles at lower rates, each starting from the previous stage's weights (fresh optimiser);
+    # denoise-ft and denoise-ft2 are part of the shipped denoiser, sr-x4-ft is defined but was not run
+    "sr-x4-ft": ["sr", "--scale", "4", "--minutes", "30", "--batch", "16", "--patch", "192", "--lr", "3e-4",
                  "--channels", "64", "--blocks", "8", "--init", "{runs}/sr-x4/last.pt", "--seed", "1"],
-    "denoise-ft": ["denoise", "--minutes", "35", "--batch", "16", "--patch", "96", "--lr", "3e-4",
+    "denoise-ft": ["denoise", "--minutes", "30", "--batch", "16", "--patch", "96", "--lr", "3e-4",
                    "--channels", "64", "--blocks", "6", "--init", "{runs}/denoise/last.pt", "--seed", "1"],
+    "denoise-ft2": ["denoise", "--minutes", "15", "--batch", "16", "--patch", "96", "--lr", "2e-4",
+                    "--channels", "64", "--blocks", "6", "--init", "{runs}/denoise-ft/last.pt", "--seed", "2"],
 }
 EXPORT = {"sr-x4": "sr-compact-x4.onnx", "sr-x2": "sr-compact-x2.onnx", "denoise": "denoise-compact.onnx",
-          "sr-x4-ft": "sr-compact-x4.onnx", "denoise-ft": "denoise-compact.onnx"}
+          "sr-x4-ft": "sr-compact-x4.onnx", "denoise-ft": "denoise-compact.onnx", "denoise-ft2": "denoise-compact.onnx"}
 
 
 def command(stage: str, runs: Path, models: Path) -> list[str]:

@@ -53,7 +53,7 @@ def ns_fill(img_u8: np.ndarray, hole: np.ndarray) -> np.ndarray:
 def inpaint_sample(rng: np.random.Generator, images: list[np.ndarray], patch: int,
                    weights: np.ndarray) -> tuple[np.ndarray, ...]:
     img = images[int(rng.choice(len(images), p=weights))]
-    clean = data.random_crop(rng, img, patch, 0.3)
+    clean = data.random_crop(rng, img, patch, 0.6)
     hole = masks.hole_mask(rng, patch, patch)
     fill = ns_fill(clean, hole)
     return clean, (hole > 0).astype(np.uint8), fill
@@ -250,12 +250,13 @@ def _progress(args, step: int, elapsed: float) -> float:
 
 def build(kind: str, args) -> torch.nn.Module:
     if kind == "inpaint":
-        return InpaintNet(channels=args.channels)
+        return InpaintNet(channels=args.channels, out_init=args.out_init)
     return ScratchNet(channels=args.channels)
 
 
 def train(kind: str, args: argparse.Namespace) -> dict[str, Any]:
     torch.set_num_threads(args.threads)
+    cv2.setNumThreads(1)  # the sample thread must not compete with torch's threads
     out_dir = Path(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)
     log = Logger(out_dir / "train.log")
@@ -362,7 +363,7 @@ def train(kind: str, args: argparse.Namespace) -> dict[str, Any]:
             elapsed = start_elapsed + (time.time() - t0)
             losses.append(float(loss.item()))
             for k, v in parts.items():
-                window[k] = window.get(k, 0.0) + float(v)
+                window[k] = window.get(k, 0.0) + float(v.detach())
             window_n += 1
             if step % args.log_every == 0:
                 dt = time.time() - window_t
@@ -457,7 +458,7 @@ def manifest_entry(kind: str, model: torch.nn.Module, path: Path, metrics: dict[
 # recipes (what `make models-inpaint` runs)
 
 RECIPES: dict[str, list[str]] = {
-    "inpaint": ["inpaint", "--minutes", "25", "--threads", "2", "--batch", "12", "--patch", "128", "--lr", "1e-3",
+    "inpaint": ["inpaint", "--minutes", "25", "--threads", "2", "--batch", "12", "--patch", "128", "--lr", "1.5e-3",
                 "--channels", "32"],
     "scratch": ["scratch", "--minutes", "10", "--threads", "2", "--batch", "12", "--patch", "128", "--lr", "2e-3",
                 "--channels", "16"],
@@ -502,6 +503,7 @@ def parser() -> argparse.ArgumentParser:
             s.add_argument("--adv-weight", type=float, default=0.001)
             s.add_argument("--adv-start", type=float, default=0.6, help="fraction of the budget before the critic")
             s.add_argument("--critic-channels", type=int, default=32)
+            s.add_argument("--out-init", type=float, default=0.1, help="scale of the last layer's default init")
         else:
             s.add_argument("--pos-weight", type=float, default=3.0)
             s.add_argument("--dice-weight", type=float, default=0.5)

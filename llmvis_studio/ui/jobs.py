@@ -18,7 +18,10 @@ from ..core.geometry import Bounds
 from ..core.history import ReplaceImageAtom, changed_bounds, patch_atom
 from ..core.requests import EditRequest, EditResult
 from ..worker.client import EngineClient
+from .canvas.tools import replace_mask
 from .document_model import DocumentModel
+
+MASK_OPS = ("detect-scratches",)  # results that fill the mask layer instead of changing the image
 
 
 def job_label(result: EditResult) -> str:
@@ -142,6 +145,11 @@ class JobController(QObject):
         self._finish()
         if self.model.image_revision != self._revision_at_submit:
             self.statusMessage.emit("The image changed while the job ran; its result was discarded.")
+            return
+        if result.op in MASK_OPS:  # the detector's mask (white = defect) replaces the mask layer: one undo step
+            changed = replace_mask(self.model, np.ascontiguousarray(result.image[..., 0]), "Auto-mask scratches")
+            self.lastJobChanged.emit(describe(result))
+            self.statusMessage.emit(" ".join(result.notes) if changed else "Done: the mask did not change.")
             return
         changed = apply_result(self.model, result)
         if changed and request is not None:

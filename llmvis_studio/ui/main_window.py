@@ -174,6 +174,11 @@ class MainWindow(QMainWindow):
         menu.addSeparator()
         for name in ("clear", "invert", "grow", "shrink", "feather"):
             menu.addAction(f"{name.capitalize()} Mask").setData(("command", name))
+        menu.addSeparator()
+        self.auto_mask_action = menu.addAction("Auto-mask Scratches and Dust")
+        self.auto_mask_action.setData(("job", "detect-scratches"))
+        self.restore_action = menu.addAction("Remove Scratches and Dust (Restore)")
+        self.restore_action.setData(("job", "restore"))
         menu.triggered.connect(self.on_mask_menu)
 
     def _create_toolbar(self) -> None:
@@ -538,8 +543,25 @@ class MainWindow(QMainWindow):
             self.tools_panel.choose_tool(value)
         elif kind == "brush":
             self.brush.step(value)
+        elif kind == "job":
+            self.run_defect_job(value)
         else:
             self.on_mask_command(value, self.tools_panel.radius_spin.value())
+
+    def run_defect_job(self, op: str) -> Optional[int]:
+        """One click: "detect-scratches" fills the mask layer (one undo step, editable afterwards); "restore"
+        detects and fills the defects in the image. Both run on the worker like any other job."""
+        from ..core.requests import EditRequest
+
+        if not self.catalog.for_task("detect-scratches"):
+            self.show_status("No scratch detector is installed (models/scratch-detector.onnx).")
+            return None
+        try:
+            request = EditRequest.build(op, self.document.image, device=self.prompt_panel.device_combo.currentData())
+        except StudioError as error:
+            self.show_error("Cannot start the job", error)
+            return None
+        return self.jobs.submit(request)
 
     @Slot(str, int)
     def on_mask_command(self, name: str, radius: int) -> None:

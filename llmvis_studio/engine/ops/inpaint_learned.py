@@ -7,6 +7,10 @@ mask is 0 is copied bit for bit. Colour matching (on by default, parameter `colo
 colour drifts from the classical fill's by more than a small tolerance back toward it, so a fill can not shift the
 colour of a scan.
 
+Parameters: `color_match` (default on), `ensemble` (1/2/4/8: average over flips / rotations; default from the
+manifest entry), `feather` (px, default 0: ramp the paste weight up inside the mask's edge — for loose hand-painted
+masks; a mask that hugs a defect must not let it show through), `margin` (context px).
+
 The model takes `image`, `mask` (1 = fill) and `fill` (NCHW float 0..1) and returns the completed image.
 """
 from __future__ import annotations
@@ -32,8 +36,9 @@ CELL = 256  # core size when a sprawling region is cut up
 COLOUR_TOLERANCE = 0.02  # mean drift (0..1) the network may make before colour matching steps in
 
 
-def plan_regions(hole: np.ndarray, margin: int) -> list[tuple[Bounds, Bounds]]:
-    """(context, core) pairs: every hole pixel lies in exactly one core; its context adds ≥ `margin` px around it.
+def plan_regions(hole: np.ndarray, margin: int) -> tuple[list[tuple[Bounds, Bounds, int]], np.ndarray]:
+    """(context, core, label) triples and a coarse label map: every hole pixel is owned by exactly one triple
+    (see `owned`: inside its core and in its region); its context adds ≥ `margin` px around it.
 
     Holes closer than about 2·margin share one region (a connected part of the dilated mask). A compact region is
     one crop (core = context). A sprawling one (a long scratch across the photo, whose bounding box would be mostly
@@ -48,21 +53,28 @@ def plan_regions(hole: np.ndarray, margin: int) -> list[tuple[Bounds, Bounds]]:
     grown = cv2.dilate(coarse, cv2.getStructuringElement(cv2.MORPH_RECT, (2 * r + 1, 2 * r + 1)))
     count, labels, stats, _ = cv2.connectedComponentsWithStats(grown, connectivity=8)
     extent = Extent(w, h)
-    out: list[tuple[Bounds, Bounds]] = []
+    out: list[tuple[Bounds, Bounds, int]] = []
     cell = CELL // COARSE
     for i in range(1, count):
         x, y, bw, bh, area = (int(v) for v in stats[i, :5])
         whole = Bounds(x * COARSE, y * COARSE, bw * COARSE, bh * COARSE).clipped(extent)
         if max(whole.width, whole.height) <= 2 * CELL or area >= 0.35 * bw * bh:
-            out.append((whole, whole))
+            out.append((whole, whole, i))
             continue
         holes_here = (labels[y:y + bh, x:x + bw] == i) & (coarse[y:y + bh, x:x + bw] > 0)
         for cy in range(0, bh, cell):
             for cx in range(0, bw, cell):
                 if holes_here[cy:cy + cell, cx:cx + cell].any():
                     core = Bounds((x + cx) * COARSE, (y + cy) * COARSE, cell * COARSE, cell * COARSE).clipped(extent)
-                    out.append((core.expanded(margin).clipped(extent), core))
-    return [(c, k) for c, k in out if not k.is_empty]
+                    out.append((core.expanded(margin).clipped(extent), core, i))
+    return [r for r in out if not r[1].is_empty], labels
+
+
+def owned(labels: np.ndarray, core: Bounds, label: int) -> np.ndarray:
+    """Which pixels of `core` belong to region `label` (bounding boxes of regions may overlap)."""
+    rows = np.arange(core.y, core.y2) // COARSE
+    cols = np.arange(core.x, core.x2) // COARSE
+    return labels[np.ix_(rows, cols)] == label
 
 
 def _run_model(model: LoadedModel, image: np.ndarray, mask: np.ndarray, fill: np.ndarray) -> np.ndarray:
@@ -79,8 +91,25 @@ def _run_model(model: LoadedModel, image: np.ndarray, mask: np.ndarray, fill: np
     return out[0].transpose(1, 2, 0)
 
 
+# self-ensemble: the model's result averaged over these flips / 90° rotations (k quarter turns, mirror)
+ENSEMBLES = {1: ((0, False),), 2: ((0, False), (0, True)), 4: ((0, False), (0, True), (2, False), (2, True)),
+             8: tuple((k, f) for k in range(4) for f in (False, True))}
+DEFAULT_ENSEMBLE = 1
+
+
+def _forward(a: np.ndarray, k: int, flip: bool) -> np.ndarray:
+    a = np.rot90(a, k)
+    return a[:, ::-1] if flip else a
+
+
+def _inverse(a: np.ndarray, k: int, flip: bool) -> np.ndarray:
+    if flip:
+        a = a[:, ::-1]
+    return np.rot90(a, -k)
+
+
 def fill_region(model: LoadedModel, rgb: np.ndarray, hole: np.ndarray, stride: int, classical: int,
-                colour_match: bool = True) -> np.ndarray:
+                colour_match: bool = True, ensemble: int = DEFAULT_ENSEMBLE) -> np.ndarray:
     """Inpaint one crop. rgb: H×W×3 uint8/uint16, hole: H×W bool → H×W×3 float32 0..1 (hole pixels filled)."""
     top = max_value(rgb.dtype)
     hole_u8 = hole.astype(np.uint8) * 255
@@ -89,15 +118,22 @@ def fill_region(model: LoadedModel, rgb: np.ndarray, hole: np.ndarray, stride: i
     m = hole.astype(np.float32)
     h, w = hole.shape
     stack = np.concatenate([image, m[..., None], fill], axis=2)
-    if max(h, w) <= MAX_CROP_SIDE:
-        padded, _, _ = pad_to_stride(stack, stride)
-        out = _run_model(model, padded[..., :3], padded[..., 3], padded[..., 4:])[:h, :w]
-    else:  # a huge region: the tiler blends overlapping passes
-        def infer(patch: np.ndarray) -> np.ndarray:
-            res = _run_model(model, patch[..., :3], patch[..., 3], patch[..., 4:])
-            return np.concatenate([res, np.zeros(res.shape[:2] + (4,), np.float32)], axis=2)
+    transforms = ENSEMBLES.get(int(ensemble), ENSEMBLES[1])
+    out = np.zeros((h, w, 3), np.float32)
+    for k, flip in transforms:
+        view = np.ascontiguousarray(_forward(stack, k, flip))
+        vh, vw = view.shape[:2]
+        if max(vh, vw) <= MAX_CROP_SIDE:
+            padded, _, _ = pad_to_stride(view, stride)
+            res = _run_model(model, padded[..., :3], padded[..., 3], padded[..., 4:])[:vh, :vw]
+        else:  # a huge region: the tiler blends overlapping passes
+            def infer(patch: np.ndarray) -> np.ndarray:
+                r = _run_model(model, patch[..., :3], patch[..., 3], patch[..., 4:])
+                return np.concatenate([r, np.zeros(r.shape[:2] + (4,), np.float32)], axis=2)
 
-        out = run_tiled(stack, infer, tile=MAX_CROP_SIDE, overlap=DEFAULT_MARGIN, stride=stride)[..., :3]
+            res = run_tiled(view, infer, tile=MAX_CROP_SIDE, overlap=DEFAULT_MARGIN, stride=stride)[..., :3]
+        out += _inverse(res, k, flip)
+    out /= len(transforms)
     out = np.clip(out, 0.0, 1.0)
     if colour_match and hole.any():
         out = match_colour(out, fill, hole)
@@ -119,22 +155,39 @@ def match_colour(out: np.ndarray, reference: np.ndarray, hole: np.ndarray,
     return out
 
 
+def feathered_inside(mask: np.ndarray, radius: float) -> np.ndarray:
+    """Mask weights that ramp up over `radius` px inside the mask's edge (never outside it): the outermost masked
+    pixels keep part of the original. Off by default: a mask that hugs a defect would let the defect show through."""
+    inside = (mask > 0).astype(np.uint8)
+    # the crop's own border is not an edge of the mask: pad by repeating it
+    distance = cv2.distanceTransform(np.pad(inside, 1, mode="edge"), cv2.DIST_L2, 3)[1:-1, 1:-1]
+    ramp = np.clip(distance / (radius + 1.0), 0.0, 1.0)
+    return np.where(inside > 0, np.maximum(1.0, mask * ramp), 0).astype(np.uint8)
+
+
 def run(context: OpContext, request: EditRequest, spec: ModelSpec, progress: ProgressLike) -> OpOutput:
     bounds = inpaint_classical.require_mask(request)
     model = context.open_model(spec, request.device)
     margin = int(request.params.get("margin", spec.extra.get("working_margin", DEFAULT_MARGIN)))
     colour_match = bool(request.params.get("color_match", True))
+    ensemble = int(request.params.get("ensemble", spec.extra.get("ensemble", DEFAULT_ENSEMBLE)))
+    feather = float(request.params.get("feather", 0.0))
     classical = inpaint_classical.METHODS.get(str(spec.extra.get("classical_fill", "opencv-ns")), cv2.INPAINT_NS)
     hole_all = request.mask > 0
-    regions = plan_regions(hole_all, margin)
+    regions, labels = plan_regions(hole_all, margin)
     result = request.image.copy()
-    for index, (crop, core) in enumerate(regions):
+    for index, (crop, core, label) in enumerate(regions):
         progress.check()
         progress.set(index / max(1, len(regions)), "Filling")
         image_crop = request.image[crop.slices]
-        filled = fill_region(model, image_crop[..., :3], hole_all[crop.slices], spec.stride, classical, colour_match)
+        filled = fill_region(model, image_crop[..., :3], hole_all[crop.slices], spec.stride, classical, colour_match,
+                             ensemble)
         inner = core.relative_to(crop)
         edited = from_float_rgb(filled[inner.slices], request.image[core.slices], reuse_input=True)
-        result[core.slices] = blend_inside_mask(request.image[core.slices], edited, request.mask[core.slices])
+        weights = request.mask[core.slices]
+        if feather > 0:  # measured on the whole context, so a cell's own edges are no mask edges
+            weights = feathered_inside(request.mask[crop.slices], feather)[inner.slices]
+        paste = np.where(owned(labels, core, label), weights, 0).astype(np.uint8)
+        result[core.slices] = blend_inside_mask(request.image[core.slices], edited, paste)
     progress.set(1.0)
     return OpOutput(image=result, provider=short_provider(model.provider), changed=bounds)

@@ -3,7 +3,8 @@
 - Generator: z ⊕ proj(c) → 4×4 → (nearest ×2, conv 3×3, conditional BatchNorm, ReLU) × log2(S/4) → conv → tanh.
   `c` is a text embedding (e.g. 384-d); `proj` is a learned linear layer; conditional BatchNorm takes its
   gain and bias from proj(c), so the class steers every stage.
-- Discriminator: spectral-normalised convs (3×3, then 4×4 stride 2) with LeakyReLU, global sum pooling,
+- Discriminator: spectral-normalised convs (3×3, then 4×4 stride 2) with LeakyReLU, a minibatch-std channel,
+  global sum pooling,
   and a projection head: D(x, c) = w·h + <embed(c), h> (Miyato & Koyama 2018).
 - VAE: a conv encoder q(z | x, c) and the generator above as the decoder p(x | z, c).
 
@@ -92,26 +93,39 @@ def _sn_conv(cin: int, cout: int, kernel: int, stride: int) -> nn.Module:
     return spectral_norm(nn.Conv2d(cin, cout, kernel, stride=stride, padding=(kernel - 1) // 2 if stride == 1 else 1))
 
 
+def minibatch_std(x: torch.Tensor, group: int = 4) -> torch.Tensor:
+    """Append one channel: the mean standard deviation of the features over groups of `group` samples."""
+    n, c, h, w = x.shape
+    g = min(group, n)
+    while n % g:
+        g -= 1
+    y = x.float().view(g, -1, c, h, w)
+    y = (y - y.mean(0, keepdim=True)).pow(2).mean(0).add(1e-8).sqrt().mean(dim=(1, 2, 3), keepdim=True)
+    return torch.cat([x, y.repeat(g, 1, h, w).to(x.dtype)], dim=1)
+
+
 class Discriminator(nn.Module):
-    def __init__(self, size: int = 32, c_dim: int = 384, width: int = 64) -> None:
+    def __init__(self, size: int = 32, c_dim: int = 384, width: int = 64, mbstd: bool = True) -> None:
         super().__init__()
-        self.size, self.c_dim, self.width = size, c_dim, width
+        self.size, self.c_dim, self.width, self.mbstd = size, c_dim, width, mbstd
         stages = stages_for(size)
         widths = list(reversed(_widths(width, stages)))  # S×S … 4×4
         layers: list[nn.Module] = [_sn_conv(3, widths[0], 3, 1), nn.LeakyReLU(0.1)]
         for i in range(stages):
             layers += [_sn_conv(widths[i], widths[i], 3, 1), nn.LeakyReLU(0.1),
                        _sn_conv(widths[i], widths[i + 1], 4, 2), nn.LeakyReLU(0.1)]
-        layers += [_sn_conv(widths[-1], widths[-1], 3, 1), nn.LeakyReLU(0.1)]
         self.body = nn.Sequential(*layers)
+        # the last conv also sees the minibatch standard deviation (ProGAN): a collapsed batch looks different
+        self.head = nn.Sequential(_sn_conv(widths[-1] + int(mbstd), widths[-1], 3, 1), nn.LeakyReLU(0.1))
         self.linear = spectral_norm(nn.Linear(widths[-1], 1))
         self.embed = spectral_norm(nn.Linear(c_dim, widths[-1], bias=False))  # projection of the text embedding
 
     def config(self) -> dict:
-        return {"size": self.size, "c_dim": self.c_dim, "width": self.width}
+        return {"size": self.size, "c_dim": self.c_dim, "width": self.width, "mbstd": self.mbstd}
 
     def forward(self, x: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
-        h = self.body(x).sum(dim=(2, 3))
+        features = self.body(x)
+        h = self.head(minibatch_std(features) if self.mbstd else features).sum(dim=(2, 3))
         return self.linear(h).squeeze(1) + (self.embed(c) * h).sum(dim=1)
 
 

@@ -46,7 +46,7 @@ def _up(x: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
 class InpaintNet(nn.Module):
     STRIDE = 8
 
-    def __init__(self, channels: int = 32, dilations: tuple[int, ...] = (1, 2, 4, 8, 1)) -> None:
+    def __init__(self, channels: int = 32, dilations: tuple[int, ...] = (1, 2, 4, 8, 1), out_init: float = 0.1) -> None:
         super().__init__()
         c = channels
         self.c = c
@@ -62,7 +62,7 @@ class InpaintNet(nn.Module):
         self.u0 = nn.Sequential(nn.Conv2d(2 * c + c, c, 3, padding=1), nn.LeakyReLU(0.2))
         self.out = nn.Conv2d(c, 3, 3, padding=1)
         with torch.no_grad():
-            self.out.weight.mul_(0.1)
+            self.out.weight.mul_(out_init)
             self.out.bias.zero_()
 
     def config(self) -> dict:

@@ -1,0 +1,162 @@
+"""Write models/cards/<id>.md for the learned inpainting model and the scratch detector.
+
+    python -m llmvis_studio.training.inpaint_card [--runs runs] [--models models]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import re
+import sys
+from pathlib import Path
+
+from llmvis_studio.training import data
+from llmvis_studio.training.model_card import _cpu, _pkg_versions
+from llmvis_studio.training.train_inpaint import INPAINT_ID, RECIPES, SCRATCH_ID, recipe_command
+
+STAGE = {INPAINT_ID: "inpaint", SCRATCH_ID: "scratch"}
+
+ARCH = {
+    "inpaint": "InpaintNet (llmvis_studio/training/archs/inpaint.py). Inputs `image`, `mask` (1 = fill), `fill` (the "
+               "OpenCV Navier–Stokes fill, radius 5). The net sees the composite (photo outside the hole, NS fill "
+               "inside) and the mask and predicts a correction Δ added inside the hole only: output = image·(1−m) + "
+               "(fill + Δ)·m. Full-resolution path (2 × conv 3×3, 32 ch) so 1–3 px scratches are not downsampled "
+               "away; gated-convolution encoder (DeepFill v2 gates) to 1/2, 1/4, 1/8; five gated residual blocks at "
+               "1/8 with dilations 1, 2, 4, 8, 1; U-Net decoder with skips back to full resolution. Last layer "
+               "initialised at 0.1× its default (so training starts at the classical fill). Stride 8.",
+    "scratch": "ScratchNet (llmvis_studio/training/archs/inpaint.py): a small U-Net — 2 convs at full resolution "
+               "(16 ch), 1/2 (32 ch), 1/4 (64 ch, dilations 2 and 4), decoder with skips, sigmoid output `mask` "
+               "(probability of a defect). Stride 4. Thresholded at the manifest entry's `threshold`, picked for the best "
+               "F1 on held-out crops (metrics `heldout_threshold_choice`).",
+}
+DATA = {
+    "inpaint": "128 px crops (flips / 90° rotations; 60 % from a window up to 2× larger, downscaled) with synthetic "
+               "holes made on the fly (llmvis_studio/training/masks.py): thin scratches 1–3 px, dust specks, hairs, "
+               "brush strokes 9–21 px, irregular blobs, 5–30 % of the area; the NS fill of each hole is computed "
+               "with OpenCV. A ring buffer of 1500 samples is refilled by a background thread and each batch draws "
+               "from it under a random flip/rotation. Loss: L1 inside the hole + 0.2 × L1 of the horizontal and "
+               "vertical image gradients around the hole + a light hinge adversarial term (weight 0.001, from 60 % "
+               "of the budget on) of a spectral-norm PatchGAN (4 → 32 → 64 → 128 channels) weighted to the hole's "
+               "patches.",
+    "scratch": "128 px crops with synthetic defects (llmvis_studio/training/masks.py add_defects): 0–6 marks per crop "
+               "— thin scratches 1–3 px, dust specks, hairs, creases (a line with a light and a dark side) — each "
+               "light or dark, opacity 0.35–1, usually with a soft edge; 10 % of crops without any defect; film "
+               "grain / sensor noise over 70 % of the crops as a distractor that is never part of the target; 8-bit "
+               "rounding. Loss: BCE (positive weight 3) + 0.5 × soft Dice.",
+}
+VALID = {
+    "inpaint": "PSNR over the hole's RGB values on held-out crops of training-source photos (never benchmark "
+               "images) with the benchmark's thin/stroke mask generator; `*_ns` is the NS fill on the same crops.",
+    "scratch": "precision / recall / F1 (1 px tolerance) on held-out crops with 3 thin scratches each.",
+}
+
+
+def _facts(log: Path) -> dict[str, str]:
+    facts: dict[str, str] = {}
+    if not log.exists():
+        return facts
+    text = log.read_text(encoding="utf-8")
+    m = re.findall(r"trained (\d+) steps in ([\d.]+) min", text)
+    if m:
+        facts["steps"], facts["minutes"] = m[-1]
+    m = re.findall(r"final step \d+ val (.*)", text)
+    if m:
+        facts["val"] = m[-1]
+    rates = [float(x) for x in re.findall(r"it/s ([\d.]+)", text)]
+    if rates:
+        facts["it_s"] = f"{sum(rates) / len(rates):.2f}"
+    facts["resumes"] = str(text.count("resumed from"))
+    return facts
+
+
+def write_card(model_id: str, runs: Path, models: Path) -> Path:
+    manifest = json.loads((models / "manifest.json").read_text(encoding="utf-8"))
+    entry = next(e for e in manifest["models"] if e["id"] == model_id)
+    stage = STAGE[model_id]
+    facts = _facts(runs / stage / "train.log")
+    recipe = RECIPES[stage]
+    cmd = " ".join(["python -m llmvis_studio.training.train_inpaint"] + recipe_command(stage, Path("runs"),
+                                                                                          Path("models")))
+    rows = "\n".join(f"| {s['name']} | {s['split']} | `{s['origin']}` | `{s['sha256']}` |"
+                     for s in data.training_manifest())
+    pkgs = ", ".join(f"{k} {v}" for k, v in _pkg_versions().items())
+    metrics = "\n".join(f"| {k} | {json.dumps(v, ensure_ascii=False)} |" for k, v in entry.get("metrics", {}).items())
+    ios = ", ".join(f"`{t['name']}`" for t in entry["inputs"])
+    role = ("Default for `inpaint` (faithful: PSNR-oriented, light adversarial term). OpenCV Telea / Navier–Stokes "
+            "stay available as the fast fills." if stage == "inpaint" else
+            "Default (only) model for `detect-scratches`; also drives `restore` (detect, grow 1 px, inpaint).")
+    text = f"""# {entry['name']} — `{model_id}`
+
+Task `{entry['task']}`, stride {entry['stride']}. File `models/{entry['file']}` (sha256 `{entry['sha256']}`), one
+self-contained ONNX (opset 17), inputs {ios}, output `{entry['outputs'][0]['name']}`, NCHW float32 in [0, 1],
+dynamic height/width (pad to a multiple of the stride). Parameters: {entry['parameters']:,}. Licence:
+{entry['licence']}. {role}
+
+## Architecture
+{ARCH[stage]}
+
+## Training
+- Data: {DATA[stage]}
+- Optimiser: Adam (β 0.9/0.99), learning rate {recipe[recipe.index('--lr') + 1]} with a cosine decay to 2 % over the
+  wall-clock budget, 100 warm-up steps, batch {recipe[recipe.index('--batch') + 1]}, gradient-norm clip 1,
+  bfloat16 autocast.
+- Budget: {recipe[recipe.index('--minutes') + 1]} minutes wall clock on {recipe[recipe.index('--threads') + 1]} CPU
+  threads; this run: {facts.get('steps', '?')} steps in {facts.get('minutes', '?')} min (mean {facts.get('it_s', '?')}
+  it/s), resumed {facts.get('resumes', '0')} time(s).
+- Hardware: {_cpu()}, Python {platform.python_version()}, torch (CPU).
+- Validation: {VALID[stage]} End of training: {facts.get('val', '?')}.
+
+## Reproduce from scratch
+`make models-inpaint` (after `apt-get install -y {' '.join(data.APT_PACKAGES)}`), i.e. for this model:
+
+```
+{cmd}
+```
+
+then `python benchmarks/inpaint_quality.py --update-manifest` and `python -m llmvis_studio.training.inpaint_card`.
+Training is time-budgeted (and the sample buffer is filled by a thread), so a rerun gives a close but not
+bit-identical model. Rerunning continues from runs/{stage}/last.pt unless `--fresh` is given.
+
+## Measured metrics (manifest `metrics`)
+| metric | value |
+|---|---|
+{metrics}
+
+Protocol (benchmarks/inpaint_quality.py): Set5 + Set14 (never trained or tuned on), seeded masks — `thin` = 6
+scratches 1–3 px, `stroke` = 4 brush strokes 9–21 px; every method through the engine, 8-bit output; PSNR over the
+RGB values of the hole pixels, SSIM averaged over the hole pixels. Detector: 4 light or 4 dark thin scratches per
+image (opacity 0.5–1), default threshold, 1 px tolerance, pooled over all pixels.
+
+## Training images
+Debian packages: {pkgs} (photographic wallpapers only). Each image is decoded, its longest side capped at
+{data.MAX_SIDE} px, and kept in memory; sha256 is of the source file, or of the raw pixel array for in-package arrays.
+No image is redistributed with the model.
+
+| name | split | origin | sha256 |
+|---|---|---|---|
+{rows}
+"""
+    cards = models / "cards"
+    cards.mkdir(parents=True, exist_ok=True)
+    path = cards / f"{model_id}.md"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m llmvis_studio.training.inpaint_card")
+    ap.add_argument("ids", nargs="*", default=[INPAINT_ID, SCRATCH_ID])
+    ap.add_argument("--runs", default="runs")
+    ap.add_argument("--models", default="models")
+    a = ap.parse_args(argv)
+    manifest = json.loads((Path(a.models) / "manifest.json").read_text(encoding="utf-8"))
+    present = {e["id"] for e in manifest["models"]}
+    for mid in a.ids:
+        if mid in present:
+            print(write_card(mid, Path(a.runs), Path(a.models)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

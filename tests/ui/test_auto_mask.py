@@ -1,0 +1,70 @@
+"""Mask ▸ Auto-mask Scratches and Dust fills the mask layer as one undoable step; Restore changes the image."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from llmvis_studio.catalog import BUILTIN_MODELS, Catalog, ModelSpec
+from llmvis_studio.core.requests import EditRequest, EditResult
+from llmvis_studio.worker import EngineClient
+
+
+def detector_run(engine, request: EditRequest, progress, fallback) -> EditResult:
+    """detect-scratches → a fixed diagonal mask as a white-on-black image; other ops as the FakeEngine does."""
+    if request.op != "detect-scratches":
+        return fallback(request, progress)
+    engine.requests.append(request)
+    time.sleep(0.05)
+    h, w = request.image.shape[:2]
+    mask = np.zeros((h, w), np.uint8)
+    idx = np.arange(min(h, w))
+    mask[idx, idx] = 255
+    return EditResult(request.op, np.repeat(mask[..., None], 3, axis=2), "fake-detector", "FakeCPU", 0.05,
+                      notes=("Marked the diagonal.",))
+
+
+@pytest.fixture
+def catalog() -> Catalog:  # overrides conftest's: with a (fake) detector installed
+    detector = ModelSpec(id="fake-detector", task="detect-scratches", name="Fake detector",
+                         file=Path("fake-detector.onnx"), sha256="0" * 64, inputs=(), outputs=(), licence="test",
+                         source="tests", reproduce="none", default=True)
+    return Catalog(BUILTIN_MODELS + (detector,))
+
+
+@pytest.fixture
+def detector_client(qapp, fake_engine):
+    engine = fake_engine()
+    fallback = engine.run
+    engine.run = lambda request, progress: detector_run(engine, request, progress, fallback)
+    client = EngineClient(lambda: engine)
+    client.fake = engine
+    yield client
+    client.shutdown()
+
+
+def test_auto_mask_fills_the_mask_as_one_undo_step(qtbot, make_window, detector_client):
+    window = make_window(detector_client)
+    image = window.document.image.copy()
+    with qtbot.waitSignal(detector_client.jobFinished, timeout=10_000):
+        window.auto_mask_action.trigger()
+    qtbot.waitUntil(lambda: window.model.undo_stack.count() == 1, timeout=5_000)
+    mask = window.document.mask
+    h, w = mask.shape
+    assert mask[10, 10] == 255 and mask[10, 11] == 0 and np.count_nonzero(mask) == min(h, w)
+    np.testing.assert_array_equal(window.document.image, image)  # the image itself is untouched
+    assert detector_client.fake.requests[-1].op == "detect-scratches"
+    window.model.undo_stack.undo()
+    assert not window.document.mask.any()
+    window.model.undo_stack.redo()
+    assert np.count_nonzero(window.document.mask) == min(h, w)
+
+
+def test_restore_runs_as_one_image_job(qtbot, make_window, detector_client):
+    window = make_window(detector_client)
+    with qtbot.waitSignal(detector_client.jobFinished, timeout=10_000):
+        window.restore_action.trigger()
+    qtbot.waitUntil(lambda: window.model.undo_stack.count() == 1, timeout=5_000)
+    assert detector_client.fake.requests[-1].op == "restore"
