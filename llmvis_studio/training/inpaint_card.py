@@ -83,8 +83,10 @@ def write_card(model_id: str, runs: Path, models: Path) -> Path:
     pkgs = ", ".join(f"{k} {v}" for k, v in _pkg_versions().items())
     metrics = "\n".join(f"| {k} | {json.dumps(v, ensure_ascii=False)} |" for k, v in entry.get("metrics", {}).items())
     ios = ", ".join(f"`{t['name']}`" for t in entry["inputs"])
-    role = ("Default for `inpaint` (faithful: PSNR-oriented, light adversarial term). OpenCV Telea / Navier–Stokes "
-            "stay available as the fast fills." if stage == "inpaint" else
+    role = (("Default for `inpaint` (faithful: PSNR-oriented, light adversarial term). OpenCV Telea / Navier–Stokes "
+             "stay available as the fast fills." if entry.get("default") else
+             "NOT the default yet: " + str(entry.get("metrics", {}).get("note", "it does not beat OpenCV NS yet."))
+             ) if stage == "inpaint" else
             "Default (only) model for `detect-scratches`; also drives `restore` (detect, grow 1 px, inpaint).")
     text = f"""# {entry['name']} — `{model_id}`
 
