@@ -88,28 +88,27 @@ def _check_output_path(path: Path) -> None:
         raise InputError(f"The output folder {path.parent} does not exist.")
 
 
-def cmd_upscale(args: argparse.Namespace) -> int:
-    from .files import load_image
-
-    out = Path(args.output)
-    _check_output_path(out)
-    image, metadata = load_image(args.input)
-    request = EditRequest(op="upscale", image=image, model_id=args.model, params={"scale": args.scale},
-                          device=args.device, tile=args.tile)
-    _save_result(out, _run_request(request, f"upscale ×{args.scale}"), metadata)
-    return 0
-
-
-def cmd_inpaint(args: argparse.Namespace) -> int:
+def run_file_op(args: argparse.Namespace, op: str, label: str, params: Optional[dict] = None,
+                mask_path: Optional[str] = None, tile: Optional[int] = None) -> int:
+    """The shared shape of the one-image subcommands: check OUT, load IN (and MASK), run, save."""
     from .files import load_image, load_mask
 
     out = Path(args.output)
     _check_output_path(out)
     image, metadata = load_image(args.input)
-    mask = load_mask(args.mask, expected_shape=image.shape[:2])
-    request = EditRequest(op="inpaint", image=image, mask=mask, model_id=args.model, device=args.device)
-    _save_result(out, _run_request(request, "inpaint"), metadata)
+    mask = load_mask(mask_path, expected_shape=image.shape[:2]) if mask_path else None
+    request = EditRequest(op=op, image=image, mask=mask, model_id=args.model, params=params or {},
+                          device=args.device, tile=tile)
+    _save_result(out, _run_request(request, label), metadata)
     return 0
+
+
+def cmd_upscale(args: argparse.Namespace) -> int:
+    return run_file_op(args, "upscale", f"upscale ×{args.scale}", {"scale": args.scale}, tile=args.tile)
+
+
+def cmd_inpaint(args: argparse.Namespace) -> int:
+    return run_file_op(args, "inpaint", "inpaint", mask_path=args.mask)
 
 
 def cmd_detect_scratches(args: argparse.Namespace) -> int:
@@ -131,31 +130,14 @@ def cmd_detect_scratches(args: argparse.Namespace) -> int:
 
 
 def cmd_restore(args: argparse.Namespace) -> int:
-    from .files import load_image, load_mask
-
-    out = Path(args.output)
-    _check_output_path(out)
-    image, metadata = load_image(args.input)
-    mask = load_mask(args.mask, expected_shape=image.shape[:2]) if args.mask else None
     params: dict = {} if args.threshold is None else {"threshold": args.threshold}
     if args.inpaint_model:
         params["inpaint_model"] = args.inpaint_model
-    request = EditRequest(op="restore", image=image, mask=mask, model_id=args.model, params=params,
-                          device=args.device, tile=args.tile)
-    _save_result(out, _run_request(request, "restore"), metadata)
-    return 0
+    return run_file_op(args, "restore", "restore", params, mask_path=args.mask, tile=args.tile)
 
 
 def cmd_denoise(args: argparse.Namespace) -> int:
-    from .files import load_image, load_mask
-
-    out = Path(args.output)
-    _check_output_path(out)
-    image, metadata = load_image(args.input)
-    mask = load_mask(args.mask, expected_shape=image.shape[:2]) if args.mask else None
-    request = EditRequest(op="denoise", image=image, mask=mask, model_id=args.model, device=args.device, tile=args.tile)
-    _save_result(out, _run_request(request, "denoise"), metadata)
-    return 0
+    return run_file_op(args, "denoise", "denoise", mask_path=args.mask, tile=args.tile)
 
 
 def cmd_models(args: argparse.Namespace) -> int:

@@ -42,22 +42,13 @@ def cmd_prompt(args: argparse.Namespace) -> int:
 
 
 def cmd_stylize(args: argparse.Namespace) -> int:
-    from .cli import _check_output_path, _run_request, _save_result
-    from .core.requests import EditRequest
-    from .files import load_image, load_mask
+    from .cli import run_file_op
 
-    out = Path(args.output)
-    _check_output_path(out)
-    image, metadata = load_image(args.input)
-    mask = load_mask(args.mask, expected_shape=image.shape[:2]) if args.mask else None
     params = {"style": args.style, "strength": args.strength}
     for key in ("feather", "detail", "working_size"):
         if getattr(args, key) is not None:
             params[key] = getattr(args, key)
-    request = EditRequest(op="stylize", image=image, mask=mask, model_id=args.model, params=params,
-                          device=args.device)
-    _save_result(out, _run_request(request, f"stylize {Path(args.style).name}"), metadata)
-    return 0
+    return run_file_op(args, "stylize", f"stylize {Path(args.style).name}", params, mask_path=args.mask)
 
 
 def add_text_commands(sub, add_device: Callable[[argparse.ArgumentParser], None]) -> None:
