@@ -84,6 +84,6 @@ models-sr: $(VENV)/.test-installed training-data
 
 # The blind denoiser: a 25-minute stage and three fine-tuning stages (~80 min in all).
 models-denoise: $(VENV)/.test-installed training-data
-	$(BIN)/python -m llmvis_studio.training.recipes denoise denoise-ft denoise-ft2 denoise-ft3 --fresh
+	$(BIN)/python -m llmvis_studio.training.recipes denoise denoise-ft denoise-ft2 denoise-ft3 denoise-ft4 --fresh
 	$(BIN)/python benchmarks/denoise_quality.py --update-manifest
 	$(BIN)/python -m llmvis_studio.training.model_card denoise-compact

@@ -201,18 +201,19 @@ def _jpeg(img_u8: np.ndarray, quality: int) -> np.ndarray:
         return np.asarray(im.convert("RGB"))
 
 
-def degrade_for_denoise(rng: np.random.Generator, clean: np.ndarray) -> np.ndarray:
+def degrade_for_denoise(rng: np.random.Generator, clean: np.ndarray, gaussian_share: float = 0.75,
+                        jpeg_share: float = 0.35) -> np.ndarray:
     """Blind scan degradation of a uint8 HxWx3 crop → float32 HxWx3 in [0, 1].
 
-    Mild blur (p=0.15), then Gaussian noise σ∈[0,55]/255 (p=0.75; a fifth of it luminance-correlated) or Poisson
-    noise (p=0.15), then JPEG at quality 10–90 (p=0.35). Values are clipped to [0, 1] and, most of the time,
-    quantised to 8 bits as a saved scan would be.
+    Mild blur (p=0.15), then Gaussian noise σ∈[0,55]/255 (p=gaussian_share; a fifth of it luminance-correlated) or
+    Poisson noise (p=0.15), then JPEG at quality 10–90 (p=jpeg_share). Values are clipped to [0, 1] and, most of the
+    time, quantised to 8 bits as a saved scan would be.
     """
     x = clean.astype(np.float32) / 255.0
     if rng.random() < 0.15:
         x = _gauss_blur(x, float(rng.uniform(0.3, 1.0)))
     r = rng.random()
-    if r < 0.75:
+    if r < gaussian_share:
         sigma = float(rng.uniform(0.0, 55.0)) / 255.0
         if rng.random() < 0.2:
             n = rng.standard_normal(x.shape[:2] + (1,), dtype=np.float32) * sigma * 0.7
@@ -220,11 +221,11 @@ def degrade_for_denoise(rng: np.random.Generator, clean: np.ndarray) -> np.ndarr
         else:
             n = rng.standard_normal(x.shape, dtype=np.float32) * sigma
         x = x + n
-    elif r < 0.9:
+    elif r < gaussian_share + 0.15:
         peak = float(10 ** rng.uniform(1.0, 3.0))  # photons at white: 10..1000
         x = rng.poisson(np.clip(x, 0, 1) * peak).astype(np.float32) / peak
     x = np.clip(x, 0.0, 1.0)
-    if rng.random() < 0.35:
+    if rng.random() < jpeg_share:
         x = _jpeg((x * 255.0 + 0.5).astype(np.uint8), int(rng.integers(10, 91))).astype(np.float32) / 255.0
     elif rng.random() < 0.8:
         x = np.round(x * 255.0) / 255.0
@@ -254,7 +255,7 @@ def sr_batch(rng: np.random.Generator, images: list[np.ndarray], batch: int, hr_
 
 
 def denoise_batch(rng: np.random.Generator, images: list[np.ndarray], batch: int,
-                  patch: int) -> tuple[np.ndarray, np.ndarray]:
+                  patch: int, gaussian_share: float = 0.75, jpeg_share: float = 0.35) -> tuple[np.ndarray, np.ndarray]:
     """(noisy, clean) float32 NCHW in [0, 1]; patch is made even."""
     patch -= patch % 2
     xs, ys = [], []
@@ -263,7 +264,7 @@ def denoise_batch(rng: np.random.Generator, images: list[np.ndarray], batch: int
     for _ in range(batch):
         img = images[int(rng.choice(len(images), p=weights))]
         clean = random_crop(rng, img, patch, 0.5)
-        xs.append(to_chw(degrade_for_denoise(rng, clean)))
+        xs.append(to_chw(degrade_for_denoise(rng, clean, gaussian_share, jpeg_share)))
         ys.append(to_chw(clean))
     return np.stack(xs), np.stack(ys)
 

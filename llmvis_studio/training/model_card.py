@@ -18,8 +18,8 @@ from llmvis_studio.training.recipes import RECIPES, command
 STAGE = {"sr-compact-x4": "sr-x4", "sr-compact-x2": "sr-x2", "denoise-compact": "denoise"}
 # every stage that leads to the shipped weights, in order (later stages start from earlier ones' weights)
 CHAIN = {"sr-compact-x4": ["sr-x4"], "sr-compact-x2": ["sr-x4", "sr-x2"],
-         "denoise-compact": ["denoise", "denoise-ft", "denoise-ft2"]}
-MAKE_STAGES = {"models-sr": "sr-x4 sr-x2", "models-denoise": "denoise denoise-ft denoise-ft2"}
+         "denoise-compact": ["denoise", "denoise-ft", "denoise-ft2", "denoise-ft3", "denoise-ft4"]}
+MAKE_STAGES = {"models-sr": "sr-x4 sr-x2", "models-denoise": " ".join(CHAIN["denoise-compact"])}
 MAKE = {"sr-compact-x4": "make models-sr", "sr-compact-x2": "make models-sr", "denoise-compact": "make models-denoise"}
 
 VAL = {"sr": "PSNR-Y on fixed crops of the held-out training-source photos " + ", ".join(data.VALIDATION_NAMES),
@@ -101,13 +101,17 @@ def write_card(model_id: str, runs: Path, models: Path) -> Path:
         f = _log_facts(runs / st / "train.log")
         total += float(f.get("minutes", 0) or 0)
         init = f", starting from `{r[r.index('--init') + 1].replace('{runs}', 'runs')}`" if "--init" in r else ""
+        threads = r[r.index("--threads") + 1] if "--threads" in r else "1"
+        mix = (f", noise mix: Gaussian share {r[r.index('--gaussian-share') + 1]}, JPEG share "
+               f"{r[r.index('--jpeg-share') + 1]}" if "--gaussian-share" in r else "")
         stages_md += (f"- Stage `{st}`{init}: Adam (β 0.9/0.99), learning rate {r[r.index('--lr') + 1]} with 100 "
                       f"warm-up steps and a cosine decay to 1 % over {r[r.index('--minutes') + 1]} minutes of wall "
-                      f"clock, batch {r[r.index('--batch') + 1]}, patch {r[r.index('--patch') + 1]} px. This run: "
+                      f"clock, batch {r[r.index('--batch') + 1]}, patch {r[r.index('--patch') + 1]} px{mix}, "
+                      f"{threads} CPU thread(s). This run: "
                       f"{f.get('steps', '?')} steps in {f.get('minutes', '?')} min (mean {f.get('it_s', '?')} it/s), "
                       f"held-out validation {f.get('val_psnr', '?')} dB at the end ({VAL[kind]}).\n")
         cmds.append(" ".join(["python -m llmvis_studio.training.train"] + command(st, Path("runs"), Path("models"))))
-    stages_md += f"- Total training time: {total:.1f} min on one CPU thread."
+    stages_md += f"- Total training time: {total:.1f} min of wall clock."
     cmds = "\n".join(cmds)
     rows = "\n".join(f"| {s['name']} | {s['split']} | `{s['origin']}` | `{s['sha256']}` |"
                      for s in data.training_manifest())
@@ -126,7 +130,7 @@ Task `{entry['task']}`, scale {entry['scale']}, stride {entry['stride']}. File `
 ## Training
 - Data: {DEGRADE[kind]}
 {stages_md}
-- Hardware: {_cpu()}, Python {platform.python_version()}, torch (CPU), ONE thread (`torch.set_num_threads(1)`),
+- Hardware: {_cpu()}, Python {platform.python_version()}, torch (CPU), the threads each stage lists,
   bfloat16 autocast. The machine was shared with other jobs during these runs, so a quiet machine trains more steps
   in the same wall-clock budget.
 

@@ -1,7 +1,7 @@
 """The exact recipes that produce the shipped models (what `make models-sr` / `make models-denoise` run).
 
     python -m llmvis_studio.training.recipes sr-x4 sr-x2 --fresh                 # make models-sr
-    python -m llmvis_studio.training.recipes denoise denoise-ft denoise-ft2 denoise-ft3 --fresh  # make models-denoise
+    python -m llmvis_studio.training.recipes denoise denoise-ft denoise-ft2 denoise-ft3 denoise-ft4 --fresh  # make models-denoise
 
 Each stage is resumable: rerunning continues from runs/<stage>/last.pt unless --fresh is given. Budgets are wall-clock
 minutes on one CPU thread (bf16 autocast), so a faster machine trains more steps in the same time.
@@ -32,10 +32,14 @@ RECIPES: dict[str, list[str]] = {
                     "--channels", "64", "--blocks", "6", "--init", "{runs}/denoise-ft/last.pt", "--seed", "2"],
     "denoise-ft3": ["denoise", "--minutes", "10", "--batch", "16", "--patch", "96", "--lr", "1e-4", "--threads", "2",
                     "--channels", "64", "--blocks", "6", "--init", "{runs}/denoise-ft2/last.pt", "--seed", "3"],
+    # last stage: larger crops and a Gaussian-heavier mix (still blind: Poisson and JPEG stay in the mix)
+    "denoise-ft4": ["denoise", "--minutes", "20", "--batch", "16", "--patch", "128", "--lr", "1e-4", "--threads", "2",
+                    "--channels", "64", "--blocks", "6", "--init", "{runs}/denoise-ft3/last.pt", "--seed", "4",
+                    "--gaussian-share", "0.85", "--jpeg-share", "0.2"],
 }
 EXPORT = {"sr-x4": "sr-compact-x4.onnx", "sr-x2": "sr-compact-x2.onnx", "denoise": "denoise-compact.onnx",
           "sr-x4-ft": "sr-compact-x4.onnx", "denoise-ft": "denoise-compact.onnx", "denoise-ft2": "denoise-compact.onnx",
-          "denoise-ft3": "denoise-compact.onnx"}
+          "denoise-ft3": "denoise-compact.onnx", "denoise-ft4": "denoise-compact.onnx"}
 
 
 def command(stage: str, runs: Path, models: Path) -> list[str]:

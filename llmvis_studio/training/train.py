@@ -187,7 +187,7 @@ def train(kind: str, args: argparse.Namespace) -> dict[str, Any]:
         if kind == "sr":
             x, y = data.sr_batch(rng, images, args.batch, args.patch, args.scale)
         else:
-            x, y = data.denoise_batch(rng, images, args.batch, args.patch)
+            x, y = data.denoise_batch(rng, images, args.batch, args.patch, args.gaussian_share, args.jpeg_share)
         x_t, y_t = torch.from_numpy(x), torch.from_numpy(y)
         lr = lr_at(args, step, elapsed)
         for g in opt.param_groups:
@@ -275,6 +275,9 @@ def parser() -> argparse.ArgumentParser:
         else:
             s.add_argument("--blocks", type=int, default=6)
             s.add_argument("--patch", type=int, default=96)
+            # a late stage may weight the mix towards Gaussian noise; the model stays blind (no σ input)
+            s.add_argument("--gaussian-share", type=float, default=0.75, help="share of crops with Gaussian noise")
+            s.add_argument("--jpeg-share", type=float, default=0.35, help="share of crops saved as JPEG")
     return p
 
 
