@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from llmvis_studio.training import data
-from llmvis_studio.training.model_card import _cpu, _pkg_versions
+from llmvis_studio.training.model_card import _cpu, save_card, training_images_table, wallpaper_packages
 from llmvis_studio.training.train_inpaint import INPAINT_ID, RECIPES, SCRATCH_ID, recipe_command
 
 STAGE = {INPAINT_ID: "inpaint", SCRATCH_ID: "scratch"}
@@ -78,9 +78,8 @@ def write_card(model_id: str, runs: Path, models: Path) -> Path:
     recipe = RECIPES[stage]
     cmd = " ".join(["python -m llmvis_studio.training.train_inpaint"] + recipe_command(stage, Path("runs"),
                                                                                           Path("models")))
-    rows = "\n".join(f"| {s['name']} | {s['split']} | `{s['origin']}` | `{s['sha256']}` |"
-                     for s in data.training_manifest())
-    pkgs = ", ".join(f"{k} {v}" for k, v in _pkg_versions().items())
+    rows = training_images_table()
+    pkgs = wallpaper_packages()
     metrics = "\n".join(f"| {k} | {json.dumps(v, ensure_ascii=False)} |" for k, v in entry.get("metrics", {}).items())
     ios = ", ".join(f"`{t['name']}`" for t in entry["inputs"])
     role = (("Default for `inpaint` (faithful: PSNR-oriented, light adversarial term). OpenCV Telea / Navier–Stokes "
@@ -139,11 +138,7 @@ No image is redistributed with the model.
 |---|---|---|---|
 {rows}
 """
-    cards = models / "cards"
-    cards.mkdir(parents=True, exist_ok=True)
-    path = cards / f"{model_id}.md"
-    path.write_text(text, encoding="utf-8")
-    return path
+    return save_card(models, model_id, text)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -69,6 +69,25 @@ def _pkg_versions() -> dict[str, str]:
     return out
 
 
+def wallpaper_packages() -> str:
+    """'package version, …' of the Debian wallpaper packages the training photos come from."""
+    return ", ".join(f"{k} {v}" for k, v in _pkg_versions().items())
+
+
+def training_images_table() -> str:
+    """Markdown rows (name | split | origin | sha256) of every training and validation photo."""
+    return "\n".join(f"| {s['name']} | {s['split']} | `{s['origin']}` | `{s['sha256']}` |"
+                     for s in data.training_manifest())
+
+
+def save_card(models: Path, model_id: str, text: str) -> Path:
+    cards = models / "cards"
+    cards.mkdir(parents=True, exist_ok=True)
+    path = cards / f"{model_id}.md"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
 def _log_facts(log: Path) -> dict[str, str]:
     facts: dict[str, str] = {}
     if not log.exists():
@@ -113,9 +132,8 @@ def write_card(model_id: str, runs: Path, models: Path) -> Path:
         cmds.append(" ".join(["python -m llmvis_studio.training.train"] + command(st, Path("runs"), Path("models"))))
     stages_md += f"- Total training time: {total:.1f} min of wall clock."
     cmds = "\n".join(cmds)
-    rows = "\n".join(f"| {s['name']} | {s['split']} | `{s['origin']}` | `{s['sha256']}` |"
-                     for s in data.training_manifest())
-    pkgs = ", ".join(f"{k} {v}" for k, v in _pkg_versions().items())
+    rows = training_images_table()
+    pkgs = wallpaper_packages()
     metrics = "\n".join(f"| {k} | {json.dumps(v, ensure_ascii=False)} |" for k, v in entry.get("metrics", {}).items())
     text = f"""# {entry['name']} — `{model_id}`
 
@@ -169,11 +187,7 @@ packages' `/usr/share/doc/<package>/copyright`); no image is redistributed with 
 |---|---|---|---|
 {rows}
 """
-    cards = models / "cards"
-    cards.mkdir(parents=True, exist_ok=True)
-    path = cards / f"{model_id}.md"
-    path.write_text(text, encoding="utf-8")
-    return path
+    return save_card(models, model_id, text)
 
 
 def main(argv: list[str] | None = None) -> int:

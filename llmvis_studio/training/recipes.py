@@ -9,11 +9,11 @@ minutes on one CPU thread (bf16 autocast), so a faster machine trains more steps
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
 from pathlib import Path
 
 from llmvis_studio.training import train
+from llmvis_studio.training.tool_cli import run_stages
 
 RECIPES: dict[str, list[str]] = {
     "sr-x4": ["sr", "--scale", "4", "--minutes", "30", "--batch", "16", "--patch", "192", "--lr", "1e-3",
@@ -55,13 +55,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--models", default="models")
     p.add_argument("--fresh", action="store_true", help="delete the stage's run folder first")
     a = p.parse_args(argv)
-    for stage in a.stages:
-        if a.fresh:
-            shutil.rmtree(Path(a.runs) / stage, ignore_errors=True)
-        cmd = command(stage, Path(a.runs), Path(a.models))
-        print("train", " ".join(cmd), flush=True)
-        train.main(cmd)
-    return 0
+    runs, models = Path(a.runs), Path(a.models)
+    return run_stages(a.stages, runs, a.fresh, lambda stage: command(stage, runs, models), train.main)
 
 
 if __name__ == "__main__":

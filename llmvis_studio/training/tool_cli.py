@@ -31,3 +31,29 @@ def model_tool_main(argv: Optional[list[str]], description: str, action: Callabl
         print(f"error: {exc}", file=sys.stderr)
         return 1
     return 0
+
+
+def train_and_report(train: Callable[[str, argparse.Namespace], dict], args: argparse.Namespace) -> int:
+    """Run `train(kind, args)` for a parsed `<kind> …` command line; print its result (less the model and the
+    per-step losses) as one JSON line."""
+    import json
+
+    kind = args.kind
+    del args.kind
+    result = train(kind, args)
+    print(json.dumps({k: v for k, v in result.items() if k not in ("model", "losses")}))
+    return 0
+
+
+def run_stages(stages: list[str], runs: Path, fresh: bool, command: Callable[[str], list[str]],
+               trainer_main: Callable[[list[str]], int]) -> int:
+    """Train recipe stages in order; `fresh` deletes a stage's run folder first (otherwise it resumes)."""
+    import shutil
+
+    for stage in stages:
+        if fresh:
+            shutil.rmtree(runs / stage, ignore_errors=True)
+        cmd = command(stage)
+        print("train", " ".join(cmd), flush=True)
+        trainer_main(cmd)
+    return 0

@@ -27,6 +27,7 @@ import torch.nn.functional as F
 from llmvis_studio.training import data
 from llmvis_studio.training.archs.denoise import CompactDenoise
 from llmvis_studio.training.archs.sr import CompactSR, count_parameters, load_body_from
+from llmvis_studio.training.tool_cli import train_and_report
 
 
 def psnr_y(a: np.ndarray, b: np.ndarray, shave: int = 0) -> float:
@@ -282,12 +283,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
-    kind = args.kind
-    del args.kind
-    res = train(kind, args)
-    print(json.dumps({k: v for k, v in res.items() if k not in ("model", "losses")}))
-    return 0
+    return train_and_report(train, parser().parse_args(argv))
 
 
 if __name__ == "__main__":

@@ -36,6 +36,7 @@ import torch.nn.functional as F
 from llmvis_studio.training import data, masks
 from llmvis_studio.training.archs.inpaint import InpaintNet, PatchCritic, ScratchNet
 from llmvis_studio.training.archs.sr import count_parameters
+from llmvis_studio.training.tool_cli import run_stages, train_and_report
 from llmvis_studio.training.train import Logger
 
 INPAINT_ID = "inpaint-gated-ns"
@@ -457,11 +458,13 @@ def manifest_entry(kind: str, model: torch.nn.Module, path: Path, metrics: dict[
 # ----------------------------------------------------------------------------------------------------------------
 # recipes (what `make models-inpaint` runs)
 
+# The shipped models were trained in legs (resumed runs whose budget grew; see their cards); a recipe is one
+# leg with the final settings and the final total budget.
 RECIPES: dict[str, list[str]] = {
-    "inpaint": ["inpaint", "--minutes", "25", "--threads", "2", "--batch", "12", "--patch", "128", "--lr", "1.5e-3",
-                "--channels", "32"],
-    "scratch": ["scratch", "--minutes", "10", "--threads", "2", "--batch", "12", "--patch", "128", "--lr", "2e-3",
-                "--channels", "16"],
+    "inpaint": ["inpaint", "--minutes", "92", "--threads", "2", "--batch", "12", "--patch", "128", "--lr", "1.5e-3",
+                "--channels", "32", "--adv-start", "0.8"],
+    "scratch": ["scratch", "--minutes", "35", "--threads", "2", "--batch", "12", "--patch", "128", "--lr", "2e-3",
+                "--channels", "16", "--pos-weight", "1.5"],
 }
 EXPORT = {"inpaint": f"{INPAINT_ID}.onnx", "scratch": f"{SCRATCH_ID}.onnx"}
 
@@ -518,20 +521,9 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     if args.kind == "recipes":
-        import shutil
-
-        for stage in args.stages:
-            if args.fresh:
-                shutil.rmtree(Path(args.runs) / stage, ignore_errors=True)
-            cmd = recipe_command(stage, Path(args.runs), Path(args.models))
-            print("train", " ".join(cmd), flush=True)
-            main(cmd)
-        return 0
-    kind = args.kind
-    del args.kind
-    res = train(kind, args)
-    print(json.dumps({k: v for k, v in res.items() if k not in ("model", "losses")}))
-    return 0
+        runs, models = Path(args.runs), Path(args.models)
+        return run_stages(args.stages, runs, args.fresh, lambda st: recipe_command(st, runs, models), main)
+    return train_and_report(train, args)
 
 
 if __name__ == "__main__":
