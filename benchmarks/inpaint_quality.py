@@ -147,7 +147,9 @@ def bench_detector(engine, images) -> dict:
             "clean_images_marked_fraction": round(clean_fp / max(1, clean_px), 5)}
 
 
-def bench_timing(images) -> dict:
+def bench_timing(images, model_id: str | None) -> dict:
+    """Seconds for a 4000×3000 photo with a few small masks, with the learned model when installed (else the
+    default fill)."""
     from llmvis_studio.core.requests import EditRequest
     from llmvis_studio.engine import Engine
 
@@ -163,7 +165,7 @@ def bench_timing(images) -> dict:
         x, y = int(rng.integers(200, 3500)), int(rng.integers(200, 2500))
         cv2.line(mask, (x, y), (x + int(rng.integers(100, 400)), y + int(rng.integers(-50, 50))), 255, 2)
     engine = Engine(threads=2)
-    request = EditRequest.build("inpaint", big, mask, device="cpu")
+    request = EditRequest.build("inpaint", big, mask, model_id=model_id, device="cpu")
     t = time.perf_counter()
     res = engine.run(request)
     first = time.perf_counter() - t
@@ -194,7 +196,7 @@ def main() -> int:
     if DETECTOR_ID in ids:
         result["detector"] = bench_detector(engine, images)
     if not a.no_timing:
-        result["timing"] = bench_timing(images)
+        result["timing"] = bench_timing(images, INPAINT_ID if INPAINT_ID in ids else None)
     if a.update_manifest:
         update_manifest(result)
     emit(result)
@@ -216,7 +218,7 @@ def update_manifest(result: dict) -> None:
                                                      "telea": r["telea"]["psnr"]}
                 m[f"set5_set14_{kind}_hole_ssim"] = {"learned": r["learned"]["ssim"], "ns": r["ns"]["ssim"],
                                                      "telea": r["telea"]["ssim"]}
-            if "timing" in result:
+            if "timing" in result and result["timing"]["model"] == INPAINT_ID:
                 m["seconds_4000x3000_few_masks_2_threads"] = result["timing"]["best_of_3_s"]
             m["measured"] = f"benchmarks/inpaint_quality.py, {when}"
             upsert_entry(path, entry)

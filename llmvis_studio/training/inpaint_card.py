@@ -36,14 +36,24 @@ DATA = {
                "brush strokes 9–21 px, irregular blobs, 5–30 % of the area; the NS fill of each hole is computed "
                "with OpenCV. A ring buffer of 1500 samples is refilled by a background thread and each batch draws "
                "from it under a random flip/rotation. Loss: L1 inside the hole + 0.2 × L1 of the horizontal and "
-               "vertical image gradients around the hole + a light hinge adversarial term (weight 0.001, from 60 % "
+               "vertical image gradients around the hole + a light hinge adversarial term (weight 0.001, from 80 % "
                "of the budget on) of a spectral-norm PatchGAN (4 → 32 → 64 → 128 channels) weighted to the hole's "
                "patches.",
     "scratch": "128 px crops with synthetic defects (llmvis_studio/training/masks.py add_defects): 0–6 marks per crop "
                "— thin scratches 1–3 px, dust specks, hairs, creases (a line with a light and a dark side) — each "
                "light or dark, opacity 0.35–1, usually with a soft edge; 10 % of crops without any defect; film "
                "grain / sensor noise over 70 % of the crops as a distractor that is never part of the target; 8-bit "
-               "rounding. Loss: BCE (positive weight 3) + 0.5 × soft Dice.",
+               "rounding. Target: the drawn defect pixels whose colour changed by at least 6/255 (a light scratch "
+               "over white sky is not labelled). Loss: BCE (positive weight 1.5) + 0.5 × soft Dice.",
+}
+# how the shipped weights were really made: resumed legs whose settings changed (the recipe is one leg with the
+# final settings and the final budget)
+HISTORY = {
+    "inpaint": "Trained in legs that resume one run: 22.4 min (390 steps) with the adversarial term from 60 % of a "
+               "25-min budget, then resumed with the budget raised to 92 min and the adversarial term from 80 %.",
+    "scratch": "Trained in two legs that resume one run: 10 min (600 steps) with positive weight 3 and every drawn "
+               "pixel as target, then resumed to the 35-min budget with positive weight 1.5 and only the visibly "
+               "changed pixels as target.",
 }
 VALID = {
     "inpaint": "PSNR over the hole's RGB values on held-out crops of training-source photos (never benchmark "
@@ -104,7 +114,7 @@ dynamic height/width (pad to a multiple of the stride). Parameters: {entry['para
   bfloat16 autocast.
 - Budget: {recipe[recipe.index('--minutes') + 1]} minutes wall clock on {recipe[recipe.index('--threads') + 1]} CPU
   threads; this run: {facts.get('steps', '?')} steps in {facts.get('minutes', '?')} min (mean {facts.get('it_s', '?')}
-  it/s), resumed {facts.get('resumes', '0')} time(s).
+  it/s), resumed {facts.get('resumes', '0')} time(s). {HISTORY[stage]}
 - Hardware: {_cpu()}, Python {platform.python_version()}, torch (CPU).
 - Validation: {VALID[stage]} End of training: {facts.get('val', '?')}.
 

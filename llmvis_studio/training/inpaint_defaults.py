@@ -55,7 +55,7 @@ def choose_threshold(models: Path) -> dict:
     context = OpContext(engine.catalog, engine.open_model, engine.memory_budget)
     spec = engine.catalog.get(SCRATCH_ID)
     crops = data.validation_crops(size=384, per_image=4)
-    grid = [round(t, 2) for t in np.arange(0.2, 0.91, 0.05)]
+    grid = [round(t, 3) for t in np.arange(0.2, 0.91, 0.05)] + [0.93, 0.95, 0.97, 0.98, 0.99, 0.995, 0.998, 0.999]
     counts = {t: [0, 0, 0, 0] for t in grid}
     k = np.ones((3, 3), np.uint8)
     for i, crop in enumerate(crops):
@@ -90,14 +90,23 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--models", default="models")
     ap.add_argument("--write", action="store_true")
+    ap.add_argument("--only", choices=("inpaint", "detector"), help="choose one model's defaults only")
     a = ap.parse_args(argv)
+    if a.only != "detector":
+        choose_inpaint_defaults(Path(a.models), a.write)
+    if a.only != "inpaint":
+        choose_detector_threshold(Path(a.models), a.write)
+    return 0
+
+
+def choose_inpaint_defaults(models: Path, write: bool) -> None:
     settings = [{"ensemble": 1}, {"ensemble": 2}, {"ensemble": 4}, {"ensemble": 1, "color_match": False}]
-    res = evaluate(Path(a.models), settings)
+    res = evaluate(models, settings)
     print(json.dumps(res))
-    if a.write:
+    if write:
         from llmvis_studio.training.manifest_tools import upsert_entry
 
-        path = Path(a.models) / "manifest.json"
+        path = models / "manifest.json"
         entry = next(e for e in json.loads(path.read_text())["models"] if e["id"] == INPAINT_ID)
         single = res["stroke"][json.dumps({"ensemble": 1})]
         best = max((1, 2, 4), key=lambda n: res["stroke"][json.dumps({"ensemble": n})])
@@ -106,21 +115,23 @@ def main(argv: list[str] | None = None) -> int:
         entry.setdefault("metrics", {})["heldout_defaults_choice"] = res
         upsert_entry(path, entry)
         print(f"ensemble = {chosen}")
+
+
+def choose_detector_threshold(models: Path, write: bool) -> None:
+    from llmvis_studio.training.manifest_tools import upsert_entry
     from llmvis_studio.training.train_inpaint import SCRATCH_ID
 
-    path = Path(a.models) / "manifest.json"
-    if any(e["id"] == SCRATCH_ID for e in json.loads(path.read_text())["models"]):
-        th = choose_threshold(Path(a.models))
-        print(json.dumps(th))
-        if a.write:
-            from llmvis_studio.training.manifest_tools import upsert_entry
-
-            entry = next(e for e in json.loads(path.read_text())["models"] if e["id"] == SCRATCH_ID)
-            entry["threshold"] = th["best"]
-            entry.setdefault("metrics", {})["heldout_threshold_choice"] = th
-            upsert_entry(path, entry)
-            print(f"threshold = {th['best']}")
-    return 0
+    path = models / "manifest.json"
+    if not any(e["id"] == SCRATCH_ID for e in json.loads(path.read_text())["models"]):
+        return
+    th = choose_threshold(models)
+    print(json.dumps(th))
+    if write:
+        entry = next(e for e in json.loads(path.read_text())["models"] if e["id"] == SCRATCH_ID)
+        entry["threshold"] = th["best"]
+        entry.setdefault("metrics", {})["heldout_threshold_choice"] = th
+        upsert_entry(path, entry)
+        print(f"threshold = {th['best']}")
 
 
 if __name__ == "__main__":

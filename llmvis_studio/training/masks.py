@@ -11,7 +11,8 @@ Inpainting holes (uint8 H×W, 255 = hole):
 
 Defects for the scratch/dust detector (`add_defects`): the same shapes drawn INTO a clean photo as light or dark
 marks with soft edges and partial opacity, plus creases (a light/dark line pair) — and film grain / mild noise over the
-whole picture as a distractor that must not be detected. Returns the damaged image and the defect mask.
+whole picture as a distractor that must not be detected. Returns the damaged image and the defect mask (only where
+the mark visibly changed the photo).
 """
 from __future__ import annotations
 
@@ -192,9 +193,17 @@ def add_defects(rng: np.random.Generator, clean: np.ndarray) -> tuple[np.ndarray
         strength = float(rng.uniform(0.35, 1.0))
         img = _paint(img, shape, rng, bool(rng.random() < 0.5), strength)
         mask = np.maximum(mask, shape)
+    mask = visible_part(mask, img, clean)
     if rng.random() < 0.7:
         img = add_grain(img, rng)
     img = np.clip(img, 0.0, 1.0)
     if rng.random() < 0.7:
         img = np.round(img * 255.0) / 255.0
     return img.astype(np.float32), mask
+
+
+def visible_part(mask: np.ndarray, damaged: np.ndarray, clean_u8: np.ndarray, min_change: float = 6 / 255) -> np.ndarray:
+    """Keep only the mask pixels whose colour the defect really changed: a light scratch over white sky is invisible,
+    and labelling it anyway teaches the detector to mark lines it cannot see (false positives elsewhere)."""
+    change = np.abs(damaged - clean_u8.astype(np.float32) / 255.0).max(axis=2)
+    return np.where(change >= min_change, mask, 0).astype(np.uint8)

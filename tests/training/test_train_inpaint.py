@@ -123,6 +123,16 @@ def test_defects_are_drawn_where_the_mask_says():
             assert diff[mask > 0].mean() > 3 * diff[mask == 0].mean()
 
 
+def test_invisible_defects_are_not_labelled():
+    clean = np.full((16, 16, 3), 255, np.uint8)
+    mask = np.zeros((16, 16), np.uint8)
+    mask[4, :] = mask[10, :] = 255
+    damaged = clean.astype(np.float32) / 255.0
+    damaged[10, :] = 0.2  # a dark scratch shows on white; the light one on row 4 does not
+    kept = masks.visible_part(mask, damaged, clean)
+    assert not kept[4].any() and (kept[10] == 255).all()
+
+
 def test_tolerant_scores():
     truth = np.zeros((20, 20), np.uint8)
     truth[10, 2:18] = 255
