@@ -68,9 +68,9 @@ models-inpaint: $(VENV)/.test-installed
 	$(BIN)/python benchmarks/inpaint_quality.py --update-manifest
 	$(BIN)/python -m llmvis_studio.training.inpaint_card
 
-# The demo texture generator (models/demo-textures-gan.onnx + card): ~14 min on one CPU thread.
+# The demo texture generator (models/demo-textures-gan.onnx + card): ~9 min on 2 CPU threads.
 models-demo-gan: $(VENV)/.test-installed
-	$(BIN)/python -m llmvis_studio.training.demo_textures --steps 3600 --width 48 --threads 1 --ms-weight 0.1 --work runs/demo-textures-v3
+	$(BIN)/python -m llmvis_studio.training.demo_textures --steps 3600 --width 48 --threads 2 --ms-weight 0.1
 
 # Training photos for the restoration models: Debian's photographic wallpapers (plus images bundled in pip packages).
 training-data:

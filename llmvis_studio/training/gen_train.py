@@ -222,8 +222,10 @@ class Models:
         return copy.deepcopy(self.generator).float().eval()
 
 
-def build_models(cfg: GenConfig, c_dim: int, device: torch.device) -> Models:
+def build_models(cfg: GenConfig, vectors: torch.Tensor, device: torch.device) -> Models:
+    """Fresh networks for `cfg`; the class vectors fix each net's class standardiser."""
     torch.manual_seed(cfg.seed)
+    c_dim = vectors.shape[1]
     generator = Generator(cfg.size, cfg.z_dim, c_dim, width=cfg.width).to(device)
     if cfg.kind == "gan":
         critic: nn.Module = Discriminator(cfg.size, c_dim, width=cfg.width, mbstd=cfg.mbstd).to(device)
@@ -237,6 +239,9 @@ def build_models(cfg: GenConfig, c_dim: int, device: torch.device) -> Models:
         ema = None
         opt_g = torch.optim.Adam(generator.parameters(), lr=cfg.lr)
         opt_c = torch.optim.Adam(critic.parameters(), lr=cfg.lr)
+    for net in (generator, ema, critic):
+        if net is not None:
+            net.standardise.fit(vectors)
     return Models(generator, ema, critic, opt_g, opt_c)
 
 
@@ -449,11 +454,12 @@ def quality_stats(samples: np.ndarray, reference: np.ndarray, seed: int = 0,
 
 
 @torch.no_grad()
-def measure_quality(sampler: Generator, vectors: torch.Tensor, data: ImageFolder, count: int = QUALITY_SAMPLES
-                    ) -> dict[str, float]:
+def measure_quality(sampler: Generator, vectors: torch.Tensor, data: ImageFolder, count: int = QUALITY_SAMPLES,
+                    truncation: float = 1.0) -> dict[str, float]:
+    """quality_stats of `count` samples (classes in turn; z scaled by `truncation`, as the generate op does)."""
     gen = torch.Generator(device="cpu").manual_seed(11)
     labels = torch.arange(count) % vectors.shape[0]
-    z = torch.randn(count, sampler.z_dim, generator=gen).to(vectors.device)
+    z = (torch.randn(count, sampler.z_dim, generator=gen) * truncation).to(vectors.device)
     samples = to_uint8(sampler(z, vectors[labels.to(vectors.device)])).astype(np.float32) / 255.0
     rng = np.random.default_rng(1234)
     ref, ref_labels = data.batch(rng, max(count, 128))
@@ -538,7 +544,7 @@ def run_training(cfg: GenConfig, report: Optional[Report] = None, should_stop: O
     else:
         vectors_np, embedder = class_embeddings(classes, cfg.text_embedder)
     vectors = torch.from_numpy(vectors_np).to(device)
-    models = build_models(cfg, vectors.shape[1], device)
+    models = build_models(cfg, vectors, device)
     rng = np.random.default_rng(cfg.seed)
     step, elapsed = 0, 0.0
     history: dict[str, list] = {"step": []}

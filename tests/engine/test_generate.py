@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from llmvis_studio.catalog import load_catalog
-from llmvis_studio.core.errors import InputError
+from llmvis_studio.core.errors import InputError, ModelError
 from llmvis_studio.core.requests import EditRequest
 from llmvis_studio.engine import Engine
 from llmvis_studio.engine.conditioning import conditioning_for_prompt, hashed_embedding
@@ -183,3 +183,23 @@ def test_the_demo_generator_follows_the_prompt_and_fills_a_mask():
                                           params={"seed": 2}))
     assert np.array_equal(result.image[mask == 0], image[mask == 0])
     assert not np.array_equal(result.image[mask > 0], image[mask > 0])
+
+
+def _catalog_with_truncation(folder, truncation):
+    folder = write_generator_catalog(folder)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["models"][0]["truncation"] = truncation
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    return load_catalog(folder, user_folder=None)
+
+
+def test_truncation_narrows_the_samples_and_is_checked(tmp_path):
+    full = Engine(catalog=_catalog_with_truncation(tmp_path / "a", 1.0), threads=1)
+    narrow = Engine(catalog=_catalog_with_truncation(tmp_path / "b", 0.2), threads=1)
+    wide, _, _ = full.generate_images("tiny-gen", "red", 8, seed=0)
+    tight, _, _ = narrow.generate_images("tiny-gen", "red", 8, seed=0)
+    spread = lambda images: float(np.std(np.asarray(images, np.float64), axis=0).mean())  # noqa: E731
+    assert spread(tight) < 0.5 * spread(wide)  # z scaled by 0.2: samples of one prompt close in
+    broken = Engine(catalog=_catalog_with_truncation(tmp_path / "c", 1.5), threads=1)
+    with pytest.raises(ModelError, match="truncation"):
+        broken.generate_images("tiny-gen", "red", 2, seed=0)

@@ -3,7 +3,7 @@
 The small versions run in every test run (~30 s on 2 cores). The quality statistic (stated in
 gen_train.quality_stats): samples are not collapsed when their mean pairwise RMS distance is above 20 % of the
 training crops' own, and not noise when their mean distance to the nearest training crop is below that of
-uniform-noise images. The longer run (`LLMVIS_SLOW=1`, marked slow) asks more of both.
+uniform-noise images. The longer run (600 steps, marked slow) always runs; `LLMVIS_SLOW=1` makes it 2000 steps.
 """
 from __future__ import annotations
 
@@ -197,12 +197,19 @@ def test_quality_statistic_separates_collapse_noise_and_data():
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not os.environ.get("LLMVIS_SLOW"), reason="long training run: set LLMVIS_SLOW=1")
-def test_longer_gan_run_is_neither_collapsed_nor_noise(tmp_path):
+@pytest.mark.timeout(900)  # ~1–2 min alone; more when the machine is busy
+def test_longer_gan_run_is_neither_collapsed_nor_noise_and_follows_the_class(tmp_path):
+    """600 steps in every test run (~1–2 min on 2 cores); LLMVIS_SLOW=1 trains 2000 and asks for tighter fits.
+
+    Measured here (two-class folder, one thread): 400 steps → noise ratio 0.54, class match 1.0; 700 steps → 0.41 and
+    0.98, diversity ratio 0.98. Before the class standardiser (archs/gan.py) a 250-step run missed class match 0.8."""
+    slow = bool(os.environ.get("LLMVIS_SLOW"))
     data = two_class_folder(tmp_path / "data", count=16)
-    result = run_training(GenConfig(kind="gan", data=str(data), out=str(tmp_path / "run"), size=32, steps=800,
-                                    batch=32, width=32, threads=2, device="cpu", register=False), echo=False)
+    result = run_training(GenConfig(kind="gan", data=str(data), out=str(tmp_path / "run"), size=32,
+                                    steps=2000 if slow else 600, batch=32, width=32, threads=1, device="cpu",
+                                    register=False), echo=False)
     quality = result["quality"]
-    assert quality["diversity_ratio"] > 0.3, quality
-    assert quality["noise_ratio"] < 0.6, quality
-    assert quality["class_match"] > 0.8, quality
+    assert quality["diversity_ratio"] > 0.3, quality  # not collapsed
+    assert quality["class_diversity_ratio"] > 0.3, quality  # not one fixed image per class either
+    assert quality["noise_ratio"] < (0.45 if slow else 0.6), quality  # much nearer the data than noise is
+    assert quality["class_match"] > 0.8, quality  # the prompt's class is the one drawn

@@ -38,6 +38,7 @@ class GeneratorInfo:
     size: int
     z_dim: int
     embedder: dict
+    truncation: float = 1.0  # z is scaled by this (BigGAN's truncation trick): < 1 trades variety for fidelity
 
     @classmethod
     def of(cls, spec: ModelSpec) -> "GeneratorInfo":
@@ -52,7 +53,10 @@ class GeneratorInfo:
                              "classes, image_size or z_dim).", detail=repr(exc)) from exc
         if not names or vectors.ndim != 2:
             raise ModelError(f"Model '{spec.id}' lists no classes.")
-        return cls(names, vectors, size, z_dim, dict(extra.get("embedder", {"kind": "hashed-bow"})))
+        truncation = float(extra.get("truncation", 1.0))
+        if not 0.0 < truncation <= 1.0:
+            raise ModelError(f"Model '{spec.id}' has truncation {truncation}; it must be in (0, 1].")
+        return cls(names, vectors, size, z_dim, dict(extra.get("embedder", {"kind": "hashed-bow"})), truncation)
 
 
 def class_conditions(info: GeneratorInfo, prompt: str, count: int, rng: np.random.Generator,
@@ -87,7 +91,7 @@ def sample(context: OpContext, spec: ModelSpec, prompt: str, count: int, seed: i
         raise InputError(f"Ask for 1 to {MAX_SAMPLES} images, not {count}.")
     info = GeneratorInfo.of(spec)
     rng = np.random.default_rng(seed)
-    z = rng.standard_normal((count, info.z_dim)).astype(np.float32)
+    z = (rng.standard_normal((count, info.z_dim)) * info.truncation).astype(np.float32)
     c, mix, picks = class_conditions(info, prompt, count, rng, context.catalog)
     model = context.open_model(spec, device)
     images = run_generator(model, spec, z, c)

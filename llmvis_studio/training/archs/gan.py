@@ -34,6 +34,34 @@ def _widths(width: int, stages: int) -> list[int]:
     return [max(width, top // (2 ** i)) for i in range(stages + 1)]
 
 
+class ClassStandardiser(nn.Module):
+    """c → (c − centre) · scale, fixed from the training classes' text embeddings (buffers, exported with the net).
+
+    Text embeddings of two class names are close (cosine 0.3–0.6), so the part that tells the classes apart is small
+    next to what they share, and the class signal reached the generator far weaker than the noise z: class control
+    came late or never. Centring on the classes' mean and scaling their spread to 1 makes every class difference
+    unit-sized from step 0. It is affine, so a softmax mix of class vectors (how `generate` blends prompts) maps to
+    the same mix of standardised vectors."""
+
+    def __init__(self, c_dim: int) -> None:
+        super().__init__()
+        self.register_buffer("centre", torch.zeros(c_dim))
+        self.register_buffer("scale", torch.ones(()))
+
+    @torch.no_grad()
+    def fit(self, vectors: torch.Tensor) -> None:
+        centre = vectors.float().mean(dim=0)
+        spread = (vectors.float() - centre).norm(dim=1).mean()
+        self.centre.copy_(centre)
+        # one class has no spread: then keep the raw embedding's scale
+        self.scale.fill_(1.0 / float(spread) if len(vectors) > 1 and float(spread) > 1e-6 else 1.0)
+        if len(vectors) <= 1:
+            self.centre.zero_()
+
+    def forward(self, c: torch.Tensor) -> torch.Tensor:
+        return (c - self.centre) * self.scale
+
+
 class ConditionalBatchNorm(nn.Module):
     def __init__(self, channels: int, emb_dim: int) -> None:
         super().__init__()
@@ -68,6 +96,7 @@ class Generator(nn.Module):
         self.size, self.z_dim, self.c_dim, self.emb_dim, self.width = size, z_dim, c_dim, emb_dim, width
         stages = stages_for(size)
         widths = _widths(width, stages)
+        self.standardise = ClassStandardiser(c_dim)
         self.project = nn.Linear(c_dim, emb_dim)  # the learned text-embedding projection
         self.stem = nn.Linear(z_dim + emb_dim, 4 * 4 * widths[0])
         self.top = widths[0]
@@ -80,7 +109,7 @@ class Generator(nn.Module):
                 "width": self.width}
 
     def forward(self, z: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
-        emb = self.project(c)
+        emb = self.project(self.standardise(c))
         # a known channel count (not -1) keeps the exported BatchNorm's shape inferable in ONNX
         x = self.stem(torch.cat([z, emb], dim=1)).view(-1, self.top, 4, 4)
         x = F.relu(self.stem_norm(x, emb))
@@ -118,6 +147,7 @@ class Discriminator(nn.Module):
         # the last conv also sees the minibatch standard deviation (ProGAN): a collapsed batch looks different
         self.head = nn.Sequential(_sn_conv(widths[-1] + int(mbstd), widths[-1], 3, 1), nn.LeakyReLU(0.1))
         self.linear = spectral_norm(nn.Linear(widths[-1], 1))
+        self.standardise = ClassStandardiser(c_dim)
         self.embed = spectral_norm(nn.Linear(c_dim, widths[-1], bias=False))  # projection of the text embedding
 
     def config(self) -> dict:
@@ -126,7 +156,7 @@ class Discriminator(nn.Module):
     def forward(self, x: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
         features = self.body(x)
         h = self.head(minibatch_std(features) if self.mbstd else features).sum(dim=(2, 3))
-        return self.linear(h).squeeze(1) + (self.embed(c) * h).sum(dim=1)
+        return self.linear(h).squeeze(1) + (self.embed(self.standardise(c)) * h).sum(dim=1)
 
 
 class Encoder(nn.Module):
@@ -142,12 +172,13 @@ class Encoder(nn.Module):
                        nn.LeakyReLU(0.1)]
         self.body = nn.Sequential(*layers)
         features = widths[-1] * 16
+        self.standardise = ClassStandardiser(c_dim)
         self.project = nn.Linear(c_dim, emb_dim)
         self.head = nn.Linear(features + emb_dim, 2 * z_dim)
 
     def forward(self, x: torch.Tensor, c: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         h = self.body(x).flatten(1)
-        mu, logvar = self.head(torch.cat([h, self.project(c)], dim=1)).chunk(2, dim=1)
+        mu, logvar = self.head(torch.cat([h, self.project(self.standardise(c))], dim=1)).chunk(2, dim=1)
         return mu, logvar.clamp(-10.0, 10.0)
 
 
