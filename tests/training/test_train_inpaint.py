@@ -77,6 +77,20 @@ def test_tiny_run_loss_falls_and_export_matches_torch(tmp_path, kind):
     assert (tmp_path / "run" / "last.pt").exists()
 
 
+def test_mse_hole_loss_trains_and_counts_only_the_hole(tmp_path):
+    gt = torch.zeros(1, 3, 4, 4)
+    out = gt.clone()
+    out[..., 0, :] = 0.5  # wrong on row 0 only
+    mask = torch.zeros(1, 1, 4, 4)
+    mask[..., 1:, :] = 1  # the hole is rows 1–3
+    assert float(train_inpaint.hole_mse(out, gt, mask)) == 0.0
+    mask[..., 0, :] = 1
+    assert float(train_inpaint.hole_mse(out, gt, mask)) > 0.0
+    res = tiny("inpaint", tmp_path / "run", "--steps", "40", "--pixel-loss", "mse", "--out-init", "1.0")
+    before = fixed_loss("inpaint", tiny("inpaint", tmp_path / "init", "--minutes", "0", "--out-init", "1.0")["model"])
+    assert fixed_loss("inpaint", res["model"]) < 0.97 * before
+
+
 def test_inpaint_output_keeps_pixels_outside_the_hole():
     from llmvis_studio.training.archs.inpaint import InpaintNet
 
