@@ -98,6 +98,11 @@ def write_card(model_id: str, runs: Path, models: Path) -> Path:
              "NOT the default yet: " + str(entry.get("metrics", {}).get("note", "it does not beat OpenCV NS yet."))
              ) if stage == "inpaint" else
             "Default (only) model for `detect-scratches`; also drives `restore` (detect, grow 1 px, inpaint).")
+    if stage == "inpaint":
+        role += (f" Inference defaults, chosen on held-out crops (inpaint_defaults.py): self-ensemble of "
+                 f"{entry.get('ensemble', 1)} flip(s); hole pixels within {entry.get('classical_within_px', 0)} px "
+                 "of the hole's edge keep the Navier–Stokes fill and the network's correction ramps in over the next "
+                 "pixel, so 1–3 px scratches are filled by NS and the network works on wider holes.")
     text = f"""# {entry['name']} — `{model_id}`
 
 Task `{entry['task']}`, stride {entry['stride']}. File `models/{entry['file']}` (sha256 `{entry['sha256']}`), one

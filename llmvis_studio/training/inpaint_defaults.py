@@ -4,9 +4,9 @@ the training-source photos (data.VALIDATION_NAMES), never on benchmark images.
     python -m llmvis_studio.training.inpaint_defaults [--models models] [--write]
 
 Runs the shipped model through the engine on 384 px validation crops with the benchmark's thin / stroke mask
-generator (other seeds), prints hole PSNR per setting as JSON; --write stores the best ensemble size in the
-manifest entry (`ensemble`) when it beats a single pass by at least 0.05 dB on strokes, and makes the learned fill the
-`inpaint` default only when it beats OpenCV NS on both thin scratches and strokes there. For the scratch detector it
+generator (other seeds), prints hole PSNR per setting as JSON; --write stores the chosen `ensemble` and
+`classical_within_px` in the manifest entry (pick_setting: best on strokes without losing to NS on thin scratches),
+and makes the learned fill the `inpaint` default only when that setting beats OpenCV NS on both kinds there. For the scratch detector it
 picks the threshold with the best F1 (1 px tolerance) on held-out crops with light / dark thin scratches.
 """
 from __future__ import annotations
@@ -100,33 +100,53 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def choose_inpaint_defaults(models: Path, write: bool) -> None:
-    settings = [{"ensemble": 1}, {"ensemble": 2}, {"ensemble": 4}, {"ensemble": 1, "color_match": False}]
-    res = evaluate(models, settings)
-    print(json.dumps(res))
-    if write:
-        from llmvis_studio.training.manifest_tools import upsert_entry
+ENSEMBLES = (1, 2, 4)
+THIN_RAMPS = (0.0, 2.0)  # classical_within_px: 2 keeps 1–3 px holes at the NS fill
 
-        path = models / "manifest.json"
-        entry = next(e for e in json.loads(path.read_text())["models"] if e["id"] == INPAINT_ID)
-        single = res["stroke"][json.dumps({"ensemble": 1})]
-        best = max((1, 2, 4), key=lambda n: res["stroke"][json.dumps({"ensemble": n})])
-        chosen = best if res["stroke"][json.dumps({"ensemble": best})] >= single + 0.05 else 1
-        entry["ensemble"] = chosen
-        # the learned fill becomes the inpaint default only when it beats NS on both mask kinds here (held-out
-        # crops; the benchmark images are never used to decide)
-        chosen_key = json.dumps({"ensemble": chosen})
-        wins = {kind: res[kind][chosen_key] - res[kind]["ns"] for kind in ("thin", "stroke")}
-        entry["default"] = all(gain >= 0.0 for gain in wins.values())
-        metrics = entry.setdefault("metrics", {})
-        metrics["heldout_defaults_choice"] = res
-        if entry["default"]:
-            metrics.pop("note", None)
-        else:
-            metrics["note"] = ("on held-out crops it trails OpenCV NS (thin {thin:+.2f} dB, strokes {stroke:+.2f} dB), "
-                               "so OpenCV Telea stays the default.").format(**wins)
-        upsert_entry(path, entry)
-        print(f"ensemble = {chosen}, default = {entry['default']} (gain over NS: {wins})")
+
+def pick_setting(res: dict) -> tuple[dict, bool]:
+    """The setting with the best stroke PSNR among those that do not lose to NS on thin scratches (an ensemble must
+    add 0.05 dB over one pass to be worth its cost); the flag says whether any setting qualified."""
+    def key(e: int, r: float) -> str:
+        return json.dumps({"classical_within_px": r, "ensemble": e}, sort_keys=True)
+
+    grid = [(e, r) for e in ENSEMBLES for r in THIN_RAMPS]
+    fair = [(e, r) for e, r in grid if res["thin"][key(e, r)] >= res["thin"]["ns"]]
+    pool = fair or grid
+    best = max(pool, key=lambda er: res["stroke"][key(*er)])
+    single = max((er for er in pool if er[0] == 1), key=lambda er: res["stroke"][key(*er)], default=best)
+    if res["stroke"][key(*best)] < res["stroke"][key(*single)] + 0.05:
+        best = single
+    return {"ensemble": best[0], "classical_within_px": best[1]}, bool(fair)
+
+
+def choose_inpaint_defaults(models: Path, write: bool) -> None:
+    settings = [{"ensemble": e, "classical_within_px": r} for e in ENSEMBLES for r in THIN_RAMPS]
+    res = evaluate(models, settings + [{"ensemble": 1, "color_match": False}])
+    print(json.dumps(res))
+    chosen, fair = pick_setting(res)
+    chosen_key = json.dumps(chosen, sort_keys=True)
+    wins = {kind: round(res[kind][chosen_key] - res[kind]["ns"], 3) for kind in ("thin", "stroke")}
+    # the learned fill becomes the inpaint default only when it beats NS on both mask kinds here (held-out crops;
+    # the benchmark images are never used to decide)
+    default = fair and wins["stroke"] >= 0.0
+    print(f"chosen {chosen}, default = {default} (gain over NS: {wins})")
+    if not write:
+        return
+    from llmvis_studio.training.manifest_tools import upsert_entry
+
+    path = models / "manifest.json"
+    entry = next(e for e in json.loads(path.read_text())["models"] if e["id"] == INPAINT_ID)
+    entry.update(chosen)
+    entry["default"] = default
+    metrics = entry.setdefault("metrics", {})
+    metrics["heldout_defaults_choice"] = res
+    if default:
+        metrics.pop("note", None)
+    else:
+        metrics["note"] = ("on held-out crops it trails OpenCV NS (thin {thin:+.2f} dB, strokes {stroke:+.2f} dB), "
+                           "so OpenCV Telea stays the default.").format(**wins)
+    upsert_entry(path, entry)
 
 
 def choose_detector_threshold(models: Path, write: bool) -> None:

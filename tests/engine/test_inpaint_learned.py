@@ -165,3 +165,27 @@ def test_feathered_paste_still_keeps_outside_pixels(engine):
     mask = scratch_mask(60, 70)
     res = engine.run(EditRequest.build("inpaint", img, mask, params={"feather": 2}))
     assert np.array_equal(res.image[mask == 0], img[mask == 0])
+
+
+def test_correction_weight_keeps_thin_holes_classical_and_ramps_inside_wide_ones():
+    hole = np.zeros((40, 60), bool)
+    hole[5, 5:55] = True  # a 1 px scratch
+    hole[18:21, 5:55] = True  # a 3 px scratch
+    hole[28:40, 5:55] = True  # a 12 px stroke touching the crop's bottom border (no edge there)
+    weight = inpaint_learned.correction_weight(hole, 2.0)
+    assert weight[5].max() == 0 and weight[18:21].max() == 0  # thin: the classical fill only
+    assert weight[36, 30] == 1.0 and weight[28, 30] == 0.0  # deep inside: all of it; at the edge: none
+    assert np.all(inpaint_learned.correction_weight(hole, 0) == 1)
+
+
+def test_classical_within_px_makes_thin_fills_identical_to_navier_stokes(engine):
+    image = photo(48, 64)
+    mask = np.zeros(image.shape[:2], np.uint8)
+    cv2.line(mask, (4, 10), (60, 30), 255, 2)
+    ns = engine.run(EditRequest.build("inpaint", image, mask, model_id="opencv-ns")).image
+    learned = engine.run(EditRequest.build("inpaint", image, mask, model_id="inpaint-gated-ns",
+                                           params={"classical_within_px": 3, "color_match": False})).image
+    free = engine.run(EditRequest.build("inpaint", image, mask, model_id="inpaint-gated-ns",
+                                        params={"color_match": False})).image
+    assert np.abs(learned.astype(int) - ns).max() <= 1  # 8-bit rounding of the same fill
+    assert np.abs(free.astype(int) - ns).max() > 1  # the untrained net's correction does show without it

@@ -8,7 +8,9 @@ colour drifts from the classical fill's by more than a small tolerance back towa
 colour of a scan.
 
 Parameters: `color_match` (default on), `ensemble` (1/2/4/8: average over flips / rotations; default from the
-manifest entry), `feather` (px, default 0: ramp the paste weight up inside the mask's edge — for loose hand-painted
+manifest entry), `classical_within_px` (default from the manifest entry, else 0): hole pixels this close to the hole's
+edge keep the classical fill and the network's correction ramps in over the next pixel — a 1–3 px scratch is fixed by
+its neighbours, where Navier–Stokes is hard to beat and a correction mostly adds noise; `feather` (px, default 0: ramp the paste weight up inside the mask's edge — for loose hand-painted
 masks; a mask that hugs a defect must not let it show through), `margin` (context px).
 
 The model takes `image`, `mask` (1 = fill) and `fill` (NCHW float 0..1) and returns the completed image.
@@ -108,8 +110,20 @@ def _inverse(a: np.ndarray, k: int, flip: bool) -> np.ndarray:
     return np.rot90(a, -k)
 
 
+def correction_weight(hole: np.ndarray, classical_within_px: float) -> np.ndarray:
+    """Per-pixel share of the network's correction: 0 within `classical_within_px` of the hole's edge, rising to 1
+    one pixel further in (all ones when the distance is 0)."""
+    if classical_within_px <= 0:
+        return np.ones(hole.shape, np.float32)
+    # the crop's own border is no edge of the hole: pad by repeating it
+    inside = np.pad(hole.astype(np.uint8), 1, mode="edge")
+    distance = cv2.distanceTransform(inside, cv2.DIST_L2, 3)[1:-1, 1:-1]
+    return np.clip(distance - classical_within_px, 0.0, 1.0).astype(np.float32)
+
+
 def fill_region(model: LoadedModel, rgb: np.ndarray, hole: np.ndarray, stride: int, classical: int,
-                colour_match: bool = True, ensemble: int = DEFAULT_ENSEMBLE) -> np.ndarray:
+                colour_match: bool = True, ensemble: int = DEFAULT_ENSEMBLE,
+                classical_within_px: float = 0.0) -> np.ndarray:
     """Inpaint one crop. rgb: H×W×3 uint8/uint16, hole: H×W bool → H×W×3 float32 0..1 (hole pixels filled)."""
     top = max_value(rgb.dtype)
     hole_u8 = hole.astype(np.uint8) * 255
@@ -134,7 +148,8 @@ def fill_region(model: LoadedModel, rgb: np.ndarray, hole: np.ndarray, stride: i
             res = run_tiled(view, infer, tile=MAX_CROP_SIDE, overlap=DEFAULT_MARGIN, stride=stride)[..., :3]
         out += _inverse(res, k, flip)
     out /= len(transforms)
-    out = np.clip(out, 0.0, 1.0)
+    weight = correction_weight(hole, classical_within_px)[..., None]
+    out = np.clip(fill + weight * (out - fill), 0.0, 1.0)
     if colour_match and hole.any():
         out = match_colour(out, fill, hole)
     return out
@@ -171,6 +186,7 @@ def run(context: OpContext, request: EditRequest, spec: ModelSpec, progress: Pro
     margin = int(request.params.get("margin", spec.extra.get("working_margin", DEFAULT_MARGIN)))
     colour_match = bool(request.params.get("color_match", True))
     ensemble = int(request.params.get("ensemble", spec.extra.get("ensemble", DEFAULT_ENSEMBLE)))
+    classical_within_px = float(request.params.get("classical_within_px", spec.extra.get("classical_within_px", 0.0)))
     feather = float(request.params.get("feather", 0.0))
     classical = inpaint_classical.METHODS.get(str(spec.extra.get("classical_fill", "opencv-ns")), cv2.INPAINT_NS)
     hole_all = request.mask > 0
@@ -181,7 +197,7 @@ def run(context: OpContext, request: EditRequest, spec: ModelSpec, progress: Pro
         progress.set(index / max(1, len(regions)), "Filling")
         image_crop = request.image[crop.slices]
         filled = fill_region(model, image_crop[..., :3], hole_all[crop.slices], spec.stride, classical, colour_match,
-                             ensemble)
+                             ensemble, classical_within_px)
         inner = core.relative_to(crop)
         edited = from_float_rgb(filled[inner.slices], request.image[core.slices], reuse_input=True)
         weights = request.mask[core.slices]
