@@ -99,10 +99,13 @@ def write_card(model_id: str, runs: Path, models: Path) -> Path:
              ) if stage == "inpaint" else
             "Default (only) model for `detect-scratches`; also drives `restore` (detect, grow 1 px, inpaint).")
     if stage == "inpaint":
+        ramp = float(entry.get("classical_within_px", 0))
         role += (f" Inference defaults, chosen on held-out crops (inpaint_defaults.py): self-ensemble of "
-                 f"{entry.get('ensemble', 1)} flip(s); hole pixels within {entry.get('classical_within_px', 0)} px "
-                 "of the hole's edge keep the Navier–Stokes fill and the network's correction ramps in over the next "
-                 "pixel, so 1–3 px scratches are filled by NS and the network works on wider holes.")
+                 f"{entry.get('ensemble', 1)} flip(s)/rotation(s); " +
+                 (f"hole pixels within {ramp:g} px of the hole's edge keep the Navier–Stokes fill and the network's "
+                  "correction ramps in over the next pixel." if ramp > 0 else
+                  "the network corrects every hole pixel (keeping the NS fill next to the hole's edge, "
+                  "`classical_within_px`, scored lower on held-out thin scratches and strokes)."))
     text = f"""# {entry['name']} — `{model_id}`
 
 Task `{entry['task']}`, stride {entry['stride']}. File `models/{entry['file']}` (sha256 `{entry['sha256']}`), one
@@ -131,7 +134,8 @@ dynamic height/width (pad to a multiple of the stride). Parameters: {entry['para
 {cmd}
 ```
 
-then `python benchmarks/inpaint_quality.py --update-manifest` and `python -m llmvis_studio.training.inpaint_card`.
+then `python -m llmvis_studio.training.inpaint_defaults --write`, `python benchmarks/inpaint_quality.py --update-manifest` and
+`python -m llmvis_studio.training.inpaint_card`.
 Training is time-budgeted (and the sample buffer is filled by a thread), so a rerun gives a close but not
 bit-identical model. Rerunning continues from runs/{stage}/last.pt unless `--fresh` is given.
 
