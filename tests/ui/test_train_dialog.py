@@ -117,10 +117,11 @@ def fill_from_prompt_in_the_editor(qtbot, tmp_path, catalog, model_id: str, prom
         panel.prompt_edit.setPlainText(prompt)
         panel.variation_spin.setValue(2)
         assert panel.params() == {"seed": 0, "variations": 4, "variation": 1}
-        with qtbot.waitSignal(window.jobs.busyChanged, timeout=timeout, check_params_cb=lambda busy: not busy):
-            panel.run_button.click()
-            # with the real text encoder the prompt is routed on the worker first; the job starts after that
-            qtbot.waitUntil(lambda: window.jobs.busy, timeout=timeout)
+        panel.run_button.click()
+        # with the real text encoder the prompt is routed on the worker first and the job starts after that; either
+        # way the picture changes once the job's result is applied
+        qtbot.waitUntil(lambda: not window.jobs.busy and not np.array_equal(window.document.image, before),
+                        timeout=timeout)
         after = window.document.image
         assert np.array_equal(after[mask == 0], before[mask == 0])
         assert np.abs(after[mask > 0].astype(int) - before[mask > 0]).mean() > 1
