@@ -213,3 +213,16 @@ def test_longer_gan_run_is_neither_collapsed_nor_noise_and_follows_the_class(tmp
     assert quality["class_diversity_ratio"] > 0.3, quality  # not one fixed image per class either
     assert quality["noise_ratio"] < (0.45 if slow else 0.6), quality  # much nearer the data than noise is
     assert quality["class_match"] > 0.8, quality  # the prompt's class is the one drawn
+
+
+def test_checkpoints_from_before_the_class_standardiser_still_load_as_identity():
+    from llmvis_studio.training.archs.gan import Generator
+
+    vectors = torch.randn(3, 384)
+    new = Generator(32, 16, 384, width=8)
+    new.standardise.fit(vectors)
+    old_state = {k: v for k, v in new.state_dict().items() if not k.startswith("standardise.")}
+    loaded = Generator(32, 16, 384, width=8)
+    loaded.standardise.fit(vectors)  # whatever it held is replaced by the identity of the old run
+    loaded.load_state_dict(old_state)
+    assert torch.equal(loaded.standardise(vectors), vectors)

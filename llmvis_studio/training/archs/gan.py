@@ -58,6 +58,12 @@ class ClassStandardiser(nn.Module):
         if len(vectors) <= 1:
             self.centre.zero_()
 
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs) -> None:
+        # runs saved before the standardiser existed were trained on raw embeddings: identity is their exact match
+        state_dict.setdefault(prefix + "centre", torch.zeros_like(self.centre))
+        state_dict.setdefault(prefix + "scale", torch.ones_like(self.scale))
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
     def forward(self, c: torch.Tensor) -> torch.Tensor:
         return (c - self.centre) * self.scale
 
