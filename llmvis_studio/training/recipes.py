@@ -4,7 +4,8 @@
     python -m llmvis_studio.training.recipes denoise denoise-ft denoise-ft2 denoise-ft3 denoise-ft4 --fresh  # make models-denoise
 
 Each stage is resumable: rerunning continues from runs/<stage>/last.pt unless --fresh is given. Budgets are wall-clock
-minutes on one CPU thread (bf16 autocast), so a faster machine trains more steps in the same time.
+minutes on one CPU thread unless a stage says --threads (bf16 autocast), so a faster machine trains more steps in
+the same time.
 """
 from __future__ import annotations
 
