@@ -7,12 +7,11 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import re
 import sys
 from pathlib import Path
 
 from llmvis_studio.training import data
-from llmvis_studio.training.model_card import _cpu, save_card, training_images_table, wallpaper_packages
+from llmvis_studio.training.model_card import _cpu, log_facts, save_card, training_images_table, wallpaper_packages
 from llmvis_studio.training.train_inpaint import INPAINT_ID, RECIPES, SCRATCH_ID, recipe_command
 
 STAGE = {INPAINT_ID: "inpaint", SCRATCH_ID: "scratch"}
@@ -63,29 +62,11 @@ VALID = {
 }
 
 
-def _facts(log: Path) -> dict[str, str]:
-    facts: dict[str, str] = {}
-    if not log.exists():
-        return facts
-    text = log.read_text(encoding="utf-8")
-    m = re.findall(r"trained (\d+) steps in ([\d.]+) min", text)
-    if m:
-        facts["steps"], facts["minutes"] = m[-1]
-    m = re.findall(r"final step \d+ val (.*)", text)
-    if m:
-        facts["val"] = m[-1]
-    rates = [float(x) for x in re.findall(r"it/s ([\d.]+)", text)]
-    if rates:
-        facts["it_s"] = f"{sum(rates) / len(rates):.2f}"
-    facts["resumes"] = str(text.count("resumed from"))
-    return facts
-
-
 def write_card(model_id: str, runs: Path, models: Path) -> Path:
     manifest = json.loads((models / "manifest.json").read_text(encoding="utf-8"))
     entry = next(e for e in manifest["models"] if e["id"] == model_id)
     stage = STAGE[model_id]
-    facts = _facts(runs / stage / "train.log")
+    facts = log_facts(runs / stage / "train.log")
     recipe = RECIPES[stage]
     cmd = " ".join(["python -m llmvis_studio.training.train_inpaint"] + recipe_command(stage, Path("runs"),
                                                                                           Path("models")))

@@ -88,7 +88,9 @@ def save_card(models: Path, model_id: str, text: str) -> Path:
     return path
 
 
-def _log_facts(log: Path) -> dict[str, str]:
+def log_facts(log: Path) -> dict[str, str]:
+    """What a training log says of its run: steps, minutes, mean it/s, resumes, and the final validation (`val`:
+    the text after "val", `val_psnr`: the number of an SR/denoise run)."""
     facts: dict[str, str] = {}
     if not log.exists():
         return facts
@@ -99,6 +101,9 @@ def _log_facts(log: Path) -> dict[str, str]:
     m = re.findall(r"final step \d+ val_psnr ([\d.]+)", text)
     if m:
         facts["val_psnr"] = m[-1]
+    m = re.findall(r"final step \d+ val (.*)", text)
+    if m:
+        facts["val"] = m[-1]
     m = re.findall(r"it/s ([\d.]+)", text)
     if m:
         rates = [float(x) for x in m]
@@ -117,7 +122,7 @@ def write_card(model_id: str, runs: Path, models: Path) -> Path:
     total = 0.0
     for st in CHAIN[model_id]:
         r = RECIPES[st]
-        f = _log_facts(runs / st / "train.log")
+        f = log_facts(runs / st / "train.log")
         total += float(f.get("minutes", 0) or 0)
         init = f", starting from `{r[r.index('--init') + 1].replace('{runs}', 'runs')}`" if "--init" in r else ""
         threads = r[r.index("--threads") + 1] if "--threads" in r else "1"
