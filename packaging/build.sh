@@ -43,25 +43,11 @@ bundle=dist/$name
 stamp=build/$name.stamp   # dated to the start of the last successful build; --reuse compares sources with it
 
 # ------------------------------------------------------------ 1. build environment
-# The project's runtime dependencies (read from pyproject.toml) plus PyInstaller, and the
-# packages the app imports lazily that pyproject.toml may not list: tifffile (16-bit TIFF
-# files) and tokenizers (text-encoder models).
+# Exactly the locked runtime (requirements/runtime.lock) plus PyInstaller (requirements/bundle.lock), with hashes:
+# the bundle holds what `make test` tested, whatever day it is built.
 mkdir -p build dist
 requirements=build/package-requirements.txt
-"$PYTHON" - >"$requirements.new" <<'EOF'
-try:
-    import tomllib
-except ImportError:  # Python 3.10
-    from pip._vendor import tomli as tomllib
-import re
-with open("pyproject.toml", "rb") as f:
-    requirements = tomllib.load(f)["project"]["dependencies"]
-named = {re.match(r"[\w.-]+", r).group().lower() for r in requirements}
-for extra in ("tifffile>=2023.1", "tokenizers>=0.15", "pyinstaller>=6.10,<7"):
-    if re.match(r"[\w.-]+", extra).group() not in named:
-        requirements.append(extra)
-print("\n".join(requirements))
-EOF
+cat requirements/runtime.lock requirements/bundle.lock >"$requirements.new"
 quiet() {  # run a pip command; show its output only when it fails (pip -q still prints index warnings)
   local out
   out=$("$@" 2>&1) || { echo "$out" >&2; return 1; }
@@ -71,7 +57,8 @@ if [ ! -x "$VENV/bin/pyinstaller" ] || ! cmp -s "$requirements.new" "$requiremen
   rm -rf "$VENV"
   "$PYTHON" -m venv "$VENV"
   quiet "$VENV/bin/python" -m pip install -q --upgrade pip
-  quiet "$VENV/bin/python" -m pip install -q -r "$requirements.new"
+  quiet "$VENV/bin/python" -m pip install -q --require-hashes --no-deps -r requirements/runtime.lock \
+    -r requirements/bundle.lock
   mv "$requirements.new" "$requirements"
 else
   rm -f "$requirements.new"

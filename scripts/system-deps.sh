@@ -4,7 +4,8 @@
 set -u
 packages=(xvfb xauth libxcb-icccm4 libxcb-keysyms1 libxcb-cursor0 libxcb-image0 libxcb-render-util0
           libxcb-shape0 libxcb-xinerama0 libxcb-xkb1 libxkbcommon-x11-0 libxkbcommon0 libegl1 libgl1
-          libfontconfig1 libdbus-1-3 libglib2.0-0)
+          libfontconfig1 libdbus-1-3 libglib2.0-0
+          libgs-common)  # libgs-common: a CMYK ICC profile for the CMYK JPEG test (317 kB)
 command -v dpkg-query >/dev/null 2>&1 || { echo "system-deps: not a Debian system; install Xvfb and Qt's xcb libraries yourself"; exit 0; }
 missing=()
 for p in "${packages[@]}"; do

@@ -44,3 +44,24 @@ def blend_inside_mask(original: np.ndarray, edited: np.ndarray, mask: np.ndarray
     untouched = mask == 0
     out[untouched] = original[untouched]
     return out
+
+
+def is_grey(image: np.ndarray) -> bool:
+    """Whether the colour channels are identical (a greyscale photo or scan stored as RGB)."""
+    rgb = image[..., :3]
+    return bool((rgb[..., 0] == rgb[..., 1]).all() and (rgb[..., 1] == rgb[..., 2]).all())
+
+
+LUMA = np.array([0.299, 0.587, 0.114])  # BT.601, the weights the Y-channel metrics use
+
+
+def to_grey_like(image: np.ndarray) -> np.ndarray:
+    """The image with its colour channels replaced by their luma (alpha kept); grey pixels stay bit-exact.
+
+    Why: a restoration net has three output channels and tints a greyscale scan slightly (and a saved file would
+    then no longer be greyscale); the weights sum to 1, so a pixel with R = G = B maps to itself after rounding.
+    """
+    luma = np.rint(image[..., :3] @ LUMA).astype(image.dtype)
+    out = image.copy()
+    out[..., 0] = out[..., 1] = out[..., 2] = luma
+    return out

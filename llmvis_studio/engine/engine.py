@@ -6,6 +6,7 @@ from typing import Callable, Optional
 
 from ..catalog import Catalog, ModelSpec, load_catalog
 from ..core.errors import InputError, ModelError
+from ..core.pixels import is_grey, to_grey_like
 from ..core.progress import Progress
 from ..core.requests import EditRequest, EditResult, PromptRouting
 from .ops import denoise, generate, inpaint_classical, upscale
@@ -28,6 +29,8 @@ OPS: dict[str, dict[str, Optional[OpFn]]] = {
 }
 # ops whose model has another task name (restore is driven by the scratch detector)
 OP_TASK: dict[str, str] = {"restore": "detect-scratches"}
+# ops that restore the picture rather than add colour: a greyscale input gives a greyscale output
+GREY_KEEPING_OPS = frozenset({"upscale", "inpaint", "denoise", "restore"})
 DEFAULT_MEMORY_BUDGET = 512 << 20  # activations of one tile; the output array comes on top
 
 
@@ -104,7 +107,10 @@ class Engine:
         started = time.perf_counter()
         output = function(context, request, spec, progress)
         self.last_provider = output.provider
+        image = output.image
+        if request.op in GREY_KEEPING_OPS and image.ndim == 3 and image.shape[2] >= 3 and is_grey(request.image):
+            image = to_grey_like(image)
         return EditResult(
-            op=request.op, image=output.image, model_id=spec.id, provider=output.provider,
+            op=request.op, image=image, model_id=spec.id, provider=output.provider,
             seconds=time.perf_counter() - started, changed=output.changed, notes=output.notes,
         )

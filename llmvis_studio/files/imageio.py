@@ -1,7 +1,8 @@
 """Load and save images as uint8/uint16 RGB(A) arrays with EXIF, ICC and DPI kept.
 
-Pillow reads most formats but turns 16-bit RGB into 8-bit, so 16-bit PNG goes through OpenCV
-and TIFF through tifffile when it holds 16-bit data.
+Pillow reads most formats but turns 16-bit RGB into 8-bit, so 16-bit PNG goes through OpenCV and every TIFF
+(LZW, Deflate, JPEG, tiled, BigTIFF… as scanners write them) through tifffile (files/tiff.py). CMYK JPEGs are
+converted with their embedded ICC profile (files/colour.py).
 """
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from ..core.document import Document, ImageMetadata
 from ..core.errors import ImageLoadError, ImageSaveError, InputError, LargeImageError
 from .atomic import write_atomically
+from .colour import cmyk_to_srgb
+from .tiff import is_tiff, read_tiff
 
 ASK_PIXELS = 100_000_000  # above this, ask before decoding (a possible decompression bomb)
 MAX_PIXELS = 250_000_000  # hard limit: refuse above this (about 1 GB of 8-bit RGBA)
@@ -62,7 +65,10 @@ def _pillow_to_array(picture: Image.Image) -> tuple[np.ndarray, list[str]]:
         grey = np.asarray(picture).astype(np.uint16 if picture.mode != "I" else np.int64)
         return _to_rgb_layout(np.clip(grey, 0, 65535).astype(np.uint16), bgr=False), notices
     if picture.mode == "CMYK":
-        notices.append("CMYK image converted to RGB without its colour profile; colours may shift.")
+        rgb, profiled = cmyk_to_srgb(picture, picture.info.get("icc_profile", b""))
+        notices.append("CMYK image converted to RGB with its colour profile." if profiled else
+                       "CMYK image converted to RGB without a colour profile; colours may shift.")
+        return np.asarray(rgb).copy(), notices
     has_alpha = picture.mode in ("RGBA", "LA", "PA") or (picture.mode == "P" and "transparency" in picture.info)
     converted = picture.convert("RGBA" if has_alpha else "RGB")
     return np.asarray(converted).copy(), notices
@@ -93,6 +99,8 @@ def load_image(path: Path | str, allow_large: bool = False) -> tuple[np.ndarray,
         data = path.read_bytes()
     except OSError as exc:
         raise ImageLoadError(f"Cannot read {path.name}: {exc.strerror or exc}.") from exc
+    if is_tiff(data[:4]):
+        return _load_tiff(data, path.name, allow_large)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -108,13 +116,13 @@ def load_image(path: Path | str, allow_large: bool = False) -> tuple[np.ndarray,
             )
             if _is_sixteen_bit_png(data[:32]):
                 array = _read_sixteen_bit(data)
-            elif picture.format == "TIFF" and _tiff_is_sixteen_bit(picture):
-                array = _read_tiff(data)
             else:
                 picture = ImageOps.exif_transpose(picture)
                 picture.load()
                 array, more = _pillow_to_array(picture)
                 notices.extend(more)
+                if picture.mode == "CMYK":
+                    metadata.icc_profile = b""  # the pixels are sRGB now
     except LargeImageError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
@@ -130,19 +138,34 @@ def load_image(path: Path | str, allow_large: bool = False) -> tuple[np.ndarray,
     return array, metadata
 
 
-def _tiff_is_sixteen_bit(picture: Image.Image) -> bool:
-    bits = getattr(picture, "tag_v2", {}).get(258, (8,))  # TIFF tag 258: BitsPerSample
-    first = bits[0] if isinstance(bits, tuple) else bits
-    return picture.mode.startswith("I;16") or first == 16
+def _load_tiff(data: bytes, name: str, allow_large: bool) -> tuple[np.ndarray, ImageMetadata]:
+    """TIFF through tifffile; the size is checked from the header before any pixel is decoded."""
+    _check_tiff_size(data, name, allow_large)
+    tiff = read_tiff(data, name)
+    metadata = ImageMetadata(format="TIFF", icc_profile=tiff.icc_profile, dpi=tiff.dpi, grey=tiff.grey)
+    metadata.notices = tuple(tiff.notices)
+    return tiff.array, metadata
 
 
-def _read_tiff(data: bytes) -> np.ndarray:
+def _check_tiff_size(data: bytes, name: str, allow_large: bool) -> None:
     import tifffile
 
-    array = tifffile.imread(io.BytesIO(data))
-    if array.ndim == 3 and array.shape[0] in (3, 4) and array.shape[2] not in (3, 4):
-        array = array.transpose(1, 2, 0)
-    return _to_rgb_layout(array.astype(np.uint16), bgr=False)
+    try:
+        with tifffile.TiffFile(io.BytesIO(data)) as tif:
+            shape = tif.pages.first.shape
+            height, width = (shape[1], shape[2]) if len(shape) == 3 and shape[0] in (3, 4) and shape[2] > 4 \
+                else (shape[0], shape[1])
+    except Exception as exc:  # noqa: BLE001 - any header failure is reported by read_tiff with its cause
+        del exc
+        return
+    _check_size(_HeaderSize(int(width), int(height)), name, allow_large)
+
+
+class _HeaderSize:
+    """The one attribute _check_size reads, for decoders other than Pillow."""
+
+    def __init__(self, width: int, height: int) -> None:
+        self.size = (width, height)
 
 
 def load_document(path: Path | str) -> Document:

@@ -18,7 +18,9 @@ CONFIG_KEYS = ("data", "out", "size", "steps", "batch", "device", "resume", "wid
 
 def config_from_args(args: argparse.Namespace, command: str = "") -> GenConfig:
     values = {key: getattr(args, key) for key in CONFIG_KEYS if getattr(args, key, None) is not None}
-    return GenConfig(kind=args.kind, bf16=getattr(args, "bf16", None), register=not getattr(args, "no_register", False),
+    precision = getattr(args, "precision", "auto")
+    bf16 = None if precision == "auto" else precision == "bf16"  # None: timed at the start of training
+    return GenConfig(kind=args.kind, bf16=bf16, register=not getattr(args, "no_register", False),
                      command=command, **values)
 
 

@@ -13,7 +13,8 @@ Exported models are registered in the user's models folder so the editor lists t
 GAN: hinge loss, spectral norm in D, projection discriminator, conditional BatchNorm in G, EMA of G (its
 BatchNorm statistics are recomputed on the EMA weights before sampling/export). VAE: conditional conv
 encoder + the same generator as decoder, KL weight warmed up linearly over the first 30 % of the steps.
-Mixed precision: bf16 autocast on the CPU (about 2× faster on AVX-512), fp16/bf16 autocast on CUDA.
+Mixed precision: on the CPU fp32 or bf16 autocast, whichever a few timed steps show faster (bf16 is about 2× faster
+on AVX-512-BF16/AMX and about 20× slower on AVX2-only CPUs); fp16/bf16 autocast on CUDA.
 """
 from __future__ import annotations
 
@@ -39,6 +40,7 @@ from llmvis_studio.training.archs.gan import (
     SIZES, Discriminator, Encoder, ExportWrapper, Generator, count_parameters,
 )
 from llmvis_studio.training.image_folder import ImageFolder
+from llmvis_studio.training.precision import autocast_context, choose_precision
 
 KINDS = ("gan", "vae")
 CHECKPOINT = "checkpoint.pt"
@@ -66,7 +68,7 @@ class GenConfig:
     lr: float = 0.0  # 0: 2e-4 (GAN, D at 2×) or 1e-3 (VAE)
     seed: int = 0
     threads: int = 0  # 0: torch's default
-    bf16: Optional[bool] = None  # None: on for the CPU
+    bf16: Optional[bool] = None  # None: chosen by timing fp32 against bf16 on this CPU (training.precision)
     checkpoint_every: int = 0  # 0: a tenth of the steps (at least 50)
     text_embedder: str = "auto"  # auto | hashed
     model_id: str = ""  # default: KIND-RUNFOLDERNAME
@@ -108,13 +110,35 @@ def pick_device(name: str) -> torch.device:
     return torch.device("cpu")
 
 
-def autocast_for(device: torch.device, bf16: Optional[bool]) -> tuple[Callable, bool]:
-    """(a context factory, whether a GradScaler is needed)."""
+def autocast_for(device: torch.device, bf16: Optional[bool], probe: Optional[Callable[[bool], None]] = None,
+                 log: Callable[[str], None] = print) -> tuple[Callable, bool]:
+    """(a context factory, whether a GradScaler is needed). On the CPU, bf16=None times `probe` both ways."""
     if device.type == "cuda":
         dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
         return (lambda: torch.autocast("cuda", dtype=dtype)), dtype == torch.float16
-    enabled = True if bf16 is None else bool(bf16)
-    return (lambda: torch.autocast("cpu", dtype=torch.bfloat16, enabled=enabled)), False
+    requested = "auto" if bf16 is None else ("bf16" if bf16 else "fp32")
+    if requested == "auto" and probe is None:
+        requested = "fp32"  # nothing to time: the safe choice on every CPU
+    enabled = choose_precision(requested, probe or (lambda _: None), log)
+    return (lambda: autocast_context(enabled)), False
+
+
+def precision_probe(models: "Models", x: torch.Tensor, c: torch.Tensor, kind: str) -> Callable[[bool], None]:
+    """One forward + backward through both nets on a real batch, gradients cleared (what the timing compares)."""
+    # own generator: the probe must not move the training's random stream
+    z = torch.randn(x.shape[0], models.generator.z_dim, generator=torch.Generator().manual_seed(0)).to(x.device)
+
+    def probe(use_bf16: bool) -> None:
+        with autocast_context(use_bf16):
+            if kind == "gan":
+                loss = models.critic(models.generator(z, c), c).float().mean()
+            else:
+                mu, _ = models.critic(x, c)
+                loss = models.generator(mu, c).float().mean()
+        loss.backward()
+        models.generator.zero_grad(set_to_none=True)
+        models.critic.zero_grad(set_to_none=True)
+    return probe
 
 
 class RunLog:
@@ -564,7 +588,10 @@ def run_training(cfg: GenConfig, report: Optional[Report] = None, should_stop: O
         f"{'D' if cfg.kind == 'gan' else 'E'} {count_parameters(models.critic):,}; classes embedded by "
         f"{embedder['kind']} ({vectors.shape[1]}-d)")
 
-    autocast, needs_scaler = autocast_for(device, cfg.bf16)
+    probe_x, probe_labels = data.batch(np.random.default_rng(12345), cfg.batch)
+    probe = precision_probe(models, torch.from_numpy(probe_x).to(device),
+                            vectors[torch.from_numpy(probe_labels).to(device)], cfg.kind)
+    autocast, needs_scaler = autocast_for(device, cfg.bf16, probe, log)
     scalers = (torch.amp.GradScaler("cuda"), torch.amp.GradScaler("cuda")) if needs_scaler else None
     models.generator.train()
     models.critic.train()

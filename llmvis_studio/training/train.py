@@ -1,4 +1,5 @@
-"""Train the restoration models on CPU (bf16 autocast), resumable, logged, exported to ONNX + manifest entry.
+"""Train the restoration models on CPU (fp32 or bf16 autocast, chosen by timing), resumable, logged, exported to
+ONNX + manifest entry.
 
     python -m llmvis_studio.training.train sr --scale 4 --minutes 30 --out runs/sr-x4 --export models/sr-compact-x4.onnx
     python -m llmvis_studio.training.train sr --scale 2 --minutes 20 --init runs/sr-x4/last.pt --out runs/sr-x2 ...
@@ -23,10 +24,12 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from llmvis_studio.training import data
 from llmvis_studio.training.archs.denoise import CompactDenoise
 from llmvis_studio.training.archs.sr import CompactSR, count_parameters, load_body_from
+from llmvis_studio.training.precision import add_precision_argument, autocast_context, choose_precision
 from llmvis_studio.training.tool_cli import train_and_report
 
 
@@ -179,21 +182,19 @@ def train(kind: str, args: argparse.Namespace) -> dict[str, Any]:
         return step >= args.steps if args.steps else elapsed >= args.minutes * 60.0
 
     model.train()
+    use_bf16 = choose_precision(args.precision, _precision_probe(kind, model, images, args), log)
     last_ckpt = time.time()
     t0 = time.time()
     run_start_elapsed = elapsed
     window_loss, window_n, window_t = 0.0, 0, time.time()
     losses: list[float] = []
     while not done():
-        if kind == "sr":
-            x, y = data.sr_batch(rng, images, args.batch, args.patch, args.scale)
-        else:
-            x, y = data.denoise_batch(rng, images, args.batch, args.patch, args.gaussian_share, args.jpeg_share)
+        x, y = _batch(kind, rng, images, args)
         x_t, y_t = torch.from_numpy(x), torch.from_numpy(y)
         lr = lr_at(args, step, elapsed)
         for g in opt.param_groups:
             g["lr"] = lr
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.bf16):
+        with autocast_context(use_bf16):
             pred = model(x_t)
         loss = F.l1_loss(pred.float(), y_t)
         opt.zero_grad(set_to_none=True)
@@ -242,6 +243,24 @@ def train(kind: str, args: argparse.Namespace) -> dict[str, Any]:
     return result
 
 
+def _batch(kind: str, rng: np.random.Generator, images: list, args: argparse.Namespace):
+    if kind == "sr":
+        return data.sr_batch(rng, images, args.batch, args.patch, args.scale)
+    return data.denoise_batch(rng, images, args.batch, args.patch, args.gaussian_share, args.jpeg_share)
+
+
+def _precision_probe(kind: str, model: nn.Module, images: list, args: argparse.Namespace):
+    """One forward + backward on a real batch (own RNG, gradients cleared): the step the timing compares."""
+    x, y = (torch.from_numpy(a) for a in _batch(kind, np.random.default_rng(12345), images, args))
+
+    def probe(use_bf16: bool) -> None:
+        with autocast_context(use_bf16):
+            pred = model(x)
+        F.l1_loss(pred.float(), y).backward()
+        model.zero_grad(set_to_none=True)
+    return probe
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m llmvis_studio.training.train", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -258,7 +277,7 @@ def parser() -> argparse.ArgumentParser:
         s.add_argument("--channels", type=int, default=64)
         s.add_argument("--threads", type=int, default=1)
         s.add_argument("--seed", type=int, default=0)
-        s.add_argument("--bf16", action=argparse.BooleanOptionalAction, default=True)
+        add_precision_argument(s)
         s.add_argument("--resume", action="store_true")
         s.add_argument("--init", default="", help="checkpoint to copy matching tensors from (e.g. ×4 body → ×2)")
         s.add_argument("--images", default="", help="comma-separated source names (default: all training images)")

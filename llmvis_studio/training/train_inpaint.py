@@ -1,4 +1,4 @@
-"""Train the learned inpainting model and the scratch/dust detector on CPU (bf16 autocast), resumable, exported to
+"""Train the learned inpainting model and the scratch/dust detector on CPU (fp32 or bf16, chosen by timing), resumable, exported to
 ONNX with a manifest entry and a model card.
 
     python -m llmvis_studio.training.train_inpaint inpaint --minutes 25 --threads 2 --out runs/inpaint \
@@ -36,6 +36,7 @@ import torch.nn.functional as F
 from llmvis_studio.training import data, masks
 from llmvis_studio.training.archs.inpaint import InpaintNet, PatchCritic, ScratchNet
 from llmvis_studio.training.archs.sr import count_parameters
+from llmvis_studio.training.precision import add_precision_argument, autocast_context, choose_precision
 from llmvis_studio.training.tool_cli import run_stages, train_and_report
 from llmvis_studio.training.train import Logger
 
@@ -249,6 +250,18 @@ def lr_at(args, step: int, elapsed: float) -> float:
     return args.lr * warm * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * frac)))
 
 
+def _precision_probe(kind: str, model: torch.nn.Module, samples):
+    """One forward + backward of the model on a real batch, gradients cleared (what the timing compares)."""
+    inputs = inpaint_tensors(samples) if kind == "inpaint" else scratch_tensors(samples)[:1]
+
+    def probe(use_bf16: bool) -> None:
+        with autocast_context(use_bf16):
+            out = model(*inputs) if kind == "inpaint" else model.logits(*inputs)
+        out.float().mean().backward()
+        model.zero_grad(set_to_none=True)
+    return probe
+
+
 def _progress(args, step: int, elapsed: float) -> float:
     return step / args.steps if args.steps else elapsed / max(1e-9, args.minutes * 60.0)
 
@@ -297,6 +310,7 @@ def train(kind: str, args: argparse.Namespace) -> dict[str, Any]:
     pool.start(min(args.pool, max(args.batch * 2, 8)))
     vset = (_val_inpaint_set() if kind == "inpaint" else _val_scratch_set()) if args.val_every else []
     log(f"{len(images)} training images, {len(vset)} validation items")
+    use_bf16 = choose_precision(args.precision, _precision_probe(kind, model, pool.batch(np.random.default_rng(12345), args.batch)), log)
 
     def done() -> bool:
         return step >= args.steps if args.steps else elapsed >= args.minutes * 60.0
@@ -325,7 +339,7 @@ def train(kind: str, args: argparse.Namespace) -> dict[str, Any]:
             if kind == "inpaint":
                 clean, mask, fill = inpaint_tensors(samples)
                 use_adv = critic is not None and _progress(args, step, elapsed) >= args.adv_start
-                with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.bf16):
+                with autocast_context(use_bf16):
                     pred = model(clean, mask, fill)
                 pred = pred.float()
                 if args.pixel_loss == "mse":
@@ -338,7 +352,7 @@ def train(kind: str, args: argparse.Namespace) -> dict[str, Any]:
                 if use_adv:
                     for g in opt_d.param_groups:
                         g["lr"] = lr
-                    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.bf16):
+                    with autocast_context(use_bf16):
                         d_real = critic(clean, mask).float()
                         d_fake = critic(pred.detach(), mask).float()
                     loss_d = F.relu(1 - d_real).mean() + F.relu(1 + d_fake).mean()
@@ -347,7 +361,7 @@ def train(kind: str, args: argparse.Namespace) -> dict[str, Any]:
                     opt_d.step()
                     for p in critic.parameters():
                         p.requires_grad_(False)
-                    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.bf16):
+                    with autocast_context(use_bf16):
                         g_fake = critic(pred, mask).float()
                     for p in critic.parameters():
                         p.requires_grad_(True)
@@ -357,7 +371,7 @@ def train(kind: str, args: argparse.Namespace) -> dict[str, Any]:
                     parts["d"] = loss_d.detach()
             else:
                 x, y = scratch_tensors(samples)
-                with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.bf16):
+                with autocast_context(use_bf16):
                     logits = model.logits(x)
                 logits = logits.float()
                 parts["bce"] = F.binary_cross_entropy_with_logits(logits, y, pos_weight=pos_weight)
@@ -499,7 +513,7 @@ def parser() -> argparse.ArgumentParser:
         s.add_argument("--channels", type=int, default=32 if kind == "inpaint" else 16)
         s.add_argument("--threads", type=int, default=1)
         s.add_argument("--seed", type=int, default=0)
-        s.add_argument("--bf16", action=argparse.BooleanOptionalAction, default=True)
+        add_precision_argument(s)
         s.add_argument("--resume", action="store_true")
         s.add_argument("--init", default="")
         s.add_argument("--images", default="")
