@@ -155,9 +155,16 @@ def is_write_protected(path: Path) -> bool:
         mode = os.stat(path).st_mode
     except OSError:
         return False
-    if not stat.S_ISREG(mode):
-        return False
+    if not stat.S_ISREG(mode) or _on_read_only_file_system(path):
+        return False  # a read-only file system is reported as such when the write fails
     return not (mode & stat.S_IWUSR) or not os.access(path, os.W_OK)
+
+
+def _on_read_only_file_system(path: Path) -> bool:
+    try:
+        return bool(os.statvfs(path).f_flag & getattr(os, "ST_RDONLY", 1))
+    except (OSError, AttributeError):  # no statvfs (Windows)
+        return False
 
 
 def _take_over_mode(temp: Path, existing: os.stat_result) -> None:
