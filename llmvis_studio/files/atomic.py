@@ -283,8 +283,9 @@ def write_atomically(target: Path, write: Callable[[Path], None], keep_backup: b
     except ImageSaveError as exc:
         _remove(temp)
         cause = exc.__cause__ if isinstance(exc.__cause__, OSError) else None
-        if cause is None or cause.errno is None:
-            raise
+        if cause is None or cause.errno is None:  # an encoder's own complaint: keep it, say what is left
+            left = _what_is_left(target, existing is not None, had_backup, state["rotated"])
+            raise ImageSaveError(f"{exc.user_message.rstrip('.')}. {left}", detail=exc.detail) from exc
         raise _save_error(target, cause, existing is not None, had_backup, state["rotated"]) from exc
     except OSError as exc:
         _remove(temp)

@@ -16,7 +16,9 @@ Reading treats the file as hostile (issue 24); nothing is decompressed until it 
   image limits (imageio.MAX_PIXELS, 3/4 channels, uint8/uint16; the mask H×W uint8 matching the
   image) and against the entry's declared size, then it is streamed into an array allocated at
   exactly that size. Memory is therefore bounded by the declared sizes, which are bounded by the
-  limits: at most 2 × MAX_PIXELS × 8 bytes for the two images plus MAX_PIXELS for the mask.
+  limits: at most 2 × MAX_PIXELS × 8 bytes for the two images, MAX_PIXELS for the mask and
+  2 × MAX_BLOB_BYTES + MAX_HEADER_BYTES for the rest (about 4.3 GB for a 250-megapixel 16-bit
+  RGBA project, which is what such a project needs; a crafted file cannot ask for more).
 Every failure is an ImageLoadError with one sentence; nothing else escapes.
 """
 from __future__ import annotations

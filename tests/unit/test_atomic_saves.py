@@ -292,6 +292,6 @@ def test_project_round_trip_after_the_new_writer(tmp_path):
 
 def test_imageio_still_wraps_encoder_errors(tmp_path, monkeypatch):
     monkeypatch.setattr(Image.Image, "save", lambda *a, **k: (_ for _ in ()).throw(ValueError("bad option")))
-    with pytest.raises(ImageSaveError, match="Could not write PNG"):
+    with pytest.raises(ImageSaveError, match="Could not write PNG: bad option. Nothing was written."):
         imageio.save_image(tmp_path / "x.png", noisy(8, 1))
     assert litter(tmp_path) == []
