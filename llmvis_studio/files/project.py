@@ -14,8 +14,9 @@ Reading treats the file as hostile (issue 24); nothing is decompressed until it 
 - project.json: parsed and schema-checked (project_schema) before anything else is used;
 - each array: its .npy header (shape, dtype) is read from the first bytes and checked against the
   image limits (imageio.MAX_PIXELS, 3/4 channels, uint8/uint16; the mask H×W uint8 matching the
-  image) and against the entry's declared size, then it is streamed into an array allocated at
-  exactly that size. Memory is therefore bounded by the declared sizes, which are bounded by the
+  image) and against the entry's declared size, all three before any is read; above
+  imageio.ASK_PIXELS the caller must confirm (LargeImageError, allow_large), as for a large image
+  file. Then each is streamed into an array allocated at exactly that size. Memory is therefore bounded by the declared sizes, which are bounded by the
   limits: at most 2 × MAX_PIXELS × 8 bytes for the two images, MAX_PIXELS for the mask and
   2 × MAX_BLOB_BYTES + MAX_HEADER_BYTES for the rest (about 4.3 GB for a 250-megapixel 16-bit
   RGBA project, which is what such a project needs; a crafted file cannot ask for more).
@@ -36,9 +37,9 @@ from typing import Any, BinaryIO
 import numpy as np
 
 from ..core.document import Document, ImageMetadata
-from ..core.errors import ImageLoadError, InputError
+from ..core.errors import ImageLoadError, InputError, LargeImageError
 from .atomic import write_atomically
-from .imageio import MAX_PIXELS
+from .imageio import ASK_PIXELS, MAX_PIXELS
 from .project_schema import FORMAT, MAX_HEADER_BYTES, VERSION, NewerVersion, ProjectFormatError, check_header
 
 ARRAYS = ("original.npy", "image.npy", "mask.npy")
@@ -169,40 +170,65 @@ def _array_header(prefix: bytes) -> tuple[tuple[int, ...], np.dtype, int]:
     return tuple(int(n) for n in shape), dtype, buffer.tell()
 
 
-def _check_image_shape(name: str, shape: tuple[int, ...], dtype: np.dtype) -> None:
-    if len(shape) != 3 or shape[2] not in (3, 4) or dtype not in _IMAGE_DTYPES:
+@dataclass(frozen=True)
+class _Layout:
+    """What an .npy entry declares, read from its first bytes only."""
+    shape: tuple[int, ...]
+    dtype: np.dtype
+    header_length: int
+
+    @property
+    def nbytes(self) -> int:
+        return int(np.prod(self.shape)) * self.dtype.itemsize
+
+
+def _peek_layout(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> _Layout:
+    """The .npy header, checked against the entry's declared size; nothing else is inflated."""
+    with archive.open(info) as stream:
+        prefix = stream.read(min(info.file_size, 16 << 10))
+    try:
+        layout = _Layout(*_array_header(prefix))
+    except (ValueError, EOFError, SyntaxError, TypeError) as exc:
+        raise _Refused(f"is damaged ('{info.filename}' is not a plain array)") from exc
+    if layout.header_length + layout.nbytes != info.file_size:
+        raise _Refused(f"is damaged ('{info.filename}' is not the size it declares)")
+    return layout
+
+
+def _check_image_layout(name: str, layout: _Layout) -> int:
+    """Returns the pixel count."""
+    shape = layout.shape
+    if len(shape) != 3 or shape[2] not in (3, 4) or layout.dtype not in _IMAGE_DTYPES:
         raise _Refused(f"is damaged ('{name}' is not an RGB(A) 8- or 16-bit image)")
     height, width = shape[:2]
     if height < 1 or width < 1 or height * width > MAX_PIXELS:
         raise _Refused(f"holds a {width}×{height} image, outside the 1 to {MAX_PIXELS // 1_000_000} megapixel "
                        "limit; refused")
+    return height * width
 
 
-def _check_mask_shape(shape: tuple[int, ...], dtype: np.dtype, image_shape: tuple[int, ...]) -> None:
-    if shape != tuple(image_shape[:2]) or dtype != np.dtype("|u1"):
+def check_layouts(label: str, layouts: dict[str, _Layout], allow_large: bool) -> None:
+    """Shapes and dtypes of all three arrays before any is read; above ASK_PIXELS ask first (as imageio does)."""
+    pixels = max(_check_image_layout(name, layouts[name]) for name in ("image.npy", "original.npy"))
+    mask, image = layouts["mask.npy"], layouts["image.npy"]
+    if mask.shape != image.shape[:2] or mask.dtype != np.dtype("|u1"):
         raise _Refused("is damaged (the mask does not match the image)")
+    if pixels > ASK_PIXELS and not allow_large:
+        gigabytes = sum(layout.nbytes for layout in layouts.values()) / 1e9
+        raise LargeImageError(f"{label} holds a {pixels / 1e6:.0f} megapixel image and needs about "
+                              f"{gigabytes:.1f} GB of memory. Open it anyway?", pixels / 1e6)
 
 
-def _read_array(archive: zipfile.ZipFile, info: zipfile.ZipInfo, image_shape=None) -> np.ndarray:
-    """Check the .npy header, allocate exactly what it declares, stream the rest into it."""
+def _read_array(archive: zipfile.ZipFile, info: zipfile.ZipInfo, layout: _Layout) -> np.ndarray:
+    """Allocate exactly what the checked layout declares and stream the entry into it."""
     name = info.filename
+    array = np.empty(layout.shape, layout.dtype)
+    flat = array.reshape(-1).view(np.uint8)
+    size = layout.nbytes
     with archive.open(info) as stream:
-        prefix = stream.read(min(info.file_size, 16 << 10))
-        try:
-            shape, dtype, header_length = _array_header(prefix)
-        except (ValueError, EOFError, SyntaxError, TypeError) as exc:
-            raise _Refused(f"is damaged ('{name}' is not a plain array)") from exc
-        if image_shape is None:
-            _check_image_shape(name, shape, dtype)
-        else:
-            _check_mask_shape(shape, dtype, image_shape)
-        size = int(np.prod(shape)) * dtype.itemsize
-        if header_length + size != info.file_size:
-            raise _Refused(f"is damaged ('{name}' is not the size it declares)")
-        array = np.empty(shape, dtype)
-        flat = array.reshape(-1).view(np.uint8)
-        done = len(prefix) - header_length
-        flat[:done] = np.frombuffer(prefix, np.uint8, offset=header_length)
+        if len(stream.read(layout.header_length)) != layout.header_length:
+            raise _Refused(f"is damaged ('{name}' is cut short)")
+        done = 0
         while done < size:
             chunk = stream.read(min(_CHUNK, size - done))
             if not chunk:
@@ -215,12 +241,13 @@ def _read_array(archive: zipfile.ZipFile, info: zipfile.ZipInfo, image_shape=Non
 
 
 # --- loading ------------------------------------------------------------------------------------
-def load_project(path: Path | str) -> Project:
+def load_project(path: Path | str, allow_large: bool = False) -> Project:
+    """Above ASK_PIXELS a LargeImageError asks the caller to confirm (allow_large=True), as load_image does."""
     path = Path(path)
     if not path.is_file():
         raise ImageLoadError(f"File not found: {path}")
     try:
-        return _load(path)
+        return _load(path, allow_large)
     except ImageLoadError:
         raise
     except _Refused as exc:
@@ -237,7 +264,7 @@ def load_project(path: Path | str) -> Project:
         raise ImageLoadError(f"{path.name} is incomplete or damaged.", detail=repr(exc)) from exc
 
 
-def _load(path: Path) -> Project:
+def _load(path: Path, allow_large: bool) -> Project:
     with open(path, "rb") as handle:
         archive_size = check_directory(handle)
         handle.seek(0)
@@ -256,9 +283,9 @@ def _load(path: Path) -> Project:
             if missing:
                 raise _Refused(f"is incomplete or not a project file ({missing[0]} is missing)")
             header = check_header(json.loads(_read_small(archive, infos["project.json"])))
-            image = _read_array(archive, infos["image.npy"])
-            original = _read_array(archive, infos["original.npy"])
-            mask = _read_array(archive, infos["mask.npy"], image_shape=image.shape)
+            layouts = {name: _peek_layout(archive, infos[name]) for name in ARRAYS}
+            check_layouts(path.name, layouts, allow_large)
+            original, image, mask = (_read_array(archive, infos[name], layouts[name]) for name in ARRAYS)
             blobs = {name: _read_small(archive, infos[name]) if name in infos else b"" for name in BLOBS}
     metadata = ImageMetadata(format=header.image_format, dpi=header.dpi, exif=blobs["exif.bin"],
                              icc_profile=blobs["icc.bin"])

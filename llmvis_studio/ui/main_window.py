@@ -294,9 +294,18 @@ class MainWindow(QMainWindow):
 
     def open_project(self, path: Path | str) -> bool:
         path = Path(path)
+        self._open_declined = False
         try:
-            with wait_cursor():
-                project = load_project(path)
+            try:
+                with wait_cursor():
+                    project = load_project(path)
+            except LargeImageError as question:  # asked before anything was inflated
+                if self.ask_open_large(question) != QMessageBox.Yes:
+                    self._open_declined = True
+                    self.show_status(f"Did not open {path.name}.")
+                    return False
+                with wait_cursor():
+                    project = load_project(path, allow_large=True)
         except StudioError as error:
             self.show_error("Cannot open the project", error)
             return False
@@ -447,7 +456,7 @@ class MainWindow(QMainWindow):
             return False
         try:
             with wait_cursor():
-                project = load_project(info.project)
+                project = load_project(info.project, allow_large=True)  # this app's own copy of the work
         except StudioError as error:
             log.warning("Damaged recovery file %s: %s %s", info.project, error.user_message, error.detail)
             self.autosaver.discard()

@@ -424,3 +424,20 @@ def test_a_write_protected_file_is_replaced_only_after_asking(window, tmp_path, 
     else:
         assert path.read_bytes() == before and window.model.modified
         assert "write-protected" in window.statusBar().currentMessage()
+
+
+@pytest.mark.parametrize("answer", [QMessageBox.No, QMessageBox.Yes])
+def test_a_large_project_asks_first(window, tmp_path, dialogs, monkeypatch, answer):
+    from llmvis_studio.files import project as project_module
+    from llmvis_studio.files.project import save_project
+
+    work = lost_work(tmp_path)
+    save_project(tmp_path / "large.llmvis", work)
+    monkeypatch.setattr(project_module, "ASK_PIXELS", 100)  # 24×32 counts as large here
+    asked = []
+    monkeypatch.setattr(window, "ask_open_large", lambda error: asked.append(error) or answer)
+    before = window.document.image.copy()
+    assert window.open_path(tmp_path / "large.llmvis") == (answer == QMessageBox.Yes)
+    assert len(asked) == 1 and "Open it anyway?" in asked[0].user_message and dialogs == []
+    expected = work.document.image if answer == QMessageBox.Yes else before
+    np.testing.assert_array_equal(window.document.image, expected)

@@ -1,5 +1,6 @@
 """Hostile project files: zip bombs, lying sizes and crafted headers are refused with one sentence,
 fast and without inflating anything."""
+import functools
 import io
 import json
 import struct
@@ -13,7 +14,7 @@ import zlib
 import numpy as np
 import pytest
 
-from llmvis_studio.core.errors import ImageLoadError
+from llmvis_studio.core.errors import ImageLoadError, LargeImageError
 from llmvis_studio.files import project as project_module
 from llmvis_studio.files.project import MAX_RATIO, load_project, save_project
 from tests.unit.test_project import make_project
@@ -29,21 +30,26 @@ def npy_header(shape, dtype) -> bytes:
     return buffer.getvalue()
 
 
-def deflated_zeros(prefix: bytes, total: int) -> tuple[bytes, int]:
-    """A raw deflate stream of `prefix` + zeros up to `total` bytes at level 9 (about 1030:1), built
-    from one repeated full-flush block so making it does not take 2 GB; and its CRC-32."""
-    compressor = zlib.compressobj(9, zlib.DEFLATED, -15)
-    parts = [compressor.compress(prefix + bytes(CHUNK - len(prefix))), compressor.flush(zlib.Z_FULL_FLUSH)]
-    block = compressor.compress(bytes(CHUNK)) + compressor.flush(zlib.Z_FULL_FLUSH)
-    crc = zlib.crc32(prefix + bytes(CHUNK - len(prefix)))
+@functools.lru_cache(maxsize=None)
+def crc_of_zeros(prefix: bytes, total: int) -> int:
+    crc = zlib.crc32(prefix)
     zeros = bytes(CHUNK)
-    whole, rest = divmod(total - CHUNK, CHUNK)
-    parts += [block] * whole
+    whole, rest = divmod(total - len(prefix), CHUNK)
     for _ in range(whole):
         crc = zlib.crc32(zeros, crc)
+    return zlib.crc32(bytes(rest), crc)
+
+
+def deflated_zeros(prefix: bytes, total: int, level: int = 9) -> tuple[bytes, int]:
+    """A raw deflate stream of `prefix` + zeros up to `total` bytes (level 9: about 1030:1, level 1: 230:1),
+    built from one repeated full-flush block so making it does not take 2 GB; and its CRC-32."""
+    compressor = zlib.compressobj(level, zlib.DEFLATED, -15)
+    parts = [compressor.compress(prefix + bytes(CHUNK - len(prefix))), compressor.flush(zlib.Z_FULL_FLUSH)]
+    block = compressor.compress(bytes(CHUNK)) + compressor.flush(zlib.Z_FULL_FLUSH)
+    whole, rest = divmod(total - CHUNK, CHUNK)
+    parts += [block] * whole
     parts += [compressor.compress(bytes(rest)), compressor.flush()]
-    crc = zlib.crc32(bytes(rest), crc)
-    return b"".join(parts), crc
+    return b"".join(parts), crc_of_zeros(prefix, total)
 
 
 def write_raw_zip(path, entries) -> None:
@@ -76,16 +82,39 @@ def small_entries(image_shape=(30, 40, 3)):
     return out
 
 
+def write_bomb(path, level: int):
+    """image.npy and original.npy each 2.0 GB of zeros and a matching 250 MB mask: every check but the
+    size and the ratio passes."""
+    prefix = npy_header(BOMB_SHAPE, np.uint16)
+    total = len(prefix) + int(np.prod(BOMB_SHAPE)) * 2
+    data, crc = deflated_zeros(prefix, total, level)
+    mask_prefix = npy_header(BOMB_SHAPE[:2], np.uint8)
+    mask_total = len(mask_prefix) + BOMB_SHAPE[0] * BOMB_SHAPE[1]
+    mask, mask_crc = deflated_zeros(mask_prefix, mask_total, level)
+    entries = [entry for entry in small_entries() if entry[0] == "project.json"]
+    entries += [("image.npy", data, crc, total, zipfile.ZIP_DEFLATED),
+                ("original.npy", data, crc, total, zipfile.ZIP_DEFLATED),
+                ("mask.npy", mask, mask_crc, mask_total, zipfile.ZIP_DEFLATED)]
+    write_raw_zip(path, entries)
+    assert total > 1.99e9
+    return path
+
+
 @pytest.fixture(scope="module")
 def bomb(tmp_path_factory):
     """A valid 2 MB project whose image.npy inflates to 2.0 GB of zeros (valid CRC and all)."""
-    path = tmp_path_factory.mktemp("bomb") / "bomb.llmvis"
-    prefix = npy_header(BOMB_SHAPE, np.uint16)
-    total = len(prefix) + int(np.prod(BOMB_SHAPE)) * 2
-    data, crc = deflated_zeros(prefix, total)
-    write_raw_zip(path, small_entries() + [("image.npy", data, crc, total, zipfile.ZIP_DEFLATED)])
-    assert path.stat().st_size < 3 << 20 and total > 1.99e9
+    path = write_bomb(tmp_path_factory.mktemp("bomb") / "bomb.llmvis", level=9)
+    assert path.stat().st_size < 5 << 20
     return path
+
+
+def peak_memory_of(call) -> int:
+    tracemalloc.start()
+    try:
+        call()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
 
 
 def test_a_2_gb_bomb_is_refused_within_a_second_and_200_mb(bomb):
@@ -93,20 +122,33 @@ def test_a_2_gb_bomb_is_refused_within_a_second_and_200_mb(bomb):
     with pytest.raises(ImageLoadError, match="more than a project can compress") as caught:
         load_project(bomb)
     assert time.perf_counter() - started < 1.0
-    assert "bomb.llmvis declares 'image.npy' as 2000 MB" in caught.value.user_message
-    tracemalloc.start()
-    try:
-        with pytest.raises(ImageLoadError):
-            load_project(bomb)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    assert "bomb.llmvis declares '" in caught.value.user_message and "npy' as 2000 MB" in caught.value.user_message
+    peak = peak_memory_of(lambda: pytest.raises(ImageLoadError, load_project, bomb))
     assert peak < 200e6, f"{peak / 1e6:.0f} MB"
+
+
+def test_a_2_gb_project_compressed_like_ours_asks_first_within_a_second_and_200_mb(tmp_path):
+    """At level 1 the ratio looks like a real flat project: the size question comes before any inflating."""
+    path = write_bomb(tmp_path / "flat.llmvis", level=1)
+    started = time.perf_counter()
+    with pytest.raises(LargeImageError, match="250 megapixel image and needs about 4.2 GB of memory. Open it anyway"):
+        load_project(path)
+    assert time.perf_counter() - started < 1.0
+    peak = peak_memory_of(lambda: pytest.raises(LargeImageError, load_project, path))
+    assert peak < 200e6, f"{peak / 1e6:.0f} MB"
+
+
+def test_large_projects_load_when_confirmed(tmp_path, monkeypatch):
+    save_project(tmp_path / "p.llmvis", make_project())
+    monkeypatch.setattr(project_module, "ASK_PIXELS", 1000)
+    with pytest.raises(LargeImageError, match="Open it anyway"):
+        load_project(tmp_path / "p.llmvis")
+    assert load_project(tmp_path / "p.llmvis", allow_large=True).document.image.shape == (30, 40, 3)
 
 
 CHILD = """
 import resource, sys
-from llmvis_studio.core.errors import ImageLoadError
+from llmvis_studio.core.errors import ImageLoadError, LargeImageError
 from llmvis_studio.files.project import load_project
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 try:
