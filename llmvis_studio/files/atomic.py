@@ -123,7 +123,10 @@ def remove_stale_temp_files(folder: Path, recursive: bool = False) -> int:
 
 
 def _clean_now_and_then(folder: Path) -> None:
-    key = str(folder.resolve())
+    try:
+        key = str(folder.resolve())
+    except (OSError, RuntimeError):  # a symlink loop: the write itself will say what is wrong
+        return
     now = time.monotonic()
     with _clean_lock:
         if now - _cleaned_at.get(key, -CLEAN_EVERY_S) < CLEAN_EVERY_S:
