@@ -81,7 +81,7 @@ def run_gui(args: argparse.Namespace) -> int:
 
     from .catalog import load_catalog
     from .core.errors import StudioError
-    from .ui.app import build_main_window, install_error_hook, save_screenshot
+    from .ui.app import build_main_window, save_screenshot
     from .worker import EngineClient
 
     if args.image and not Path(args.image).exists():
@@ -98,8 +98,7 @@ def run_gui(args: argparse.Namespace) -> int:
     client = EngineClient(engine_factory(gui_thread_count()))
     try:
         window = build_main_window(client, catalog, Path(args.image) if args.image else None, device=args.device,
-                                   offer_recovery=not args.screenshot, trainer=dialog_trainer())
-        install_error_hook(window)
+                                   offer_recovery=not args.screenshot, trainer=dialog_trainer(), error_hook=True)
         if args.screenshot:
             return 0 if save_screenshot(window, Path(args.screenshot)) else 1
         window.show()

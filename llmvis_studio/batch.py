@@ -2,10 +2,13 @@
 
 Each output is written atomically (temp file + rename), so a run killed part-way leaves only
 finished outputs under their final names; a rerun skips those and cleans stale temp files.
+Temp files carry their writer's pid, so two runs into one folder never remove each other's
+files in flight (files.atomic); both finish with valid outputs (the later rename wins).
 Bad files are logged and skipped; the run goes on.
 """
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,12 +16,14 @@ from typing import Any, Callable, Iterator, Optional
 
 import numpy as np
 
-from .core.errors import Cancelled, InputError, StudioError
+from .core.errors import Cancelled, ImageSaveError, InputError, StudioError
 from .core.progress import Progress
 from .core.requests import EditRequest
 from .files import load_image, load_mask, save_image
+from .files.atomic import describe_os_error, remove_stale_temp_files
 from .files.imageio import SAVE_FORMATS
 
+log = logging.getLogger(__name__)
 ERROR_LOG = "batch-errors.log"
 
 
@@ -69,14 +74,6 @@ def output_path(job: BatchJob, source: Path) -> Path:
     return job.output_dir / source.relative_to(job.input_dir)
 
 
-def remove_stale_temp_files(folder: Path) -> int:
-    """Temp files of a killed run (`.NAME.xxxx.part`) are never valid outputs."""
-    stale = list(folder.rglob(".*.part")) if folder.is_dir() else []
-    for path in stale:
-        path.unlink(missing_ok=True)
-    return len(stale)
-
-
 def mask_for(job: BatchJob, source: Path, shape: tuple[int, int]) -> Optional[np.ndarray]:
     if job.mask is None:
         return None
@@ -103,8 +100,8 @@ def run_batch(job: BatchJob, engine_run: Callable[[EditRequest, Progress], Any],
     check_folders(job)
     if job.op == "inpaint" and job.mask is None:
         raise InputError("Batch inpainting needs --mask (one mask file, or a folder of masks named like the images).")
-    job.output_dir.mkdir(parents=True, exist_ok=True)
-    remove_stale_temp_files(job.output_dir)
+    make_output_folder(job.output_dir)
+    remove_stale_temp_files(job.output_dir, recursive=True)  # a killed run's; never a live run's
     summary = BatchSummary()
     started = time.monotonic()
     files = input_files(job)
@@ -127,6 +124,15 @@ def run_batch(job: BatchJob, engine_run: Callable[[EditRequest, Progress], Any],
     return summary
 
 
+def make_output_folder(folder: Path) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        parent = next((p for p in folder.parents if p.exists()), folder.parent)
+        raise ImageSaveError(f"Cannot create the output folder {folder}: {describe_os_error(exc, parent)}.",
+                             detail=repr(exc)) from exc
+
+
 def process_one(job: BatchJob, source: Path, engine_run, token: Progress) -> None:
     image, metadata = load_image(source)
     mask = mask_for(job, source, image.shape[:2])
@@ -135,12 +141,15 @@ def process_one(job: BatchJob, source: Path, engine_run, token: Progress) -> Non
     result = engine_run(request, token)
     target = output_path(job, source)
     target.parent.mkdir(parents=True, exist_ok=True)
-    save_image(target, result.image, metadata, backup=False)
+    save_image(target, result.image, metadata, backup=False, replace_protected=job.overwrite)
 
 
 def record_failure(job: BatchJob, summary: BatchSummary, source: Path, message: str) -> None:
     summary.failed += 1
     line = f"{source.relative_to(job.input_dir)}: {message}"
     summary.errors.append(line)
-    with open(job.output_dir / ERROR_LOG, "a", encoding="utf-8") as log:
-        log.write(time.strftime("%Y-%m-%d %H:%M:%S ") + line + "\n")
+    try:
+        with open(job.output_dir / ERROR_LOG, "a", encoding="utf-8") as stream:
+            stream.write(time.strftime("%Y-%m-%d %H:%M:%S ") + line + "\n")
+    except OSError as exc:  # the folder that refused the image may refuse the log too
+        log.warning("Could not write %s: %r", job.output_dir / ERROR_LOG, exc)

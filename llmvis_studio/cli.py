@@ -69,10 +69,10 @@ def _run_request(request: EditRequest, label: str, engine_factory: Callable = _m
         bar.close()
 
 
-def _save_result(out_path: Path, result, metadata) -> None:
+def _save_result(out_path: Path, result, metadata, overwrite: bool = False) -> None:
     from .files import save_image
 
-    for notice in save_image(out_path, result.image, metadata):
+    for notice in save_image(out_path, result.image, metadata, replace_protected=overwrite):
         print(f"note: {notice}", file=sys.stderr)
     for note in result.notes:
         print(f"note: {note}", file=sys.stderr)
@@ -80,12 +80,22 @@ def _save_result(out_path: Path, result, metadata) -> None:
           f"{result.provider}, {result.seconds:.2f} s")
 
 
-def _check_output_path(path: Path) -> None:
+def _check_output_path(path: Path, overwrite: bool = False) -> None:
+    """Before any work: a known format, an existing folder, no write-protected file in the way."""
+    from .files.atomic import is_write_protected
     from .files.imageio import format_for
 
     format_for(path)
     if not path.parent.exists():
         raise InputError(f"The output folder {path.parent} does not exist.")
+    if not overwrite and is_write_protected(path):
+        raise InputError(f"{path} is write-protected; not replaced. Add --overwrite to replace it anyway.")
+
+
+def _print_notices(metadata) -> None:
+    """What the loader wants the user to know (e.g. only the first of several frames was read)."""
+    for notice in metadata.notices:
+        print(f"note: {notice}", file=sys.stderr)
 
 
 def run_file_op(args: argparse.Namespace, op: str, label: str, params: Optional[dict] = None,
@@ -94,12 +104,14 @@ def run_file_op(args: argparse.Namespace, op: str, label: str, params: Optional[
     from .files import load_image, load_mask
 
     out = Path(args.output)
-    _check_output_path(out)
+    overwrite = getattr(args, "overwrite", False)
+    _check_output_path(out, overwrite)
     image, metadata = load_image(args.input)
+    _print_notices(metadata)
     mask = load_mask(mask_path, expected_shape=image.shape[:2]) if mask_path else None
     request = EditRequest(op=op, image=image, mask=mask, model_id=args.model, params=params or {},
                           device=args.device, tile=tile)
-    _save_result(out, _run_request(request, label), metadata)
+    _save_result(out, _run_request(request, label), metadata, overwrite)
     return 0
 
 
@@ -115,13 +127,14 @@ def cmd_detect_scratches(args: argparse.Namespace) -> int:
     from .files import load_image, save_mask
 
     out = Path(args.mask_output)
-    _check_output_path(out)
-    image, _ = load_image(args.input)
+    _check_output_path(out, args.overwrite)
+    image, metadata = load_image(args.input)
+    _print_notices(metadata)
     params = {} if args.threshold is None else {"threshold": args.threshold}
     request = EditRequest(op="detect-scratches", image=image, model_id=args.model, params=params,
                           device=args.device, tile=args.tile)
     result = _run_request(request, "detect scratches")
-    save_mask(out, result.image[..., 0])
+    save_mask(out, result.image[..., 0], replace_protected=args.overwrite)
     for note in result.notes:
         print(f"note: {note}", file=sys.stderr)
     print(f"{out}: {image.shape[1]}×{image.shape[0]} mask, {result.model_id} on {result.provider}, "
@@ -197,6 +210,11 @@ def _add_device(parser: argparse.ArgumentParser) -> None:
                         help="execution provider: CUDA when present (auto), or force one")
 
 
+def add_overwrite(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace the output even if it is write-protected (its mode is kept)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="llmvis-studio", description="Offline AI image editor (command line).")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -208,6 +226,7 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--model", help="model id (see `models list`); default: the catalog's default for the scale")
     up.add_argument("--tile", type=int, default=None, help="tile size in input pixels; 0 = no tiling; default: from memory")
     _add_device(up)
+    add_overwrite(up)
     up.set_defaults(handler=cmd_upscale)
 
     inp = sub.add_parser("inpaint", help="fill the white part of MASK")
@@ -216,6 +235,7 @@ def build_parser() -> argparse.ArgumentParser:
     inp.add_argument("output")
     inp.add_argument("--model", help="model id (see `models list`)")
     _add_device(inp)
+    add_overwrite(inp)
     inp.set_defaults(handler=cmd_inpaint)
 
     batch = sub.add_parser("batch", help="run one operation over a folder (resumable)")
@@ -223,7 +243,8 @@ def build_parser() -> argparse.ArgumentParser:
     batch.add_argument("--in", dest="input_dir", required=True, help="input folder (never written to)")
     batch.add_argument("--out", dest="output_dir", required=True, help="output folder (same file names)")
     batch.add_argument("--recursive", action="store_true", help="include sub-folders")
-    batch.add_argument("--overwrite", action="store_true", help="redo outputs that already exist")
+    batch.add_argument("--overwrite", action="store_true",
+                       help="redo outputs that already exist, write-protected ones included")
     batch.add_argument("--mask", help="inpaint: one mask file, or a folder of masks named like the images")
     batch.add_argument("--scale", type=int, default=4, choices=(2, 3, 4, 8))
     batch.add_argument("--style", help="stylize: preset name or style image")
@@ -244,6 +265,7 @@ def build_parser() -> argparse.ArgumentParser:
     det.add_argument("--model", help="detector model id (see `models list`)")
     det.add_argument("--tile", type=int, default=None, help="tile size; 0 = no tiling")
     _add_device(det)
+    add_overwrite(det)
     det.set_defaults(handler=cmd_detect_scratches)
 
     res = sub.add_parser("restore", help="detect scratches and dust and fill them in one go")
@@ -255,6 +277,7 @@ def build_parser() -> argparse.ArgumentParser:
     res.add_argument("--inpaint-model", help="inpainting model id (default: the default inpaint model)")
     res.add_argument("--tile", type=int, default=None, help="detector tile size; 0 = no tiling")
     _add_device(res)
+    add_overwrite(res)
     res.set_defaults(handler=cmd_restore)
 
     den = sub.add_parser("denoise", help="remove noise, grain and JPEG artefacts")
@@ -264,6 +287,7 @@ def build_parser() -> argparse.ArgumentParser:
     den.add_argument("--model", help="model id (see `models list`)")
     den.add_argument("--tile", type=int, default=None, help="tile size; 0 = no tiling")
     _add_device(den)
+    add_overwrite(den)
     den.set_defaults(handler=cmd_denoise)
 
     models = sub.add_parser("models", help="installed models")

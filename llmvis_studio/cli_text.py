@@ -69,5 +69,7 @@ def add_text_commands(sub, add_device: Callable[[argparse.ArgumentParser], None]
     sty.add_argument("--working-size", dest="working_size", type=int, default=None,
                      help="long side the style network sees (default 1024); the output keeps the input size")
     sty.add_argument("--model", help="model id (see `models list`)")
+    sty.add_argument("--overwrite", action="store_true",
+                     help="replace the output even if it is write-protected (its mode is kept)")
     add_device(sty)
     sty.set_defaults(handler=cmd_stylize)

@@ -73,6 +73,11 @@ def translate_ort_error(exc: Exception) -> Exception:
     kind = type(exc).__name__
     if "external data" in lower and ("escapes" in lower or "outside" in lower or ".." in text):
         return ModelIntegrityError("The model refers to weight data outside its own folder; refused.", detail=text)
+    if "external data" in lower and "absolute path" in lower:
+        return ModelIntegrityError("The model refers to weight data by an absolute path; refused (a model's "
+                                   "weight files must lie in its own folder).", detail=text)
+    if "external data" in lower and "does not exist" in lower:
+        return ModelError("A weight file the model refers to is missing from its folder.", detail=text)
     if kind == "InvalidProtobuf" or "protobuf parsing failed" in lower:
         return ModelError("The model file is not a valid ONNX model.", detail=text)
     if kind in ("InvalidArgument", "InvalidGraph"):

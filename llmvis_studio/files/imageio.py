@@ -182,10 +182,11 @@ def format_for(path: Path) -> str:
 
 
 def save_image(path: Path | str, image: np.ndarray, metadata: Optional[ImageMetadata] = None,
-               backup: bool = True) -> list[str]:
+               backup: bool = True, replace_protected: bool = False) -> list[str]:
     """Write atomically in the format the extension names; returns notices (e.g. 16→8 bit).
 
-    With backup, a file being replaced is first copied to `NAME~`.
+    With backup, a file being replaced is kept as `NAME~`. A write-protected file is replaced
+    only with replace_protected (see files.atomic).
     """
     path = Path(path)
     fmt = format_for(path)
@@ -207,7 +208,7 @@ def save_image(path: Path | str, image: np.ndarray, metadata: Optional[ImageMeta
         else:
             _write_pillow(temp, fmt, image, metadata)
 
-    write_atomically(path, write, keep_backup=backup)
+    write_atomically(path, write, keep_backup=backup, replace_protected=replace_protected)
     return notices
 
 
@@ -269,8 +270,9 @@ def load_mask(path: Path | str, expected_shape: Optional[tuple[int, int]] = None
     return mask
 
 
-def save_mask(path: Path | str, mask: np.ndarray) -> None:
+def save_mask(path: Path | str, mask: np.ndarray, replace_protected: bool = False) -> None:
     path = Path(path)
     if format_for(path) != "PNG":
         raise InputError("Masks are saved as PNG.")
-    write_atomically(path, lambda temp: Image.fromarray(mask, "L").save(temp, format="PNG"), keep_backup=False)
+    write_atomically(path, lambda temp: Image.fromarray(mask, "L").save(temp, format="PNG"), keep_backup=False,
+                     replace_protected=replace_protected)

@@ -15,7 +15,7 @@ from typing import Optional
 
 from ..core.errors import ImageSaveError
 from ..paths import user_data_dir
-from .atomic import write_atomically
+from .atomic import is_stale, owner_pid, write_atomically
 from .project import Project, save_project
 
 log = logging.getLogger(__name__)
@@ -85,8 +85,9 @@ def remove_recovery(folder: Path) -> None:
     """Delete the recovery copy and leftovers of interrupted writes; failures are only logged."""
     folder = Path(folder)
     names = [PROJECT_NAME, INFO_NAME]
-    try:
-        names += [p.name for p in folder.glob(".autosave.*.part")]
+    try:  # leftovers of this process's interrupted writes, and of dead processes' (never a live one's)
+        names += [p.name for p in folder.glob(".autosave.*.part")
+                  if owner_pid(p) == os.getpid() or is_stale(p)]
     except OSError:
         pass
     for name in names:

@@ -19,14 +19,17 @@ log = logging.getLogger(__name__)
 
 def build_main_window(client: EngineClient, catalog: Catalog, image_path: Optional[Path | str] = None,
                       settings: Optional[QSettings] = None, device: str = "auto",
-                      offer_recovery: bool = False, trainer=None) -> MainWindow:
+                      offer_recovery: bool = False, trainer=None, error_hook: bool = False) -> MainWindow:
     """A ready-to-show MainWindow; the caller owns the client and shuts it down after app.exec().
 
     With offer_recovery (the interactive start, never --screenshot) the window is shown and, if an
     earlier run left unsaved work behind, the user is asked whether to recover it; recovered work
-    takes the place of `image_path`.
+    takes the place of `image_path`. With error_hook the error hook is installed before either, so
+    a failure while recovering or opening is a message, not a traceback on the terminal.
     """
     window = MainWindow(client, catalog, settings=settings, device=device, trainer=trainer)
+    if error_hook:
+        install_error_hook(window)
     if offer_recovery:
         window.show()  # the question needs its window on screen
         if window.offer_recovery():

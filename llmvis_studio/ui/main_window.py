@@ -24,6 +24,7 @@ from ..catalog import Catalog
 from ..core.document import Document
 from ..core.errors import LargeImageError, StudioError
 from ..files import load_image, load_mask, save_image, save_mask
+from ..files.atomic import is_write_protected
 from ..files.project import Project, load_project, save_project
 from ..files.recovery import RecoveryInfo, find_recovery
 from ..worker.client import EngineClient
@@ -293,9 +294,18 @@ class MainWindow(QMainWindow):
 
     def open_project(self, path: Path | str) -> bool:
         path = Path(path)
+        self._open_declined = False
         try:
-            with wait_cursor():
-                project = load_project(path)
+            try:
+                with wait_cursor():
+                    project = load_project(path)
+            except LargeImageError as question:  # asked before anything was inflated
+                if self.ask_open_large(question) != QMessageBox.Yes:
+                    self._open_declined = True
+                    self.show_status(f"Did not open {path.name}.")
+                    return False
+                with wait_cursor():
+                    project = load_project(path, allow_large=True)
         except StudioError as error:
             self.show_error("Cannot open the project", error)
             return False
@@ -365,8 +375,11 @@ class MainWindow(QMainWindow):
 
     def save_to(self, path: Path | str) -> bool:
         """Write atomically; on failure show why and keep the document marked modified."""
+        replace = self.may_replace(Path(path))
+        if replace is None:
+            return False
         try:
-            notices = save_image(path, self.document.image, self.document.metadata)
+            notices = save_image(path, self.document.image, self.document.metadata, replace_protected=replace)
         except StudioError as error:
             self.show_error("Cannot save the image", error)
             return False
@@ -378,6 +391,20 @@ class MainWindow(QMainWindow):
         self.refresh_title()
         self.show_status(" ".join(notices) or f"Saved {Path(path).name}.")
         return True
+
+    def may_replace(self, path: Path) -> Optional[bool]:
+        """False: not write-protected; True: protected and the user said replace; None: keep it."""
+        if not is_write_protected(path):
+            return False
+        if self.ask_replace_protected(path) == QMessageBox.Yes:
+            return True
+        self.show_status(f"Not saved: {path.name} is write-protected.")
+        return None
+
+    def ask_replace_protected(self, path: Path) -> QMessageBox.StandardButton:
+        """Separate so tests can answer it."""
+        return QMessageBox.question(self, APP_NAME, f"{path.name} is write-protected. Replace it anyway?",
+                                    QMessageBox.Yes | QMessageBox.No, QMessageBox.No)
 
     @Slot()
     def on_save_project(self) -> bool:
@@ -395,9 +422,12 @@ class MainWindow(QMainWindow):
         path = Path(path)
         if not is_project_path(path):
             path = path.with_name(path.name + PROJECT_SUFFIX)
+        replace = self.may_replace(path)
+        if replace is None:
+            return False
         try:
             with wait_cursor():
-                save_project(path, self.current_project())
+                save_project(path, self.current_project(), replace_protected=replace)
         except StudioError as error:
             self.show_error("Cannot save the project", error)
             return False
@@ -426,7 +456,7 @@ class MainWindow(QMainWindow):
             return False
         try:
             with wait_cursor():
-                project = load_project(info.project)
+                project = load_project(info.project, allow_large=True)  # this app's own copy of the work
         except StudioError as error:
             log.warning("Damaged recovery file %s: %s %s", info.project, error.user_message, error.detail)
             self.autosaver.discard()

@@ -94,3 +94,27 @@ def test_self_test_passes_on_the_bundled_models():
     report = json.loads(proc.stdout)
     assert report["passed"] and len(report["models"]) >= 3
     assert all(m["ok"] for m in report["models"])
+
+
+def test_two_runs_into_one_folder_both_complete_with_valid_outputs(tmp_path, tiny_models):
+    """The second run starts while the first is writing: it must not remove the first run's temp files."""
+    inputs = tmp_path / "in"
+    make_inputs(inputs, count=8, size=160)
+    out = tmp_path / "out"
+    env = dict(os.environ, LLMVIS_MODELS_DIR=str(tiny_models))
+    args = [sys.executable, "-m", "llmvis_studio", "batch", "upscale", "--in", str(inputs), "--out", str(out),
+            "--scale", "4"]
+    first = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not list(out.glob(f".*.llmvis-{first.pid}-*.part")):
+        time.sleep(0.005)  # the first run is writing an output
+    second = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    results = [run.communicate(timeout=300) for run in (first, second)]
+    for run, (stdout, stderr) in zip((first, second), results):
+        assert run.returncode == 0, stderr
+        assert "0 failed" in stdout and "Traceback" not in stderr
+    outputs = sorted(out.glob("img*.png"))
+    assert len(outputs) == 8 and not list(out.glob(".*.part"))
+    for path in outputs:
+        image, _ = load_image(path)
+        assert image.shape == (640, 640, 3)

@@ -126,3 +126,33 @@ def test_corrupt_image_on_the_cli(tmp_path, picture, tiny_models):
     proc = cli("upscale", tmp_path / "cut.png", tmp_path / "o.png", "--scale", "2", models=tiny_models)
     assert_one_line_error(proc)
     assert "damaged" in proc.stderr
+
+
+def test_write_protected_output_needs_overwrite_and_keeps_its_mode(tmp_path, picture, tiny_models):
+    out = tmp_path / "locked.png"
+    save_image(out, photo(8, 8))
+    os.chmod(out, 0o444)
+    before = out.read_bytes()
+    proc = cli("upscale", picture, out, "--scale", "2", models=tiny_models)
+    assert_one_line_error(proc)
+    assert "write-protected" in proc.stderr and "--overwrite" in proc.stderr
+    assert out.read_bytes() == before
+    proc = cli("upscale", picture, out, "--scale", "2", "--overwrite", models=tiny_models)
+    assert proc.returncode == 0, proc.stderr
+    assert load_image(out)[0].shape == (96, 80, 3)
+    assert os.stat(out).st_mode & 0o777 == 0o444
+
+
+def test_new_outputs_follow_the_umask_and_multi_frame_inputs_say_so(tmp_path, tiny_models):
+    from PIL import Image
+
+    frames = [Image.fromarray(photo(24, 20, seed=s)) for s in (1, 2)]
+    frames[0].save(tmp_path / "pages.tif", save_all=True, append_images=frames[1:])
+    previous = os.umask(0o022)
+    try:
+        proc = cli("upscale", tmp_path / "pages.tif", tmp_path / "out.png", "--scale", "2", models=tiny_models)
+    finally:
+        os.umask(previous)
+    assert proc.returncode == 0, proc.stderr
+    assert "note: The file has several frames or pages; only the first was opened." in proc.stderr
+    assert os.stat(tmp_path / "out.png").st_mode & 0o777 == 0o644

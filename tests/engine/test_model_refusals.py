@@ -46,14 +46,12 @@ def test_wrong_input_shape(tmp_path):
         run(Engine(catalog_with(tmp_path, tmp_path / "grey.onnx")), "grey")
 
 
-def test_external_data_outside_the_model_folder(tmp_path):
-    folder = tmp_path / "models"
-    folder.mkdir()
-    (tmp_path / "secret.bin").write_bytes(np.ones(27 * 4, np.float32).tobytes())
+def model_with_external_weights(location: str) -> bytes:
+    """A 2× upscaler whose weights live in an external file at `location` (as written, unchecked)."""
     weight = numpy_helper.from_array(np.ones((4, 3, 3, 3), np.float32), "w")
     weight.ClearField("raw_data")
     weight.data_location = TensorProto.EXTERNAL
-    for key, value in (("location", "../secret.bin"), ("offset", "0"), ("length", str(4 * 27 * 4))):
+    for key, value in (("location", location), ("offset", "0"), ("length", str(4 * 27 * 4))):
         item = weight.external_data.add()
         item.key, item.value = key, value
     graph = helper.make_graph(
@@ -64,9 +62,26 @@ def test_external_data_outside_the_model_folder(tmp_path):
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8
-    (folder / "escape.onnx").write_bytes(model.SerializeToString())  # onnx.save would refuse '..' itself
+    return model.SerializeToString()  # onnx.save would refuse such locations itself
+
+
+def test_external_data_outside_the_model_folder(tmp_path):
+    folder = tmp_path / "models"
+    folder.mkdir()
+    (tmp_path / "secret.bin").write_bytes(np.ones(27 * 4, np.float32).tobytes())
+    (folder / "escape.onnx").write_bytes(model_with_external_weights("../secret.bin"))
     with pytest.raises(ModelIntegrityError, match="outside its own folder"):
         run(Engine(catalog_with(folder, folder / "escape.onnx")), "escape")
+
+
+def test_external_data_by_absolute_path_is_named(tmp_path):
+    folder = tmp_path / "models"
+    folder.mkdir()
+    secret = tmp_path / "secret.bin"
+    secret.write_bytes(np.ones(27 * 4, np.float32).tobytes())
+    (folder / "absolute.onnx").write_bytes(model_with_external_weights(str(secret)))
+    with pytest.raises(ModelIntegrityError, match="by an absolute path"):
+        run(Engine(catalog_with(folder, folder / "absolute.onnx")), "absolute")
 
 
 def test_lfs_pointer_and_pickle(tmp_path):
@@ -77,3 +92,4 @@ def test_lfs_pointer_and_pickle(tmp_path):
         run(engine, "pointer")
     with pytest.raises(ModelIntegrityError, match="pickle"):
         run(engine, "pickled")
+

@@ -353,3 +353,91 @@ def test_large_image_yes_loads_with_allow_large(window, tmp_path, monkeypatch):
     assert calls == [False, True]
     np.testing.assert_array_equal(window.document.image, small)
     np.testing.assert_array_equal(window.model.original, small)
+
+
+# --- hostile files and protected targets (issue 24) ----------------------------------------------
+def crafted_project(path, header) -> None:
+    """A project whose project.json is `header` (anything JSON), everything else intact."""
+    from llmvis_studio.files.project import save_project
+    import zipfile
+
+    save_project(path, lost_work(path.parent), backup=False)
+    with zipfile.ZipFile(path) as source:
+        kept = [(info, source.read(info)) for info in source.infolist() if info.filename != "project.json"]
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("project.json", json.dumps(header))
+        for info, data in kept:
+            archive.writestr(info, data)
+
+
+@pytest.mark.parametrize("header", [[1, 2], {"format": "llmvis-project", "version": 1, "jobs": 5},
+                                    {"format": "llmvis-project", "version": 1, "source_path": 5}])
+def test_crafted_project_headers_give_a_plain_warning(window, tmp_path, dialogs, header):
+    before = window.document.image.copy()
+    crafted_project(tmp_path / "crafted.llmvis", header)
+    assert not window.open_path(tmp_path / "crafted.llmvis")
+    assert len(dialogs) == 1 and "crafted.llmvis" in dialogs[0][2] and "Traceback" not in dialogs[0][2]
+    np.testing.assert_array_equal(window.document.image, before)
+
+
+def test_recovery_offer_runs_with_the_error_hook_in_place(qtbot, client, catalog, start_image, dialogs, monkeypatch):
+    import sys
+
+    from llmvis_studio.ui import app as app_module
+
+    monkeypatch.setattr(sys, "excepthook", sys.excepthook)  # restored after the test
+    folder = recovery_dir()
+    folder.mkdir(parents=True)
+    crafted_project(folder / PROJECT_NAME, {"format": "llmvis-project", "version": 1, "jobs": 5})
+    hooks_seen = []
+    real_offer = MainWindow.offer_recovery
+    monkeypatch.setattr(MainWindow, "offer_recovery",
+                        lambda self: hooks_seen.append(sys.excepthook) or real_offer(self))
+    monkeypatch.setattr(MainWindow, "ask_recover", lambda self, info: pytest.fail("asked about a damaged file"))
+    window = build_main_window(client, catalog, start_image, offer_recovery=True, error_hook=True)
+    try:
+        assert hooks_seen and hooks_seen[0] is not sys.__excepthook__
+        assert hooks_seen[0].__qualname__.startswith(app_module.install_error_hook.__name__)
+        assert len(dialogs) == 1 and "damaged" in dialogs[0][2]
+        assert not (folder / PROJECT_NAME).exists() and window.document.path == start_image
+    finally:
+        close_quietly(window)
+
+
+@pytest.mark.parametrize("kind", ["image", "project"])
+@pytest.mark.parametrize("answer", [QMessageBox.No, QMessageBox.Yes])
+def test_a_write_protected_file_is_replaced_only_after_asking(window, tmp_path, dialogs, monkeypatch, kind, answer):
+    path = tmp_path / ("locked.llmvis" if kind == "project" else "locked.png")
+    save = window.save_project_to if kind == "project" else window.save_to
+    assert save(path)
+    os.chmod(path, 0o444)
+    before = path.read_bytes()
+    asked = []
+    monkeypatch.setattr(window, "ask_replace_protected", lambda p: asked.append(p) or answer)
+    window.document.image[:4] = 3
+    invert_mask(window.model)  # marks the document modified
+    assert save(path) == (answer == QMessageBox.Yes)
+    assert asked == [path] and dialogs == []
+    if answer == QMessageBox.Yes:
+        assert path.read_bytes() != before and not window.model.modified
+        assert os.stat(path).st_mode & 0o777 == 0o444, "its mode is kept"
+    else:
+        assert path.read_bytes() == before and window.model.modified
+        assert "write-protected" in window.statusBar().currentMessage()
+
+
+@pytest.mark.parametrize("answer", [QMessageBox.No, QMessageBox.Yes])
+def test_a_large_project_asks_first(window, tmp_path, dialogs, monkeypatch, answer):
+    from llmvis_studio.files import project as project_module
+    from llmvis_studio.files.project import save_project
+
+    work = lost_work(tmp_path)
+    save_project(tmp_path / "large.llmvis", work)
+    monkeypatch.setattr(project_module, "ASK_PIXELS", 100)  # 24×32 counts as large here
+    asked = []
+    monkeypatch.setattr(window, "ask_open_large", lambda error: asked.append(error) or answer)
+    before = window.document.image.copy()
+    assert window.open_path(tmp_path / "large.llmvis") == (answer == QMessageBox.Yes)
+    assert len(asked) == 1 and "Open it anyway?" in asked[0].user_message and dialogs == []
+    expected = work.document.image if answer == QMessageBox.Yes else before
+    np.testing.assert_array_equal(window.document.image, expected)
