@@ -40,7 +40,7 @@ from llmvis_studio.training.archs.gan import (
     SIZES, Discriminator, Encoder, ExportWrapper, Generator, count_parameters,
 )
 from llmvis_studio.training.image_folder import ImageFolder
-from llmvis_studio.training.precision import autocast_context, choose_precision
+from llmvis_studio.training.precision import PROBE_BATCH, autocast_context, choose_precision
 
 KINDS = ("gan", "vae")
 CHECKPOINT = "checkpoint.pt"
@@ -588,7 +588,7 @@ def run_training(cfg: GenConfig, report: Optional[Report] = None, should_stop: O
         f"{'D' if cfg.kind == 'gan' else 'E'} {count_parameters(models.critic):,}; classes embedded by "
         f"{embedder['kind']} ({vectors.shape[1]}-d)")
 
-    probe_x, probe_labels = data.batch(np.random.default_rng(12345), cfg.batch)
+    probe_x, probe_labels = data.batch(np.random.default_rng(12345), min(cfg.batch, PROBE_BATCH))
     probe = precision_probe(models, torch.from_numpy(probe_x).to(device),
                             vectors[torch.from_numpy(probe_labels).to(device)], cfg.kind)
     autocast, needs_scaler = autocast_for(device, cfg.bf16, probe, log)

@@ -5,8 +5,8 @@ slower on AVX2-only CPUs (AMD EPYC, most laptops). Guessing from CPU flags break
 training entry point calls `choose_precision` with a probe that runs one real forward + backward pass.
 
 The probe must not change the model: it runs forward + backward and the caller's probe zeroes the gradients
-(no optimiser step). A bf16 probe that is already far slower than fp32 after one timed step stops early, so an
-AVX2 machine spends about one slow step on finding out.
+(no optimiser step). Probes run on a small batch (PROBE_BATCH samples), and a bf16 probe that is already far slower
+than fp32 on its first step stops there, so an AVX2 machine spends about one slow small-batch step on finding out.
 """
 from __future__ import annotations
 
@@ -28,11 +28,12 @@ def autocast_context(use_bf16: bool, device_type: str = "cpu") -> AbstractContex
 
 
 def _time_steps(probe: Callable[[bool], None], use_bf16: bool, steps: int, give_up_after: float) -> float:
-    """Seconds per step after one warm-up step; stops early once a step exceeds `give_up_after` seconds."""
+    """Seconds per step after one warm-up step; gives up as soon as a step (warm-up included) exceeds
+    `give_up_after` seconds: that step alone already says this precision loses."""
     t = time.perf_counter()
     probe(use_bf16)  # warm-up: kernel selection, allocator
     warm_up = time.perf_counter() - t
-    if warm_up > 3.0 * give_up_after:  # hopeless even allowing for first-call costs: one slow step is enough
+    if warm_up > give_up_after:
         return warm_up
     times = []
     for _ in range(steps):
@@ -47,8 +48,12 @@ def _time_steps(probe: Callable[[bool], None], use_bf16: bool, steps: int, give_
 def measure(probe: Callable[[bool], None], steps: int = 2) -> dict[str, float]:
     """Seconds per probe step for fp32 and bf16 (bf16 cut short where it is clearly slower)."""
     fp32 = _time_steps(probe, False, steps, give_up_after=float("inf"))
-    bf16 = _time_steps(probe, True, steps, give_up_after=3.0 * fp32)
+    # a first bf16 call may cost a few fp32 steps in one-time set-up; beyond 4× it cannot win
+    bf16 = _time_steps(probe, True, steps, give_up_after=4.0 * fp32)
     return {"fp32": fp32, "bf16": bf16}
+
+
+PROBE_BATCH = 4  # samples per probe step: enough to time the kernels, an eighth of a usual batch's cost
 
 
 def choose_precision(requested: str, probe: Callable[[bool], None], log: Callable[[str], None] = print,

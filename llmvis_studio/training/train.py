@@ -29,7 +29,7 @@ from torch import nn
 from llmvis_studio.training import data
 from llmvis_studio.training.archs.denoise import CompactDenoise
 from llmvis_studio.training.archs.sr import CompactSR, count_parameters, load_body_from
-from llmvis_studio.training.precision import add_precision_argument, autocast_context, choose_precision
+from llmvis_studio.training.precision import PROBE_BATCH, add_precision_argument, autocast_context, choose_precision
 from llmvis_studio.training.tool_cli import train_and_report
 
 
@@ -251,7 +251,8 @@ def _batch(kind: str, rng: np.random.Generator, images: list, args: argparse.Nam
 
 def _precision_probe(kind: str, model: nn.Module, images: list, args: argparse.Namespace):
     """One forward + backward on a real batch (own RNG, gradients cleared): the step the timing compares."""
-    x, y = (torch.from_numpy(a) for a in _batch(kind, np.random.default_rng(12345), images, args))
+    small = argparse.Namespace(**{**vars(args), "batch": min(args.batch, PROBE_BATCH)})
+    x, y = (torch.from_numpy(a) for a in _batch(kind, np.random.default_rng(12345), images, small))
 
     def probe(use_bf16: bool) -> None:
         with autocast_context(use_bf16):

@@ -36,7 +36,7 @@ import torch.nn.functional as F
 from llmvis_studio.training import data, masks
 from llmvis_studio.training.archs.inpaint import InpaintNet, PatchCritic, ScratchNet
 from llmvis_studio.training.archs.sr import count_parameters
-from llmvis_studio.training.precision import add_precision_argument, autocast_context, choose_precision
+from llmvis_studio.training.precision import PROBE_BATCH, add_precision_argument, autocast_context, choose_precision
 from llmvis_studio.training.tool_cli import run_stages, train_and_report
 from llmvis_studio.training.train import Logger
 
@@ -310,7 +310,8 @@ def train(kind: str, args: argparse.Namespace) -> dict[str, Any]:
     pool.start(min(args.pool, max(args.batch * 2, 8)))
     vset = (_val_inpaint_set() if kind == "inpaint" else _val_scratch_set()) if args.val_every else []
     log(f"{len(images)} training images, {len(vset)} validation items")
-    use_bf16 = choose_precision(args.precision, _precision_probe(kind, model, pool.batch(np.random.default_rng(12345), args.batch)), log)
+    probe_samples = pool.batch(np.random.default_rng(12345), min(args.batch, PROBE_BATCH))
+    use_bf16 = choose_precision(args.precision, _precision_probe(kind, model, probe_samples), log)
 
     def done() -> bool:
         return step >= args.steps if args.steps else elapsed >= args.minutes * 60.0
