@@ -119,14 +119,14 @@ class ProgressBar:
     _lock = threading.RLock()
     _paused = False  # a half-printed line is on the terminal
 
-    def __init__(self, label: str, stream=None, width: int = 30, delay: float = PROGRESS_DELAY_S,
+    def __init__(self, label: str, stream=None, width: int = 30, delay: Optional[float] = None,
                  tick: float = 0.25) -> None:
         self.label = label
         self.stream = stream if stream is not None else sys.stderr
         if isinstance(self.stream, _ClearingWriter):  # draw on the terminal itself, not through the wiper
             self.stream = self.stream._target
         self.width = width
-        self.delay = delay
+        self.delay = PROGRESS_DELAY_S if delay is None else delay
         self.started = time.monotonic()
         self.interactive = hasattr(self.stream, "isatty") and self.stream.isatty()
         self.fraction: Optional[float] = None
