@@ -49,8 +49,9 @@ EXAMPLES: dict[str, str] = {
 # Positional/option names that are files or folders, for shell completion.
 FILE_ARGS = frozenset({"input", "output", "mask", "mask_output", "hints", "style"})
 FOLDER_ARGS = frozenset({"input_dir", "output_dir", "out", "data", "run_dir"})
-# Commands without the elapsed-time ticker: they draw their own progress, read the terminal, or are instant.
-NO_TICKER = frozenset({"train gan", "train vae", "prompt", "completion", "models list"})
+# Commands without the elapsed-time ticker: they draw their own progress or are instant (and `prompt -`,
+# which reads requests typed on the terminal).
+NO_TICKER = frozenset({"train gan", "train vae", "completion", "models list"})
 OUTPUT_ARGS = ("output", "mask_output", "out", "output_dir")  # what a summary reports as written
 
 
@@ -274,7 +275,9 @@ def run_command(args: argparse.Namespace) -> int:
     _summary = Summary(getattr(args, "command_path", "") or getattr(args, "command", ""))
     wants_json = bool(getattr(args, "summary_json", False) and getattr(args, "json", False))
     error, code = "", 1
-    bar = ProgressBar(_summary.command, tick=0 if _summary.command in NO_TICKER else 0.25)
+    ProgressBar._paused = False
+    quiet = _summary.command in NO_TICKER or getattr(args, "text", None) == "-"
+    bar = ProgressBar(_summary.command, tick=0 if quiet else 0.25)
     stdout, human_out, human_err = sys.stdout, sys.stdout, sys.stderr
     if wants_json:
         human_out = sys.stderr  # stdout carries only the JSON
