@@ -3,6 +3,7 @@ example, it is in the README's command table, and it runs once for real on a sma
 bundled models) or is run by the named existing test."""
 import json
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -189,3 +190,12 @@ def test_bash_completion_completes_subcommands_and_options(tmp_path, capsys):
              'COMP_WORDS=(llmvis-studio fill --p); COMP_CWORD=2; _shtab_llmvis_studio; echo "${COMPREPLY[@]}"')
     lines = subprocess.run(["bash", "-c", probe], capture_output=True, text=True, timeout=30).stdout.splitlines()
     assert lines == ["fill", "--prompt"]
+
+
+@pytest.mark.skipif(shutil.which("zsh") is None, reason="zsh is not installed")
+def test_zsh_completion_script_parses(tmp_path, capsys):
+    assert main(["completion", "zsh"]) == 0
+    script = tmp_path / "_llmvis-studio"
+    script.write_text(capsys.readouterr().out)
+    proc = subprocess.run(["zsh", "-n", str(script)], capture_output=True, text=True, timeout=30)
+    assert proc.returncode == 0, proc.stderr
