@@ -9,49 +9,22 @@ import argparse
 import json
 import logging
 import sys
-import time
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 
-from .core.errors import Cancelled, InputError, StudioError
+from .core.errors import InputError
 from .core.progress import Progress
 from .core.requests import EditRequest
 from .cli_gen import GENERATOR_COMMANDS, add_generator_commands
+from .cli_run import (ProgressBar, StudioArgumentParser, add_device, add_overwrite, completion_script,
+                      finish_parser, record, record_result, recording, run_command)
 from .cli_text import TEXT_COMMANDS, add_text_commands
 
 log = logging.getLogger("llmvis_studio.cli")
 SUBCOMMANDS = ("upscale", "inpaint", "detect-scratches", "restore", "denoise", "models", "batch",
-               "self-test") + GENERATOR_COMMANDS + TEXT_COMMANDS
+               "self-test", "completion") + GENERATOR_COMMANDS + TEXT_COMMANDS
+_add_device = add_device  # the name the subcommand registrations use
 BATCH_OPS = ("upscale", "inpaint", "restore", "denoise", "stylize")
-
-
-class ProgressBar:
-    """A one-line text bar on stderr; redrawn in place on a terminal, quiet otherwise."""
-
-    def __init__(self, label: str, stream=sys.stderr, width: int = 30) -> None:
-        self.label = label
-        self.stream = stream
-        self.width = width
-        self.started = time.monotonic()
-        self.interactive = hasattr(stream, "isatty") and stream.isatty()
-        self._last_drawn = -1
-
-    def __call__(self, fraction: float, message: str = "") -> None:
-        percent = int(fraction * 100)
-        if not self.interactive or percent == self._last_drawn:
-            return
-        self._last_drawn = percent
-        filled = int(self.width * fraction)
-        elapsed = time.monotonic() - self.started
-        eta = elapsed / fraction - elapsed if fraction > 0.01 else 0.0
-        bar = "#" * filled + "-" * (self.width - filled)
-        self.stream.write(f"\r{self.label} [{bar}] {percent:3d}% {elapsed:5.1f}s eta {eta:5.1f}s")
-        self.stream.flush()
-
-    def close(self) -> None:
-        if self.interactive:
-            self.stream.write("\n")
-            self.stream.flush()
 
 
 def _make_engine(device_threads: Optional[int] = None):
@@ -62,11 +35,10 @@ def _make_engine(device_threads: Optional[int] = None):
 
 def _run_request(request: EditRequest, label: str, engine_factory: Callable = _make_engine):
     engine = engine_factory()
-    bar = ProgressBar(label)
-    try:
-        return engine.run(request, Progress(bar))
-    finally:
-        bar.close()
+    with ProgressBar(label) as bar:
+        result = engine.run(request, Progress(bar))
+    record_result(result)
+    return result
 
 
 def _save_result(out_path: Path, result, metadata, overwrite: bool = False) -> None:
@@ -187,10 +159,11 @@ def cmd_batch(args: argparse.Namespace) -> int:
         bar(index / max(1, total))
 
     try:
-        summary = run_batch(job, engine.run, on_file)
+        summary = run_batch(job, recording(engine.run), on_file)
     finally:
         bar(1.0)
         bar.close()
+    record(done=summary.done, skipped=summary.skipped, failed=summary.failed, errors=summary.errors)
     for line in summary.errors:
         print(f"failed: {line}", file=sys.stderr)
     print(summary.line())
@@ -205,18 +178,13 @@ def cmd_self_test(args: argparse.Namespace) -> int:
     return run_self_test(_make_engine, as_json=args.json)
 
 
-def _add_device(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
-                        help="execution provider: CUDA when present (auto), or force one")
-
-
-def add_overwrite(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--overwrite", action="store_true",
-                        help="replace the output even if it is write-protected (its mode is kept)")
+def cmd_completion(args: argparse.Namespace) -> int:
+    print(completion_script(build_parser(), args.shell), end="")
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="llmvis-studio", description="Offline AI image editor (command line).")
+    parser = StudioArgumentParser(prog="llmvis-studio", description="Offline AI image editor (command line).")
     sub = parser.add_subparsers(dest="command", required=True)
 
     up = sub.add_parser("upscale", help="super-resolution ×2/×4")
@@ -297,28 +265,12 @@ def build_parser() -> argparse.ArgumentParser:
     listing.set_defaults(handler=cmd_models)
     add_generator_commands(sub, _add_device)  # train gan|vae, export, generate (cli_gen.py)
     add_text_commands(sub, _add_device)  # prompt, stylize (cli_text.py)
-    return parser
+
+    comp = sub.add_parser("completion", help="print the bash or zsh completion script")
+    comp.add_argument("shell", choices=("bash", "zsh"))
+    comp.set_defaults(handler=cmd_completion, no_summary=True)
+    return finish_parser(parser)  # examples in --help, --json, completion hints (cli_run.py)
 
 
 def main(argv: Sequence[str]) -> int:
-    args = build_parser().parse_args(list(argv))
-    try:
-        return args.handler(args)
-    except Cancelled:
-        print("cancelled", file=sys.stderr)
-        return 130
-    except StudioError as exc:
-        if exc.detail:
-            log.debug("detail: %s", exc.detail)
-        print(f"error: {exc.user_message}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("\ninterrupted", file=sys.stderr)
-        return 130
-    except MemoryError:
-        print("error: not enough memory for this image; try a smaller --tile", file=sys.stderr)
-        return 1
-    except Exception as exc:  # a bug: one line for the user, the trace in the log
-        log.exception("unexpected failure")
-        print(f"error: unexpected failure ({type(exc).__name__}: {exc}); see the log", file=sys.stderr)
-        return 1
+    return run_command(build_parser().parse_args(list(argv)))

@@ -15,9 +15,10 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
+from .cli_run import record
 from .core.errors import InputError
 
-GENERATOR_COMMANDS = ("train", "export", "generate")
+GENERATOR_COMMANDS = ("train", "export", "generate", "fill")
 TRAIN_EXTRA_MESSAGE = "training needs the train extra: pip install 'llmvis-studio[train]'"
 
 
@@ -64,10 +65,35 @@ def cmd_generate(args: argparse.Namespace) -> int:
     catalog, model_id = resolve_generator(args.model)
     engine = Engine(catalog=catalog)
     images, described, provider = engine.generate_images(model_id, args.prompt or "", args.n, args.seed, args.device)
+    record(model=model_id or engine.catalog.default_for("generate").id, provider=provider, images=len(images))
     out.mkdir(parents=True, exist_ok=True)
     for index, image in enumerate(images):
         save_image(out / f"{args.prefix}{index:03d}.png", image)
     print(f"{len(images)} images → {out} ({images[0].shape[1]}×{images[0].shape[0]}, {provider}); {described}")
+    return 0
+
+
+def cmd_fill(args: argparse.Namespace) -> int:
+    """The editor's Generate into the mask, as one request: text → embedding → generator → blended into MASK
+    at full resolution; pixels outside MASK stay bit-identical and the bit depth is kept."""
+    from .cli import _check_output_path, _print_notices, _run_request, _save_result
+    from .core.requests import GENERATE_VARIATIONS, EditRequest, generate_params
+    from .engine import Engine
+    from .files import load_image, load_mask
+
+    if not 1 <= args.variation <= GENERATE_VARIATIONS:
+        raise InputError(f"--variation must be 1 to {GENERATE_VARIATIONS}, not {args.variation}.")
+    out = Path(args.output)
+    _check_output_path(out, args.overwrite)
+    catalog, model_id = resolve_generator(args.model)
+    image, metadata = load_image(args.input)
+    _print_notices(metadata)
+    mask = load_mask(args.mask, expected_shape=image.shape[:2])
+    if not mask.any():
+        raise InputError(f"{args.mask} has no white pixels: nothing to fill.")
+    request = EditRequest(op="generate", image=image, mask=mask, model_id=model_id, prompt=args.prompt,
+                          params=generate_params(args.seed, args.variation - 1), device=args.device)
+    _save_result(out, _run_request(request, "fill", lambda: Engine(catalog=catalog)), metadata, args.overwrite)
     return 0
 
 
@@ -121,6 +147,19 @@ def add_generator_commands(sub, add_device) -> None:
     gen.add_argument("--prefix", default="sample_")
     add_device(gen)
     gen.set_defaults(handler=cmd_generate)
+
+    fill = sub.add_parser("fill", help="fill the white part of MASK with what --prompt names (the editor's Generate)")
+    fill.add_argument("input")
+    fill.add_argument("mask", help="PNG, white = fill, same size as the image")
+    fill.add_argument("output")
+    fill.add_argument("--prompt", required=True, help="what to put there; matched to the generator's classes")
+    fill.add_argument("--model", help="generator id (see `models list`) or a training run folder; default: the catalog's")
+    fill.add_argument("--seed", type=int, default=0, help="which noise (as the editor's seed box)")
+    fill.add_argument("--variation", type=int, default=1, help="which of the 4 samples of that seed (1-4)")
+    fill.add_argument("--overwrite", action="store_true",
+                      help="replace the output even if it is write-protected (its mode is kept)")
+    add_device(fill)
+    fill.set_defaults(handler=cmd_fill)
 
 
 def main(argv=None) -> int:  # pragma: no cover - convenience

@@ -99,3 +99,15 @@ class PromptRouting:
     def __post_init__(self) -> None:
         object.__setattr__(self, "alternatives", tuple((str(op), float(score)) for op, score in self.alternatives))
         object.__setattr__(self, "params", MappingProxyType(dict(self.params)))
+
+
+GENERATE_VARIATIONS = 4  # samples per fill job (generate op); the editor's spin box and the CLI's --variation pick one
+
+
+def generate_params(seed: int, variation: int = 0, content: str = "") -> dict[str, Any]:
+    """The generate op's params as the editor sends them: `variation` counts from 0; `content` is what the prompt
+    router found in the typed prompt ("fill this with clouds" → "clouds"), empty to use the prompt itself."""
+    params: dict[str, Any] = {"seed": int(seed), "variations": GENERATE_VARIATIONS, "variation": int(variation)}
+    if content:
+        params["prompt"] = content
+    return params

@@ -17,12 +17,11 @@ from PySide6.QtWidgets import (
 )
 
 from ...catalog import Catalog, style_presets
-from ...core.requests import DEVICES, OPS, EditRequest, PromptRouting
+from ...core.requests import DEVICES, GENERATE_VARIATIONS, OPS, EditRequest, PromptRouting, generate_params
 from .prompt_extras import ChoiceBar, PromptEdit, PromptHistoryBox, StyleControls
 
 UPSCALE_FACTORS = (2, 4)
 TILE_AUTO, TILE_OFF, TILE_CUSTOM = "Auto", "No tiling", "Custom"
-GENERATE_VARIATIONS = 4  # samples per generate job; the spin box picks one
 DEVICE_LABELS = {"auto": "Auto (GPU if present)", "cpu": "CPU", "cuda": "CUDA GPU"}
 
 
@@ -192,8 +191,9 @@ class PromptPanel(QDockWidget):
     # --- what the run button means -------------------------------------------------------
     def params(self) -> dict[str, Any]:
         if self.op == "generate":
-            return {"seed": int(self.seed_spin.value()), "variations": GENERATE_VARIATIONS,
-                    "variation": int(self.variation_spin.value()) - 1, **self._routed_params}
+            # the same params as `llmvis-studio fill --seed S --variation V`
+            return generate_params(self.seed_spin.value(), self.variation_spin.value() - 1,
+                                   self._routed_params.get("prompt", ""))
         if self.op == "stylize":
             return self.style_controls.params()
         if self.op == "upscale":
