@@ -17,11 +17,12 @@ from .core.errors import Cancelled, InputError, StudioError
 from .core.progress import Progress
 from .core.requests import EditRequest
 from .cli_gen import GENERATOR_COMMANDS, add_generator_commands
+from .cli_masks import MASK_COMMANDS, add_mask_commands
 from .cli_text import TEXT_COMMANDS, add_text_commands
 
 log = logging.getLogger("llmvis_studio.cli")
 SUBCOMMANDS = ("upscale", "inpaint", "detect-scratches", "restore", "denoise", "models", "batch",
-               "self-test") + GENERATOR_COMMANDS + TEXT_COMMANDS
+               "self-test") + GENERATOR_COMMANDS + TEXT_COMMANDS + MASK_COMMANDS
 BATCH_OPS = ("upscale", "inpaint", "restore", "denoise", "stylize")
 
 
@@ -273,6 +274,7 @@ def build_parser() -> argparse.ArgumentParser:
     listing.set_defaults(handler=cmd_models)
     add_generator_commands(sub, _add_device)  # train gan|vae, export, generate (cli_gen.py)
     add_text_commands(sub, _add_device)  # prompt, stylize (cli_text.py)
+    add_mask_commands(sub, _add_device)  # select-subject, remove-background, detect-text (cli_masks.py)
     return parser
 
 

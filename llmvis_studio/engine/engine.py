@@ -11,6 +11,7 @@ from ..core.requests import EditRequest, EditResult, PromptRouting
 from .ops import denoise, generate, inpaint_classical, upscale
 from .ops import detect_scratches, inpaint_learned, restore
 from .ops import stylize
+from .ops import detect_text, subject
 from .ops.base import OpContext, OpOutput
 from .session import LoadedModel, SessionCache
 
@@ -25,9 +26,13 @@ OPS: dict[str, dict[str, Optional[OpFn]]] = {
     "stylize": {"onnx": stylize.run, "builtin": None},  # Magenta arbitrary style + presets
     "detect-scratches": {"onnx": detect_scratches.run, "builtin": None},  # result image = the mask
     "restore": {"onnx": restore.run, "builtin": None},  # detect + inpaint; runs on the detector's spec
+    "select-subject": {"onnx": subject.run_select, "builtin": None},  # result image = the subject mask
+    "remove-background": {"onnx": subject.run_remove_background, "builtin": None},  # RGBA result
+    "detect-text": {"onnx": detect_text.run, "builtin": None},  # result image = the text mask
 }
-# ops whose model has another task name (restore is driven by the scratch detector)
-OP_TASK: dict[str, str] = {"restore": "detect-scratches"}
+# ops whose model has another task name (restore is driven by the scratch detector, remove-background by
+# the subject model)
+OP_TASK: dict[str, str] = {"restore": "detect-scratches", "remove-background": "select-subject"}
 DEFAULT_MEMORY_BUDGET = 512 << 20  # activations of one tile; the output array comes on top
 
 
