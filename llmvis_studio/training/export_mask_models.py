@@ -304,9 +304,14 @@ def export(out_dir: Path, measure: bool = True) -> list[dict]:
                    "subject_quality": {}, "text_quality": {}}
     for entry in manifest_entries(out_dir, digests, placeholder):
         manifest_tools.upsert_entry(out_dir / "manifest.json", entry)
-    metrics.update(verify_against_packages(sources, out_dir))
-    _log(started, "ops vs packages: subject IoU {subject_iou_vs_rembg}, text probability max abs "
-                  "{text_probability_max_abs_vs_rapidocr}".format(**metrics))
+    metrics = {**placeholder, **metrics}
+    if not smart_mask_samples.available():  # the comparisons and figures need the training photos
+        _log(started, "training photos not found: comparisons with the packages and quality figures skipped")
+        measure = False
+    else:
+        metrics.update(verify_against_packages(sources, out_dir))
+        _log(started, "ops vs packages: subject IoU {subject_iou_vs_rembg}, text probability max abs "
+                      "{text_probability_max_abs_vs_rapidocr}".format(**metrics))
     if measure:
         metrics["subject_quality"] = smart_mask_samples.measure_subject(out_dir)
         metrics["text_quality"] = smart_mask_samples.measure_text(out_dir)
