@@ -96,7 +96,7 @@ class Engine:
         path = self.catalog.verify(spec)
         # Only NCHW RGB image models are shape-checked; text or NHWC models check their own inputs.
         expected = spec.inputs[0].name if spec.inputs and spec.inputs[0].layout == "NCHW" else None
-        return self.sessions.get(path, device, expected)
+        return self.sessions.get(path, device, expected, fixed_size="input_size" in spec.extra)
 
     def run(self, request: EditRequest, progress: Optional[Progress] = None) -> EditResult:
         progress = progress or Progress()

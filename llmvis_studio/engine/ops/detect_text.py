@@ -181,5 +181,5 @@ def run(context: OpContext, request: EditRequest, spec: ModelSpec, progress: Pro
     marked = int(np.count_nonzero(mask))
     note = (f"Found {lines} line{'s' if lines != 1 else ''} of text; marked {100.0 * marked / mask.size:.2f} % "
             "of the image." if marked else "No text found.")
-    return OpOutput(image=np.repeat(mask[..., None], 3, axis=2), provider=short_provider(model.provider),
+    return OpOutput(image=cv2.merge([mask, mask, mask]), provider=short_provider(model.provider),
                     notes=(note,))

@@ -39,15 +39,20 @@ def coefficients(guide: np.ndarray, source: np.ndarray, radius: int, eps: float)
 
 
 def fast_guided_filter(guide_full: np.ndarray, guide_small: np.ndarray, source_small: np.ndarray, radius: int,
-                       eps: float) -> np.ndarray:
-    """Fit on (guide_small, source_small), apply at guide_full's size. Guides H×W×3 float32 0..1; returns H×W
-    float32 (not clipped)."""
+                       eps: float, guide_scale: float = 1.0) -> np.ndarray:
+    """Fit on (guide_small, source_small), apply at guide_full's size; returns H×W float32 (not clipped).
+
+    guide_small is H'×W'×3 float32 0..1; guide_full is H×W×3 either float32 0..1 (guide_scale 1) or the photo's
+    own integer pixels with guide_scale = 1/max: a 12 MP photo is never converted to float as a whole
+    (that copy alone cost more than the filter)."""
     a, b = coefficients(guide_small, source_small, radius, eps)
     height, width = guide_full.shape[:2]
-    if a.shape[:2] != (height, width):
-        a = cv2.resize(a, (width, height), interpolation=cv2.INTER_LINEAR)
-        b = cv2.resize(b, (width, height), interpolation=cv2.INTER_LINEAR)
-    out = b
-    for channel in range(3):
-        out += a[..., channel] * guide_full[..., channel]
+    full_size = a.shape[:2] != (height, width)
+    out = cv2.resize(b, (width, height), interpolation=cv2.INTER_LINEAR) if full_size else b
+    channels = cv2.split(np.ascontiguousarray(guide_full[..., :3]))
+    for index, channel in enumerate(channels):
+        a_channel = np.ascontiguousarray(a[..., index]) * np.float32(guide_scale)
+        if full_size:
+            a_channel = cv2.resize(a_channel, (width, height), interpolation=cv2.INTER_LINEAR)
+        out += cv2.multiply(a_channel, channel, dtype=cv2.CV_32F)
     return out

@@ -35,29 +35,33 @@ EDGE_GAIN = 3.0  # contrast of the refined alpha around 0.5: a 1–3 px soft edg
 Infer = Callable[[np.ndarray], np.ndarray]
 
 
-def float_rgb(image: np.ndarray) -> np.ndarray:
-    return image[..., :3].astype(np.float32) * (1.0 / max_value(image.dtype))
+def small_rgb(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """The photo's RGB at `size` (width, height), float32 0..1: resized in its own integer type first."""
+    rgb = np.ascontiguousarray(image[..., :3])
+    shrink = size[0] <= rgb.shape[1] and size[1] <= rgb.shape[0]
+    if size != (rgb.shape[1], rgb.shape[0]):
+        rgb = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA if shrink else cv2.INTER_CUBIC)
+    return rgb.astype(np.float32) * np.float32(1.0 / max_value(image.dtype))
 
 
-def net_input(rgb: np.ndarray) -> np.ndarray:
-    """H×W×3 float32 0..1 → 1×3×320×320 as rembg prepares it (/max, then ImageNet mean/std)."""
-    shrink = rgb.shape[0] > NET_SIZE and rgb.shape[1] > NET_SIZE
-    small = cv2.resize(rgb, (NET_SIZE, NET_SIZE), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_CUBIC)
+def net_input(image: np.ndarray) -> np.ndarray:
+    """The photo → 1×3×320×320 as rembg prepares it (320² squash, /max, then ImageNet mean/std)."""
+    small = small_rgb(image, (NET_SIZE, NET_SIZE))
     small = small / max(float(small.max()), 1e-6)
     return np.ascontiguousarray(((small - MEAN) / STD).transpose(2, 0, 1)[None], dtype=np.float32)
 
 
-def net_probability(infer: Infer, rgb: np.ndarray) -> np.ndarray:
+def net_probability(infer: Infer, image: np.ndarray) -> np.ndarray:
     """The network's 320×320 mask, min-max normalised to 0..1 (as rembg does)."""
-    pred = np.asarray(infer(net_input(rgb)), dtype=np.float32).reshape(NET_SIZE, NET_SIZE)
+    pred = np.asarray(infer(net_input(image)), dtype=np.float32).reshape(NET_SIZE, NET_SIZE)
     low, high = float(pred.min()), float(pred.max())
     return (pred - low) / (high - low) if high - low > 1e-6 else np.zeros_like(pred)
 
 
 def raw_probability(infer: Infer, image: np.ndarray) -> np.ndarray:
     """Unrefined: the network mask resized to the image (what rembg's own mask is, for comparison)."""
-    rgb = float_rgb(image)
-    return cv2.resize(net_probability(infer, rgb), (rgb.shape[1], rgb.shape[0]), interpolation=cv2.INTER_LINEAR)
+    height, width = image.shape[:2]
+    return cv2.resize(net_probability(infer, image), (width, height), interpolation=cv2.INTER_LINEAR)
 
 
 def _filter_shape(height: int, width: int) -> tuple[int, int]:
@@ -65,56 +69,57 @@ def _filter_shape(height: int, width: int) -> tuple[int, int]:
     return max(1, round(width * scale)), max(1, round(height * scale))
 
 
-def subject_alpha(infer: Infer, image: np.ndarray, progress: ProgressLike) -> np.ndarray:
-    """H×W float32 alpha 0..1: the network mask with its edge refined at full resolution."""
-    rgb = float_rgb(image)
-    height, width = rgb.shape[:2]
+def refined_probability(infer: Infer, image: np.ndarray, progress: ProgressLike) -> np.ndarray:
+    """H×W float32, about 0..1: the network mask with its edge fitted to the photo at full resolution."""
+    height, width = image.shape[:2]
     progress.set(0.05, "Finding the subject")
-    coarse = net_probability(infer, rgb)
+    coarse = net_probability(infer, image)
     progress.check()
     progress.set(0.6, "Refining the edge")
     size = _filter_shape(height, width)
-    guide_small = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA) if size != (width, height) else rgb
     coarse_small = cv2.resize(coarse, size, interpolation=cv2.INTER_LINEAR)
     radius = max(2, round(FILTER_RADIUS * max(size) / FILTER_SIZE))
-    refined = fast_guided_filter(rgb, guide_small, coarse_small, radius, FILTER_EPS)
-    refined -= 0.5
-    refined *= EDGE_GAIN
-    refined += 0.5
-    np.clip(refined, 0.0, 1.0, out=refined)
-    return refined
+    return fast_guided_filter(image, small_rgb(image, size), coarse_small, radius, FILTER_EPS,
+                              guide_scale=1.0 / max_value(image.dtype))
 
 
-def _alpha(context: OpContext, request: EditRequest, spec: ModelSpec, progress: ProgressLike) -> tuple:
+def alpha_of(probability: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """The edge contrast curve, clipped and rounded to uint8/uint16 in one saturating pass."""
+    top = max_value(dtype)
+    depth = cv2.CV_16U if np.dtype(dtype) == np.uint16 else cv2.CV_8U
+    return cv2.addWeighted(probability, EDGE_GAIN * top, probability, 0.0, (0.5 - 0.5 * EDGE_GAIN) * top,
+                           dtype=depth)
+
+
+def _probability(context: OpContext, request: EditRequest, spec: ModelSpec, progress: ProgressLike) -> tuple:
     if min(request.image.shape[:2]) < 8:
         raise InputError("The image is too small to find a subject in (at least 8×8 pixels).")
     model = context.open_model(spec, request.device)
-    alpha = subject_alpha(model.run, request.image, progress)
-    return alpha, short_provider(model.provider)
+    return refined_probability(model.run, request.image, progress), short_provider(model.provider)
 
 
 def _note(alpha: np.ndarray) -> str:
-    share = float(np.count_nonzero(alpha >= 0.5)) / alpha.size
+    share = float(np.count_nonzero(alpha >= 128)) / alpha.size
     if share == 0.0:
         return "No subject found."
     return f"Selected the subject ({100.0 * share:.1f} % of the image)."
 
 
 def run_select(context: OpContext, request: EditRequest, spec: ModelSpec, progress: ProgressLike) -> OpOutput:
-    alpha, provider = _alpha(context, request, spec, progress)
-    mask = np.rint(alpha * 255.0).astype(np.uint8)
+    probability, provider = _probability(context, request, spec, progress)
+    mask = alpha_of(probability, np.uint8)
     progress.set(1.0)
-    return OpOutput(image=np.repeat(mask[..., None], 3, axis=2), provider=provider, notes=(_note(alpha),))
+    return OpOutput(image=cv2.merge([mask, mask, mask]), provider=provider, notes=(_note(mask),))
 
 
 def run_remove_background(context: OpContext, request: EditRequest, spec: ModelSpec,
                           progress: ProgressLike) -> OpOutput:
-    alpha, provider = _alpha(context, request, spec, progress)
+    probability, provider = _probability(context, request, spec, progress)
     image = request.image
-    top = max_value(image.dtype)
+    alpha = alpha_of(probability, image.dtype)
+    note = _note(alpha if image.dtype == np.uint8 else (alpha >> 8).astype(np.uint8))
     if image.shape[2] == 4:  # keep what was already transparent
-        alpha = alpha * (image[..., 3].astype(np.float32) / top)
-    channel = np.rint(alpha * top).astype(image.dtype)
-    out = np.concatenate([image[..., :3], channel[..., None]], axis=2)
+        alpha = cv2.multiply(alpha, image[..., 3].copy(), scale=1.0 / max_value(image.dtype))
+    out = cv2.merge([*cv2.split(np.ascontiguousarray(image[..., :3])), alpha])
     progress.set(1.0)
-    return OpOutput(image=out, provider=provider, notes=(_note(alpha) + " The background is now transparent.",))
+    return OpOutput(image=out, provider=provider, notes=(note + " The background is now transparent.",))
