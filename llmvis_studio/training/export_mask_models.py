@@ -174,7 +174,7 @@ def verify_against_packages(sources: dict[str, Path], models: Path) -> dict[str,
         ours = subject.raw_probability(u2.run, sample.image)
         ious[sample.name] = round(iou(ours > 0.5, theirs > 0.5), 4)
         diffs.append(float(np.abs(ours - theirs).mean()))
-    for sample in smart_mask_samples.text_samples():
+    for sample in smart_mask_samples.text_samples()[:1]:  # full-size detector runs: one photo is enough
         theirs = rapidocr_probability(package_det, sample.image)
         ours = detect_text.probability_map(det.run, sample.image, size=(theirs.shape[1], theirs.shape[0]))
         det_diffs.append(float(np.abs(theirs - ours).max()))
