@@ -113,3 +113,37 @@ def test_without_a_model_the_actions_only_say_so(qtbot, make_window, client, mon
     assert window.smart_masks.run("detect-text") is None
     assert "u2netp-subject" in shown[0] and "text detector" in shown[1]
     assert not client.fake.requests
+
+
+def test_select_subject_with_the_real_model_in_the_editor(qtbot, tmp_path):
+    """The shipped model through the real worker: the eagle's mask lands in the mask layer, one undo step."""
+    from llmvis_studio.catalog import load_catalog
+    from llmvis_studio.files import save_image
+    from llmvis_studio.training import smart_mask_samples as samples
+    from llmvis_studio.ui.main_window import MainWindow
+
+    real = load_catalog()
+    if not samples.available() or not real.for_task("select-subject"):
+        pytest.skip("training photos or the subject model not installed")
+    sample = samples.subject_samples()[0]
+    save_image(tmp_path / "eagle.png", sample.image)
+
+    def make_engine():
+        from llmvis_studio.engine import Engine  # the worker imports the engine, as __main__ does
+
+        return Engine(threads=2)
+
+    client = EngineClient(make_engine)
+    window = MainWindow(client, real)
+    try:
+        assert window.open_path(tmp_path / "eagle.png")
+        with qtbot.waitSignal(client.jobFinished, timeout=60_000):
+            window.smart_masks.actions["select-subject"].trigger()
+        qtbot.waitUntil(lambda: window.model.undo_stack.count() == 1, timeout=5_000)
+        assert samples.iou(window.document.mask >= 128, sample.reference) >= 0.85
+        window.model.undo_stack.undo()
+        assert not window.document.mask.any()
+    finally:
+        window.model.mark_saved()
+        window.close()
+        client.shutdown()
