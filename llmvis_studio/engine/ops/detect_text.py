@@ -101,9 +101,23 @@ def _distances(pixels: np.ndarray, centres: np.ndarray) -> np.ndarray:
                                  axis=-1), axis=-1)
 
 
+def _text_colours(pixels: np.ndarray) -> np.ndarray:
+    """One text colour (the median), or two when the letters carry an outline or a shadow of another colour."""
+    single = np.median(pixels, axis=0, keepdims=True)
+    if len(pixels) < 40:
+        return single
+    criteria = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 10, 1e-3)
+    cv2.setRNGSeed(0)
+    _, labels, centres = cv2.kmeans(pixels.astype(np.float32), 2, None, criteria, 2, cv2.KMEANS_PP_CENTERS)
+    share = np.bincount(labels.ravel(), minlength=2) / len(pixels)
+    apart = np.linalg.norm(centres[0] - centres[1]) > 0.3
+    return centres if apart and share.min() >= 0.15 else single
+
+
 def _glyph_pixels(crop: np.ndarray, inside: np.ndarray, background: np.ndarray) -> np.ndarray:
-    """Glyphs share one colour: take it from the pixels least like the background (Otsu on the distance), then
-    keep every pixel nearer that colour than any background colour; half-covered edge pixels go to the text."""
+    """Glyphs share one colour (or two: fill and outline): take it from the pixels least like the background
+    (Otsu on the distance), then keep every pixel nearer a text colour than any background colour; half-covered
+    edge pixels go to the text."""
     to_background = _distances(crop, background)
     values = to_background[inside]
     if not values.size:
@@ -111,8 +125,7 @@ def _glyph_pixels(crop: np.ndarray, inside: np.ndarray, background: np.ndarray) 
     surest = inside & (to_background > max(MIN_CONTRAST, _otsu(values)))
     if not surest.any():
         return np.zeros(inside.shape, np.uint8)
-    text_colour = np.median(crop[surest], axis=0)
-    to_text = np.linalg.norm(crop - text_colour, axis=-1)
+    to_text = _distances(crop, _text_colours(crop[surest]))
     return (inside & (to_text < 1.2 * to_background) & (to_background > 0.5 * MIN_CONTRAST)).astype(np.uint8)
 
 
