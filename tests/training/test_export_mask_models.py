@@ -41,7 +41,10 @@ def test_export_reproduces_the_shipped_files(exported):
     assert "Apache" in notice and "U^2-Net" in notice and "PP-OCRv4" in notice
     if smart_mask_samples.available():  # our preprocessing gives the package's probability map exactly
         assert entries[1]["metrics"]["probability_max_abs_vs_rapidocr_preprocessing"] < 1e-5
-        assert min(entries[0]["metrics"]["raw_mask_iou_vs_rembg_remove"].values()) > 0.75
+        subject = entries[0]["metrics"]
+        assert subject["raw_mask_mean_abs_vs_rembg_remove_max"] < 0.01
+        # (the eagle over a blurred raft sits near 0.5 probability, where resampling differences flip pixels)
+        assert subject["raw_mask_iou_vs_rembg_remove"]["eagle-sky"] > 0.98
 
 
 def test_the_rembg_replica_is_rembg():
