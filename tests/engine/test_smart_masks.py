@@ -65,6 +65,10 @@ def test_select_subject_runs_at_odd_sizes_and_refuses_tiny_images(engine):
     image = rng.integers(0, 255, (37, 530, 3), dtype=np.uint8)
     image[10:30, 200:300] = (250, 30, 30)
     assert engine.run(EditRequest("select-subject", image, device="cpu")).image.shape == image.shape
+    rgba = np.concatenate([image, np.full(image.shape[:2] + (1,), 255, np.uint8)], axis=2)
+    rgba[:, :100, 3] = 0  # already transparent: stays transparent
+    cut = engine.run(EditRequest("remove-background", rgba, device="cpu")).image
+    assert cut.shape == rgba.shape and not cut[:, :100, 3].any() and (cut[..., 3] <= rgba[..., 3]).all()
     with pytest.raises(InputError, match="too small"):
         engine.run(EditRequest("select-subject", image[:4, :4], device="cpu"))
 

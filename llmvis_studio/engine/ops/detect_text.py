@@ -32,6 +32,8 @@ UNCLIP_RATIO = 1.6
 GROW = 2  # px around the glyphs: the anti-aliased edge and a halo for the fill
 MIN_CONTRAST = 0.08  # glyph-to-background colour distance (0..1 RGB) below which a pixel is background
 WHOLE_BOX_SHARE = 0.8  # glyphs covering more of a box than this: the split failed, mark the box
+MAX_LINES = 1000  # as PaddleOCR's max_candidates: a textured photo cannot make the loop run away
+KMEANS_SAMPLES = 20_000  # colours are estimated from at most this many pixels
 
 Infer = Callable[[np.ndarray], np.ndarray]
 
@@ -61,7 +63,7 @@ def text_boxes(prob: np.ndarray, full_shape: tuple[int, int], threshold: float =
     count, labels, stats, _ = cv2.connectedComponentsWithStats(bitmap)
     sx, sy = full_shape[1] / prob.shape[1], full_shape[0] / prob.shape[0]
     boxes = []
-    for index in range(1, count):
+    for index in range(1, min(count, MAX_LINES + 1)):
         x, y, w, h, area = stats[index]
         if min(w, h) < 2:
             continue
@@ -79,7 +81,7 @@ def text_boxes(prob: np.ndarray, full_shape: tuple[int, int], threshold: float =
 
 def _background_colours(ring: np.ndarray) -> np.ndarray:
     """Up to 4 colour centres of the ring, leaving out rare ones (stray glyph pixels)."""
-    samples = ring.reshape(-1, 3).astype(np.float32)
+    samples = ring.reshape(-1, 3).astype(np.float32)[:: max(1, len(ring) // KMEANS_SAMPLES)]
     if len(samples) < 8:
         return samples.mean(axis=0, keepdims=True) if len(samples) else np.zeros((1, 3), np.float32)
     k = 4
@@ -103,6 +105,7 @@ def _distances(pixels: np.ndarray, centres: np.ndarray) -> np.ndarray:
 
 def _text_colours(pixels: np.ndarray) -> np.ndarray:
     """One text colour (the median), or two when the letters carry an outline or a shadow of another colour."""
+    pixels = pixels[:: max(1, len(pixels) // KMEANS_SAMPLES)]
     single = np.median(pixels, axis=0, keepdims=True)
     if len(pixels) < 40:
         return single
