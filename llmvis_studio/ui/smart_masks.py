@@ -20,7 +20,8 @@ from ..core.requests import EditRequest
 
 # op → (menu text, the model task it needs, what to say when no model is installed)
 SMART_OPS = {
-    "select-subject": ("Select Subject", "select-subject", "No subject model is installed (models/u2netp-subject.onnx)."),
+    "select-subject": ("Select Subject", "select-subject",
+                       "No subject model is installed (models/u2netp-subject.onnx)."),
     "detect-text": ("Find Text (Captions, Date Stamps)", "detect-text",
                     "No text detector is installed (models/ppocrv4-text-det.onnx)."),
     "remove-background": ("Remove Background", "select-subject",
