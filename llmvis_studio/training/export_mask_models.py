@@ -360,17 +360,19 @@ preprocessing gives the same probability map as rapidocr's own at the same size
 (`probability_max_abs_vs_rapidocr_preprocessing`).
 
 ## How the app runs it (engine/ops/detect_text.py)
-The photo's long side goes to 1280 (sides multiples of 32; rapidocr keeps the full size, too slow at 12 MP),
+The photo's long side goes to 1280 (a smaller photo is enlarged to 960 at most; sides multiples of 32;
+rapidocr keeps the full size, too slow at 12 MP),
 then DB post-processing as in PaddleOCR: threshold 0.3, 2×2 dilation, components with mean probability ≥ 0.5,
 each minimum-area rectangle grown by area × 1.6 / perimeter. Inside each box the glyphs are found at full
 resolution: k-means colours of a ring around the box are the background, the pixels least like it give the
-text colour, every pixel nearer the text colour than the background is a glyph; grown by 2 px for the
+text colour (two for outlined letters), every pixel nearer a text colour than the background is a glyph; grown by 2 px for the
 anti-aliased edge, ready for the fill (`inpaint`).
 
 ## Limits
 - Text much smaller than about 12 px at the 1280 px working size (e.g. a tiny stamp on a 12 MP photo) is
   missed; `--working-size` trades time for it.
-- Glyphs in a colour close to their background, or outlined/shadowed text, fall back to the whole box.
+- Glyphs in a colour close to their background are missed or fall back to the whole box (an outline or a
+  shadow in a second colour is handled as a second text colour).
 - The reference photos are three training photos with rendered text; real text already in a photo is
   (correctly) found too and counts against the area ratio.""",
 }

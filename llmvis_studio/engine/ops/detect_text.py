@@ -26,6 +26,7 @@ from ..session import short_provider
 from .base import OpContext, OpOutput, ProgressLike
 
 WORKING_SIZE = 1280  # 960 lost small or low-contrast captions on 1–2 MP photos; 1600 costs 1.5× more
+UPSCALE_TO = 960  # a smaller photo is enlarged to this long side, not further (as rapidocr enlarges to 736)
 THRESHOLD = 0.3
 BOX_THRESHOLD = 0.5
 UNCLIP_RATIO = 1.6
@@ -39,8 +40,9 @@ Infer = Callable[[np.ndarray], np.ndarray]
 
 
 def working_shape(height: int, width: int, working_size: int) -> tuple[int, int]:
-    """(width, height) for the detector: long side near working_size, both multiples of 32."""
-    scale = working_size / max(height, width)
+    """(width, height) for the detector: long side near working_size (small photos only up to UPSCALE_TO),
+    both multiples of 32."""
+    scale = min(working_size, max(UPSCALE_TO, height, width)) / max(height, width)
     return max(32, int(round(width * scale / 32)) * 32), max(32, int(round(height * scale / 32)) * 32)
 
 
