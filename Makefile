@@ -47,6 +47,7 @@ models: $(VENV)/.test-installed
 	$(BIN)/python -m llmvis_studio.training.convert_realesrgan --out models
 	$(BIN)/python -m llmvis_studio.training.export_minilm --out models
 	$(BIN)/python -m llmvis_studio.training.export_magenta_style --out models
+	$(BIN)/python -m llmvis_studio.training.export_mask_models --out models
 	$(BIN)/python -m llmvis_studio.training.fit_router --models models
 
 benchmarks: $(VENV)/.test-installed

@@ -18,11 +18,12 @@ from .core.requests import EditRequest
 from .cli_gen import GENERATOR_COMMANDS, add_generator_commands
 from .cli_run import (ProgressBar, StudioArgumentParser, add_device, add_overwrite, completion_script,
                       finish_parser, record, record_result, recording, run_command)
+from .cli_masks import MASK_COMMANDS, add_mask_commands
 from .cli_text import TEXT_COMMANDS, add_text_commands
 
 log = logging.getLogger("llmvis_studio.cli")
 SUBCOMMANDS = ("upscale", "inpaint", "detect-scratches", "restore", "denoise", "models", "batch",
-               "self-test", "completion") + GENERATOR_COMMANDS + TEXT_COMMANDS
+               "self-test", "completion") + GENERATOR_COMMANDS + TEXT_COMMANDS + MASK_COMMANDS
 _add_device = add_device  # the name the subcommand registrations use
 BATCH_OPS = ("upscale", "inpaint", "restore", "denoise", "stylize")
 
@@ -265,6 +266,7 @@ def build_parser() -> argparse.ArgumentParser:
     listing.set_defaults(handler=cmd_models)
     add_generator_commands(sub, _add_device)  # train gan|vae, export, generate (cli_gen.py)
     add_text_commands(sub, _add_device)  # prompt, stylize (cli_text.py)
+    add_mask_commands(sub, _add_device)  # select-subject, remove-background, detect-text (cli_masks.py)
 
     comp = sub.add_parser("completion", help="print the bash or zsh completion script")
     comp.add_argument("shell", choices=("bash", "zsh"))

@@ -110,3 +110,20 @@ def feathered(mask: np.ndarray, radius: float) -> np.ndarray:
 
 def binarised(mask: np.ndarray, threshold: int = 127) -> np.ndarray:
     return np.where(mask > threshold, 255, 0).astype(np.uint8)
+
+
+COMBINE_MODES = ("replace", "add", "subtract", "intersect")
+
+
+def combined(painted: np.ndarray, found: np.ndarray, mode: str) -> np.ndarray:
+    """A found mask (select subject, find text) put together with the painted one: replace it, add to it
+    (union), subtract from it, or keep only their overlap (intersect). Soft edges combine as max/min."""
+    if mode == "replace":
+        return found.copy()
+    if mode == "add":
+        return np.maximum(painted, found)
+    if mode == "subtract":
+        return np.minimum(painted, 255 - found)
+    if mode == "intersect":
+        return np.minimum(painted, found)
+    raise ValueError(f"unknown mask combination {mode!r}; use one of {', '.join(COMBINE_MODES)}")

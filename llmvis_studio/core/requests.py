@@ -14,7 +14,8 @@ import numpy as np
 from .errors import InputError
 from .geometry import Bounds
 
-OPS = ("upscale", "inpaint", "restore", "denoise", "stylize", "generate", "detect-scratches")
+OPS = ("upscale", "inpaint", "restore", "denoise", "stylize", "generate", "detect-scratches", "select-subject",
+       "remove-background", "detect-text")
 DEVICES = ("auto", "cpu", "cuda")
 
 

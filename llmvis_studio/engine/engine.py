@@ -12,6 +12,7 @@ from ..core.requests import EditRequest, EditResult, PromptRouting
 from .ops import denoise, generate, inpaint_classical, upscale
 from .ops import detect_scratches, inpaint_learned, restore
 from .ops import stylize
+from .ops import detect_text, subject
 from .ops.base import OpContext, OpOutput
 from .session import LoadedModel, SessionCache
 
@@ -26,9 +27,13 @@ OPS: dict[str, dict[str, Optional[OpFn]]] = {
     "stylize": {"onnx": stylize.run, "builtin": None},  # Magenta arbitrary style + presets
     "detect-scratches": {"onnx": detect_scratches.run, "builtin": None},  # result image = the mask
     "restore": {"onnx": restore.run, "builtin": None},  # detect + inpaint; runs on the detector's spec
+    "select-subject": {"onnx": subject.run_select, "builtin": None},  # result image = the subject mask
+    "remove-background": {"onnx": subject.run_remove_background, "builtin": None},  # RGBA result
+    "detect-text": {"onnx": detect_text.run, "builtin": None},  # result image = the text mask
 }
-# ops whose model has another task name (restore is driven by the scratch detector)
-OP_TASK: dict[str, str] = {"restore": "detect-scratches"}
+# ops whose model has another task name (restore is driven by the scratch detector, remove-background by
+# the subject model)
+OP_TASK: dict[str, str] = {"restore": "detect-scratches", "remove-background": "select-subject"}
 # ops that restore the picture rather than add colour: a greyscale input gives a greyscale output
 GREY_KEEPING_OPS = frozenset({"upscale", "inpaint", "denoise", "restore"})
 DEFAULT_MEMORY_BUDGET = 512 << 20  # activations of one tile; the output array comes on top
@@ -94,7 +99,7 @@ class Engine:
         path = self.catalog.verify(spec)
         # Only NCHW RGB image models are shape-checked; text or NHWC models check their own inputs.
         expected = spec.inputs[0].name if spec.inputs and spec.inputs[0].layout == "NCHW" else None
-        return self.sessions.get(path, device, expected)
+        return self.sessions.get(path, device, expected, fixed_size="input_size" in spec.extra)
 
     def run(self, request: EditRequest, progress: Optional[Progress] = None) -> EditResult:
         progress = progress or Progress()

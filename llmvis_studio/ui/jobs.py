@@ -16,12 +16,15 @@ from PySide6.QtWidgets import QMessageBox, QWidget
 
 from ..core.geometry import Bounds
 from ..core.history import ReplaceImageAtom, changed_bounds, patch_atom
+from ..core.mask import combined
 from ..core.requests import EditRequest, EditResult
 from ..worker.client import EngineClient
 from .canvas.tools import replace_mask
 from .document_model import DocumentModel
 
-MASK_OPS = ("detect-scratches",)  # results that fill the mask layer instead of changing the image
+# results that fill the mask layer instead of changing the image, with their undo labels; a request's
+# params["combine"] (replace/add/subtract/intersect) says how the found mask meets the painted one
+MASK_OPS = {"detect-scratches": "Auto-mask scratches", "select-subject": "Select subject", "detect-text": "Find text"}
 
 
 def job_label(result: EditResult) -> str:
@@ -146,8 +149,10 @@ class JobController(QObject):
         if self.model.image_revision != self._revision_at_submit:
             self.statusMessage.emit("The image changed while the job ran; its result was discarded.")
             return
-        if result.op in MASK_OPS:  # the detector's mask (white = defect) replaces the mask layer: one undo step
-            changed = replace_mask(self.model, np.ascontiguousarray(result.image[..., 0]), "Auto-mask scratches")
+        if result.op in MASK_OPS:  # the found mask (white = found) goes into the mask layer: one undo step
+            mode = str(request.params.get("combine", "replace")) if request is not None else "replace"
+            found = combined(self.model.document.mask, np.ascontiguousarray(result.image[..., 0]), mode)
+            changed = replace_mask(self.model, found, MASK_OPS[result.op])
             self.lastJobChanged.emit(describe(result))
             self.statusMessage.emit(" ".join(result.notes) if changed else "Done: the mask did not change.")
             return

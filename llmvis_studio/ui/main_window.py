@@ -39,6 +39,7 @@ from .jobs import JobController
 from .panels.prompt import PromptPanel
 from .panels.tools_panel import ToolsPanel
 from .routing import PromptRoutingController
+from .smart_masks import add_smart_mask_actions
 from .settings import RecentFiles, autosave_minutes, make_settings
 
 log = logging.getLogger(__name__)
@@ -180,6 +181,7 @@ class MainWindow(QMainWindow):
         self.auto_mask_action.setData(("job", "detect-scratches"))
         self.restore_action = menu.addAction("Remove Scratches and Dust (Restore)")
         self.restore_action.setData(("job", "restore"))
+        self.smart_masks = add_smart_mask_actions(self, menu)  # select subject, find text, remove background
         menu.triggered.connect(self.on_mask_menu)
 
     def _create_toolbar(self) -> None:
@@ -568,6 +570,8 @@ class MainWindow(QMainWindow):
 
     @Slot(QAction)
     def on_mask_menu(self, action: QAction) -> None:
+        if not isinstance(action.data(), tuple):  # actions with their own slots (ui/smart_masks.py)
+            return
         kind, value = action.data()
         if kind == "tool":
             self.tools_panel.choose_tool(value)
