@@ -25,6 +25,9 @@ RUN_ELSEWHERE = {
     "export": "tests/training/test_gan_vae.py::test_export_command_rebuilds_from_the_checkpoint",
     "self-test": "tests/engine/test_batch.py::test_self_test_passes_on_the_bundled_models",
     "prompt": "tests/engine/test_text_cli.py::test_prompt_json_prints_one_object",
+    "select-subject": "tests/engine/test_smart_masks_cli.py::test_select_subject_writes_a_mask",
+    "remove-background": "tests/engine/test_smart_masks_cli.py::test_remove_background_keeps_16_bits_and_adds_alpha",
+    "detect-text": "tests/engine/test_smart_masks_cli.py::test_detect_text_writes_a_mask_over_the_letters",
 }
 
 
