@@ -171,7 +171,8 @@ class FileActions:
             action.setData(path)
             action.setToolTip(path)
         self.recent_menu.setEnabled(bool(self.recent.paths()))
-        self.welcome.set_recent(self.recent.paths())
+        if self._welcome is not None:
+            self._welcome.set_recent(self.recent.paths())
 
     def on_recent_chosen(self, action: QAction) -> None:
         self.open_recent(action.data())

@@ -63,10 +63,10 @@ class MainWindow(FileActions, QMainWindow):
         self._open_declined = False  # the last open stopped at the user's "No" to a large image
         self.brush = BrushSettings(parent=self)
         self.canvas = CanvasView(self.model, self.brush, self)
-        self.welcome = WelcomePage(self)
-        self.welcome.set_sample_available(sample_image().is_file())
+        self._welcome: Optional[WelcomePage] = None  # built when first shown (most starts open a file)
+        self._no_picture = QWidget()  # stands in for the welcome page until the window is shown
         self.pages = QStackedWidget(self)  # the welcome page until a picture is open, then the canvas
-        self.pages.addWidget(self.welcome)
+        self.pages.addWidget(self._no_picture)
         self.pages.addWidget(self.canvas)
         self.setCentralWidget(self.pages)
         self.canvas.item.overlay_choice = appearance.overlay_choice(self.settings)
@@ -88,7 +88,7 @@ class MainWindow(FileActions, QMainWindow):
         self.setAcceptDrops(True)
         self.resize(1280, 800)
         route_undo_to_document(self)
-        self.show_welcome()
+        self._set_editing_enabled(False)  # no picture yet
         self.refresh_title()
         self.refresh_size_label()
 
@@ -251,9 +251,6 @@ class MainWindow(FileActions, QMainWindow):
         self.mask_count_timer.setSingleShot(True)
         self.mask_count_timer.setInterval(MASK_COUNT_DELAY_MS)
         self.mask_count_timer.timeout.connect(self.count_mask)
-        self.welcome.openRequested.connect(self.on_open)
-        self.welcome.sampleRequested.connect(self.open_sample)
-        self.welcome.recentChosen.connect(self.open_recent)
         self.tools_panel.toolChosen.connect(self.on_tool_chosen)
         self.tools_panel.maskCommand.connect(self.on_mask_command)
         self.tools_panel.opacityChanged.connect(self.on_opacity_changed)
@@ -269,6 +266,17 @@ class MainWindow(FileActions, QMainWindow):
         self.autosaver.failed.connect(self.show_status)
 
     # --- welcome page and per-image state --------------------------------------------
+    @property
+    def welcome(self) -> WelcomePage:
+        if self._welcome is None:
+            self._welcome = WelcomePage(self)
+            self._welcome.set_sample_available(sample_image().is_file())
+            self._welcome.openRequested.connect(self.on_open)
+            self._welcome.sampleRequested.connect(self.open_sample)
+            self._welcome.recentChosen.connect(self.open_recent)
+            self.pages.insertWidget(0, self._welcome)
+        return self._welcome
+
     def show_welcome(self) -> None:
         """No picture yet: the welcome page instead of a blank canvas, and nothing to edit or save."""
         self.welcome.set_recent(self.recent.paths())
@@ -277,7 +285,12 @@ class MainWindow(FileActions, QMainWindow):
 
     @property
     def showing_welcome(self) -> bool:
-        return self.pages.currentWidget() is self.welcome
+        return self.pages.currentWidget() is not self.canvas
+
+    def showEvent(self, event) -> None:
+        if self.pages.currentWidget() is self._no_picture:
+            self.show_welcome()  # shown without a picture: open / drop / recent / sample
+        super().showEvent(event)
 
     def _set_editing_enabled(self, enabled: bool) -> None:
         for widget in (self.prompt_panel, self.tools_panel):
@@ -295,6 +308,7 @@ class MainWindow(FileActions, QMainWindow):
         if self.showing_welcome:
             self.pages.setCurrentWidget(self.canvas)
             self._set_editing_enabled(True)
+            self.refresh_size_label()
         self.prompt_panel.reset_for_new_image()
         self.job_label.setText("Last job: none")
         self.split_slider.setValue(0)
@@ -340,6 +354,9 @@ class MainWindow(FileActions, QMainWindow):
 
     @Slot()
     def refresh_size_label(self) -> None:
+        if self.showing_welcome:
+            self.size_label.setText("No picture open")
+            return
         extent = self.document.extent
         self.size_label.setText(f"{extent.width}×{extent.height}, {self.document.bit_depth}-bit")
 

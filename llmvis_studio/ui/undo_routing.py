@@ -54,7 +54,7 @@ def route_undo_to_document(root: QWidget) -> DocumentUndoFilter:
     """Install the filter on every text field under `root` (call again for widgets added later)."""
     undo_filter = getattr(root, "_document_undo_filter", None) or DocumentUndoFilter(root)
     root._document_undo_filter = undo_filter
-    for widget in root.findChildren(QWidget):
-        if isinstance(widget, TEXT_WIDGETS):
+    for kind in TEXT_WIDGETS:  # asking per type keeps Python from wrapping every child widget
+        for widget in root.findChildren(kind):
             widget.installEventFilter(undo_filter)
     return undo_filter

@@ -28,7 +28,7 @@ class WelcomePage(QWidget):
         self.sample_button = QPushButton("Try the sample photo")
         self.recent_title = QLabel("Recent files")
         self.recent_list = QListWidget()
-        self.recent_list.setMaximumHeight(180)
+        self.recent_list.setMinimumWidth(320)
         column = QVBoxLayout(self)
         column.addStretch(1)
         for widget in (title, hint, self.open_button, self.sample_button, self.recent_title, self.recent_list):
@@ -50,6 +50,8 @@ class WelcomePage(QWidget):
             item.setToolTip(path)
             self.recent_list.addItem(item)
         shown = self.recent_list.count() > 0
+        row = self.recent_list.sizeHintForRow(0) if shown else 0
+        self.recent_list.setFixedHeight(row * self.recent_list.count() + 2 * self.recent_list.frameWidth() + 4)
         self.recent_title.setVisible(shown)
         self.recent_list.setVisible(shown)
 

@@ -26,10 +26,11 @@ def contrast_colour(image: np.ndarray) -> str:
     pixels = display_bytes(image)
     step = max(1, max(pixels.shape[:2]) // CONTRAST_SAMPLES)
     sample = pixels[::step, ::step, :3].reshape(-1, 3).astype(np.float32)
+    rank = len(sample) * CONTRAST_PERCENTILE // 100
     scores = {}
     for name, rgb in OVERLAY_COLOURS.items():
-        distance = np.linalg.norm(sample - np.array(rgb, np.float32), axis=1)
-        scores[name] = float(np.percentile(distance, CONTRAST_PERCENTILE))
+        distance = np.sqrt(((sample - np.array(rgb, np.float32)) ** 2).sum(axis=1))
+        scores[name] = float(np.partition(distance, rank)[rank])  # a percentile without np.percentile's cost
     return max(scores, key=scores.get)
 
 
