@@ -11,7 +11,7 @@ from typing import Any, Optional
 
 import cv2
 import numpy as np
-from PySide6.QtCore import QObject, QTimer, Signal, Slot
+from PySide6.QtCore import QObject, QSettings, QTimer, Signal, Slot
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 from ..core.geometry import Bounds, nonzero_bounds
@@ -24,6 +24,7 @@ from .progress_clock import JobClock
 
 LARGE_OUTPUT_PIXELS = 50_000_000  # above this a job's result is confirmed first (memory, time, file size)
 PROGRESS_TICK_MS = 250  # the time-left text refreshes this often while a job runs
+SPEED_KEY = "jobs/secondsPerMegapixel"
 
 MASK_OPS = ("detect-scratches",)  # results that fill the mask layer instead of changing the image
 MASK_SCOPED_OPS = ("inpaint", "generate", "denoise", "stylize")  # change only inside the mask when there is one
@@ -127,8 +128,10 @@ class JobController(QObject):
     statusMessage = Signal(str)
     lastJobChanged = Signal(str)
 
-    def __init__(self, client: EngineClient, model: DocumentModel, dialog_parent: Optional[QWidget] = None) -> None:
+    def __init__(self, client: EngineClient, model: DocumentModel, dialog_parent: Optional[QWidget] = None,
+                 settings: Optional[QSettings] = None) -> None:
         super().__init__(dialog_parent)
+        self.settings = settings  # remembers each op's speed, so even a first fill shows time left
         self.client = client
         self.model = model
         self.dialog_parent = dialog_parent
@@ -164,9 +167,25 @@ class JobController(QObject):
         self.busyChanged.emit(True)
         self.statusMessage.emit(f"Running {request.op}…")
         height, width = request.image.shape[:2]
+        self._recall_speed(request.op)
         self.clock.start(request.op, width, height)
         self._ticker.start()
         return self.current_job
+
+    def _recall_speed(self, op: str) -> None:
+        if self.settings is None or op in self.clock.seconds_per_mp:
+            return
+        try:
+            rate = float(self.settings.value(f"{SPEED_KEY}/{op}", -1.0))
+        except (TypeError, ValueError):
+            return
+        if rate > 0:
+            self.clock.seconds_per_mp[op] = rate
+
+    def _remember_speed(self, op: str) -> None:
+        rate = self.clock.seconds_per_mp.get(op)
+        if self.settings is not None and rate:
+            self.settings.setValue(f"{SPEED_KEY}/{op}", rate)
 
     def ask_large_output(self, width: int, height: int) -> bool:
         """Separate so tests can answer it; No is the default."""
@@ -189,6 +208,7 @@ class JobController(QObject):
         self._ticker.stop()
         if completed:
             self.clock.finish()
+            self._remember_speed(self.clock.op)
         else:
             self.clock.stop()
         self.current_job = None

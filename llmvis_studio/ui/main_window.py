@@ -75,7 +75,7 @@ class MainWindow(FileActions, QMainWindow):
         self.tools_panel = ToolsPanel(self.brush, self)
         self.addDockWidget(Qt.RightDockWidgetArea, self.prompt_panel)
         self.addDockWidget(Qt.LeftDockWidgetArea, self.tools_panel)
-        self.jobs = JobController(client, self.model, self)
+        self.jobs = JobController(client, self.model, self, self.settings)
         self.prompt_routing = PromptRoutingController(client, self.prompt_panel, self.model, self.settings, self)
         self.autosaver = Autosaver(self.model, self.autosave_snapshot,
                                    int(autosave_minutes(self.settings) * 60_000), self)

@@ -2,8 +2,9 @@
 
 Engines report progress per tile, but a classical fill says "Filling" once and then nothing until
 it is done. So the clock combines two estimates: from the reported fraction (elapsed / fraction),
-and from how long the same op took per megapixel last time. Plain Python, no Qt: JobController
-drives it from a GUI-thread timer.
+and from how long the same op took per megapixel last time. The fraction counts only once it has
+moved between two reports: a fill's one "10 %" at the start says nothing about its speed. Plain
+Python, no Qt: JobController drives it from a GUI-thread timer.
 """
 from __future__ import annotations
 
@@ -11,8 +12,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
-MIN_FRACTION_FOR_ESTIMATE = 0.05  # below this the reported fraction says little about the total
-MIN_SECONDS_FOR_ESTIMATE = 0.5
+MIN_SECONDS_FOR_ESTIMATE = 0.3  # two reports closer than this say little about the speed
 MAX_TIME_FRACTION = 0.95  # a time-based bar never claims "done" before the job is
 
 
@@ -34,15 +34,24 @@ class JobClock:
     started: Optional[float] = None
     fraction: float = 0.0
     message: str = ""
+    first_report: Optional[tuple[float, float]] = None  # (time, fraction) of the first report
+    last_report: Optional[tuple[float, float]] = None  # (time, fraction) when the fraction last moved
 
     def start(self, op: str, width: int, height: int) -> None:
         self.op, self.megapixels = op, max(1e-6, width * height / 1e6)
         self.started, self.fraction, self.message = self.clock(), 0.0, ""
+        self.first_report = self.last_report = None
 
     def report(self, fraction: float, message: str = "") -> None:
-        self.fraction = max(self.fraction, min(1.0, float(fraction)))
+        fraction = min(1.0, float(fraction))
         if message:
             self.message = message
+        now = self.clock()
+        if self.first_report is None:
+            self.first_report = self.last_report = (now, fraction)
+        elif fraction > self.fraction:
+            self.last_report = (now, fraction)
+        self.fraction = max(self.fraction, fraction)
 
     def finish(self) -> None:
         """The job completed: remember its speed for the next estimate of the same op."""
@@ -58,9 +67,10 @@ class JobClock:
 
     def expected_total(self) -> Optional[float]:
         """Seconds the whole job should take, or None when there is nothing to go on yet."""
-        elapsed = self.elapsed()
-        if self.fraction >= MIN_FRACTION_FOR_ESTIMATE and elapsed >= MIN_SECONDS_FOR_ESTIMATE:
-            return elapsed / self.fraction
+        if self.first_report is not None and self.last_report is not None:
+            (t0, f0), (t1, f1) = self.first_report, self.last_report
+            if f1 > f0 and t1 - t0 >= MIN_SECONDS_FOR_ESTIMATE:
+                return (t1 - self.started) + (1.0 - f1) * (t1 - t0) / (f1 - f0)
         rate = self.seconds_per_mp.get(self.op)
         return None if rate is None else rate * self.megapixels
 
