@@ -127,6 +127,7 @@ class JobController(QObject):
     progressChanged = Signal(float, str)
     statusMessage = Signal(str)
     lastJobChanged = Signal(str)
+    maskDetected = Signal(int)  # a detector filled the mask: how many pixels it marked
 
     def __init__(self, client: EngineClient, model: DocumentModel, dialog_parent: Optional[QWidget] = None,
                  settings: Optional[QSettings] = None) -> None:
@@ -242,6 +243,7 @@ class JobController(QObject):
             changed = replace_mask(self.model, np.ascontiguousarray(result.image[..., 0]), "Auto-mask scratches")
             self.lastJobChanged.emit(describe(result))
             self.statusMessage.emit(" ".join(result.notes) if changed else "Done: the mask did not change.")
+            self.maskDetected.emit(int(np.count_nonzero(self.model.document.mask)))
             return
         used_mask = request is not None and request.mask is not None and request.op in MASK_SCOPED_OPS
         record = job_record(request, result) if request is not None else None

@@ -43,6 +43,7 @@ log = logging.getLogger(__name__)
 STATUS_TIMEOUT_MS = 8000
 TOOL_KEYS = {"brush": "B", "eraser": "E", "rectangle": "R", "lasso": "L"}
 MASK_COUNT_DELAY_MS = 120  # "applies to: mask (N px)" is recounted this long after the last mask change
+DEFECT_WORDS = ("scratch", "dust", "damage", "crack", "speck", "spot", "hair", "tear", "crease", "blemish")
 
 
 def blank_document() -> Document:
@@ -263,6 +264,8 @@ class MainWindow(FileActions, QMainWindow):
         self.jobs.progressChanged.connect(self.prompt_panel.set_progress)
         self.jobs.statusMessage.connect(self.show_status)
         self.jobs.lastJobChanged.connect(self.job_label.setText)
+        self.jobs.maskDetected.connect(self.on_mask_detected)
+        self.tools_panel.findScratches.connect(self.find_scratches)
         self.autosaver.failed.connect(self.show_status)
 
     # --- welcome page and per-image state --------------------------------------------
@@ -429,8 +432,10 @@ class MainWindow(FileActions, QMainWindow):
         if not self.catalog.for_task("detect-scratches"):
             self.show_status("No scratch detector is installed (models/scratch-detector.onnx).")
             return None
+        params = {"threshold": self.tools_panel.detection_threshold()} if op == "detect-scratches" else {}
         try:
-            request = EditRequest.build(op, self.document.image, device=self.prompt_panel.device_combo.currentData())
+            request = EditRequest.build(op, self.document.image, params=params,
+                                        device=self.prompt_panel.device_combo.currentData())
         except StudioError as error:
             self.show_error("Cannot start the job", error)
             return None
@@ -497,7 +502,33 @@ class MainWindow(FileActions, QMainWindow):
             self.run_chosen_op()
 
     @Slot()
+    def find_scratches(self) -> Optional[int]:
+        return self.run_defect_job("detect-scratches")
+
+    def wants_defects_found(self) -> bool:
+        """"remove the scratches" with no mask: find them first (for review) instead of "Paint a mask first"."""
+        text = self.prompt_panel.prompt_text().lower()
+        return (self.prompt_panel.op == "inpaint" and not self.document.mask.any()
+                and any(word in text for word in DEFECT_WORDS) and bool(self.catalog.for_task("detect-scratches")))
+
+    @Slot(int)
+    def on_mask_detected(self, pixels: int) -> None:
+        """The detector's mask is on screen for review; nothing is filled until the user runs the fill."""
+        if pixels:
+            self.prompt_panel.show_understood(
+                f"Found {pixels:,} px of scratches and dust: they are in the mask now. Check it (paint or erase, or "
+                "change Sensitivity in the Mask panel and Find again), then press Run to fill them.")
+            self.tools_panel.choose_tool("brush")
+        else:
+            self.prompt_panel.show_understood("No scratches or dust found at this sensitivity. Raise Sensitivity "
+                                              "and Find again, or paint a mask over them.")
+
+    @Slot()
     def run_chosen_op(self) -> None:
+        if self.wants_defects_found():
+            if self.find_scratches() is not None:
+                self.prompt_panel.show_understood("Looking for scratches and dust first…")
+            return
         try:
             request = self.prompt_panel.build_request(self.document.image, self.document.mask)
         except StudioError as error:

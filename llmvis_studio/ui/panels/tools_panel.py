@@ -1,4 +1,5 @@
-"""The tools dock: mask tool choice, brush size/hardness, overlay opacity and mask commands."""
+"""The tools dock: mask tool choice, brush size/hardness, overlay opacity, mask commands and the
+scratch finder's sensitivity (its mask is shown for review before anything is filled)."""
 from __future__ import annotations
 
 from typing import Optional
@@ -13,12 +14,14 @@ from ..canvas.tools import MAX_BRUSH, MIN_BRUSH, BrushSettings
 
 TOOL_NAMES = ("brush", "eraser", "rectangle", "lasso")
 MASK_COMMANDS = ("clear", "invert", "grow", "shrink", "feather")
+DEFAULT_SENSITIVITY = 50  # percent; the detector's threshold is 1 - sensitivity
 
 
 class ToolsPanel(QDockWidget):
     toolChosen = Signal(str)
     opacityChanged = Signal(float)
     maskCommand = Signal(str, int)  # command name, radius in pixels
+    findScratches = Signal()  # run the scratch detector into the mask (for review)
 
     def __init__(self, brush: BrushSettings, parent: Optional[QWidget] = None) -> None:
         super().__init__("Mask", parent)
@@ -30,6 +33,7 @@ class ToolsPanel(QDockWidget):
         column.addWidget(self._tool_group())
         column.addLayout(self._brush_form())
         column.addWidget(self._command_group())
+        column.addWidget(self._scratch_group())
         column.addStretch(1)
         body = QWidget()
         body.setLayout(column)
@@ -85,6 +89,23 @@ class ToolsPanel(QDockWidget):
         self.radius_spin.setToolTip("Radius for grow, shrink and feather")
         grid.addWidget(self.radius_spin, 2, 0, 1, 3)
         return box
+
+    def _scratch_group(self) -> QGroupBox:
+        box = QGroupBox("Scratches and dust")
+        form = QFormLayout(box)
+        self.sensitivity_slider = _percent_slider(DEFAULT_SENSITIVITY)
+        self.sensitivity_slider.setRange(10, 90)
+        self.sensitivity_slider.setToolTip("Higher finds fainter marks (and more false ones)")
+        self.find_button = QPushButton("Find and Mask")
+        self.find_button.setToolTip("Mark scratches and dust in the mask; check it, then Run a fill")
+        self.find_button.clicked.connect(self.findScratches)
+        form.addRow("Sensitivity", self.sensitivity_slider)
+        form.addRow(self.find_button)
+        return box
+
+    def detection_threshold(self) -> float:
+        """The detector's probability threshold for the chosen sensitivity."""
+        return round(1.0 - self.sensitivity_slider.value() / 100.0, 2)
 
     def choose_tool(self, name: str) -> None:
         self.tool_buttons[name].setChecked(True)
