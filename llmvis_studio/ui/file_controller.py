@@ -37,6 +37,8 @@ OPEN_FILTER = ("Images and projects (*.png *.jpg *.jpeg *.tif *.tiff *.webp *.bm
                "LLMVis projects (*.llmvis);;All files (*)")
 PROJECT_FILTER = "LLMVis project (*.llmvis)"
 MASK_FILTER = "Mask PNG (*.png)"
+PROJECT_KEEPS = ("A project keeps the picture, its mask, the original and the applied jobs; undo history and "
+                 "before/after start afresh.")
 
 
 def edited_name(path: Path) -> Path:
@@ -110,7 +112,7 @@ class FileActions:
             return False
         self._show_project(project, path)
         self.remember_recent(path)
-        self.show_status(f"Opened project {path.name}.")
+        self.show_status(f"Opened project {path.name}. {PROJECT_KEEPS}")
         return True
 
     def _show_project(self, project: Project, project_path: Optional[Path]) -> None:

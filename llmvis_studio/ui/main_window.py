@@ -116,6 +116,8 @@ class MainWindow(FileActions, QMainWindow):
         self.save_action = self._action("&Save", self.save, QKeySequence.Save)
         self.save_as_action = self._action("Save &As…", self.save_as, QKeySequence.SaveAs)
         self.save_project_action = self._action("Save &Project…", self.on_save_project)
+        self.save_project_action.setToolTip("Keeps the picture, its mask, the original and the applied jobs (not the "
+                                            "undo history)")
         self.import_mask_action = self._action("&Import Mask…", self.on_import_mask)
         self.export_mask_action = self._action("&Export Mask…", self.on_export_mask)
         self.close_action = self._action("&Close Window", self.close, QKeySequence.Close)

@@ -118,3 +118,10 @@ def test_reopening_a_project_keeps_the_mask_and_only_applied_jobs(qtbot, window,
     assert window.save_project_to(tmp_path / "p.llmvis")
     assert window.open_path(tmp_path / "p.llmvis")
     assert window.document.mask[8, 8] == 255 and window.model.jobs == load_project(tmp_path / "p.llmvis").jobs
+
+
+def test_opening_a_project_says_what_it_keeps_and_what_not(window, tmp_path):
+    assert window.save_project_to(tmp_path / "kept.llmvis")
+    assert window.open_path(tmp_path / "kept.llmvis")
+    message = window.statusBar().currentMessage()
+    assert "undo history" in message and "original" in message
