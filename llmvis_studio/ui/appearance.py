@@ -1,13 +1,16 @@
-"""Theme (follow the system, light or dark) and the mask overlay colour, both user settings.
+"""Theme (follow the system, light or dark) and the mask overlay colour, both user settings, and
+the View menu entries that choose them.
 
 Dark uses the Fusion style with a dark palette, which looks the same on every platform; "system"
 follows Qt's colour-scheme hint and changes with it.
 """
 from __future__ import annotations
 
-from PySide6.QtCore import QSettings, Qt
-from PySide6.QtGui import QColor, QGuiApplication, QPalette
-from PySide6.QtWidgets import QApplication
+from typing import Optional
+
+from PySide6.QtCore import QObject, QSettings, Qt, Slot
+from PySide6.QtGui import QAction, QActionGroup, QColor, QGuiApplication, QPalette
+from PySide6.QtWidgets import QApplication, QMenu
 
 THEME_KEY = "appearance/theme"
 THEMES = {"system": "Follow the System", "light": "Light", "dark": "Dark"}
@@ -62,3 +65,53 @@ def apply_theme(choice: str) -> bool:
     else:
         app.setPalette(app.style().standardPalette())
     return dark
+
+
+def choice_group(menu: QMenu, choices: dict[str, str], current: str) -> QActionGroup:
+    """Checkable, mutually exclusive entries; each action's data is its key."""
+    group = QActionGroup(menu)
+    for key, label in choices.items():
+        action = menu.addAction(label)
+        action.setCheckable(True)
+        action.setChecked(key == current)
+        action.setData(key)
+        group.addAction(action)
+    return group
+
+
+class AppearanceMenus(QObject):
+    """View ▸ Mask Colour and View ▸ Theme; applies the saved theme at start and follows the system."""
+
+    def __init__(self, settings: QSettings, document_item, overlay_menu: QMenu, theme_menu: QMenu,
+                 parent: Optional[QObject] = None) -> None:
+        from .canvas.images import OVERLAY_COLOURS
+
+        super().__init__(parent)
+        self.settings = settings
+        self.item = document_item
+        self.item.overlay_choice = overlay_choice(settings)
+        colours = {OVERLAY_AUTO: "Automatic (stands out from the picture)",
+                   **{name: name.capitalize() for name in OVERLAY_COLOURS}}
+        self.overlay_group = choice_group(overlay_menu, colours, self.item.overlay_choice)
+        self.overlay_group.triggered.connect(self.on_overlay_chosen)
+        self.theme_group = choice_group(theme_menu, THEMES, theme_choice(settings))
+        self.theme_group.triggered.connect(self.on_theme_chosen)
+        if wants_dark(theme_choice(settings)):
+            apply_theme(theme_choice(settings))
+        QGuiApplication.styleHints().colorSchemeChanged.connect(self.on_system_scheme_changed)
+
+    @Slot(QAction)
+    def on_overlay_chosen(self, action: QAction) -> None:
+        self.settings.setValue(OVERLAY_KEY, action.data())
+        self.item.set_overlay_choice(action.data())
+
+    @Slot(QAction)
+    def on_theme_chosen(self, action: QAction) -> None:
+        self.settings.setValue(THEME_KEY, action.data())
+        apply_theme(action.data())
+
+    @Slot()
+    def on_system_scheme_changed(self) -> None:
+        """The system switched light/dark: follow it unless the user chose a theme."""
+        if theme_choice(self.settings) == "system":
+            apply_theme("system")

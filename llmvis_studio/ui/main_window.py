@@ -12,7 +12,7 @@ from typing import Optional
 
 import numpy as np
 from PySide6.QtCore import QSettings, Qt, QTimer, Slot
-from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QSlider, QStackedWidget, QStyle, QWidget
 
 from ..catalog import Catalog
@@ -20,14 +20,14 @@ from ..core.document import Document
 from ..core.errors import StudioError
 from ..paths import sample_image
 from ..worker.client import EngineClient
-from . import appearance
+from .appearance import AppearanceMenus
 from .autosave import Autosaver
-from .canvas.images import OVERLAY_COLOURS
 from .canvas.tools import (
     BrushSettings, BrushTool, LassoTool, RectangleTool, Tool, clear_mask, feather_mask, grow_mask, invert_mask,
     replace_mask, shrink_mask,
 )
 from .canvas.view import CanvasView
+from .defects import DefectReview
 from .document_model import DocumentModel
 from .file_controller import APP_NAME, FileActions
 from .jobs import JobController
@@ -43,7 +43,6 @@ log = logging.getLogger(__name__)
 STATUS_TIMEOUT_MS = 8000
 TOOL_KEYS = {"brush": "B", "eraser": "E", "rectangle": "R", "lasso": "L"}
 MASK_COUNT_DELAY_MS = 120  # "applies to: mask (N px)" is recounted this long after the last mask change
-DEFECT_WORDS = ("scratch", "dust", "damage", "crack", "speck", "spot", "hair", "tear", "crease", "blemish")
 
 
 def blank_document() -> Document:
@@ -70,13 +69,13 @@ class MainWindow(FileActions, QMainWindow):
         self.pages.addWidget(self._no_picture)
         self.pages.addWidget(self.canvas)
         self.setCentralWidget(self.pages)
-        self.canvas.item.overlay_choice = appearance.overlay_choice(self.settings)
         self.tools = self._make_tools()
         self.prompt_panel = PromptPanel(catalog, self, device=device)
         self.tools_panel = ToolsPanel(self.brush, self)
         self.addDockWidget(Qt.RightDockWidgetArea, self.prompt_panel)
         self.addDockWidget(Qt.LeftDockWidgetArea, self.tools_panel)
         self.jobs = JobController(client, self.model, self, self.settings)
+        self.defects = DefectReview(self)
         self.prompt_routing = PromptRoutingController(client, self.prompt_panel, self.model, self.settings, self)
         self.autosaver = Autosaver(self.model, self.autosave_snapshot,
                                    int(autosave_minutes(self.settings) * 60_000), self)
@@ -154,8 +153,8 @@ class MainWindow(FileActions, QMainWindow):
         view_menu = self.menuBar().addMenu("&View")
         view_menu.addActions([self.fit_action, self.actual_size_action])
         view_menu.addSeparator()
-        self._create_overlay_menu(view_menu.addMenu("Mask &Colour"))
-        self._create_theme_menu(view_menu.addMenu("&Theme"))
+        self.appearance = AppearanceMenus(self.settings, self.canvas.item, view_menu.addMenu("Mask &Colour"),
+                                          view_menu.addMenu("&Theme"), self)
         self._create_mask_menu()
         self.train_action = self._action("&Train Generator…", self.on_train_generator)
         self.train_action.setEnabled(self.trainer is not None)
@@ -163,36 +162,6 @@ class MainWindow(FileActions, QMainWindow):
                                      "training needs the train extra: pip install 'llmvis-studio[train]'")
         self.menuBar().addMenu("&Tools").addAction(self.train_action)
         self.refresh_recent_menu()
-
-    def _choice_menu(self, menu, choices: dict[str, str], current: str, slot) -> QActionGroup:
-        group = QActionGroup(menu)
-        for key, label in choices.items():
-            action = menu.addAction(label)
-            action.setCheckable(True)
-            action.setChecked(key == current)
-            action.setData(key)
-            group.addAction(action)
-        group.triggered.connect(slot)
-        return group
-
-    def _create_overlay_menu(self, menu) -> None:
-        choices = {"auto": "Automatic (stands out from the picture)",
-                   **{name: name.capitalize() for name in OVERLAY_COLOURS}}
-        self.overlay_group = self._choice_menu(menu, choices, self.canvas.item.overlay_choice, self.on_overlay_chosen)
-
-    def _create_theme_menu(self, menu) -> None:
-        self.theme_group = self._choice_menu(menu, appearance.THEMES, appearance.theme_choice(self.settings),
-                                             self.on_theme_chosen)
-
-    @Slot(QAction)
-    def on_overlay_chosen(self, action: QAction) -> None:
-        self.settings.setValue(appearance.OVERLAY_KEY, action.data())
-        self.canvas.item.set_overlay_choice(action.data())
-
-    @Slot(QAction)
-    def on_theme_chosen(self, action: QAction) -> None:
-        self.settings.setValue(appearance.THEME_KEY, action.data())
-        appearance.apply_theme(action.data())
 
     def _create_mask_menu(self) -> None:
         """Keyboard access to the tools panel; text fields keep their keys (Qt's shortcut override).
@@ -266,8 +235,6 @@ class MainWindow(FileActions, QMainWindow):
         self.jobs.progressChanged.connect(self.prompt_panel.set_progress)
         self.jobs.statusMessage.connect(self.show_status)
         self.jobs.lastJobChanged.connect(self.job_label.setText)
-        self.jobs.maskDetected.connect(self.on_mask_detected)
-        self.tools_panel.findScratches.connect(self.find_scratches)
         self.autosaver.failed.connect(self.show_status)
 
     # --- welcome page and per-image state --------------------------------------------
@@ -422,26 +389,9 @@ class MainWindow(FileActions, QMainWindow):
         elif kind == "brush":
             self.brush.step(value)
         elif kind == "job":
-            self.run_defect_job(value)
+            self.defects.run_job(value)
         else:
             self.on_mask_command(value, self.tools_panel.radius_spin.value())
-
-    def run_defect_job(self, op: str) -> Optional[int]:
-        """One click: "detect-scratches" fills the mask layer (one undo step, editable afterwards); "restore"
-        detects and fills the defects in the image. Both run on the worker like any other job."""
-        from ..core.requests import EditRequest
-
-        if not self.catalog.for_task("detect-scratches"):
-            self.show_status("No scratch detector is installed (models/scratch-detector.onnx).")
-            return None
-        params = {"threshold": self.tools_panel.detection_threshold()} if op == "detect-scratches" else {}
-        try:
-            request = EditRequest.build(op, self.document.image, params=params,
-                                        device=self.prompt_panel.device_combo.currentData())
-        except StudioError as error:
-            self.show_error("Cannot start the job", error)
-            return None
-        return self.jobs.submit(request)
 
     @Slot(str, int)
     def on_mask_command(self, name: str, radius: int) -> None:
@@ -504,32 +454,9 @@ class MainWindow(FileActions, QMainWindow):
             self.run_chosen_op()
 
     @Slot()
-    def find_scratches(self) -> Optional[int]:
-        return self.run_defect_job("detect-scratches")
-
-    def wants_defects_found(self) -> bool:
-        """"remove the scratches" with no mask: find them first (for review) instead of "Paint a mask first"."""
-        text = self.prompt_panel.prompt_text().lower()
-        return (self.prompt_panel.op == "inpaint" and not self.document.mask.any()
-                and any(word in text for word in DEFECT_WORDS) and bool(self.catalog.for_task("detect-scratches")))
-
-    @Slot(int)
-    def on_mask_detected(self, pixels: int) -> None:
-        """The detector's mask is on screen for review; nothing is filled until the user runs the fill."""
-        if pixels:
-            self.prompt_panel.show_understood(
-                f"Found {pixels:,} px of scratches and dust: they are in the mask now. Check it (paint or erase, or "
-                "change Sensitivity in the Mask panel and Find again), then press Run to fill them.")
-            self.tools_panel.choose_tool("brush")
-        else:
-            self.prompt_panel.show_understood("No scratches or dust found at this sensitivity. Raise Sensitivity "
-                                              "and Find again, or paint a mask over them.")
-
-    @Slot()
     def run_chosen_op(self) -> None:
-        if self.wants_defects_found():
-            if self.find_scratches() is not None:
-                self.prompt_panel.show_understood("Looking for scratches and dust first…")
+        if self.defects.wants_defects_found():
+            self.defects.find_for_review()
             return
         try:
             request = self.prompt_panel.build_request(self.document.image, self.document.mask)

@@ -36,7 +36,7 @@ def test_the_automatic_overlay_colour_stands_out_from_a_red_subject(window, tmp_
 
 
 def test_the_overlay_colour_is_a_remembered_setting(window):
-    action = next(a for a in window.overlay_group.actions() if a.data() == "cyan")
+    action = next(a for a in window.appearance.overlay_group.actions() if a.data() == "cyan")
     action.trigger()
     assert window.settings.value(appearance.OVERLAY_KEY) == "cyan"
     window.document.mask[10:20, 10:20] = 255
@@ -117,15 +117,26 @@ def test_toolbar_controls_stay_put_when_the_undo_text_grows(qtbot, window):
     assert "Feather mask 8 px" in window.undo_action.toolTip()
 
 
-def test_the_dark_theme_is_a_setting_and_light_restores(qtbot, window):
+def test_the_dark_theme_is_a_setting_and_follows_the_system(qtbot, window, monkeypatch):
     app = QApplication.instance()
     style_name = app.style().name()
     try:
-        next(a for a in window.theme_group.actions() if a.data() == "dark").trigger()
+        next(a for a in window.appearance.theme_group.actions() if a.data() == "dark").trigger()
         assert window.settings.value(appearance.THEME_KEY) == "dark"
         assert app.palette().color(QPalette.Window).lightness() < 80
-        next(a for a in window.theme_group.actions() if a.data() == "light").trigger()
+        next(a for a in window.appearance.theme_group.actions() if a.data() == "light").trigger()
         assert app.palette().color(QPalette.Window).lightness() > 150
+        next(a for a in window.appearance.theme_group.actions() if a.data() == "system").trigger()
+        monkeypatch.setattr(appearance, "system_is_dark", lambda: True)
+        window.appearance.on_system_scheme_changed()  # the system turned dark: followed
+        assert app.palette().color(QPalette.Window).lightness() < 80
     finally:
         app.setStyle(style_name)
         app.setPalette(app.style().standardPalette())
+
+
+def test_tools_have_icons(window):
+    for name, button in window.tools_panel.tool_buttons.items():
+        image = button.icon().pixmap(32, 32).toImage()
+        opaque = sum(image.pixelColor(x, y).alpha() > 0 for x in range(32) for y in range(32))
+        assert 30 < opaque < 600, f"{name}: a drawn icon, not empty or a filled square"

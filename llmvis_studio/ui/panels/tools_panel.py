@@ -5,12 +5,14 @@ from __future__ import annotations
 from typing import Optional
 
 from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
     QButtonGroup, QDockWidget, QFormLayout, QGridLayout, QGroupBox, QPushButton, QSlider, QSpinBox, QVBoxLayout,
     QWidget,
 )
 
 from ..canvas.tools import MAX_BRUSH, MIN_BRUSH, BrushSettings
+from ..icons import tool_icon
 
 TOOL_NAMES = ("brush", "eraser", "rectangle", "lasso")
 MASK_COMMANDS = ("clear", "invert", "grow", "shrink", "feather")
@@ -46,7 +48,7 @@ class ToolsPanel(QDockWidget):
         self._group = QButtonGroup(self)
         self._group.setExclusive(True)
         for index, name in enumerate(TOOL_NAMES):
-            button = QPushButton(name.capitalize())
+            button = QPushButton(tool_icon(name, self.palette().color(QPalette.ButtonText)), name.capitalize())
             button.setCheckable(True)
             button.setObjectName(name)
             self._group.addButton(button, index)
