@@ -125,3 +125,20 @@ def test_opening_a_project_says_what_it_keeps_and_what_not(window, tmp_path):
     assert window.open_path(tmp_path / "kept.llmvis")
     message = window.statusBar().currentMessage()
     assert "undo history" in message and "original" in message
+
+
+def test_the_first_picture_after_the_welcome_page_fills_the_view(qtbot, client, catalog, tmp_path):
+    window = MainWindow(client, catalog)
+    window.resize(1000, 700)
+    window.show()
+    qtbot.waitExposed(window)
+    try:
+        assert window.showing_welcome
+        assert window.open_path(write_png(tmp_path / "big.png", np.zeros((400, 600, 3), np.uint8)))
+        qtbot.waitUntil(lambda: window.canvas.zoom > 0.5, timeout=2000)
+        shown = window.canvas.mapFromScene(window.canvas.item.boundingRect()).boundingRect()
+        viewport = window.canvas.viewport().rect()
+        assert shown.width() > 0.8 * viewport.width() or shown.height() > 0.8 * viewport.height()
+    finally:
+        window.close()
+        window.deleteLater()

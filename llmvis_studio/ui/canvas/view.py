@@ -139,6 +139,7 @@ class CanvasView(QGraphicsView):
         self._pointer_inside = False  # the brush ring shows only while the pointer is over the canvas
         self.split = 0.0  # 0..1 of the viewport width shows the before image; 0 = no divider
         self._dragging_divider = False
+        self._fitting = True  # keep the whole picture in view (also while the window resizes) until the user zooms
         self.setScene(QGraphicsScene(self))
         self.item = DocumentItem(model)
         self.scene().addItem(self.item)
@@ -208,6 +209,7 @@ class CanvasView(QGraphicsView):
     def set_zoom(self, zoom: float, anchor: Optional[QPointF] = None) -> None:
         """Zoom keeping the scene point under `anchor` (viewport pixels) in place."""
         zoom = float(np.clip(zoom, MIN_ZOOM, MAX_ZOOM))
+        self._fitting = False
         anchor = anchor if anchor is not None else QPointF(self.viewport().rect().center())
         scene_point = self._to_scene(anchor)
         self.setTransform(QTransform.fromScale(zoom, zoom))
@@ -218,8 +220,14 @@ class CanvasView(QGraphicsView):
 
     @Slot()
     def fit(self) -> None:
+        self._fitting = True
         self.fitInView(self.item.boundingRect(), Qt.KeepAspectRatio)
         self.zoomChanged.emit(self.zoom)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        if self._fitting:  # e.g. first shown after the welcome page, when the fit saw a hidden, tiny view
+            self.fit()
 
     @Slot()
     def actual_size(self) -> None:
@@ -314,7 +322,10 @@ class CanvasView(QGraphicsView):
         elif self._tool_active and self.tool is not None:
             self.tool.move(point, _subtracting(event))
         else:
-            self._show_divider_cursor(self._near_divider(event.position()))
+            near = self._near_divider(event.position())
+            self._show_divider_cursor(near)
+            if near:
+                self.cursor_ring.setVisible(False)  # here a press drags the divider, not the brush
         event.accept()
 
     def _show_divider_cursor(self, near: bool) -> None:
@@ -353,7 +364,8 @@ class CanvasView(QGraphicsView):
         self._update_cursor_ring(self.cursor_ring.rect().center())
 
     def _update_cursor_ring(self, point: QPointF) -> None:
-        shows_ring = self._pointer_inside and self.tool is not None and self.tool.uses_brush
+        shows_ring = (self._pointer_inside and self.tool is not None and self.tool.uses_brush
+                      and not self._dragging_divider)
         self.cursor_ring.setVisible(shows_ring)
         if shows_ring:
             radius = self.brush.radius
