@@ -2,9 +2,9 @@
 
 Usage (Xvfb gives the real xcb platform; offscreen works too):
   xvfb-run -a -s "-screen 0 1400x900x24" python scripts/ui_screenshots.py [--out docs/screenshots]
-Writes welcome.png (started without a file), masked-fill.png (a scratch masked, "Applies to: mask"),
-compare.png (after the fill: mask cleared, before/after divider dragged in the view, zoomed in) and
-train.png (Tools ▸ Train Generator…).
+Writes welcome.jpg (started without a file), masked-fill.jpg (a scratch masked, "Applies to: mask"),
+compare.jpg (after the fill: mask cleared, before/after divider dragged in the view, zoomed in) and
+train.jpg (Tools ▸ Train Generator…); JPEG keeps the README's pictures small.
 """
 from __future__ import annotations
 
@@ -18,11 +18,44 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
+JPEG_QUALITY = 88
+
+
+def save(widget, path: Path) -> None:
+    widget.grab().save(str(path), "JPG", JPEG_QUALITY)
+
+
 def settle(app, seconds: float = 0.3) -> None:
     end = time.monotonic() + seconds
     while time.monotonic() < end:
         app.processEvents()
         time.sleep(0.01)
+
+
+def scratched_sample(folder: str) -> Path:
+    """The sample photo with a visible white scratch drawn across it (what a user would want removed)."""
+    import cv2
+    import numpy as np
+
+    from llmvis_studio.files import load_image, save_image
+    from llmvis_studio.paths import sample_image
+
+    image, metadata = load_image(sample_image())
+    image = np.ascontiguousarray(image)
+    cv2.polylines(image, [np.array([(80, 120), (200, 150), (330, 135), (450, 180)], np.int32)], False,
+                  (245, 245, 240), 3, cv2.LINE_AA)
+    path = Path(folder) / "scratched.png"
+    save_image(path, image, metadata)
+    return path
+
+
+def scratch_mask(shape) -> "np.ndarray":
+    import cv2
+    import numpy as np
+
+    mask = np.zeros(shape, np.uint8)
+    cv2.polylines(mask, [np.array([(80, 120), (200, 150), (330, 135), (450, 180)], np.int32)], False, 255, 9)
+    return mask
 
 
 def main() -> int:
@@ -55,24 +88,23 @@ def main() -> int:
         window.recent.add(sample_image())
         window.show()
         settle(app)
-        window.grab().save(str(out / "welcome.png"))
+        save(window, out / "welcome.jpg")
 
-        window.open_path(sample_image())
+        window.open_path(scratched_sample(scratch))
         panel = window.prompt_panel
         panel.op_combo.setCurrentIndex(panel.op_combo.findData("inpaint"))
         panel.prompt_edit.setPlainText("remove the scratch")
-        bounds = Bounds(300, 60, 120, 6)  # a thin horizontal band across the picture
-        window.document.mask[bounds.slices] = 255
-        window.model.maskChanged.emit(bounds)
+        window.document.mask[:] = scratch_mask(window.document.mask.shape)
+        window.model.maskChanged.emit(Bounds.of_array(window.document.mask))
         settle(app)
-        window.grab().save(str(out / "masked-fill.png"))
+        save(window, out / "masked-fill.jpg")
 
         window.run_chosen_op()
         deadline = time.monotonic() + 120
         while window.jobs.busy and time.monotonic() < deadline:
             settle(app, 0.05)
         window.canvas.set_zoom(2.0)
-        window.canvas.centerOn(360, 63)
+        window.canvas.centerOn(200, 150)
         viewport = window.canvas.viewport()
         window.split_slider.setValue(50)
         settle(app)
@@ -81,7 +113,7 @@ def main() -> int:
         QTest.mouseMove(viewport, QPoint(viewport.width() * 2 // 5, middle))
         QTest.mouseRelease(viewport, Qt.LeftButton, Qt.NoModifier, QPoint(viewport.width() * 2 // 5, middle))
         settle(app)
-        window.grab().save(str(out / "compare.png"))
+        save(window, out / "compare.jpg")
 
         if window.trainer is None:
             from llmvis_studio.__main__ import dialog_trainer
@@ -91,13 +123,13 @@ def main() -> int:
         dialog = window.on_train_generator()
         if dialog is not None:
             settle(app)
-            dialog.grab().save(str(out / "train.png"))
+            save(dialog, out / "train.jpg")
             dialog.close()
     finally:
         window.model.mark_saved()
         window.close()
         client.shutdown()
-    print("\n".join(str(p) for p in sorted(out.glob("*.png"))))
+    print("\n".join(str(p) for p in sorted(out.glob("*.jpg"))))
     return 0
 
 

@@ -72,7 +72,7 @@ class LossPlot(QWidget):
         painter.drawRect(margin_left, margin, width - margin_left - margin, height - 2 * margin)
         points = [p for values in self.series.values() for p in values]
         if not points:
-            painter.drawText(self.rect(), Qt.AlignCenter, "losses appear here")
+            painter.drawText(self.rect(), Qt.AlignCenter, "the training curve appears here")
             return
         steps = [p[0] for p in points]
         values = [p[1] for p in points]
