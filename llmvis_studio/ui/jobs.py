@@ -128,6 +128,7 @@ class JobController(QObject):
     statusMessage = Signal(str)
     lastJobChanged = Signal(str)
     maskDetected = Signal(int)  # a detector filled the mask: how many pixels it marked
+    jobEnded = Signal(str, bool)  # op, and whether its result was applied (False: failed, cancelled, stale)
 
     def __init__(self, client: EngineClient, model: DocumentModel, dialog_parent: Optional[QWidget] = None,
                  settings: Optional[QSettings] = None) -> None:
@@ -238,12 +239,14 @@ class JobController(QObject):
         self._finish(completed=True)
         if self.model.image_revision != self._revision_at_submit:
             self.statusMessage.emit("The image changed while the job ran; its result was discarded.")
+            self.jobEnded.emit(result.op, False)
             return
         if result.op in MASK_OPS:  # the detector's mask (white = defect) replaces the mask layer: one undo step
             changed = replace_mask(self.model, np.ascontiguousarray(result.image[..., 0]), "Auto-mask scratches")
             self.lastJobChanged.emit(describe(result))
             self.statusMessage.emit(" ".join(result.notes) if changed else "Done: the mask did not change.")
             self.maskDetected.emit(int(np.count_nonzero(self.model.document.mask)))
+            self.jobEnded.emit(result.op, True)
             return
         used_mask = request is not None and request.mask is not None and request.op in MASK_SCOPED_OPS
         record = job_record(request, result) if request is not None else None
@@ -251,17 +254,22 @@ class JobController(QObject):
         self.lastJobChanged.emit(describe(result))
         notes = " ".join(result.notes)
         self.statusMessage.emit(notes or ("Done." if changed else "Done: nothing changed."))
+        self.jobEnded.emit(result.op, True)
 
     @Slot(int, str)
     def on_failed(self, job_id: int, message: str) -> None:
         if not self._is_current(job_id):
             return
+        op = self._request.op if self._request is not None else ""
         self._finish()
         self.statusMessage.emit("The job failed.")
         QMessageBox.warning(self.dialog_parent, "The job failed", message)
+        self.jobEnded.emit(op, False)
 
     @Slot(int)
     def on_cancelled(self, job_id: int) -> None:
         if self._is_current(job_id):
+            op = self._request.op if self._request is not None else ""
             self._finish()
             self.statusMessage.emit("Cancelled; the image is unchanged.")
+            self.jobEnded.emit(op, False)

@@ -180,6 +180,8 @@ class MainWindow(FileActions, QMainWindow):
         self.auto_mask_action.setData(("job", "detect-scratches"))
         self.restore_action = menu.addAction("Remove Scratches and Dust (Restore)")
         self.restore_action.setData(("job", "restore"))
+        self.restore_photo_action = menu.addAction("Restore Photo Step by Step…")
+        self.restore_photo_action.setData(("dialog", "restore-photo"))
         menu.addSeparator()
         self.reuse_mask_action = menu.addAction("Reuse the Last Job's Mask")
         self.reuse_mask_action.setData(("command", "reuse"))
@@ -390,6 +392,8 @@ class MainWindow(FileActions, QMainWindow):
             self.brush.step(value)
         elif kind == "job":
             self.defects.run_job(value)
+        elif kind == "dialog":
+            self.open_restore_dialog()
         else:
             self.on_mask_command(value, self.tools_panel.radius_spin.value())
 
@@ -413,6 +417,14 @@ class MainWindow(FileActions, QMainWindow):
             self.show_status("No earlier job mask to reuse for this picture.")
             return True  # said why; no second message
         return replace_mask(self.model, mask, "Reuse last job's mask")
+
+    def open_restore_dialog(self):
+        from .restore_dialog import RestoreDialog
+
+        dialog = RestoreDialog(self)
+        dialog.show()
+        self.restore_dialog = dialog
+        return dialog
 
     @Slot(float)
     def on_opacity_changed(self, opacity: float) -> None:
