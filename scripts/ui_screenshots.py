@@ -49,7 +49,7 @@ def scratched_sample(folder: str) -> Path:
     return path
 
 
-def scratch_mask(shape) -> "np.ndarray":
+def scratch_mask(shape):
     import cv2
     import numpy as np
 
