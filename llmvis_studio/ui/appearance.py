@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QApplication, QMenu
 THEME_KEY = "appearance/theme"
 THEMES = {"system": "Follow the System", "light": "Light", "dark": "Dark"}
 OVERLAY_KEY = "mask/overlayColour"
+STYLE_KEY = "mask/overlayStyle"
 OVERLAY_AUTO = "auto"
 
 
@@ -82,18 +83,26 @@ def choice_group(menu: QMenu, choices: dict[str, str], current: str) -> QActionG
 class AppearanceMenus(QObject):
     """View ▸ Mask Colour and View ▸ Theme; applies the saved theme at start and follows the system."""
 
-    def __init__(self, settings: QSettings, document_item, overlay_menu: QMenu, theme_menu: QMenu,
+    def __init__(self, settings: QSettings, canvas, overlay_menu: QMenu, theme_menu: QMenu,
                  parent: Optional[QObject] = None) -> None:
         from .canvas.images import OVERLAY_COLOURS
+        from .canvas.outline import STYLES
 
         super().__init__(parent)
         self.settings = settings
-        self.item = document_item
+        self.canvas = canvas
+        self.item = canvas.item
         self.item.overlay_choice = overlay_choice(settings)
         colours = {OVERLAY_AUTO: "Automatic (stands out from the picture)",
                    **{name: name.capitalize() for name in OVERLAY_COLOURS}}
         self.overlay_group = choice_group(overlay_menu, colours, self.item.overlay_choice)
         self.overlay_group.triggered.connect(self.on_overlay_chosen)
+        overlay_menu.addSeparator()
+        style = str(settings.value(STYLE_KEY, "fill"))
+        self.style_group = choice_group(overlay_menu, STYLES, style if style in STYLES else "fill")
+        self.style_group.triggered.connect(self.on_style_chosen)
+        if style in STYLES and style != "fill":
+            canvas.set_mask_style(style)
         self.theme_group = choice_group(theme_menu, THEMES, theme_choice(settings))
         self.theme_group.triggered.connect(self.on_theme_chosen)
         if wants_dark(theme_choice(settings)):
@@ -104,6 +113,11 @@ class AppearanceMenus(QObject):
     def on_overlay_chosen(self, action: QAction) -> None:
         self.settings.setValue(OVERLAY_KEY, action.data())
         self.item.set_overlay_choice(action.data())
+
+    @Slot(QAction)
+    def on_style_chosen(self, action: QAction) -> None:
+        self.settings.setValue(STYLE_KEY, action.data())
+        self.canvas.set_mask_style(action.data())
 
     @Slot(QAction)
     def on_theme_chosen(self, action: QAction) -> None:

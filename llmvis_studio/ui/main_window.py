@@ -153,7 +153,7 @@ class MainWindow(FileActions, QMainWindow):
         view_menu = self.menuBar().addMenu("&View")
         view_menu.addActions([self.fit_action, self.actual_size_action])
         view_menu.addSeparator()
-        self.appearance = AppearanceMenus(self.settings, self.canvas.item, view_menu.addMenu("Mask &Colour"),
+        self.appearance = AppearanceMenus(self.settings, self.canvas, view_menu.addMenu("Mask &Colour"),
                                           view_menu.addMenu("&Theme"), self)
         self._create_mask_menu()
         self.train_action = self._action("&Train Generator…", self.on_train_generator)

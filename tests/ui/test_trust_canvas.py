@@ -140,3 +140,22 @@ def test_tools_have_icons(window):
         image = button.icon().pixmap(32, 32).toImage()
         opaque = sum(image.pixelColor(x, y).alpha() > 0 for x in range(32) for y in range(32))
         assert 30 < opaque < 600, f"{name}: a drawn icon, not empty or a filled square"
+
+
+def test_the_outline_style_draws_black_and_white_dashes_at_the_mask_edge_only(qtbot, window):
+    window.document.image[:] = (200, 20, 25)  # any colour: the dashes are black and white
+    window.model.imageChanged.emit()
+    action = next(a for a in window.appearance.style_group.actions() if a.data() == "outline")
+    action.trigger()
+    assert window.settings.value(appearance.STYLE_KEY) == "outline"
+    window.canvas.set_zoom(2.0)
+    window.canvas.centerOn(60, 50)
+    window.document.mask[30:70, 40:80] = 255
+    window.model.maskChanged.emit(Bounds(40, 30, 40, 40))
+    qtbot.waitUntil(lambda: window.canvas.outline is not None and not window.canvas.outline.isEmpty(), timeout=2000)
+    shot = window.canvas.viewport().grab().toImage()
+    edge = window.canvas.mapFromScene(40.5, 50.5)
+    inside = window.canvas.mapFromScene(60.5, 50.5)
+    column = [shot.pixelColor(edge.x() + dx, edge.y() + dy) for dx in (-1, 0, 1) for dy in range(0, 12)]
+    assert any(c.lightness() > 240 for c in column) and any(c.lightness() < 15 for c in column)
+    assert shot.pixelColor(inside) == shot.pixelColor(window.canvas.mapFromScene(10.5, 10.5)), "no tint inside"

@@ -12,19 +12,21 @@ from __future__ import annotations
 from typing import Optional
 
 import numpy as np
-from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal, Slot
+from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QColor, QImage, QPainter, QPen, QTransform
 from PySide6.QtWidgets import QGraphicsEllipseItem, QGraphicsItem, QGraphicsScene, QGraphicsView, QStyleOptionGraphicsItem
 
 from ...core.geometry import Bounds
 from ..document_model import DocumentModel
 from .images import DisplayImage, MaskOverlay, contrast_colour, to_display_image
+from .outline import mask_outline
 from .tools import BrushSettings, Tool
 
 MIN_ZOOM, MAX_ZOOM = 0.01, 64.0
 WHEEL_STEP = 1.2
 DIVIDER_GRAB_PX = 8  # the divider can be grabbed this far either side of it
 DIVIDER_HANDLE_PX = 7
+OUTLINE_DELAY_MS = 150  # the outline is traced again this long after the last mask change
 
 
 class DocumentItem(QGraphicsItem):
@@ -37,6 +39,7 @@ class DocumentItem(QGraphicsItem):
         self.show_before = False
         self.split_x: Optional[float] = None  # scene x of the before/after divider (the view sets it)
         self.overlay_choice = "auto"  # a colour name, or "auto": the one that contrasts with the picture
+        self.show_fill = True  # the tinted overlay (off in the outline-only style)
         self._auto_colour: Optional[str] = None  # picked once per opened picture
         self._image = DisplayImage(QImage(), np.zeros(0, np.uint8))  # filled by rebuild()
         self._before = self._image
@@ -105,7 +108,7 @@ class DocumentItem(QGraphicsItem):
             painter.drawImage(exposed, self._image.qimage, exposed)
             if self.split_x is not None:
                 self._draw_split(painter, exposed)
-        if self.overlay is not None and not self.show_before:
+        if self.overlay is not None and not self.show_before and self.show_fill:
             painter.drawImage(exposed, self.overlay.qimage, exposed)
 
     def _draw_before(self, painter: QPainter, clip: QRectF) -> None:
@@ -140,6 +143,12 @@ class CanvasView(QGraphicsView):
         self.split = 0.0  # 0..1 of the viewport width shows the before image; 0 = no divider
         self._dragging_divider = False
         self._fitting = True  # keep the whole picture in view (also while the window resizes) until the user zooms
+        self.mask_style = "fill"  # fill | outline | both (see canvas/outline.py)
+        self.outline = None  # QPainterPath of the mask's edge in image coordinates, when the style draws one
+        self._outline_timer = QTimer(self)
+        self._outline_timer.setSingleShot(True)
+        self._outline_timer.setInterval(OUTLINE_DELAY_MS)
+        self._outline_timer.timeout.connect(self.trace_outline)
         self.setScene(QGraphicsScene(self))
         self.item = DocumentItem(model)
         self.scene().addItem(self.item)
@@ -179,6 +188,21 @@ class CanvasView(QGraphicsView):
     @Slot(object)
     def on_mask_changed(self, bounds: Bounds) -> None:
         self.item.refresh_mask(bounds)
+        if self.mask_style != "fill":
+            self._outline_timer.start()
+
+    def set_mask_style(self, style: str) -> None:
+        self.mask_style = style if style in ("fill", "outline", "both") else "fill"
+        self.trace_outline()
+
+    @Slot()
+    def trace_outline(self) -> None:
+        """Trace the outline now (the timer calls this after mask edits settle)."""
+        self.outline = mask_outline(self.model.document.mask) if self.mask_style != "fill" else None
+        too_many = self.mask_style != "fill" and self.outline is None
+        self.item.show_fill = self.mask_style != "outline" or too_many  # countless specks: tint instead
+        self.item.update()
+        self.viewport().update()
 
     @Slot()
     def on_image_changed(self) -> None:
@@ -192,6 +216,7 @@ class CanvasView(QGraphicsView):
     def on_document_replaced(self) -> None:
         self.cancel_tool()  # the brush restores nothing into a mask that is not the one it painted
         self.item.forget_auto_colour()
+        self.outline = None
         self.set_show_before(False)
         self.set_split_percent(0)
         self.on_image_changed()
@@ -276,6 +301,8 @@ class CanvasView(QGraphicsView):
             self.viewport().update()
 
     def drawForeground(self, painter: QPainter, rect: QRectF) -> None:
+        if self.outline is not None and not self.item.show_before:
+            self._draw_outline(painter)
         x = self.divider_view_x()
         if x is None:
             return
@@ -288,6 +315,17 @@ class CanvasView(QGraphicsView):
         painter.drawLine(QPointF(x, 0), QPointF(x, height))
         painter.setBrush(QColor(255, 255, 255))
         painter.drawEllipse(QPointF(x, height / 2), DIVIDER_HANDLE_PX, DIVIDER_HANDLE_PX)
+        painter.restore()
+
+    def _draw_outline(self, painter: QPainter) -> None:
+        painter.save()
+        painter.setBrush(Qt.NoBrush)
+        painter.setPen(QPen(QColor(0, 0, 0), 0))  # cosmetic: one screen pixel at any zoom
+        painter.drawPath(self.outline)
+        dashes = QPen(QColor(255, 255, 255), 0)
+        dashes.setDashPattern([4, 4])
+        painter.setPen(dashes)
+        painter.drawPath(self.outline)
         painter.restore()
 
     # --- input -----------------------------------------------------------------------
