@@ -87,7 +87,7 @@ class MainWindow(FileActions, QMainWindow):
         self.canvas.set_tool(self.tools["brush"])
         self.setAcceptDrops(True)
         self.resize(1280, 800)
-        route_undo_to_document(self)
+        self.undo_routing = route_undo_to_document(self)
         self._set_editing_enabled(False)  # no picture yet
         self.refresh_title()
         self.refresh_size_label()

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Optional
 
-from PySide6.QtCore import QEvent, QObject
+from PySide6.QtCore import QEvent, QObject, Slot
 from PySide6.QtGui import QKeySequence
-from PySide6.QtWidgets import QAbstractSpinBox, QComboBox, QLineEdit, QPlainTextEdit, QTextEdit, QWidget
+from PySide6.QtWidgets import QAbstractSpinBox, QApplication, QComboBox, QLineEdit, QPlainTextEdit, QTextEdit, QWidget
 
 TEXT_WIDGETS = (QLineEdit, QPlainTextEdit, QTextEdit, QAbstractSpinBox, QComboBox)
 
@@ -50,11 +50,27 @@ class DocumentUndoFilter(QObject):
         return True
 
 
-def route_undo_to_document(root: QWidget) -> DocumentUndoFilter:
-    """Install the filter on every text field under `root` (call again for widgets added later)."""
-    undo_filter = getattr(root, "_document_undo_filter", None) or DocumentUndoFilter(root)
-    root._document_undo_filter = undo_filter
-    for kind in TEXT_WIDGETS:  # asking per type keeps Python from wrapping every child widget
-        for widget in root.findChildren(kind):
-            widget.installEventFilter(undo_filter)
-    return undo_filter
+class FocusedFieldWatcher(QObject):
+    """Filters only the text field that has focus (a filter on every field would run Python for each of
+    their paint and layout events)."""
+
+    def __init__(self, root: QWidget) -> None:
+        super().__init__(root)
+        self.root = root
+        self.undo_filter = DocumentUndoFilter(self)
+        self.watched: Optional[QWidget] = None
+        QApplication.instance().focusChanged.connect(self.on_focus_changed)
+
+    @Slot(QWidget, QWidget)
+    def on_focus_changed(self, _old: Optional[QWidget], new: Optional[QWidget]) -> None:
+        if self.watched is not None:
+            self.watched.removeEventFilter(self.undo_filter)
+            self.watched = None
+        if new is not None and isinstance(new, TEXT_WIDGETS) and self.root.isAncestorOf(new):
+            new.installEventFilter(self.undo_filter)
+            self.watched = new
+
+
+def route_undo_to_document(root: QWidget) -> FocusedFieldWatcher:
+    """Undo / Redo reach the document from any text field under `root` that has nothing of its own to undo."""
+    return FocusedFieldWatcher(root)
