@@ -376,6 +376,13 @@ class MainWindow(FileActions, QMainWindow):
         self.redo_action.setText(f"&Redo {text}".strip())
 
     # --- tools, mask commands, jobs --------------------------------------------------
+    def add_mask_action(self, text: str, slot, shortcut=None) -> QAction:
+        """For modules that add their own Mask-menu entries (e.g. select subject, find text): the entry goes at
+        the end of the menu, keeps its own slot, and is disabled with the menu while no picture is open."""
+        action = self._action(text, slot, shortcut)
+        self.mask_menu.addAction(action)
+        return action
+
     @Slot(str)
     def on_tool_chosen(self, name: str) -> None:
         self.canvas.set_tool(self.tools[name])

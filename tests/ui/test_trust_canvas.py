@@ -159,3 +159,11 @@ def test_the_outline_style_draws_black_and_white_dashes_at_the_mask_edge_only(qt
     column = [shot.pixelColor(edge.x() + dx, edge.y() + dy) for dx in (-1, 0, 1) for dy in range(0, 12)]
     assert any(c.lightness() > 240 for c in column) and any(c.lightness() < 15 for c in column)
     assert shot.pixelColor(inside) == shot.pixelColor(window.canvas.mapFromScene(10.5, 10.5)), "no tint inside"
+
+
+def test_other_modules_can_add_mask_menu_entries(window):
+    called = []
+    action = window.add_mask_action("Select Subject", lambda: called.append(True))
+    assert action in window.mask_menu.actions()
+    action.trigger()  # on_mask_menu sees it too and leaves it alone
+    assert called == [True] and window.model.undo_stack.count() == 0
