@@ -4,7 +4,7 @@ Usage (Xvfb gives the real xcb platform; offscreen works too):
   xvfb-run -a -s "-screen 0 1400x900x24" python scripts/ui_screenshots.py [--out docs/screenshots]
 Writes welcome.jpg (started without a file), masked-fill.jpg (a scratch masked, "Applies to: mask"),
 compare.jpg (after the fill: mask cleared, before/after divider dragged in the view, zoomed in) and
-train.jpg (Tools ▸ Train Generator…); JPEG keeps the README's pictures small.
+train.jpg (Tools ▸ Train Generator…) and dark.jpg (View ▸ Theme ▸ Dark); JPEG keeps them small.
 """
 from __future__ import annotations
 
@@ -125,6 +125,12 @@ def main() -> int:
             settle(app)
             save(dialog, out / "train.jpg")
             dialog.close()
+        dark = next(a for a in window.appearance.theme_group.actions() if a.data() == "dark")
+        dark.trigger()  # View ▸ Theme ▸ Dark (only this run's temporary settings remember it)
+        window.split_slider.setValue(0)
+        window.canvas.fit()
+        settle(app)
+        save(window, out / "dark.jpg")
     finally:
         window.model.mark_saved()
         window.close()

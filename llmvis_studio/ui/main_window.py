@@ -283,6 +283,7 @@ class MainWindow(FileActions, QMainWindow):
             self.pages.setCurrentWidget(self.canvas)
             self._set_editing_enabled(True)
             self.refresh_size_label()
+            self.on_zoom_changed(self.canvas.zoom)
         self.prompt_panel.reset_for_new_image()
         self.job_label.setText("Last job: none")
         self.split_slider.setValue(0)
@@ -336,7 +337,7 @@ class MainWindow(FileActions, QMainWindow):
 
     @Slot(float)
     def on_zoom_changed(self, zoom: float) -> None:
-        self.zoom_label.setText(f"{zoom * 100:.0f} %")
+        self.zoom_label.setText("" if self.showing_welcome else f"{zoom * 100:.0f} %")
 
     @Slot(str)
     def show_status(self, message: str) -> None:

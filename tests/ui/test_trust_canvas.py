@@ -124,6 +124,10 @@ def test_the_dark_theme_is_a_setting_and_follows_the_system(qtbot, window, monke
         next(a for a in window.appearance.theme_group.actions() if a.data() == "dark").trigger()
         assert window.settings.value(appearance.THEME_KEY) == "dark"
         assert app.palette().color(QPalette.Window).lightness() < 80
+        QApplication.processEvents()
+        icon = window.tools_panel.tool_buttons["brush"].icon().pixmap(32, 32).toImage()
+        drawn = [icon.pixelColor(x, y) for x in range(32) for y in range(32) if icon.pixelColor(x, y).alpha() > 200]
+        assert drawn and min(c.lightness() for c in drawn) > 150, "tool icons redrawn light on the dark theme"
         next(a for a in window.appearance.theme_group.actions() if a.data() == "light").trigger()
         assert app.palette().color(QPalette.Window).lightness() > 150
         next(a for a in window.appearance.theme_group.actions() if a.data() == "system").trigger()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtCore import QEvent, Qt, Signal, Slot
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
     QButtonGroup, QDockWidget, QFormLayout, QGridLayout, QGroupBox, QPushButton, QSlider, QSpinBox, QVBoxLayout,
@@ -48,13 +48,14 @@ class ToolsPanel(QDockWidget):
         self._group = QButtonGroup(self)
         self._group.setExclusive(True)
         for index, name in enumerate(TOOL_NAMES):
-            button = QPushButton(tool_icon(name, self.palette().color(QPalette.ButtonText)), name.capitalize())
+            button = QPushButton(name.capitalize())
             button.setCheckable(True)
             button.setObjectName(name)
             self._group.addButton(button, index)
             grid.addWidget(button, index // 2, index % 2)
             self.tool_buttons[name] = button
         self.tool_buttons["brush"].setChecked(True)
+        self.refresh_icons()
         self._group.idClicked.connect(self.on_tool_clicked)
         return box
 
@@ -108,6 +109,17 @@ class ToolsPanel(QDockWidget):
     def detection_threshold(self) -> float:
         """The detector's probability threshold for the chosen sensitivity."""
         return round(1.0 - self.sensitivity_slider.value() / 100.0, 2)
+
+    def refresh_icons(self) -> None:
+        """Tool icons in the palette's text colour (redrawn when the theme changes)."""
+        colour = self.palette().color(QPalette.ButtonText)
+        for name, button in self.tool_buttons.items():
+            button.setIcon(tool_icon(name, colour))
+
+    def changeEvent(self, event) -> None:  # noqa: N802 (Qt name)
+        if event.type() == QEvent.PaletteChange and self.tool_buttons:
+            self.refresh_icons()
+        super().changeEvent(event)
 
     def choose_tool(self, name: str) -> None:
         self.tool_buttons[name].setChecked(True)
