@@ -28,7 +28,7 @@ SPEED_KEY = "jobs/secondsPerMegapixel"
 
 MASK_OPS = ("detect-scratches",)  # results that fill the mask layer instead of changing the image
 MASK_SCOPED_OPS = ("inpaint", "generate", "denoise", "stylize")  # change only inside the mask when there is one
-NEEDS_MASK_OPS = ("inpaint", "generate")
+NEEDS_MASK_OPS = ("inpaint", "generate")  # fail without a mask (the panel says so before Run)
 
 
 def job_label(result: EditResult) -> str:

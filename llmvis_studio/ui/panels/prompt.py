@@ -18,14 +18,13 @@ from PySide6.QtWidgets import (
 
 from ...catalog import Catalog, style_presets
 from ...core.requests import DEVICES, OPS, EditRequest, PromptRouting
+from ..jobs import MASK_SCOPED_OPS, NEEDS_MASK_OPS
 from .prompt_extras import ChoiceBar, PromptEdit, PromptHistoryBox, StyleControls
 
 UPSCALE_FACTORS = (2, 4)
 TILE_AUTO, TILE_OFF, TILE_CUSTOM = "Auto", "No tiling", "Custom"
 GENERATE_VARIATIONS = 4  # samples per generate job; the spin box picks one
 DEVICE_LABELS = {"auto": "Auto (GPU if present)", "cpu": "CPU", "cuda": "CUDA GPU"}
-MASK_SCOPED_OPS = ("inpaint", "generate", "denoise", "stylize")  # work only inside the mask when there is one
-NEEDS_MASK_OPS = ("inpaint", "generate")
 
 
 def scope_text(op: Optional[str], mask_pixels: int) -> str:
