@@ -36,7 +36,6 @@ class WelcomePage(QWidget):
         column.addStretch(2)
         self.open_button.clicked.connect(self.openRequested)
         self.sample_button.clicked.connect(self.sampleRequested)
-        self.recent_list.itemActivated.connect(self.on_recent_activated)
         self.recent_list.itemClicked.connect(self.on_recent_activated)
 
     def set_sample_available(self, available: bool) -> None:
