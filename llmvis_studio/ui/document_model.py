@@ -7,6 +7,10 @@ QUndoStack's automatic first redo() just rewrites the same pixels.
 Besides the document the model keeps what a project file needs: the original image (as first
 loaded, read-only), the history of applied jobs and the prompts submitted, and a `revision`
 that bumps on every change so the autosaver knows whether there is anything new to write.
+
+A job is one `JobCommand` (its image atom plus the mask clearing that follows a masked job), so
+one Ctrl+Z brings back both the picture and the mask. `jobs` is read from the undo stack: a job
+that was undone (or never applied, e.g. cancelled) is not in the history a project saves.
 """
 from __future__ import annotations
 
@@ -38,6 +42,26 @@ class AtomCommand(QUndoCommand):
         self.model.notify_atom(self.atom)
 
 
+class JobCommand(QUndoCommand):
+    """One undo step for one applied job: its atoms in order, and the record a project keeps."""
+
+    def __init__(self, model: "DocumentModel", label: str, atoms: list[Atom], record: Optional[dict[str, Any]]):
+        super().__init__(label)
+        self.model = model
+        self.atoms = atoms
+        self.record = record
+
+    def redo(self) -> None:
+        for atom in self.atoms:
+            atom.redo(self.model.document)
+            self.model.notify_atom(atom)
+
+    def undo(self) -> None:
+        for atom in reversed(self.atoms):
+            atom.undo(self.model.document)
+            self.model.notify_atom(atom)
+
+
 class DocumentModel(QObject):
     maskChanged = Signal(object)  # Bounds of the changed region
     imageChanged = Signal()  # pixels (and maybe the size) of the image changed
@@ -52,7 +76,9 @@ class DocumentModel(QObject):
         self.image_revision = 0  # bumps on every image change; a job result for an older revision is stale
         self.before_image: np.ndarray = document.image  # shown by before/after; replaced by each job
         self.original: np.ndarray = read_only_copy(document.image)  # the image as first loaded
-        self.jobs: list[dict[str, Any]] = []  # one record per applied job (see jobs.job_record)
+        self.loaded_jobs: list[dict[str, Any]] = []  # jobs a project brought with it (no undo steps)
+        self._commands: list[QUndoCommand] = []  # Python references to pushed commands (records live on them)
+        self.last_job_mask: Optional[np.ndarray] = None  # the mask the last masked job used (Mask ▸ Reuse)
         self.prompts: list[str] = []  # texts submitted from the prompt panel
         self.revision = 0  # bumps on any change (pixels, mask, history, jobs, prompts)
         self.undo_stack.cleanChanged.connect(self._on_clean_changed)
@@ -62,7 +88,22 @@ class DocumentModel(QObject):
 
     # --- edits -----------------------------------------------------------------------
     def push_atom(self, atom: Atom) -> None:
-        self.undo_stack.push(AtomCommand(self, atom))
+        self._push(AtomCommand(self, atom))
+
+    def push_job(self, label: str, atoms: list[Atom], record: Optional[dict[str, Any]] = None) -> None:
+        """One undo step for a job's atoms (already applied or not: atoms are idempotent)."""
+        self._push(JobCommand(self, label, atoms, record))
+
+    def _push(self, command: QUndoCommand) -> None:
+        self._commands = [c for c in self._commands[: self.undo_stack.index()]]  # the redo branch is dropped
+        self._commands.append(command)
+        self.undo_stack.push(command)
+
+    @property
+    def jobs(self) -> list[dict[str, Any]]:
+        """Applied jobs: those a project brought, then each job command still on the undo side of the stack."""
+        done = self._commands[: self.undo_stack.index()]
+        return self.loaded_jobs + [c.record for c in done if isinstance(c, JobCommand) and c.record is not None]
 
     def interrupt_edits(self) -> None:
         self.interrupted.emit()
@@ -86,11 +127,13 @@ class DocumentModel(QObject):
         else:
             original.setflags(write=False)
         self.original = original
-        self.jobs = [dict(job) for job in jobs]
+        self.loaded_jobs = [dict(job) for job in jobs]
+        self.last_job_mask = None
         self.prompts = [str(text) for text in prompts]
         self.image_revision += 1
         self.revision += 1
         self.undo_stack.clear()
+        self._commands = []
         self.undo_stack.setClean()
         document.modified = False
         self.documentReplaced.emit()
@@ -104,10 +147,6 @@ class DocumentModel(QObject):
         """Unsaved without an undo step (e.g. work recovered after a crash)."""
         self.undo_stack.resetClean()
         self.document.modified = True
-
-    def add_job(self, record: dict[str, Any]) -> None:
-        self.jobs.append(dict(record))
-        self.bump_revision()
 
     def add_prompt(self, text: str) -> None:
         if text:

@@ -1,78 +1,56 @@
-"""The main window: canvas, docks, menus, toolbar, status bar, file handling and job wiring.
+"""The main window: canvas (or the welcome page), docks, menus, toolbar, status bar and job wiring.
 
 The caller injects the EngineClient and the Catalog and shuts the client down after
-app.exec(); closing the window only cancels its running job.
-
-Files: images, and `.llmvis` projects (original, current image, mask, applied jobs, prompts).
-While a document has unsaved changes an Autosaver keeps a recovery copy in the user's data
-folder; `offer_recovery()` (called at start-up) offers it back after a crash.
+app.exec(); closing the window only cancels its running job. Opening, saving, projects,
+recent files and crash recovery live in ui/file_controller.py (the FileActions mixin).
 """
 from __future__ import annotations
 
-import copy
 import logging
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import Optional
 
 import numpy as np
-from PySide6.QtCore import QSettings, Qt, Slot
+from PySide6.QtCore import QSettings, Qt, QTimer, Slot
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QApplication, QFileDialog, QLabel, QMainWindow, QMessageBox, QSlider, QWidget
+from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QSlider, QStackedWidget, QStyle, QWidget
 
 from ..catalog import Catalog
 from ..core.document import Document
-from ..core.errors import LargeImageError, StudioError
-from ..files import load_image, load_mask, save_image, save_mask
-from ..files.atomic import is_write_protected
-from ..files.project import Project, load_project, save_project
-from ..files.recovery import RecoveryInfo, find_recovery
+from ..core.errors import StudioError
+from ..paths import sample_image
 from ..worker.client import EngineClient
+from .appearance import AppearanceMenus
+from .autosave import Autosaver
 from .canvas.tools import (
     BrushSettings, BrushTool, LassoTool, RectangleTool, Tool, clear_mask, feather_mask, grow_mask, invert_mask,
     replace_mask, shrink_mask,
 )
-from .autosave import Autosaver
 from .canvas.view import CanvasView
+from .defects import DefectReview
 from .document_model import DocumentModel
+from .file_controller import APP_NAME, FileActions
 from .jobs import JobController
 from .panels.prompt import PromptPanel
 from .panels.tools_panel import ToolsPanel
 from .routing import PromptRoutingController
 from .smart_masks import add_smart_mask_actions
 from .settings import RecentFiles, autosave_minutes, make_settings
+from .undo_routing import route_undo_to_document
+from .welcome import WelcomePage
 
 log = logging.getLogger(__name__)
 
-APP_NAME = "LLMVis Studio"
-PROJECT_SUFFIX = ".llmvis"
-IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.tif *.tiff *.webp *.bmp);;All files (*)"
-OPEN_FILTER = ("Images and projects (*.png *.jpg *.jpeg *.tif *.tiff *.webp *.bmp *.llmvis);;"
-               "LLMVis projects (*.llmvis);;All files (*)")
-PROJECT_FILTER = "LLMVis project (*.llmvis)"
-MASK_FILTER = "Mask PNG (*.png)"
 STATUS_TIMEOUT_MS = 8000
 TOOL_KEYS = {"brush": "B", "eraser": "E", "rectangle": "R", "lasso": "L"}
+MASK_COUNT_DELAY_MS = 120  # "applies to: mask (N px)" is recounted this long after the last mask change
 
 
 def blank_document() -> Document:
     return Document(image=np.full((600, 800, 3), 255, dtype=np.uint8))
 
 
-def is_project_path(path: Path | str) -> bool:
-    return Path(path).suffix.lower() == PROJECT_SUFFIX
-
-
-@contextmanager
-def wait_cursor() -> Iterator[None]:
-    QApplication.setOverrideCursor(Qt.WaitCursor)
-    try:
-        yield
-    finally:
-        QApplication.restoreOverrideCursor()
-
-
-class MainWindow(QMainWindow):
+class MainWindow(FileActions, QMainWindow):
     def __init__(self, client: EngineClient, catalog: Catalog, parent: Optional[QWidget] = None,
                  settings: Optional[QSettings] = None, device: str = "auto", trainer=None) -> None:
         super().__init__(parent)
@@ -86,13 +64,19 @@ class MainWindow(QMainWindow):
         self._open_declined = False  # the last open stopped at the user's "No" to a large image
         self.brush = BrushSettings(parent=self)
         self.canvas = CanvasView(self.model, self.brush, self)
-        self.setCentralWidget(self.canvas)
+        self._welcome: Optional[WelcomePage] = None  # built when first shown (most starts open a file)
+        self._no_picture = QWidget()  # stands in for the welcome page until the window is shown
+        self.pages = QStackedWidget(self)  # the welcome page until a picture is open, then the canvas
+        self.pages.addWidget(self._no_picture)
+        self.pages.addWidget(self.canvas)
+        self.setCentralWidget(self.pages)
         self.tools = self._make_tools()
         self.prompt_panel = PromptPanel(catalog, self, device=device)
         self.tools_panel = ToolsPanel(self.brush, self)
         self.addDockWidget(Qt.RightDockWidgetArea, self.prompt_panel)
         self.addDockWidget(Qt.LeftDockWidgetArea, self.tools_panel)
-        self.jobs = JobController(client, self.model, self)
+        self.jobs = JobController(client, self.model, self, self.settings)
+        self.defects = DefectReview(self)
         self.prompt_routing = PromptRoutingController(client, self.prompt_panel, self.model, self.settings, self)
         self.autosaver = Autosaver(self.model, self.autosave_snapshot,
                                    int(autosave_minutes(self.settings) * 60_000), self)
@@ -104,6 +88,8 @@ class MainWindow(QMainWindow):
         self.canvas.set_tool(self.tools["brush"])
         self.setAcceptDrops(True)
         self.resize(1280, 800)
+        self.undo_routing = route_undo_to_document(self)
+        self._set_editing_enabled(False)  # no picture yet
         self.refresh_title()
         self.refresh_size_label()
 
@@ -126,15 +112,24 @@ class MainWindow(QMainWindow):
 
     def _create_actions(self) -> None:
         self.open_action = self._action("&Open…", self.on_open, QKeySequence.Open)
+        self.open_sample_action = self._action("Open the Sample &Photo", self.open_sample)
         self.save_action = self._action("&Save", self.save, QKeySequence.Save)
         self.save_as_action = self._action("Save &As…", self.save_as, QKeySequence.SaveAs)
         self.save_project_action = self._action("Save &Project…", self.on_save_project)
+        self.save_project_action.setToolTip("Keeps the picture, its mask, the original and the applied jobs (not the "
+                                            "undo history)")
         self.import_mask_action = self._action("&Import Mask…", self.on_import_mask)
         self.export_mask_action = self._action("&Export Mask…", self.on_export_mask)
         self.close_action = self._action("&Close Window", self.close, QKeySequence.Close)
         stack = self.model.undo_stack
         self.undo_action = self._action("&Undo", self.undo, QKeySequence.Undo)
         self.redo_action = self._action("&Redo", self.redo, QKeySequence.Redo)
+        for action, icon, label in ((self.open_action, QStyle.SP_DialogOpenButton, "Open"),
+                                    (self.save_action, QStyle.SP_DialogSaveButton, "Save"),
+                                    (self.undo_action, QStyle.SP_ArrowBack, "Undo"),
+                                    (self.redo_action, QStyle.SP_ArrowForward, "Redo")):
+            action.setIcon(self.style().standardIcon(icon))
+            action.setIconText(label)  # the toolbar shows this short text; the menu the full "Undo …"
         self.undo_action.setEnabled(False)
         self.redo_action.setEnabled(False)
         stack.canUndoChanged.connect(self.undo_action.setEnabled)
@@ -146,7 +141,7 @@ class MainWindow(QMainWindow):
 
     def _create_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
-        file_menu.addAction(self.open_action)
+        file_menu.addActions([self.open_action, self.open_sample_action])
         self.recent_menu = file_menu.addMenu("Open &Recent")
         self.recent_menu.aboutToShow.connect(self.refresh_recent_menu)
         self.recent_menu.triggered.connect(self.on_recent_chosen)
@@ -156,7 +151,11 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         file_menu.addAction(self.close_action)
         self.menuBar().addMenu("&Edit").addActions([self.undo_action, self.redo_action])
-        self.menuBar().addMenu("&View").addActions([self.fit_action, self.actual_size_action])
+        view_menu = self.menuBar().addMenu("&View")
+        view_menu.addActions([self.fit_action, self.actual_size_action])
+        view_menu.addSeparator()
+        self.appearance = AppearanceMenus(self.settings, self.canvas, view_menu.addMenu("Mask &Colour"),
+                                          view_menu.addMenu("&Theme"), self)
         self._create_mask_menu()
         self.train_action = self._action("&Train Generator…", self.on_train_generator)
         self.train_action.setEnabled(self.trainer is not None)
@@ -166,8 +165,9 @@ class MainWindow(QMainWindow):
         self.refresh_recent_menu()
 
     def _create_mask_menu(self) -> None:
-        """Keyboard access to the tools panel; text fields keep their keys (Qt's shortcut override)."""
-        menu = self.menuBar().addMenu("&Mask")
+        """Keyboard access to the tools panel; text fields keep their keys (Qt's shortcut override).
+        Other modules may add their own actions to `self.mask_menu` (on_mask_menu ignores them)."""
+        menu = self.mask_menu = self.menuBar().addMenu("&Mask")
         for name, key in TOOL_KEYS.items():
             menu.addAction(name.capitalize(), QKeySequence(key)).setData(("tool", name))
         menu.addSeparator()
@@ -182,6 +182,11 @@ class MainWindow(QMainWindow):
         self.restore_action = menu.addAction("Remove Scratches and Dust (Restore)")
         self.restore_action.setData(("job", "restore"))
         self.smart_masks = add_smart_mask_actions(self, menu)  # select subject, find text, remove background
+        self.restore_photo_action = menu.addAction("Restore Photo Step by Step…")
+        self.restore_photo_action.setData(("dialog", "restore-photo"))
+        menu.addSeparator()
+        self.reuse_mask_action = menu.addAction("Reuse the Last Job's Mask")
+        self.reuse_mask_action.setData(("command", "reuse"))
         menu.triggered.connect(self.on_mask_menu)
 
     def _create_toolbar(self) -> None:
@@ -197,7 +202,8 @@ class MainWindow(QMainWindow):
         self.split_slider = QSlider(Qt.Horizontal)
         self.split_slider.setRange(0, 100)
         self.split_slider.setFixedWidth(140)
-        self.split_slider.setToolTip("Left of the line shows the image before the last job; hold \\ to see it whole")
+        self.split_slider.setToolTip("Left of the divider shows the image before the last job (drag the divider on "
+                                     "the picture too); hold \\ to see it whole")
         toolbar.addWidget(self.split_slider)
 
     def _create_status_bar(self) -> None:
@@ -213,6 +219,14 @@ class MainWindow(QMainWindow):
         self.model.documentReplaced.connect(self.refresh_size_label)
         self.canvas.zoomChanged.connect(self.on_zoom_changed)
         self.split_slider.valueChanged.connect(self.canvas.set_split_percent)
+        self.canvas.splitChanged.connect(self.on_split_dragged)
+        self.model.documentReplaced.connect(self.on_document_opened)
+        self.model.maskChanged.connect(self.schedule_mask_count)
+        self.model.documentReplaced.connect(self.schedule_mask_count)
+        self.mask_count_timer = QTimer(self)
+        self.mask_count_timer.setSingleShot(True)
+        self.mask_count_timer.setInterval(MASK_COUNT_DELAY_MS)
+        self.mask_count_timer.timeout.connect(self.count_mask)
         self.tools_panel.toolChosen.connect(self.on_tool_chosen)
         self.tools_panel.maskCommand.connect(self.on_mask_command)
         self.tools_panel.opacityChanged.connect(self.on_opacity_changed)
@@ -227,6 +241,83 @@ class MainWindow(QMainWindow):
         self.jobs.lastJobChanged.connect(self.job_label.setText)
         self.autosaver.failed.connect(self.show_status)
 
+    # --- welcome page and per-image state --------------------------------------------
+    @property
+    def welcome(self) -> WelcomePage:
+        if self._welcome is None:
+            self._welcome = WelcomePage(self)
+            self._welcome.set_sample_available(sample_image().is_file())
+            self._welcome.openRequested.connect(self.on_open)
+            self._welcome.sampleRequested.connect(self.open_sample)
+            self._welcome.recentChosen.connect(self.open_recent)
+            self.pages.insertWidget(0, self._welcome)
+        return self._welcome
+
+    def show_welcome(self) -> None:
+        """No picture yet: the welcome page instead of a blank canvas, and nothing to edit or save."""
+        self.welcome.set_recent(self.recent.paths())
+        self.pages.setCurrentWidget(self.welcome)
+        self._set_editing_enabled(False)
+
+    @property
+    def showing_welcome(self) -> bool:
+        return self.pages.currentWidget() is not self.canvas
+
+    def showEvent(self, event) -> None:
+        if self.pages.currentWidget() is self._no_picture:
+            self.show_welcome()  # shown without a picture: open / drop / recent / sample
+        super().showEvent(event)
+
+    def _set_editing_enabled(self, enabled: bool) -> None:
+        for widget in (self.prompt_panel, self.tools_panel):
+            widget.widget().setEnabled(enabled)
+        for action in (self.save_action, self.save_as_action, self.save_project_action, self.import_mask_action,
+                       self.export_mask_action, self.fit_action, self.actual_size_action):
+            action.setEnabled(enabled)
+        self.mask_menu.setEnabled(enabled)
+        self.split_slider.setEnabled(enabled)
+
+    @Slot()
+    def on_document_opened(self) -> None:
+        """Another picture: the canvas replaces the welcome page and nothing of the last picture's
+        prompt, answer, progress, last job or before/after stays on screen."""
+        if self.showing_welcome:
+            self.pages.setCurrentWidget(self.canvas)
+            self._set_editing_enabled(True)
+            self.refresh_size_label()
+            self.on_zoom_changed(self.canvas.zoom)
+        self.prompt_panel.reset_for_new_image()
+        self.job_label.setText("Last job: none")
+        self.split_slider.setValue(0)
+
+    @Slot(int)
+    def on_split_dragged(self, percent: int) -> None:
+        if self.split_slider.value() != percent:
+            self.split_slider.blockSignals(True)
+            self.split_slider.setValue(percent)
+            self.split_slider.blockSignals(False)
+
+    @Slot()
+    def schedule_mask_count(self) -> None:
+        self.mask_count_timer.start()  # counting a 24 MP mask on every brush dab would be wasted work
+
+    @Slot()
+    def count_mask(self) -> None:
+        self.prompt_panel.set_mask_pixels(int(np.count_nonzero(self.document.mask)))
+
+    def keyPressEvent(self, event) -> None:
+        """Hold \\ anywhere (outside text fields, which take the key first) to see the before image."""
+        if event.key() == Qt.Key_Backslash and not event.isAutoRepeat() and not self.showing_welcome:
+            self.canvas.set_show_before(True)
+            return
+        super().keyPressEvent(event)
+
+    def keyReleaseEvent(self, event) -> None:
+        if event.key() == Qt.Key_Backslash and not event.isAutoRepeat():
+            self.canvas.set_show_before(False)
+            return
+        super().keyReleaseEvent(event)
+
     # --- status and title ------------------------------------------------------------
     @property
     def document(self) -> Document:
@@ -240,12 +331,15 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def refresh_size_label(self) -> None:
+        if self.showing_welcome:
+            self.size_label.setText("No picture open")
+            return
         extent = self.document.extent
         self.size_label.setText(f"{extent.width}×{extent.height}, {self.document.bit_depth}-bit")
 
     @Slot(float)
     def on_zoom_changed(self, zoom: float) -> None:
-        self.zoom_label.setText(f"{zoom * 100:.0f} %")
+        self.zoom_label.setText("" if self.showing_welcome else f"{zoom * 100:.0f} %")
 
     @Slot(str)
     def show_status(self, message: str) -> None:
@@ -254,285 +348,6 @@ class MainWindow(QMainWindow):
     def show_error(self, title: str, error: Exception) -> None:
         message = error.user_message if isinstance(error, StudioError) else str(error)
         QMessageBox.warning(self, title, message)
-
-    # --- files -----------------------------------------------------------------------
-    def open_path(self, path: Path | str) -> bool:
-        """Load an image or a `.llmvis` project, replacing the current document (no unsaved-changes
-        question here). Above ASK_PIXELS the user is asked first."""
-        if is_project_path(path):
-            return self.open_project(path)
-        document = self._load_image_document(Path(path))
-        if document is None:
-            return False
-        self.jobs.cancel()  # a running job's result would belong to the old image
-        self.model.replace_document(document)
-        self.project_path = None
-        self.recent.add(path)
-        self.refresh_title()
-        self.show_status(" ".join(document.metadata.notices) or f"Opened {Path(path).name}.")
-        return True
-
-    def _load_image_document(self, path: Path) -> Optional[Document]:
-        self._open_declined = False
-        try:
-            try:
-                image, metadata = load_image(path)
-            except LargeImageError as question:
-                if self.ask_open_large(question) != QMessageBox.Yes:
-                    self._open_declined = True
-                    self.show_status(f"Did not open {path.name}.")
-                    return None
-                with wait_cursor():
-                    image, metadata = load_image(path, allow_large=True)
-            return Document(image=image, metadata=metadata, path=path)
-        except StudioError as error:
-            self.show_error("Cannot open the image", error)
-            return None
-
-    def ask_open_large(self, question: LargeImageError) -> QMessageBox.StandardButton:
-        """Separate so tests can answer it. The message already ends with "Open it anyway?"."""
-        return QMessageBox.question(self, APP_NAME, question.user_message,
-                                    QMessageBox.Yes | QMessageBox.No, QMessageBox.No)
-
-    def open_project(self, path: Path | str) -> bool:
-        path = Path(path)
-        self._open_declined = False
-        try:
-            try:
-                with wait_cursor():
-                    project = load_project(path)
-            except LargeImageError as question:  # asked before anything was inflated
-                if self.ask_open_large(question) != QMessageBox.Yes:
-                    self._open_declined = True
-                    self.show_status(f"Did not open {path.name}.")
-                    return False
-                with wait_cursor():
-                    project = load_project(path, allow_large=True)
-        except StudioError as error:
-            self.show_error("Cannot open the project", error)
-            return False
-        self._show_project(project, path)
-        self.recent.add(path)
-        self.show_status(f"Opened project {path.name}.")
-        return True
-
-    def _show_project(self, project: Project, project_path: Optional[Path]) -> None:
-        self.jobs.cancel()
-        self.model.replace_document(project.document, original=project.original, jobs=project.jobs,
-                                    prompts=project.prompts)
-        self.project_path = project_path
-        self.refresh_title()
-
-    def current_project(self, copy_arrays: bool = False) -> Project:
-        """The document as a Project; with copy_arrays it is safe to hand to another thread."""
-        doc = self.document
-        if copy_arrays:  # the original is read-only: shared, not copied
-            doc = Document(image=doc.image.copy(), mask=doc.mask.copy(), metadata=copy.deepcopy(doc.metadata),
-                           path=doc.path)
-        return Project(doc, self.model.original, copy.deepcopy(self.model.jobs), list(self.model.prompts))
-
-    def autosave_snapshot(self) -> tuple[Project, Optional[Path]]:
-        return self.current_project(copy_arrays=True), self.project_path
-
-    @Slot()
-    def on_open(self) -> None:
-        if not self.confirm_discard():
-            return
-        path, _ = QFileDialog.getOpenFileName(self, "Open image or project", self._start_folder(), OPEN_FILTER)
-        if path:
-            self.open_path(path)
-
-    def _start_folder(self) -> str:
-        recent = self.recent.paths()
-        return str(Path(recent[0]).parent) if recent else ""
-
-    @Slot()
-    def refresh_recent_menu(self) -> None:
-        self.recent_menu.clear()
-        for path in self.recent.paths():
-            action = self.recent_menu.addAction(Path(path).name)
-            action.setData(path)
-            action.setToolTip(path)
-        self.recent_menu.setEnabled(bool(self.recent.paths()))
-
-    @Slot(QAction)
-    def on_recent_chosen(self, action: QAction) -> None:
-        path = action.data()
-        if path and self.confirm_discard() and not self.open_path(path) and not self._open_declined:
-            self.recent.remove(path)  # unreadable now; a declined "Open anyway?" keeps it
-
-    @Slot()
-    def save(self) -> bool:
-        if self.project_path is not None:
-            return self.save_project_to(self.project_path)
-        if self.document.path is None:
-            return self.save_as()
-        return self.save_to(self.document.path)
-
-    @Slot()
-    def save_as(self) -> bool:
-        suggested = str(self.document.path or "untitled.png")
-        path, _ = QFileDialog.getSaveFileName(self, "Save image as", suggested, IMAGE_FILTER)
-        return self.save_to(path) if path else False
-
-    def save_to(self, path: Path | str) -> bool:
-        """Write atomically; on failure show why and keep the document marked modified."""
-        replace = self.may_replace(Path(path))
-        if replace is None:
-            return False
-        try:
-            notices = save_image(path, self.document.image, self.document.metadata, replace_protected=replace)
-        except StudioError as error:
-            self.show_error("Cannot save the image", error)
-            return False
-        self.document.path = Path(path)
-        self.project_path = None  # the document is now this image file
-        self.model.mark_saved()
-        self.autosaver.discard()
-        self.recent.add(path)
-        self.refresh_title()
-        self.show_status(" ".join(notices) or f"Saved {Path(path).name}.")
-        return True
-
-    def may_replace(self, path: Path) -> Optional[bool]:
-        """False: not write-protected; True: protected and the user said replace; None: keep it."""
-        if not is_write_protected(path):
-            return False
-        if self.ask_replace_protected(path) == QMessageBox.Yes:
-            return True
-        self.show_status(f"Not saved: {path.name} is write-protected.")
-        return None
-
-    def ask_replace_protected(self, path: Path) -> QMessageBox.StandardButton:
-        """Separate so tests can answer it."""
-        return QMessageBox.question(self, APP_NAME, f"{path.name} is write-protected. Replace it anyway?",
-                                    QMessageBox.Yes | QMessageBox.No, QMessageBox.No)
-
-    @Slot()
-    def on_save_project(self) -> bool:
-        if self.project_path is not None:
-            suggested = str(self.project_path)
-        elif self.document.path is not None:
-            suggested = str(self.document.path.with_suffix(PROJECT_SUFFIX))
-        else:
-            suggested = "untitled" + PROJECT_SUFFIX
-        path, _ = QFileDialog.getSaveFileName(self, "Save project", suggested, PROJECT_FILTER)
-        return self.save_project_to(path) if path else False
-
-    def save_project_to(self, path: Path | str) -> bool:
-        """Write the project atomically; on failure show why and keep the document marked modified."""
-        path = Path(path)
-        if not is_project_path(path):
-            path = path.with_name(path.name + PROJECT_SUFFIX)
-        replace = self.may_replace(path)
-        if replace is None:
-            return False
-        try:
-            with wait_cursor():
-                save_project(path, self.current_project(), replace_protected=replace)
-        except StudioError as error:
-            self.show_error("Cannot save the project", error)
-            return False
-        self.project_path = path
-        self.model.mark_saved()
-        self.autosaver.discard()
-        self.recent.add(path)
-        self.refresh_title()
-        self.show_status(f"Saved project {path.name}.")
-        return True
-
-    # --- crash recovery ---------------------------------------------------------------
-    def ask_recover(self, info: RecoveryInfo) -> QMessageBox.StandardButton:
-        """Separate so tests can answer it."""
-        source = Path(info.project_path or info.source_path or "").name
-        about = f" ({source})" if source else ""
-        return QMessageBox.question(self, APP_NAME, f"Recover unsaved work from {info.when()}{about}?",
-                                    QMessageBox.Yes | QMessageBox.No, QMessageBox.Yes)
-
-    @Slot()
-    def offer_recovery(self) -> bool:
-        """At start-up: if an earlier run left a recovery copy, offer it back. Yes → it becomes the
-        current document, marked modified; No → it is deleted; a damaged copy is reported and deleted."""
-        info = find_recovery(self.autosaver.folder)
-        if info is None:
-            return False
-        try:
-            with wait_cursor():
-                project = load_project(info.project, allow_large=True)  # this app's own copy of the work
-        except StudioError as error:
-            log.warning("Damaged recovery file %s: %s %s", info.project, error.user_message, error.detail)
-            self.autosaver.discard()
-            QMessageBox.warning(self, APP_NAME, "Unsaved work from an earlier session was found but is damaged "
-                                                "and cannot be recovered; it has been deleted.")
-            return False
-        if self.ask_recover(info) != QMessageBox.Yes:
-            self.autosaver.discard()
-            self.show_status("The unsaved work from the earlier session was deleted.")
-            return False
-        self._show_project(project, Path(info.project_path) if info.project_path else None)
-        self.model.mark_modified()
-        self.autosaver.adopt_existing()  # keep the copy on disk until the work is saved
-        self.refresh_title()
-        self.show_status(f"Recovered unsaved work from {info.when()}.")
-        return True
-
-    @Slot()
-    def on_import_mask(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Import mask", self._start_folder(), MASK_FILTER)
-        if path:
-            self.import_mask(path)
-
-    def import_mask(self, path: Path | str) -> bool:
-        try:
-            mask = load_mask(path, expected_shape=self.document.mask.shape)
-        except StudioError as error:
-            self.show_error("Cannot import the mask", error)
-            return False
-        replace_mask(self.model, mask)
-        return True
-
-    @Slot()
-    def on_export_mask(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Export mask", "mask.png", MASK_FILTER)
-        if path:
-            self.export_mask(path)
-
-    def export_mask(self, path: Path | str) -> bool:
-        try:
-            save_mask(path, self.document.mask)
-        except StudioError as error:
-            self.show_error("Cannot export the mask", error)
-            return False
-        self.show_status(f"Mask saved to {Path(path).name}.")
-        return True
-
-    # --- unsaved changes, drops, closing ---------------------------------------------
-    def ask_unsaved(self) -> QMessageBox.StandardButton:
-        """Separate so tests can answer it."""
-        return QMessageBox.question(
-            self, APP_NAME, "The image has unsaved changes. Save them first?",
-            QMessageBox.Save | QMessageBox.Discard | QMessageBox.Cancel, QMessageBox.Save,
-        )
-
-    def confirm_discard(self) -> bool:
-        """True when it is fine to drop the current document (saved, discarded or unchanged)."""
-        if not self.model.modified:
-            return True
-        answer = self.ask_unsaved()
-        if answer == QMessageBox.Save:
-            return self.save()
-        return answer == QMessageBox.Discard
-
-    def dragEnterEvent(self, event) -> None:
-        if _dropped_file(event) is not None:
-            event.acceptProposedAction()
-
-    def dropEvent(self, event) -> None:
-        path = _dropped_file(event)
-        if path is not None:
-            event.acceptProposedAction()
-            if self.confirm_discard():
-                self.open_path(path)
 
     def closeEvent(self, event) -> None:
         if not self.confirm_discard():
@@ -564,38 +379,33 @@ class MainWindow(QMainWindow):
         self.redo_action.setText(f"&Redo {text}".strip())
 
     # --- tools, mask commands, jobs --------------------------------------------------
+    def add_mask_action(self, text: str, slot, shortcut=None) -> QAction:
+        """For modules that add their own Mask-menu entries (e.g. select subject, find text): the entry goes at
+        the end of the menu, keeps its own slot, and is disabled with the menu while no picture is open."""
+        action = self._action(text, slot, shortcut)
+        self.mask_menu.addAction(action)
+        return action
+
     @Slot(str)
     def on_tool_chosen(self, name: str) -> None:
         self.canvas.set_tool(self.tools[name])
 
     @Slot(QAction)
     def on_mask_menu(self, action: QAction) -> None:
-        if not isinstance(action.data(), tuple):  # actions with their own slots (ui/smart_masks.py)
-            return
-        kind, value = action.data()
+        data = action.data()
+        if not isinstance(data, (tuple, list)) or len(data) != 2:
+            return  # an action another module added with its own slot
+        kind, value = data
         if kind == "tool":
             self.tools_panel.choose_tool(value)
         elif kind == "brush":
             self.brush.step(value)
         elif kind == "job":
-            self.run_defect_job(value)
+            self.defects.run_job(value)
+        elif kind == "dialog":
+            self.open_restore_dialog()
         else:
             self.on_mask_command(value, self.tools_panel.radius_spin.value())
-
-    def run_defect_job(self, op: str) -> Optional[int]:
-        """One click: "detect-scratches" fills the mask layer (one undo step, editable afterwards); "restore"
-        detects and fills the defects in the image. Both run on the worker like any other job."""
-        from ..core.requests import EditRequest
-
-        if not self.catalog.for_task("detect-scratches"):
-            self.show_status("No scratch detector is installed (models/scratch-detector.onnx).")
-            return None
-        try:
-            request = EditRequest.build(op, self.document.image, device=self.prompt_panel.device_combo.currentData())
-        except StudioError as error:
-            self.show_error("Cannot start the job", error)
-            return None
-        return self.jobs.submit(request)
 
     @Slot(str, int)
     def on_mask_command(self, name: str, radius: int) -> None:
@@ -605,9 +415,26 @@ class MainWindow(QMainWindow):
             "grow": lambda: grow_mask(self.model, radius),
             "shrink": lambda: shrink_mask(self.model, radius),
             "feather": lambda: feather_mask(self.model, radius),
+            "reuse": self.reuse_last_mask,
         }
         if not commands[name]():
             self.show_status("The mask did not change.")
+
+    def reuse_last_mask(self) -> bool:
+        """Bring back the mask the last masked job used (jobs clear the mask when they finish)."""
+        mask = self.model.last_job_mask
+        if mask is None or mask.shape != self.document.mask.shape:
+            self.show_status("No earlier job mask to reuse for this picture.")
+            return True  # said why; no second message
+        return replace_mask(self.model, mask, "Reuse last job's mask")
+
+    def open_restore_dialog(self):
+        from .restore_dialog import RestoreDialog
+
+        dialog = RestoreDialog(self)
+        dialog.show()
+        self.restore_dialog = dialog
+        return dialog
 
     @Slot(float)
     def on_opacity_changed(self, opacity: float) -> None:
@@ -650,18 +477,18 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def run_chosen_op(self) -> None:
+        if self.defects.wants_defects_found():
+            self.defects.find_for_review()
+            return
         try:
             request = self.prompt_panel.build_request(self.document.image, self.document.mask)
         except StudioError as error:
             self.show_error("Cannot start the job", error)
             return
         if self.jobs.submit(request) is not None:
+            self.prompt_panel.submitted()
             self.model.add_prompt(request.prompt)
             self.prompt_routing.remember(request.prompt)
 
 
-def _dropped_file(event) -> Optional[str]:
-    urls = event.mimeData().urls() if event.mimeData().hasUrls() else []
-    if urls and urls[0].isLocalFile():
-        return urls[0].toLocalFile()
-    return None
+#END

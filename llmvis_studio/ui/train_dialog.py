@@ -6,6 +6,10 @@ Callable[[], bool]) -> dict`, and runs it on its own QThread. `report` receives
 {"step", "steps", "losses": {name: value}, "rate", "sample": PNG path or None}; the trainer raises
 core.errors.Cancelled when `should_stop()` turned true. __main__.py passes a function that imports
 llmvis_studio.training.cli_train dynamically; tests pass a fake.
+
+Said in plain words: what it makes (a model for Edit ▸ Generate) and the time left, measured by the
+dialog itself from the steps it has seen (the trainer's own rate is 0 until its first window ends).
+Defaults are sized to finish in minutes on a laptop CPU; a stopped run can be resumed.
 """
 from __future__ import annotations
 
@@ -28,6 +32,16 @@ from ..worker.emit import safe_emit
 
 Trainer = Callable[[dict, Callable[[dict], None], Callable[[], bool]], dict]
 SIZES = (32, 64, 128)
+DEFAULT_STEPS = 300  # about 5 minutes for the small VAE on one laptop core (1.2 steps/s measured, batch 16)
+DEFAULT_BATCH = 16
+CHECKPOINT_NAME = "checkpoint.pt"  # what training/gen_train.py keeps in the run folder (resume reads it)
+MIN_STEPS_FOR_ESTIMATE = 3
+MIN_SECONDS_FOR_ESTIMATE = 1.0
+INTRO = ("Teaches a small picture generator from your own photos: put them in a folder with one sub-folder per "
+         "kind of picture (e.g. sky/, grass/). When it is done, the new model appears in the Edit panel under "
+         "the operation <b>Generate</b>: paint a mask, type what to put there (e.g. “sky”) and Run.")
+PLOT_HELP = ("How the training is going: each line is one of the model's error measures. Lines that fall and then "
+             "settle mean it is learning; the numbers themselves do not matter.")
 REPORT_S = 0.05  # at most 20 progress updates a second reach the GUI thread
 COLOURS = ("#d9534f", "#337ab7", "#5cb85c", "#f0ad4e")
 
@@ -58,7 +72,7 @@ class LossPlot(QWidget):
         painter.drawRect(margin_left, margin, width - margin_left - margin, height - 2 * margin)
         points = [p for values in self.series.values() for p in values]
         if not points:
-            painter.drawText(self.rect(), Qt.AlignCenter, "losses appear here")
+            painter.drawText(self.rect(), Qt.AlignCenter, "the training curve appears here")
             return
         steps = [p[0] for p in points]
         values = [p[1] for p in points]
@@ -121,6 +135,38 @@ class TrainWorker(QObject):
             safe_emit(self.finished, result)
 
 
+def minutes_text(seconds: float) -> str:
+    if seconds < 60:
+        return f"about {max(1, round(seconds))} s"
+    return f"about {round(seconds / 60)} min"
+
+
+class StepClock:
+    """Time left from the steps this dialog has seen arrive (not from the trainer's rate)."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        self.first: Optional[tuple[float, int]] = None
+
+    def reset(self) -> None:
+        self.first = None
+
+    def seconds_left(self, step: int, steps: int) -> Optional[float]:
+        now = self.clock()
+        if self.first is None:
+            self.first = (now, step)  # the first step includes loading the pictures: measure after it
+            return None
+        start, first_step = self.first
+        done, elapsed = step - first_step, now - start
+        if done < MIN_STEPS_FOR_ESTIMATE or elapsed < MIN_SECONDS_FOR_ESTIMATE:
+            return None
+        return (steps - step) * elapsed / done
+
+
+def has_checkpoint(folder: str) -> bool:
+    return bool(folder) and (Path(folder) / CHECKPOINT_NAME).is_file()
+
+
 def default_run_folder(data: str) -> str:
     name = Path(data).name or "run"
     return str(user_data_dir() / "runs" / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}")
@@ -137,9 +183,12 @@ class TrainDialog(QDialog):
         self.worker: Optional[TrainWorker] = None
         self.result: Optional[dict] = None
         self.state = "idle"  # idle | running | stopping | done | failed | cancelled
+        self.step_clock = StepClock()
         self._build()
 
     def _build(self) -> None:
+        self.intro_label = QLabel(INTRO)
+        self.intro_label.setWordWrap(True)
         self.folder_edit = QLineEdit()
         self.folder_edit.setPlaceholderText("a folder of pictures; one sub-folder per class")
         browse = QPushButton("Browse…")
@@ -150,15 +199,17 @@ class TrainDialog(QDialog):
         self.out_edit = QLineEdit()
         self.out_edit.setPlaceholderText("run folder (default: in your data folder)")
         self.kind_combo = QComboBox()
-        self.kind_combo.addItem("GAN (sharper)", "gan")
-        self.kind_combo.addItem("VAE (steadier, blurrier)", "vae")
+        self.kind_combo.addItem("Quick and steady (VAE; softer pictures)", "vae")
+        self.kind_combo.addItem("Sharper (GAN; needs longer training)", "gan")
         self.size_combo = QComboBox()
         for size in SIZES:
             self.size_combo.addItem(f"{size}×{size}", size)
         self.steps_spin = QSpinBox()
         self.steps_spin.setRange(10, 1_000_000)
-        self.steps_spin.setSingleStep(500)
-        self.steps_spin.setValue(2000)
+        self.steps_spin.setSingleStep(100)
+        self.steps_spin.setValue(DEFAULT_STEPS)
+        self.steps_spin.setToolTip("More steps: better pictures, longer training. The time left is shown once "
+                                   "the first steps are measured.")
         self.device_combo = QComboBox()
         for device, label in (("auto", "Auto (GPU if present)"), ("cpu", "CPU"), ("cuda", "CUDA GPU")):
             self.device_combo.addItem(label, device)
@@ -167,29 +218,35 @@ class TrainDialog(QDialog):
         form.addRow("Run folder", self.out_edit)
         form.addRow("Model", self.kind_combo)
         form.addRow("Image size", self.size_combo)
-        form.addRow("Steps", self.steps_spin)
+        form.addRow("Training steps", self.steps_spin)
         form.addRow("Device", self.device_combo)
         self.start_button = QPushButton("Start")
-        self.cancel_button = QPushButton("Cancel")
+        self.resume_button = QPushButton("Resume")
+        self.resume_button.setToolTip("Continue the stopped run in the run folder from its last checkpoint")
+        self.cancel_button = QPushButton("Stop")
         self.close_button = QPushButton("Close")
         self.start_button.clicked.connect(self.start)
+        self.resume_button.clicked.connect(self.resume)
+        self.out_edit.textChanged.connect(self._refresh_buttons)
         self.cancel_button.clicked.connect(self.cancel)
         self.close_button.clicked.connect(self.close)
         buttons = QHBoxLayout()
-        for button in (self.start_button, self.cancel_button, self.close_button):
+        for button in (self.start_button, self.resume_button, self.cancel_button, self.close_button):
             buttons.addWidget(button)
         self.progress_bar = QProgressBar()
         self.progress_bar.setRange(0, 1000)
         self.status_label = QLabel("Choose a folder of pictures.")
         self.status_label.setWordWrap(True)
         self.loss_plot = LossPlot()
-        self.sample_label = QLabel("samples appear at each checkpoint")
+        self.loss_plot.setToolTip(PLOT_HELP)
+        self.sample_label = QLabel("example pictures appear here\nas the training goes on")
         self.sample_label.setAlignment(Qt.AlignCenter)
         self.sample_label.setMinimumSize(200, 140)
         previews = QHBoxLayout()
         previews.addWidget(self.loss_plot, 3)
         previews.addWidget(self.sample_label, 2)
         column = QVBoxLayout(self)
+        column.addWidget(self.intro_label)
         column.addLayout(form)
         column.addLayout(buttons)
         column.addWidget(self.progress_bar)
@@ -209,25 +266,37 @@ class TrainDialog(QDialog):
         return {"kind": self.kind_combo.currentData(), "data": data,
                 "out": self.out_edit.text().strip() or default_run_folder(data),
                 "size": int(self.size_combo.currentData()), "steps": int(self.steps_spin.value()),
-                "device": self.device_combo.currentData()}
+                "batch": DEFAULT_BATCH, "device": self.device_combo.currentData()}
 
     def _refresh_buttons(self) -> None:
         running = self.state in ("running", "stopping")
         self.start_button.setEnabled(not running)
+        self.resume_button.setEnabled(not running and has_checkpoint(self.out_edit.text().strip()))
         self.cancel_button.setEnabled(self.state == "running")
         self.close_button.setEnabled(not running)
 
     # --- running -------------------------------------------------------------------------
     @Slot()
-    def start(self) -> bool:
+    def resume(self) -> bool:
+        """Continue the run in the run folder (its checkpoint keeps the model and the step reached)."""
+        if not has_checkpoint(self.out_edit.text().strip()):
+            self.status_label.setText("The run folder holds no stopped run to resume.")
+            return False
+        return self.start(resume=True)
+
+    @Slot()
+    def start(self, resume: bool = False) -> bool:
         settings = self.settings()
+        settings["resume"] = bool(resume)
         if not settings["data"] or not Path(settings["data"]).is_dir():
             self.status_label.setText("Choose an existing folder of pictures first.")
             return False
         self.out_edit.setText(settings["out"])
         self.result = None
-        self.loss_plot.clear()
-        self.progress_bar.setValue(0)
+        if not resume:
+            self.loss_plot.clear()
+            self.progress_bar.setValue(0)
+        self.step_clock.reset()
         self.thread = QThread(self)
         self.thread.setObjectName("llmvis-train")
         self.worker = TrainWorker(self.trainer, settings)
@@ -238,7 +307,8 @@ class TrainDialog(QDialog):
         self.worker.failed.connect(self.on_failed)
         self.worker.cancelled.connect(self.on_cancelled)
         self.state = "running"
-        self.status_label.setText("Loading the pictures…")
+        self.status_label.setText("Resuming: loading the pictures and the checkpoint…" if resume
+                                  else "Loading the pictures…")
         self._refresh_buttons()
         self.thread.start()
         return True
@@ -268,9 +338,9 @@ class TrainDialog(QDialog):
         losses = info.get("losses", {}) or {}
         self.loss_plot.add(step, losses)
         if self.state == "running":
-            text = "  ".join(f"{k} {v:.3f}" for k, v in losses.items())
-            rate = info.get("rate") or 0.0
-            self.status_label.setText(f"Step {step} of {steps}   {text}" + (f"   {rate:.1f} steps/s" if rate else ""))
+            left = self.step_clock.seconds_left(step, steps)
+            timing = f"{minutes_text(left)} left" if left is not None else "measuring the speed…"
+            self.status_label.setText(f"Step {step} of {steps} · {timing}")
         sample = info.get("sample")
         if sample:
             self.show_sample(sample)
@@ -288,8 +358,8 @@ class TrainDialog(QDialog):
         self._stop_thread()
         self.progress_bar.setValue(1000)
         model_id = result.get("model_id")
-        self.status_label.setText(f"Done: model '{model_id}' is in the model list (operation Generate)."
-                                  if model_id else "Done.")
+        self.status_label.setText(f"Done: the model '{model_id}' is in the Edit panel under Generate: paint a "
+                                  "mask, type what to put there and Run." if model_id else "Done.")
         if model_id:
             safe_emit(self.modelTrained, str(model_id))
 

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from llmvis_studio.catalog import BUILTIN_MODELS, Catalog, ModelSpec
+from llmvis_studio.core.geometry import Bounds
 from llmvis_studio.core.requests import EditRequest, EditResult
 from llmvis_studio.worker import EngineClient
 
@@ -68,3 +69,29 @@ def test_restore_runs_as_one_image_job(qtbot, make_window, detector_client):
         window.restore_action.trigger()
     qtbot.waitUntil(lambda: window.model.undo_stack.count() == 1, timeout=5_000)
     assert detector_client.fake.requests[-1].op == "restore"
+
+
+def test_remove_the_scratches_without_a_mask_finds_them_for_review_then_fills(qtbot, make_window, detector_client):
+    window = make_window(detector_client)
+    panel = window.prompt_panel
+    image = window.document.image.copy()
+    window.tools_panel.sensitivity_slider.setValue(70)
+    panel.op_combo.setCurrentIndex(panel.op_combo.findData("inpaint"))
+    panel.prompt_edit.setPlainText("remove the scratches")
+    with qtbot.waitSignal(detector_client.jobFinished, timeout=10_000):
+        window.run_chosen_op()  # what Run does once the prompt is routed to inpaint
+    qtbot.waitUntil(lambda: "press Run to fill" in panel.understood_label.text(), timeout=5_000)
+    request = detector_client.fake.requests[-1]
+    assert request.op == "detect-scratches" and request.params["threshold"] == pytest.approx(0.3)
+    np.testing.assert_array_equal(window.document.image, image)  # nothing is filled before the review
+    window.document.mask[:5, :] = 0  # the user erases part of the found mask
+    window.model.maskChanged.emit(Bounds(0, 0, window.document.mask.shape[1], 5))
+    reviewed = window.document.mask.copy()
+
+    with qtbot.waitSignal(detector_client.jobFinished, timeout=10_000):
+        window.run_chosen_op()
+    qtbot.waitUntil(lambda: not window.jobs.busy, timeout=5_000)
+    fill = detector_client.fake.requests[-1]
+    assert fill.op == "inpaint"
+    np.testing.assert_array_equal(fill.mask, reviewed)
+    assert not np.array_equal(window.document.image, image) and not window.document.mask.any()

@@ -62,7 +62,7 @@ def test_job_runs_while_the_event_loop_turns_and_applies_as_one_step(qtbot, wind
     np.testing.assert_array_equal(image[60:, :], original[60:, :])
     stack = window.model.undo_stack
     assert stack.count() == 1
-    assert stack.command(0).atom.before.shape[:2] == (40, 50), "the job stored only its changed box"
+    assert stack.command(0).atoms[0].before.shape[:2] == (40, 50), "the job stored only its changed box"
     assert panel.run_button.isEnabled() and not panel.cancel_button.isEnabled()
     assert window.job_label.text() == "Last job: FakeCPU, 1.2 s"
     after = image.copy()

@@ -160,6 +160,7 @@ def test_brackets_change_the_brush_size(qtbot, window):
 
 
 def test_overlay_tints_masked_pixels_only(window):
+    window.canvas.item.set_overlay_choice("red")
     window.tools_panel.opacity_slider.setValue(50)
     window.document.mask[10:20, 10:20] = 255
     window.model.maskChanged.emit(Bounds(10, 10, 10, 10))

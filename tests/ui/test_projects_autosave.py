@@ -19,7 +19,7 @@ from llmvis_studio.core.geometry import Bounds
 from llmvis_studio.files import atomic, load_image
 from llmvis_studio.files.project import Project, load_project
 from llmvis_studio.files.recovery import INFO_NAME, PROJECT_NAME, recovery_dir, write_recovery
-from llmvis_studio.ui import main_window as main_window_module
+from llmvis_studio.ui import file_controller as file_controller_module
 from llmvis_studio.ui.app import build_main_window
 from llmvis_studio.ui.canvas.tools import invert_mask
 from llmvis_studio.ui.main_window import MainWindow
@@ -347,7 +347,7 @@ def test_large_image_yes_loads_with_allow_large(window, tmp_path, monkeypatch):
             raise LargeImageError("big.png is 20000×6000 (120 megapixels). Open it anyway?", 120.0)
         return small.copy(), load_image(tmp_path / "synthetic.png")[1]
 
-    monkeypatch.setattr(main_window_module, "load_image", fake_load_image)
+    monkeypatch.setattr(file_controller_module, "load_image", fake_load_image)
     monkeypatch.setattr(window, "ask_open_large", lambda error: QMessageBox.Yes)
     assert window.open_path(tmp_path / "big.png")
     assert calls == [False, True]

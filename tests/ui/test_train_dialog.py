@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -161,3 +162,61 @@ def test_a_trained_model_joins_the_prompt_panel(qtbot, tmp_path, monkeypatch, ma
     assert panel.op == "generate" and panel.model_id == "gan-new"
     assert "gan-new" in window.catalog.ids() and not set(b.id for b in BUILTIN_MODELS) - set(window.catalog.ids())
     assert isinstance(window.catalog, Catalog)
+
+
+def checkpointing_trainer(calls: list):
+    """Like the real trainer: writes a checkpoint when stopped; resume continues from it."""
+    def train(settings, report, should_stop):
+        calls.append(dict(settings))
+        out = Path(settings["out"])
+        out.mkdir(parents=True, exist_ok=True)
+        step = int((out / "checkpoint.pt").read_text()) if settings.get("resume") else 0
+        while step < settings["steps"]:
+            if should_stop():
+                (out / "checkpoint.pt").write_text(str(step))
+                raise Cancelled(f"Training stopped at step {step}; the checkpoint is kept, resume to continue.")
+            step += 1
+            report({"step": step, "steps": settings["steps"], "losses": {"D": 1.0, "G": 0.5}, "rate": 0.0})
+            time.sleep(0.02)
+        return {"model_id": "vae-fake", "steps": step}
+
+    return train
+
+
+def test_plain_words_time_left_from_measured_steps_and_resume(qtbot, pictures, tmp_path):
+    calls: list = []
+    dialog = TrainDialog(checkpointing_trainer(calls))
+    qtbot.addWidget(dialog)
+    assert "Generate" in dialog.intro_label.text(), "says where the model shows up"
+    assert dialog.steps_spin.value() <= 500 and dialog.kind_combo.currentData() == "vae", "minutes, not hours"
+    dialog.folder_edit.setText(str(pictures))
+    dialog.out_edit.setText(str(tmp_path / "run"))
+    dialog.steps_spin.setValue(100_000)
+    assert not dialog.resume_button.isEnabled(), "nothing to resume yet"
+    assert dialog.start()
+    qtbot.waitUntil(lambda: "left" in dialog.status_label.text(), timeout=5000)
+    text = dialog.status_label.text()
+    assert "steps/s" not in text and "D " not in text, f"no jargon: {text}"
+    dialog.cancel_button.click()
+    qtbot.waitUntil(lambda: dialog.state == "cancelled", timeout=5000)
+    stopped_at = int((tmp_path / "run" / "checkpoint.pt").read_text())
+    assert dialog.resume_button.isEnabled()
+
+    dialog.steps_spin.setValue(stopped_at + 5)
+    with qtbot.waitSignal(dialog.modelTrained, timeout=5000):
+        dialog.resume_button.click()
+    assert calls[-1]["resume"] is True and calls[-1]["out"] == str(tmp_path / "run")
+    qtbot.waitUntil(lambda: dialog.thread is None, timeout=5000)
+    assert "Generate" in dialog.status_label.text()
+
+
+def test_step_clock_measures_after_the_first_step():
+    from llmvis_studio.ui.train_dialog import StepClock
+
+    now = [30.0]  # loading the pictures took 30 s before step 1 arrived: it must not count
+    clock = StepClock(lambda: now[0])
+    assert clock.seconds_left(1, 101) is None
+    now[0] = 31.0
+    assert clock.seconds_left(2, 101) is None, "one step is too few to measure"
+    now[0] = 32.0
+    assert clock.seconds_left(5, 101) == pytest.approx(96 * 2.0 / 4)

@@ -111,7 +111,7 @@ def test_backslash_shows_the_before_image_while_held(qtbot, window):
     qtbot.keyRelease(window.canvas, Qt.Key_Backslash)
     assert not window.canvas.item.show_before
     window.split_slider.setValue(40)
-    assert window.canvas.item.split == pytest.approx(0.4)
+    assert window.canvas.split == pytest.approx(0.4)
 
 
 def test_dropping_a_file_opens_it(window, tmp_path):

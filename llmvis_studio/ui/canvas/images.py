@@ -1,4 +1,4 @@
-"""numpy arrays → QImages for display, and the red mask overlay updated region by region.
+"""numpy arrays → QImages for display, and the mask overlay updated region by region.
 
 Both QImages wrap numpy buffers (no copy) in 32-bit formats the raster painter draws directly;
 the owner keeps the buffer alive next to the QImage.
@@ -13,7 +13,32 @@ from PySide6.QtGui import QImage
 
 from ...core.geometry import Bounds
 
-RED_AND_ALPHA = 0x01010000  # premultiplied ARGB32: alpha a and red a, so a * this is pure red at a
+OVERLAY_COLOURS = {  # name → RGB; "auto" picks the one that stands out most from the picture
+    "red": (255, 0, 0), "green": (0, 220, 0), "blue": (0, 90, 255), "magenta": (255, 0, 255),
+    "cyan": (0, 230, 230), "yellow": (255, 230, 0),
+}
+CONTRAST_SAMPLES = 64  # the picture is sampled on about this many points per side
+CONTRAST_PERCENTILE = 10  # judge a colour by the picture's closest tenth, so a red subject rules out red
+
+
+def contrast_colour(image: np.ndarray) -> str:
+    """The overlay colour farthest from most of the picture (e.g. not red on a red subject)."""
+    pixels = display_bytes(image)
+    step = max(1, max(pixels.shape[:2]) // CONTRAST_SAMPLES)
+    sample = pixels[::step, ::step, :3].reshape(-1, 3).astype(np.float32)
+    rank = len(sample) * CONTRAST_PERCENTILE // 100
+    scores = {}
+    for name, rgb in OVERLAY_COLOURS.items():
+        distance = np.sqrt(((sample - np.array(rgb, np.float32)) ** 2).sum(axis=1))
+        scores[name] = float(np.partition(distance, rank)[rank])  # a percentile without np.percentile's cost
+    return max(scores, key=scores.get)
+
+
+def overlay_lut(rgb: tuple[int, int, int], opacity: float) -> np.ndarray:
+    """Mask value (0..255) → premultiplied ARGB32 pixel of colour `rgb` at alpha value * opacity."""
+    alpha = np.rint(np.arange(256) * opacity).astype(np.uint32)
+    red, green, blue = (np.rint(alpha * (c / 255.0)).astype(np.uint32) for c in rgb)
+    return (alpha << 24) | (red << 16) | (green << 8) | blue
 
 
 def display_bytes(image: np.ndarray) -> np.ndarray:
@@ -42,14 +67,21 @@ def to_display_image(image: np.ndarray) -> DisplayImage:
 
 
 class MaskOverlay:
-    """A red premultiplied ARGB32 image sharing memory with a numpy buffer, so a stroke rewrites only its box."""
+    """A premultiplied ARGB32 image sharing memory with a numpy buffer, so a stroke rewrites only its box."""
 
-    def __init__(self, mask: np.ndarray, opacity: float = 0.5) -> None:
+    def __init__(self, mask: np.ndarray, opacity: float = 0.5, colour: str = "red") -> None:
         height, width = mask.shape
         self.buffer = np.zeros((height, width), dtype=np.uint32)
         self.qimage = QImage(self.buffer.data, width, height, width * 4, QImage.Format_ARGB32_Premultiplied)
         self.opacity = -1.0
+        self.colour = colour if colour in OVERLAY_COLOURS else "red"
         self.set_opacity(mask, opacity)
+
+    def set_colour(self, mask: np.ndarray, colour: str) -> None:
+        if colour in OVERLAY_COLOURS and colour != self.colour:
+            self.colour = colour
+            self._lut = overlay_lut(OVERLAY_COLOURS[colour], self.opacity)
+            self.update(mask, Bounds.of_array(mask))
 
     def update(self, mask: np.ndarray, bounds: Bounds) -> None:
         self.buffer[bounds.slices] = self._lut[mask[bounds.slices]]
@@ -59,6 +91,5 @@ class MaskOverlay:
         if opacity == self.opacity:
             return
         self.opacity = opacity
-        alpha = np.rint(np.arange(256) * opacity).astype(np.uint32)
-        self._lut = alpha * np.uint32(RED_AND_ALPHA)  # mask value → overlay pixel
+        self._lut = overlay_lut(OVERLAY_COLOURS[self.colour], opacity)  # mask value → overlay pixel
         self.update(mask, Bounds.of_array(mask))

@@ -185,14 +185,22 @@ class RectangleTool(Tool):
     def release(self, point: QPointF, subtract: bool) -> None:
         if self._start is None:
             return
-        bounds = rectangle_bounds(self._start, point)
+        start = self._start
         self.cancel()
+        if is_click(start, point):
+            return  # a click is not a rectangle: no one-pixel edit, no undo step
+        bounds = rectangle_bounds(start, point)
         label = "Subtract rectangle" if subtract else "Rectangle"
         edit_mask_region(self.model, label, bounds, lambda mask: maskops.fill_rectangle(mask, bounds, erase=subtract))
 
     def cancel(self) -> None:
         self._start = None
         self._preview.setVisible(False)
+
+
+def is_click(start: QPointF, end: QPointF) -> bool:
+    """The pointer moved less than a pixel both ways: the user clicked rather than dragged."""
+    return abs(end.x() - start.x()) < 1.0 and abs(end.y() - start.y()) < 1.0
 
 
 def rectangle_bounds(start: QPointF, end: QPointF) -> Bounds:

@@ -1,5 +1,8 @@
 """The canvas: a QGraphicsView showing the image, the mask overlay and before/after.
 
+Before/after is a divider in VIEW coordinates: `split` is a fraction of the viewport's width, so
+the divider stays on screen at any zoom; drag it with the mouse (or the toolbar slider).
+
 Scene coordinates are image pixels (pixel i spans [i, i+1)). Mask strokes repaint only their
 bounding box: the overlay shares memory with a numpy buffer and only the touched box is
 rewritten and invalidated, so painting stays instant on large images.
@@ -9,28 +12,35 @@ from __future__ import annotations
 from typing import Optional
 
 import numpy as np
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal, Slot
+from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QColor, QImage, QPainter, QPen, QTransform
 from PySide6.QtWidgets import QGraphicsEllipseItem, QGraphicsItem, QGraphicsScene, QGraphicsView, QStyleOptionGraphicsItem
 
 from ...core.geometry import Bounds
 from ..document_model import DocumentModel
-from .images import DisplayImage, MaskOverlay, to_display_image
+from .images import DisplayImage, MaskOverlay, contrast_colour, to_display_image
+from .outline import mask_outline
 from .tools import BrushSettings, Tool
 
 MIN_ZOOM, MAX_ZOOM = 0.01, 64.0
 WHEEL_STEP = 1.2
+DIVIDER_GRAB_PX = 8  # the divider can be grabbed this far either side of it
+DIVIDER_HANDLE_PX = 7
+OUTLINE_DELAY_MS = 150  # the outline is traced again this long after the last mask change
 
 
 class DocumentItem(QGraphicsItem):
-    """Paints the image (or the before image), the split line and the red mask overlay."""
+    """Paints the image (or the before image left of the divider) and the mask overlay."""
 
     def __init__(self, model: DocumentModel) -> None:
         super().__init__()
         self.setFlag(QGraphicsItem.ItemUsesExtendedStyleOption)  # gives paint() the exposed rectangle
         self.model = model
         self.show_before = False
-        self.split = 0.0  # 0..1: fraction of the width that shows the before image
+        self.split_x: Optional[float] = None  # scene x of the before/after divider (the view sets it)
+        self.overlay_choice = "auto"  # a colour name, or "auto": the one that contrasts with the picture
+        self.show_fill = True  # the tinted overlay (off in the outline-only style)
+        self._auto_colour: Optional[str] = None  # picked once per opened picture
         self._image = DisplayImage(QImage(), np.zeros(0, np.uint8))  # filled by rebuild()
         self._before = self._image
         self._before_source: Optional[np.ndarray] = None
@@ -43,8 +53,25 @@ class DocumentItem(QGraphicsItem):
         document = self.model.document
         self._image = to_display_image(document.image)
         opacity = self.overlay.opacity if self.overlay else 0.5
-        self.overlay = MaskOverlay(document.mask, opacity)
+        self.overlay = MaskOverlay(document.mask, opacity, self.overlay_colour())
         self.update()
+
+    def overlay_colour(self) -> str:
+        if self.overlay_choice != "auto":
+            return self.overlay_choice
+        if self._auto_colour is None:
+            self._auto_colour = contrast_colour(self.model.document.image)
+        return self._auto_colour
+
+    def set_overlay_choice(self, choice: str) -> None:
+        self.overlay_choice = choice
+        if self.overlay is not None:
+            self.overlay.set_colour(self.model.document.mask, self.overlay_colour())
+            self.update()
+
+    def forget_auto_colour(self) -> None:
+        """A new picture: "auto" picks its colour afresh."""
+        self._auto_colour = None
 
     def refresh_mask(self, bounds: Bounds) -> None:
         bounds = bounds.clipped(self.model.document.extent)
@@ -79,9 +106,9 @@ class DocumentItem(QGraphicsItem):
             self._draw_before(painter, exposed)
         else:
             painter.drawImage(exposed, self._image.qimage, exposed)
-            if self.split > 0.0:
+            if self.split_x is not None:
                 self._draw_split(painter, exposed)
-        if self.overlay is not None and not self.show_before:
+        if self.overlay is not None and not self.show_before and self.show_fill:
             painter.drawImage(exposed, self.overlay.qimage, exposed)
 
     def _draw_before(self, painter: QPainter, clip: QRectF) -> None:
@@ -93,18 +120,16 @@ class DocumentItem(QGraphicsItem):
         painter.restore()
 
     def _draw_split(self, painter: QPainter, exposed: QRectF) -> None:
-        line_x = self.boundingRect().width() * self.split
-        left = QRectF(0, 0, line_x, self.boundingRect().height()).intersected(exposed)
+        """The before image left of the divider (the view draws the divider line itself)."""
+        left = QRectF(0, 0, max(0.0, self.split_x), self.boundingRect().height()).intersected(exposed)
         if not left.isEmpty():
             self._draw_before(painter, left)
-        pen = QPen(QColor(255, 255, 255), 0)  # cosmetic: one screen pixel at any zoom
-        painter.setPen(pen)
-        painter.drawLine(QPointF(line_x, 0), QPointF(line_x, self.boundingRect().height()))
 
 
 class CanvasView(QGraphicsView):
     zoomChanged = Signal(float)
     beforeShown = Signal(bool)
+    splitChanged = Signal(int)  # percent of the view's width left of the divider (0 = off)
 
     def __init__(self, model: DocumentModel, brush: BrushSettings, parent=None) -> None:
         super().__init__(parent)
@@ -115,6 +140,15 @@ class CanvasView(QGraphicsView):
         self._pan_from: Optional[QPointF] = None
         self._tool_active = False
         self._pointer_inside = False  # the brush ring shows only while the pointer is over the canvas
+        self.split = 0.0  # 0..1 of the viewport width shows the before image; 0 = no divider
+        self._dragging_divider = False
+        self._fitting = True  # keep the whole picture in view (also while the window resizes) until the user zooms
+        self.mask_style = "fill"  # fill | outline | both (see canvas/outline.py)
+        self.outline = None  # QPainterPath of the mask's edge in image coordinates, when the style draws one
+        self._outline_timer = QTimer(self)
+        self._outline_timer.setSingleShot(True)
+        self._outline_timer.setInterval(OUTLINE_DELAY_MS)
+        self._outline_timer.timeout.connect(self.trace_outline)
         self.setScene(QGraphicsScene(self))
         self.item = DocumentItem(model)
         self.scene().addItem(self.item)
@@ -154,15 +188,37 @@ class CanvasView(QGraphicsView):
     @Slot(object)
     def on_mask_changed(self, bounds: Bounds) -> None:
         self.item.refresh_mask(bounds)
+        if self.mask_style != "fill":
+            self._outline_timer.start()
+
+    def set_mask_style(self, style: str) -> None:
+        self.mask_style = style if style in ("fill", "outline", "both") else "fill"
+        self.trace_outline()
+
+    @Slot()
+    def trace_outline(self) -> None:
+        """Trace the outline now (the timer calls this after mask edits settle)."""
+        self.outline = mask_outline(self.model.document.mask) if self.mask_style != "fill" else None
+        too_many = self.mask_style != "fill" and self.outline is None
+        self.item.show_fill = self.mask_style != "outline" or too_many  # countless specks: tint instead
+        self.item.update()
+        self.viewport().update()
 
     @Slot()
     def on_image_changed(self) -> None:
+        old_size = self.item.boundingRect().size()
         self.item.rebuild()
         self._sync_scene_rect()
+        if self.item.boundingRect().size() != old_size:
+            self.fit()  # e.g. after an upscale: show the whole new picture
 
     @Slot()
     def on_document_replaced(self) -> None:
         self.cancel_tool()  # the brush restores nothing into a mask that is not the one it painted
+        self.item.forget_auto_colour()
+        self.outline = None
+        self.set_show_before(False)
+        self.set_split_percent(0)
         self.on_image_changed()
         self.fit()
 
@@ -178,6 +234,7 @@ class CanvasView(QGraphicsView):
     def set_zoom(self, zoom: float, anchor: Optional[QPointF] = None) -> None:
         """Zoom keeping the scene point under `anchor` (viewport pixels) in place."""
         zoom = float(np.clip(zoom, MIN_ZOOM, MAX_ZOOM))
+        self._fitting = False
         anchor = anchor if anchor is not None else QPointF(self.viewport().rect().center())
         scene_point = self._to_scene(anchor)
         self.setTransform(QTransform.fromScale(zoom, zoom))
@@ -188,8 +245,14 @@ class CanvasView(QGraphicsView):
 
     @Slot()
     def fit(self) -> None:
+        self._fitting = True
         self.fitInView(self.item.boundingRect(), Qt.KeepAspectRatio)
         self.zoomChanged.emit(self.zoom)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        if self._fitting:  # e.g. first shown after the welcome page, when the fit saw a hidden, tiny view
+            self.fit()
 
     @Slot()
     def actual_size(self) -> None:
@@ -210,14 +273,70 @@ class CanvasView(QGraphicsView):
 
     @Slot(int)
     def set_split_percent(self, percent: int) -> None:
-        self.item.split = max(0, min(100, percent)) / 100.0
-        self.item.update()
+        self.set_split(max(0, min(100, percent)) / 100.0)
+
+    def set_split(self, fraction: float) -> None:
+        fraction = float(np.clip(fraction, 0.0, 1.0))
+        if fraction != self.split:
+            self.split = fraction
+            self.viewport().update()
+            self.splitChanged.emit(round(fraction * 100))
+
+    def divider_view_x(self) -> Optional[float]:
+        """Where the divider is, in viewport pixels (None when before/after is off)."""
+        return self.split * self.viewport().width() if self.split > 0.0 else None
+
+    def _near_divider(self, position: QPointF) -> bool:
+        x = self.divider_view_x()
+        return x is not None and abs(position.x() - x) <= DIVIDER_GRAB_PX
+
+    def paintEvent(self, event) -> None:
+        x = self.divider_view_x()
+        self.item.split_x = None if x is None else self.mapToScene(QPoint(round(x), 0)).x()
+        super().paintEvent(event)
+
+    def scrollContentsBy(self, dx: int, dy: int) -> None:
+        super().scrollContentsBy(dx, dy)
+        if self.split > 0.0:  # the divider stays put while the picture moves under it
+            self.viewport().update()
+
+    def drawForeground(self, painter: QPainter, rect: QRectF) -> None:
+        if self.outline is not None and not self.item.show_before:
+            self._draw_outline(painter)
+        x = self.divider_view_x()
+        if x is None:
+            return
+        painter.save()
+        painter.resetTransform()  # viewport pixels
+        height = self.viewport().height()
+        painter.setPen(QPen(QColor(0, 0, 0, 160), 3))
+        painter.drawLine(QPointF(x, 0), QPointF(x, height))
+        painter.setPen(QPen(QColor(255, 255, 255), 1))
+        painter.drawLine(QPointF(x, 0), QPointF(x, height))
+        painter.setBrush(QColor(255, 255, 255))
+        painter.drawEllipse(QPointF(x, height / 2), DIVIDER_HANDLE_PX, DIVIDER_HANDLE_PX)
+        painter.restore()
+
+    def _draw_outline(self, painter: QPainter) -> None:
+        painter.save()
+        painter.setBrush(Qt.NoBrush)
+        painter.setPen(QPen(QColor(0, 0, 0), 0))  # cosmetic: one screen pixel at any zoom
+        painter.drawPath(self.outline)
+        dashes = QPen(QColor(255, 255, 255), 0)
+        dashes.setDashPattern([4, 4])
+        painter.setPen(dashes)
+        painter.drawPath(self.outline)
+        painter.restore()
 
     # --- input -----------------------------------------------------------------------
     def _to_scene(self, position: QPointF) -> QPointF:
         return self.viewportTransform().inverted()[0].map(QPointF(position))
 
     def mousePressEvent(self, event) -> None:
+        if event.button() == Qt.LeftButton and self._near_divider(event.position()):
+            self._dragging_divider = True  # the divider wins over the mask tool right next to it
+            event.accept()
+            return
         wants_pan = event.button() == Qt.MiddleButton or (event.button() == Qt.LeftButton and self._space_held)
         if wants_pan:
             self._pan_from = event.position()
@@ -231,17 +350,32 @@ class CanvasView(QGraphicsView):
         point = self._to_scene(event.position())
         self._pointer_inside = True
         self._update_cursor_ring(point)
-        if self._pan_from is not None:
+        if self._dragging_divider:
+            self.set_split(max(0.01, event.position().x() / max(1, self.viewport().width())))
+        elif self._pan_from is not None:
             delta = event.position() - self._pan_from
             self._pan_from = event.position()
             self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() - round(delta.x()))
             self.verticalScrollBar().setValue(self.verticalScrollBar().value() - round(delta.y()))
         elif self._tool_active and self.tool is not None:
             self.tool.move(point, _subtracting(event))
+        else:
+            near = self._near_divider(event.position())
+            self._show_divider_cursor(near)
+            if near:
+                self.cursor_ring.setVisible(False)  # here a press drags the divider, not the brush
         event.accept()
 
+    def _show_divider_cursor(self, near: bool) -> None:
+        if near:
+            self.viewport().setCursor(Qt.SplitHCursor)
+        else:
+            self.viewport().unsetCursor()
+
     def mouseReleaseEvent(self, event) -> None:
-        if self._pan_from is not None and event.button() in (Qt.MiddleButton, Qt.LeftButton):
+        if self._dragging_divider and event.button() == Qt.LeftButton:
+            self._dragging_divider = False
+        elif self._pan_from is not None and event.button() in (Qt.MiddleButton, Qt.LeftButton):
             self._pan_from = None
             self.viewport().unsetCursor()
         elif event.button() == Qt.LeftButton and self._tool_active and self.tool is not None:
@@ -268,7 +402,8 @@ class CanvasView(QGraphicsView):
         self._update_cursor_ring(self.cursor_ring.rect().center())
 
     def _update_cursor_ring(self, point: QPointF) -> None:
-        shows_ring = self._pointer_inside and self.tool is not None and self.tool.uses_brush
+        shows_ring = (self._pointer_inside and self.tool is not None and self.tool.uses_brush
+                      and not self._dragging_divider)
         self.cursor_ring.setVisible(shows_ring)
         if shows_ring:
             radius = self.brush.radius

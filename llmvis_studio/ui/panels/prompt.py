@@ -18,11 +18,23 @@ from PySide6.QtWidgets import (
 
 from ...catalog import Catalog, style_presets
 from ...core.requests import DEVICES, GENERATE_VARIATIONS, OPS, EditRequest, PromptRouting, generate_params
+from ..jobs import MASK_SCOPED_OPS, NEEDS_MASK_OPS
 from .prompt_extras import ChoiceBar, PromptEdit, PromptHistoryBox, StyleControls
 
 UPSCALE_FACTORS = (2, 4)
 TILE_AUTO, TILE_OFF, TILE_CUSTOM = "Auto", "No tiling", "Custom"
 DEVICE_LABELS = {"auto": "Auto (GPU if present)", "cpu": "CPU", "cuda": "CUDA GPU"}
+
+
+def scope_text(op: Optional[str], mask_pixels: int) -> str:
+    """What Run will change, said before Run: "Applies to: mask (1,234 px)" or "Applies to: whole image"."""
+    if op in NEEDS_MASK_OPS and mask_pixels == 0:
+        return "Applies to: nothing yet. Paint a mask over what to fill."
+    if op in MASK_SCOPED_OPS and mask_pixels > 0:
+        return f"Applies to: mask ({mask_pixels:,} px)"
+    if op not in MASK_SCOPED_OPS and mask_pixels > 0:
+        return "Applies to: whole image (this operation ignores the mask)"
+    return "Applies to: whole image"
 
 
 class PromptPanel(QDockWidget):
@@ -35,6 +47,7 @@ class PromptPanel(QDockWidget):
         self.catalog = catalog
         self._busy = False
         self._routed_params: dict[str, Any] = {}  # from the last routing, e.g. generate's content
+        self.mask_pixels = 0  # how many mask pixels are set (the main window keeps it current)
         self._build_widgets()
         self.device_combo.setCurrentIndex(max(0, self.device_combo.findData(device)))
         self._fill_operations()
@@ -50,6 +63,8 @@ class PromptPanel(QDockWidget):
         self.understood_label.setWordWrap(True)
         self.understood_label.setVisible(False)
         self.choice_bar = ChoiceBar()  # the router's top choices when it is unsure
+        self.scope_label = QLabel(scope_text(None, 0))  # what Run will change
+        self.scope_label.setObjectName("scopeLabel")
         self.style_controls = StyleControls(style_presets(self.catalog))
         self.op_combo = QComboBox()
         self.model_combo = QComboBox()
@@ -104,6 +119,7 @@ class PromptPanel(QDockWidget):
         seed_row.addWidget(self.seed_spin)
         seed_row.addWidget(self.variation_spin)
         form.addRow(self.seed_label, seed_row)
+        form.addRow(self.scope_label)
         buttons = QHBoxLayout()
         buttons.addWidget(self.run_button)
         buttons.addWidget(self.cancel_button)
@@ -173,6 +189,14 @@ class PromptPanel(QDockWidget):
             widget.setVisible(op == "generate")
         self.on_tile_mode_changed()
         self.run_button.setEnabled(bool(specs) and not self._busy)
+        self.refresh_scope()
+
+    def set_mask_pixels(self, count: int) -> None:
+        self.mask_pixels = int(count)
+        self.refresh_scope()
+
+    def refresh_scope(self) -> None:
+        self.scope_label.setText(scope_text(self.op, self.mask_pixels))
 
     @Slot()
     def on_scale_changed(self) -> None:
@@ -248,6 +272,21 @@ class PromptPanel(QDockWidget):
     def on_prompt_edited(self) -> None:
         self._routed_params = {}  # a routed content belongs to the text it came from
         self.choice_bar.clear()
+
+    def submitted(self) -> None:
+        """A job was submitted from the typed text: the text stays, but Ctrl+Z in the box no longer
+        undoes its typing, so it reaches the document (see ui/undo_routing.py)."""
+        self.prompt_edit.document().clearUndoRedoStacks()
+
+    def reset_for_new_image(self) -> None:
+        """Another image was opened: nothing of the previous one's prompt, answer or progress stays."""
+        self.prompt_edit.clear()
+        self.prompt_edit.document().clearUndoRedoStacks()
+        self.show_understood("")
+        self.choice_bar.clear()
+        self._routed_params = {}
+        self.progress_bar.setValue(0)
+        self.progress_label.setText("")
 
     # --- job state -------------------------------------------------------------------
     @Slot(bool)

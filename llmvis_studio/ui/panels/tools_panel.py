@@ -1,24 +1,29 @@
-"""The tools dock: mask tool choice, brush size/hardness, overlay opacity and mask commands."""
+"""The tools dock: mask tool choice, brush size/hardness, overlay opacity, mask commands and the
+scratch finder's sensitivity (its mask is shown for review before anything is filled)."""
 from __future__ import annotations
 
 from typing import Optional
 
-from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtCore import QEvent, Qt, Signal, Slot
+from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
     QButtonGroup, QDockWidget, QFormLayout, QGridLayout, QGroupBox, QPushButton, QSlider, QSpinBox, QVBoxLayout,
     QWidget,
 )
 
 from ..canvas.tools import MAX_BRUSH, MIN_BRUSH, BrushSettings
+from ..icons import tool_icon
 
 TOOL_NAMES = ("brush", "eraser", "rectangle", "lasso")
 MASK_COMMANDS = ("clear", "invert", "grow", "shrink", "feather")
+DEFAULT_SENSITIVITY = 50  # percent; the detector's threshold is 1 - sensitivity
 
 
 class ToolsPanel(QDockWidget):
     toolChosen = Signal(str)
     opacityChanged = Signal(float)
     maskCommand = Signal(str, int)  # command name, radius in pixels
+    findScratches = Signal()  # run the scratch detector into the mask (for review)
 
     def __init__(self, brush: BrushSettings, parent: Optional[QWidget] = None) -> None:
         super().__init__("Mask", parent)
@@ -30,6 +35,7 @@ class ToolsPanel(QDockWidget):
         column.addWidget(self._tool_group())
         column.addLayout(self._brush_form())
         column.addWidget(self._command_group())
+        column.addWidget(self._scratch_group())
         column.addStretch(1)
         body = QWidget()
         body.setLayout(column)
@@ -49,6 +55,7 @@ class ToolsPanel(QDockWidget):
             grid.addWidget(button, index // 2, index % 2)
             self.tool_buttons[name] = button
         self.tool_buttons["brush"].setChecked(True)
+        self.refresh_icons()
         self._group.idClicked.connect(self.on_tool_clicked)
         return box
 
@@ -85,6 +92,34 @@ class ToolsPanel(QDockWidget):
         self.radius_spin.setToolTip("Radius for grow, shrink and feather")
         grid.addWidget(self.radius_spin, 2, 0, 1, 3)
         return box
+
+    def _scratch_group(self) -> QGroupBox:
+        box = QGroupBox("Scratches and dust")
+        form = QFormLayout(box)
+        self.sensitivity_slider = _percent_slider(DEFAULT_SENSITIVITY)
+        self.sensitivity_slider.setRange(10, 90)
+        self.sensitivity_slider.setToolTip("Higher finds fainter marks (and more false ones)")
+        self.find_button = QPushButton("Find and Mask")
+        self.find_button.setToolTip("Mark scratches and dust in the mask; check it, then Run a fill")
+        self.find_button.clicked.connect(self.findScratches)
+        form.addRow("Sensitivity", self.sensitivity_slider)
+        form.addRow(self.find_button)
+        return box
+
+    def detection_threshold(self) -> float:
+        """The detector's probability threshold for the chosen sensitivity."""
+        return round(1.0 - self.sensitivity_slider.value() / 100.0, 2)
+
+    def refresh_icons(self) -> None:
+        """Tool icons in the palette's text colour (redrawn when the theme changes)."""
+        colour = self.palette().color(QPalette.ButtonText)
+        for name, button in self.tool_buttons.items():
+            button.setIcon(tool_icon(name, colour))
+
+    def changeEvent(self, event) -> None:  # noqa: N802 (Qt name)
+        if event.type() == QEvent.PaletteChange and self.tool_buttons:
+            self.refresh_icons()
+        super().changeEvent(event)
 
     def choose_tool(self, name: str) -> None:
         self.tool_buttons[name].setChecked(True)
