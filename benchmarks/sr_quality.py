@@ -32,6 +32,7 @@ from _common import ROOT, emit
 PUBLISHED_SET5_X4 = {"SRCNN": 30.48, "FSRCNN": 30.72, "VDSR": 31.35, "CARN-M": 31.92, "EDSR": 32.46}
 PUBLISHED_SET5_X2 = {"SRCNN": 36.66, "FSRCNN": 37.05, "VDSR": 37.53, "CARN-M": 37.53, "EDSR": 38.11}
 OURS = {4: "sr-compact-x4", 2: "sr-compact-x2"}
+INT8 = {4: "sr-compact-x4-int8"}  # the CPU default, quantised from OURS[4] (training/quantize_sr.py)
 
 
 def bench_root() -> Path:
@@ -215,9 +216,10 @@ def main() -> None:
     memory: dict = {}
     for scale in (4, 2):
         models = {}
-        e = entry(OURS[scale])
-        if e:
-            models[e["id"]] = (session(ROOT / "models" / e["file"]), e.get("pre_pad", 0))
+        for mid in (OURS[scale], INT8.get(scale)):
+            e = entry(mid) if mid else None
+            if e:
+                models[e["id"]] = (session(ROOT / "models" / e["file"]), e.get("pre_pad", 0))
         if scale == 4 and not a.no_realesrgan:
             r = entry("realesrgan-x4plus")
             if r:
@@ -253,7 +255,7 @@ def main() -> None:
         from llmvis_studio.training.manifest_tools import upsert_entry
 
         today = time.strftime("%Y-%m-%d")
-        for scale, mid in OURS.items():
+        for scale, mid in [*OURS.items(), *INT8.items()]:
             e = entry(mid)
             if not e:
                 continue
@@ -264,7 +266,8 @@ def main() -> None:
                       f"bicubic_set14_x{scale}": summary.get(f"set14_x{scale}_bicubic")})
             if mid in speed:
                 m["onnx_output_mp_per_s_2_threads"] = speed[mid]["onnx_mp_per_s"]
-                m["onnx_over_torch_eager"] = speed[mid]["onnx_over_eager"]
+                if "onnx_over_eager" in speed[mid]:
+                    m["onnx_over_torch_eager"] = speed[mid]["onnx_over_eager"]
             m["measured_on"] = f"{today}, benchmarks/sr_quality.py, {os.cpu_count()}-core CPU"
             e["metrics"] = m
             if mid in memory:
