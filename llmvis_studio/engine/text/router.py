@@ -240,7 +240,7 @@ _POLITE = re.compile(
     r"^(?:(?:please|pls|can you|could you|would you|i want(?: you)? to|i'd like(?: you)? to|i would like(?: you)? to|"
     r"let's|now|how about|what about|maybe)\s+)+", re.IGNORECASE)
 _REQUEST = re.compile(
-    r"^(?:fill(?:\s+(?:in|up))?(?:\s+(?:this|it|that|the|this|these)(?:\s+[\w-]+){0,2})?\s+with|"
+    r"^(?:fill(?:\s+(?:in|up))?(?:\s+(?:this|it|that|the|these)(?:\s+[\w-]+){0,2})?\s+with|"
     r"replace\s+.+?\s+with|swap\s+.+?\s+(?:for|with)|"
     r"turn\s+(?:this|it|the\s+\w+)\s+into|change\s+.+?\s+(?:to|into)|add|ad|put|place|insert|draw|paint|"
     r"generate|create|make|grow|show|give\s+(?:it|me)|there should be|i(?:'d| would) (?:like|love)|i want|"
