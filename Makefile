@@ -51,6 +51,7 @@ models: $(VENV)/.test-installed
 	$(BIN)/python -m llmvis_studio.training.export_magenta_style --out models
 	$(BIN)/python -m llmvis_studio.training.export_mask_models --out models
 	$(BIN)/python -m llmvis_studio.training.fit_router --models models
+	$(BIN)/python -m llmvis_studio.training.evaluate_router --models models
 
 benchmarks: $(VENV)/.test-installed
 	for b in benchmarks/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done

@@ -96,6 +96,7 @@ class PromptRouting:
     content: Optional[str] = None  # generate: what to put in the mask
     params: Mapping[str, Any] = field(default_factory=dict)  # e.g. {"scale": 4} for "upscale ×4"
     ask: bool = False
+    then: Optional[str] = None  # the op to run next on the result: "remove the caption" → detect-text, then inpaint
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "alternatives", tuple((str(op), float(score)) for op, score in self.alternatives))

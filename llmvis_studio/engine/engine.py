@@ -61,7 +61,7 @@ class Engine:
         routing = self._router.route(text)
         return PromptRouting(prompt=routing.prompt, op=routing.op, confidence=routing.confidence,
                              alternatives=routing.alternatives, style=routing.style, content=routing.content,
-                             params=routing.params, ask=routing.ask)
+                             params=routing.params, ask=routing.ask, then=routing.then)
 
     def supported_ops(self) -> list[str]:
         return [op for op in OPS if self.catalog.for_task(OP_TASK.get(op, op))]

@@ -3,7 +3,8 @@
     Run with text → EngineClient.route(text) (worker thread) → promptRouted →
       op "none"            → a friendly "not an edit" message, nothing runs
       ask (unsure)         → the top choices as buttons; the one picked runs
-      op no model can do   → a message naming the op, nothing runs
+      op no model can do   → a message naming the op, nothing runs (or: not in this build, for ops the
+                             router knows but this build lacks, e.g. colourize while it is being built)
       otherwise            → the panel selects the op (style, scale, content) and `runChosen` fires
     routeFailed (e.g. no text encoder installed) → the operation chosen in the list runs, as before.
 
@@ -21,7 +22,7 @@ from ..worker.client import EngineClient
 from .document_model import DocumentModel
 from .panels.prompt import PromptPanel
 from .panels.prompt_extras import (
-    NOT_AN_EDIT, PromptHistory, cannot_text, choices_text, op_label, routing_summary,
+    NOT_AN_EDIT, PromptHistory, cannot_text, choices_text, in_this_build, op_label, routing_summary,
 )
 
 
@@ -109,7 +110,8 @@ class PromptRoutingController(QObject):
     def run(self, routing: PromptRouting, op: str) -> None:
         if not self.panel.can_run(op):
             self.panel.show_understood(cannot_text(routing, op))
-            self.statusMessage.emit(f"No installed model can {op} yet.")
+            self.statusMessage.emit(f"{op_label(op)} is not available in this build." if not in_this_build(op)
+                                    else f"No installed model can {op} yet.")
             return
         self.panel.apply_routing(routing, op)
         style = self.panel.style_controls.style_combo.currentText() if op == "stylize" and not routing.style else None

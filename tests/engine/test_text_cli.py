@@ -40,3 +40,23 @@ def test_prompt_stdin_one_object_per_line():
 def test_prompt_plain_text():
     proc = run_cli("prompt", "van gogh style")
     assert proc.returncode == 0 and proc.stdout.startswith("stylize (style: starry-swirls)")
+
+
+def test_stdin_batches_group_the_lines_that_arrived_together():
+    from llmvis_studio.cli_text import stdin_batches
+
+    read, write = os.pipe()
+    os.write(write, "upscale x2\r\nfüll mit wolken\npartial".encode("utf-8"))
+    os.close(write)
+    assert list(stdin_batches(read)) == [["upscale x2", "füll mit wolken"], ["partial"]]
+    os.close(read)
+
+
+def test_two_hundred_lines_one_answer_each_with_then():
+    prompts = ["remove the date stamp", "colourize this", "cut out the person", "get rid of the car"] * 50
+    proc = run_cli("prompt", "-", "--json", stdin="\n".join(prompts) + "\n")
+    assert proc.returncode == 0, proc.stderr
+    results = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert [r["prompt"] for r in results] == prompts
+    assert [(r["op"], r["then"]) for r in results[:4]] == [
+        ("detect-text", "inpaint"), ("colourize", None), ("remove-background", None), ("inpaint", None)]

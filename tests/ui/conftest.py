@@ -24,6 +24,8 @@ TILE_SECONDS = 0.02
 # FakeEngine.route_prompt: first matching keyword wins → (op, confidence); no match → "none".
 FAKE_ROUTES = (
     (("somehow",), "stylize", 0.41),  # unsure: the panel asks (see FAKE_UNSURE)
+    (("colouri", "coloriz"), "colourize", 0.93),
+    (("date stamp", "caption"), "detect-text", 0.86),  # with "remove": then inpaint
     (("watercolo", "look like", "style"), "stylize", 0.92),
     (("remove", "erase"), "inpaint", 0.90),
     (("fill", "add "), "generate", 0.81),
@@ -69,8 +71,9 @@ class FakeEngine:
         content = re.sub(r"^.*?\b(?:with|add)\s+", "", text).strip() if op == "generate" else None
         scale = re.search(r"[x×]\s?([24])\b", lower)
         params = {"scale": int(scale.group(1))} if op == "upscale" and scale else {}
+        then = "inpaint" if op == "detect-text" and "remove" in lower else None
         return PromptRouting(text, op, confidence, ((op, confidence),) + others, style=style, content=content,
-                             params=params)
+                             params=params, then=then)
 
     def run(self, request: EditRequest, progress) -> EditResult:
         self.requests.append(request)

@@ -133,6 +133,27 @@ def test_an_op_no_installed_model_can_do_is_named_and_not_run(qtbot, window):
     assert fake.requests == []
 
 
+@pytest.mark.parametrize("text, op, understood", [
+    ("colourize my grandfather's photo", "colourize", "Understood: Colourize · 93 %"),
+    ("remove the date stamp", "detect-text", "Understood: Detect text · then Inpaint · 86 %"),
+])
+def test_a_new_op_this_build_cannot_run_is_named_and_not_run(qtbot, window, text, op, understood):
+    """The router knows ops that are built separately (colourize, the smart masks); until they are here
+    the editor says so instead of running something else or failing."""
+    from llmvis_studio.core.requests import OPS
+
+    panel = window.prompt_panel
+    fake = route(qtbot, window, text, runs=False)
+    qtbot.wait(100)
+    label = panel.understood_label.text()
+    assert label.startswith(understood), label
+    if op in OPS:  # once the op is in the build, the ordinary "no installed model" message applies
+        assert "no installed model can" in label
+    else:
+        assert label.endswith(f"is not available in this build, so nothing was run."), label
+    assert fake.requests == [] and not window.jobs.busy and window.model.prompts == []
+
+
 def test_an_empty_prompt_runs_the_listed_op_without_routing(qtbot, window):
     choose_op(window, "inpaint")
     with qtbot.waitSignal(window.client.jobFinished, timeout=JOB_TIMEOUT_MS):

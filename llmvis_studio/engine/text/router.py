@@ -29,7 +29,10 @@ import numpy as np
 
 from ...core.errors import ModelError
 
-OPS = ("upscale", "inpaint", "restore", "denoise", "stylize", "generate", "none")
+# Named like the command-line subcommands. Some are built in other parts of the app (colourize, the
+# smart masks); the router names them all and the editor says when one is not available.
+OPS = ("upscale", "inpaint", "restore", "denoise", "stylize", "generate", "colourize", "select-subject",
+       "remove-background", "detect-text", "none")
 EXAMPLES_PATH = Path(__file__).with_name("router_examples.json")
 ASK_BELOW = 0.5  # below this confidence the panel shows the alternatives and asks
 HEAD_FORMAT = 1
@@ -70,10 +73,16 @@ class SpellingRepair:
     def __init__(self, domain_words: Sequence[str], known: Callable[[str], bool]) -> None:
         self.domain = sorted({w for w in domain_words if len(w) >= 4 and w.isalpha()})
         self.known = known
+        self._cache: dict[str, str] = {}
 
     def word(self, word: str) -> str:
         if len(word) < 4 or not word.isalpha() or word in self.domain or self.known(word):
             return word
+        if word not in self._cache:  # a few hundred edit distances per new word: remember the answer
+            self._cache[word] = self._nearest(word)
+        return self._cache[word]
+
+    def _nearest(self, word: str) -> str:
         limit = 1 if len(word) <= 5 else 2
         best, best_distance = word, limit + 1
         for candidate in self.domain:
@@ -198,6 +207,7 @@ class Routing:
     content: Optional[str] = None
     params: Mapping[str, Any] = field(default_factory=dict)
     reason: str = ""
+    then: Optional[str] = None  # the op to run on the result, e.g. detect-text → inpaint for "remove the caption"
 
     @property
     def ask(self) -> bool:
@@ -209,7 +219,7 @@ class Routing:
             "prompt": self.prompt, "op": self.op, "style": self.style, "content": self.content,
             "confidence": round(self.confidence, 4), "ask": self.ask,
             "alternatives": [{"op": op, "score": round(score, 4)} for op, score in self.alternatives],
-            "params": dict(self.params), "reason": self.reason,
+            "params": dict(self.params), "then": self.then, "reason": self.reason,
         }
 
 
@@ -226,16 +236,22 @@ _SCALE = re.compile(r"(?:\bx|×)\s?([2348])\b|\b([2348])\s?(?:x|×)(?!\w)|\b(twi
                     r"four times|quadruple|three times|triple|eight times)\b", re.IGNORECASE)
 _SCALE_WORDS = {"twice": 2, "double": 2, "two times": 2, "four times": 4, "quadruple": 4, "three times": 3,
                 "triple": 3, "eight times": 8}
+_POLITE = re.compile(
+    r"^(?:(?:please|pls|can you|could you|would you|i want(?: you)? to|i'd like(?: you)? to|i would like(?: you)? to|"
+    r"let's|now|how about|what about|maybe)\s+)+", re.IGNORECASE)
 _REQUEST = re.compile(
-    r"^(?:(?:please|pls|can you|could you|would you|i want(?: you)? to|i'd like(?: you)? to|let's|now)\s+)*"
-    r"(?:fill(?:\s+(?:in|up))?(?:\s+(?:this|it|that|the\s+(?:mask(?:ed area)?|hole|gap|selection|selected area|"
-    r"area|space|empty space|region)))?\s+with|replace\s+.+?\s+with|swap\s+.+?\s+(?:for|with)|"
+    r"^(?:fill(?:\s+(?:in|up))?(?:\s+(?:this|it|that|the|these)(?:\s+[\w-]+){0,2})?\s+with|"
+    r"replace\s+.+?\s+with|swap\s+.+?\s+(?:for|with)|"
     r"turn\s+(?:this|it|the\s+\w+)\s+into|change\s+.+?\s+(?:to|into)|add|ad|put|place|insert|draw|paint|"
-    r"generate|create|make|grow|show|give\s+(?:it|me)|there should be)\s+",
+    r"generate|create|make|grow|show|give\s+(?:it|me)|there should be|i(?:'d| would) (?:like|love)|i want|"
+    r"can there be)\s+",
     re.IGNORECASE)
+# "remove the bench and add a flower bed": the content is what comes after the removal.
+_REMOVE_THEN = re.compile(r"^.*?\b(?:and|then|,)\s+(?=(?:add|ad|put|place|insert|draw|paint|generate|create|make|"
+                          r"grow|fill)\b)", re.IGNORECASE)
 _WHERE = re.compile(
     r"\s+(?:here|there|in (?:the )?(?:masked|selected) (?:area|region|part)|in (?:the )?(?:mask|selection|hole|gap)|"
-    r"where the (?:mask|selection|hole) is|inside the (?:mask|selection)|in this (?:area|spot|region))\b",
+    r"where the (?:mask|selection|hole) is|inside the (?:mask|selection)|in this (?:area|spot|region)|instead)\b",
     re.IGNORECASE)
 
 
@@ -252,9 +268,59 @@ def extract_content(prompt: str) -> str:
     """'fill this with clouds' → 'clouds'; 'add a red boat here, please' → 'a red boat'."""
     text = prompt.strip().strip(".!?").strip()
     text = re.sub(r"[,;]?\s*(?:please|pls|thanks|thank you)\s*$", "", text, flags=re.IGNORECASE).strip()
+    text = _REMOVE_THEN.sub("", text, count=1)
+    text = _POLITE.sub("", text, count=1)
     text = _REQUEST.sub("", text, count=1)
     text = _WHERE.sub("", text).strip(" ,.")
     return text or prompt.strip()
+
+
+# ---------------------------------------------------------------- wording rules
+# The classifier weighs meaning; a few explicit words settle the close calls it gets wrong:
+# a request to take something away is not a request for new content (inpaint, not generate),
+# unless it also names what goes in its place; and what is taken away is text (captions, date
+# stamps, watermarks) → detect-text, whose mask the editor then fills (then: inpaint).
+
+_REMOVE = re.compile(
+    r"\b(?:remove|removing|erase|erasing|delete|rid of|take\s+(?:\w+\s+){0,3}?(?:out|away|off)|wipe|eliminate|"
+    r"hide|clear\s+(?:\w+\s+){0,3}?(?:away|out|off)|clean\s+(?:\w+\s+){0,3}?off|disappear|vanish)\b", re.IGNORECASE)
+_NEW_CONTENT = re.compile(r"\b(?:with|replace|swap|instead|put|add|insert|place|draw|paint|generate|create)\b",
+                          re.IGNORECASE)
+_TEXT_THINGS = re.compile(
+    r"\b(?:text|texts|caption|captions|subtitles?|watermarks?|date|dates|(?:date|time)\s?stamps?|timestamps?|"
+    r"writing|handwriting|words|letters|lettering|numbers|digits|copyright|url|web\s?site address)\b", re.IGNORECASE)
+_BACKGROUND = re.compile(r"\b(?:background|backdrop|bg)\b", re.IGNORECASE)
+_IN_BACKGROUND = re.compile(r"\w+\s+(?:in|from|at|on)\s+(?:the\s+)?(?:background|back|backdrop|distance)\b",
+                            re.IGNORECASE)
+
+
+def asks_to_remove(prompt: str) -> bool:
+    return bool(_REMOVE.search(prompt))
+
+
+def names_new_content(prompt: str) -> bool:
+    return bool(_NEW_CONTENT.search(prompt))
+
+
+def names_text(prompt: str) -> bool:
+    return bool(_TEXT_THINGS.search(prompt))
+
+
+def rule_op(prompt: str, op: str) -> Optional[str]:
+    """The op the wording rules put in place of the classifier's `op`, or None to keep it."""
+    removing = asks_to_remove(prompt)
+    if op in ("inpaint", "generate") and removing and names_text(prompt) and not names_new_content(prompt):
+        return "detect-text"
+    if op == "generate" and removing and not names_new_content(prompt):
+        return "remove-background" if _BACKGROUND.search(prompt) and not _IN_BACKGROUND.search(prompt) else "inpaint"
+    if op == "remove-background" and removing and _IN_BACKGROUND.search(prompt):
+        return "inpaint"  # "remove the person in the background": the background is where, not what
+    return None
+
+
+def follow_up(prompt: str, op: str) -> Optional[str]:
+    """detect-text only finds the text; asked to remove it, the editor fills the mask next."""
+    return "inpaint" if op == "detect-text" and asks_to_remove(prompt) else None
 
 
 # ---------------------------------------------------------------- the router
@@ -301,6 +367,13 @@ class PromptRouter:
             margin = (self.head.threshold - similarity) / max(1e-6, self.head.threshold)
             op, confidence = "none", float(min(1.0, 0.5 + 2.0 * margin))
             reason = f"out of scope (similarity {similarity:.2f} < {self.head.threshold:.2f})"
+        if op != "none" and (ruled := rule_op(repaired, op)) is not None:
+            # The rule moves the overruled op's probability onto the op it names.
+            scores = dict(ranked)
+            confidence = scores[op] + scores.get(ruled, 0.0)
+            scores[ruled], scores[op] = confidence, 0.0
+            op, reason = ruled, f"wording rule ({ranked[0][0]} → {ruled})"
+            ranked = sorted(scores.items(), key=lambda item: -item[1])
         if op == "none" and ranked[0][0] != "none":
             ranked = [("none", confidence)] + [(o, s) for o, s in ranked if o != "none"]
         style = self.match_style(repaired, embedding) if op == "stylize" else None
@@ -315,7 +388,7 @@ class PromptRouter:
         if op == "stylize" and style:
             params["style"] = style
         return Routing(prompt=prompt, op=op, confidence=confidence, alternatives=tuple(ranked[:3]), style=style,
-                       content=content, params=params, reason=reason)
+                       content=content, params=params, reason=reason, then=follow_up(repaired, op))
 
     def match_style(self, prompt: str, embedding: Optional[np.ndarray] = None) -> Optional[str]:
         """A preset whose name or alias the prompt names, else the closest description."""

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (
     QComboBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, QSlider, QWidget,
 )
 
-from ...core.requests import PromptRouting
+from ...core.requests import OPS, PromptRouting
 
 HISTORY_KEY = "prompts/history"
 MAX_HISTORY = 50
@@ -51,6 +51,8 @@ def routing_summary(routing: PromptRouting, op: Optional[str] = None, style: Opt
         parts.append(f"“{content or routing.content}”")
     elif op == "upscale" and routing.params.get("scale"):
         parts.append(f"×{routing.params['scale']}")
+    if op == routing.op and routing.then:
+        parts.append(f"then {op_label(routing.then)}")
     parts.append(percent(score_of(routing, op)))
     return "Understood: " + " · ".join(parts)
 
@@ -64,9 +66,21 @@ def choices_text(routing: PromptRouting) -> str:
 def cannot_text(routing: PromptRouting, op: Optional[str] = None) -> str:
     """"Understood: Restore · 88 % — but no installed model can restore yet, so nothing was run."."""
     op = op or routing.op
+    if not in_this_build(op):
+        return f"{routing_summary(routing, op)} — but {op_label(op)} is not available in this build, so nothing was run."
     hint = " Train one with Tools ▸ Train Generator…" if op == "generate" else ""
     return (f"{routing_summary(routing, op)} — but no installed model can {op.replace('-', ' ')} yet, "
             f"so nothing was run.{hint}")
+
+
+def in_this_build(op: str) -> bool:
+    """The router knows ops this build may not have (they are built separately): those cannot run at all."""
+    return op in OPS
+
+
+def cannot_tooltip(op: str) -> str:
+    return f"{op_label(op)} is not available in this build" if not in_this_build(op) else \
+        f"No installed model can {op} yet"
 
 
 def preset_label(name: str) -> str:
@@ -95,7 +109,7 @@ class ChoiceBar(QWidget):
             button = QPushButton(f"{op_label(op)} {percent(score)}")
             button.setProperty("op", op)
             button.setEnabled(runnable)
-            button.setToolTip(f"Run {op_label(op)}" if runnable else f"No installed model can {op} yet")
+            button.setToolTip(f"Run {op_label(op)}" if runnable else cannot_tooltip(op))
             button.clicked.connect(self.on_clicked)
             self.layout().addWidget(button)
             self.buttons.append(button)
