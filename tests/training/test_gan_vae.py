@@ -101,7 +101,15 @@ def test_resume_continues_the_step_counter_and_history(tmp_path):
     assert second["history"]["step"] == list(range(1, 17))
     assert second["history"]["D"][:10] == first["history"]["D"]  # the earlier losses are kept
     names = sorted(p.name for p in (tmp_path / "run" / "samples").glob("step_*.png"))
-    assert names == ["step_000005.png", "step_000010.png", "step_000015.png", "step_000016.png"]
+    # step 15 is skipped: a checkpoint half an interval before the end would only repeat the final one
+    assert names == ["step_000005.png", "step_000010.png", "step_000016.png"]
+
+
+def test_checkpoints_are_not_written_just_before_the_end():
+    from llmvis_studio.training.gen_train import checkpoint_due
+
+    assert [s for s in range(1, 61) if checkpoint_due(s, 60, 50)] == [60]
+    assert [s for s in range(1, 2001) if checkpoint_due(s, 2000, 200)] == list(range(200, 2001, 200))
 
 
 def test_vae_loss_falls_and_export_works(tmp_path):
