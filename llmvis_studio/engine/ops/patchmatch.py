@@ -28,6 +28,7 @@ FEATURES = LUMA_FEATURES + 2
 CHROMA_WEIGHT = float(PATCH)  # a patch mean counts for its PATCH² pixels: √49 on the distance's scale
 COARSEST_HOLE_SIDE = 40  # the pyramid is halved until the hole's bounding box is about this small
 DIRECTIONS = ((0, 1), (0, -1), (1, 0), (-1, 0))
+SHARP_FINISH = True
 REFINE_FINEST_BELOW = 150_000  # hole pixels
 CONTEXT = 0.5  # default sample-from area: the hole's box grown by half its larger side
 VOTE_ALL_BELOW = 60_000  # hole pixels; larger levels vote with every other patch
@@ -207,6 +208,13 @@ def _vote(level: Level, field: Field, owners: list[tuple[int, np.ndarray]]) -> N
     flat[level.hole_idx] = acc / np.maximum(wsum, 1e-8)[:, None]
 
 
+def _copy_centres(level: Level, field: Field) -> None:
+    """Each hole pixel takes the centre pixel of its own match: copied, not averaged, so texture keeps its
+    contrast (voting averages 16–49 overlapping patches and softens it)."""
+    flat = level.image.reshape(-1, 3)
+    flat[level.hole_idx] = np.take(flat, field.match[field.lookup[level.hole_idx]], axis=0)
+
+
 def _offsets(stride: int) -> np.ndarray:
     d = np.arange(-RADIUS, RADIUS + 1, stride)
     return np.array([(a, b) for a in d for b in d])
@@ -348,6 +356,8 @@ def _synthesize_crop(image: np.ndarray, hole: np.ndarray, source: np.ndarray, pr
             _vote(new, field, owners)
         _iterate(new, field, rng, steps, jumps, radius, owners, progress, bounds[i], bounds[i + 1])
         level = new
+    if SHARP_FINISH:
+        _copy_centres(level, field)
     return level.image
 
 
