@@ -1,4 +1,5 @@
-"""Object-shaped holes and the scores of a fill, shared by benchmarks/object_removal.py and the tests.
+"""Object-shaped holes and the scores of a fill, shared by benchmarks/object_removal.py and the tests (numpy +
+OpenCV only, like masks.py).
 
 Masks: `blob` (a smooth random star-shaped outline) and `silhouette` (a standing figure: head, torso, arms, legs,
 randomly posed), scaled so the hole covers the asked fraction of the image.
