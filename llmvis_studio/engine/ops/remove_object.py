@@ -31,6 +31,7 @@ import cv2
 import numpy as np
 
 from ...catalog import Catalog, ModelSpec
+from ...core.geometry import Bounds
 from ...core.errors import InputError
 from ...core.pixels import blend_inside_mask, from_float_rgb, max_value
 from ...core.requests import EditRequest
@@ -44,6 +45,7 @@ DETAIL_GAIN = 1.0  # tuned on 12 wikimedia training photos (see the module doc)
 EDGE_RAMP = (1.0, 3.0)  # px inside the hole's edge: copied detail ramps in from 0 to full over this span
 THICK_RADIUS = 12.0  # px: a hole whose inscribed circle is smaller than this is a scratch or a stroke
 BASE_SIDE = 640  # px: the learned base runs on a copy shrunk until the hole's box fits
+PAINT_MARGIN = 12  # px around the hole's box: room for the σ = 2 blurs (3σ) so the crop's border never matters
 
 
 def thick_parts(hole: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -72,12 +74,14 @@ def learned_spec(catalog: Catalog) -> Optional[ModelSpec]:
     return specs[0] if specs else None
 
 
+def base_factor(hole_box: np.ndarray) -> int:
+    """How much the learned base is shrunk: until the hole's box (this array's shape) fits BASE_SIDE."""
+    return max(1, int(np.ceil(max(hole_box.shape) / BASE_SIDE)))
+
+
 def smooth_base(context: OpContext, request: EditRequest, spec: Optional[ModelSpec], rgb: np.ndarray,
-                hole: np.ndarray) -> tuple[np.ndarray, str]:
-    """The learned (or NS) fill of an H×W×3 crop as float32 0..1, computed on a shrunk copy when the hole is big."""
-    rows, cols = np.nonzero(hole)
-    side = max(int(rows.max() - rows.min()), int(cols.max() - cols.min())) + 1
-    factor = max(1, int(np.ceil(side / BASE_SIDE)))
+                hole: np.ndarray, factor: int) -> tuple[np.ndarray, str]:
+    """The learned (or NS) fill of an H×W×3 crop as float32 0..1, computed on a copy shrunk `factor` times."""
     h, w = hole.shape
     small_rgb, small_hole = rgb, hole
     if factor > 1:
@@ -123,26 +127,34 @@ def sample_region(request: EditRequest) -> Optional[np.ndarray]:
 
 def run(context: OpContext, request: EditRequest, spec: ModelSpec, progress: ProgressLike) -> OpOutput:
     bounds = inpaint_classical.require_mask(request)
+    extent = Bounds.of_array(request.image).extent
     hole_all = request.mask > 0
     source = sample_region(request)
-    rows, cols = patchmatch.work_box(hole_all, source)
-    crop_rgb = request.image[rows, cols, :3]
-    hole = hole_all[rows, cols]
-    crop_source = None if source is None else source[rows, cols]
+    rows, cols = patchmatch.work_box(hole_all, source)  # where the synthesis looks for texture
+    work = Bounds(cols.start, rows.start, cols.stop - cols.start, rows.stop - rows.start)
+    paint = bounds.expanded(PAINT_MARGIN).clipped(extent)  # the hole's box (inside `work`): where pixels change
+    factor = base_factor(hole_all[bounds.slices])
+    context_box = bounds.expanded(inpaint_learned.DEFAULT_MARGIN * factor).clipped(extent)
     refine = learned_spec(context.catalog)
     notes: tuple[str, ...] = ()
     progress.set(0.02, "Filling colours")
-    base, provider = smooth_base(context, request, refine, crop_rgb, hole)
+    base, provider = smooth_base(context, request, refine, request.image[context_box.slices][..., :3],
+                                 hole_all[context_box.slices], factor)
+    base = base[paint.relative_to(context_box).slices]
+    hole = hole_all[paint.slices]
     progress.check()
     try:
-        exemplar = patchmatch.synthesize(crop_rgb.astype(np.float32) / max_value(crop_rgb.dtype), hole,
-                                         ~hole if crop_source is None else crop_source, progress.span(0.15, 0.97))
-        filled = combine(base, exemplar, hole, keep_colours=crop_source is not None)
+        crop_rgb = request.image[rows, cols, :3]
+        crop_hole = hole_all[rows, cols]
+        exemplar = patchmatch.synthesize(crop_rgb.astype(np.float32) / max_value(crop_rgb.dtype), crop_hole,
+                                         ~crop_hole if source is None else source[rows, cols],
+                                         progress.span(0.15, 0.97))
+        filled = combine(base, exemplar[paint.relative_to(work).slices], hole, keep_colours=source is not None)
     except patchmatch.NoSource:
         filled = base
         notes = ("The area to copy texture from is too small; the hole was filled smoothly instead.",)
-    edited = from_float_rgb(filled, request.image[rows, cols], reuse_input=True)
+    edited = from_float_rgb(filled, request.image[paint.slices], reuse_input=True)
     result = request.image.copy()
-    result[rows, cols] = blend_inside_mask(request.image[rows, cols], edited, request.mask[rows, cols])
+    result[paint.slices] = blend_inside_mask(request.image[paint.slices], edited, request.mask[paint.slices])
     progress.set(1.0)
     return OpOutput(image=result, provider=provider, changed=bounds, notes=notes)
