@@ -14,7 +14,7 @@ Timing: a 4000×3000 photo (a Set14 image resized) with a 10 % blob hole, method
 (cv2 too); wall seconds of the first run (session load included) and of a second, plus the process CPU seconds
 (on a shared machine wall time also counts other people's jobs).
 
-    python benchmarks/object_removal.py [--no-timing] [--sheet models/cards/remove-object-sheet.png]
+    python benchmarks/object_removal.py [--no-timing] [--sheet PNG] [--only Set14/baboon,...]
 
 Prints one JSON object on its last line.
 """
@@ -89,25 +89,30 @@ def verdict(summary: dict) -> dict:
             "seam_ok": p["seam"] <= TARGETS["seam_max"]}
 
 
-def contact_sheet(examples: list, methods: tuple[str, ...], path: str, count: int = 6, side: int = 256) -> None:
-    """Rows: input | mask over input | one column per method."""
+def contact_sheet(examples: list, methods: tuple[str, ...], path: str, count: int = 4, side: int = 160) -> None:
+    """Rows: input | hole | one column per method, each a crop around the hole (so texture is visible)."""
     rows = []
     step = max(1, len(examples) // count)
     for img, mask, outs in examples[::step][:count]:
+        ys, xs = np.nonzero(mask)
+        half = int(0.75 * max(ys.max() - ys.min(), xs.max() - xs.min())) + 8
+        cy, cx = (ys.min() + ys.max()) // 2, (xs.min() + xs.max()) // 2
+        y0, x0 = max(0, cy - half), max(0, cx - half)
+        box = (slice(y0, cy + half), slice(x0, cx + half))
         shown = np.where(mask[..., None] > 0, np.array([255, 0, 255], np.uint8), img)
-        tiles = [img, shown] + [outs[m] for m in methods]
-        h, w = img.shape[:2]
+        tiles = [t[box] for t in [img, shown] + [outs[m] for m in methods]]
+        h, w = tiles[0].shape[:2]
         s = side / max(h, w)
-        size = (round(w * s), round(h * s))
+        size = (max(1, round(w * s)), max(1, round(h * s)))
         tiles = [cv2.resize(t, size, interpolation=cv2.INTER_AREA) for t in tiles]
-        tiles = [np.pad(t, ((0, side - t.shape[0]), (0, side - t.shape[1] + 4), (0, 0)), constant_values=255)
+        tiles = [np.pad(t, ((0, side - t.shape[0] + 4), (0, side - t.shape[1] + 4), (0, 0)), constant_values=255)
                  for t in tiles]
         rows.append(np.concatenate(tiles, axis=1))
-    labels = np.full((24, rows[0].shape[1], 3), 255, np.uint8)
+    labels = np.full((22, rows[0].shape[1], 3), 255, np.uint8)
     for i, label in enumerate(("input", "hole") + methods):
-        cv2.putText(labels, label, (i * (side + 4) + 6, 17), cv2.FONT_HERSHEY_SIMPLEX, 0.55, (0, 0, 0), 1)
+        cv2.putText(labels, label, (i * (side + 4) + 4, 16), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 0, 0), 1)
     sheet = np.concatenate([labels] + rows, axis=0)
-    cv2.imwrite(path, cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR))
+    cv2.imwrite(path, cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_PNG_COMPRESSION, 9])
 
 
 def bench_timing(images: dict, threads: int) -> dict:
@@ -137,6 +142,7 @@ def main() -> int:
     ap.add_argument("--no-timing", action="store_true")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--limit", type=int, default=0, help="only the first N images (quick look)")
+    ap.add_argument("--only", help="comma-separated image names, e.g. Set14/baboon,Set5/head (quick look)")
     ap.add_argument("--sheet", help="write a contact sheet PNG (input / hole / each method)")
     a = ap.parse_args()
     cv2.setNumThreads(a.threads)
@@ -146,6 +152,8 @@ def main() -> int:
     images = load_images()
     if a.limit:
         images = dict(list(images.items())[:a.limit])
+    if a.only:
+        images = {k: v for k, v in images.items() if k in a.only.split(",")}
     engine = Engine(threads=a.threads)
     methods = ("ns", "telea") + (("learned",) if learned_spec(engine.catalog) else ()) + ("patch",)
     t = time.time()

@@ -45,6 +45,7 @@ DETAIL_GAIN = 1.0  # tuned on 12 wikimedia training photos (see the module doc)
 EDGE_RAMP = (1.0, 3.0)  # px inside the hole's edge: copied detail ramps in from 0 to full over this span
 THICK_RADIUS = 12.0  # px: a hole whose inscribed circle is smaller than this is a scratch or a stroke
 BASE_SIDE = 640  # px: the learned base runs on a copy shrunk until the hole's box fits
+NS_CHROMA = True
 PAINT_MARGIN = 12  # px around the hole's box: room for the σ = 2 blurs (3σ) so the crop's border never matters
 
 
@@ -89,19 +90,29 @@ def smooth_base(context: OpContext, request: EditRequest, spec: Optional[ModelSp
         small_rgb = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
         small_hole = cv2.resize(hole.astype(np.uint8), size, interpolation=cv2.INTER_AREA) > 0
         small_hole |= cv2.resize(hole.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST) > 0
+    ns = inpaint_classical.fill(small_rgb, small_hole.astype(np.uint8) * 255, cv2.INPAINT_NS)
+    ns = ns.astype(np.float32) / max_value(rgb.dtype)
     if spec is None:
-        filled = inpaint_classical.fill(small_rgb, small_hole.astype(np.uint8) * 255, cv2.INPAINT_NS)
-        base, provider = filled.astype(np.float32) / max_value(rgb.dtype), "CPU (OpenCV)"
+        base, provider = ns, "CPU (OpenCV)"
     else:
         model = context.open_model(spec, request.device)
         classical = inpaint_classical.METHODS.get(str(spec.extra.get("classical_fill", "opencv-ns")), cv2.INPAINT_NS)
         base = inpaint_learned.fill_region(model, small_rgb, small_hole, spec.stride, classical)
         provider = short_provider(model.provider)
+        if NS_CHROMA:
+            base = with_chroma_of(base, ns)
     if factor > 1:
         base = cv2.resize(base, (w, h), interpolation=cv2.INTER_CUBIC)
     known = rgb.astype(np.float32) / max_value(rgb.dtype)
     base[~hole] = known[~hole]  # the smooth base must meet the untouched pixels exactly
     return base, provider
+
+
+def with_chroma_of(image: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """`image`'s luminance with `reference`'s colour (RGB minus luma): the net can paint colour blotches (blue
+    patches on a grey photo); diffusion only spreads the colours the hole's edge has."""
+    weights = np.array([0.299, 0.587, 0.114], np.float32)
+    return np.clip((image @ weights)[..., None] + reference - (reference @ weights)[..., None], 0.0, 1.0)
 
 
 def combine(base: np.ndarray, exemplar: np.ndarray, hole: np.ndarray, keep_colours: bool = False) -> np.ndarray:
