@@ -42,7 +42,10 @@ from .base import OpContext, OpOutput, ProgressLike
 MODEL_ID = "remove-object"
 SMOOTH_SIGMA = 2.0  # px: below this scale the colours come from the learned fill, above from the copied texture
 DETAIL_GAIN = 1.0  # tuned on 12 wikimedia training photos (see the module doc)
-EDGE_RAMP = (1.0, 3.0)  # px inside the hole's edge: copied detail ramps in from 0 to full over this span
+# px inside the hole's edge: copied detail ramps in from 0 to full over this span. On 20 training-photo holes
+# (384 px): 1–3 px gave NS + 0.47 dB, texture 0.75, seam 1.02; 2–5 px NS + 0.58 dB, texture 0.72, seam 0.91;
+# 2–6 px NS + 0.62 dB, texture 0.70, seam 0.90
+EDGE_RAMP = (2.0, 5.0)
 THICK_RADIUS = 12.0  # px: a hole whose inscribed circle is smaller than this is a scratch or a stroke
 BASE_SIDE = 640  # px: the learned base runs on a copy shrunk until the hole's box fits
 NS_CHROMA = True
