@@ -3,11 +3,13 @@
 The hole is filled with patches copied from a `source` region (Wexler, Shechtman & Irani 2007, "Space-time
 completion"; nearest-neighbour search by PatchMatch, Barnes et al. 2009). Coarse to fine: the pyramid is halved until
 the hole is small, the coarsest level starts from a diffusion fill and iterates search + voting; each finer level
-starts from the coarser nearest-neighbour field (offsets doubled), votes once, and refines with a few cheap passes.
+starts from the coarser nearest-neighbour field (offsets doubled), votes once, and refines with a few cheap passes
+(a big finest level only votes). At the end each hole pixel copies its own match's centre (SHARP_FINISH): voting
+averages overlapping patches and softened texture to 0.6 of its surroundings; copying keeps about 0.87.
 
-Why it is fast enough in numpy: a 7×7×3 patch is compared through an 8-number PCA descriptor (the patches' main
-components, computed with 24 small filters), so testing a candidate match for every hole pixel at once is one gather
-of 8 floats per pixel. Propagation is Jacobi-style (all pixels at once from their 4 neighbours' matches, with jump
+Why it is fast enough in numpy: a 7×7×3 patch is compared through an 8-number descriptor (6 PCA components of the
+luminance patch, 6 small filters, plus the patch's mean chroma), so testing a candidate match for every hole pixel at
+once is one gather of 8 floats per pixel. Propagation is Jacobi-style (all pixels at once from their 4 neighbours' matches, with jump
 steps at the coarsest level so a good match spreads far), random search halves its radius as in PatchMatch.
 
 `progress.check()` runs between passes, so a cancel stops a 12-megapixel fill within a fraction of a second.
@@ -29,7 +31,7 @@ CHROMA_WEIGHT = float(PATCH)  # a patch mean counts for its PATCH² pixels: √4
 COARSEST_HOLE_SIDE = 40  # the pyramid is halved until the hole's bounding box is about this small
 DIRECTIONS = ((0, 1), (0, -1), (1, 0), (-1, 0))
 SHARP_FINISH = True
-REFINE_FINEST_BELOW = 150_000  # hole pixels
+REFINE_FINEST_BELOW = 150_000  # hole pixels; a bigger finest level only votes (refining it changed nothing measurable)
 CONTEXT = 0.5  # default sample-from area: the hole's box grown by half its larger side
 VOTE_ALL_BELOW = 60_000  # hole pixels; larger levels vote with every other patch
 
