@@ -72,7 +72,8 @@ def _print_notices(metadata) -> None:
 
 
 def run_file_op(args: argparse.Namespace, op: str, label: str, params: Optional[dict] = None,
-                mask_path: Optional[str] = None, tile: Optional[int] = None) -> int:
+                mask_path: Optional[str] = None, tile: Optional[int] = None,
+                sample_path: Optional[str] = None) -> int:
     """The shared shape of the one-image subcommands: check OUT, load IN (and MASK), run, save."""
     from .files import load_image, load_mask
 
@@ -82,8 +83,9 @@ def run_file_op(args: argparse.Namespace, op: str, label: str, params: Optional[
     image, metadata = load_image(args.input)
     _print_notices(metadata)
     mask = load_mask(mask_path, expected_shape=image.shape[:2]) if mask_path else None
+    sample_from = load_mask(sample_path, expected_shape=image.shape[:2]) if sample_path else None
     request = EditRequest(op=op, image=image, mask=mask, model_id=args.model, params=params or {},
-                          device=args.device, tile=tile)
+                          device=args.device, tile=tile, sample_from=sample_from)
     _save_result(out, _run_request(request, label), metadata, overwrite)
     return 0
 
@@ -93,7 +95,8 @@ def cmd_upscale(args: argparse.Namespace) -> int:
 
 
 def cmd_inpaint(args: argparse.Namespace) -> int:
-    return run_file_op(args, "inpaint", "inpaint", mask_path=args.mask)
+    params = {} if args.method is None else {"method": args.method}
+    return run_file_op(args, "inpaint", "inpaint", params, mask_path=args.mask, sample_path=args.sample_from)
 
 
 def cmd_detect_scratches(args: argparse.Namespace) -> int:
@@ -203,6 +206,11 @@ def build_parser() -> argparse.ArgumentParser:
     inp.add_argument("mask", help="PNG, white = fill, same size as the image")
     inp.add_argument("output")
     inp.add_argument("--model", help="model id (see `models list`)")
+    inp.add_argument("--method", choices=("auto", "learned", "patch", "telea", "ns"), default=None,
+                     help="auto (default): thin scratches and strokes → learned, object-sized holes → patch "
+                          "(remove object: copied texture on the learned fill's colours); telea / ns: OpenCV")
+    inp.add_argument("--sample-from", help="patch: PNG, white = where texture may be copied from "
+                                           "(default: around the hole)")
     _add_device(inp)
     add_overwrite(inp)
     inp.set_defaults(handler=cmd_inpaint)

@@ -75,17 +75,21 @@ class ModelSpec:
         }
 
 
-def _builtin(model_id: str, name: str, task: str, default: bool = False) -> ModelSpec:
+def _builtin(model_id: str, name: str, task: str, default: bool = False,
+             licence: str = "Apache-2.0 (OpenCV)",
+             source: str = "opencv-python-headless (classical algorithm)") -> ModelSpec:
     return ModelSpec(
         id=model_id, task=task, name=name, file=None, sha256="", inputs=(), outputs=(),
-        licence="Apache-2.0 (OpenCV)", source="opencv-python-headless (classical algorithm)",
-        reproduce="built in", tile_supported=False, default=default,
+        licence=licence, source=source, reproduce="built in", tile_supported=False, default=default,
     )
 
 
 BUILTIN_MODELS = (
     _builtin("opencv-telea", "Fast fill (OpenCV Telea)", "inpaint", default=True),
     _builtin("opencv-ns", "Fast fill (OpenCV Navier-Stokes)", "inpaint"),
+    # PatchMatch texture on the learned fill's colours (engine/ops/remove_object.py); no model file of its own
+    _builtin("remove-object", "Remove object (content-aware fill)", "inpaint", licence="BSD-3-Clause (this project)",
+             source="built here (PatchMatch + the installed learned inpainting model)"),
 )
 
 

@@ -35,6 +35,7 @@ class EditRequest:
     prompt: str = ""
     device: str = "auto"
     tile: Optional[int] = None  # None: from the memory budget; 0: no tiling
+    sample_from: Optional[np.ndarray] = None  # H×W uint8, > 0 = remove-object may copy texture from here
 
     def __post_init__(self) -> None:
         if self.op not in OPS:
@@ -44,6 +45,8 @@ class EditRequest:
         check_image_array(self.image)
         if self.mask is not None:
             check_mask_matches(self.mask, self.image)
+        if self.sample_from is not None:
+            check_mask_matches(self.sample_from, self.image, "sample-from area")
         if self.tile is not None and self.tile < 0:
             raise InputError("Tile size must be 0 (no tiling) or a positive number of pixels.")
         object.__setattr__(self, "params", MappingProxyType(dict(self.params)))
@@ -51,6 +54,8 @@ class EditRequest:
     @classmethod
     def build(cls, op: str, image: np.ndarray, mask: Optional[np.ndarray] = None, **kwargs: Any) -> "EditRequest":
         """Make a request from copies, so the caller may keep editing its own arrays."""
+        if kwargs.get("sample_from") is not None:
+            kwargs["sample_from"] = frozen_copy(kwargs["sample_from"])
         return cls(op, frozen_copy(image), None if mask is None else frozen_copy(mask), **kwargs)
 
 
@@ -75,10 +80,10 @@ def check_image_array(image: np.ndarray) -> None:
         raise InputError("The image is empty.")
 
 
-def check_mask_matches(mask: np.ndarray, image: np.ndarray) -> None:
+def check_mask_matches(mask: np.ndarray, image: np.ndarray, what: str = "mask") -> None:
     if mask.ndim != 2 or mask.shape != image.shape[:2]:
         raise InputError(
-            f"The mask is {mask.shape[1] if mask.ndim > 1 else '?'}×{mask.shape[0]} but the image is "
+            f"The {what} is {mask.shape[1] if mask.ndim > 1 else '?'}×{mask.shape[0]} but the image is "
             f"{image.shape[1]}×{image.shape[0]}; they must be the same size."
         )
 

@@ -11,17 +11,26 @@ from ..core.progress import Progress
 from ..core.requests import EditRequest, EditResult, PromptRouting
 from .ops import denoise, generate, inpaint_classical, upscale
 from .ops import detect_scratches, inpaint_learned, restore
-from .ops import stylize
+from .ops import remove_object, stylize
 from .ops import detect_text, subject
 from .ops.base import OpContext, OpOutput
 from .session import LoadedModel, SessionCache
 
 OpFn = Callable[[OpContext, EditRequest, ModelSpec, Progress], OpOutput]
 
+def _inpaint_builtin(context: OpContext, request: EditRequest, spec: ModelSpec, progress: Progress) -> OpOutput:
+    run = remove_object.run if spec.id == remove_object.MODEL_ID else inpaint_classical.run
+    return run(context, request, spec, progress)
+
+
+# inpaint `method` parameter → built-in model id ("learned" and "auto" are resolved in Engine.inpaint_model)
+INPAINT_METHODS = {"telea": "opencv-telea", "ns": "opencv-ns", "patch": remove_object.MODEL_ID}
+METHOD_NAMES = ("auto", "learned", "patch", "telea", "ns")
+
 # op name → {model task it needs, function for ONNX models, function for built-in models}
 OPS: dict[str, dict[str, Optional[OpFn]]] = {
     "upscale": {"onnx": upscale.run, "builtin": None},
-    "inpaint": {"onnx": inpaint_learned.run, "builtin": inpaint_classical.run},
+    "inpaint": {"onnx": inpaint_learned.run, "builtin": _inpaint_builtin},
     "denoise": {"onnx": denoise.run, "builtin": None},
     "generate": {"onnx": generate.run, "builtin": None},  # generators trained here
     "stylize": {"onnx": stylize.run, "builtin": None},  # Magenta arbitrary style + presets
@@ -69,6 +78,8 @@ class Engine:
     def resolve_model(self, request: EditRequest) -> ModelSpec:
         if request.op not in OPS:
             raise InputError(f"'{request.op}' is not available yet in this version.")
+        if request.op == "inpaint" and (request.model_id is None or "method" in request.params):
+            return self.inpaint_model(request)
         if request.model_id:
             spec = self.get_model(request.model_id)
             if spec.task != OP_TASK.get(request.op, request.op):
@@ -76,6 +87,31 @@ class Engine:
             return spec
         scale = request.params.get("scale") if request.op == "upscale" else None
         return self.catalog.default_for(OP_TASK.get(request.op, request.op), int(scale) if scale else None)
+
+    def inpaint_model(self, request: EditRequest) -> ModelSpec:
+        """The model for the inpaint `method` parameter (default auto): auto = remove-object when some part of the
+        mask is thicker than a brush stroke, else the learned model (else the default built-in fill)."""
+        method = str(request.params.get("method", "auto"))
+        if method not in METHOD_NAMES:
+            raise InputError(f"Unknown inpaint method '{method}'. Use {', '.join(METHOD_NAMES)}.")
+        if method == "auto":
+            large = request.mask is not None and remove_object.is_large(request.mask)
+            method = "patch" if large else "learned"
+            if method == "learned" and remove_object.learned_spec(self.catalog) is None:
+                return self.catalog.default_for("inpaint")
+        if method == "learned":
+            if request.model_id:
+                spec = self.get_model(request.model_id)
+                if spec.task != "inpaint" or spec.builtin:
+                    raise InputError(f"Model '{spec.id}' is not a learned inpainting model.")
+                return spec
+            spec = remove_object.learned_spec(self.catalog)
+            if spec is None:
+                raise InputError("No learned inpainting model is installed; use --method telea, ns or patch.")
+            return spec
+        if request.model_id and request.model_id != INPAINT_METHODS[method]:
+            raise InputError(f"Choose either the model '{request.model_id}' or the method '{method}', not both.")
+        return self.get_model(INPAINT_METHODS[method])
 
     def get_model(self, model_id: str) -> ModelSpec:
         """A catalog entry; a catalog read from disk is re-read once for an id it lacks (a model trained

@@ -231,6 +231,7 @@ class MainWindow(FileActions, QMainWindow):
         self.tools_panel.maskCommand.connect(self.on_mask_command)
         self.tools_panel.opacityChanged.connect(self.on_opacity_changed)
         self.prompt_panel.runRequested.connect(self.on_run_requested)
+        self.prompt_panel.sampleFromMaskRequested.connect(self.on_sample_from_mask)
         self.prompt_panel.cancelRequested.connect(self.jobs.cancel)
         self.prompt_panel.cancelRequested.connect(self.prompt_routing.cancel)
         self.prompt_routing.runChosen.connect(self.run_chosen_op)
@@ -435,6 +436,15 @@ class MainWindow(FileActions, QMainWindow):
         dialog.show()
         self.restore_dialog = dialog
         return dialog
+
+    @Slot()
+    def on_sample_from_mask(self) -> None:
+        """Remove object: the painted mask becomes the sample-from area and is cleared for painting the object."""
+        if not self.prompt_panel.set_sample_from(self.document.mask):
+            self.show_status("Paint the area to copy texture from first, then click Use mask.")
+            return
+        clear_mask(self.model)
+        self.show_status("Sample-from area set. Now paint over the object and Run.")
 
     @Slot(float)
     def on_opacity_changed(self, opacity: float) -> None:

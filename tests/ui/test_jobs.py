@@ -137,7 +137,8 @@ def test_request_carries_prompt_model_and_options(window):
     assert request.mask is None, "an empty mask is not sent"
     assert not request.image.flags.writeable
     choose_op(window, "inpaint")
-    assert [panel.model_combo.itemData(i) for i in range(panel.model_combo.count())] == ["opencv-telea", "opencv-ns"]
+    assert [panel.model_combo.itemData(i) for i in range(panel.model_combo.count())] == [
+        None, "opencv-telea", "opencv-ns", "remove-object"]  # None: auto by hole size
     assert panel.model_id == "opencv-telea"
 
 
@@ -153,3 +154,20 @@ def test_result_of_a_job_whose_image_was_undone_meanwhile_is_discarded(qtbot, wi
     np.testing.assert_array_equal(window.document.image, original)
     assert window.model.undo_stack.index() == 0
     assert "discarded" in window.statusBar().currentMessage()
+
+
+def test_remove_object_sample_area_is_set_from_the_mask_and_travels_with_the_request(window):
+    choose_op(window, "inpaint")
+    panel = window.prompt_panel
+    assert panel.sample_button.isVisibleTo(panel) and not panel.sample_clear_button.isEnabled()
+    select_rectangle(window, Bounds(0, 0, 40, 150))
+    panel.sample_button.click()
+    assert not window.document.mask.any(), "the mask is cleared for painting the object"
+    select_rectangle(window, Bounds(80, 40, 30, 30))
+    request = panel.build_request(window.document.image, window.document.mask)
+    assert request.sample_from is not None and request.sample_from[5, 5] == 255 and request.sample_from[50, 100] == 0
+    assert request.mask[50, 90] == 255 and request.mask[5, 5] == 0
+    panel.sample_clear_button.click()
+    assert panel.build_request(window.document.image, window.document.mask).sample_from is None
+    choose_op(window, "upscale")
+    assert not panel.sample_button.isVisibleTo(panel)

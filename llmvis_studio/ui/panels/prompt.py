@@ -37,9 +37,13 @@ def scope_text(op: Optional[str], mask_pixels: int) -> str:
     return "Applies to: whole image"
 
 
+AUTO_INPAINT = "Auto (by hole size)"  # model None: the engine picks learned for scratches, remove-object for objects
+
+
 class PromptPanel(QDockWidget):
     runRequested = Signal()
     cancelRequested = Signal()
+    sampleFromMaskRequested = Signal()  # "use the painted mask as the area remove-object copies from"
 
     def __init__(self, catalog: Catalog, parent: Optional[QWidget] = None, device: str = "auto") -> None:
         super().__init__("Edit", parent)
@@ -48,6 +52,7 @@ class PromptPanel(QDockWidget):
         self._busy = False
         self._routed_params: dict[str, Any] = {}  # from the last routing, e.g. generate's content
         self.mask_pixels = 0  # how many mask pixels are set (the main window keeps it current)
+        self.sample_from: Optional[np.ndarray] = None  # inpaint: where remove-object may copy texture from
         self._build_widgets()
         self.device_combo.setCurrentIndex(max(0, self.device_combo.findData(device)))
         self._fill_operations()
@@ -87,6 +92,11 @@ class PromptPanel(QDockWidget):
         self.device_combo = QComboBox()
         for device in DEVICES:
             self.device_combo.addItem(DEVICE_LABELS.get(device, device), device)
+        self.sample_button = QPushButton("Use mask")
+        self.sample_button.setToolTip("Remove object: paint where the fill may copy texture from, click here, "
+                                      "then paint the object")
+        self.sample_clear_button = QPushButton("Around the hole")
+        self.sample_clear_button.setToolTip("Copy texture from the surroundings of the hole (the default)")
         self.run_button = QPushButton("Run")
         self.cancel_button = QPushButton("Cancel")
         self.progress_bar = QProgressBar()
@@ -97,6 +107,8 @@ class PromptPanel(QDockWidget):
         self.op_combo.currentIndexChanged.connect(self.on_op_changed)
         self.scale_combo.currentIndexChanged.connect(self.on_scale_changed)
         self.tile_combo.currentIndexChanged.connect(self.on_tile_mode_changed)
+        self.sample_button.clicked.connect(self.sampleFromMaskRequested)
+        self.sample_clear_button.clicked.connect(self.clear_sample_from)
         self.run_button.clicked.connect(self.runRequested)
         self.cancel_button.clicked.connect(self.cancelRequested)
         self.history_box.submitted.connect(self.on_submit_key)
@@ -114,6 +126,11 @@ class PromptPanel(QDockWidget):
         tile_row.addWidget(self.tile_spin)
         form.addRow("Tile size", tile_row)
         form.addRow("Device", self.device_combo)
+        self.sample_label = QLabel("Sample from")
+        sample_row = QHBoxLayout()
+        sample_row.addWidget(self.sample_button)
+        sample_row.addWidget(self.sample_clear_button)
+        form.addRow(self.sample_label, sample_row)
         self.seed_label = QLabel("Seed")
         seed_row = QHBoxLayout()
         seed_row.addWidget(self.seed_spin)
@@ -173,11 +190,15 @@ class PromptPanel(QDockWidget):
         op = self.op
         self.model_combo.clear()
         specs = self.catalog.for_task(op) if op else []
+        first = 1 if op == "inpaint" and specs else 0
+        if first:
+            self.model_combo.addItem(AUTO_INPAINT, None)
         for spec in specs:
             self.model_combo.addItem(spec.name, spec.id)
         defaults = [i for i, spec in enumerate(specs) if spec.default]
         if defaults:
-            self.model_combo.setCurrentIndex(defaults[0])
+            self.model_combo.setCurrentIndex(defaults[0] + first)
+        self._show_sample_row(op == "inpaint")
         self._routed_params = {}
         self.style_controls.setVisible(op == "stylize")
         is_upscale = op == "upscale"
@@ -232,11 +253,35 @@ class PromptPanel(QDockWidget):
 
     def build_request(self, image: np.ndarray, mask: np.ndarray) -> EditRequest:
         """A frozen request from copies of the document's arrays (the user may keep painting)."""
+        sample = self.sample_from
+        if self.op != "inpaint" or sample is None or sample.shape != image.shape[:2]:
+            sample = None  # a sample area from before a resize or crop no longer fits
         return EditRequest.build(
             self.op or "", image, mask if mask.any() else None, model_id=self.model_id,
             params=self.params(), prompt=self.prompt_edit.toPlainText().strip(), tile=self.tile(),
-            device=self.device_combo.currentData(),
+            device=self.device_combo.currentData(), sample_from=sample,
         )
+
+    # --- remove object: where to copy texture from ----------------------------------------
+    def set_sample_from(self, mask: np.ndarray) -> bool:
+        """Keep a copy of `mask` as the sample-from area; False (and nothing kept) when it is empty."""
+        if not mask.any():
+            return False
+        self.sample_from = mask.copy()
+        self.sample_clear_button.setEnabled(True)
+        self.sample_button.setText(f"Use mask (set: {100 * float((mask > 0).mean()):.0f} %)")
+        return True
+
+    @Slot()
+    def clear_sample_from(self) -> None:
+        self.sample_from = None
+        self.sample_clear_button.setEnabled(False)
+        self.sample_button.setText("Use mask")
+
+    def _show_sample_row(self, visible: bool) -> None:
+        for widget in (self.sample_label, self.sample_button, self.sample_clear_button):
+            widget.setVisible(visible)
+        self.sample_clear_button.setEnabled(self.sample_from is not None)
 
     # --- the typed prompt -------------------------------------------------------------
     def prompt_text(self) -> str:
