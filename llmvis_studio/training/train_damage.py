@@ -222,6 +222,8 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     train_files, held_files = split_photos(Path(args.photos) if args.photos else photo_root())
     if args.max_images:
         train_files, held_files = train_files[:args.max_images], held_files[:max(1, args.max_images // 4)]
+    if not held_files:  # a tiny photo folder (tests): validate on the last photo rather than on nothing
+        held_files = train_files[-1:]
     images = [load_photo(p) for p in train_files]
     vset = validation_set([load_photo(p) for p in held_files], per_photo=args.val_per_photo)
     log(f"{len(images)} training photos, {len(held_files)} held-out photos → {len(vset)} validation crops")
