@@ -31,6 +31,7 @@ from .canvas.tools import (
     BrushSettings, BrushTool, LassoTool, RectangleTool, Tool, clear_mask, feather_mask, grow_mask, invert_mask,
     replace_mask, shrink_mask,
 )
+from . import damage_dialog
 from .autosave import Autosaver
 from .canvas.view import CanvasView
 from .document_model import DocumentModel
@@ -179,6 +180,7 @@ class MainWindow(QMainWindow):
         self.auto_mask_action.setData(("job", "detect-scratches"))
         self.restore_action = menu.addAction("Remove Scratches and Dust (Restore)")
         self.restore_action.setData(("job", "restore"))
+        damage_dialog.install(self, menu)  # Auto-mask Damage (sensitivity)…: its own slot, no menu data
         menu.triggered.connect(self.on_mask_menu)
 
     def _create_toolbar(self) -> None:
@@ -538,6 +540,8 @@ class MainWindow(QMainWindow):
 
     @Slot(QAction)
     def on_mask_menu(self, action: QAction) -> None:
+        if action.data() is None:  # an action with its own slot (damage_dialog)
+            return
         kind, value = action.data()
         if kind == "tool":
             self.tools_panel.choose_tool(value)
