@@ -42,6 +42,7 @@ PHOTOS = Path(__file__).resolve().parents[2].parent / "shared" / "training" / "p
 HELD_OUT_EVERY = 20  # one photo in 20 (by name hash) is never trained on: validation + calibration
 MAX_SIDE = 1280
 FILM_SHARE = 0.25  # share of samples with film-style defects (thin straight scratches, dust, hairs)
+CLEAN_BUDGET = 0.002  # calibration: at sensitivity 0.5 at most this fraction of a clean held-out print is marked
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -169,15 +170,19 @@ def platt(logits: list[np.ndarray], vset, pixels: int = 400_000, seed: int = 0) 
 
 
 def calibrate(model: DamageNet, vset, log) -> dict[str, Any]:
-    """Platt scaling, then shift the bias so the best-F1 threshold is 0.5; bakes (a, b) into model.calibration."""
+    """Platt scaling, then shift the bias so the best-F1 threshold is 0.5; bakes (a, b) into model.calibration.
+    "Best" is the best F1 among thresholds that mark at most CLEAN_BUDGET of the clean held-out prints (clean
+    photos must stay untouched), else the threshold that marks the least of them."""
     model.calibration.copy_(torch.tensor([1.0, 0.0]))
     logits = val_logits(model, vset)
     a, b = platt(logits, vset)
-    grid = [round(t, 2) for t in np.arange(0.05, 0.96, 0.05)]
-    f1 = {}
+    grid = [round(t, 3) for t in list(np.arange(0.05, 0.96, 0.05)) + [0.97, 0.98, 0.99, 0.995]]
+    f1, clean = {}, {}
     for t in grid:  # thresholds on the Platt probability, as raw-logit thresholds
-        f1[t] = scores(logits, vset, (math.log(t / (1 - t)) - b) / a)["f1"]
-    best = max(f1, key=f1.get)
+        s = scores(logits, vset, (math.log(t / (1 - t)) - b) / a)
+        f1[t], clean[t] = s["f1"], s["clean_marked"]
+    feasible = [t for t in grid if clean[t] <= CLEAN_BUDGET]
+    best = max(feasible, key=f1.get) if feasible else min(grid, key=clean.get)
     b_shift = b - math.log(best / (1 - best))
     model.calibration.copy_(torch.tensor([a, b_shift]))
     log(f"calibration platt a {a:.3f} b {b:.3f}; best F1 {f1[best]:.3f} at platt p {best}; baked b {b_shift:.3f}")
@@ -186,6 +191,8 @@ def calibrate(model: DamageNet, vset, log) -> dict[str, Any]:
                for s in (0.2, 0.35, 0.5, 0.65, 0.8)}
     return {"platt": [round(a, 4), round(b, 4)], "baked": [round(a, 4), round(b_shift, 4)],
             "f1_by_platt_threshold": {str(k): round(v, 4) for k, v in f1.items()},
+            "clean_marked_by_platt_threshold": {str(k): round(v, 5) for k, v in clean.items()},
+            "clean_budget": CLEAN_BUDGET,
             "f1_by_sensitivity": {str(k): v for k, v in by_sens.items()},
             "at_sensitivity_0.5": {k: round(v, 5) for k, v in at_half.items()}}
 
@@ -292,6 +299,28 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     return result
 
 
+def calibrate_only(args: argparse.Namespace) -> dict[str, Any]:
+    """Recalibrate and export the last checkpoint of a finished run (no training)."""
+    torch.set_num_threads(args.threads)
+    out_dir = Path(args.out)
+    log = Logger(out_dir / "train.log")
+    state = torch.load(out_dir / "last.pt", map_location="cpu", weights_only=False)
+    model = DamageNet(channels=state["config"]["channels"])
+    model.load_state_dict(state["model"])
+    _, held_files = split_photos(Path(args.photos) if args.photos else photo_root())
+    vset = validation_set([load_photo(p) for p in held_files], per_photo=args.val_per_photo)
+    log(f"calibrate-only: step {state['step']}, {len(vset)} held-out crops")
+    result: dict[str, Any] = {"steps": state["step"], "minutes": round(state["elapsed"] / 60, 1)}
+    result["val_raw"] = scores(val_logits(model, vset), vset, 0.0)
+    result["calibration"] = calibrate(model, vset, log)
+    log(f"calibrated {json.dumps(result)}")
+    torch.save({"model": model.state_dict(), "config": model.config(), "result": result}, out_dir / "calibrated.pt")
+    if args.export:
+        export(model, Path(args.export), args.manifest, result, log)
+    result["model"] = model
+    return result
+
+
 def export(model: DamageNet, path: Path, manifest: str, result: dict[str, Any], log) -> None:
     export_onnx("scratch", model, path)
     log(f"exported {path}")
@@ -348,12 +377,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--ckpt-minutes", type=float, default=2.0)
     p.add_argument("--export", default="")
     p.add_argument("--manifest", default="")
+    p.add_argument("--calibrate-only", action="store_true", help="recalibrate and export --out's last checkpoint")
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    result = train(args)
+    result = calibrate_only(args) if args.calibrate_only else train(args)
     print(json.dumps({k: v for k, v in result.items() if k != "model"}))
     return 0
 
