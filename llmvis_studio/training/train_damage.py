@@ -42,7 +42,7 @@ PHOTOS = Path(__file__).resolve().parents[2].parent / "shared" / "training" / "p
 HELD_OUT_EVERY = 20  # one photo in 20 (by name hash) is never trained on: validation + calibration
 MAX_SIDE = 1280
 FILM_SHARE = 0.25  # share of samples with film-style defects (thin straight scratches, dust, hairs)
-CLEAN_BUDGET = 0.002  # calibration: at sensitivity 0.5 at most this fraction of a clean held-out print is marked
+CLEAN_BUDGET = 0.005  # calibration: at sensitivity 0.5 at most this fraction of a clean held-out print is marked (the issue's bar)
 
 
 # ----------------------------------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 
+import cv2
 import numpy as np
 
 from ...catalog import ModelSpec
@@ -28,6 +29,9 @@ from .base import OpContext, OpOutput, ProgressLike, nchw_runner
 
 DEFAULT_THRESHOLD = 0.5
 DEFAULT_SENSITIVITY = 0.5
+RIDGE_KERNEL = 21  # px: cracks, scratches, specks and small patches are narrower than this
+RIDGE_CONTRAST = 10 / 255  # ... and stand out from their surroundings by at least this much
+LUMA = np.array([0.299, 0.587, 0.114], np.float32)
 LOGIT_SPAN = 4.0  # uncalibrated models: sensitivity 0..1 moves the threshold ±4 logits around the manifest's
 
 
@@ -74,15 +78,31 @@ def check_image(image: np.ndarray) -> None:
         raise InputError(f"The image is empty ({shape} pixels); there is nothing to check for damage.")
 
 
+def ridge_gate(rgb: np.ndarray) -> np.ndarray:
+    """Where damage can be: within 2 px of a light or dark structure narrower than RIDGE_KERNEL (white / black
+    top-hat of the luminance above RIDGE_CONTRAST). A step edge, a smooth gradient or a flat page has no top-hat
+    response, so the net's false marks along object outlines and on blank paper are dropped."""
+    luma = np.ascontiguousarray(rgb @ LUMA)
+    kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (RIDGE_KERNEL, RIDGE_KERNEL))
+    light = luma - cv2.morphologyEx(luma, cv2.MORPH_OPEN, kernel)
+    dark = cv2.morphologyEx(luma, cv2.MORPH_CLOSE, kernel) - luma
+    gate = (np.maximum(light, dark) > RIDGE_CONTRAST).astype(np.uint8)
+    return cv2.dilate(gate, np.ones((5, 5), np.uint8)) > 0
+
+
 def probabilities(context: OpContext, image: np.ndarray, spec: ModelSpec, device: str, tile, progress) -> tuple:
     """Per-pixel defect probability (H×W float32) and the provider that ran."""
     check_image(image)
     model = context.open_model(spec, device)
     if tile is None:
         tile = tile_for_budget(context.memory_budget, spec.memory_bytes_per_input_pixel, spec.stride)
-    out = run_tiled(to_float_rgb(image), nchw_runner(model), scale=1, tile=tile if spec.tile_supported else 0,
+    rgb = to_float_rgb(image)
+    out = run_tiled(rgb, nchw_runner(model), scale=1, tile=tile if spec.tile_supported else 0,
                     overlap=spec.tile_min_overlap, stride=spec.stride, progress=progress)
-    return out[..., 0], short_provider(model.provider)
+    prob = out[..., 0]
+    if spec.extra.get("calibrated"):  # the print-damage detector: keep only marks on thin light/dark structures
+        prob[~ridge_gate(rgb)] = 0.0
+    return prob, short_provider(model.provider)
 
 
 def mask_from_probability(prob: np.ndarray, threshold: float) -> np.ndarray:
