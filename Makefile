@@ -60,15 +60,15 @@ package-cpu:
 clean:
 	rm -rf $(VENV) build dist .pytest_cache
 
-# The learned inpainting model (the old scratch detector recipe stays: `train_inpaint recipes scratch`) (~1 h 10 min on 2 CPU threads; resumable from runs/), then the
+# The learned inpainting model + scratch/dust detector (~2 h 10 min on 2 CPU threads; resumable from runs/), then the
 # benchmark (Set5/Set14, reporting only) writes the metrics into the manifest, and the model cards.
 models-inpaint: $(VENV)/.test-installed
-	$(BIN)/python -m llmvis_studio.training.train_inpaint recipes inpaint
+	$(BIN)/python -m llmvis_studio.training.train_inpaint recipes inpaint scratch
 	$(BIN)/python -m llmvis_studio.training.inpaint_defaults --write
 	$(BIN)/python benchmarks/inpaint_quality.py --update-manifest
 	$(BIN)/python -m llmvis_studio.training.inpaint_card
 
-# The print-damage detector v2 (default for detect-scratches and restore; replaces the scratch recipe above):
+# The print-damage detector v2 (selectable with --model damage-detector; not yet the default, see its card):
 # ~45 min on 2 CPU threads (resumable from runs/damage), then the Set5/Set14 benchmark (reporting only) and the card.
 models-damage: $(VENV)/.test-installed
 	$(BIN)/python -m llmvis_studio.training.train_damage --minutes 45 --threads 2 --out runs/damage --resume --export models/damage-detector.onnx --manifest models/manifest.json

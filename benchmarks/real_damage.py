@@ -143,13 +143,16 @@ def bench_timing(images: dict, threads: int, sheets: Path | None) -> dict:
             "target_s": 15}
 
 
-def main() -> int:
+def main() -> int:  # noqa: C901
     ap = argparse.ArgumentParser()
     ap.add_argument("--update-manifest", action="store_true")
     ap.add_argument("--no-timing", action="store_true")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--sheets", default="runs/real_damage", help="folder for contact sheets ('' = none)")
+    ap.add_argument("--model", default="damage-detector", help="detector model id")
     a = ap.parse_args()
+    global MODEL_ID
+    MODEL_ID = a.model
     from llmvis_studio.engine import Engine
 
     images = iq.load_images()
