@@ -72,6 +72,7 @@ models-inpaint: $(VENV)/.test-installed
 # ~45 min on 2 CPU threads (resumable from runs/damage), then the Set5/Set14 benchmark (reporting only) and the card.
 models-damage: $(VENV)/.test-installed
 	$(BIN)/python -m llmvis_studio.training.train_damage --minutes 45 --threads 2 --out runs/damage --resume --export models/damage-detector.onnx --manifest models/manifest.json
+	$(BIN)/python -m llmvis_studio.training.train_damage --calibrate-only --val-per-photo 6 --out runs/damage --export models/damage-detector.onnx --manifest models/manifest.json
 	$(BIN)/python benchmarks/real_damage.py --update-manifest --sheets runs/real_damage
 	$(BIN)/python -m llmvis_studio.training.damage_card
 
