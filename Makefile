@@ -1,6 +1,6 @@
 # Two commands matter: `make run` and `make test`. Each creates .venv and installs what it needs.
 .PHONY: run test lint lock models models-demo-gan models-inpaint benchmarks clean system-deps package package-cpu \
-        training-data models-sr models-sr-int8 models-denoise
+        training-data models-sr models-sr-int8 models-denoise models-damage
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -76,6 +76,14 @@ models-inpaint: $(VENV)/.test-installed
 	$(BIN)/python -m llmvis_studio.training.inpaint_defaults --write
 	$(BIN)/python benchmarks/inpaint_quality.py --update-manifest
 	$(BIN)/python -m llmvis_studio.training.inpaint_card
+
+# The print-damage detector v2 (selectable with --model damage-detector; not yet the default, see its card):
+# ~45 min on 2 CPU threads (resumable from runs/damage), then the Set5/Set14 benchmark (reporting only) and the card.
+models-damage: $(VENV)/.test-installed
+	$(BIN)/python -m llmvis_studio.training.train_damage --minutes 45 --threads 2 --out runs/damage --resume --export models/damage-detector.onnx --manifest models/manifest.json
+	$(BIN)/python -m llmvis_studio.training.train_damage --calibrate-only --val-per-photo 6 --out runs/damage --export models/damage-detector.onnx --manifest models/manifest.json
+	$(BIN)/python benchmarks/real_damage.py --update-manifest --sheets runs/real_damage
+	$(BIN)/python -m llmvis_studio.training.damage_card
 
 # The demo texture generator (models/demo-textures-gan.onnx + card): ~9 min on 2 CPU threads.
 models-demo-gan: $(VENV)/.test-installed

@@ -106,7 +106,7 @@ def cmd_detect_scratches(args: argparse.Namespace) -> int:
     _check_output_path(out, args.overwrite)
     image, metadata = load_image(args.input)
     _print_notices(metadata)
-    params = {} if args.threshold is None else {"threshold": args.threshold}
+    params = _detector_params(args)
     request = EditRequest(op="detect-scratches", image=image, model_id=args.model, params=params,
                           device=args.device, tile=args.tile)
     result = _run_request(request, "detect scratches")
@@ -118,8 +118,15 @@ def cmd_detect_scratches(args: argparse.Namespace) -> int:
     return 0
 
 
+def _detector_params(args: argparse.Namespace) -> dict:
+    """--sensitivity (0..1, higher marks more; default 0.5) or the older --threshold on the model's output."""
+    if args.sensitivity is not None:
+        return {"sensitivity": args.sensitivity}
+    return {} if args.threshold is None else {"threshold": args.threshold}
+
+
 def cmd_restore(args: argparse.Namespace) -> int:
-    params: dict = {} if args.threshold is None else {"threshold": args.threshold}
+    params = _detector_params(args)
     if args.inpaint_model:
         params["inpaint_model"] = args.inpaint_model
     return run_file_op(args, "restore", "restore", params, mask_path=args.mask, tile=args.tile)
@@ -238,7 +245,9 @@ def build_parser() -> argparse.ArgumentParser:
     det = sub.add_parser("detect-scratches", help="mark scratches and dust: writes a white-on-black mask PNG")
     det.add_argument("input")
     det.add_argument("mask_output", metavar="MASK_OUT", help="PNG to write (white = defect)")
-    det.add_argument("--threshold", type=float, default=None, help="0..1; lower marks more (default: the model's)")
+    det.add_argument("--sensitivity", type=float, default=None,
+                     help="0..1; higher marks more (default 0.5, the best-F1 point of a calibrated detector)")
+    det.add_argument("--threshold", type=float, default=None, help="0..1 on the model's output; lower marks more")
     det.add_argument("--model", help="detector model id (see `models list`)")
     det.add_argument("--tile", type=int, default=None, help="tile size; 0 = no tiling")
     _add_device(det)
@@ -248,7 +257,8 @@ def build_parser() -> argparse.ArgumentParser:
     res = sub.add_parser("restore", help="detect scratches and dust and fill them in one go")
     res.add_argument("input")
     res.add_argument("output")
-    res.add_argument("--threshold", type=float, default=None, help="detector threshold 0..1 (default: the model's)")
+    res.add_argument("--sensitivity", type=float, default=None, help="detector sensitivity 0..1 (default 0.5)")
+    res.add_argument("--threshold", type=float, default=None, help="detector threshold 0..1 on the model's output")
     res.add_argument("--mask", help="optional PNG: look for defects only in its white part")
     res.add_argument("--model", help="detector model id")
     res.add_argument("--inpaint-model", help="inpainting model id (default: the default inpaint model)")

@@ -26,6 +26,7 @@ from .canvas.tools import (
     BrushSettings, BrushTool, LassoTool, RectangleTool, Tool, clear_mask, feather_mask, grow_mask, invert_mask,
     replace_mask, shrink_mask,
 )
+from . import damage_dialog
 from .canvas.view import CanvasView
 from .defects import DefectReview
 from .document_model import DocumentModel
@@ -187,6 +188,7 @@ class MainWindow(FileActions, QMainWindow):
         menu.addSeparator()
         self.reuse_mask_action = menu.addAction("Reuse the Last Job's Mask")
         self.reuse_mask_action.setData(("command", "reuse"))
+        damage_dialog.install(self, menu)  # Auto-mask Damage (sensitivity)…: its own slot, no menu data
         menu.triggered.connect(self.on_mask_menu)
 
     def _create_toolbar(self) -> None:

@@ -1,11 +1,22 @@
-"""Scratch / dust detection: a segmentation network marks defects; the result is a white-on-black mask.
+"""Scratch / dust / print-damage detection: a segmentation network marks defects; the result is a white-on-black mask.
 
 The op's EditResult.image carries the mask as an H×W×3 uint8 image (255 = defect; all three channels equal), so
 it travels through the same worker and CLI paths as other results; the editor puts it into the mask layer
-(one undo step) instead of the image. Parameter `threshold` (0..1, default from the manifest, 0.5).
+(one undo step) instead of the image.
+
+Parameters: `sensitivity` (0..1, default 0.5; higher marks more) or the older `threshold` (0..1, on the model's
+output). A calibrated detector (manifest `"calibrated": true`) outputs a probability whose best-F1 threshold is 0.5
+on held-out prints, so threshold = 1 − sensitivity and 0.5 is the sensible default. For an uncalibrated model
+sensitivity 0.5 means the manifest's threshold, and other values move it on the logit scale.
+params["output"] = "score" returns, instead of the mask, a uint8 score map (all three channels equal) where a pixel
+is marked at sensitivity s exactly when score > 255·(1 − s): an editor caches it and moves a sensitivity slider live
+without rerunning the net (ui/damage_dialog.py).
 """
 from __future__ import annotations
 
+import math
+
+import cv2
 import numpy as np
 
 from ...catalog import ModelSpec
@@ -17,37 +28,125 @@ from ..tiling import run_tiled, tile_for_budget
 from .base import OpContext, OpOutput, ProgressLike, nchw_runner
 
 DEFAULT_THRESHOLD = 0.5
+DEFAULT_SENSITIVITY = 0.5
+RIDGE_KERNEL = 21  # px: cracks, scratches, specks and small patches are narrower than this
+RIDGE_CONTRAST = 10 / 255  # ... and stand out from their surroundings by at least this much
+LUMA = np.array([0.299, 0.587, 0.114], np.float32)
+LOGIT_SPAN = 4.0  # uncalibrated models: sensitivity 0..1 moves the threshold ±4 logits around the manifest's
+
+
+def _number(request: EditRequest, key: str) -> float | None:
+    value = request.params.get(key)
+    if value is None:
+        return None
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        raise InputError(f"The detection {key} must be a number between 0 and 1, not {value!r}.") from None
+    if not 0.0 <= value <= 1.0 or math.isnan(value):
+        raise InputError(f"The detection {key} must be between 0 and 1, not {value}.")
+    return value
+
+
+def threshold_for_sensitivity(sensitivity: float, spec: ModelSpec) -> float:
+    """Map sensitivity (0 = mark nothing doubtful, 1 = mark everything doubtful) to a threshold on the output."""
+    s = min(max(sensitivity, 0.01), 0.99)
+    if spec.extra.get("calibrated"):
+        return 1.0 - s
+    base = min(max(float(spec.extra.get("threshold", DEFAULT_THRESHOLD)), 1e-6), 1 - 1e-6)
+    z = math.log(base / (1 - base)) - (s - 0.5) * 2 * LOGIT_SPAN
+    return 1.0 / (1.0 + math.exp(-z))
 
 
 def threshold_of(request: EditRequest, spec: ModelSpec) -> float:
-    value = float(request.params.get("threshold", spec.extra.get("threshold", DEFAULT_THRESHOLD)))
-    if not 0.0 < value < 1.0:
-        raise InputError(f"The detection threshold must be between 0 and 1, not {value}.")
-    return value
+    sensitivity = _number(request, "sensitivity")
+    if sensitivity is not None:
+        return threshold_for_sensitivity(sensitivity, spec)
+    threshold = _number(request, "threshold")
+    if threshold is not None:
+        if not 0.0 < threshold < 1.0:
+            raise InputError(f"The detection threshold must be between 0 and 1, not {threshold}.")
+        return threshold
+    if spec.extra.get("calibrated"):
+        return threshold_for_sensitivity(DEFAULT_SENSITIVITY, spec)
+    return float(spec.extra.get("threshold", DEFAULT_THRESHOLD))
+
+
+def check_image(image: np.ndarray) -> None:
+    if image is None or image.ndim != 3 or image.shape[0] == 0 or image.shape[1] == 0:
+        shape = "none" if image is None else "×".join(str(n) for n in image.shape[:2])
+        raise InputError(f"The image is empty ({shape} pixels); there is nothing to check for damage.")
+
+
+def ridge_gate(rgb: np.ndarray) -> np.ndarray:
+    """Where damage can be: within 2 px of a light or dark structure narrower than RIDGE_KERNEL (white / black
+    top-hat of the luminance above RIDGE_CONTRAST). A step edge, a smooth gradient or a flat page has no top-hat
+    response, so the net's false marks along object outlines and on blank paper are dropped."""
+    luma = np.ascontiguousarray(rgb @ LUMA)
+    kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (RIDGE_KERNEL, RIDGE_KERNEL))
+    light = luma - cv2.morphologyEx(luma, cv2.MORPH_OPEN, kernel)
+    dark = cv2.morphologyEx(luma, cv2.MORPH_CLOSE, kernel) - luma
+    gate = (np.maximum(light, dark) > RIDGE_CONTRAST).astype(np.uint8)
+    return cv2.dilate(gate, np.ones((5, 5), np.uint8)) > 0
 
 
 def probabilities(context: OpContext, image: np.ndarray, spec: ModelSpec, device: str, tile, progress) -> tuple:
     """Per-pixel defect probability (H×W float32) and the provider that ran."""
+    check_image(image)
     model = context.open_model(spec, device)
     if tile is None:
         tile = tile_for_budget(context.memory_budget, spec.memory_bytes_per_input_pixel, spec.stride)
-    out = run_tiled(to_float_rgb(image), nchw_runner(model), scale=1, tile=tile if spec.tile_supported else 0,
+    rgb = to_float_rgb(image)
+    out = run_tiled(rgb, nchw_runner(model), scale=1, tile=tile if spec.tile_supported else 0,
                     overlap=spec.tile_min_overlap, stride=spec.stride, progress=progress)
-    return out[..., 0], short_provider(model.provider)
+    prob = out[..., 0]
+    if spec.extra.get("calibrated"):  # the print-damage detector: keep only marks on thin light/dark structures
+        prob[~ridge_gate(rgb)] = 0.0
+    return prob, short_provider(model.provider)
+
+
+def mask_from_probability(prob: np.ndarray, threshold: float) -> np.ndarray:
+    """uint8 H×W mask 0/255 from a (cached) probability map: cheap enough for a live slider."""
+    return np.where(prob > threshold, 255, 0).astype(np.uint8)
+
+
+def detect_with_probability(context: OpContext, request: EditRequest, spec: ModelSpec,
+                            progress: ProgressLike) -> tuple[np.ndarray, np.ndarray, float, str]:
+    """(uint8 mask, probability map, threshold used, provider)."""
+    threshold = threshold_of(request, spec)  # a bad parameter fails before the network runs
+    prob, provider = probabilities(context, request.image, spec, request.device, request.tile,
+                                   progress.span(0.0, 0.95))
+    return mask_from_probability(prob, threshold), prob, threshold, provider
 
 
 def detect(context: OpContext, request: EditRequest, spec: ModelSpec, progress: ProgressLike) -> tuple:
     """(uint8 H×W mask 0/255, provider)."""
-    prob, provider = probabilities(context, request.image, spec, request.device, request.tile,
-                                   progress.span(0.0, 0.95))
-    mask = np.where(prob > threshold_of(request, spec), 255, 0).astype(np.uint8)
+    mask, _, _, provider = detect_with_probability(context, request, spec, progress)
     return mask, provider
 
 
+def score_map(prob: np.ndarray, spec: ModelSpec) -> np.ndarray:
+    """uint8 map: marked at sensitivity s ⇔ score > 255·(1 − s) (the inverse of threshold_for_sensitivity)."""
+    if spec.extra.get("calibrated"):
+        score = prob
+    else:
+        base = min(max(float(spec.extra.get("threshold", DEFAULT_THRESHOLD)), 1e-6), 1 - 1e-6)
+        p = np.clip(prob, 1e-7, 1 - 1e-7)
+        z = np.log(p / (1 - p)) - math.log(base / (1 - base))
+        score = 0.5 + z / (2 * LOGIT_SPAN)
+    return np.clip(np.round(score * 255), 0, 255).astype(np.uint8)
+
+
 def run(context: OpContext, request: EditRequest, spec: ModelSpec, progress: ProgressLike) -> OpOutput:
+    if request.params.get("output") == "score":
+        prob, provider = probabilities(context, request.image, spec, request.device, request.tile,
+                                       progress.span(0.0, 0.95))
+        progress.set(1.0)
+        return OpOutput(image=np.repeat(score_map(prob, spec)[..., None], 3, axis=2), provider=provider,
+                        notes=("Damage scores for the sensitivity slider.",))
     mask, provider = detect(context, request, spec, progress)
     marked = int(np.count_nonzero(mask))
     progress.set(1.0)
-    note = (f"Marked {marked} pixels ({100.0 * marked / mask.size:.2f} %) as scratches or dust."
-            if marked else "No scratches or dust found.")
+    note = (f"Marked {marked} pixels ({100.0 * marked / mask.size:.2f} %) as damage (cracks, scratches, dust)."
+            if marked else "No damage found (no cracks, scratches or dust).")
     return OpOutput(image=np.repeat(mask[..., None], 3, axis=2), provider=provider, notes=(note,))

@@ -1,0 +1,393 @@
+"""Train the print-damage detector (DamageNet, detector v2) on old-print looks of the photo pack, calibrate it and
+export it to ONNX with a manifest entry.
+
+    python -m llmvis_studio.training.train_damage --minutes 45 --threads 2 --out runs/damage \
+        --export models/damage-detector.onnx --manifest models/manifest.json      # what `make models-damage` runs
+
+Samples: random crops of the training photos (../shared/training/photos; whole photos held out for validation and
+calibration, see `split_photos`) turned into damaged, scanned old prints by print_damage.make_sample, plus a share of
+film-style defects (masks.add_defects: thin straight scratches, dust, hairs) on plain or old-looking crops. A producer
+thread keeps a ring buffer filled (train_inpaint.SamplePool). Loss: BCE with a positive weight + soft Dice.
+
+Calibration (after training, on the held-out photos' synthetic crops): Platt scaling of the logits, then the bias is
+shifted so that the best-F1 threshold lands on 0.5 — the exported probability is meaningful in the middle of its range
+and `--sensitivity 0.5` (threshold 1 − 0.5) is the best-F1 point. Precision: `--precision fp32` (default; bf16
+autocast is ~20× slower on AVX2-only CPUs) or bf16 where the CPU has native bf16.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import math
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from llmvis_studio.training import masks, print_damage
+from llmvis_studio.training.archs.damage import DamageNet
+from llmvis_studio.training.archs.sr import count_parameters
+from llmvis_studio.training.train import Logger
+from llmvis_studio.training.train_inpaint import SamplePool, export_onnx, tolerant_prf
+
+MODEL_ID = "damage-detector"
+PHOTOS = Path(__file__).resolve().parents[2].parent / "shared" / "training" / "photos"
+HELD_OUT_EVERY = 20  # one photo in 20 (by name hash) is never trained on: validation + calibration
+MAX_SIDE = 1280
+FILM_SHARE = 0.25  # share of samples with film-style defects (thin straight scratches, dust, hairs)
+CLEAN_BUDGET = 0.005  # calibration: at sensitivity 0.5 at most this fraction of a clean held-out print is marked (the issue's bar)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# data
+
+def photo_root() -> Path:
+    env = os.environ.get("LLMVIS_TRAINING_PHOTOS")
+    return Path(env) if env else PHOTOS
+
+
+def split_photos(root: Path) -> tuple[list[Path], list[Path]]:
+    """(train, held_out) image files; held-out by a stable hash of the relative path, so whole photos are held out."""
+    files = sorted(p for p in root.rglob("*") if p.suffix.lower() in (".png", ".jpg", ".jpeg"))
+    if not files:
+        raise FileNotFoundError(f"no training photos under {root}")
+    def held(p: Path) -> bool:
+        return int(hashlib.sha256(str(p.relative_to(root)).encode()).hexdigest(), 16) % HELD_OUT_EVERY == 0
+    return [p for p in files if not held(p)], [p for p in files if held(p)]
+
+
+def load_photo(path: Path, max_side: int = MAX_SIDE) -> np.ndarray:
+    bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if bgr is None:
+        raise ValueError(f"cannot decode {path}")
+    rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+    h, w = rgb.shape[:2]
+    if max(h, w) > max_side:
+        f = max_side / max(h, w)
+        rgb = cv2.resize(rgb, (round(w * f), round(h * f)), interpolation=cv2.INTER_AREA)
+    return np.ascontiguousarray(rgb)
+
+
+def film_sample(rng: np.random.Generator, photo: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """The old detector's defects (thin straight scratches, dust, hairs, creases) on a plain or old-looking crop."""
+    h, w = photo.shape[:2]
+    s = min(size, h, w)
+    y, x = int(rng.integers(0, h - s + 1)), int(rng.integers(0, w - s + 1))
+    crop = photo[y:y + s, x:x + s]
+    if s != size:
+        crop = cv2.resize(crop, (size, size), interpolation=cv2.INTER_CUBIC)
+    if rng.random() < 0.5:
+        look, _ = print_damage.old_print_look(rng, crop)
+        crop = np.round(look * 255).astype(np.uint8)
+    damaged, mask = masks.add_defects(rng, crop)
+    return damaged, mask
+
+
+def damage_sample(rng: np.random.Generator, images: list[np.ndarray], patch: int,
+                  weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    photo = images[int(rng.choice(len(images), p=weights))]
+    if rng.random() < FILM_SHARE:
+        x, y = film_sample(rng, photo, patch)
+    else:
+        x, y = print_damage.make_sample(rng, photo, patch)
+    return x.astype(np.float32), (y > 0).astype(np.uint8)
+
+
+def validation_set(photos: list[np.ndarray], size: int = 192, per_photo: int = 3) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """Fixed (kind, image, label) crops of held-out photos: print damage, film scratches and clean old prints."""
+    out = []
+    for i, photo in enumerate(photos):
+        for j in range(per_photo):
+            rng = np.random.default_rng(7000 + 10 * i + j)
+            kind = ("print", "film", "clean")[j % 3]
+            if kind == "film":
+                x, y = film_sample(rng, photo, size)
+            else:
+                x, y = print_damage.make_sample(rng, photo, size, clean_share=1.0 if kind == "clean" else 0.0)
+            out.append((kind, x.astype(np.float32), (y > 0).astype(np.uint8)))
+    return out
+
+
+def batch_tensors(samples) -> tuple[torch.Tensor, torch.Tensor]:
+    x = np.stack([s[0] for s in samples]).transpose(0, 3, 1, 2)
+    y = np.stack([s[1] for s in samples]).astype(np.float32)[:, None]
+    return torch.from_numpy(np.ascontiguousarray(x)), torch.from_numpy(y)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# validation and calibration
+
+@torch.no_grad()
+def val_logits(model: DamageNet, vset) -> list[np.ndarray]:
+    model.eval()
+    out = [model.logits(torch.from_numpy(x.transpose(2, 0, 1)[None].copy()))[0, 0].numpy() for _, x, _ in vset]
+    model.train()
+    return out
+
+
+def scores(logits: list[np.ndarray], vset, threshold_logit: float) -> dict[str, float]:
+    """Pooled-per-crop mean precision / recall / F1 (1 px tolerance) on damaged crops; marked fraction on clean ones."""
+    ps, rs, clean = [], [], []
+    for z, (kind, _, y) in zip(logits, vset):
+        pred = z > threshold_logit
+        if kind == "clean":
+            clean.append(float(pred.mean()))
+            continue
+        p, r, _ = tolerant_prf(pred, y)
+        ps.append(p)
+        rs.append(r)
+    p, r = float(np.mean(ps)), float(np.mean(rs))
+    return {"precision": p, "recall": r, "f1": 2 * p * r / max(1e-9, p + r),
+            "clean_marked": float(np.mean(clean)) if clean else 0.0}
+
+
+def platt(logits: list[np.ndarray], vset, pixels: int = 400_000, seed: int = 0) -> tuple[float, float]:
+    """Fit p = sigmoid(a·z + b) to the held-out labels (a pixel subsample)."""
+    z = np.concatenate([l.ravel() for l in logits])
+    y = np.concatenate([(v[2] > 0).ravel() for v in vset]).astype(np.float32)
+    idx = np.random.default_rng(seed).choice(z.size, min(pixels, z.size), replace=False)
+    zt, yt = torch.from_numpy(z[idx]), torch.from_numpy(y[idx])
+    ab = torch.tensor([1.0, 0.0], requires_grad=True)
+    opt = torch.optim.LBFGS([ab], lr=0.5, max_iter=200)
+
+    def closure():
+        opt.zero_grad()
+        loss = F.binary_cross_entropy_with_logits(zt * ab[0] + ab[1], yt)
+        loss.backward()
+        return loss
+    opt.step(closure)
+    a, b = float(ab[0]), float(ab[1])
+    if not (math.isfinite(a) and math.isfinite(b)) or a < 0.05:  # an untrained net (tiny test runs): no scaling
+        return 1.0, 0.0
+    return a, b
+
+
+def calibrate(model: DamageNet, vset, log) -> dict[str, Any]:
+    """Platt scaling, then shift the bias so the best-F1 threshold is 0.5; bakes (a, b) into model.calibration.
+    "Best" is the best F1 among thresholds that mark at most CLEAN_BUDGET of the clean held-out prints (clean
+    photos must stay untouched), else the threshold that marks the least of them."""
+    model.calibration.copy_(torch.tensor([1.0, 0.0]))
+    logits = val_logits(model, vset)
+    a, b = platt(logits, vset)
+    grid = [round(t, 3) for t in list(np.arange(0.05, 0.96, 0.05)) + [0.97, 0.98, 0.99, 0.995]]
+    f1, clean = {}, {}
+    for t in grid:  # thresholds on the Platt probability, as raw-logit thresholds
+        s = scores(logits, vset, (math.log(t / (1 - t)) - b) / a)
+        f1[t], clean[t] = s["f1"], s["clean_marked"]
+    feasible = [t for t in grid if clean[t] <= CLEAN_BUDGET]
+    best = max(feasible, key=f1.get) if feasible else min(grid, key=clean.get)
+    b_shift = b - math.log(best / (1 - best))
+    model.calibration.copy_(torch.tensor([a, b_shift]))
+    log(f"calibration platt a {a:.3f} b {b:.3f}; best F1 {f1[best]:.3f} at platt p {best}; baked b {b_shift:.3f}")
+    at_half = scores(logits, vset, -b_shift / a)
+    by_sens = {s: round(scores(logits, vset, (math.log((1 - s) / s) - b_shift) / a)["f1"], 4)
+               for s in (0.2, 0.35, 0.5, 0.65, 0.8)}
+    return {"platt": [round(a, 4), round(b, 4)], "baked": [round(a, 4), round(b_shift, 4)],
+            "f1_by_platt_threshold": {str(k): round(v, 4) for k, v in f1.items()},
+            "clean_marked_by_platt_threshold": {str(k): round(v, 5) for k, v in clean.items()},
+            "clean_budget": CLEAN_BUDGET,
+            "f1_by_sensitivity": {str(k): v for k, v in by_sens.items()},
+            "at_sensitivity_0.5": {k: round(v, 5) for k, v in at_half.items()}}
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# the loop
+
+def lr_at(args, step: int, elapsed: float) -> float:
+    frac = step / args.steps if args.steps else elapsed / max(1e-9, args.minutes * 60.0)
+    warm = min(1.0, (step + 1) / max(1, args.warmup))
+    return args.lr * warm * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * min(max(frac, 0.0), 1.0))))
+
+
+def train(args: argparse.Namespace) -> dict[str, Any]:
+    torch.set_num_threads(args.threads)
+    cv2.setNumThreads(1)
+    out_dir = Path(args.out)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    log = Logger(out_dir / "train.log")
+    ckpt = out_dir / "last.pt"
+    torch.manual_seed(args.seed)
+    model = DamageNet(channels=args.channels)
+    opt = torch.optim.Adam(model.parameters(), lr=args.lr, betas=(0.9, 0.99))
+    rng = np.random.default_rng(args.seed)
+    step, elapsed = 0, 0.0
+    if args.resume and ckpt.exists():
+        state = torch.load(ckpt, map_location="cpu", weights_only=False)
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        step, elapsed = state["step"], state["elapsed"]
+        rng.bit_generator.state = state["rng"]
+        log(f"resumed from {ckpt} at step {step} ({elapsed / 60:.1f} min)")
+    log(f"damage {json.dumps(vars(args))} params={count_parameters(model)}")
+    train_files, held_files = split_photos(Path(args.photos) if args.photos else photo_root())
+    if args.max_images:
+        train_files, held_files = train_files[:args.max_images], held_files[:max(1, args.max_images // 4)]
+    if not held_files:  # a tiny photo folder (tests): validate on the last photo rather than on nothing
+        held_files = train_files[-1:]
+    images = [load_photo(p) for p in train_files]
+    vset = validation_set([load_photo(p) for p in held_files], per_photo=args.val_per_photo)
+    log(f"{len(images)} training photos, {len(held_files)} held-out photos → {len(vset)} validation crops")
+    pos_weight = torch.tensor(args.pos_weight)
+    pool = SamplePool(damage_sample, images, args.patch, args.seed + step, size=args.pool, reuse=args.reuse)
+    pool.start(min(args.pool, max(args.batch * 2, 8)))
+    precision = torch.bfloat16 if args.precision == "bf16" else None
+
+    def done() -> bool:
+        return step >= args.steps if args.steps else elapsed >= args.minutes * 60.0
+
+    def save() -> None:
+        tmp = ckpt.with_suffix(".tmp")
+        torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "step": step, "elapsed": elapsed,
+                    "rng": rng.bit_generator.state, "args": vars(args), "config": model.config()}, tmp)
+        os.replace(tmp, ckpt)
+
+    model.train()
+    t0, start_elapsed, last_ckpt = time.time(), elapsed, time.time()
+    window, window_n, window_t = {}, 0, time.time()
+    try:
+        while not done():
+            lr = lr_at(args, step, elapsed)
+            for g in opt.param_groups:
+                g["lr"] = lr
+            x, y = batch_tensors(pool.batch(rng, args.batch))
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision is not None):
+                logits = model.logits(x)
+            logits = logits.float()
+            bce = F.binary_cross_entropy_with_logits(logits, y, pos_weight=pos_weight)
+            prob = torch.sigmoid(logits)
+            dice = (1 - (2 * (prob * y).sum() + 1) / (prob.sum() + y.sum() + 1)) * args.dice_weight
+            loss = bce + dice
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            opt.step()
+            step += 1
+            elapsed = start_elapsed + (time.time() - t0)
+            window["bce"] = window.get("bce", 0.0) + float(bce.detach())
+            window["dice"] = window.get("dice", 0.0) + float(dice.detach())
+            window_n += 1
+            if step % args.log_every == 0:
+                terms = " ".join(f"{k} {v / window_n:.4f}" for k, v in window.items())
+                log(f"step {step} {terms} lr {lr:.2e} it/s {window_n / (time.time() - window_t):.2f} "
+                    f"elapsed {elapsed / 60:.1f} min pool {pool.made}/{pool.drawn}")
+                window, window_n, window_t = {}, 0, time.time()
+            if args.val_every and step % args.val_every == 0:
+                v = scores(val_logits(model, vset), vset, 0.0)
+                log(f"step {step} val " + " ".join(f"{k} {val:.4f}" for k, val in v.items()))
+                window_t = time.time()
+            if time.time() - last_ckpt > args.ckpt_minutes * 60:
+                save()
+                last_ckpt = time.time()
+    finally:
+        pool.close()
+    save()
+    result: dict[str, Any] = {"steps": step, "minutes": round(elapsed / 60, 1)}
+    result["val_raw"] = scores(val_logits(model, vset), vset, 0.0)
+    result["calibration"] = calibrate(model, vset, log)
+    log(f"trained {step} steps in {elapsed / 60:.1f} min; {json.dumps(result)}")
+    torch.save({"model": model.state_dict(), "config": model.config(), "result": result}, out_dir / "calibrated.pt")
+    if args.export:
+        export(model, Path(args.export), args.manifest, result, log)
+    result["model"] = model
+    return result
+
+
+def calibrate_only(args: argparse.Namespace) -> dict[str, Any]:
+    """Recalibrate and export the last checkpoint of a finished run (no training)."""
+    torch.set_num_threads(args.threads)
+    out_dir = Path(args.out)
+    log = Logger(out_dir / "train.log")
+    state = torch.load(out_dir / "last.pt", map_location="cpu", weights_only=False)
+    model = DamageNet(channels=state["config"]["channels"])
+    model.load_state_dict(state["model"])
+    _, held_files = split_photos(Path(args.photos) if args.photos else photo_root())
+    vset = validation_set([load_photo(p) for p in held_files], per_photo=args.val_per_photo)
+    log(f"calibrate-only: step {state['step']}, {len(vset)} held-out crops")
+    result: dict[str, Any] = {"steps": state["step"], "minutes": round(state["elapsed"] / 60, 1)}
+    result["val_raw"] = scores(val_logits(model, vset), vset, 0.0)
+    result["calibration"] = calibrate(model, vset, log)
+    log(f"calibrated {json.dumps(result)}")
+    torch.save({"model": model.state_dict(), "config": model.config(), "result": result}, out_dir / "calibrated.pt")
+    if args.export:
+        export(model, Path(args.export), args.manifest, result, log)
+    result["model"] = model
+    return result
+
+
+def export(model: DamageNet, path: Path, manifest: str, result: dict[str, Any], log) -> None:
+    export_onnx("scratch", model, path)
+    log(f"exported {path}")
+    if manifest:
+        from llmvis_studio.training.manifest_tools import upsert_entry
+
+        entry = manifest_entry(model, path, {"train_steps": result["steps"], "train_minutes": result["minutes"],
+                                             "heldout_calibration": result["calibration"]})
+        upsert_entry(manifest, entry)
+        log(f"manifest entry {MODEL_ID} → {manifest}")
+
+
+def manifest_entry(model: DamageNet, path: Path, metrics: dict[str, Any]) -> dict[str, Any]:
+    from llmvis_studio.training.manifest_tools import sha256_of
+
+    rgb = {"layout": "NCHW", "dtype": "float32", "range": [0, 1], "channels": "RGB"}
+    one = {"layout": "NCHW", "dtype": "float32", "range": [0, 1], "channels": "mask"}
+    return {"id": MODEL_ID, "name": "Print damage detector (cracks, tears, dust, scratches)",
+            "task": "detect-scratches", "file": path.name, "sha256": sha256_of(path),
+            "inputs": [{"name": "image", **rgb}], "outputs": [{"name": "mask", **one}],
+            "scale": 1, "stride": DamageNet.STRIDE, "tile": {"supported": True, "min_overlap": 32, "default": 1024},
+            "memory_bytes_per_input_pixel": 400, "threshold": 0.5, "calibrated": True,
+            # not the default until a run beats scratch-detector on thin scratches and clean photos (see its card)
+            "parameters": count_parameters(model), "default": False, "licence": "BSD-3-Clause (trained here)",
+            "source": "trained here (llmvis_studio.training.train_damage on ../shared/training/photos, see "
+                      "models/cards/damage-detector.md)",
+            "reproduce": "make models-damage", "metrics": metrics}
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m llmvis_studio.training.train_damage", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--out", required=True)
+    p.add_argument("--photos", default="", help="photo folder (default ../shared/training/photos)")
+    p.add_argument("--max-images", type=int, default=0, help="use only the first N photos (tiny test runs)")
+    p.add_argument("--steps", type=int, default=0)
+    p.add_argument("--minutes", type=float, default=45.0)
+    p.add_argument("--batch", type=int, default=12)
+    p.add_argument("--patch", type=int, default=128)
+    p.add_argument("--lr", type=float, default=2e-3)
+    p.add_argument("--warmup", type=int, default=100)
+    p.add_argument("--channels", type=int, default=16)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--precision", choices=("fp32", "bf16"), default="fp32",
+                   help="fp32 (default: bf16 autocast is ~20x slower on AVX2-only CPUs) or bf16 autocast")
+    p.add_argument("--pos-weight", type=float, default=1.5)
+    p.add_argument("--dice-weight", type=float, default=0.5)
+    p.add_argument("--resume", action="store_true")
+    p.add_argument("--pool", type=int, default=1500)
+    p.add_argument("--reuse", type=float, default=3.0)
+    p.add_argument("--val-per-photo", type=int, default=3)
+    p.add_argument("--log-every", type=int, default=50)
+    p.add_argument("--val-every", type=int, default=400)
+    p.add_argument("--ckpt-minutes", type=float, default=2.0)
+    p.add_argument("--export", default="")
+    p.add_argument("--manifest", default="")
+    p.add_argument("--calibrate-only", action="store_true", help="recalibrate and export --out's last checkpoint")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    result = calibrate_only(args) if args.calibrate_only else train(args)
+    print(json.dumps({k: v for k, v in result.items() if k != "model"}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

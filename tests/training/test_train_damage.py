@@ -1,0 +1,58 @@
+"""The print-damage synthesiser and a tiny DamageNet training run: labels mark what changed, clean samples stay
+unlabelled, the calibrated ONNX export matches torch, and the manifest entry says it is calibrated."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import onnxruntime as ort
+import torch
+
+from llmvis_studio.files import load_image, save_image
+from llmvis_studio.training import print_damage, train_damage
+from llmvis_studio.training.archs.damage import DamageNet
+
+ROOT = __import__("pathlib").Path(__file__).resolve().parents[2]
+
+
+def photo() -> np.ndarray:
+    img, _ = load_image(ROOT / "resources" / "sample.png")
+    return np.ascontiguousarray(img[..., :3])
+
+
+def test_damage_labels_are_the_pixels_that_changed_and_clean_samples_have_none():
+    rng = np.random.default_rng(4)
+    look, paper = print_damage.old_print_look(rng, photo()[:192, :192])
+    damaged, label = print_damage.add_print_damage(rng, look, paper, amount=2.0)
+    assert damaged.dtype == np.float32 and damaged.min() >= 0 and damaged.max() <= 1
+    changed = np.abs(damaged - look).max(axis=2) >= print_damage.MIN_CHANGE
+    assert 0.005 < (label > 0).mean() < 0.6
+    assert changed[label > 0].all()  # never a label where nothing visibly changed
+    clean, clean_label = print_damage.add_print_damage(rng, look, paper, amount=0.0)
+    assert not clean_label.any() and np.array_equal(clean, look)
+    x, y = print_damage.make_sample(np.random.default_rng(1), photo(), 96, clean_share=1.0)
+    assert x.shape == (96, 96, 3) and not y.any()
+
+
+def test_tiny_training_run_exports_a_calibrated_detector(tmp_path):
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    img = photo()
+    for i in range(3):
+        save_image(photos / f"p{i}.png", np.ascontiguousarray(img[i * 100:i * 100 + 200, i * 80:i * 80 + 200]))
+    onnx_path, manifest = tmp_path / "d.onnx", tmp_path / "manifest.json"
+    args = train_damage.parser().parse_args([
+        "--out", str(tmp_path / "run"), "--photos", str(photos), "--steps", "4", "--batch", "2", "--patch", "64",
+        "--channels", "4", "--warmup", "1", "--threads", "1", "--pool", "16", "--val-per-photo", "3",
+        "--val-every", "0", "--export", str(onnx_path), "--manifest", str(manifest)])
+    result = train_damage.train(args)
+    assert result["steps"] == 4 and "calibration" in result
+    entry = json.loads(manifest.read_text())["models"][0]
+    assert entry["id"] == "damage-detector" and entry["calibrated"] and entry["stride"] == DamageNet.STRIDE
+    model = result["model"].eval()
+    x = torch.rand(1, 3, 40, 56)
+    with torch.no_grad():
+        want = model(x).numpy()
+    got = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"]).run(None, {"image": x.numpy()})[0]
+    assert got.shape == (1, 1, 40, 56) and np.abs(got - want).max() < 1e-4
+    assert (tmp_path / "run" / "last.pt").exists()
