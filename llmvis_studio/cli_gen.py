@@ -111,7 +111,8 @@ def add_generator_commands(sub, add_device) -> None:
         p.add_argument("--batch", type=int, default=32)
         p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
         p.add_argument("--resume", action="store_true", help="continue from RUN/checkpoint.pt")
-        p.add_argument("--width", type=int, default=64, help="network width (channels at full resolution)")
+        p.add_argument("--width", type=int, default=0,
+                       help="network width: channels at full resolution (default 32 for --size 32, else 64)")
         p.add_argument("--z-dim", dest="z_dim", type=int, default=0, help="noise/latent size (default 128 GAN, 64 VAE)")
         p.add_argument("--lr", type=float, default=0.0, help="learning rate (default 2e-4 GAN, 1e-3 VAE)")
         p.add_argument("--seed", type=int, default=0)

