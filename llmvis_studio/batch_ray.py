@@ -20,6 +20,7 @@ import contextlib
 import logging
 import os
 import socket
+import sys
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -39,7 +40,14 @@ FORWARDED_ENV = ("LLMVIS_MODELS_DIR", "LLMVIS_DATA_DIR")  # where workers find m
 CONNECT_TIMEOUT_S = 5.0
 
 
-def import_ray():
+# Ray resolves "127.0.0.1" to the machine's outward address and listens there unless this is off (it is
+# read when ray is imported, and inherited by the head's processes): a private head then stays on loopback.
+LOOPBACK_ONLY_ENV = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
+
+
+def import_ray(private_head: bool):
+    if private_head and "ray" not in sys.modules:
+        os.environ[LOOPBACK_ONLY_ENV] = "0"
     try:
         import ray
     except ImportError as exc:
@@ -100,6 +108,15 @@ def check_reachable(address: str) -> None:
         raise InputError(f"Cannot reach the Ray cluster at {address}: {reason.lower()}.", detail=repr(exc)) from exc
 
 
+def check_loopback(ray) -> None:
+    """A private head must not listen beyond this machine; stop it if Ray picked an outward address."""
+    address = ray.util.get_node_ip_address()
+    if address not in ("127.0.0.1", "::1", "localhost"):
+        ray.shutdown()
+        raise StudioError(f"The local Ray instance chose {address} instead of 127.0.0.1 and was stopped; "
+                          f"set {LOOPBACK_ONLY_ENV}=0 before Python imports ray.")
+
+
 @contextlib.contextmanager
 def connected(ray, address: Optional[str], workers: int) -> Iterator[None]:
     """Use an already running Ray session, join ADDRESS, or start a private head on loopback; stop what we started."""
@@ -112,7 +129,8 @@ def connected(ray, address: Optional[str], workers: int) -> Iterator[None]:
             check_reachable(address)
             ray.init(address=address, **quiet)
         else:
-            ray.init(address="local", num_cpus=workers, _node_ip_address="127.0.0.1", **quiet)
+            ray.init(address="local", num_cpus=workers, **quiet)
+            check_loopback(ray)
     except StudioError:
         raise
     except Exception as exc:  # ConnectionError, TimeoutError, RuntimeError from Ray's start-up
@@ -169,7 +187,7 @@ def run_batch_ray(job: BatchJob, workers: int = 2, address: Optional[str] = None
     on_result(outcome) for each written one; on_pool(pool) once the actors exist (tests use it)."""
     if workers < 1:
         raise InputError("--workers must be at least 1.")
-    ray = import_ray()
+    ray = import_ray(private_head=not address)
     summary, todo, started = prepare(job)  # folder checks and skips before any cluster is touched
     if todo:
         with connected(ray, address, workers):

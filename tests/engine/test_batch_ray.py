@@ -3,6 +3,7 @@
 A worker is killed mid-run: nothing is lost, every output equals the local engine's pixel for pixel, the
 inputs are untouched, a rerun finishes only what is left, and no Ray process outlives the test.
 """
+import contextlib
 import hashlib
 import json
 import os
@@ -20,6 +21,7 @@ from llmvis_studio.batch import BatchJob, run_batch
 from llmvis_studio.files import load_image, save_image
 from llmvis_studio.paths import sample_image
 
+os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")  # read at import: Ray stays on 127.0.0.1
 ray = pytest.importorskip("ray", reason="Ray is not installed (pip install 'llmvis-studio[cluster]')")
 from llmvis_studio.batch_ray import run_batch_ray  # noqa: E402  (after the skip: it needs ray)
 
@@ -39,6 +41,26 @@ def ray_processes() -> set[int]:
             continue
         if any(mark in cmdline for mark in RAY_PROCESS_MARKS):
             found.add(int(entry.name))
+    return found
+
+
+def listening_addresses(pids: set[int]) -> set[str]:
+    """The local IPv4 addresses (hex, as /proc/net writes them) that these processes accept connections on."""
+    sockets = set()
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            for fd in Path(f"/proc/{pid}/fd").iterdir():
+                with contextlib.suppress(OSError):
+                    target = os.readlink(fd)
+                    if target.startswith("socket:["):
+                        sockets.add(target[8:-1])
+    found = set()
+    for table in ("tcp", "tcp6", "udp", "udp6"):
+        for line in Path(f"/proc/net/{table}").read_text().splitlines()[1:]:
+            fields = line.split()
+            listens = fields[3] == "0A" or table.startswith("udp")
+            if listens and fields[9] in sockets:
+                found.add(fields[1].rsplit(":", 1)[0][-8:])  # IPv4 part, also of a v4-mapped IPv6 address
     return found
 
 
@@ -95,10 +117,10 @@ def test_killed_worker_loses_nothing_and_outputs_match_local(tmp_path, bundled_m
     assert run_batch(job_for(inputs, reference), Engine().run).done == COUNT
 
     already = ray_processes()
-    ray.init(address="local", num_cpus=2, include_dashboard=False, _node_ip_address="127.0.0.1",
-             log_to_driver=False)
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
     started = ray_processes() - already
     try:
+        assert ray.util.get_node_ip_address() == "127.0.0.1"
         out = tmp_path / "ray"
         pools, pids, killed = [], {}, []
 
@@ -113,6 +135,8 @@ def test_killed_worker_loses_nothing_and_outputs_match_local(tmp_path, bundled_m
                 killed.append(victim)
 
         summary = run_batch_ray(job_for(inputs, out), workers=2, on_pool=remember, on_result=kill_the_other_worker)
+        ray_now = ray_processes() - already
+        assert listening_addresses(ray_now) == {"0100007F"}, "Ray must listen on 127.0.0.1 only"
         assert killed and sum(pools[0].replaced.values()) >= 1, "the kill must cost a worker"
         assert (summary.done, summary.skipped, summary.failed) == (COUNT, 0, 0), summary.errors
         assert_same_pixels(out, reference)
@@ -134,8 +158,10 @@ def test_killed_worker_loses_nothing_and_outputs_match_local(tmp_path, bundled_m
     assert not wait_until_gone(started), "Ray processes left behind after shutdown"
 
 
-def test_cli_engine_ray_matches_local_and_stops_its_head(tmp_path, bundled_models):
+def test_cli_engine_ray_matches_local_and_stops_its_head(tmp_path, bundled_models, monkeypatch):
     from tests.engine.test_cli import cli
+
+    monkeypatch.delenv("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER")  # the CLI keeps its private head on loopback itself
 
     inputs = tmp_path / "in"
     before = make_inputs(inputs, count=4)
