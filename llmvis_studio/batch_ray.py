@@ -72,15 +72,22 @@ class BatchWorker:
 
     def __init__(self, env: dict[str, str], threads: int) -> None:
         os.environ.update(env)  # before the Engine reads the catalog location
-        from .engine import Engine
-
-        self.engine = Engine(threads=threads)
+        self.threads = threads
+        self.engine = None  # made by the first image, so a bad catalog fails images with its reason, not the actor
 
     def pid(self) -> int:
         return os.getpid()
 
     def process(self, job: BatchJob, source: str) -> ImageOutcome:
         outcome = ImageOutcome(source=source, worker_pid=os.getpid())
+        if self.engine is None:
+            from .engine import Engine
+
+            try:
+                self.engine = Engine(threads=self.threads)
+            except StudioError as exc:
+                outcome.error = exc.user_message
+                return outcome
 
         def run(request, progress):
             result = self.engine.run(request, progress)
@@ -92,6 +99,12 @@ class BatchWorker:
         return outcome
 
 
+def first_line(exc: BaseException, limit: int = 200) -> str:
+    """Ray's messages run to many lines; the CLI shows one."""
+    text = str(exc).strip()
+    return (text.splitlines()[0][:limit] if text else type(exc).__name__)
+
+
 # ---------------------------------------------------------------- connecting
 
 
@@ -101,7 +114,7 @@ def check_reachable(address: str) -> None:
     if not sep or not port.isdigit() or "://" in address:
         return  # "auto", "ray://...": Ray's own checks apply
     try:
-        with socket.create_connection((host, int(port)), timeout=CONNECT_TIMEOUT_S):
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=CONNECT_TIMEOUT_S):
             pass
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
@@ -135,8 +148,7 @@ def connected(ray, address: Optional[str], workers: int) -> Iterator[None]:
         raise
     except Exception as exc:  # ConnectionError, TimeoutError, RuntimeError from Ray's start-up
         where = f"the Ray cluster at {address}" if address else "a local Ray instance"
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise InputError(f"Cannot connect to {where}: {first}", detail=repr(exc)) from exc
+        raise InputError(f"Cannot connect to {where}: {first_line(exc)}", detail=repr(exc)) from exc
     try:
         yield
     finally:
@@ -227,8 +239,8 @@ def schedule(ray, pool: WorkerPool, job: BatchJob, todo: list[Path], summary: Ba
             tries[source] = tries.get(source, 0) + 1
             log.warning("worker %s died on %s (try %d): %s", slot, source.name, tries[source], exc)
             if not pool.replace(slot) and not pool.actors:
-                raise StudioError(f"Every Ray worker died; the last on {source.name}. Rerun to finish "
-                                  "the rest.", detail=repr(exc)) from exc
+                raise StudioError(f"Every Ray worker died (the last on {source.name}: {first_line(exc)}); "
+                                  "rerun to finish the rest.", detail=repr(exc)) from exc
             if tries[source] < MAX_TRIES:
                 queue.appendleft(source)
                 feed(slot)
@@ -237,7 +249,7 @@ def schedule(ray, pool: WorkerPool, job: BatchJob, todo: list[Path], summary: Ba
                 continue
             outcome = ImageOutcome(str(source), error=f"its worker process died {tries[source]} times")
         except ray.exceptions.RayError as exc:  # a bug or a lost object: this image fails, the run goes on
-            outcome = ImageOutcome(str(source), error=f"{type(exc).__name__}: {str(exc).splitlines()[0]}")
+            outcome = ImageOutcome(str(source), error=f"{type(exc).__name__}: {first_line(exc)}")
         finished += 1
         if outcome.error is None:
             summary.done += 1
