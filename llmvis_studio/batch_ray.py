@@ -158,13 +158,23 @@ def connected(ray, address: Optional[str], workers: int) -> Iterator[None]:
 # ---------------------------------------------------------------- the pool
 
 
+def gpus_per_worker(ray, device: str, workers: int) -> float:
+    """Ray hides every GPU from an actor that asks for none, so --device auto|cuda asks for a share of them
+    (where the cluster has any): the workers then run on the provider the local engine would use."""
+    if device == "cpu":
+        return 0.0
+    gpus = float(ray.cluster_resources().get("GPU", 0))
+    return min(1.0, gpus / workers) if gpus > 0 else 0.0
+
+
 class WorkerPool:
     """N actor slots; a slot whose actor died gets a fresh one, up to MAX_REPLACEMENTS times."""
 
-    def __init__(self, ray, workers: int, threads: int = 1) -> None:
+    def __init__(self, ray, workers: int, threads: int = 1, device: str = "auto") -> None:
         self.ray = ray
         env = {name: os.environ[name] for name in FORWARDED_ENV if name in os.environ}
-        self._make = lambda: ray.remote(BatchWorker).options(num_cpus=threads).remote(env, threads)
+        options = dict(num_cpus=threads, num_gpus=gpus_per_worker(ray, device, workers))
+        self._make = lambda: ray.remote(BatchWorker).options(**options).remote(env, threads)
         self.actors: dict[int, Any] = {slot: self._make() for slot in range(workers)}
         self.replaced = {slot: 0 for slot in range(workers)}
 
@@ -203,7 +213,7 @@ def run_batch_ray(job: BatchJob, workers: int = 2, address: Optional[str] = None
     summary, todo, started = prepare(job)  # folder checks and skips before any cluster is touched
     if todo:
         with connected(ray, address, workers):
-            pool = WorkerPool(ray, workers)
+            pool = WorkerPool(ray, workers, device=job.device)
             try:
                 if on_pool is not None:
                     on_pool(pool)

@@ -102,3 +102,13 @@ def test_no_worker_left_is_one_clear_error(tmp_path):
         run(tmp_path, ["a.png", "b.png"], {"a.png": 99, "b.png": 99}, workers=1, replacements=0)
     assert "Every Ray worker died" in caught.value.user_message
     assert "\n" not in caught.value.user_message
+
+
+@pytest.mark.parametrize("device, gpus, workers, share", [
+    ("cpu", 1, 2, 0.0), ("auto", 0, 2, 0.0), ("auto", 1, 2, 0.5), ("cuda", 1, 4, 0.25), ("auto", 4, 2, 1.0),
+])
+def test_workers_ask_for_a_share_of_the_gpus_unless_cpu(device, gpus, workers, share):
+    from llmvis_studio.batch_ray import gpus_per_worker
+
+    fake = SimpleNamespace(cluster_resources=lambda: {"CPU": 8.0, **({"GPU": float(gpus)} if gpus else {})})
+    assert gpus_per_worker(fake, device, workers) == share
