@@ -70,8 +70,8 @@ def main() -> None:
         return BatchJob(op="upscale", input_dir=inputs, output_dir=work / out, params={"scale": args.scale})
 
     local = run_batch(job("local"), Engine().run)
-    results = {"local_engine": {"images_per_s": round(local.done / local.seconds, 2), "seconds": round(local.seconds, 2),
-                                "note": "one process, onnxruntime on all cores"}}
+    results = {"local_engine": {"images_per_s": round(local.done / local.seconds, 2),
+                                "seconds": round(local.seconds, 2), "note": "one process, onnxruntime on all cores"}}
     started = time.monotonic()
     ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
     ray_start = time.monotonic() - started
