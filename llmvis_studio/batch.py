@@ -97,6 +97,24 @@ def run_batch(job: BatchJob, engine_run: Callable[[EditRequest, Progress], Any],
               on_file: Optional[Callable[[int, int, Path], None]] = None,
               token: Optional[Progress] = None) -> BatchSummary:
     """Process every pending file; `engine_run(request, progress)` does one image."""
+    summary, todo, started = prepare(job)
+    for index, source in enumerate(todo):
+        if token is not None:
+            token.check()
+        if on_file is not None:
+            on_file(index, len(todo), source)
+        error = attempt_one(job, source, engine_run, token or Progress())
+        if error is None:
+            summary.done += 1
+        else:
+            record_failure(job, summary, source, error)
+    summary.seconds = time.monotonic() - started
+    return summary
+
+
+def prepare(job: BatchJob) -> tuple[BatchSummary, list[Path], float]:
+    """Checks, the output folder, stale temp files gone; returns (summary with skips, files to do, start time).
+    Shared by the local loop and the Ray engine (batch_ray.py)."""
     check_folders(job)
     if job.op == "inpaint" and job.mask is None:
         raise InputError("Batch inpainting needs --mask (one mask file, or a folder of masks named like the images).")
@@ -104,24 +122,22 @@ def run_batch(job: BatchJob, engine_run: Callable[[EditRequest, Progress], Any],
     remove_stale_temp_files(job.output_dir, recursive=True)  # a killed run's; never a live run's
     summary = BatchSummary()
     started = time.monotonic()
-    files = input_files(job)
-    todo = list(pending(job, files, summary))
-    for index, source in enumerate(todo):
-        if token is not None:
-            token.check()
-        if on_file is not None:
-            on_file(index, len(todo), source)
-        try:
-            process_one(job, source, engine_run, token or Progress())
-            summary.done += 1
-        except Cancelled:
-            raise
-        except StudioError as exc:
-            record_failure(job, summary, source, exc.user_message)
-        except (OSError, MemoryError) as exc:
-            record_failure(job, summary, source, f"{type(exc).__name__}: {exc}")
-    summary.seconds = time.monotonic() - started
-    return summary
+    todo = list(pending(job, input_files(job), summary))
+    return summary, todo, started
+
+
+def attempt_one(job: BatchJob, source: Path, engine_run, token: Progress) -> Optional[str]:
+    """One image, start to finish: None when written, else the reason it failed (the run goes on).
+    The one per-image code path of both engines: the local loop and each Ray actor call it."""
+    try:
+        process_one(job, source, engine_run, token)
+    except Cancelled:
+        raise
+    except StudioError as exc:
+        return exc.user_message
+    except (OSError, MemoryError) as exc:
+        return f"{type(exc).__name__}: {exc}"
+    return None
 
 
 def make_output_folder(folder: Path) -> None:

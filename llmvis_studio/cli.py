@@ -151,7 +151,7 @@ def cmd_models(args: argparse.Namespace) -> int:
 
 
 def cmd_batch(args: argparse.Namespace) -> int:
-    from .batch import BatchJob, run_batch
+    from .batch import BatchJob
 
     params: dict = {}
     if args.op == "upscale":
@@ -163,14 +163,9 @@ def cmd_batch(args: argparse.Namespace) -> int:
     job = BatchJob(op=args.op, input_dir=Path(args.input_dir), output_dir=Path(args.output_dir),
                    recursive=args.recursive, overwrite=args.overwrite, mask=Path(args.mask) if args.mask else None,
                    model_id=args.model, params=params, device=args.device, tile=args.tile)
-    engine = _make_engine()
     bar = ProgressBar(f"batch {args.op}")
-
-    def on_file(index: int, total: int, source: Path) -> None:
-        bar(index / max(1, total))
-
     try:
-        summary = run_batch(job, recording(engine.run), on_file)
+        summary = _run_batch_on(args.engine, job, args, bar)
     finally:
         bar(1.0)
         bar.close()
@@ -181,6 +176,22 @@ def cmd_batch(args: argparse.Namespace) -> int:
     if summary.failed:
         print(f"details: {job.output_dir / 'batch-errors.log'}", file=sys.stderr)
     return 1 if summary.failed else 0
+
+
+def _run_batch_on(engine_name: str, job, args: argparse.Namespace, bar: ProgressBar):
+    """The local loop, or the same per-image function on a Ray actor pool (`--engine ray`)."""
+    if engine_name == "local":
+        if args.address:
+            raise InputError("--address is for --engine ray.")
+        from .batch import run_batch
+
+        engine = _make_engine()
+        return run_batch(job, recording(engine.run), lambda index, total, source: bar(index / max(1, total)))
+    from .batch_ray import run_batch_ray
+
+    record(engine="ray", workers=args.workers)
+    return run_batch_ray(job, workers=args.workers, address=args.address, on_result=record_result,
+                         on_file=lambda done, total, source: bar(done / max(1, total)))
 
 
 def cmd_self_test(args: argparse.Namespace) -> int:
@@ -235,6 +246,12 @@ def build_parser() -> argparse.ArgumentParser:
     batch.add_argument("--strength", type=float, default=1.0)
     batch.add_argument("--model")
     batch.add_argument("--tile", type=int, default=None)
+    batch.add_argument("--engine", choices=("local", "ray"), default="local",
+                       help="local: this process; ray: a Ray actor pool, one loaded model per worker "
+                            "(needs the cluster extra: pip install 'llmvis-studio[cluster]')")
+    batch.add_argument("--address", help="ray: an existing cluster's head, HOST:PORT (IN and OUT must be on storage "
+                                         "every node sees); default: a private Ray instance on 127.0.0.1")
+    batch.add_argument("--workers", type=int, default=2, help="ray: number of workers (default 2)")
     _add_device(batch)
     batch.set_defaults(handler=cmd_batch)
 
