@@ -79,6 +79,7 @@ class MainWindow(FileActions, QMainWindow):
         self.jobs = JobController(client, self.model, self, self.settings)
         self.defects = DefectReview(self)
         self.prompt_routing = PromptRoutingController(client, self.prompt_panel, self.model, self.settings, self)
+        self.jobs.jobEnded.connect(self.prompt_routing.on_job_ended)  # two-step prompts (detect-text → inpaint)
         self.autosaver = Autosaver(self.model, self.autosave_snapshot,
                                    int(autosave_minutes(self.settings) * 60_000), self)
         self._create_actions()

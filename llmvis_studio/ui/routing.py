@@ -39,6 +39,7 @@ class PromptRoutingController(QObject):
         self.history = PromptHistory(settings)
         self.pending: Optional[int] = None  # the route() request we wait for
         self.waiting_choice: Optional[PromptRouting] = None  # an unsure routing whose choices are shown
+        self.pending_then: Optional[tuple[str, str]] = None  # (op running now, op to select after it)
         client.promptRouted.connect(self.on_routed)
         client.routeFailed.connect(self.on_route_failed)
         panel.choice_bar.chosen.connect(self.on_choice)
@@ -114,9 +115,24 @@ class PromptRoutingController(QObject):
                                     else f"No installed model can {op} yet.")
             return
         self.panel.apply_routing(routing, op)
+        # "remove the date stamp": detect-text first, then the fill; the found mask is shown for review before it
+        self.pending_then = (op, routing.then) if routing.then and op == routing.op else None
         style = self.panel.style_controls.style_combo.currentText() if op == "stylize" and not routing.style else None
         self.panel.show_understood(routing_summary(routing, op, style=style))
         self.runChosen.emit()
+
+    @Slot(str, bool)
+    def on_job_ended(self, op: str, applied: bool) -> None:
+        """After the first half of a two-step prompt, select the second and say how to run it."""
+        pending, self.pending_then = self.pending_then, None
+        if pending is None or pending[0] != op or not applied:
+            return
+        then = pending[1]
+        if not self.panel.can_run(then):
+            return
+        self.panel.op_combo.setCurrentIndex(self.panel.op_combo.findData(then))
+        self.panel.show_understood(f"{op_label(op)} done: check the mask, then press Run to {op_label(then).lower()}.")
+        self.statusMessage.emit(f"Next: {op_label(then)} — press Run to fill what was found.")
 
     # --- history ---------------------------------------------------------------------
     def remember(self, text: str) -> None:

@@ -228,3 +228,17 @@ def test_prompt_history_per_document_and_across_sessions(qtbot, window, make_win
     combo = later.prompt_panel.history_box.combo
     combo.activated.emit(combo.count() - 1)  # "Clear saved prompts": the project's own stay
     assert later.prompt_panel.history_box.items == ["add a boat"]
+
+
+def test_after_the_first_step_of_a_two_step_prompt_the_second_is_selected(qtbot, window):
+    """"remove the date stamp" = detect-text, then inpaint: once the text mask is there (for review), the
+    panel selects inpaint and says to press Run; a failed first step or another job selects nothing."""
+    routing, panel = window.prompt_routing, window.prompt_panel
+    choose_op(window, "stylize")
+    routing.pending_then = ("detect-text", "inpaint")
+    window.jobs.jobEnded.emit("detect-text", False)
+    assert panel.op == "stylize" and routing.pending_then is None
+    routing.pending_then = ("detect-text", "inpaint")
+    window.jobs.jobEnded.emit("detect-text", True)
+    assert panel.op == "inpaint"
+    assert "press Run" in panel.understood_label.text()
