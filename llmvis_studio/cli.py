@@ -18,10 +18,11 @@ from .core.progress import Progress
 from .core.requests import EditRequest
 from .cli_gen import GENERATOR_COMMANDS, add_generator_commands
 from .cli_text import TEXT_COMMANDS, add_text_commands
+from .cli_colour import COLOUR_COMMANDS, add_colour_commands
 
 log = logging.getLogger("llmvis_studio.cli")
 SUBCOMMANDS = ("upscale", "inpaint", "detect-scratches", "restore", "denoise", "models", "batch",
-               "self-test") + GENERATOR_COMMANDS + TEXT_COMMANDS
+               "self-test") + GENERATOR_COMMANDS + TEXT_COMMANDS + COLOUR_COMMANDS
 BATCH_OPS = ("upscale", "inpaint", "restore", "denoise", "stylize")
 
 
@@ -297,6 +298,7 @@ def build_parser() -> argparse.ArgumentParser:
     listing.set_defaults(handler=cmd_models)
     add_generator_commands(sub, _add_device)  # train gan|vae, export, generate (cli_gen.py)
     add_text_commands(sub, _add_device)  # prompt, stylize (cli_text.py)
+    add_colour_commands(sub, _add_device)  # colourize (cli_colour.py)
     return parser
 
 

@@ -14,7 +14,7 @@ import numpy as np
 from .errors import InputError
 from .geometry import Bounds
 
-OPS = ("upscale", "inpaint", "restore", "denoise", "stylize", "generate", "detect-scratches")
+OPS = ("upscale", "inpaint", "restore", "denoise", "stylize", "generate", "detect-scratches", "colourize")
 DEVICES = ("auto", "cpu", "cuda")
 
 

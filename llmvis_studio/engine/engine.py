@@ -12,6 +12,7 @@ from ..core.requests import EditRequest, EditResult, PromptRouting
 from .ops import denoise, generate, inpaint_classical, upscale
 from .ops import detect_scratches, inpaint_learned, restore
 from .ops import stylize
+from .ops import colourize
 from .ops.base import OpContext, OpOutput
 from .session import LoadedModel, SessionCache
 
@@ -26,6 +27,7 @@ OPS: dict[str, dict[str, Optional[OpFn]]] = {
     "stylize": {"onnx": stylize.run, "builtin": None},  # Magenta arbitrary style + presets
     "detect-scratches": {"onnx": detect_scratches.run, "builtin": None},  # result image = the mask
     "restore": {"onnx": restore.run, "builtin": None},  # detect + inpaint; runs on the detector's spec
+    "colourize": {"onnx": colourize.run, "builtin": None},  # grey photo + optional colour hints → colour
 }
 # ops whose model has another task name (restore is driven by the scratch detector)
 OP_TASK: dict[str, str] = {"restore": "detect-scratches"}

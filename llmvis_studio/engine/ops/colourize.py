@@ -25,7 +25,7 @@ from .base import OpContext, OpOutput, ProgressLike
 STRIDE = 16
 AB_SCALE = 110.0
 WORK_SIDE = 192          # long side the model runs at (its training scale)
-SHADOW_FADE = (4.0, 14.0)  # L* range over which chroma fades in: colour in near-black is invisible and unstable
+SHADOW_FADE = (10.0, 20.0)  # L* range over which colour fades in (see fade_shadows)
 SPREAD_SIGMA_PX = 0.06   # hint reach: Gaussian σ as a share of the working long side
 SPREAD_SIGMA_L = 10.0    # hint reach across lightness (L* units): stops at edges between light and dark
 SPREAD_FLOOR = 0.15      # weight of "no correction" far from every hint
@@ -79,11 +79,12 @@ def colourize(image: np.ndarray, infer: Callable[[np.ndarray], np.ndarray], para
     ab = predict(infer, lightness, hint_ab, hint_mask)
     if hint_mask.any():
         ab = ab + spread_residual(lightness, hint_ab - ab, hint_mask)
-    ab *= params.strength * shadow_fade(lightness)[..., None]
+    ab *= params.strength
     if progress is not None:
         progress.set(0.5, "recombining with the original luminance")
         progress.check()
     ratio = cv2.resize(lab.chroma_ratio(lightness, ab), (w, h), interpolation=cv2.INTER_LINEAR)
+    fade_shadows(ratio, y)
     top = 65535 if image.dtype == np.uint16 else 255
     out = lab.compose(y, ratio, top)
     if image.shape[2] == 4:
@@ -151,6 +152,14 @@ def spread_residual(lightness: np.ndarray, residual: np.ndarray, hint_mask: np.n
     return corrected.reshape(h, w, 2).astype(np.float32)
 
 
-def shadow_fade(lightness: np.ndarray) -> np.ndarray:
-    low, high = SHADOW_FADE
-    return np.clip((lightness - low) / (high - low), 0.0, 1.0).astype(np.float32)
+def fade_shadows(ratio: np.ndarray, y: np.ndarray) -> None:
+    """In place: full-size pixels darker than L* SHADOW_FADE[1] lose colour gradually, below SHADOW_FADE[0] all of it.
+
+    Why at full size: an upsampled colour edge can put a bright neighbour's colour onto a near-black pixel. Colour
+    there is invisible, and 8-bit Lab converters (OpenCV's) are least accurate there, so luminance checks stay tight.
+    """
+    low, high = (float(lab.luminance_from_lightness(v)) for v in SHADOW_FADE)
+    dark = y < high
+    if dark.any():
+        weight = np.clip((y[dark] - low) / (high - low), 0.0, 1.0)[:, None]
+        ratio[dark] = 1.0 + (ratio[dark] - 1.0) * weight
