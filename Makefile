@@ -73,6 +73,15 @@ models-inpaint: $(VENV)/.test-installed
 	$(BIN)/python benchmarks/inpaint_quality.py --update-manifest
 	$(BIN)/python -m llmvis_studio.training.inpaint_card
 
+# The hint-guided colourizer (models/colourize-unet.onnx): 40 min on 2 CPU threads (wall-clock budget, resumable from
+# runs/colourize), then the benchmark (Set5/Set14 turned grey, reporting only) and the model card with contact sheet.
+models-colourize: $(VENV)/.test-installed
+	$(BIN)/python -m llmvis_studio.training.train_colourize --minutes 40 --threads 2 --out runs/colourize --fresh \
+		--export models/colourize-unet.onnx
+	$(BIN)/python -m llmvis_studio.training.colourize_card --runs runs/colourize
+	$(BIN)/python benchmarks/colourize_quality.py --update-manifest
+	$(BIN)/python -m llmvis_studio.training.colourize_card --runs runs/colourize
+
 # The demo texture generator (models/demo-textures-gan.onnx + card): ~9 min on 2 CPU threads.
 models-demo-gan: $(VENV)/.test-installed
 	$(BIN)/python -m llmvis_studio.training.demo_textures --steps 3600 --width 48 --threads 2 --ms-weight 0.1
