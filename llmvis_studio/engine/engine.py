@@ -94,8 +94,9 @@ class Engine:
 
     def open_model(self, spec: ModelSpec, device: str) -> LoadedModel:
         path = self.catalog.verify(spec)
-        # Only NCHW RGB image models are shape-checked; text or NHWC models check their own inputs.
-        expected = spec.inputs[0].name if spec.inputs and spec.inputs[0].layout == "NCHW" else None
+        # Only NCHW RGB image models are shape-checked; text, NHWC or other-channel (colourize) models check their own.
+        first = spec.inputs[0] if spec.inputs else None
+        expected = first.name if first is not None and first.layout == "NCHW" and first.channels == "RGB" else None
         return self.sessions.get(path, device, expected)
 
     def run(self, request: EditRequest, progress: Optional[Progress] = None) -> EditResult:

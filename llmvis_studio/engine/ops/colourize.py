@@ -60,7 +60,7 @@ class ColourizeParams:
 def run(context: OpContext, request: EditRequest, spec: ModelSpec, progress: ProgressLike) -> OpOutput:
     params = ColourizeParams.from_mapping(request.params, request.image.shape[:2])
     model = context.open_model(spec, request.device)
-    image = colourize(request.image, lambda x: model.run(x)[0], params, progress)
+    image = colourize(request.image, model.run, params, progress)
     progress.set(1.0)
     return OpOutput(image=image, provider=short_provider(model.provider))
 
