@@ -1,4 +1,4 @@
-"""CIE L*a*b* (D65, sRGB primaries and transfer curve) for the colourizer, in numpy only.
+"""CIE L*a*b* (D65, sRGB primaries and transfer curve) for the colourizer (numpy, plus cv2 for speed).
 
 Why our own and not cv2.cvtColor: recombining predicted chroma with the original luminance must keep that luminance
 exactly, also for 16-bit scans (cv2's Lab works on 8-bit or float only, and its gamut clipping moves L). Here
@@ -7,6 +7,7 @@ gamut is met by shrinking t per pixel, which never changes Y (so L* = 116·f(Y) 
 """
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 # sRGB (linear) → XYZ, D65; and back
@@ -108,23 +109,31 @@ def chroma_ratio(lightness_: np.ndarray, ab: np.ndarray) -> np.ndarray:
     return ratio.astype(np.float32)
 
 
-def compose(y: np.ndarray, ratio: np.ndarray, top: int) -> np.ndarray:
+def compose(y: np.ndarray, ratio: np.ndarray, top: int, colour_weight: np.ndarray | None = None) -> np.ndarray:
     """Full-size luminance Y (H×W) × colour ratio (H×W×3, luminance 1) → H×W×3 integer sRGB, codes 0..top.
 
-    Y is kept: where a channel would pass 1, the colour is shrunk toward grey (which keeps luminance) until it fits.
-    A ratio of (1, 1, 1) gives back grey pixels bit for bit.
+    `ratio` is used as scratch space (overwritten). colour_weight (H×W, 0..1) blends each pixel's ratio toward grey
+    (1, 1, 1). Y is kept: where a channel would pass 1, the colour is shrunk toward grey (which keeps luminance) until
+    it fits. A ratio of (1, 1, 1) gives back grey pixels bit for bit.
     """
-    out = ratio * y[..., None]
-    # (numpy's max over a last axis of 3 is ~5× slower than two elementwise maxima)
-    over = np.maximum(np.maximum(out[..., 0], out[..., 1]), out[..., 2]) > 1.0
+    out = ratio  # cv2 for the 12 MP × 3 elementwise passes: multi-threaded SIMD, ~3× numpy's
+    if colour_weight is None:
+        cv2.multiply(out, cv2.merge([y, y, y]), dst=out)
+    else:  # y·(1 + w·(r − 1)) = (y·w)·r + y·(1 − w)
+        yw = y * colour_weight
+        cv2.multiply(out, cv2.merge([yw, yw, yw]), dst=out)
+        base = y - yw
+        cv2.add(out, cv2.merge([base, base, base]), dst=out)
+    over = cv2.reduce(out.reshape(-1, 3), 1, cv2.REDUCE_MAX).reshape(y.shape) > 1.0
     if over.any():  # usually a few bright, saturated pixels: fix only those
-        yo, ro = y[over][:, None], ratio[over]
-        excess = yo * (ro.max(axis=-1, keepdims=True) - 1.0)  # few pixels: the slow max is fine
+        yo, oo = y[over][:, None], out[over]
+        ro = oo / np.maximum(yo, 1e-12)
+        excess = yo * (ro.max(axis=-1, keepdims=True) - 1.0)
         t = np.clip((1.0 - yo) / np.maximum(excess, 1e-12), 0.0, 1.0)
         out[over] = yo * (1.0 + t * (ro - 1.0))
     np.clip(out, 0.0, 1.0, out=out)
     bits = 16 if top <= 255 else _ENCODE_BITS
     out *= np.float32((1 << bits) - 1)
-    np.rint(out, out=out)
+    out += np.float32(0.5)  # + truncation = rounding (all values are ≥ 0)
     index = out.astype(np.uint16 if bits <= 16 else np.uint32)
     return encode_lut(top, bits)[index]

@@ -25,7 +25,7 @@ from .base import OpContext, OpOutput, ProgressLike
 STRIDE = 16
 AB_SCALE = 110.0
 WORK_SIDE = 192          # long side the model runs at (its training scale)
-SHADOW_FADE = (10.0, 20.0)  # L* range over which colour fades in (see fade_shadows)
+SHADOW_FADE = (10.0, 20.0)  # L* range over which colour fades in (see shadow_weight)
 SPREAD_SIGMA_PX = 0.06   # hint reach: Gaussian σ as a share of the working long side
 SPREAD_SIGMA_L = 10.0    # hint reach across lightness (L* units): stops at edges between light and dark
 SPREAD_FLOOR = 0.15      # weight of "no correction" far from every hint
@@ -84,9 +84,8 @@ def colourize(image: np.ndarray, infer: Callable[[np.ndarray], np.ndarray], para
         progress.set(0.5, "recombining with the original luminance")
         progress.check()
     ratio = cv2.resize(lab.chroma_ratio(lightness, ab), (w, h), interpolation=cv2.INTER_LINEAR)
-    fade_shadows(ratio, y)
     top = 65535 if image.dtype == np.uint16 else 255
-    out = lab.compose(y, ratio, top)
+    out = lab.compose(y, ratio, top, shadow_weight(y))
     if image.shape[2] == 4:
         out = np.concatenate([out, image[..., 3:]], axis=2)
     return out
@@ -152,14 +151,13 @@ def spread_residual(lightness: np.ndarray, residual: np.ndarray, hint_mask: np.n
     return corrected.reshape(h, w, 2).astype(np.float32)
 
 
-def fade_shadows(ratio: np.ndarray, y: np.ndarray) -> None:
-    """In place: full-size pixels darker than L* SHADOW_FADE[1] lose colour gradually, below SHADOW_FADE[0] all of it.
+def shadow_weight(y: np.ndarray) -> np.ndarray:
+    """Per full-size pixel, how much colour it keeps: 0 below L* SHADOW_FADE[0], 1 above SHADOW_FADE[1].
 
     Why at full size: an upsampled colour edge can put a bright neighbour's colour onto a near-black pixel. Colour
     there is invisible, and 8-bit Lab converters (OpenCV's) are least accurate there, so luminance checks stay tight.
     """
     low, high = (float(lab.luminance_from_lightness(v)) for v in SHADOW_FADE)
-    dark = y < high
-    if dark.any():
-        weight = np.clip((y[dark] - low) / (high - low), 0.0, 1.0)[:, None]
-        ratio[dark] = 1.0 + (ratio[dark] - 1.0) * weight
+    weight = y - np.float32(low)
+    weight *= np.float32(1.0 / (high - low))
+    return np.clip(weight, 0.0, 1.0, out=weight)
