@@ -78,6 +78,7 @@ models-inpaint: $(VENV)/.test-installed
 models-colourize: $(VENV)/.test-installed
 	$(BIN)/python -m llmvis_studio.training.train_colourize --minutes 40 --threads 2 --out runs/colourize --fresh \
 		--export models/colourize-unet.onnx
+	$(BIN)/python -m llmvis_studio.training.colourize_tune --onnx models/colourize-unet.onnx --out runs/colourize/tune.json
 	$(BIN)/python -m llmvis_studio.training.colourize_card --runs runs/colourize
 	$(BIN)/python benchmarks/colourize_quality.py --update-manifest
 	$(BIN)/python -m llmvis_studio.training.colourize_card --runs runs/colourize

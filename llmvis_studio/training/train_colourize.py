@@ -33,7 +33,8 @@ from llmvis_studio.training.precision import add_precision_argument, autocast_co
 from llmvis_studio.training.train import Logger
 
 PHOTOS = Path(os.environ.get("LLMVIS_TRAINING_PHOTOS", "/work/shared/training/photos"))
-# whole photos kept out of training: the validation set (and the card's contact sheet)
+# whole photos kept out of training: the validation set (and the card's contact sheet); wikimedia stops at 049,
+# so 050 holds nothing back (kept so the shipped run's held-out set stays exactly as trained)
 HELD_OUT = tuple(f"kodak24/kodim{i}.png" for i in (21, 22, 23, 24)) + tuple(
     f"wikimedia/{i:03d}.png" for i in (46, 47, 48, 49, 50)) + (
     "bsds500/test-100007.jpg", "bsds500/test-100039.jpg", "bsds500/test-100099.jpg", "bsds500/test-10081.jpg",

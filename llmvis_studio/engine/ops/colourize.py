@@ -37,9 +37,10 @@ class ColourizeParams:
     strength: float = 1.0                 # 0 = grey, 1 = the predicted colours
     hints: Optional[np.ndarray] = None    # H×W×4 uint8/uint16 RGBA, colour where alpha > 0
     work_side: int = WORK_SIDE
+    gain: float = 1.0                     # the model's chroma gain (manifest `chroma_gain`, chosen on held-out photos)
 
     @classmethod
-    def from_mapping(cls, params: Mapping[str, Any], shape: tuple[int, int]) -> "ColourizeParams":
+    def from_mapping(cls, params: Mapping[str, Any], shape: tuple[int, int], gain: float = 1.0) -> "ColourizeParams":
         strength = float(params.get("strength", 1.0))
         if not 0.0 <= strength <= 1.0:
             raise InputError(f"Strength must be between 0 and 1, not {strength:g}.")
@@ -54,11 +55,12 @@ class ColourizeParams:
         work_side = int(params.get("work_side", WORK_SIDE))
         if work_side < STRIDE:
             raise InputError(f"work_side must be at least {STRIDE}.")
-        return cls(strength, hints, work_side)
+        return cls(strength, hints, work_side, gain)
 
 
 def run(context: OpContext, request: EditRequest, spec: ModelSpec, progress: ProgressLike) -> OpOutput:
-    params = ColourizeParams.from_mapping(request.params, request.image.shape[:2])
+    params = ColourizeParams.from_mapping(request.params, request.image.shape[:2],
+                                          gain=float(spec.extra.get("chroma_gain", 1.0)))
     model = context.open_model(spec, request.device)
     image = colourize(request.image, model.run, params, progress)
     progress.set(1.0)
@@ -76,7 +78,7 @@ def colourize(image: np.ndarray, infer: Callable[[np.ndarray], np.ndarray], para
     if progress is not None:
         progress.set(0.2, "predicting colours")
         progress.check()
-    ab = predict(infer, lightness, hint_ab, hint_mask)
+    ab = predict(infer, lightness, hint_ab, hint_mask) * np.float32(params.gain)
     if hint_mask.any():
         ab = ab + spread_residual(lightness, hint_ab - ab, hint_mask)
     ab *= params.strength
