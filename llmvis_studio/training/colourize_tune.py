@@ -2,9 +2,9 @@
 
     python -m llmvis_studio.training.colourize_tune --onnx models/colourize-unet.onnx --out runs/colourize/tune.json
 
-Why a gain: a regression net trained for minutes predicts muted colours (the mean of the plausible ones). Scaling its
-chroma up trades a little PSNR for colourfulness; the gain kept is the smallest that brings the held-out photos'
-colourfulness to TARGET_RATIO of the originals' while PSNR stays above the grey input's, else the best-PSNR one.
+Why a gain: a net trained for minutes is unsure of most colours; scaling its chroma trades PSNR against colourfulness.
+Kept: among the gains whose held-out PSNR stays above the grey input's, the smallest reaching TARGET_RATIO of the
+originals' colourfulness, else the most colourful of them (see choose_gain).
 The engine reads it from the manifest entry (`chroma_gain`). Everything runs through the engine's colourize().
 """
 from __future__ import annotations
@@ -20,7 +20,8 @@ from llmvis_studio.core import lab
 from llmvis_studio.engine.ops.colourize import ColourizeParams, colourize
 from llmvis_studio.training.train_colourize import HELD_OUT, PHOTOS, _load_small, colourfulness, psnr
 
-GAINS = (1.0, 1.25, 1.5, 1.75, 2.0, 2.5)
+GAINS = (0.4, 0.6, 0.8, 1.0, 1.25, 1.5, 1.75, 2.0)
+PSNR_MARGIN = 0.1  # dB above the grey input's PSNR
 TARGET_RATIO = 0.65
 SIDE = 768  # held-out photos at about the size of the benchmark images
 
@@ -59,6 +60,16 @@ def evaluate(infer, photos, gain: float, counts=(0,)) -> dict[str, float]:
     return mean
 
 
+def choose_gain(table: dict[str, dict[str, float]]) -> float:
+    """Among gains keeping PSNR above the grey input's: the smallest reaching the colourfulness target, else the most
+    colourful one; if no gain keeps PSNR above grey, the best-PSNR gain."""
+    safe = [g for g in GAINS if table[str(g)]["psnr_0"] >= table[str(g)]["grey"] + PSNR_MARGIN]
+    if not safe:
+        return max(GAINS, key=lambda g: table[str(g)]["psnr_0"])
+    vivid = [g for g in safe if table[str(g)]["cf_ratio"] >= TARGET_RATIO]
+    return vivid[0] if vivid else max(safe, key=lambda g: table[str(g)]["cf_ratio"])
+
+
 def main(argv: list[str] | None = None) -> int:
     import onnxruntime as ort
 
@@ -70,9 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     infer = lambda x: sess.run(["ab"], {"input": x})[0]  # noqa: E731
     photos = [_load_small(PHOTOS / rel, SIDE) for rel in HELD_OUT if (PHOTOS / rel).is_file()]
     table = {str(g): evaluate(infer, photos, g) for g in GAINS}
-    ok = [g for g in GAINS if table[str(g)]["cf_ratio"] >= TARGET_RATIO
-          and table[str(g)]["psnr_0"] >= table[str(g)]["grey"]]
-    gain = ok[0] if ok else max(GAINS, key=lambda g: table[str(g)]["psnr_0"])
+    gain = choose_gain(table)
     hinted = evaluate(infer, photos, gain, counts=(0, 10, 50))
     result = {"chroma_gain": gain, "target_ratio": TARGET_RATIO, "by_gain": table, "hints_at_gain": hinted,
               "photos": [rel for rel in HELD_OUT if (PHOTOS / rel).is_file()]}
