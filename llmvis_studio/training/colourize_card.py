@@ -114,8 +114,8 @@ working pixel it falls in); what the net leaves unmet at the hint pixels is spre
 multiplied by the ORIGINAL full-size luminance. Out-of-gamut colours are pulled toward grey along a zero-luminance
 direction, so luminance is kept exactly (16-bit scans stay 16-bit); colour fades out below L* 20 and is gone below
 L* 10. `strength` scales the chroma. The net's chroma is multiplied by the entry's `chroma_gain` ({entry['chroma_gain']}), picked by
-`colourize_tune.py` on the held-out photos: the smallest gain that brings their colourfulness to 65 % of the
-originals' with PSNR still above the grey input's (a regression net trained for minutes predicts muted colours).
+`colourize_tune.py` on the held-out photos: among the gains whose PSNR stays above the grey input's, the smallest
+reaching 65 % of the originals' colourfulness, else the most colourful one (see runs/colourize/tune.json).
 
 ## Architecture
 ColourUNet (llmvis_studio/training/archs/colourize.py): a 5-level U-Net, widths {result['config']['widths']}, two 3×3
