@@ -26,9 +26,10 @@ STRIDE = 16
 AB_SCALE = 110.0
 WORK_SIDE = 192          # long side the model runs at (its training scale)
 SHADOW_FADE = (10.0, 20.0)  # L* range over which colour fades in (see shadow_weight)
-SPREAD_SIGMA_PX = 0.06   # hint reach: Gaussian σ as a share of the working long side
+# hint spread: picked on the held-out training-source photos (colourize_tune.HELD_OUT), 10 and 50 simulated hints
+SPREAD_SIGMA_PX = 0.15   # hint reach: Gaussian σ as a share of the working long side
 SPREAD_SIGMA_L = 10.0    # hint reach across lightness (L* units): stops at edges between light and dark
-SPREAD_FLOOR = 0.15      # weight of "no correction" far from every hint
+SPREAD_FLOOR = 0.03      # weight of "no correction" far from every hint
 MAX_SPREAD_POINTS = 600  # hint pixels used for the residual spread (a long stroke is subsampled)
 
 
