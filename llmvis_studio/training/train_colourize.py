@@ -277,7 +277,8 @@ def train(args) -> dict:
         for k, v in terms.items():
             running[k] = 0.98 * running.get(k, v.item()) + 0.02 * v.item()
         if step % 50 == 0:
-            log(f"step {step} {elapsed / 60:.1f} min lr {lr:.2e} " + " ".join(f"{k} {v:.4f}" for k, v in running.items()))
+            losses = " ".join(f"{k} {v:.4f}" for k, v in running.items())
+            log(f"step {step} {elapsed / 60:.1f} min lr {lr:.2e} {losses}")
         now = time.perf_counter()
         if now - last_val > args.val_every * 60:
             log("val " + json.dumps({k: round(v, 3) for k, v in validate(model, val).items()}))

@@ -1,4 +1,4 @@
-"""A tiny colourizer run (a few steps on crops of the bundled sample photo): trains, validates, exports a working ONNX."""
+"""A tiny colourizer run (a few steps on crops of the bundled sample photo): trains, validates, exports ONNX."""
 from __future__ import annotations
 
 import numpy as np
