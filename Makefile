@@ -1,6 +1,6 @@
 # Two commands matter: `make run` and `make test`. Each creates .venv and installs what it needs.
 .PHONY: run test lint lock models models-demo-gan models-inpaint benchmarks clean system-deps package package-cpu \
-        training-data models-sr models-sr-int8 models-denoise models-damage
+        training-data models-sr models-sr-int8 models-denoise models-damage models-colourize
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -84,6 +84,16 @@ models-damage: $(VENV)/.test-installed
 	$(BIN)/python -m llmvis_studio.training.train_damage --calibrate-only --val-per-photo 6 --out runs/damage --export models/damage-detector.onnx --manifest models/manifest.json
 	$(BIN)/python benchmarks/real_damage.py --update-manifest --sheets runs/real_damage
 	$(BIN)/python -m llmvis_studio.training.damage_card
+
+# The hint-guided colourizer (models/colourize-unet.onnx): 40 min on 2 CPU threads (wall-clock budget, resumable from
+# runs/colourize), then the benchmark (Set5/Set14 turned grey, reporting only) and the model card with contact sheet.
+models-colourize: $(VENV)/.test-installed
+	$(BIN)/python -m llmvis_studio.training.train_colourize --minutes 40 --threads 2 --out runs/colourize --fresh \
+		--export models/colourize-unet.onnx
+	$(BIN)/python -m llmvis_studio.training.colourize_tune --onnx models/colourize-unet.onnx --out runs/colourize/tune.json
+	$(BIN)/python -m llmvis_studio.training.colourize_card --runs runs/colourize
+	$(BIN)/python benchmarks/colourize_quality.py --update-manifest
+	$(BIN)/python -m llmvis_studio.training.colourize_card --runs runs/colourize
 
 # The demo texture generator (models/demo-textures-gan.onnx + card): ~9 min on 2 CPU threads.
 models-demo-gan: $(VENV)/.test-installed

@@ -20,10 +20,11 @@ from .cli_run import (ProgressBar, StudioArgumentParser, add_device, add_overwri
                       finish_parser, record, record_result, recording, run_command)
 from .cli_masks import MASK_COMMANDS, add_mask_commands
 from .cli_text import TEXT_COMMANDS, add_text_commands
+from .cli_colour import COLOUR_COMMANDS, add_colour_commands
 
 log = logging.getLogger("llmvis_studio.cli")
 SUBCOMMANDS = ("upscale", "inpaint", "detect-scratches", "restore", "denoise", "models", "batch",
-               "self-test", "completion") + GENERATOR_COMMANDS + TEXT_COMMANDS + MASK_COMMANDS
+               "self-test", "completion") + GENERATOR_COMMANDS + TEXT_COMMANDS + MASK_COMMANDS + COLOUR_COMMANDS
 _add_device = add_device  # the name the subcommand registrations use
 BATCH_OPS = ("upscale", "inpaint", "restore", "denoise", "stylize")
 
@@ -302,6 +303,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_generator_commands(sub, _add_device)  # train gan|vae, export, generate (cli_gen.py)
     add_text_commands(sub, _add_device)  # prompt, stylize (cli_text.py)
     add_mask_commands(sub, _add_device)  # select-subject, remove-background, detect-text (cli_masks.py)
+    add_colour_commands(sub, _add_device)  # colourize (cli_colour.py)
 
     comp = sub.add_parser("completion", help="print the bash or zsh completion script")
     comp.add_argument("shell", choices=("bash", "zsh"))

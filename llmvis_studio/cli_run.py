@@ -39,6 +39,7 @@ EXAMPLES: dict[str, str] = {
     "select-subject": "llmvis-studio select-subject photo.jpg subject.png",
     "remove-background": "llmvis-studio remove-background photo.jpg cutout.png",
     "detect-text": "llmvis-studio detect-text photo.jpg text.png --grow 3",
+    "colourize": "llmvis-studio colourize grandpa.tif colour.tif --hints hints.png",
     "batch": "llmvis-studio batch upscale --in scans/ --out scans_x4/ --scale 4 --recursive",
     "models list": "llmvis-studio models list --json",
     "self-test": "llmvis-studio self-test --json",

@@ -48,7 +48,7 @@ def request_for(spec) -> Optional[EditRequest]:
         return EditRequest(op="inpaint", image=image, mask=tiny_mask(), model_id=spec.id)
     if spec.task == "generate":  # a trained generator fills the mask (no prompt: a random class)
         return EditRequest(op="generate", image=image, mask=tiny_mask(), model_id=spec.id)
-    if spec.task in ("denoise", "restore", "stylize", "detect-scratches", "select-subject", "detect-text"):
+    if spec.task in ("denoise", "restore", "stylize", "detect-scratches", "select-subject", "detect-text", "colourize"):
         return EditRequest(op=spec.task, image=image, model_id=spec.id)
     return None
 

@@ -15,7 +15,7 @@ from .errors import InputError
 from .geometry import Bounds
 
 OPS = ("upscale", "inpaint", "restore", "denoise", "stylize", "generate", "detect-scratches", "select-subject",
-       "remove-background", "detect-text")
+       "remove-background", "detect-text", "colourize")
 DEVICES = ("auto", "cpu", "cuda")
 
 

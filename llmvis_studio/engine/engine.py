@@ -13,6 +13,7 @@ from .ops import denoise, generate, inpaint_classical, upscale
 from .ops import detect_scratches, inpaint_learned, restore
 from .ops import remove_object, stylize
 from .ops import detect_text, subject
+from .ops import colourize
 from .ops.base import OpContext, OpOutput
 from .session import LoadedModel, SessionCache
 
@@ -39,6 +40,7 @@ OPS: dict[str, dict[str, Optional[OpFn]]] = {
     "select-subject": {"onnx": subject.run_select, "builtin": None},  # result image = the subject mask
     "remove-background": {"onnx": subject.run_remove_background, "builtin": None},  # RGBA result
     "detect-text": {"onnx": detect_text.run, "builtin": None},  # result image = the text mask
+    "colourize": {"onnx": colourize.run, "builtin": None},  # grey photo + optional colour hints → colour
 }
 # ops whose model has another task name (restore is driven by the scratch detector, remove-background by
 # the subject model)
@@ -133,9 +135,10 @@ class Engine:
 
     def open_model(self, spec: ModelSpec, device: str) -> LoadedModel:
         path = self.catalog.verify(spec)
-        # Only NCHW RGB image models are shape-checked; text or NHWC models check their own inputs.
-        expected = spec.inputs[0].name if spec.inputs and spec.inputs[0].layout == "NCHW" else None
-        return self.sessions.get(path, device, expected, fixed_size="input_size" in spec.extra)
+        # Only NCHW RGB image models are shape-checked; text, NHWC or other-channel (colourize) models check their own.
+        first = spec.inputs[0] if spec.inputs else None
+        rgb = first is not None and first.layout == "NCHW" and str(first.channels).startswith("RGB")
+        return self.sessions.get(path, device, first.name if rgb else None, fixed_size="input_size" in spec.extra)
 
     def run(self, request: EditRequest, progress: Optional[Progress] = None) -> EditResult:
         progress = progress or Progress()

@@ -29,6 +29,7 @@ from .canvas.tools import (
 from . import damage_dialog
 from .canvas.view import CanvasView
 from .defects import DefectReview
+from .colourize_panel import install_colourize
 from .document_model import DocumentModel
 from .file_controller import APP_NAME, FileActions
 from .jobs import JobController
@@ -164,6 +165,7 @@ class MainWindow(FileActions, QMainWindow):
         self.train_action.setToolTip("Train a generator on your pictures" if self.trainer is not None else
                                      "training needs the train extra: pip install 'llmvis-studio[train]'")
         self.menuBar().addMenu("&Tools").addAction(self.train_action)
+        install_colourize(self)  # Colour menu + Colourize panel with the colour hint brush (ui/colourize_panel.py)
         self.refresh_recent_menu()
 
     def _create_mask_menu(self) -> None:

@@ -28,6 +28,7 @@ RUN_ELSEWHERE = {
     "select-subject": "tests/engine/test_smart_masks_cli.py::test_select_subject_writes_a_mask",
     "remove-background": "tests/engine/test_smart_masks_cli.py::test_remove_background_keeps_16_bits_and_adds_alpha",
     "detect-text": "tests/engine/test_smart_masks_cli.py::test_detect_text_writes_a_mask_over_the_letters",
+    "colourize": "tests/engine/test_colourize.py::test_cli_colourizes_with_hints",
 }
 
 

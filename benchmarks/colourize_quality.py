@@ -1,0 +1,149 @@
+"""Colourization quality on Set5/Set14 colour photos turned grey (reporting only: never trained or tuned on).
+
+    python benchmarks/colourize_quality.py [--onnx models/colourize-unet.onnx] [--update-manifest] [--no-speed]
+
+For each colour photo: grey = the photo with its chroma removed and its CIE luminance kept (R = G = B, same L*).
+Reported (means over the photos): PSNR (RGB, 8-bit) of the grey input, of the automatic result and of the results with
+10 and 50 simulated hints (3×3 dots at seeded random places, each the mean colour of the original under it);
+Hasler–Süsstrunk colourfulness of the originals and of the automatic results; the largest |ΔL| between output and
+input in 8-bit levels (L*·255/100, exact CIE formulas, and OpenCV's 8-bit Lab as a second opinion); seconds for a
+12 MP (4000×3000) photo through the engine's colourize function, 2 threads. Prints one JSON object on its last line.
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import time
+import zlib
+
+import numpy as np
+
+from _common import ROOT, emit
+from denoise_quality import colour_images
+from sr_quality import entry, session
+
+MODEL_ID = "colourize-unet"
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
+    return 10 * math.log10(255.0 ** 2 / max(mse, 1e-12))
+
+
+def colourfulness(rgb: np.ndarray) -> float:
+    """Hasler & Süsstrunk (2003) M: std and mean of the opponent channels rg = R−G, yb = (R+G)/2 − B."""
+    r, g, b = (rgb[..., i].astype(np.float64) for i in range(3))
+    rg, yb = r - g, 0.5 * (r + g) - b
+    return float(math.hypot(rg.std(), yb.std()) + 0.3 * math.hypot(rg.mean(), yb.mean()))
+
+
+def to_grey(rgb: np.ndarray) -> np.ndarray:
+    """Chroma removed, CIE luminance kept: the grey a black-and-white print of this photo would have."""
+    from llmvis_studio.core import lab
+
+    y = lab.luminance(rgb)
+    return lab.compose(y, np.ones(y.shape + (3,), np.float32), 255)
+
+
+def dot_hints(original: np.ndarray, count: int, seed: int) -> np.ndarray:
+    """RGBA hint layer: `count` 3×3 dots, each the mean colour of the original under it."""
+    rng = np.random.default_rng(seed)
+    h, w = original.shape[:2]
+    hints = np.zeros((h, w, 4), np.uint8)
+    for _ in range(count):
+        y, x = int(rng.integers(0, h - 2)), int(rng.integers(0, w - 2))
+        hints[y:y + 3, x:x + 3, :3] = np.rint(original[y:y + 3, x:x + 3].reshape(-1, 3).mean(0))
+        hints[y:y + 3, x:x + 3, 3] = 255
+    return hints
+
+
+def delta_l_levels(out: np.ndarray, grey: np.ndarray) -> tuple[float, int]:
+    import cv2
+
+    from llmvis_studio.core import lab
+
+    exact = float(np.abs(lab.rgb_to_lab(out)[..., 0] - lab.rgb_to_lab(grey)[..., 0]).max() * 2.55)
+    a = cv2.cvtColor(out, cv2.COLOR_RGB2LAB)[..., 0].astype(int)
+    b = cv2.cvtColor(grey, cv2.COLOR_RGB2LAB)[..., 0].astype(int)
+    return exact, int(np.abs(a - b).max())
+
+
+def speed_12mp(infer, image: np.ndarray, gain: float) -> float:
+    import cv2
+
+    from llmvis_studio.engine.ops.colourize import ColourizeParams, colourize
+
+    big = cv2.resize(to_grey(image), (4000, 3000), interpolation=cv2.INTER_CUBIC)
+    colourize(big[:64, :64], infer, ColourizeParams())  # warm-up
+    times = []
+    for _ in range(2):
+        t = time.perf_counter()
+        colourize(big, infer, ColourizeParams(hints=dot_hints(big, 50, 1), gain=gain))
+        times.append(time.perf_counter() - t)
+    return min(times)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--onnx", default="", help="model file (default: the manifest's colourize-unet)")
+    ap.add_argument("--update-manifest", action="store_true")
+    ap.add_argument("--no-speed", action="store_true")
+    ap.add_argument("--gain", type=float, default=1.0, help="chroma gain with --onnx (else the manifest's)")
+    a = ap.parse_args()
+    import cv2
+
+    from llmvis_studio.engine.ops.colourize import ColourizeParams, colourize
+
+    cv2.setNumThreads(2)
+    e = entry(MODEL_ID)
+    path = a.onnx or (str(ROOT / "models" / e["file"]) if e else "")
+    if not path:
+        raise SystemExit("no colourize model: train it (make models-colourize) or pass --onnx")
+    sess = session(path)
+    gain = float(e.get("chroma_gain", 1.0)) if e and not a.onnx else a.gain
+
+    def infer(x: np.ndarray) -> np.ndarray:
+        return sess.run(["ab"], {"input": x})[0]
+
+    rows = {}
+    worst_exact, worst_cv2 = 0.0, 0
+    for name, img in colour_images().items():
+        grey = to_grey(img)
+        seed = zlib.crc32(name.encode())
+        row = {"grey": psnr(grey, img), "cf_orig": colourfulness(img)}
+        for key, count in (("auto", 0), ("hints10", 10), ("hints50", 50)):
+            hints = dot_hints(img, count, seed) if count else None
+            out = colourize(grey, infer, ColourizeParams(hints=hints, gain=gain))
+            row[key] = psnr(out, img)
+            exact, by_cv2 = delta_l_levels(out, grey)
+            worst_exact, worst_cv2 = max(worst_exact, exact), max(worst_cv2, by_cv2)
+            if count == 0:
+                row["cf_auto"] = colourfulness(out)
+        rows[name] = {k: round(v, 3) for k, v in row.items()}
+    mean = {k: round(float(np.mean([r[k] for r in rows.values()])), 3) for k in next(iter(rows.values()))}
+    mean["cf_ratio"] = round(mean["cf_auto"] / mean["cf_orig"], 3)
+    result = {"benchmark": "colourize_quality", "model": path.split("/")[-1], "chroma_gain": gain,
+              "images": len(rows), "mean": mean,
+              "gain_hints10_db": round(mean["hints10"] - mean["auto"], 3),
+              "gain_hints50_db": round(mean["hints50"] - mean["auto"], 3),
+              "auto_minus_grey_db": round(mean["auto"] - mean["grey"], 3),
+              "max_delta_l_levels_exact": round(worst_exact, 3), "max_delta_l_levels_opencv8": worst_cv2,
+              "per_image": rows}
+    if not a.no_speed:
+        result["seconds_12mp_2_threads"] = round(speed_12mp(infer, next(iter(colour_images().values())), gain), 2)
+    if a.update_manifest and e:
+        from llmvis_studio.training.manifest_tools import upsert_entry
+
+        m = dict(e.get("metrics", {}))
+        m.update({f"set5_set14_{k}": v for k, v in mean.items()})
+        for key in ("gain_hints10_db", "gain_hints50_db", "auto_minus_grey_db", "max_delta_l_levels_exact",
+                    "max_delta_l_levels_opencv8", "seconds_12mp_2_threads"):
+            if key in result:
+                m[key] = result[key]
+        m["measured_on"] = time.strftime("%Y-%m-%d") + ", benchmarks/colourize_quality.py, 2-core AMD EPYC (shared)"
+        upsert_entry(ROOT / "models" / "manifest.json", {**e, "metrics": m})
+    emit(result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,166 @@
+"""Colourize a black-and-white photo, automatically or guided by sparse colour hints.
+
+The model sees only luminance (a toned or sepia print is neutralised: its tint is dropped with the rest of the
+chroma) at a small working size and predicts chroma; the chroma is upsampled and recombined with the ORIGINAL
+full-resolution luminance (core/lab.py keeps luminance exactly, also for 16-bit scans), so the scan's detail and
+tones never change. Hints: an RGBA layer of the image's size; where alpha > 0 its colour is a wish for that place.
+The net was trained to spread hints; what it leaves unmet at the hint pixels is spread further by an edge-aware
+(lightness-similar, distance-weighted) average, so a hint always pulls its neighbourhood toward the asked colour.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping, Optional
+
+import cv2
+import numpy as np
+
+from ...catalog import ModelSpec
+from ...core import lab
+from ...core.errors import InputError
+from ...core.requests import EditRequest
+from ..session import short_provider
+from .base import OpContext, OpOutput, ProgressLike
+
+STRIDE = 16
+AB_SCALE = 110.0
+WORK_SIDE = 192          # long side the model runs at (its training scale)
+SHADOW_FADE = (10.0, 20.0)  # L* range over which colour fades in (see shadow_weight)
+# hint spread: picked on the held-out training-source photos (colourize_tune.HELD_OUT), 10 and 50 simulated hints
+SPREAD_SIGMA_PX = 0.15   # hint reach: Gaussian σ as a share of the working long side
+SPREAD_SIGMA_L = 10.0    # hint reach across lightness (L* units): stops at edges between light and dark
+SPREAD_FLOOR = 0.03      # weight of "no correction" far from every hint
+MAX_SPREAD_POINTS = 600  # hint pixels used for the residual spread (a long stroke is subsampled)
+
+
+@dataclass(frozen=True)
+class ColourizeParams:
+    strength: float = 1.0                 # 0 = grey, 1 = the predicted colours
+    hints: Optional[np.ndarray] = None    # H×W×4 uint8/uint16 RGBA, colour where alpha > 0
+    work_side: int = WORK_SIDE
+    gain: float = 1.0                     # the model's chroma gain (manifest `chroma_gain`, chosen on held-out photos)
+
+    @classmethod
+    def from_mapping(cls, params: Mapping[str, Any], shape: tuple[int, int], gain: float = 1.0) -> "ColourizeParams":
+        strength = float(params.get("strength", 1.0))
+        if not 0.0 <= strength <= 1.0:
+            raise InputError(f"Strength must be between 0 and 1, not {strength:g}.")
+        hints = params.get("hints")
+        if hints is not None:
+            hints = np.asarray(hints)
+            if hints.ndim != 3 or hints.shape[2] != 4 or hints.dtype not in (np.uint8, np.uint16):
+                raise InputError(f"Colour hints must be an 8- or 16-bit RGBA image, got shape {hints.shape}.")
+            if hints.shape[:2] != shape:
+                raise InputError(f"The hint image is {hints.shape[1]}×{hints.shape[0]} but the photo is "
+                                 f"{shape[1]}×{shape[0]}; they must be the same size.")
+        work_side = int(params.get("work_side", WORK_SIDE))
+        if work_side < STRIDE:
+            raise InputError(f"work_side must be at least {STRIDE}.")
+        return cls(strength, hints, work_side, gain)
+
+
+def run(context: OpContext, request: EditRequest, spec: ModelSpec, progress: ProgressLike) -> OpOutput:
+    params = ColourizeParams.from_mapping(request.params, request.image.shape[:2],
+                                          gain=float(spec.extra.get("chroma_gain", 1.0)))
+    model = context.open_model(spec, request.device)
+    image = colourize(request.image, model.run, params, progress)
+    progress.set(1.0)
+    return OpOutput(image=image, provider=short_provider(model.provider))
+
+
+def colourize(image: np.ndarray, infer: Callable[[np.ndarray], np.ndarray], params: ColourizeParams,
+              progress: Optional[ProgressLike] = None) -> np.ndarray:
+    """H×W×3|4 uint8/uint16 → same shape and dtype, colourized; luminance kept exactly (alpha kept)."""
+    h, w = image.shape[:2]
+    y = lab.luminance(image[..., :3])  # full-size luminance: the invariant
+    work_hw = _working_shape(h, w, params.work_side)
+    lightness = lab.lightness(cv2.resize(y, work_hw[::-1], interpolation=cv2.INTER_AREA))
+    hint_ab, hint_mask = hints_at_working_size(params.hints, work_hw)
+    if progress is not None:
+        progress.set(0.2, "predicting colours")
+        progress.check()
+    ab = predict(infer, lightness, hint_ab, hint_mask) * np.float32(params.gain)
+    if hint_mask.any():
+        ab = ab + spread_residual(lightness, hint_ab - ab, hint_mask)
+    ab *= params.strength
+    if progress is not None:
+        progress.set(0.5, "recombining with the original luminance")
+        progress.check()
+    ratio = cv2.resize(lab.chroma_ratio(lightness, ab), (w, h), interpolation=cv2.INTER_LINEAR)
+    top = 65535 if image.dtype == np.uint16 else 255
+    out = lab.compose(y, ratio, top, shadow_weight(y))
+    if image.shape[2] == 4:
+        out = np.concatenate([out, image[..., 3:]], axis=2)
+    return out
+
+
+def _working_shape(h: int, w: int, side: int) -> tuple[int, int]:
+    scale = min(1.0, side / max(h, w))
+    return max(1, round(h * scale)), max(1, round(w * scale))
+
+
+def hints_at_working_size(hints: Optional[np.ndarray], work_hw: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """(ab H×W×2, mask H×W bool) at working size: each hinted working pixel gets the alpha-weighted mean ab of the
+    full-size hint pixels that fall into it (a 3×3 dot on a 12 MP photo becomes one working pixel)."""
+    hh, ww = work_hw
+    ab = np.zeros((hh, ww, 2), np.float32)
+    mask = np.zeros((hh, ww), bool)
+    if hints is None:
+        return ab, mask
+    alpha = hints[..., 3]
+    ys, xs = np.nonzero(alpha)
+    if ys.size == 0:
+        return ab, mask
+    colours = lab.rgb_to_lab(hints[ys, xs, :3][None])[0, :, 1:]
+    weight = alpha[ys, xs].astype(np.float64)
+    cell = (ys * hh // hints.shape[0]) * ww + xs * ww // hints.shape[1]
+    total = np.bincount(cell, weight, hh * ww)
+    for c in range(2):
+        ab[..., c] = (np.bincount(cell, weight * colours[:, c], hh * ww) / np.maximum(total, 1e-12)).reshape(hh, ww)
+    mask = (total > 0).reshape(hh, ww)
+    return ab, mask
+
+
+def predict(infer: Callable[[np.ndarray], np.ndarray], lightness: np.ndarray, hint_ab: np.ndarray,
+            hint_mask: np.ndarray) -> np.ndarray:
+    """The model's ab (Lab units, float32) at working size; input padded to the stride by reflection."""
+    h, w = lightness.shape
+    planes = np.concatenate([lightness[..., None] / 100.0, hint_ab / AB_SCALE * hint_mask[..., None],
+                             hint_mask[..., None]], axis=2).astype(np.float32)
+    pad_h, pad_w = -h % STRIDE, -w % STRIDE
+    mode = "reflect" if min(h, w) > max(pad_h, pad_w) else "edge"
+    planes = np.pad(planes, ((0, pad_h), (0, pad_w), (0, 0)), mode=mode)
+    out = infer(np.ascontiguousarray(planes.transpose(2, 0, 1)[None]))
+    return (out[0, :, :h, :w].transpose(1, 2, 0) * AB_SCALE).astype(np.float32)
+
+
+def spread_residual(lightness: np.ndarray, residual: np.ndarray, hint_mask: np.ndarray) -> np.ndarray:
+    """Edge-aware spread of the hint residual: for every pixel, a weighted mean of the residuals at the hint pixels,
+    weights falling with distance and with lightness difference; far from all hints the correction fades to zero."""
+    h, w = lightness.shape
+    ys, xs = np.nonzero(hint_mask)
+    if ys.size > MAX_SPREAD_POINTS:  # even subsample: a long stroke carries the same information
+        keep = np.linspace(0, ys.size - 1, MAX_SPREAD_POINTS).astype(int)
+        ys, xs = ys[keep], xs[keep]
+    sigma = SPREAD_SIGMA_PX * max(h, w)
+    gy, gx = np.mgrid[0:h, 0:w].astype(np.float32)
+    d2 = (gy.reshape(-1, 1) - ys.astype(np.float32)) ** 2
+    d2 += (gx.reshape(-1, 1) - xs.astype(np.float32)) ** 2
+    d2 *= np.float32(1 / (2 * sigma ** 2))
+    d2 += (lightness.reshape(-1, 1) - lightness[ys, xs]) ** 2 * np.float32(1 / (2 * SPREAD_SIGMA_L ** 2))
+    weight = np.exp(-d2)
+    values = residual[ys, xs]  # K×2
+    corrected = (weight @ values) / (weight.sum(axis=1, keepdims=True) + SPREAD_FLOOR)
+    return corrected.reshape(h, w, 2).astype(np.float32)
+
+
+def shadow_weight(y: np.ndarray) -> np.ndarray:
+    """Per full-size pixel, how much colour it keeps: 0 below L* SHADOW_FADE[0], 1 above SHADOW_FADE[1].
+
+    Why at full size: an upsampled colour edge can put a bright neighbour's colour onto a near-black pixel. Colour
+    there is invisible, and 8-bit Lab converters (OpenCV's) are least accurate there, so luminance checks stay tight.
+    """
+    low, high = (float(lab.luminance_from_lightness(v)) for v in SHADOW_FADE)
+    weight = y - np.float32(low)
+    weight *= np.float32(1.0 / (high - low))
+    return np.clip(weight, 0.0, 1.0, out=weight)

@@ -1,0 +1,211 @@
+"""Manifest entry, contact sheet and model card for the colourizer trained by train_colourize.py.
+
+    python -m llmvis_studio.training.colourize_card --runs runs/colourize
+
+The contact sheet uses held-out training-source photos (never trained on, never benchmark images): per row the grey
+input, the 50 simulated hints drawn over it, the automatic result, the hinted result and the original.
+Benchmark figures (benchmarks/colourize_quality.py --update-manifest) already in the manifest entry are kept.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from llmvis_studio.training.manifest_tools import sha256_of, upsert_entry
+from llmvis_studio.training.train_colourize import HELD_OUT, PHOTOS, photo_paths
+
+MODEL_ID = "colourize-unet"
+ROOT = Path(__file__).resolve().parents[2]
+SHEET_PHOTOS = ("kodak24/kodim23.png", "wikimedia/047.png", "bsds500/test-100039.jpg", "kodak24/kodim22.png")
+ROW_HEIGHT = 200
+
+
+def manifest_entry(result: dict, onnx: Path, old: dict, gain: float) -> dict:
+    metrics = dict(old.get("metrics", {}))
+    val = result["val"]
+    metrics.update({
+        "train_steps": result["steps"], "train_minutes": result["minutes"],
+        "heldout_psnr_grey": round(val["grey"], 3), "heldout_psnr_auto": round(val["auto"], 3),
+        "heldout_psnr_hints10": round(val["h10"], 3), "heldout_psnr_hints50": round(val["h50"], 3),
+        "heldout_colourfulness_ratio_auto": round(val["cf_ratio"], 3),
+    })
+    return {
+        "id": MODEL_ID, "name": "Colourize (automatic or with colour hints)", "task": "colourize",
+        "file": onnx.name, "sha256": sha256_of(onnx),
+        "inputs": [{"name": "input", "layout": "NCHW", "dtype": "float32", "range": [-1, 1],
+                    "channels": "L*/100, hint a*/110, hint b*/110, hint mask (0/1)"}],
+        "outputs": [{"name": "ab", "layout": "NCHW", "dtype": "float32", "range": [-1, 1],
+                     "channels": "a*/110, b*/110"}],
+        "scale": 1, "stride": 16, "tile": {"supported": False, "min_overlap": 0, "default": 0},
+        "working_side": 192, "chroma_gain": gain, "parameters": result["parameters"], "default": True,
+        "licence": "BSD-3-Clause (trained here; training photos: see the model card)",
+        "source": "trained here (llmvis_studio.training.train_colourize, photos listed in "
+                  "models/cards/colourize-unet.md)",
+        "reproduce": "make models-colourize", "metrics": metrics,
+    }
+
+
+def _load(rel: str) -> np.ndarray:
+    return cv2.cvtColor(cv2.imread(str(PHOTOS / rel), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+
+
+def contact_sheet(onnx: Path, out_png: Path, gain: float) -> None:
+    import onnxruntime as ort
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from colourize_quality import dot_hints, to_grey  # same grey and hints as the benchmark
+
+    from llmvis_studio.engine.ops.colourize import ColourizeParams, colourize
+
+    sess = ort.InferenceSession(str(onnx), providers=["CPUExecutionProvider"])
+    infer = lambda x: sess.run(["ab"], {"input": x})[0]  # noqa: E731
+    rows = []
+    for rel in SHEET_PHOTOS:
+        img = _load(rel)
+        grey = to_grey(img)
+        hints = dot_hints(img, 50, 11)
+        shown = _draw_dots(grey, hints)
+        auto = colourize(grey, infer, ColourizeParams(gain=gain))
+        hinted = colourize(grey, infer, ColourizeParams(hints=hints, gain=gain))
+        tiles = [grey, shown, auto, hinted, img]
+        scale = ROW_HEIGHT / img.shape[0]
+        size = (round(img.shape[1] * scale), ROW_HEIGHT)
+        rows.append(np.concatenate([cv2.resize(t, size, interpolation=cv2.INTER_AREA) for t in tiles], axis=1))
+    width = max(r.shape[1] for r in rows)
+    rows = [np.pad(r, ((0, 4), (0, width - r.shape[1]), (0, 0)), constant_values=255) for r in rows]
+    cv2.imwrite(str(out_png), cv2.cvtColor(np.concatenate(rows, axis=0), cv2.COLOR_RGB2BGR))
+
+
+def _draw_dots(grey: np.ndarray, hints: np.ndarray) -> np.ndarray:
+    """The hint dots enlarged (so they survive the sheet's downscale), each with a dark ring."""
+    grow = max(5, round(max(grey.shape[:2]) / 90)) | 1
+    dots = (hints[..., 3] > 0).astype(np.uint8)
+    kernel = np.ones((grow, grow), np.uint8)
+    shown = grey.copy()
+    shown[cv2.dilate(dots, np.ones((grow + 4, grow + 4), np.uint8)) > 0] = 0
+    inner = cv2.dilate(dots, kernel) > 0
+    shown[inner] = cv2.dilate(hints[..., :3], kernel)[inner]
+    return shown
+
+
+def gain_table(tune: dict) -> str:
+    rows = [f"| {g} | {v['psnr_0']:.2f} | {v['grey']:.2f} | {v['cf_ratio']:.3f} |"
+            for g, v in tune.get("by_gain", {}).items()]
+    if not rows:
+        return "(no gain table: colourize_tune.py was not run)"
+    return ("| chroma gain | held-out PSNR automatic | held-out PSNR grey input | colourfulness / originals' |\n"
+            "|---|---|---|---|\n" + "\n".join(rows))
+
+
+def card_text(entry: dict, result: dict, log_tail: str, tune: dict) -> str:
+    m = entry["metrics"]
+    bench = {k: v for k, v in m.items() if k.startswith(("set5_", "gain_", "auto_minus", "max_delta", "seconds_"))}
+    bench_rows = "\n".join(f"| {k} | {v} |" for k, v in bench.items()) or "| (not measured yet) | |"
+    held = ", ".join(rel for rel in result["held_out"] if (PHOTOS / rel).is_file())
+    counts = {f: sum(1 for p in photo_paths() if p.parent.name == f) for f in ("bsds500", "kodak24", "wikimedia")}
+    return f"""# Colourize (automatic or with colour hints) — `{MODEL_ID}`
+
+Task `colourize`. File `models/{entry['file']}` (sha256 `{entry['sha256']}`), one self-contained ONNX (opset 17),
+input `input` (N×4×H×W float32: L*/100, hint a*/110, hint b*/110, hint mask), output `ab` (N×2×H×W, a*/110 and b*/110,
+tanh), H and W multiples of 16. Parameters: {entry['parameters']:,}. Licence of the weights: BSD-3-Clause (trained
+here); the training photos carry their own terms (below). Default (only) model for `colourize`.
+
+## How the engine uses it
+The photo's luminance is computed at full size (a sepia or toned print loses its tint here: only luminance is kept);
+a 192 px (long side) copy goes to the net with the hints (an RGBA layer: colour where alpha > 0, averaged into the
+working pixel it falls in); what the net leaves unmet at the hint pixels is spread by an edge-aware weighted mean
+(distance and lightness similarity); the chroma, as a linear-RGB ratio to luminance, is upsampled bilinearly and
+multiplied by the ORIGINAL full-size luminance. Out-of-gamut colours are pulled toward grey along a zero-luminance
+direction, so luminance is kept exactly (16-bit scans stay 16-bit); colour fades out below L* 20 and is gone below
+L* 10. `strength` scales the chroma. The net's chroma is multiplied by the entry's `chroma_gain` ({entry['chroma_gain']}), picked by
+`colourize_tune.py` on the held-out photos: among the gains whose PSNR stays above the grey input's, the smallest
+reaching 65 % of the originals' colourfulness, else the most colourful one (table under Limits).
+
+## Architecture
+ColourUNet (llmvis_studio/training/archs/colourize.py): a 5-level U-Net, widths {result['config']['widths']}, two 3×3
+convs per level (LeakyReLU), average-pool down, bilinear up with skips; the hint planes are re-injected (pooled so a
+single hint pixel survives) at every level; a global-average "gist" branch is fused at the bottleneck.
+
+## Training
+- Data: /work/shared/training/photos — BSDS500 train+test ({counts['bsds500']} JPEG, Corel images distributed for research
+  by UC Berkeley; check the terms before a commercial release of these weights), Kodak24 ({counts['kodak24']} PNG, released by
+  Eastman Kodak for unrestricted use), Wikimedia Commons ({counts['wikimedia']} PNG, mostly CC-BY / CC-BY-SA / public domain,
+  attribution per file in photos/wikimedia/SOURCES.md). Near-grey photos (colourfulness < 8) skipped.
+  Held out (never trained on; validation and the contact sheet): {held}.
+  No benchmark image (Set5/Set14) was used for training or for choosing any setting.
+- Samples: photo resized to a long side of 128–224 px, random 80 px crop, random flip, CIE Lab. Hints simulated:
+  none for 30 % of samples, else 1–50 square patches of 1–3 px carrying the mean ground-truth a*b* under them.
+- Loss: Huber (β 0.05) on a*b*/110 + 0.5 × colourfulness term (per image, mean chroma may not fall below 90 % of the
+  ground truth's — plain regression averages plausible colours into brown) + 0.5 × L1 at the hint pixels.
+- Optimiser: Adam (β 0.9/0.99), learning rate 2e-3, 200 warm-up steps, cosine decay to 5 % over the wall-clock
+  budget, batch {result['batch']}, gradient-norm clip 1, {result['precision']}.
+- Budget: {result['minutes']} min wall clock, {result['threads']} CPU thread(s) on a shared 2-core AMD EPYC (AVX2); {result['steps']} steps.
+- Held-out validation at the end (working size, 50/10 simulated 2×2 hints): {json.dumps({k: round(v, 3) for k, v in result['val'].items()})}
+
+## Reproduce
+`make models-colourize`, i.e. `python -m llmvis_studio.training.train_colourize --minutes 40 --threads 2 --out
+runs/colourize --fresh --export models/colourize-unet.onnx`, then `python -m llmvis_studio.training.colourize_tune`,
+this card script, `python benchmarks/colourize_quality.py --update-manifest` and this script again. Time-budgeted: a rerun gives a close but
+not bit-identical model.
+
+## Measured (benchmarks/colourize_quality.py: Set5 + Set14 colour photos turned grey, reporting only)
+| metric | value |
+|---|---|
+{bench_rows}
+
+## Contact sheet
+Held-out photos; columns: grey input · 50 hints (3×3 dots, shown enlarged with a dark ring) · automatic · with the 50
+hints · original.
+
+![contact sheet](colourize-unet-samples.png)
+
+## Limits
+Trained {result['minutes']} minutes on a shared 2-core CPU ({result['threads']} thread: with the machine oversubscribed, 2 threads
+ran 4× slower per step) from a few hundred photos. The automatic result is the weak part: at the chosen gain it is a
+warm, faintly tinted picture (skies a little blue, foliage a little green), colourfulness
+{m.get('set5_set14_cf_ratio', '?')} of the originals' on Set5/Set14 — below the 0.5 aimed for. A larger gain is more
+colourful but its guesses are wrong often enough to fall below the grey input's PSNR (held-out photos, 768 px,
+through the engine):
+
+{gain_table(tune)}
+
+Hints are what works: a few dots fix the colours locally. Chroma is predicted at 192 px
+and upsampled, so colour edges are soft on large photos.
+
+Last lines of the training log:
+```
+{log_tail}
+```
+"""
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--runs", default="runs/colourize")
+    ap.add_argument("--models", default=str(ROOT / "models"))
+    ap.add_argument("--no-sheet", action="store_true")
+    a = ap.parse_args(argv)
+    runs, models = Path(a.runs), Path(a.models)
+    result = json.loads((runs / "result.json").read_text())
+    onnx = models / f"{MODEL_ID}.onnx"
+    manifest = models / "manifest.json"
+    old = next((e for e in json.loads(manifest.read_text())["models"] if e["id"] == MODEL_ID), {})
+    tune_path = runs / "tune.json"
+    tune = json.loads(tune_path.read_text()) if tune_path.exists() else {"chroma_gain": 1.0}
+    entry = manifest_entry(result, onnx, old, float(tune["chroma_gain"]))
+    upsert_entry(manifest, entry)
+    if not a.no_sheet:
+        contact_sheet(onnx, models / "cards" / f"{MODEL_ID}-samples.png", float(tune["chroma_gain"]))
+    log_tail = "\n".join((runs / "log.txt").read_text().splitlines()[-6:])
+    (models / "cards" / f"{MODEL_ID}.md").write_text(card_text(entry, result, log_tail, tune), encoding="utf-8")
+    print(f"wrote {manifest} entry {MODEL_ID} and models/cards/{MODEL_ID}.md")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
