@@ -56,7 +56,7 @@ def cmd_colourize(args: argparse.Namespace) -> int:
 def add_colour_commands(sub, add_device: Callable[[argparse.ArgumentParser], None]) -> None:
     col = sub.add_parser("colourize", help="colour a black-and-white photo (automatic, or guided by colour hints)",
                          description="Colour a black-and-white (or sepia) photo. " + EXAMPLES.split("\n\n")[1],
-                         epilog=EXAMPLES.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+                         formatter_class=argparse.RawDescriptionHelpFormatter)  # the example: cli_run.EXAMPLES
     col.add_argument("input")
     col.add_argument("output")
     col.add_argument("--hints", metavar="HINTS.png", help="RGBA image: the colour wanted where alpha > 0")
