@@ -60,7 +60,7 @@ def test_train_gan_then_generate_four_different_images(tmp_path, capsys):
     for name in ("generator.onnx", "model.json", "loss_curves.png", "history.json", "checkpoint.pt"):
         assert (run / name).is_file(), name
     grids = sorted(p.name for p in (run / "samples").glob("step_*.png"))  # one grid per checkpoint
-    assert grids == ["step_000025.png", "step_000050.png", "step_000060.png"]
+    assert grids == ["step_000025.png", "step_000060.png"]  # 50 is skipped: within half an interval of the end
     entry = json.loads((run / "model.json").read_text())
     assert entry["task"] == "generate" and entry["image_size"] == 32
     assert [c["name"] for c in entry["classes"]] == ["checks", "stripes"]
@@ -206,16 +206,18 @@ def test_quality_statistic_separates_collapse_noise_and_data():
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(900)  # ~1–2 min alone; more when the machine is busy
+@pytest.mark.timeout(900)  # ~2 min alone; more when the machine is busy
 def test_longer_gan_run_is_neither_collapsed_nor_noise_and_follows_the_class(tmp_path):
-    """600 steps in every test run (~1–2 min on 2 cores); LLMVIS_SLOW=1 trains 2000 and asks for tighter fits.
+    """600 steps in every test run (~2 min on 2 AVX2 cores, fp32); LLMVIS_SLOW=1 trains 2000 and asks for tighter fits.
 
-    Measured here (two-class folder, one thread): 400 steps → noise ratio 0.54, class match 1.0; 700 steps → 0.41 and
-    0.98, diversity ratio 0.98. Before the class standardiser (archs/gan.py) a 250-step run missed class match 0.8."""
+    Measured (two-class folder): batch 32, one thread: 400 steps → noise ratio 0.54, class match 1.0; 700 steps → 0.41
+    and 0.98, diversity ratio 0.98. Batch 16, two threads, 600 steps (what runs here; 137 s on an AMD EPYC AVX2, where
+    batch 32 on one thread took 353 s): noise ratio 0.46, class match 1.0, diversity ratio 0.96, class diversity 0.87.
+    Before the class standardiser (archs/gan.py) a 250-step run missed class match 0.8."""
     slow = bool(os.environ.get("LLMVIS_SLOW"))
     data = two_class_folder(tmp_path / "data", count=16)
     result = run_training(GenConfig(kind="gan", data=str(data), out=str(tmp_path / "run"), size=32,
-                                    steps=2000 if slow else 600, batch=32, width=32, threads=1, device="cpu",
+                                    steps=2000 if slow else 600, batch=16, width=32, threads=2, device="cpu",
                                     register=False), echo=False)
     quality = result["quality"]
     assert quality["diversity_ratio"] > 0.3, quality  # not collapsed
