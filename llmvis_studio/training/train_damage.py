@@ -11,8 +11,8 @@ thread keeps a ring buffer filled (train_inpaint.SamplePool). Loss: BCE with a p
 
 Calibration (after training, on the held-out photos' synthetic crops): Platt scaling of the logits, then the bias is
 shifted so that the best-F1 threshold lands on 0.5 — the exported probability is meaningful in the middle of its range
-and `--sensitivity 0.5` (threshold 1 − 0.5) is the best-F1 point. Precision: `--precision fp32` (default; bf16
-autocast is ~20× slower on AVX2-only CPUs) or bf16 where the CPU has native bf16.
+and `--sensitivity 0.5` (threshold 1 − 0.5) is the best-F1 point. Precision: `--precision auto` (default) times fp32
+against bf16 autocast on this CPU and keeps the faster (bf16 is ~20× slower on AVX2-only CPUs); fp32 or bf16 force one.
 """
 from __future__ import annotations
 
@@ -34,6 +34,7 @@ import torch.nn.functional as F
 from llmvis_studio.training import masks, print_damage
 from llmvis_studio.training.archs.damage import DamageNet
 from llmvis_studio.training.archs.sr import count_parameters
+from llmvis_studio.training.precision import PROBE_BATCH, add_precision_argument, autocast_context, choose_precision
 from llmvis_studio.training.train import Logger
 from llmvis_studio.training.train_inpaint import SamplePool, export_onnx, tolerant_prf
 
@@ -237,7 +238,14 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     pos_weight = torch.tensor(args.pos_weight)
     pool = SamplePool(damage_sample, images, args.patch, args.seed + step, size=args.pool, reuse=args.reuse)
     pool.start(min(args.pool, max(args.batch * 2, 8)))
-    precision = torch.bfloat16 if args.precision == "bf16" else None
+    probe_x, _ = batch_tensors(pool.batch(np.random.default_rng(12345), min(args.batch, PROBE_BATCH)))
+
+    def probe(use_bf16: bool) -> None:  # forward + backward on a real batch, gradients cleared
+        with autocast_context(use_bf16):
+            out = model.logits(probe_x)
+        out.float().mean().backward()
+        model.zero_grad(set_to_none=True)
+    use_bf16 = choose_precision(args.precision, probe, log)
 
     def done() -> bool:
         return step >= args.steps if args.steps else elapsed >= args.minutes * 60.0
@@ -257,7 +265,7 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
             for g in opt.param_groups:
                 g["lr"] = lr
             x, y = batch_tensors(pool.batch(rng, args.batch))
-            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision is not None):
+            with autocast_context(use_bf16):
                 logits = model.logits(x)
             logits = logits.float()
             bce = F.binary_cross_entropy_with_logits(logits, y, pos_weight=pos_weight)
@@ -365,8 +373,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--channels", type=int, default=16)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--precision", choices=("fp32", "bf16"), default="fp32",
-                   help="fp32 (default: bf16 autocast is ~20x slower on AVX2-only CPUs) or bf16 autocast")
+    add_precision_argument(p)  # auto (default): time fp32 against bf16 on this CPU, keep the faster
     p.add_argument("--pos-weight", type=float, default=1.5)
     p.add_argument("--dice-weight", type=float, default=0.5)
     p.add_argument("--resume", action="store_true")
