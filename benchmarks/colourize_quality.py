@@ -68,7 +68,7 @@ def delta_l_levels(out: np.ndarray, grey: np.ndarray) -> tuple[float, int]:
     return exact, int(np.abs(a - b).max())
 
 
-def speed_12mp(infer, image: np.ndarray, gain: float) -> float:
+def speed_12mp(infer, image: np.ndarray, gain: float, calibration=None) -> float:
     import cv2
 
     from llmvis_studio.engine.ops.colourize import ColourizeParams, colourize
@@ -78,7 +78,7 @@ def speed_12mp(infer, image: np.ndarray, gain: float) -> float:
     times = []
     for _ in range(2):
         t = time.perf_counter()
-        colourize(big, infer, ColourizeParams(hints=dot_hints(big, 50, 1), gain=gain))
+        colourize(big, infer, ColourizeParams(hints=dot_hints(big, 50, 1), gain=gain, calibration=calibration))
         times.append(time.perf_counter() - t)
     return min(times)
 
@@ -101,6 +101,10 @@ def main() -> None:
         raise SystemExit("no colourize model: train it (make models-colourize) or pass --onnx")
     sess = session(path)
     gain = float(e.get("chroma_gain", 1.0)) if e and not a.onnx else a.gain
+    from llmvis_studio.engine.ops.colour_calibration import ChromaCalibration
+
+    # the manifest's calibrated gain table replaces the single gain (unless --onnx asks for a plain gain)
+    calibration = ChromaCalibration.from_json(e.get("chroma_calibration")) if e and not a.onnx else None
 
     def infer(x: np.ndarray) -> np.ndarray:
         return sess.run(["ab"], {"input": x})[0]
@@ -113,7 +117,7 @@ def main() -> None:
         row = {"grey": psnr(grey, img), "cf_orig": colourfulness(img)}
         for key, count in (("auto", 0), ("hints10", 10), ("hints50", 50)):
             hints = dot_hints(img, count, seed) if count else None
-            out = colourize(grey, infer, ColourizeParams(hints=hints, gain=gain))
+            out = colourize(grey, infer, ColourizeParams(hints=hints, gain=gain, calibration=calibration))
             row[key] = psnr(out, img)
             exact, by_cv2 = delta_l_levels(out, grey)
             worst_exact, worst_cv2 = max(worst_exact, exact), max(worst_cv2, by_cv2)
@@ -123,6 +127,7 @@ def main() -> None:
     mean = {k: round(float(np.mean([r[k] for r in rows.values()])), 3) for k in next(iter(rows.values()))}
     mean["cf_ratio"] = round(mean["cf_auto"] / mean["cf_orig"], 3)
     result = {"benchmark": "colourize_quality", "model": path.split("/")[-1], "chroma_gain": gain,
+              "chroma_calibration": calibration is not None,
               "images": len(rows), "mean": mean,
               "gain_hints10_db": round(mean["hints10"] - mean["auto"], 3),
               "gain_hints50_db": round(mean["hints50"] - mean["auto"], 3),
@@ -130,7 +135,8 @@ def main() -> None:
               "max_delta_l_levels_exact": round(worst_exact, 3), "max_delta_l_levels_opencv8": worst_cv2,
               "per_image": rows}
     if not a.no_speed:
-        result["seconds_12mp_2_threads"] = round(speed_12mp(infer, next(iter(colour_images().values())), gain), 2)
+        result["seconds_12mp_2_threads"] = round(
+            speed_12mp(infer, next(iter(colour_images().values())), gain, calibration), 2)
     if a.update_manifest and e:
         from llmvis_studio.training.manifest_tools import upsert_entry
 

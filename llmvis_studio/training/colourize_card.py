@@ -21,7 +21,8 @@ from llmvis_studio.training.train_colourize import HELD_OUT, PHOTOS, photo_paths
 
 MODEL_ID = "colourize-unet"
 ROOT = Path(__file__).resolve().parents[2]
-SHEET_PHOTOS = ("kodak24/kodim23.png", "wikimedia/047.png", "bsds500/test-100039.jpg", "kodak24/kodim22.png")
+SHEET_PHOTOS = ("kodak24/kodim23.png", "wikimedia/047.png", "bsds500/test-100039.jpg", "skimage:chelsea.png",
+                "matplotlib:grace_hopper.jpg", "wikimedia/048.png")
 ROW_HEIGHT = 200
 
 
@@ -47,14 +48,17 @@ def manifest_entry(result: dict, onnx: Path, old: dict, gain: float) -> dict:
         "source": "trained here (llmvis_studio.training.train_colourize, photos listed in "
                   "models/cards/colourize-unet.md)",
         "reproduce": "make models-colourize", "metrics": metrics,
+        **({"chroma_calibration": old["chroma_calibration"]} if "chroma_calibration" in old else {}),
     }
 
 
 def _load(rel: str) -> np.ndarray:
-    return cv2.cvtColor(cv2.imread(str(PHOTOS / rel), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+    from llmvis_studio.training.colourize_calibrate import photo_path
+
+    return cv2.cvtColor(cv2.imread(str(photo_path(rel)), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
 
 
-def contact_sheet(onnx: Path, out_png: Path, gain: float) -> None:
+def contact_sheet(onnx: Path, out_png: Path, gain: float, calibration=None) -> None:
     import onnxruntime as ort
 
     sys.path.insert(0, str(ROOT / "benchmarks"))
@@ -70,8 +74,8 @@ def contact_sheet(onnx: Path, out_png: Path, gain: float) -> None:
         grey = to_grey(img)
         hints = dot_hints(img, 50, 11)
         shown = _draw_dots(grey, hints)
-        auto = colourize(grey, infer, ColourizeParams(gain=gain))
-        hinted = colourize(grey, infer, ColourizeParams(hints=hints, gain=gain))
+        auto = colourize(grey, infer, ColourizeParams(gain=gain, calibration=calibration))
+        hinted = colourize(grey, infer, ColourizeParams(hints=hints, gain=gain, calibration=calibration))
         tiles = [grey, shown, auto, hinted, img]
         scale = ROW_HEIGHT / img.shape[0]
         size = (round(img.shape[1] * scale), ROW_HEIGHT)
@@ -200,7 +204,10 @@ def main(argv: list[str] | None = None) -> int:
     entry = manifest_entry(result, onnx, old, float(tune["chroma_gain"]))
     upsert_entry(manifest, entry)
     if not a.no_sheet:
-        contact_sheet(onnx, models / "cards" / f"{MODEL_ID}-samples.png", float(tune["chroma_gain"]))
+        from llmvis_studio.engine.ops.colour_calibration import ChromaCalibration
+
+        contact_sheet(onnx, models / "cards" / f"{MODEL_ID}-samples.png", float(tune["chroma_gain"]),
+                      ChromaCalibration.from_json(entry.get("chroma_calibration")))
     log_tail = "\n".join((runs / "log.txt").read_text().splitlines()[-6:])
     (models / "cards" / f"{MODEL_ID}.md").write_text(card_text(entry, result, log_tail, tune), encoding="utf-8")
     print(f"wrote {manifest} entry {MODEL_ID} and models/cards/{MODEL_ID}.md")

@@ -1,0 +1,84 @@
+"""A calibrated chroma gain for the colourizer: how much of the net's predicted colour to trust, per kind of pixel.
+
+Why: a net trained for minutes is sure of some colours (blue sky, green foliage at mid lightness) and guesses others.
+One global gain can only trade all colour against PSNR at once. Here the gain depends on the predicted hue sector,
+the predicted chroma and the lightness; each cell's gain is the least-squares gain C/P (C = Σ pred·truth,
+P = Σ pred·pred) fitted on held-out photos, times one multiplier m. Why a multiplier: for a fixed error budget,
+colour is bought most cheaply where the prediction correlates with the truth, and scaling the least-squares gains by a
+common m is exactly that allocation (m = 2 spends the whole error budget of the grey input). The table lives in the
+model's manifest entry (`chroma_calibration`); training/colourize_calibrate.py fits it. Pure numpy, no Qt.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping, Optional
+
+import numpy as np
+
+from ...core.errors import InputError
+
+
+@dataclass(frozen=True)
+class ChromaCalibration:
+    hue_sectors: int
+    chroma_edges: tuple[float, ...]      # predicted chroma (Lab units) bin edges
+    lightness_edges: tuple[float, ...]   # L* bin edges
+    gains: tuple[float, ...]             # hue-major, then chroma, then lightness; the multiplier already applied
+    multiplier: float = 1.0              # m: gains / m are the least-squares (PSNR-best) gains
+
+    @property
+    def cells(self) -> int:
+        return self.hue_sectors * (len(self.chroma_edges) + 1) * (len(self.lightness_edges) + 1)
+
+    def __post_init__(self) -> None:
+        if self.multiplier <= 0:
+            raise InputError(f"Chroma calibration multiplier must be positive, not {self.multiplier:g}.")
+        if self.hue_sectors < 1 or len(self.gains) != self.cells:
+            raise InputError(f"Chroma calibration needs {self.cells} gains, found {len(self.gains)}.")
+
+    def cell_index(self, lightness: np.ndarray, ab: np.ndarray) -> np.ndarray:
+        chroma = np.hypot(ab[..., 0], ab[..., 1])
+        hue = np.arctan2(ab[..., 1], ab[..., 0])
+        sector = ((hue + np.pi) * (self.hue_sectors / (2 * np.pi))).astype(np.int64) % self.hue_sectors
+        c_bin = np.digitize(chroma, self.chroma_edges)
+        l_bin = np.digitize(lightness, self.lightness_edges)
+        return (sector * (len(self.chroma_edges) + 1) + c_bin) * (len(self.lightness_edges) + 1) + l_bin
+
+    def apply(self, lightness: np.ndarray, ab: np.ndarray, vivid: bool = True) -> np.ndarray:
+        """Working-size L* (H×W) and predicted ab (H×W×2) → calibrated ab (same shape, float32).
+
+        vivid: the table as chosen (colourful); else divided by the multiplier (the least-squares, PSNR-best gains)."""
+        scale = 1.0 if vivid else 1.0 / self.multiplier
+        gain = np.asarray(self.gains, np.float32)[self.cell_index(lightness, ab)] * np.float32(scale)
+        return (ab * gain[..., None]).astype(np.float32)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"hue_sectors": self.hue_sectors, "chroma_edges": list(self.chroma_edges),
+                "lightness_edges": list(self.lightness_edges), "gains": [round(g, 4) for g in self.gains],
+                "multiplier": self.multiplier}
+
+    @classmethod
+    def from_json(cls, data: Optional[Mapping[str, Any]]) -> Optional["ChromaCalibration"]:
+        if not data:
+            return None
+        try:
+            return cls(int(data["hue_sectors"]), tuple(float(v) for v in data["chroma_edges"]),
+                       tuple(float(v) for v in data["lightness_edges"]), tuple(float(v) for v in data["gains"]),
+                       float(data.get("multiplier", 1.0)))
+        except (KeyError, TypeError, ValueError) as error:
+            raise InputError(f"The model's chroma calibration is malformed ({error}).") from error
+
+
+def fit_gains(cells: np.ndarray, pred: np.ndarray, truth: np.ndarray, weights: np.ndarray, n_cells: int,
+              shrink: float) -> np.ndarray:
+    """Least-squares gain per cell, shrunk toward the global gain (sparse cells borrow from the whole table).
+
+    cells: N cell indices; pred/truth: N×2 ab; weights: N (per pixel, e.g. 1 / the photo's grey error, so each photo
+    counts like its share of the mean PSNR). shrink: prior strength as a share of the average cell's P."""
+    pt = weights * (pred * truth).sum(axis=1)
+    pp = weights * (pred * pred).sum(axis=1)
+    c = np.bincount(cells, pt, n_cells)
+    p = np.bincount(cells, pp, n_cells)
+    global_gain = pt.sum() / max(pp.sum(), 1e-12)
+    prior = shrink * pp.sum() / n_cells
+    return np.clip((c + prior * global_gain) / (p + prior), 0.0, None)
