@@ -214,7 +214,7 @@ def spread_residual(lightness: np.ndarray, residual: np.ndarray, hint_mask: np.n
 
 
 def keep_opencv_lightness(out: np.ndarray, image: np.ndarray, y: np.ndarray) -> None:
-    """Where OpenCV's 8-bit Lab would see L change by more than 1 level, put the input pixel back (in place).
+    """Where OpenCV's 8-bit Lab would see L change by more than 1 level, make the pixel grey (in place).
 
     Why: luminance is kept exactly, but OpenCV's 8-bit RGB→Lab is off by up to ±1.3 levels in the shadows (measured
     against the exact formulas on random colours: ±1.2 below L* 20, ±0.95 at 20–30, under ±0.8 above), so two colours
@@ -229,7 +229,9 @@ def keep_opencv_lightness(out: np.ndarray, image: np.ndarray, y: np.ndarray) -> 
     moved = np.abs(after - before) > 1
     if moved.any():
         rows, cols = np.nonzero(dark)
-        out[rows[moved], cols[moved]] = image[rows[moved], cols[moved]]
+        rows, cols = rows[moved], cols[moved]
+        grey = lab.compose(y[rows, cols][None], np.ones((1, rows.size, 3), np.float32), 255)[0]
+        out[rows, cols] = grey  # the pixel's own luminance, no colour (a sepia tint is not put back)
 
 
 def shadow_weight(y: np.ndarray) -> np.ndarray:
