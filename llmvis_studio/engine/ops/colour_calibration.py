@@ -81,4 +81,8 @@ def fit_gains(cells: np.ndarray, pred: np.ndarray, truth: np.ndarray, weights: n
     p = np.bincount(cells, pp, n_cells)
     global_gain = pt.sum() / max(pp.sum(), 1e-12)
     prior = shrink * pp.sum() / n_cells
-    return np.clip((c + prior * global_gain) / (p + prior), 0.0, None)
+    denominator = p + prior
+    gains = np.full(n_cells, global_gain)  # a cell without data (and no prior) takes the global gain
+    seen = denominator > 0
+    gains[seen] = (c[seen] + prior * global_gain) / denominator[seen]
+    return np.clip(gains, 0.0, None)
