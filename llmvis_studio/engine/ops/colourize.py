@@ -221,17 +221,29 @@ def keep_opencv_lightness(out: np.ndarray, image: np.ndarray, y: np.ndarray) -> 
     of one exact L* can read 2 levels apart there. Only pixels below GUARD_LIGHTNESS are checked (cheap on 12 MP);
     a handful of them lose their (barely visible) colour.
     """
-    dark = y < lab.luminance_from_lightness(GUARD_LIGHTNESS)
-    if not dark.any():
+    flat_out, flat_in = out.reshape(-1, 3), image.reshape(-1, 3)
+    dark = np.flatnonzero(y.reshape(-1) < np.float32(lab.luminance_from_lightness(GUARD_LIGHTNESS)))
+    if dark.size == 0:
         return
-    before = cv2.cvtColor(np.ascontiguousarray(image[dark])[:, None], cv2.COLOR_RGB2LAB)[:, 0, 0].astype(np.int16)
-    after = cv2.cvtColor(np.ascontiguousarray(out[dark])[:, None], cv2.COLOR_RGB2LAB)[:, 0, 0].astype(np.int16)
-    moved = np.abs(after - before) > 1
-    if moved.any():
-        rows, cols = np.nonzero(dark)
-        rows, cols = rows[moved], cols[moved]
-        grey = lab.compose(y[rows, cols][None], np.ones((1, rows.size, 3), np.float32), 255)[0]
-        out[rows, cols] = grey  # the pixel's own luminance, no colour (a sepia tint is not put back)
+    before = _opencv_lightness(flat_in, dark, grey=_is_grey(image))
+    after = _opencv_lightness(flat_out, dark, grey=False)
+    moved = dark[np.abs(after - before) > 1]
+    if moved.size:
+        grey = lab.compose(y.reshape(-1)[moved][None], np.ones((1, moved.size, 3), np.float32), 255)[0]
+        flat_out[moved] = grey  # the pixel's own luminance, no colour (a sepia tint is not put back)
+
+
+def _opencv_lightness(flat_rgb: np.ndarray, index: np.ndarray, grey: bool) -> np.ndarray:
+    """OpenCV's 8-bit L of the listed pixels; for a grey image from a 256-entry table (one pass less)."""
+    if grey:
+        ramp = np.repeat(np.arange(256, dtype=np.uint8)[:, None, None], 3, axis=2)
+        table = cv2.cvtColor(ramp, cv2.COLOR_RGB2LAB)[:, 0, 0].astype(np.int16)
+        return table[flat_rgb[index, 0]]
+    return cv2.cvtColor(np.ascontiguousarray(flat_rgb[index])[:, None], cv2.COLOR_RGB2LAB)[:, 0, 0].astype(np.int16)
+
+
+def _is_grey(rgb: np.ndarray) -> bool:
+    return bool(np.array_equal(rgb[..., 0], rgb[..., 1]) and np.array_equal(rgb[..., 1], rgb[..., 2]))
 
 
 def shadow_weight(y: np.ndarray) -> np.ndarray:
