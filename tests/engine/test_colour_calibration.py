@@ -69,3 +69,42 @@ def test_strength_changes_reuse_the_cached_net_output(shipped, photo):  # noqa: 
     np.testing.assert_array_equal(colourize(grey, infer, ColourizeParams(hints=hints, strength=0.5)), half)
     colourize(grey, cached, ColourizeParams(hints=dot_hints(photo[::2, ::2], 11)))  # new hints: the net runs
     assert len(calls) == 2
+
+
+def test_shadow_colours_keep_opencv_lightness_within_one_level():
+    """OpenCV's 8-bit Lab is up to ±1.3 levels off in the shadows, so colours of exactly the grey's luminance can read
+    2 levels apart there; the engine greys those few pixels and keeps the rest."""
+    import cv2
+
+    from llmvis_studio.core import lab
+    from llmvis_studio.engine.ops.colourize import keep_opencv_lightness
+
+    rng = np.random.default_rng(0)
+    grey = np.repeat(rng.integers(20, 90, (200, 200), dtype=np.uint8)[..., None], 3, axis=2)
+    y = lab.luminance(grey)
+    ab = rng.normal(scale=25, size=(200, 200, 2)).astype(np.float32)
+    out = lab.compose(y, lab.chroma_ratio(lab.lightness(y), ab), 255)
+    opencv_l = lambda im: cv2.cvtColor(im, cv2.COLOR_RGB2LAB)[..., 0].astype(int)  # noqa: E731
+    assert np.abs(opencv_l(out) - opencv_l(grey)).max() >= 2, "the case the guard exists for"
+    coloured = out.copy()
+    keep_opencv_lightness(out, grey, y)
+    assert np.abs(opencv_l(out) - opencv_l(grey)).max() <= 1
+    assert (out != coloured).any(axis=2).mean() < 0.05, "only a few pixels lose their colour"
+
+
+def test_strong_hints_in_the_shadows_keep_opencv_lightness_within_one_level(shipped):
+    """OpenCV's 8-bit Lab is up to ±1.3 levels off in the shadows; the engine greys the few pixels it would flag."""
+    import cv2
+
+    _, infer = shipped
+    ramp = np.tile(np.linspace(0, 90, 256).astype(np.uint8), (128, 1))  # dark greys, L* 0–37
+    grey = np.repeat(ramp[..., None], 3, axis=2)
+    hints = np.zeros((128, 256, 4), np.uint8)
+    rng = np.random.default_rng(1)
+    for y, x in rng.integers(0, 125, (60, 2)) * [1, 2]:
+        hints[y:y + 3, x:x + 3] = (*rng.choice([0, 255], 3), 255)  # saturated primaries and secondaries
+    out = colourize(grey, infer, ColourizeParams(hints=hints))
+    assert np.abs(out.astype(int) - out.mean(axis=2, keepdims=True)).max() > 10, "some colour was applied"
+    before = cv2.cvtColor(grey, cv2.COLOR_RGB2LAB)[..., 0].astype(int)
+    after = cv2.cvtColor(out, cv2.COLOR_RGB2LAB)[..., 0].astype(int)
+    assert np.abs(after - before).max() <= 1
