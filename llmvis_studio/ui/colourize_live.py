@@ -49,6 +49,9 @@ class LiveColourize(QObject):
         if self._our_job is None:
             self.base = self.panel.window.document.image.copy()
         self.timer.stop()
+        if self.jobs.busy:  # runs as soon as the current job ends
+            self.pending = True
+            return None
         return self._submit()
 
     @Slot()

@@ -6,6 +6,8 @@ full-resolution luminance (core/lab.py keeps luminance exactly, also for 16-bit 
 tones never change. Hints: an RGBA layer of the image's size; where alpha > 0 its colour is a wish for that place.
 The net was trained to spread hints; what it leaves unmet at the hint pixels is spread further by an edge-aware
 (lightness-similar, distance-weighted) average, so a hint always pulls its neighbourhood toward the asked colour.
+How much of the net's own colour is trusted comes from the model's calibration table (colour_calibration.py); the
+net's output is cached (PredictionCache), so a strength change costs only the full-size recombination.
 """
 from __future__ import annotations
 
