@@ -35,6 +35,7 @@ REPORT = ("kodak24/kodim23.png", "kodak24/kodim24.png", "wikimedia/048.png", "wi
 HUE_SECTORS = 8
 CHROMA_EDGES = (4.0, 8.0, 14.0, 22.0)
 LIGHTNESS_EDGES = (25.0, 50.0, 75.0)
+TEXTURE_EDGES = (1.5, 4.0)  # local L* std: smooth / some detail / textured
 SHRINK = 1.0
 MULTIPLIERS = tuple(round(1.0 + 0.2 * i, 1) for i in range(11))  # 1.0 … 3.0
 PSNR_MARGIN = 0.3  # dB above grey on TUNE: the tune→report gap seen with one global gain is of this order
@@ -75,7 +76,8 @@ def working_features(infer, img: np.ndarray) -> tuple[np.ndarray, np.ndarray, np
 
 
 def fit_table(features) -> np.ndarray:
-    empty = ChromaCalibration(HUE_SECTORS, CHROMA_EDGES, LIGHTNESS_EDGES, (1.0,) * _cells())
+    empty = ChromaCalibration(HUE_SECTORS, CHROMA_EDGES, LIGHTNESS_EDGES, (1.0,) * _cells(),
+                              texture_edges=TEXTURE_EDGES)
     cells, preds, truths, weights = [], [], [], []
     for lightness, pred, truth in features:
         cells.append(empty.cell_index(lightness, pred).ravel())
@@ -87,12 +89,12 @@ def fit_table(features) -> np.ndarray:
 
 
 def _cells() -> int:
-    return HUE_SECTORS * (len(CHROMA_EDGES) + 1) * (len(LIGHTNESS_EDGES) + 1)
+    return HUE_SECTORS * (len(CHROMA_EDGES) + 1) * (len(LIGHTNESS_EDGES) + 1) * (len(TEXTURE_EDGES) + 1)
 
 
 def calibration(gains: np.ndarray, multiplier: float) -> ChromaCalibration:
     return ChromaCalibration(HUE_SECTORS, CHROMA_EDGES, LIGHTNESS_EDGES, tuple(float(g) for g in gains * multiplier),
-                             multiplier)
+                             multiplier, TEXTURE_EDGES)
 
 
 def evaluate(infer, photos: list[np.ndarray], params: ColourizeParams, counts=(0,)) -> dict[str, float]:

@@ -147,7 +147,8 @@ L* 10 (and the few shadow pixels where OpenCV's 8-bit Lab would read L more than
 `strength` scales the chroma; the net's output is cached, so moving the strength re-runs only the recombination.
 
 How much of the net's colour is trusted comes from the entry's `chroma_calibration` (engine/ops/colour_calibration.py):
-a gain per predicted hue sector (8) × predicted chroma (5 bins) × lightness (4 bins), each the least-squares gain
+a gain per predicted hue sector (8) × predicted chroma (5 bins) × lightness (4 bins) × local texture (3 bins of the
+L* standard deviation in 5×5 working pixels: smooth, some detail, textured), each the least-squares gain
 fitted by `colourize_calibrate.py` on the TUNE photos (none trained on), times one multiplier m = {entry.get('chroma_calibration', {}).get('multiplier', '?')}, the largest
 whose TUNE PSNR stays 0.3 dB above the grey input's. Without hints the table is used as is (colourful); with hints it is
 divided by m (the PSNR-best gains) and the hints' residual is spread, so hinted colours stay where they are asked.
@@ -208,8 +209,11 @@ shipped 0.4, a faint warm tint with about 0.19 of the originals' colourfulness):
 
 {gain_table(tune)}
 
-With the calibrated table the automatic result carries about half the originals' colourfulness (Set5/Set14 0.53 with
-PSNR 0.5 dB above grey; REPORT split 0.47 with PSNR 0.1 dB below grey). Look at the sheet before trusting that number:
+With the calibrated table the automatic result carries about half the originals' colourfulness (Set5/Set14
+{m.get('set5_set14_cf_ratio', '?')} with PSNR {m.get('auto_minus_grey_db', '?')} dB above grey; REPORT split
+{calibration['report']['cf_ratio'] if calibration else '?'} with PSNR {calibration['report']['auto_minus_grey_db'] if calibration else '?'} dB
+against grey). The texture bins matter: without them (8 × 5 × 4 cells, same rule) TUNE reached 0.449 and REPORT
+0.467 at about the same PSNR — smooth areas are where the net's guesses are most often wrong. Look at the sheet before trusting that number:
 the net predicts almost only yellow-to-yellow-green hues (every hue sector but the two between 45° and 135° is empty on
 the TUNE photos), so the colour it adds is an ochre/olive toning. Foliage, skin, wood and sand look plausible; snow,
 blue sky and blue backgrounds turn yellow (rows 5 and 6: grace_hopper, 048), which is where single photos fall 3–6 dB

@@ -1,8 +1,8 @@
 """A calibrated chroma gain for the colourizer: how much of the net's predicted colour to trust, per kind of pixel.
 
-Why: a net trained for minutes is sure of some colours (blue sky, green foliage at mid lightness) and guesses others.
-One global gain can only trade all colour against PSNR at once. Here the gain depends on the predicted hue sector,
-the predicted chroma and the lightness; each cell's gain is the least-squares gain C/P (C = Σ pred·truth,
+Why: a net trained for minutes is surer of some colours than of others. One global gain can only trade all colour
+against PSNR at once. Here the gain depends on the predicted hue sector, the predicted chroma, the lightness and the
+local texture (smooth or detailed); each cell's gain is the least-squares gain C/P (C = Σ pred·truth,
 P = Σ pred·pred) fitted on held-out photos, times one multiplier m. Why a multiplier: for a fixed error budget,
 colour is bought most cheaply where the prediction correlates with the truth, and scaling the least-squares gains by a
 common m is exactly that allocation (m = 2 spends the whole error budget of the grey input). The table lives in the
@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping, Optional
 
+import cv2
 import numpy as np
 
 from ...core.errors import InputError
@@ -25,10 +26,14 @@ class ChromaCalibration:
     lightness_edges: tuple[float, ...]   # L* bin edges
     gains: tuple[float, ...]             # hue-major, then chroma, then lightness; the multiplier already applied
     multiplier: float = 1.0              # m: gains / m are the least-squares (PSNR-best) gains
+    texture_edges: tuple[float, ...] = ()  # local L* std (5×5, working size) bin edges; innermost index
+
+    TEXTURE_WINDOW = 5
 
     @property
     def cells(self) -> int:
-        return self.hue_sectors * (len(self.chroma_edges) + 1) * (len(self.lightness_edges) + 1)
+        return (self.hue_sectors * (len(self.chroma_edges) + 1) * (len(self.lightness_edges) + 1)
+                * (len(self.texture_edges) + 1))
 
     def __post_init__(self) -> None:
         if self.multiplier <= 0:
@@ -42,7 +47,11 @@ class ChromaCalibration:
         sector = ((hue + np.pi) * (self.hue_sectors / (2 * np.pi))).astype(np.int64) % self.hue_sectors
         c_bin = np.digitize(chroma, self.chroma_edges)
         l_bin = np.digitize(lightness, self.lightness_edges)
-        return (sector * (len(self.chroma_edges) + 1) + c_bin) * (len(self.lightness_edges) + 1) + l_bin
+        cell = (sector * (len(self.chroma_edges) + 1) + c_bin) * (len(self.lightness_edges) + 1) + l_bin
+        if not self.texture_edges:
+            return cell
+        return cell * (len(self.texture_edges) + 1) + np.digitize(local_std(lightness, self.TEXTURE_WINDOW),
+                                                                  self.texture_edges)
 
     def apply(self, lightness: np.ndarray, ab: np.ndarray, vivid: bool = True) -> np.ndarray:
         """Working-size L* (H×W) and predicted ab (H×W×2) → calibrated ab (same shape, float32).
@@ -55,7 +64,7 @@ class ChromaCalibration:
     def to_json(self) -> dict[str, Any]:
         return {"hue_sectors": self.hue_sectors, "chroma_edges": list(self.chroma_edges),
                 "lightness_edges": list(self.lightness_edges), "gains": [round(g, 4) for g in self.gains],
-                "multiplier": self.multiplier}
+                "multiplier": self.multiplier, "texture_edges": list(self.texture_edges)}
 
     @classmethod
     def from_json(cls, data: Optional[Mapping[str, Any]]) -> Optional["ChromaCalibration"]:
@@ -64,9 +73,17 @@ class ChromaCalibration:
         try:
             return cls(int(data["hue_sectors"]), tuple(float(v) for v in data["chroma_edges"]),
                        tuple(float(v) for v in data["lightness_edges"]), tuple(float(v) for v in data["gains"]),
-                       float(data.get("multiplier", 1.0)))
+                       float(data.get("multiplier", 1.0)), tuple(float(v) for v in data.get("texture_edges", ())))
         except (KeyError, TypeError, ValueError) as error:
             raise InputError(f"The model's chroma calibration is malformed ({error}).") from error
+
+
+def local_std(lightness: np.ndarray, window: int) -> np.ndarray:
+    """Standard deviation of L* in a window around each pixel: smooth (sky, snow, studio backdrops) vs textured
+    (foliage, fabric). The net's guesses are wrong more often on smooth areas (it paints them yellow)."""
+    values = lightness.astype(np.float32)
+    mean = cv2.blur(values, (window, window))
+    return np.sqrt(np.maximum(cv2.blur(values * values, (window, window)) - mean * mean, 0.0))
 
 
 def fit_gains(cells: np.ndarray, pred: np.ndarray, truth: np.ndarray, weights: np.ndarray, n_cells: int,
