@@ -36,6 +36,17 @@ def test_calibration_round_trips_and_malformed_tables_are_refused():
     ab = np.array([[[3.0, 1.0], [3.0, 1.0]]])
     vivid, safe = table.apply(lightness, ab), table.apply(lightness, ab, vivid=False)
     np.testing.assert_allclose(safe * 2.0, vivid, rtol=1e-6)  # without hints the table is m × the PSNR-best one
+    assert ChromaCalibration.from_json({k: v for k, v in table.to_json().items() if k != "texture_edges"}) == table
+
+
+def test_texture_bins_split_smooth_from_detailed_areas():
+    table = ChromaCalibration(1, (), (), (0.2, 1.0), texture_edges=(2.0,))
+    lightness = np.full((20, 40), 50.0, np.float32)
+    lightness[:, 20:] += np.tile([0.0, 10.0], (20, 10))  # right half: stripes (local std 5)
+    ab = np.full((20, 40, 2), 10.0, np.float32)
+    out = table.apply(lightness, ab)
+    assert np.allclose(out[:, :15], 2.0) and np.allclose(out[:, 25:], 10.0)  # smooth × 0.2, textured × 1.0
+    assert ChromaCalibration.from_json(table.to_json()) == table
 
 
 @pytest.fixture(scope="module")
