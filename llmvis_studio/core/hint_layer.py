@@ -15,6 +15,9 @@ POINT_COLUMNS = 6  # y, x, r, g, b, a
 class HintLayer:
     def __init__(self, rgba: Optional[np.ndarray] = None) -> None:
         self.rgba: Optional[np.ndarray] = rgba
+        # (y, x, r, g, b) of each dot, for the canvas rings: kept by the brush's undo steps so a new dot never
+        # rescans a 12 MP layer on the GUI thread (a project's hints are turned into dots once, when it opens)
+        self.dots: list[tuple[int, int, int, int, int]] = []
 
     def ensure(self, height: int, width: int) -> np.ndarray:
         if self.rgba is None or self.rgba.shape[:2] != (height, width):

@@ -37,6 +37,7 @@ class HintDotCommand(QUndoCommand):
         self.panel, self.y, self.x = panel, y, x
         self.rgba = np.array([colour.red(), colour.green(), colour.blue(), 255], np.uint8)
         self.before = panel.hints.rgba[self._slices()].copy()
+        self.dot = (y, x, colour.red(), colour.green(), colour.blue())
 
     def _slices(self) -> tuple[slice, slice]:
         h, w = self.panel.hints.rgba.shape[:2]
@@ -45,10 +46,14 @@ class HintDotCommand(QUndoCommand):
 
     def redo(self) -> None:
         self.panel.hints.rgba[self._slices()] = self.rgba
+        self.panel.hints.dots.append(self.dot)
         self.panel.hints_changed()
 
     def undo(self) -> None:
         self.panel.hints.rgba[self._slices()] = self.before
+        dots = self.panel.hints.dots
+        if self.dot in dots:
+            del dots[len(dots) - 1 - dots[::-1].index(self.dot)]  # the newest copy of this dot
         self.panel.hints_changed()
 
 
@@ -59,15 +64,18 @@ class ClearHintsCommand(QUndoCommand):
         super().__init__("Clear colour hints")
         self.panel = panel
         self.points = to_points(panel.hints.rgba)
+        self.dots = list(panel.hints.dots)
 
     def redo(self) -> None:
         rgba = self.panel.hints.rgba
         rgba[self.points[:, 0].astype(np.intp), self.points[:, 1].astype(np.intp)] = 0
+        self.panel.hints.dots = []
         self.panel.hints_changed()
 
     def undo(self) -> None:
         rgba = self.panel.hints.rgba
         rgba[self.points[:, 0].astype(np.intp), self.points[:, 1].astype(np.intp)] = self.points[:, 2:]
+        self.panel.hints.dots = list(self.dots)
         self.panel.hints_changed()
 
 
@@ -140,18 +148,24 @@ class ColourizePanel(QDockWidget):
         self.live.changed()
 
     def refresh_markers(self) -> None:
-        """One ring per hint dot (connected hinted pixels), in the dot's colour; rebuilt from the layer."""
+        """One ring per hint dot, in the dot's colour (from the layer's dot list: no scan of the layer)."""
         for item in list(self.markers):
             self.remove_marker(item)
-        if self.hints.is_empty():
-            return
+        for y, x, r, g, b in self.hints.dots[-MAX_MARKERS:]:
+            self.add_marker(x + 0.5, y + 0.5, QColor(r, g, b))
+
+    def dots_from_layer(self) -> None:
+        """A layer that came from a file: its dots are its connected hinted areas (one scan, when it opens)."""
         rgba = self.hints.rgba
+        self.hints.dots = []
+        if rgba is None or not rgba[..., 3].any():
+            return
         count, _, stats, centres = cv2.connectedComponentsWithStats((rgba[..., 3] > 0).astype(np.uint8), 8)
-        for label in range(1, min(count, MAX_MARKERS + 1)):
+        for label in range(1, count):
             cx, cy = centres[label]
-            y, x = int(stats[label, cv2.CC_STAT_TOP]), int(stats[label, cv2.CC_STAT_LEFT])
-            r, g, b = (int(v) for v in rgba[y, x, :3])
-            self.add_marker(cx + 0.5, cy + 0.5, QColor(r, g, b))
+            top, left = int(stats[label, cv2.CC_STAT_TOP]), int(stats[label, cv2.CC_STAT_LEFT])
+            r, g, b = (int(v) for v in rgba[top, left, :3])
+            self.hints.dots.append((int(round(cy)), int(round(cx)), r, g, b))
 
     def add_marker(self, x: float, y: float, colour: QColor) -> QGraphicsEllipseItem:
         r = MARKER_RADIUS
@@ -177,6 +191,7 @@ class ColourizePanel(QDockWidget):
     @Slot()
     def on_document_replaced(self) -> None:
         """A new picture (or a project with its own hints): show the rings of the hints it brought."""
+        self.dots_from_layer()
         self.refresh_markers()
 
     # --- controls ----------------------------------------------------------------------
