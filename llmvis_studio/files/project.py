@@ -1,5 +1,5 @@
 """The `.llmvis` project file: a zip with the original and current image, the mask, the
-history of applied jobs and the prompt history.
+history of applied jobs, the prompt history and (version 2, optional) the colour hints.
 
 Arrays are stored as .npy (allow_pickle=False), so reading back is exact and runs no code.
 
@@ -32,17 +32,21 @@ import zipfile
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Optional
 
 import numpy as np
 
 from ..core.document import Document, ImageMetadata
 from ..core.errors import ImageLoadError, InputError, LargeImageError
+from ..core.hint_layer import POINT_COLUMNS, from_points, to_points
 from .atomic import write_atomically
 from .imageio import ASK_PIXELS, MAX_PIXELS
-from .project_schema import FORMAT, MAX_HEADER_BYTES, VERSION, NewerVersion, ProjectFormatError, check_header
+from .project_schema import (FORMAT, MAX_HEADER_BYTES, VERSION, VERSION_WITHOUT_HINTS, NewerVersion,
+                             ProjectFormatError, check_header)
 
 ARRAYS = ("original.npy", "image.npy", "mask.npy")
+HINTS = "hints.npy"  # optional (version 2): N×6 uint32 rows y, x, r, g, b, a
+MAX_HINT_POINTS = 1 << 22  # 4 M hinted pixels: far beyond any brushing, 100 MB at most
 BLOBS = ("exif.bin", "icc.bin")
 MAX_ENTRIES = 32
 MAX_DIRECTORY_BYTES = 64 << 10
@@ -61,6 +65,7 @@ class Project:
     original: np.ndarray
     jobs: list[dict[str, Any]] = field(default_factory=list)  # op, model, params, time
     prompts: list[str] = field(default_factory=list)
+    hints: Optional[np.ndarray] = None  # H×W×4 uint8 colour hints (alpha > 0 = hinted), or None
 
 
 class _Refused(Exception):
@@ -80,8 +85,10 @@ def _metadata_json(meta: ImageMetadata) -> dict[str, Any]:
 def save_project(path: Path | str, project: Project, backup: bool = True, replace_protected: bool = False) -> None:
     """Write atomically; with backup a project being replaced is kept as `NAME~`."""
     doc = project.document
+    hints = project.hints
+    has_hints = hints is not None and hints.shape[:2] == doc.image.shape[:2] and bool(hints[..., 3].any())
     header = {
-        "format": FORMAT, "version": VERSION, "source_path": str(doc.path) if doc.path else None,
+        "format": FORMAT, "version": VERSION if has_hints else VERSION_WITHOUT_HINTS, "source_path": str(doc.path) if doc.path else None,
         "metadata": _metadata_json(doc.metadata), "jobs": project.jobs, "prompts": project.prompts,
     }
 
@@ -91,6 +98,8 @@ def save_project(path: Path | str, project: Project, backup: bool = True, replac
             archive.writestr("original.npy", _npy_bytes(project.original))
             archive.writestr("image.npy", _npy_bytes(doc.image))
             archive.writestr("mask.npy", _npy_bytes(doc.mask))
+            if has_hints:
+                archive.writestr(HINTS, _npy_bytes(to_points(hints)))
             if doc.metadata.exif:
                 archive.writestr("exif.bin", doc.metadata.exif)
             if doc.metadata.icc_profile:
@@ -133,6 +142,8 @@ def _limit_for(name: str) -> int:
         return MAX_HEADER_BYTES
     if name in ARRAYS:
         return MAX_ARRAY_BYTES
+    if name == HINTS:
+        return MAX_HINT_POINTS * POINT_COLUMNS * 4 + 4096
     return MAX_BLOB_BYTES
 
 
@@ -287,6 +298,7 @@ def _load(path: Path, allow_large: bool) -> Project:
             check_layouts(path.name, layouts, allow_large)
             original, image, mask = (_read_array(archive, infos[name], layouts[name]) for name in ARRAYS)
             blobs = {name: _read_small(archive, infos[name]) if name in infos else b"" for name in BLOBS}
+            hints = _read_hints(archive, infos.get(HINTS), image.shape) if header.version >= 2 else None
     metadata = ImageMetadata(format=header.image_format, dpi=header.dpi, exif=blobs["exif.bin"],
                              icc_profile=blobs["icc.bin"])
     source = header.source_path
@@ -294,4 +306,18 @@ def _load(path: Path, allow_large: bool) -> Project:
         document = Document(image=image, mask=mask, metadata=metadata, path=Path(source) if source else None)
     except InputError as exc:
         raise ImageLoadError(f"{path.name} holds an image this version cannot use.", detail=repr(exc)) from exc
-    return Project(document, original, header.jobs, header.prompts)
+    return Project(document, original, header.jobs, header.prompts, hints)
+
+
+def _read_hints(archive: zipfile.ZipFile, info: Optional[zipfile.ZipInfo], shape: tuple[int, ...]) -> Optional[np.ndarray]:
+    """The colour hint layer, checked like the other arrays before it is read; None when the project has none."""
+    if info is None:
+        return None
+    layout = _peek_layout(archive, info)
+    if (len(layout.shape) != 2 or layout.shape[1] != POINT_COLUMNS or layout.shape[0] > MAX_HINT_POINTS
+            or layout.dtype != np.dtype("<u4")):
+        raise _Refused(f"is damaged ('{HINTS}' is not a list of hint points)")
+    try:
+        return from_points(_read_array(archive, info, layout), shape[0], shape[1])
+    except ValueError as exc:
+        raise _Refused(f"is damaged ({exc})") from exc

@@ -12,7 +12,11 @@ from dataclasses import dataclass
 from typing import Any, Optional
 
 FORMAT = "llmvis-project"
-VERSION = 1
+# 1: image, original, mask, jobs, prompts. 2: adds an optional hints.npy (colour hints, see core/hint_layer.py).
+# A project is written with the lowest version that holds its content, so one without hints stays readable by
+# version-1 builds; a version-1 file opens here unchanged (no hints).
+VERSION = 2
+VERSION_WITHOUT_HINTS = 1
 MAX_HEADER_BYTES = 1 << 20
 MAX_JOBS = 10_000
 MAX_PROMPTS = 10_000

@@ -21,7 +21,8 @@ from llmvis_studio.training.train_colourize import HELD_OUT, PHOTOS, photo_paths
 
 MODEL_ID = "colourize-unet"
 ROOT = Path(__file__).resolve().parents[2]
-SHEET_PHOTOS = ("kodak24/kodim23.png", "wikimedia/047.png", "bsds500/test-100039.jpg", "kodak24/kodim22.png")
+SHEET_PHOTOS = ("kodak24/kodim23.png", "wikimedia/047.png", "bsds500/test-100039.jpg", "skimage:chelsea.png",
+                "matplotlib:grace_hopper.jpg", "wikimedia/048.png")
 ROW_HEIGHT = 200
 
 
@@ -47,14 +48,17 @@ def manifest_entry(result: dict, onnx: Path, old: dict, gain: float) -> dict:
         "source": "trained here (llmvis_studio.training.train_colourize, photos listed in "
                   "models/cards/colourize-unet.md)",
         "reproduce": "make models-colourize", "metrics": metrics,
+        **({"chroma_calibration": old["chroma_calibration"]} if "chroma_calibration" in old else {}),
     }
 
 
 def _load(rel: str) -> np.ndarray:
-    return cv2.cvtColor(cv2.imread(str(PHOTOS / rel), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+    from llmvis_studio.training.colourize_calibrate import photo_path
+
+    return cv2.cvtColor(cv2.imread(str(photo_path(rel)), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
 
 
-def contact_sheet(onnx: Path, out_png: Path, gain: float) -> None:
+def contact_sheet(onnx: Path, out_png: Path, gain: float, calibration=None) -> None:
     import onnxruntime as ort
 
     sys.path.insert(0, str(ROOT / "benchmarks"))
@@ -70,8 +74,8 @@ def contact_sheet(onnx: Path, out_png: Path, gain: float) -> None:
         grey = to_grey(img)
         hints = dot_hints(img, 50, 11)
         shown = _draw_dots(grey, hints)
-        auto = colourize(grey, infer, ColourizeParams(gain=gain))
-        hinted = colourize(grey, infer, ColourizeParams(hints=hints, gain=gain))
+        auto = colourize(grey, infer, ColourizeParams(gain=gain, calibration=calibration))
+        hinted = colourize(grey, infer, ColourizeParams(hints=hints, gain=gain, calibration=calibration))
         tiles = [grey, shown, auto, hinted, img]
         scale = ROW_HEIGHT / img.shape[0]
         size = (round(img.shape[1] * scale), ROW_HEIGHT)
@@ -102,9 +106,26 @@ def gain_table(tune: dict) -> str:
             "|---|---|---|---|\n" + "\n".join(rows))
 
 
-def card_text(entry: dict, result: dict, log_tail: str, tune: dict) -> str:
+def calibration_table(calibration: dict) -> str:
+    if not calibration:
+        return "(no calibration: colourize_calibrate.py was not run)"
+    rows = []
+    for split in ("tune", "report"):
+        r = calibration[split]
+        rows.append(f"| {split.upper()} ({len(calibration[split + '_photos'])} photos) | {r['grey']:.2f} | {r['psnr_0']:.2f} "
+                    f"| {r['cf_ratio']:.3f} | {r['psnr_10'] - r['psnr_0']:+.2f} | {r['psnr_50'] - r['psnr_0']:+.2f} |")
+    r = calibration.get("report_global_gain_0.4")
+    if r:
+        rows.append(f"| REPORT, old single gain 0.4 | {r['grey']:.2f} | {r['psnr_0']:.2f} | {r['cf_ratio']:.3f} | | |")
+    return ("| split | PSNR grey input | PSNR automatic | colourfulness / originals' | 10 hints | 50 hints |\n"
+            "|---|---|---|---|---|---|\n" + "\n".join(rows) + "\n\nTUNE: " + ", ".join(calibration["tune_photos"])
+            + ".\nREPORT: " + ", ".join(calibration["report_photos"]) + ".")
+
+
+def card_text(entry: dict, result: dict, log_tail: str, tune: dict, calibration: dict | None = None) -> str:
     m = entry["metrics"]
-    bench = {k: v for k, v in m.items() if k.startswith(("set5_", "gain_", "auto_minus", "max_delta", "seconds_"))}
+    bench = {k: v for k, v in m.items()
+             if k.startswith(("set5_", "gain_", "auto_minus", "max_delta", "seconds_", "cpu_seconds", "load_average"))}
     bench_rows = "\n".join(f"| {k} | {v} |" for k, v in bench.items()) or "| (not measured yet) | |"
     held = ", ".join(rel for rel in result["held_out"] if (PHOTOS / rel).is_file())
     counts = {f: sum(1 for p in photo_paths() if p.parent.name == f) for f in ("bsds500", "kodak24", "wikimedia")}
@@ -122,9 +143,16 @@ working pixel it falls in); what the net leaves unmet at the hint pixels is spre
 (distance and lightness similarity); the chroma, as a linear-RGB ratio to luminance, is upsampled bilinearly and
 multiplied by the ORIGINAL full-size luminance. Out-of-gamut colours are pulled toward grey along a zero-luminance
 direction, so luminance is kept exactly (16-bit scans stay 16-bit); colour fades out below L* 20 and is gone below
-L* 10. `strength` scales the chroma. The net's chroma is multiplied by the entry's `chroma_gain` ({entry['chroma_gain']}), picked by
-`colourize_tune.py` on the held-out photos: among the gains whose PSNR stays above the grey input's, the smallest
-reaching 65 % of the originals' colourfulness, else the most colourful one (table under Limits).
+L* 10 (and the few shadow pixels where OpenCV's 8-bit Lab would read L more than 1 level off are left grey).
+`strength` scales the chroma; the net's output is cached, so moving the strength re-runs only the recombination.
+
+How much of the net's colour is trusted comes from the entry's `chroma_calibration` (engine/ops/colour_calibration.py):
+a gain per predicted hue sector (8) × predicted chroma (5 bins) × lightness (4 bins) × local texture (3 bins of the
+L* standard deviation in 5×5 working pixels: smooth, some detail, textured), each the least-squares gain
+fitted by `colourize_calibrate.py` on the TUNE photos (none trained on), times one multiplier m = {entry.get('chroma_calibration', {}).get('multiplier', '?')}, the largest
+whose TUNE PSNR stays 0.3 dB above the grey input's. Without hints the table is used as is (colourful); with hints it is
+divided by m (the PSNR-best gains) and the hints' residual is spread, so hinted colours stay where they are asked.
+The old single gain (`chroma_gain` {entry['chroma_gain']}) is used only when an entry has no table.
 
 ## Architecture
 ColourUNet (llmvis_studio/training/archs/colourize.py): a 5-level U-Net, widths {result['config']['widths']}, two 3×3
@@ -150,31 +178,49 @@ single hint pixel survives) at every level; a global-average "gist" branch is fu
 ## Reproduce
 `make models-colourize`, i.e. `python -m llmvis_studio.training.train_colourize --minutes 40 --threads 2 --out
 runs/colourize --fresh --export models/colourize-unet.onnx`, then `python -m llmvis_studio.training.colourize_tune`,
-this card script, `python benchmarks/colourize_quality.py --update-manifest` and this script again. Time-budgeted: a rerun gives a close but
+`python -m llmvis_studio.training.colourize_calibrate --update-manifest`, this card script, `python benchmarks/colourize_quality.py --update-manifest` and this script again. Time-budgeted: a rerun gives a close but
 not bit-identical model.
 
-## Measured (benchmarks/colourize_quality.py: Set5 + Set14 colour photos turned grey, reporting only)
+## Measured
+Set5 + Set14 colour photos turned grey (benchmarks/colourize_quality.py, reporting only, never tuned on); speed: a
+12 MP photo through colourize(), 50 hints, 2 threads, on a 2-core AMD EPYC (AVX2) shared with other jobs (load
+average in the table: with about 10 runnable jobs on 2 cores the wall seconds are inflated; cpu_seconds_12mp is
+the process's CPU time for the same run):
+
 | metric | value |
 |---|---|
 {bench_rows}
 
+Calibration splits (colourize_calibrate.py, 768 px, through the engine; TUNE chose the table, REPORT never fed back):
+
+{calibration_table(calibration)}
+
 ## Contact sheet
-Held-out photos; columns: grey input · 50 hints (3×3 dots, shown enlarged with a dark ring) · automatic · with the 50
+Photos never trained on (kodim23, 048, chelsea, grace_hopper from REPORT; 047, 100039 from TUNE); columns: grey input · 50 hints (3×3 dots, shown enlarged with a dark ring) · automatic · with the 50
 hints · original.
 
 ![contact sheet](colourize-unet-samples.png)
 
 ## Limits
 Trained {result['minutes']} minutes on a shared 2-core CPU ({result['threads']} thread: with the machine oversubscribed, 2 threads
-ran 4× slower per step) from a few hundred photos. The automatic result is the weak part: at the chosen gain it is a
-warm, faintly tinted picture (skies a little blue, foliage a little green), colourfulness
-{m.get('set5_set14_cf_ratio', '?')} of the originals' on Set5/Set14 — below the 0.5 aimed for. A larger gain is more
-colourful but its guesses are wrong often enough to fall below the grey input's PSNR (held-out photos, 768 px,
-through the engine):
+ran 4× slower per step) from a few hundred photos. The automatic result is the weak part. One global gain on the
+net's chroma cannot give both colour and PSNR (held-out photos, 768 px, through the engine; the previous release
+shipped 0.4, a faint warm tint with about 0.19 of the originals' colourfulness):
 
 {gain_table(tune)}
 
-Hints are what works: a few dots fix the colours locally. Chroma is predicted at 192 px
+With the calibrated table the automatic result carries about half the originals' colourfulness (Set5/Set14
+{m.get('set5_set14_cf_ratio', '?')} with PSNR {m.get('auto_minus_grey_db', '?')} dB above grey; REPORT split
+{calibration['report']['cf_ratio'] if calibration else '?'} with PSNR {calibration['report']['auto_minus_grey_db'] if calibration else '?'} dB
+against grey). The texture bins matter: without them (8 × 5 × 4 cells, same rule) TUNE reached 0.449 and REPORT
+0.467 at about the same PSNR — smooth areas are where the net's guesses are most often wrong. Look at the sheet before trusting that number:
+the net predicts almost only yellow-to-yellow-green hues (every hue sector but the two between 45° and 135° is empty on
+the TUNE photos), so the colour it adds is an ochre/olive toning. Foliage, skin, wood and sand look plausible; snow,
+blue sky and blue backgrounds turn yellow (rows 5 and 6: grace_hopper, 048), which is where single photos fall 3–6 dB
+below grey. The strength slider tones it down (0.5 ≈ the least-squares table). A net that predicts blue at all needs
+more training than the minutes this one had.
+Hints are what works: a few dots fix the colours
+locally. Chroma is predicted at 192 px
 and upsampled, so colour edges are soft on large photos.
 
 Last lines of the training log:
@@ -200,9 +246,15 @@ def main(argv: list[str] | None = None) -> int:
     entry = manifest_entry(result, onnx, old, float(tune["chroma_gain"]))
     upsert_entry(manifest, entry)
     if not a.no_sheet:
-        contact_sheet(onnx, models / "cards" / f"{MODEL_ID}-samples.png", float(tune["chroma_gain"]))
+        from llmvis_studio.engine.ops.colour_calibration import ChromaCalibration
+
+        contact_sheet(onnx, models / "cards" / f"{MODEL_ID}-samples.png", float(tune["chroma_gain"]),
+                      ChromaCalibration.from_json(entry.get("chroma_calibration")))
     log_tail = "\n".join((runs / "log.txt").read_text().splitlines()[-6:])
-    (models / "cards" / f"{MODEL_ID}.md").write_text(card_text(entry, result, log_tail, tune), encoding="utf-8")
+    calibration_path = runs / "calibration.json"
+    calibration = json.loads(calibration_path.read_text()) if calibration_path.exists() else None
+    (models / "cards" / f"{MODEL_ID}.md").write_text(card_text(entry, result, log_tail, tune, calibration),
+                                                      encoding="utf-8")
     print(f"wrote {manifest} entry {MODEL_ID} and models/cards/{MODEL_ID}.md")
     return 0
 

@@ -1,55 +1,43 @@
 """Colourize in the editor: a Colour menu, a small panel (strength, hint colour, hint brush) and the hint layer.
 
-main_window.py calls `install_colourize(self)` once (one hook line). The hint layer is an RGBA array of the image's
-size (colour where alpha > 0), painted with the Colour hint brush: each click puts a dot of the chosen colour; every dot
-is one undo step on the document's undo stack and shows as a small ring on the canvas. Colourize builds one frozen
-request (op "colourize", strength, a copy of the hint layer) and submits it like any other job; the result comes back
-as one undo step. The model only reads luminance, so re-running after adding hints works on the coloured result too.
+main_window.py calls `install_colourize(self)` once (one hook line). The hint layer (core/hint_layer.py, kept by the
+document model and saved in the project file) is an RGBA array of the image's size (colour where alpha > 0), painted
+with the Colour hint brush: each click puts a dot of the chosen colour; every dot, and Clear, is one undo step on the
+document's undo stack; each dot shows as a small ring on the canvas. Colourize builds one frozen request (op
+"colourize", strength, a copy of the hint layer) and submits it like any other job; the result comes back as one undo
+step. After that, with Live checked, hint and strength changes re-run it on the worker (ui/colourize_live.py).
 """
 from __future__ import annotations
 
 from typing import Optional
 
+import cv2
 import numpy as np
 from PySide6.QtCore import QPointF, Qt, Slot
 from PySide6.QtGui import QAction, QColor, QPen, QUndoCommand
-from PySide6.QtWidgets import (QColorDialog, QDockWidget, QGraphicsEllipseItem, QHBoxLayout, QLabel, QPushButton,
-                               QSlider, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QCheckBox, QColorDialog, QDockWidget, QGraphicsEllipseItem, QHBoxLayout, QLabel,
+                               QPushButton, QSlider, QVBoxLayout, QWidget)
 
 from ..core.errors import StudioError
+from ..core.hint_layer import HintLayer, to_points
 from ..core.requests import EditRequest
 from .canvas.tools import Tool
+from .colourize_live import LiveColourize
 
 DOT = 3            # hint dot side in image pixels (what the model was trained with)
 MARKER_RADIUS = 5  # ring shown on the canvas, scene pixels
-
-
-class HintLayer:
-    """The hint colours (H×W×4 uint8, colour where alpha > 0) for the open image."""
-
-    def __init__(self) -> None:
-        self.rgba: Optional[np.ndarray] = None
-
-    def ensure(self, height: int, width: int) -> np.ndarray:
-        if self.rgba is None or self.rgba.shape[:2] != (height, width):
-            self.rgba = np.zeros((height, width, 4), np.uint8)
-        return self.rgba
-
-    def is_empty(self) -> bool:
-        return self.rgba is None or not self.rgba[..., 3].any()
+MAX_MARKERS = 2000  # rings drawn at most (a long stroke of dots would otherwise flood the scene)
 
 
 class HintDotCommand(QUndoCommand):
-    """One hint dot: redo paints it (and shows its ring), undo puts the previous pixels back."""
+    """One hint dot: redo paints it, undo puts the previous pixels back."""
 
     def __init__(self, panel: "ColourizePanel", y: int, x: int, colour: QColor) -> None:
         super().__init__("Colour hint")
         self.panel, self.y, self.x = panel, y, x
         self.rgba = np.array([colour.red(), colour.green(), colour.blue(), 255], np.uint8)
-        layer = panel.hints.rgba
-        self.before = layer[self._slices()].copy()
-        self.marker: Optional[QGraphicsEllipseItem] = None
-        self.colour = QColor(colour)
+        self.before = panel.hints.rgba[self._slices()].copy()
+        self.dot = (y, x, colour.red(), colour.green(), colour.blue())
 
     def _slices(self) -> tuple[slice, slice]:
         h, w = self.panel.hints.rgba.shape[:2]
@@ -58,12 +46,37 @@ class HintDotCommand(QUndoCommand):
 
     def redo(self) -> None:
         self.panel.hints.rgba[self._slices()] = self.rgba
-        self.marker = self.panel.add_marker(self.x + 0.5, self.y + 0.5, self.colour)
+        self.panel.hints.dots.append(self.dot)
+        self.panel.hints_changed()
 
     def undo(self) -> None:
         self.panel.hints.rgba[self._slices()] = self.before
-        self.panel.remove_marker(self.marker)
-        self.marker = None
+        dots = self.panel.hints.dots
+        if self.dot in dots:
+            del dots[len(dots) - 1 - dots[::-1].index(self.dot)]  # the newest copy of this dot
+        self.panel.hints_changed()
+
+
+class ClearHintsCommand(QUndoCommand):
+    """Clear all hints as one undo step (the hinted pixels are kept sparse for the undo)."""
+
+    def __init__(self, panel: "ColourizePanel") -> None:
+        super().__init__("Clear colour hints")
+        self.panel = panel
+        self.points = to_points(panel.hints.rgba)
+        self.dots = list(panel.hints.dots)
+
+    def redo(self) -> None:
+        rgba = self.panel.hints.rgba
+        rgba[self.points[:, 0].astype(np.intp), self.points[:, 1].astype(np.intp)] = 0
+        self.panel.hints.dots = []
+        self.panel.hints_changed()
+
+    def undo(self) -> None:
+        rgba = self.panel.hints.rgba
+        rgba[self.points[:, 0].astype(np.intp), self.points[:, 1].astype(np.intp)] = self.points[:, 2:]
+        self.panel.hints.dots = list(self.dots)
+        self.panel.hints_changed()
 
 
 class HintBrushTool(Tool):
@@ -82,7 +95,6 @@ class ColourizePanel(QDockWidget):
         super().__init__("Colourize", window)
         self.setObjectName("colourize-panel")
         self.window = window
-        self.hints = HintLayer()
         self.colour = QColor(200, 60, 50)
         self.markers: list[QGraphicsEllipseItem] = []
         self.tool = HintBrushTool(self)
@@ -95,6 +107,9 @@ class ColourizePanel(QDockWidget):
         self.strength_slider.setValue(100)
         row.addWidget(self.strength_slider)
         layout.addLayout(row)
+        self.live_box = QCheckBox("Live: re-run when hints or strength change")
+        self.live_box.setChecked(True)
+        layout.addWidget(self.live_box)
         self.colour_button = QPushButton("Hint colour…")
         self.colour_button.clicked.connect(self.on_pick_colour)
         self.brush_button = QPushButton("Colour hint brush")
@@ -109,7 +124,15 @@ class ColourizePanel(QDockWidget):
         layout.addStretch(1)
         self.setWidget(body)
         self._show_colour()
+        self.live = LiveColourize(self)
+        self.live_box.toggled.connect(self.on_live_toggled)
+        self.strength_slider.valueChanged.connect(self.on_strength_changed)
         window.model.documentReplaced.connect(self.on_document_replaced)
+
+    @property
+    def hints(self) -> HintLayer:
+        """The document model's hint layer (saved with the project)."""
+        return self.window.model.hints
 
     # --- hint layer --------------------------------------------------------------------
     def add_dot(self, y: int, x: int) -> bool:
@@ -117,8 +140,32 @@ class ColourizePanel(QDockWidget):
         if not (0 <= y < image.shape[0] and 0 <= x < image.shape[1]):
             return False
         self.hints.ensure(*image.shape[:2])
-        self.window.model.undo_stack.push(HintDotCommand(self, y, x, self.colour))
+        self.window.model.push_command(HintDotCommand(self, y, x, self.colour))
         return True
+
+    def hints_changed(self) -> None:
+        self.refresh_markers()
+        self.live.changed()
+
+    def refresh_markers(self) -> None:
+        """One ring per hint dot, in the dot's colour (from the layer's dot list: no scan of the layer)."""
+        for item in list(self.markers):
+            self.remove_marker(item)
+        for y, x, r, g, b in self.hints.dots[-MAX_MARKERS:]:
+            self.add_marker(x + 0.5, y + 0.5, QColor(r, g, b))
+
+    def dots_from_layer(self) -> None:
+        """A layer that came from a file: its dots are its connected hinted areas (one scan, when it opens)."""
+        rgba = self.hints.rgba
+        self.hints.dots = []
+        if rgba is None or not rgba[..., 3].any():
+            return
+        count, _, stats, centres = cv2.connectedComponentsWithStats((rgba[..., 3] > 0).astype(np.uint8), 8)
+        for label in range(1, count):
+            cx, cy = centres[label]
+            top, left = int(stats[label, cv2.CC_STAT_TOP]), int(stats[label, cv2.CC_STAT_LEFT])
+            r, g, b = (int(v) for v in rgba[top, left, :3])
+            self.hints.dots.append((int(round(cy)), int(round(cx)), r, g, b))
 
     def add_marker(self, x: float, y: float, colour: QColor) -> QGraphicsEllipseItem:
         r = MARKER_RADIUS
@@ -137,16 +184,15 @@ class ColourizePanel(QDockWidget):
 
     @Slot()
     def on_clear(self) -> None:
-        """Clearing is not undoable by design: it drops the whole hint layer (the dots' own steps stay harmless)."""
-        if self.hints.rgba is not None:
-            self.hints.rgba[:] = 0
-        for item in list(self.markers):
-            self.remove_marker(item)
+        """All hints go, as one undo step."""
+        if not self.hints.is_empty():
+            self.window.model.push_command(ClearHintsCommand(self))
 
     @Slot()
     def on_document_replaced(self) -> None:
-        self.on_clear()
-        self.hints.rgba = None
+        """A new picture (or a project with its own hints): show the rings of the hints it brought."""
+        self.dots_from_layer()
+        self.refresh_markers()
 
     # --- controls ----------------------------------------------------------------------
     def _show_colour(self) -> None:
@@ -166,22 +212,31 @@ class ColourizePanel(QDockWidget):
     def on_brush_toggled(self, on: bool) -> None:
         self.window.canvas.set_tool(self.tool if on else self.window.tools["brush"])
 
-    def build_request(self) -> EditRequest:
-        image = self.window.document.image
-        params: dict = {"strength": self.strength_slider.value() / 100.0}
-        if not self.hints.is_empty() and self.hints.rgba.shape[:2] == image.shape[:2]:
-            params["hints"] = self.hints.rgba.copy()
-        return EditRequest.build("colourize", image, params=params,
-                                 device=self.window.prompt_panel.device_combo.currentData())
+    @Slot(int)
+    def on_strength_changed(self, _value: int) -> None:
+        self.live.changed()
 
-    @Slot()
-    def on_run(self) -> Optional[int]:
+    @Slot(bool)
+    def on_live_toggled(self, on: bool) -> None:
+        self.live.enabled = on
+
+    def build_request(self, image: Optional[np.ndarray] = None) -> Optional[EditRequest]:
+        """The frozen colourize request (hints copied now); None, with a message, when it cannot be built."""
+        image = self.window.document.image if image is None else image
+        params: dict = {"strength": self.strength_slider.value() / 100.0}
+        if not self.hints.is_empty() and self.hints.matches(image.shape):
+            params["hints"] = self.hints.rgba.copy()
         try:
-            request = self.build_request()
+            return EditRequest.build("colourize", image, params=params,
+                                     device=self.window.prompt_panel.device_combo.currentData())
         except StudioError as error:
             self.window.show_error("Cannot start the job", error)
             return None
-        return self.window.jobs.submit(request)
+
+    @Slot()
+    def on_run(self) -> Optional[int]:
+        """Colourize now; from then on (Live checked) hint and strength changes re-run it."""
+        return self.live.start()
 
 
 def install_colourize(window) -> ColourizePanel:

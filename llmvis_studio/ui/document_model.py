@@ -22,6 +22,7 @@ from PySide6.QtGui import QUndoCommand, QUndoStack
 
 from ..core.document import Document
 from ..core.geometry import Bounds
+from ..core.hint_layer import HintLayer
 from ..core.history import Atom, PatchAtom
 
 
@@ -80,6 +81,7 @@ class DocumentModel(QObject):
         self._commands: list[QUndoCommand] = []  # Python references to pushed commands (records live on them)
         self.last_job_mask: Optional[np.ndarray] = None  # the mask the last masked job used (Mask ▸ Reuse)
         self.prompts: list[str] = []  # texts submitted from the prompt panel
+        self.hints = HintLayer()  # colour hints (Colourize panel); saved with the project
         self.revision = 0  # bumps on any change (pixels, mask, history, jobs, prompts)
         self.undo_stack.cleanChanged.connect(self._on_clean_changed)
         self.undo_stack.indexChanged.connect(self._on_index_changed)
@@ -93,6 +95,10 @@ class DocumentModel(QObject):
     def push_job(self, label: str, atoms: list[Atom], record: Optional[dict[str, Any]] = None) -> None:
         """One undo step for a job's atoms (already applied or not: atoms are idempotent)."""
         self._push(JobCommand(self, label, atoms, record))
+
+    def push_command(self, command: QUndoCommand) -> None:
+        """Any other undo step (e.g. a colour hint dot), kept in step with the job records."""
+        self._push(command)
 
     def _push(self, command: QUndoCommand) -> None:
         self._commands = [c for c in self._commands[: self.undo_stack.index()]]  # the redo branch is dropped
@@ -118,7 +124,8 @@ class DocumentModel(QObject):
             self.maskChanged.emit(Bounds.of_array(self.document.mask))
 
     def replace_document(self, document: Document, original: Optional[np.ndarray] = None,
-                         jobs: Iterable[dict[str, Any]] = (), prompts: Iterable[str] = ()) -> None:
+                         jobs: Iterable[dict[str, Any]] = (), prompts: Iterable[str] = (),
+                         hints: Optional[np.ndarray] = None) -> None:
         """A new current document; `original` (handed over, made read-only) defaults to a copy of its image."""
         self.document = document
         self.before_image = document.image
@@ -130,6 +137,7 @@ class DocumentModel(QObject):
         self.loaded_jobs = [dict(job) for job in jobs]
         self.last_job_mask = None
         self.prompts = [str(text) for text in prompts]
+        self.hints.rgba = hints if hints is not None and hints.shape[:2] == document.image.shape[:2] else None
         self.image_revision += 1
         self.revision += 1
         self.undo_stack.clear()

@@ -128,7 +128,7 @@ class FileActions:
     def _show_project(self, project: Project, project_path: Optional[Path]) -> None:
         self.jobs.cancel()
         self.model.replace_document(project.document, original=project.original, jobs=project.jobs,
-                                    prompts=project.prompts)
+                                    prompts=project.prompts, hints=project.hints)
         self.project_path = project_path
         self.refresh_title()
 
@@ -138,7 +138,8 @@ class FileActions:
         if copy_arrays:  # the original is read-only: shared, not copied
             doc = Document(image=doc.image.copy(), mask=doc.mask.copy(), metadata=copy.deepcopy(doc.metadata),
                            path=doc.path)
-        return Project(doc, self.model.original, copy.deepcopy(self.model.jobs), list(self.model.prompts))
+        hints = None if self.model.hints.is_empty() else self.model.hints.rgba.copy()
+        return Project(doc, self.model.original, copy.deepcopy(self.model.jobs), list(self.model.prompts), hints)
 
     def autosave_snapshot(self) -> tuple[Project, Optional[Path]]:
         return self.current_project(copy_arrays=True), self.project_path

@@ -1,0 +1,171 @@
+"""Fit the colourizer's calibrated chroma gain table on one split of unseen photos; report on another.
+
+    python -m llmvis_studio.training.colourize_calibrate --onnx models/colourize-unet.onnx \
+        --out runs/colourize/calibration.json [--update-manifest]
+
+Photos: none of them was trained on. TUNE = half of the trainer's held-out photos + four library photos (scikit-image,
+scikit-learn); REPORT = the other half + four other library photos. The table (engine/ops/colour_calibration.py) is
+fitted on TUNE only: per cell, the least-squares gain with each photo weighted by 1 / its grey error (so each photo
+counts as in the mean PSNR), shrunk toward the global gain; then the multiplier m is the largest on the grid whose
+TUNE mean PSNR stays PSNR_MARGIN above the grey input's. REPORT numbers are computed once, through the engine's
+colourize() at SIDE px, and never feed back. The benchmarks (Set5/Set14) are not read here.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from llmvis_studio.core import lab
+from llmvis_studio.engine.ops.colour_calibration import ChromaCalibration, fit_gains
+from llmvis_studio.engine.ops.colourize import WORK_SIDE, ColourizeParams, _working_shape, colourize, predict
+from llmvis_studio.training.colourize_tune import dot_hints, grey_of
+from llmvis_studio.training.train_colourize import PHOTOS, colourfulness, psnr
+
+TUNE = ("kodak24/kodim21.png", "kodak24/kodim22.png", "wikimedia/046.png", "wikimedia/047.png",
+        "bsds500/test-100007.jpg", "bsds500/test-100039.jpg", "bsds500/test-100099.jpg", "bsds500/test-10081.jpg",
+        "skimage:astronaut.png", "skimage:coffee.png", "skimage:rocket.jpg", "sklearn:china.jpg")
+REPORT = ("kodak24/kodim23.png", "kodak24/kodim24.png", "wikimedia/048.png", "wikimedia/049.png",
+          "bsds500/test-101027.jpg", "bsds500/test-101084.jpg", "bsds500/test-102062.jpg", "bsds500/test-103006.jpg",
+          "skimage:chelsea.png", "skimage:motorcycle_left.png", "sklearn:flower.jpg", "matplotlib:grace_hopper.jpg")
+HUE_SECTORS = 8
+CHROMA_EDGES = (4.0, 8.0, 14.0, 22.0)
+LIGHTNESS_EDGES = (25.0, 50.0, 75.0)
+TEXTURE_EDGES = (1.5, 4.0)  # local L* std: smooth / some detail / textured
+SHRINK = 1.0
+MULTIPLIERS = tuple(round(1.0 + 0.2 * i, 1) for i in range(11))  # 1.0 … 3.0
+PSNR_MARGIN = 0.3  # dB above grey on TUNE: the tune→report gap seen with one global gain is of this order
+SIDE = 768
+
+
+def photo_path(name: str) -> Path:
+    """'folder/file' under the training photos, or 'package:file' from a library's bundled sample images."""
+    if ":" not in name:
+        return PHOTOS / name
+    package, file = name.split(":")
+    if package == "skimage":
+        import skimage.data
+        return Path(skimage.data.__file__).parent / file
+    if package == "sklearn":
+        import sklearn.datasets
+        return Path(sklearn.datasets.__file__).parent / "images" / file
+    import matplotlib
+    return Path(matplotlib.get_data_path()) / "sample_data" / file
+
+
+def load(name: str, side: int = SIDE) -> np.ndarray:
+    img = cv2.cvtColor(cv2.imread(str(photo_path(name)), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+    scale = side / max(img.shape[:2])
+    if scale < 1:
+        img = cv2.resize(img, (round(img.shape[1] * scale), round(img.shape[0] * scale)), interpolation=cv2.INTER_AREA)
+    return img
+
+
+def working_features(infer, img: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(L*, predicted ab, true ab) at the engine's working size, as colourize() computes them."""
+    hw = _working_shape(*img.shape[:2], WORK_SIDE)
+    small = cv2.resize(img, hw[::-1], interpolation=cv2.INTER_AREA)
+    y = cv2.resize(lab.luminance(img), hw[::-1], interpolation=cv2.INTER_AREA)
+    lightness = lab.lightness(y)
+    pred = predict(infer, lightness, np.zeros(hw + (2,), np.float32), np.zeros(hw, bool))
+    return lightness, pred, lab.rgb_to_lab(small)[..., 1:]
+
+
+def fit_table(features) -> np.ndarray:
+    empty = ChromaCalibration(HUE_SECTORS, CHROMA_EDGES, LIGHTNESS_EDGES, (1.0,) * _cells(),
+                              texture_edges=TEXTURE_EDGES)
+    cells, preds, truths, weights = [], [], [], []
+    for lightness, pred, truth in features:
+        cells.append(empty.cell_index(lightness, pred).ravel())
+        preds.append(pred.reshape(-1, 2))
+        truths.append(truth.reshape(-1, 2))
+        weights.append(np.full(lightness.size, 1.0 / max(float(np.mean(truth ** 2)), 1e-6)))
+    return fit_gains(np.concatenate(cells), np.concatenate(preds), np.concatenate(truths), np.concatenate(weights),
+                     _cells(), SHRINK)
+
+
+def _cells() -> int:
+    return HUE_SECTORS * (len(CHROMA_EDGES) + 1) * (len(LIGHTNESS_EDGES) + 1) * (len(TEXTURE_EDGES) + 1)
+
+
+def calibration(gains: np.ndarray, multiplier: float) -> ChromaCalibration:
+    return ChromaCalibration(HUE_SECTORS, CHROMA_EDGES, LIGHTNESS_EDGES, tuple(float(g) for g in gains * multiplier),
+                             multiplier, TEXTURE_EDGES)
+
+
+def evaluate(infer, photos: list[np.ndarray], params: ColourizeParams, counts=(0,)) -> dict[str, float]:
+    """Mean PSNR (grey input, and per hint count) and the colourfulness ratio, through the engine's colourize()."""
+    rows = []
+    for i, img in enumerate(photos):
+        grey = grey_of(img)
+        row = {"grey": psnr(grey, img), "cf_orig": colourfulness(img)}
+        for count in counts:
+            hints = dot_hints(img, count, 100 + i) if count else None
+            out = colourize(grey, infer, ColourizeParams(hints=hints, gain=params.gain,
+                                                         calibration=params.calibration))
+            row[f"psnr_{count}"] = psnr(out, img)
+            if count == 0:
+                row["cf_auto"] = colourfulness(out)
+        rows.append(row)
+    mean = {k: float(np.mean([r[k] for r in rows])) for k in rows[0]}
+    mean["cf_ratio"] = mean["cf_auto"] / mean["cf_orig"]
+    mean["auto_minus_grey_db"] = mean["psnr_0"] - mean["grey"]
+    return {k: round(v, 3) for k, v in mean.items()}
+
+
+def choose_multiplier(infer, photos, gains) -> tuple[float, dict]:
+    table = {m: evaluate(infer, photos, ColourizeParams(calibration=calibration(gains, m))) for m in MULTIPLIERS}
+    safe = [m for m in MULTIPLIERS if table[m]["auto_minus_grey_db"] >= PSNR_MARGIN]
+    chosen = max(safe) if safe else max(MULTIPLIERS, key=lambda m: table[m]["auto_minus_grey_db"])
+    return chosen, {str(m): row for m, row in table.items()}
+
+
+def main(argv: list[str] | None = None) -> int:
+    import onnxruntime as ort
+
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--onnx", default="models/colourize-unet.onnx")
+    ap.add_argument("--out", default="runs/colourize/calibration.json")
+    ap.add_argument("--update-manifest", action="store_true")
+    a = ap.parse_args(argv)
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 2
+    sess = ort.InferenceSession(a.onnx, options, providers=["CPUExecutionProvider"])
+    infer = lambda x: sess.run(["ab"], {"input": x})[0]  # noqa: E731
+    tune = [load(n) for n in TUNE]
+    gains = fit_table([working_features(infer, img) for img in tune])
+    multiplier, by_multiplier = choose_multiplier(infer, tune, gains)
+    chosen = calibration(gains, multiplier)
+    report = [load(n) for n in REPORT]
+    result = {"multiplier": multiplier, "psnr_margin_db": PSNR_MARGIN, "calibration": chosen.to_json(),
+              "tune_by_multiplier": by_multiplier,
+              "tune": evaluate(infer, tune, ColourizeParams(calibration=chosen), counts=(0, 10, 50)),
+              "report": evaluate(infer, report, ColourizeParams(calibration=chosen), counts=(0, 10, 50)),
+              "report_global_gain_0.4": evaluate(infer, report, ColourizeParams(gain=0.4)),
+              "tune_photos": list(TUNE), "report_photos": list(REPORT)}
+    Path(a.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(a.out).write_text(json.dumps(result, indent=1))
+    if a.update_manifest:
+        _update_manifest(Path(a.onnx).parent / "manifest.json", chosen, result)
+    print(json.dumps({k: result[k] for k in ("multiplier", "tune", "report", "report_global_gain_0.4")}, indent=1))
+    return 0
+
+
+def _update_manifest(manifest: Path, chosen: ChromaCalibration, result: dict) -> None:
+    from llmvis_studio.training.manifest_tools import upsert_entry
+
+    data = json.loads(manifest.read_text())
+    entries = data["models"] if isinstance(data, dict) else data
+    entry = next(e for e in entries if e["id"] == "colourize-unet")
+    metrics = dict(entry.get("metrics", {}))
+    metrics.update({f"report_split_{k}": v for k, v in result["report"].items()})
+    metrics["report_split"] = "colourize_calibrate.REPORT (12 unseen photos, 768 px, engine colourize())"
+    upsert_entry(manifest, {**entry, "chroma_calibration": chosen.to_json(), "metrics": metrics})
+
+
+if __name__ == "__main__":
+    sys.exit(main())
