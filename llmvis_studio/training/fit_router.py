@@ -72,7 +72,7 @@ def vocabulary_of(texts: list[str]) -> tuple[dict[str, int], np.ndarray]:
 
 def make_head(texts, labels, embeddings, lexical_weight, c, threshold, words_, digest="") -> R.RouterHead:
     vocabulary, idf = vocabulary_of(texts)
-    label_names = tuple(op for op in R.OPS if op in set(labels))
+    label_names = tuple(op for op in R.ROUTER_LABELS if op in set(labels))
     head = R.RouterHead(label_names, vocabulary, idf, float(lexical_weight), np.zeros((1, 1), np.float32),
                         np.zeros(1, np.float32), np.zeros((0, embeddings.shape[1]), np.float32), float(threshold),
                         tuple(words_), digest)

@@ -21,6 +21,7 @@ from ...core.errors import InputError
 from ...core.requests import EditRequest
 from ..session import short_provider
 from .base import OpContext, OpOutput, ProgressLike
+from .params import ColourizeRequestParams
 
 STRIDE = 16
 AB_SCALE = 110.0
@@ -42,10 +43,11 @@ class ColourizeParams:
 
     @classmethod
     def from_mapping(cls, params: Mapping[str, Any], shape: tuple[int, int], gain: float = 1.0) -> "ColourizeParams":
-        strength = float(params.get("strength", 1.0))
+        given = ColourizeRequestParams.parse(params, "colourize")
+        strength = given.strength
         if not 0.0 <= strength <= 1.0:
             raise InputError(f"Strength must be between 0 and 1, not {strength:g}.")
-        hints = params.get("hints")
+        hints = given.hints
         if hints is not None:
             hints = np.asarray(hints)
             if hints.ndim != 3 or hints.shape[2] != 4 or hints.dtype not in (np.uint8, np.uint16):
@@ -53,7 +55,7 @@ class ColourizeParams:
             if hints.shape[:2] != shape:
                 raise InputError(f"The hint image is {hints.shape[1]}×{hints.shape[0]} but the photo is "
                                  f"{shape[1]}×{shape[0]}; they must be the same size.")
-        work_side = int(params.get("work_side", WORK_SIDE))
+        work_side = WORK_SIDE if given.work_side is None else given.work_side
         if work_side < STRIDE:
             raise InputError(f"work_side must be at least {STRIDE}.")
         return cls(strength, hints, work_side, gain)

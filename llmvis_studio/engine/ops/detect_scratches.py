@@ -26,6 +26,7 @@ from ...core.requests import EditRequest
 from ..session import short_provider
 from ..tiling import run_tiled, tile_for_budget
 from .base import OpContext, OpOutput, ProgressLike, nchw_runner
+from .params import DetectionParams, DetectScratchesParams, request_params
 
 DEFAULT_THRESHOLD = 0.5
 DEFAULT_SENSITIVITY = 0.5
@@ -35,15 +36,9 @@ LUMA = np.array([0.299, 0.587, 0.114], np.float32)
 LOGIT_SPAN = 4.0  # uncalibrated models: sensitivity 0..1 moves the threshold ±4 logits around the manifest's
 
 
-def _number(request: EditRequest, key: str) -> float | None:
-    value = request.params.get(key)
-    if value is None:
-        return None
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        raise InputError(f"The detection {key} must be a number between 0 and 1, not {value!r}.") from None
-    if not 0.0 <= value <= 1.0 or math.isnan(value):
+def _unit(key: str, value: float | None) -> float | None:
+    """A given sensitivity or threshold, checked to lie in 0..1 (the params parser made it a float)."""
+    if value is not None and not 0.0 <= value <= 1.0:
         raise InputError(f"The detection {key} must be between 0 and 1, not {value}.")
     return value
 
@@ -59,10 +54,12 @@ def threshold_for_sensitivity(sensitivity: float, spec: ModelSpec) -> float:
 
 
 def threshold_of(request: EditRequest, spec: ModelSpec) -> float:
-    sensitivity = _number(request, "sensitivity")
+    """The threshold on the model's output for a detect-scratches or restore request."""
+    params = request_params(request, DetectionParams)
+    sensitivity = _unit("sensitivity", params.sensitivity)
     if sensitivity is not None:
         return threshold_for_sensitivity(sensitivity, spec)
-    threshold = _number(request, "threshold")
+    threshold = _unit("threshold", params.threshold)
     if threshold is not None:
         if not 0.0 < threshold < 1.0:
             raise InputError(f"The detection threshold must be between 0 and 1, not {threshold}.")
@@ -138,7 +135,7 @@ def score_map(prob: np.ndarray, spec: ModelSpec) -> np.ndarray:
 
 
 def run(context: OpContext, request: EditRequest, spec: ModelSpec, progress: ProgressLike) -> OpOutput:
-    if request.params.get("output") == "score":
+    if request_params(request, DetectScratchesParams).output == "score":
         prob, provider = probabilities(context, request.image, spec, request.device, request.tile,
                                        progress.span(0.0, 0.95))
         progress.set(1.0)

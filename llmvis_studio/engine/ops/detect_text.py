@@ -24,6 +24,7 @@ from ...core.pixels import max_value
 from ...core.requests import EditRequest
 from ..session import short_provider
 from .base import OpContext, OpOutput, ProgressLike
+from .params import DetectTextParams, request_params
 
 WORKING_SIZE = 1280  # 960 lost small or low-contrast captions on 1–2 MP photos; 1600 costs 1.5× more
 UPSCALE_TO = 960  # a smaller photo is enlarged to this long side, not further (as rapidocr enlarges to 736)
@@ -176,11 +177,17 @@ def text_mask(infer: Infer, image: np.ndarray, progress: ProgressLike, working_s
 
 
 def _params(request: EditRequest, spec: ModelSpec) -> dict:
+    """text_mask's keyword arguments: the request's params, else the model's manifest values, else the defaults."""
+    given = request_params(request, DetectTextParams)
+
+    def pick(value: Optional[float], key: str, default: float) -> float:
+        return float(spec.extra.get(key, default)) if value is None else value
+
     params = {
-        "working_size": int(request.params.get("working_size", spec.extra.get("working_size", WORKING_SIZE))),
-        "threshold": float(request.params.get("threshold", spec.extra.get("threshold", THRESHOLD))),
-        "box_threshold": float(request.params.get("box_threshold", spec.extra.get("box_threshold", BOX_THRESHOLD))),
-        "grow": int(request.params.get("grow", GROW)),
+        "working_size": int(pick(given.working_size, "working_size", WORKING_SIZE)),
+        "threshold": pick(given.threshold, "threshold", THRESHOLD),
+        "box_threshold": pick(given.box_threshold, "box_threshold", BOX_THRESHOLD),
+        "grow": GROW if given.grow is None else given.grow,
     }
     if not 0.0 < params["threshold"] < 1.0 or not 0.0 < params["box_threshold"] < 1.0:
         raise InputError("Text detection thresholds must be between 0 and 1.")

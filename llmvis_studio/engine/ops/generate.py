@@ -25,6 +25,7 @@ from ...core.requests import EditRequest
 from ..conditioning import Conditioning, conditioning_for_prompt, unpack_vector
 from ..session import LoadedModel, short_provider, translate_ort_error
 from .base import OpContext, OpOutput, ProgressLike
+from .params import GenerateParams, request_params
 
 MAX_SAMPLES = 64
 MAX_VARIATIONS = 16
@@ -170,14 +171,14 @@ def run(context: OpContext, request: EditRequest, spec: ModelSpec, progress: Pro
     if request.mask is None or not request.mask.any():
         raise InputError("Paint a mask first: generate fills the masked area with new content.")
     bounds = nonzero_bounds(request.mask)
-    variations = int(request.params.get("variations", 4))
+    params = request_params(request, GenerateParams)
+    variations = params.variations
     if not 1 <= variations <= MAX_VARIATIONS:
         raise InputError(f"Variations must be 1 to {MAX_VARIATIONS}, not {variations}.")
-    variation = int(request.params.get("variation", 0)) % variations
-    seed = int(request.params.get("seed", 0))
+    variation = params.variation % variations
+    seed = params.seed
     progress.set(0.1, "Generating")
-    # params["prompt"]: the content the prompt router found ("fill this with clouds" → "clouds")
-    prompt = str(request.params.get("prompt") or request.prompt)
+    prompt = params.prompt or request.prompt  # the router's content ("fill this with clouds" → "clouds")
     samples, described, provider = sample(context, spec, prompt, variations, seed, request.device)
     progress.set(0.7, "Blending")
     result = fill_region(request.image, request.mask, samples[variation], bounds)

@@ -18,6 +18,7 @@ The model takes `image`, `mask` (1 = fill) and `fill` (NCHW float 0..1) and retu
 from __future__ import annotations
 
 import math
+from typing import Optional, TypeVar
 
 import cv2
 import numpy as np
@@ -30,6 +31,9 @@ from ..session import LoadedModel, short_provider, translate_ort_error
 from ..tiling import run_tiled
 from . import inpaint_classical
 from .base import OpContext, OpOutput, ProgressLike
+from .params import InpaintParams, request_params
+
+T = TypeVar("T")
 
 DEFAULT_MARGIN = 48
 COARSE = 8  # region planning runs on an 8× max-pooled mask: fast on 12-megapixel photos
@@ -180,14 +184,19 @@ def feathered_inside(mask: np.ndarray, radius: float) -> np.ndarray:
     return np.where(inside > 0, np.maximum(1.0, mask * ramp), 0).astype(np.uint8)
 
 
+def _given(value: Optional[T], default: T) -> T:
+    return default if value is None else value
+
+
 def run(context: OpContext, request: EditRequest, spec: ModelSpec, progress: ProgressLike) -> OpOutput:
     bounds = inpaint_classical.require_mask(request)
     model = context.open_model(spec, request.device)
-    margin = int(request.params.get("margin", spec.extra.get("working_margin", DEFAULT_MARGIN)))
-    colour_match = bool(request.params.get("color_match", True))
-    ensemble = int(request.params.get("ensemble", spec.extra.get("ensemble", DEFAULT_ENSEMBLE)))
-    classical_within_px = float(request.params.get("classical_within_px", spec.extra.get("classical_within_px", 0.0)))
-    feather = float(request.params.get("feather", 0.0))
+    params = request_params(request, InpaintParams)
+    margin = _given(params.margin, int(spec.extra.get("working_margin", DEFAULT_MARGIN)))
+    colour_match = params.color_match
+    ensemble = _given(params.ensemble, int(spec.extra.get("ensemble", DEFAULT_ENSEMBLE)))
+    classical_within_px = _given(params.classical_within_px, float(spec.extra.get("classical_within_px", 0.0)))
+    feather = params.feather
     classical = inpaint_classical.METHODS.get(str(spec.extra.get("classical_fill", "opencv-ns")), cv2.INPAINT_NS)
     hole_all = request.mask > 0
     regions, labels = plan_regions(hole_all, margin)

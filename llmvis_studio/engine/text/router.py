@@ -31,7 +31,7 @@ from ...core.errors import ModelError
 
 # Named like the command-line subcommands. Some are built in other parts of the app (colourize, the
 # smart masks); the router names them all and the editor says when one is not available.
-OPS = ("upscale", "inpaint", "restore", "denoise", "stylize", "generate", "colourize", "select-subject",
+ROUTER_LABELS = ("upscale", "inpaint", "restore", "denoise", "stylize", "generate", "colourize", "select-subject",
        "remove-background", "detect-text", "none")
 EXAMPLES_PATH = Path(__file__).with_name("router_examples.json")
 ASK_BELOW = 0.5  # below this confidence the panel shows the alternatives and asks
@@ -132,7 +132,7 @@ def examples_digest(path: Path = EXAMPLES_PATH) -> str:
 
 def load_examples(path: Path = EXAMPLES_PATH) -> dict[str, dict[str, Any]]:
     ops = json.loads(path.read_text(encoding="utf-8"))["ops"]
-    unknown = set(ops) - set(OPS)
+    unknown = set(ops) - set(ROUTER_LABELS)
     if unknown:
         raise ModelError(f"router examples name unknown ops: {sorted(unknown)}")
     return ops
