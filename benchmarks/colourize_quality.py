@@ -12,7 +12,6 @@ input in 8-bit levels (L*·255/100, exact CIE formulas, and OpenCV's 8-bit Lab a
 from __future__ import annotations
 
 import argparse
-import math
 import time
 import zlib
 
@@ -22,39 +21,9 @@ from _common import ROOT, emit
 from denoise_quality import colour_images
 from sr_quality import entry, session
 
+from llmvis_studio.core.metrics import colourfulness, dot_hints, grey_of, psnr
+
 MODEL_ID = "colourize-unet"
-
-
-def psnr(a: np.ndarray, b: np.ndarray) -> float:
-    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
-    return 10 * math.log10(255.0 ** 2 / max(mse, 1e-12))
-
-
-def colourfulness(rgb: np.ndarray) -> float:
-    """Hasler & Süsstrunk (2003) M: std and mean of the opponent channels rg = R−G, yb = (R+G)/2 − B."""
-    r, g, b = (rgb[..., i].astype(np.float64) for i in range(3))
-    rg, yb = r - g, 0.5 * (r + g) - b
-    return float(math.hypot(rg.std(), yb.std()) + 0.3 * math.hypot(rg.mean(), yb.mean()))
-
-
-def to_grey(rgb: np.ndarray) -> np.ndarray:
-    """Chroma removed, CIE luminance kept: the grey a black-and-white print of this photo would have."""
-    from llmvis_studio.core import lab
-
-    y = lab.luminance(rgb)
-    return lab.compose(y, np.ones(y.shape + (3,), np.float32), 255)
-
-
-def dot_hints(original: np.ndarray, count: int, seed: int) -> np.ndarray:
-    """RGBA hint layer: `count` 3×3 dots, each the mean colour of the original under it."""
-    rng = np.random.default_rng(seed)
-    h, w = original.shape[:2]
-    hints = np.zeros((h, w, 4), np.uint8)
-    for _ in range(count):
-        y, x = int(rng.integers(0, h - 2)), int(rng.integers(0, w - 2))
-        hints[y:y + 3, x:x + 3, :3] = np.rint(original[y:y + 3, x:x + 3].reshape(-1, 3).mean(0))
-        hints[y:y + 3, x:x + 3, 3] = 255
-    return hints
 
 
 def delta_l_levels(out: np.ndarray, grey: np.ndarray) -> tuple[float, int]:
@@ -73,7 +42,7 @@ def speed_12mp(infer, image: np.ndarray, gain: float) -> float:
 
     from llmvis_studio.engine.ops.colourize import ColourizeParams, colourize
 
-    big = cv2.resize(to_grey(image), (4000, 3000), interpolation=cv2.INTER_CUBIC)
+    big = cv2.resize(grey_of(image), (4000, 3000), interpolation=cv2.INTER_CUBIC)
     colourize(big[:64, :64], infer, ColourizeParams())  # warm-up
     times = []
     for _ in range(2):
@@ -108,7 +77,7 @@ def main() -> None:
     rows = {}
     worst_exact, worst_cv2 = 0.0, 0
     for name, img in colour_images().items():
-        grey = to_grey(img)
+        grey = grey_of(img)
         seed = zlib.crc32(name.encode())
         row = {"grey": psnr(grey, img), "cf_orig": colourfulness(img)}
         for key, count in (("auto", 0), ("hints10", 10), ("hints50", 50)):

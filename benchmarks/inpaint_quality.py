@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import time
 from pathlib import Path
@@ -34,6 +33,8 @@ import numpy as np
 from PIL import Image
 
 from _common import ROOT, emit
+
+from llmvis_studio.core.metrics import hole_psnr, hole_ssim
 
 INPAINT_ID = "inpaint-gated-ns"
 DETECTOR_ID = "scratch-detector"
@@ -53,18 +54,6 @@ def load_images() -> dict[str, np.ndarray]:
     if not out:
         raise SystemExit(f"no benchmark images under {bench_root() / 'sr'} (set LLMVIS_BENCHMARKS)")
     return out
-
-
-def hole_psnr(out: np.ndarray, gt: np.ndarray, hole: np.ndarray) -> float:
-    d = out[hole].astype(np.float64) - gt[hole].astype(np.float64)
-    return 10 * math.log10(255.0 ** 2 / max(float(np.mean(d ** 2)), 1e-12))
-
-
-def hole_ssim(out: np.ndarray, gt: np.ndarray, hole: np.ndarray) -> float:
-    from skimage.metrics import structural_similarity
-
-    _, smap = structural_similarity(gt, out, channel_axis=2, data_range=255, full=True)
-    return float(smap[hole].mean())
 
 
 def tolerant_counts(pred: np.ndarray, truth: np.ndarray, tol: int = 1) -> tuple[int, int, int, int]:

@@ -8,9 +8,10 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Mapping, Optional
+from typing import Any, Optional
 
 from ..core.errors import ModelError, ModelIntegrityError, ModelNotFound
 from ..paths import models_dir, user_models_dir

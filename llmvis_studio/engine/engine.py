@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import time
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 from ..catalog import Catalog, ModelSpec, load_catalog
 from ..core.errors import InputError
@@ -14,6 +14,9 @@ from .ops.base import OpContext
 from .ops.params import InpaintParams, UpscaleParams, parse_params
 from .ops.registry import REGISTRY, entry, task_of
 from .session import LoadedModel, SessionCache
+
+if TYPE_CHECKING:  # the router (and its tokenizer) loads with the first typed prompt
+    from .text.router import PromptRouter
 
 # inpaint `method` parameter → built-in model id ("learned" and "auto" are resolved in Engine.inpaint_model)
 INPAINT_METHODS = {"telea": "opencv-telea", "ns": "opencv-ns", "patch": remove_object.MODEL_ID}
@@ -32,7 +35,7 @@ class Engine:
         self.memory_budget = memory_budget
         self.last_provider = ""
         self.threads = threads
-        self._router = None  # the prompt router: loaded by the first route_prompt
+        self._router: Optional[PromptRouter] = None  # the prompt router: loaded by the first route_prompt
 
     def route_prompt(self, text: str) -> PromptRouting:
         """What a typed prompt asks for (op, style or content, confidence); the router loads once."""
@@ -77,10 +80,10 @@ class Engine:
                 if spec.task != "inpaint" or spec.builtin:
                     raise InputError(f"Model '{spec.id}' is not a learned inpainting model.")
                 return spec
-            spec = remove_object.learned_spec(self.catalog)
-            if spec is None:
+            learned = remove_object.learned_spec(self.catalog)
+            if learned is None:
                 raise InputError("No learned inpainting model is installed; use --method telea, ns or patch.")
-            return spec
+            return learned
         if request.model_id and request.model_id != INPAINT_METHODS[method]:
             raise InputError(f"Choose either the model '{request.model_id}' or the method '{method}', not both.")
         return self.get_model(INPAINT_METHODS[method])
@@ -108,7 +111,8 @@ class Engine:
         # Only NCHW RGB image models are shape-checked; text, NHWC or other-channel (colourize) models check their own.
         first = spec.inputs[0] if spec.inputs else None
         rgb = first is not None and first.layout == "NCHW" and str(first.channels).startswith("RGB")
-        return self.sessions.get(path, device, first.name if rgb else None, fixed_size="input_size" in spec.extra)
+        checked = first.name if first is not None and rgb else None
+        return self.sessions.get(path, device, checked, fixed_size="input_size" in spec.extra)
 
     def run(self, request: EditRequest, progress: Optional[Progress] = None) -> EditResult:
         progress = progress or Progress()

@@ -27,10 +27,16 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from llmvis_studio.core.metrics import colourfulness, psnr
+from llmvis_studio.training import export
 from llmvis_studio.training.archs.colourize import AB_SCALE, STRIDE, ColourUNet
 from llmvis_studio.training.archs.sr import count_parameters
-from llmvis_studio.training.precision import add_precision_argument, autocast_context, choose_precision
-from llmvis_studio.training.train import Logger
+from llmvis_studio.training.loop import Logger
+from llmvis_studio.training.precision import (
+    add_precision_argument,
+    autocast_context,
+    choose_precision,
+)
 
 PHOTOS = Path(os.environ.get("LLMVIS_TRAINING_PHOTOS", "/work/shared/training/photos"))
 # whole photos kept out of training: the validation set (and the card's contact sheet); wikimedia stops at 049,
@@ -58,18 +64,6 @@ def rgb_to_lab(rgb_u8: np.ndarray) -> np.ndarray:
 def lab_to_rgb_u8(lab: np.ndarray) -> np.ndarray:
     rgb = cv2.cvtColor(lab.astype(np.float32), cv2.COLOR_Lab2RGB)
     return np.clip(np.rint(rgb * 255.0), 0, 255).astype(np.uint8)
-
-
-def colourfulness(rgb_u8: np.ndarray) -> float:
-    """Hasler & Süsstrunk 2003 colourfulness metric M (0 = grey; ~33 'moderately', ~59 'quite', ~82 'highly')."""
-    r, g, b = (rgb_u8[..., i].astype(np.float64) for i in range(3))
-    rg, yb = r - g, 0.5 * (r + g) - b
-    return float(math.hypot(rg.std(), yb.std()) + 0.3 * math.hypot(rg.mean(), yb.mean()))
-
-
-def psnr(a: np.ndarray, b: np.ndarray) -> float:
-    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
-    return 10 * math.log10(255.0 ** 2 / max(mse, 1e-12))
 
 
 def simulate_hints(rng: np.random.Generator, ab: np.ndarray, count: int, sizes=(1, 2, 3)) -> np.ndarray:
@@ -208,14 +202,8 @@ def validate(model, val: list[tuple[str, np.ndarray]], gain: float = 1.0) -> dic
 # export
 
 def export_onnx(model: torch.nn.Module, path: Path) -> None:
-    model.eval()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    dummy = torch.zeros(1, 4, 64, 64)
-    tmp = path.with_suffix(".tmp.onnx")
-    torch.onnx.export(model, (dummy,), str(tmp), dynamo=False, opset_version=17, input_names=["input"],
-                      output_names=["ab"], dynamic_axes={"input": {0: "n", 2: "h", 3: "w"},
-                                                         "ab": {0: "n", 2: "h", 3: "w"}})
-    os.replace(tmp, path)
+    export.export_onnx(model, path, (torch.zeros(1, 4, 64, 64),), ["input"], ["ab"],
+                       {"input": {0: "n", 2: "h", 3: "w"}, "ab": {0: "n", 2: "h", 3: "w"}})
 
 
 # ----------------------------------------------------------------------------------------------------------------

@@ -130,8 +130,11 @@ def predict(infer: Callable[[np.ndarray], np.ndarray], lightness: np.ndarray, hi
     planes = np.concatenate([lightness[..., None] / 100.0, hint_ab / AB_SCALE * hint_mask[..., None],
                              hint_mask[..., None]], axis=2).astype(np.float32)
     pad_h, pad_w = -h % STRIDE, -w % STRIDE
-    mode = "reflect" if min(h, w) > max(pad_h, pad_w) else "edge"
-    planes = np.pad(planes, ((0, pad_h), (0, pad_w), (0, 0)), mode=mode)
+    widths = ((0, pad_h), (0, pad_w), (0, 0))
+    if min(h, w) > max(pad_h, pad_w):
+        planes = np.pad(planes, widths, mode="reflect")
+    else:
+        planes = np.pad(planes, widths, mode="edge")
     out = infer(np.ascontiguousarray(planes.transpose(2, 0, 1)[None]))
     return (out[0, :, :h, :w].transpose(1, 2, 0) * AB_SCALE).astype(np.float32)
 

@@ -13,7 +13,8 @@ The result is an H×W×3 uint8 mask image (255 = text), like detect-scratches.
 """
 from __future__ import annotations
 
-from typing import Callable, Optional
+from collections.abc import Callable
+from typing import Optional
 
 import cv2
 import numpy as np
@@ -90,7 +91,8 @@ def _background_colours(ring: np.ndarray) -> np.ndarray:
     k = 4
     criteria = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 10, 1e-3)
     cv2.setRNGSeed(0)
-    _, labels, centres = cv2.kmeans(samples, k, None, criteria, 2, cv2.KMEANS_PP_CENTERS)
+    # (OpenCV's stubs do not allow bestLabels=None, which the C++ API documents)
+    _, labels, centres = cv2.kmeans(samples, k, None, criteria, 2, cv2.KMEANS_PP_CENTERS)  # type: ignore[call-overload]
     share = np.bincount(labels.ravel(), minlength=k) / len(samples)
     return centres[share >= 0.05]
 
@@ -114,7 +116,8 @@ def _text_colours(pixels: np.ndarray) -> np.ndarray:
         return single
     criteria = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 10, 1e-3)
     cv2.setRNGSeed(0)
-    _, labels, centres = cv2.kmeans(pixels.astype(np.float32), 2, None, criteria, 2, cv2.KMEANS_PP_CENTERS)
+    _, labels, centres = cv2.kmeans(pixels.astype(np.float32), 2, None, criteria, 2,  # type: ignore[call-overload]
+                                    cv2.KMEANS_PP_CENTERS)
     share = np.bincount(labels.ravel(), minlength=2) / len(pixels)
     apart = np.linalg.norm(centres[0] - centres[1]) > 0.3
     return centres if apart and share.min() >= 0.15 else single
@@ -139,7 +142,7 @@ def glyphs_in_box(image: np.ndarray, corners: np.ndarray, mask: np.ndarray, grow
     """Mark the glyph pixels of one box (corners in full-res pixels) into `mask` (uint8, in place). Only the
     box's crop is converted to float (a float copy of a whole 12 MP photo would cost 150 MB)."""
     height, width = mask.shape
-    short = max(2.0, min(np.linalg.norm(corners[0] - corners[1]), np.linalg.norm(corners[1] - corners[2])))
+    short = max(2.0, float(min(np.linalg.norm(corners[0] - corners[1]), np.linalg.norm(corners[1] - corners[2]))))
     ring_width = int(max(3, round(short * 0.3)))
     pad = ring_width + grow + 2
     x0, y0 = np.floor(corners.min(axis=0)).astype(int) - pad

@@ -11,8 +11,9 @@ stays bit-identical.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Optional, Sequence
+from typing import Optional
 
 import cv2
 import numpy as np
@@ -42,7 +43,7 @@ class GeneratorInfo:
     truncation: float = 1.0  # z is scaled by this (BigGAN's truncation trick): < 1 trades variety for fidelity
 
     @classmethod
-    def of(cls, spec: ModelSpec) -> "GeneratorInfo":
+    def of(cls, spec: ModelSpec) -> GeneratorInfo:
         extra = spec.extra
         try:
             classes = list(extra["classes"])
@@ -168,9 +169,9 @@ def fill_region(image: np.ndarray, mask: np.ndarray, sample_rgb: np.ndarray, bou
 
 
 def run(context: OpContext, request: EditRequest, spec: ModelSpec, progress: ProgressLike) -> OpOutput:
-    if request.mask is None or not request.mask.any():
+    bounds = None if request.mask is None else nonzero_bounds(request.mask)
+    if request.mask is None or bounds is None:
         raise InputError("Paint a mask first: generate fills the masked area with new content.")
-    bounds = nonzero_bounds(request.mask)
     params = request_params(request, GenerateParams)
     variations = params.variations
     if not 1 <= variations <= MAX_VARIATIONS:

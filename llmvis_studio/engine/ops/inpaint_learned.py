@@ -54,7 +54,7 @@ def plan_regions(hole: np.ndarray, margin: int) -> tuple[list[tuple[Bounds, Boun
     ph, pw = math.ceil(h / COARSE), math.ceil(w / COARSE)
     padded = np.zeros((ph * COARSE, pw * COARSE), bool)
     padded[:h, :w] = hole
-    coarse = padded.reshape(ph, COARSE, pw, COARSE).any(axis=(1, 3)).astype(np.uint8)
+    coarse = np.asarray(padded.reshape(ph, COARSE, pw, COARSE).any(axis=(1, 3)), np.uint8)
     r = max(1, math.ceil(margin / COARSE))
     grown = cv2.dilate(coarse, cv2.getStructuringElement(cv2.MORPH_RECT, (2 * r + 1, 2 * r + 1)))
     count, labels, stats, _ = cv2.connectedComponentsWithStats(grown, connectivity=8)
@@ -189,7 +189,7 @@ def _given(value: Optional[T], default: T) -> T:
 
 
 def run(context: OpContext, request: EditRequest, spec: ModelSpec, progress: ProgressLike) -> OpOutput:
-    bounds = inpaint_classical.require_mask(request)
+    mask, bounds = inpaint_classical.require_mask(request)
     model = context.open_model(spec, request.device)
     params = request_params(request, InpaintParams)
     margin = _given(params.margin, int(spec.extra.get("working_margin", DEFAULT_MARGIN)))
@@ -198,7 +198,7 @@ def run(context: OpContext, request: EditRequest, spec: ModelSpec, progress: Pro
     classical_within_px = _given(params.classical_within_px, float(spec.extra.get("classical_within_px", 0.0)))
     feather = params.feather
     classical = inpaint_classical.METHODS.get(str(spec.extra.get("classical_fill", "opencv-ns")), cv2.INPAINT_NS)
-    hole_all = request.mask > 0
+    hole_all = mask > 0
     regions, labels = plan_regions(hole_all, margin)
     result = request.image.copy()
     for index, (crop, core, label) in enumerate(regions):
@@ -209,9 +209,9 @@ def run(context: OpContext, request: EditRequest, spec: ModelSpec, progress: Pro
                              ensemble, classical_within_px)
         inner = core.relative_to(crop)
         edited = from_float_rgb(filled[inner.slices], request.image[core.slices], reuse_input=True)
-        weights = request.mask[core.slices]
+        weights = mask[core.slices]
         if feather > 0:  # measured on the whole context, so a cell's own edges are no mask edges
-            weights = feathered_inside(request.mask[crop.slices], feather)[inner.slices]
+            weights = feathered_inside(mask[crop.slices], feather)[inner.slices]
         paste = np.where(owned(labels, core, label), weights, 0).astype(np.uint8)
         result[core.slices] = blend_inside_mask(request.image[core.slices], edited, paste)
     progress.set(1.0)

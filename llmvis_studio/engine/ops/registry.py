@@ -7,14 +7,25 @@ import the engine); a test keeps the two equal.
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Callable, Mapping
 
 from ...catalog import ModelSpec
 from ...core.errors import InputError, ModelError
 from ...core.requests import EditRequest
-from . import colourize, denoise, detect_scratches, detect_text, generate, inpaint, restore, stylize, subject, upscale
+from . import (
+    colourize,
+    denoise,
+    detect_scratches,
+    detect_text,
+    generate,
+    inpaint,
+    restore,
+    stylize,
+    subject,
+    upscale,
+)
 from . import params as P
 from .base import OpContext, OpOutput, ProgressLike
 

@@ -23,8 +23,8 @@ from ...catalog import ModelSpec
 from ...core.errors import InputError
 from ...core.pixels import from_float_rgb, to_float_rgb
 from ...core.requests import EditRequest
-from .base import OpContext, OpOutput, ProgressLike
 from . import detect_scratches, inpaint
+from .base import OpContext, OpOutput, ProgressLike
 from .params import RestoreParams, request_params
 
 HALO_FRACTION = 0.5  # neighbours with probability above this × threshold belong to the damage

@@ -14,9 +14,10 @@ original; 0 returns the input unchanged.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any, Optional
 
 import cv2
 import numpy as np
@@ -157,8 +158,9 @@ def pad_for_network(image: np.ndarray) -> tuple[np.ndarray, int, int]:
     extra_h = (-(height + 2 * BORDER)) % MULTIPLE
     extra_w = (-(width + 2 * BORDER)) % MULTIPLE
     pads = ((BORDER, BORDER + extra_h), (BORDER, BORDER + extra_w), (0, 0))
-    mode = "reflect" if min(height, width) > BORDER + MULTIPLE else "edge"
-    return np.pad(image, pads, mode=mode), BORDER, BORDER
+    if min(height, width) > BORDER + MULTIPLE:
+        return np.pad(image, pads, mode="reflect"), BORDER, BORDER
+    return np.pad(image, pads, mode="edge"), BORDER, BORDER
 
 
 def feather_weights(mask: np.ndarray, feather: float) -> np.ndarray:

@@ -20,10 +20,11 @@ import base64
 import hashlib
 import json
 import re
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable, Mapping, Optional, Sequence
+from typing import Any, Optional
 
 import numpy as np
 
@@ -156,7 +157,7 @@ class RouterHead:
     metrics: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def from_json(cls, path: Path) -> "RouterHead":
+    def from_json(cls, path: Path) -> RouterHead:
         try:
             data = json.loads(Path(path).read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
