@@ -15,6 +15,7 @@ from typing import Any, Optional
 
 from ..core.errors import ModelError, ModelIntegrityError, ModelNotFound
 from ..paths import models_dir, user_models_dir
+from .settings import ModelSettings
 
 log = logging.getLogger(__name__)
 RUN_MODEL_FILE = "model.json"  # a training run folder's manifest entry (see training/gen_train.py)
@@ -54,6 +55,10 @@ class ModelSpec:
     default: bool = False
     metrics: Mapping[str, Any] = field(default_factory=dict)
     extra: Mapping[str, Any] = field(default_factory=dict)
+    settings: ModelSettings = field(init=False)  # the typed view of `extra` that the ops read
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "settings", ModelSettings.of(self.extra, self.id))
 
     @property
     def builtin(self) -> bool:

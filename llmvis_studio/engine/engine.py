@@ -112,7 +112,7 @@ class Engine:
         first = spec.inputs[0] if spec.inputs else None
         rgb = first is not None and first.layout == "NCHW" and str(first.channels).startswith("RGB")
         checked = first.name if first is not None and rgb else None
-        return self.sessions.get(path, device, checked, fixed_size="input_size" in spec.extra)
+        return self.sessions.get(path, device, checked, fixed_size=spec.settings.input_size is not None)
 
     def run(self, request: EditRequest, progress: Optional[Progress] = None) -> EditResult:
         progress = progress or Progress()

@@ -10,11 +10,21 @@ from __future__ import annotations
 import math
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 import torch
+
+
+def start_run(out: str | Path, threads: int, seed: int) -> tuple[Path, Logger]:
+    """The run folder (made if missing) and its log; torch's threads and seed set."""
+    torch.set_num_threads(threads)
+    folder = Path(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(seed)
+    return folder, Logger(folder / "train.log")
 
 
 class Logger:

@@ -24,7 +24,7 @@ class SamplePool:
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
 
-    def start(self, minimum: int) -> "SamplePool":
+    def start(self, minimum: int) -> SamplePool:
         for _ in range(minimum):
             self._add()
         self.thread.start()

@@ -24,27 +24,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from llmvis_studio.core.metrics import psnr, psnr_y
-from llmvis_studio.training import data, export
+from llmvis_studio.training import data, export, loop
 from llmvis_studio.training.archs.denoise import CompactDenoise
 from llmvis_studio.training.archs.sr import CompactSR, count_parameters, load_body_from
-from llmvis_studio.training.loop import (
-    Budget,
-    Logger,
-    LoopHooks,
-    LoopSettings,
-    RunState,
-    StepOutcome,
-    cosine_lr,
-    load_checkpoint,
-    run_loop,
-    save_checkpoint,
-)
-from llmvis_studio.training.precision import (
-    PROBE_BATCH,
-    add_precision_argument,
-    autocast_context,
-    choose_precision,
-)
+from llmvis_studio.training.loop import Budget, Logger, RunState, StepOutcome
+from llmvis_studio.training.precision import PROBE_BATCH, add_precision_argument, autocast_context, choose_precision
 from llmvis_studio.training.tool_cli import train_and_report
 
 __all__ = ["Logger", "export_onnx", "manifest_entry", "train"]  # Logger: older imports of train.Logger
@@ -77,7 +61,7 @@ def validate(kind: str, model: torch.nn.Module, crops: list[np.ndarray], scale: 
 
 def lr_at(args: argparse.Namespace, step: int, elapsed: float) -> float:
     fraction = Budget(args.steps, args.minutes).fraction(RunState(step, elapsed))
-    return cosine_lr(args.lr, fraction, step, args.warmup, args.min_lr_ratio)
+    return loop.cosine_lr(args.lr, fraction, step, args.warmup, args.min_lr_ratio)
 
 
 def export_onnx(model: torch.nn.Module, path: Path, example_hw: tuple[int, int] = (64, 64)) -> None:
@@ -105,30 +89,13 @@ def manifest_entry(kind: str, model: torch.nn.Module, onnx_path: Path, args: arg
 
 
 def train(kind: str, args: argparse.Namespace) -> dict[str, Any]:
-    torch.set_num_threads(args.threads)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    log = Logger(out / "train.log")
+    out, log = loop.start_run(args.out, args.threads, args.seed)
     ckpt = out / "last.pt"
-    torch.manual_seed(args.seed)
     model = build_model(kind, args)
     opt = torch.optim.Adam(model.parameters(), lr=args.lr, betas=(0.9, 0.99))
     rng = np.random.default_rng(args.seed)
-    state, best = RunState(), -1.0
-    if args.resume and ckpt.exists():
-        saved = load_checkpoint(ckpt)
-        model.load_state_dict(saved["model"])
-        opt.load_state_dict(saved["optimizer"])
-        state, best = RunState(saved["step"], saved["elapsed"]), saved.get("best_val", -1.0)
-        rng.bit_generator.state = saved["rng"]
-        torch.set_rng_state(saved["torch_rng"])
-        log(f"resumed from {ckpt} at step {state.step} ({state.elapsed / 60:.1f} min)")
-    elif args.init:
-        saved = load_checkpoint(args.init)
-        copied = load_body_from(model, saved["model"] if "model" in saved else saved)
-        log(f"initialised {len(copied)} tensors from {args.init}")
+    state, best = _resume_or_init(args, ckpt, model, opt, rng, log)
     log(f"{kind} {json.dumps(vars(args))} params={count_parameters(model)}")
-
     names = args.images.split(",") if args.images else None
     images = [img for _, img in data.load_images("train", names=names)]
     crops = data.validation_crops(size=args.val_size, per_image=args.val_per_image) if args.val_every else []
@@ -157,31 +124,53 @@ def train(kind: str, args: argparse.Namespace) -> dict[str, Any]:
         log(f"step {now.step} val_psnr {v:.3f} (best {best:.3f})")
 
     def save(now: RunState) -> None:
-        save_checkpoint(ckpt, {"model": model.state_dict(), "optimizer": opt.state_dict(), "step": now.step,
-                               "elapsed": now.elapsed, "rng": rng.bit_generator.state,
-                               "torch_rng": torch.get_rng_state(), "args": vars(args), "config": model.config(),
-                               "best_val": best})
+        loop.save_checkpoint(ckpt, {"model": model.state_dict(), "optimizer": opt.state_dict(), "step": now.step,
+                                    "elapsed": now.elapsed, "rng": rng.bit_generator.state,
+                                    "torch_rng": torch.get_rng_state(), "args": vars(args),
+                                    "config": model.config(), "best_val": best})
 
-    settings = LoopSettings(Budget(args.steps, args.minutes), args.log_every, args.val_every, args.ckpt_minutes)
-    losses = run_loop(state, settings, LoopHooks(step, save, log, validate_now))
-    result: dict[str, Any] = {"steps": state.step, "minutes": state.elapsed / 60, "losses": losses}
+    settings = loop.LoopSettings(Budget(args.steps, args.minutes), args.log_every, args.val_every, args.ckpt_minutes)
+    losses = loop.run_loop(state, settings, loop.LoopHooks(step, save, log, validate_now))
+    result: dict[str, Any] = {"steps": state.step, "minutes": state.elapsed / 60, "losses": losses, "model": model}
     if crops:
-        v = validate(kind, model, crops, getattr(args, "scale", 1))
-        result["val_psnr"] = v
-        log(f"final step {state.step} val_psnr {v:.3f}")
+        result["val_psnr"] = validate(kind, model, crops, getattr(args, "scale", 1))
+        log(f"final step {state.step} val_psnr {result['val_psnr']:.3f}")
     log(f"trained {state.step} steps in {state.elapsed / 60:.1f} min")
     if args.export:
-        onnx_path = Path(args.export)
-        export_onnx(model, onnx_path)
-        log(f"exported {onnx_path}")
-        result["onnx"] = str(onnx_path)
-        if args.manifest:
-            entry = manifest_entry(kind, model, onnx_path, args,
-                                   {"val_psnr_heldout": round(result.get("val_psnr", float("nan")), 3),
-                                    "train_steps": state.step, "train_minutes": round(state.elapsed / 60, 1)})
-            export.register(args.manifest, entry, log)
-    result["model"] = model
+        result["onnx"] = str(_export(kind, model, args, state, result.get("val_psnr", float("nan")), log))
     return result
+
+
+def _resume_or_init(args: argparse.Namespace, ckpt: Path, model: nn.Module, opt: torch.optim.Optimizer,
+                    rng: np.random.Generator, log: Logger) -> tuple[RunState, float]:
+    """Continue from OUT/last.pt (--resume), or copy matching tensors from --init; (state, best validation)."""
+    if args.resume and ckpt.exists():
+        saved = loop.load_checkpoint(ckpt)
+        model.load_state_dict(saved["model"])
+        opt.load_state_dict(saved["optimizer"])
+        rng.bit_generator.state = saved["rng"]
+        torch.set_rng_state(saved["torch_rng"])
+        log(f"resumed from {ckpt} at step {saved['step']} ({saved['elapsed'] / 60:.1f} min)")
+        return RunState(saved["step"], saved["elapsed"]), saved.get("best_val", -1.0)
+    if args.init:
+        saved = loop.load_checkpoint(args.init)
+        copied = load_body_from(model, saved.get("model", saved))
+        log(f"initialised {len(copied)} tensors from {args.init}")
+    return RunState(), -1.0
+
+
+def _export(kind: str, model: nn.Module, args: argparse.Namespace, state: RunState, val_psnr: float,
+            log: Logger) -> Path:
+    """--export: the ONNX file; --manifest: its entry upserted into that manifest."""
+    onnx_path = Path(args.export)
+    export_onnx(model, onnx_path)
+    log(f"exported {onnx_path}")
+    if args.manifest:
+        entry = manifest_entry(kind, model, onnx_path, args,
+                               {"val_psnr_heldout": round(val_psnr, 3), "train_steps": state.step,
+                                "train_minutes": round(state.elapsed / 60, 1)})
+        export.register(args.manifest, entry, log)
+    return onnx_path
 
 
 def _batch(kind: str, rng: np.random.Generator, images: list, args: argparse.Namespace):

@@ -30,27 +30,11 @@ import torch
 import torch.nn.functional as F
 
 from llmvis_studio.core.metrics import hole_psnr
-from llmvis_studio.training import data, export, masks
+from llmvis_studio.training import data, export, loop, masks
 from llmvis_studio.training.archs.inpaint import InpaintNet, PatchCritic, ScratchNet
 from llmvis_studio.training.archs.sr import count_parameters
-from llmvis_studio.training.loop import (
-    Budget,
-    Logger,
-    LoopHooks,
-    LoopSettings,
-    RunState,
-    StepOutcome,
-    cosine_lr,
-    load_checkpoint,
-    run_loop,
-    save_checkpoint,
-)
-from llmvis_studio.training.precision import (
-    PROBE_BATCH,
-    add_precision_argument,
-    autocast_context,
-    choose_precision,
-)
+from llmvis_studio.training.loop import Budget, Logger, RunState, StepOutcome
+from llmvis_studio.training.precision import PROBE_BATCH, add_precision_argument, autocast_context, choose_precision
 from llmvis_studio.training.sample_pool import SamplePool
 from llmvis_studio.training.tool_cli import run_stages, train_and_report
 
@@ -189,7 +173,7 @@ def validate_scratch(model: ScratchNet, vset, threshold: float = DEFAULT_THRESHO
 
 def lr_at(args, step: int, elapsed: float) -> float:
     fraction = Budget(args.steps, args.minutes).fraction(RunState(step, elapsed))
-    return cosine_lr(args.lr, fraction, step, args.warmup, 0.02)
+    return loop.cosine_lr(args.lr, fraction, step, args.warmup, 0.02)
 
 
 def _precision_probe(kind: str, model: torch.nn.Module, samples):
@@ -257,45 +241,21 @@ def scratch_step(model, args, use_bf16: bool, samples, pos_weight: torch.Tensor)
 
 
 def train(kind: str, args: argparse.Namespace) -> dict[str, Any]:
-    torch.set_num_threads(args.threads)
+    out_dir, log = loop.start_run(args.out, args.threads, args.seed)
     cv2.setNumThreads(1)  # the sample thread must not compete with torch's threads
-    out_dir = Path(args.out)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    log = Logger(out_dir / "train.log")
     ckpt = out_dir / "last.pt"
-    torch.manual_seed(args.seed)
     model = build(kind, args)
     opt = torch.optim.Adam(model.parameters(), lr=args.lr, betas=(0.9, 0.99))
     critic = PatchCritic(args.critic_channels) if kind == "inpaint" and args.adv_weight > 0 else None
     opt_d = torch.optim.Adam(critic.parameters(), lr=args.lr, betas=(0.5, 0.99)) if critic is not None else None
     rng = np.random.default_rng(args.seed)
-    state, best = RunState(), {}
-    if args.resume and ckpt.exists():
-        saved = load_checkpoint(ckpt)
-        model.load_state_dict(saved["model"])
-        opt.load_state_dict(saved["optimizer"])
-        if critic is not None and saved.get("critic"):
-            critic.load_state_dict(saved["critic"])
-            opt_d.load_state_dict(saved["critic_optimizer"])
-        state, best = RunState(saved["step"], saved["elapsed"]), saved.get("val", {})
-        rng.bit_generator.state = saved["rng"]
-        log(f"resumed from {ckpt} at step {state.step} ({state.elapsed / 60:.1f} min)")
-    elif args.init:
-        model.load_state_dict(load_checkpoint(args.init)["model"])
-        log(f"initialised from {args.init}")
+    state, best = _resume_or_init(args, ckpt, (model, opt, critic, opt_d), rng, log)
     log(f"{kind} {json.dumps(vars(args))} params={count_parameters(model)}")
-
-    names = args.images.split(",") if args.images else None
-    images = [img for _, img in data.load_images("train", names=names)]
-    make = inpaint_sample if kind == "inpaint" else scratch_sample
+    pool, vset = _data(kind, args, state.step, log)
     pos_weight = torch.tensor(getattr(args, "pos_weight", 1.0))
-    pool = SamplePool(make, images, args.patch, args.seed + state.step, size=args.pool, reuse=args.reuse)
-    pool.start(min(args.pool, max(args.batch * 2, 8)))
-    vset = (_val_inpaint_set() if kind == "inpaint" else _val_scratch_set()) if args.val_every else []
-    log(f"{len(images)} training images, {len(vset)} validation items")
     probe_samples = pool.batch(np.random.default_rng(12345), min(args.batch, PROBE_BATCH))
     use_bf16 = choose_precision(args.precision, _precision_probe(kind, model, probe_samples), log)
-    budget = Budget(args.steps, args.minutes)
+    settings = loop.LoopSettings(Budget(args.steps, args.minutes), args.log_every, args.val_every, args.ckpt_minutes)
 
     def validate_now(now: RunState, label: str = "step") -> dict[str, float]:
         nonlocal best
@@ -309,7 +269,7 @@ def train(kind: str, args: argparse.Namespace) -> dict[str, Any]:
             g["lr"] = lr
         samples = pool.batch(rng, args.batch)
         if kind == "inpaint":
-            use_adv = critic is not None and budget.fraction(now) >= args.adv_start
+            use_adv = critic is not None and settings.budget.fraction(now) >= args.adv_start
             parts = inpaint_step(model, critic, opt_d, args, use_bf16, samples, use_adv, lr)
         else:
             parts = scratch_step(model, args, use_bf16, samples, pos_weight)
@@ -321,34 +281,70 @@ def train(kind: str, args: argparse.Namespace) -> dict[str, Any]:
         return StepOutcome(float(loss.item()), {k: float(v.detach()) for k, v in parts.items()}, lr)
 
     def save(now: RunState) -> None:
-        save_checkpoint(ckpt, {"model": model.state_dict(), "optimizer": opt.state_dict(),
-                               "critic": critic.state_dict() if critic is not None else None,
-                               "critic_optimizer": opt_d.state_dict() if opt_d is not None else None,
-                               "step": now.step, "elapsed": now.elapsed, "rng": rng.bit_generator.state,
-                               "args": vars(args), "config": model.config(), "val": best})
+        loop.save_checkpoint(ckpt, {"model": model.state_dict(), "optimizer": opt.state_dict(),
+                                    "critic": critic.state_dict() if critic is not None else None,
+                                    "critic_optimizer": opt_d.state_dict() if opt_d is not None else None,
+                                    "step": now.step, "elapsed": now.elapsed, "rng": rng.bit_generator.state,
+                                    "args": vars(args), "config": model.config(), "val": best})
 
     model.train()
-    settings = LoopSettings(budget, args.log_every, args.val_every, args.ckpt_minutes)
+    hooks = loop.LoopHooks(step, save, log, validate_now, lambda: f" pool {pool.made}/{pool.drawn}")
     try:
-        losses = run_loop(state, settings, LoopHooks(step, save, log, validate_now,
-                                                     lambda: f" pool {pool.made}/{pool.drawn}"))
+        losses = loop.run_loop(state, settings, hooks)
     finally:
         pool.close()
-    result: dict[str, Any] = {"steps": state.step, "minutes": state.elapsed / 60, "losses": losses}
+    result: dict[str, Any] = {"steps": state.step, "minutes": state.elapsed / 60, "losses": losses, "model": model}
     if vset:
         result["val"] = validate_now(state, "final step")
     log(f"trained {state.step} steps in {state.elapsed / 60:.1f} min")
     if args.export:
-        path = Path(args.export)
-        export_onnx(kind, model, path)
-        log(f"exported {path}")
-        result["onnx"] = str(path)
-        if args.manifest:
-            metrics = {"train_steps": state.step, "train_minutes": round(state.elapsed / 60, 1)}
-            metrics.update({f"val_heldout_{k}": round(v, 3) for k, v in result.get("val", {}).items()})
-            export.register(args.manifest, manifest_entry(kind, model, path, metrics), log)
-    result["model"] = model
+        result["onnx"] = str(_export(kind, model, args, state, result.get("val", {}), log))
     return result
+
+
+def _data(kind: str, args: argparse.Namespace, step: int, log: Logger) -> tuple[SamplePool, list]:
+    """The started sample pool over the training photos, and the held-out validation set (empty: no validation)."""
+    names = args.images.split(",") if args.images else None
+    images = [img for _, img in data.load_images("train", names=names)]
+    pool = SamplePool(inpaint_sample if kind == "inpaint" else scratch_sample, images, args.patch,
+                      args.seed + step, size=args.pool, reuse=args.reuse)
+    pool.start(min(args.pool, max(args.batch * 2, 8)))
+    vset = (_val_inpaint_set() if kind == "inpaint" else _val_scratch_set()) if args.val_every else []
+    log(f"{len(images)} training images, {len(vset)} validation items")
+    return pool, vset
+
+
+def _resume_or_init(args: argparse.Namespace, ckpt: Path, nets: tuple, rng: np.random.Generator,
+                    log: Logger) -> tuple[RunState, dict[str, float]]:
+    """Continue from OUT/last.pt (--resume) or start from --init's weights; (state, last validation)."""
+    model, opt, critic, opt_d = nets
+    if args.resume and ckpt.exists():
+        saved = loop.load_checkpoint(ckpt)
+        model.load_state_dict(saved["model"])
+        opt.load_state_dict(saved["optimizer"])
+        if critic is not None and saved.get("critic"):
+            critic.load_state_dict(saved["critic"])
+            opt_d.load_state_dict(saved["critic_optimizer"])
+        rng.bit_generator.state = saved["rng"]
+        log(f"resumed from {ckpt} at step {saved['step']} ({saved['elapsed'] / 60:.1f} min)")
+        return RunState(saved["step"], saved["elapsed"]), saved.get("val", {})
+    if args.init:
+        model.load_state_dict(loop.load_checkpoint(args.init)["model"])
+        log(f"initialised from {args.init}")
+    return RunState(), {}
+
+
+def _export(kind: str, model: torch.nn.Module, args: argparse.Namespace, state: RunState, val: dict[str, float],
+            log: Logger) -> Path:
+    """--export: the ONNX file; --manifest: its entry (with the held-out validation) upserted there."""
+    path = Path(args.export)
+    export_onnx(kind, model, path)
+    log(f"exported {path}")
+    if args.manifest:
+        metrics = {"train_steps": state.step, "train_minutes": round(state.elapsed / 60, 1)}
+        metrics.update({f"val_heldout_{k}": round(v, 3) for k, v in val.items()})
+        export.register(args.manifest, manifest_entry(kind, model, path, metrics), log)
+    return path
 
 
 # ----------------------------------------------------------------------------------------------------------------

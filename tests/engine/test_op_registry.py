@@ -45,3 +45,19 @@ def test_the_engine_refuses_an_unknown_parameter_before_running(tmp_path):
     with pytest.raises(ParamError, match="Allowed: scale"):
         engine.run(EditRequest.build("upscale", photo(20, 24), params={"scael": 2}))
     assert engine.run(EditRequest.build("upscale", photo(20, 24), params={"scale": 2})).image.shape == (40, 48, 3)
+
+
+def _spec(extra):
+    from llmvis_studio.catalog import ModelSpec
+
+    return ModelSpec(id="m", task="detect-scratches", name="m", file=None, sha256="", inputs=(), outputs=(),
+                     licence="", source="", reproduce="", extra=extra)
+
+
+def test_model_settings_are_typed_from_the_manifest_and_a_bad_value_names_the_model():
+    from llmvis_studio.core.errors import ModelError
+
+    settings = _spec({"threshold": "0.4", "calibrated": True, "presets": {"file": "p.json"}}).settings
+    assert settings.threshold == 0.4 and settings.calibrated and settings.chroma_gain == 1.0
+    with pytest.raises(ModelError, match="Model 'm'.*'threshold' must be a number"):
+        _spec({"threshold": "high"})

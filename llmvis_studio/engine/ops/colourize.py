@@ -63,7 +63,7 @@ class ColourizeParams:
 
 def run(context: OpContext, request: EditRequest, spec: ModelSpec, progress: ProgressLike) -> OpOutput:
     params = ColourizeParams.from_mapping(request.params, request.image.shape[:2],
-                                          gain=float(spec.extra.get("chroma_gain", 1.0)))
+                                          gain=spec.settings.chroma_gain)
     model = context.open_model(spec, request.device)
     image = colourize(request.image, model.run, params, progress)
     progress.set(1.0)

@@ -183,13 +183,14 @@ def _params(request: EditRequest, spec: ModelSpec) -> dict:
     """text_mask's keyword arguments: the request's params, else the model's manifest values, else the defaults."""
     given = request_params(request, DetectTextParams)
 
-    def pick(value: Optional[float], key: str, default: float) -> float:
-        return float(spec.extra.get(key, default)) if value is None else value
+    def pick(value: Optional[float], from_model: Optional[float], default: float) -> float:
+        return value if value is not None else default if from_model is None else from_model
 
+    model = spec.settings
     params = {
-        "working_size": int(pick(given.working_size, "working_size", WORKING_SIZE)),
-        "threshold": pick(given.threshold, "threshold", THRESHOLD),
-        "box_threshold": pick(given.box_threshold, "box_threshold", BOX_THRESHOLD),
+        "working_size": int(pick(given.working_size, model.working_size, WORKING_SIZE)),
+        "threshold": pick(given.threshold, model.threshold, THRESHOLD),
+        "box_threshold": pick(given.box_threshold, model.box_threshold, BOX_THRESHOLD),
         "grow": GROW if given.grow is None else given.grow,
     }
     if not 0.0 < params["threshold"] < 1.0 or not 0.0 < params["box_threshold"] < 1.0:

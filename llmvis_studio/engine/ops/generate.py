@@ -55,7 +55,7 @@ class GeneratorInfo:
                              "classes, image_size or z_dim).", detail=repr(exc)) from exc
         if not names or vectors.ndim != 2:
             raise ModelError(f"Model '{spec.id}' lists no classes.")
-        truncation = float(extra.get("truncation", 1.0))
+        truncation = spec.settings.truncation
         if not 0.0 < truncation <= 1.0:
             raise ModelError(f"Model '{spec.id}' has truncation {truncation}; it must be in (0, 1].")
         return cls(names, vectors, size, z_dim, dict(extra.get("embedder", {"kind": "hashed-bow"})), truncation)

@@ -192,12 +192,12 @@ def run(context: OpContext, request: EditRequest, spec: ModelSpec, progress: Pro
     mask, bounds = inpaint_classical.require_mask(request)
     model = context.open_model(spec, request.device)
     params = request_params(request, InpaintParams)
-    margin = _given(params.margin, int(spec.extra.get("working_margin", DEFAULT_MARGIN)))
+    margin = _given(params.margin, _given(spec.settings.working_margin, DEFAULT_MARGIN))
     colour_match = params.color_match
-    ensemble = _given(params.ensemble, int(spec.extra.get("ensemble", DEFAULT_ENSEMBLE)))
-    classical_within_px = _given(params.classical_within_px, float(spec.extra.get("classical_within_px", 0.0)))
+    ensemble = _given(params.ensemble, _given(spec.settings.ensemble, DEFAULT_ENSEMBLE))
+    classical_within_px = _given(params.classical_within_px, _given(spec.settings.classical_within_px, 0.0))
     feather = params.feather
-    classical = inpaint_classical.METHODS.get(str(spec.extra.get("classical_fill", "opencv-ns")), cv2.INPAINT_NS)
+    classical = inpaint_classical.METHODS.get(spec.settings.classical_fill, cv2.INPAINT_NS)
     hole_all = mask > 0
     regions, labels = plan_regions(hole_all, margin)
     result = request.image.copy()

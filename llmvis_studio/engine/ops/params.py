@@ -9,18 +9,16 @@ The table is one screen on purpose: what every op accepts can be read here witho
 """
 from __future__ import annotations
 
-import dataclasses
-import math
 import types
-import typing
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Optional, TypeVar, Union
+from typing import Any, Optional, TypeVar
 
 import numpy as np
 
 from ...core.errors import ParamError
 from ...core.requests import EditRequest
+from ...core.typed_fields import build, field_names
 
 P = TypeVar("P", bound="OpParams")
 
@@ -31,41 +29,18 @@ class OpParams:
 
     @classmethod
     def names(cls) -> tuple[str, ...]:
-        return tuple(f.name for f in dataclasses.fields(cls))
+        return field_names(cls)
 
     @classmethod
     def parse(cls: type[P], values: Mapping[str, Any], op: str = "") -> P:
-        allowed = cls.names()
+        allowed = field_names(cls)
         unknown = sorted(set(values) - set(allowed))
         if unknown:
             what = f"'{op}'" if op else "this operation"
             known = ", ".join(allowed) if allowed else "none"
             raise ParamError(f"Unknown parameter{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))} "
                              f"for {what}. Allowed: {known}.")
-        hints = typing.get_type_hints(cls)
-        return cls(**{name: _convert(name, value, hints[name]) for name, value in values.items()})
-
-
-def _convert(name: str, value: Any, hint: Any) -> Any:
-    """`value` as the field's type: numbers from strings or numpy scalars, None only where the field allows it."""
-    args = typing.get_args(hint)
-    optional = typing.get_origin(hint) in (Union, types.UnionType) and type(None) in args
-    if optional:
-        if value is None:
-            return None
-        hint = next(arg for arg in args if arg is not type(None))
-    if hint is Any or hint is np.ndarray:
-        return value
-    kind = {int: "a whole number", float: "a number", bool: "true or false", str: "text"}[hint]
-    try:
-        if hint is bool and not isinstance(value, (bool, np.bool_, int)):
-            raise TypeError(value)
-        converted = hint(value)
-    except (TypeError, ValueError, OverflowError):
-        raise ParamError(f"Parameter '{name}' must be {kind}, not {value!r}.") from None
-    if hint is float and math.isnan(converted):
-        raise ParamError(f"Parameter '{name}' must be a number, not NaN.")
-    return converted
+        return build(cls, values, ParamError, "Parameter ")
 
 
 # ------------------------------------------------------------------------------------------------ the ops' params

@@ -100,7 +100,7 @@ def smooth_base(context: OpContext, request: EditRequest, spec: Optional[ModelSp
         base, provider = ns, "CPU (OpenCV)"
     else:
         model = context.open_model(spec, request.device)
-        classical = inpaint_classical.METHODS.get(str(spec.extra.get("classical_fill", "opencv-ns")), cv2.INPAINT_NS)
+        classical = inpaint_classical.METHODS.get(spec.settings.classical_fill, cv2.INPAINT_NS)
         base = inpaint_learned.fill_region(model, small_rgb, small_hole, spec.stride, classical)
         provider = short_provider(model.provider)
         if NS_CHROMA:

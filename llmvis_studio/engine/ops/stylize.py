@@ -125,14 +125,14 @@ def style_vector(context: OpContext, spec: ModelSpec, style: Any, device: str,
 
 def _mixed(context: OpContext, spec: ModelSpec, preset: Preset, device: str,
            content: Optional[np.ndarray]) -> np.ndarray:
-    if preset.mix >= 1.0 or content is None or not spec.extra.get("style_predictor"):
+    if preset.mix >= 1.0 or content is None or not spec.settings.style_predictor:
         return preset.vector
     own = predict_style(context, spec, content, device)
     return (preset.mix * preset.vector + (1.0 - preset.mix) * own).astype(np.float32)
 
 
 def predict_style(context: OpContext, spec: ModelSpec, image: np.ndarray, device: str) -> np.ndarray:
-    predictor_id = spec.extra.get("style_predictor")
+    predictor_id = spec.settings.style_predictor
     if not predictor_id:
         raise ModelError(f"Model '{spec.id}' names no style predictor, so it can only use presets.")
     predictor = context.open_model(context.catalog.get(str(predictor_id)), device)
@@ -204,6 +204,10 @@ def stylize_rgb(transfer_run, rgb: np.ndarray, vector: np.ndarray, working_size:
     return full
 
 
+def _or(value: Optional[float], default: float) -> float:
+    return default if value is None else float(value)
+
+
 def _number(key: str, value: Optional[float], default: float, low: float, high: float) -> float:
     """The given value (the params parser made it a float) or the default, within [low, high]."""
     number = default if value is None else value
@@ -215,9 +219,9 @@ def _number(key: str, value: Optional[float], default: float, low: float, high: 
 def run(context: OpContext, request: EditRequest, spec: ModelSpec, progress: ProgressLike) -> OpOutput:
     params = request_params(request, StylizeParams)
     strength = _number("strength", params.strength, 1.0, 0.0, 1.0)
-    detail = _number("detail", params.detail, float(spec.extra.get("detail", DEFAULT_DETAIL)), 0.0, 2.0)
+    detail = _number("detail", params.detail, _or(spec.settings.detail, DEFAULT_DETAIL), 0.0, 2.0)
     working_size = int(_number("working_size", params.working_size,
-                               float(spec.extra.get("working_size", DEFAULT_WORKING_SIZE)), MIN_WORKING_SIZE, 8192))
+                               _or(spec.settings.working_size, DEFAULT_WORKING_SIZE), MIN_WORKING_SIZE, 8192))
     height, width = request.image.shape[:2]
     default_feather = max(2.0, round(max(height, width) / 150))
     feather = _number("feather", params.feather, default_feather, 0.0, 1000.0)
