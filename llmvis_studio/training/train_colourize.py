@@ -31,7 +31,7 @@ from llmvis_studio.core.metrics import colourfulness, psnr
 from llmvis_studio.training import export
 from llmvis_studio.training.archs.colourize import AB_SCALE, STRIDE, ColourUNet
 from llmvis_studio.training.archs.sr import count_parameters
-from llmvis_studio.training.loop import Logger
+from llmvis_studio.training.loop import Logger, save_checkpoint
 from llmvis_studio.training.precision import (
     add_precision_argument,
     autocast_context,
@@ -289,10 +289,8 @@ def train(args) -> dict:
 
 
 def _save(path: Path, model, opt, step: int, elapsed: float) -> None:
-    tmp = path.with_suffix(".tmp")
-    torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "step": step, "elapsed": elapsed,
-                "config": model.config()}, tmp)
-    os.replace(tmp, path)
+    save_checkpoint(path, {"model": model.state_dict(), "optimizer": opt.state_dict(), "step": step,
+                           "elapsed": elapsed, "config": model.config()})
 
 
 def parser() -> argparse.ArgumentParser:
