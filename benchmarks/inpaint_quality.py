@@ -112,7 +112,7 @@ def bench_detector(engine, images) -> dict:
     counts = {"light": [0, 0, 0, 0], "dark": [0, 0, 0, 0]}
     clean_fp = 0
     clean_px = 0
-    for idx, (name, img) in enumerate(images.items()):
+    for idx, img in enumerate(images.values()):
         for variant in ("light", "dark"):
             rng = np.random.default_rng(20_000 + 2 * idx + (variant == "dark"))
             damaged = img.astype(np.float32) / 255.0

@@ -72,7 +72,7 @@ def bench_prints(engine, images: dict, sheets: Path | None) -> dict:
     counts = [0, 0, 0, 0]
     before, after, marked, ref, clean_marked, clean_px = [], [], 0, 0, 0, 0
     rows = []
-    for idx, (name, img) in enumerate(images.items()):
+    for idx, img in enumerate(images.values()):
         clean, damaged, truth = synthetic_print(img, 31_000 + idx)
         det = engine.run(EditRequest.build("detect-scratches", damaged, model_id=MODEL_ID, device="cpu",
                                            params={"sensitivity": 0.5}))

@@ -37,7 +37,7 @@ def samples_sheet(path: Path, count: int = 8, size: int = 224, seed: int = 12) -
     train, _ = split_photos(photo_root())
     rng = np.random.default_rng(seed)
     tiles = []
-    for i in range(count):
+    for _ in range(count):
         photo = load_photo(train[int(rng.integers(len(train)))])
         x, y = print_damage.make_sample(rng, photo, size, clean_share=0.0)
         img = np.clip(np.round(x * 255), 0, 255).astype(np.uint8)

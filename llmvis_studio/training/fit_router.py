@@ -147,7 +147,7 @@ def fit(models: Path) -> dict:
                   f"{best['lexical_weight']}, C {best['C']}, threshold {best['threshold']}")
     head = make_head(texts, labels, embeddings, best["lexical_weight"], best["C"], best["threshold"], words_,
                      R.examples_digest())
-    train_accuracy = float(np.mean([p == l for p, l in zip(predict(head, texts, embeddings), labels)]))
+    train_accuracy = float(np.mean([p == label for p, label in zip(predict(head, texts, embeddings), labels)]))
     metrics = {
         "cv_accuracy": round(best["accuracy"], 4), "cv": f"stratified {FOLDS}-fold x{REPEATS} on the training examples",
         "train_accuracy": round(train_accuracy, 4), "examples": len(texts),
