@@ -11,7 +11,7 @@ import json
 import os
 import shutil
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
 
@@ -126,6 +126,16 @@ def trained_entry(path: Path, model: Optional[torch.nn.Module], fields: Mapping[
 def ordered(entry: Mapping[str, Any]) -> dict[str, Any]:
     first = {k: entry[k] for k in ENTRY_ORDER if k in entry}
     return first | {k: v for k, v in entry.items() if k not in first}
+
+
+def ship(path: Path, write: Callable[[Path], object], entry: Callable[[Path], dict[str, Any]],
+         manifest: str | Path | None, log: Callable[[str], object]) -> Path:
+    """A training run's end: `write(path)` exports the model; with a manifest, `entry(path)` is upserted into it."""
+    write(path)
+    log(f"exported {path}")
+    if manifest:
+        register(manifest, entry(path), log)
+    return path
 
 
 def register(manifest: str | Path, entry: dict[str, Any], log: Optional[Any] = None) -> None:

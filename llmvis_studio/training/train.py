@@ -162,15 +162,10 @@ def _resume_or_init(args: argparse.Namespace, ckpt: Path, model: nn.Module, opt:
 def _export(kind: str, model: nn.Module, args: argparse.Namespace, state: RunState, val_psnr: float,
             log: Logger) -> Path:
     """--export: the ONNX file; --manifest: its entry upserted into that manifest."""
-    onnx_path = Path(args.export)
-    export_onnx(model, onnx_path)
-    log(f"exported {onnx_path}")
-    if args.manifest:
-        entry = manifest_entry(kind, model, onnx_path, args,
-                               {"val_psnr_heldout": round(val_psnr, 3), "train_steps": state.step,
-                                "train_minutes": round(state.elapsed / 60, 1)})
-        export.register(args.manifest, entry, log)
-    return onnx_path
+    metrics = {"val_psnr_heldout": round(val_psnr, 3), "train_steps": state.step,
+               "train_minutes": round(state.elapsed / 60, 1)}
+    return export.ship(Path(args.export), lambda path: export_onnx(model, path),
+                       lambda path: manifest_entry(kind, model, path, args, metrics), args.manifest, log)
 
 
 def _batch(kind: str, rng: np.random.Generator, images: list, args: argparse.Namespace):

@@ -337,14 +337,10 @@ def _resume_or_init(args: argparse.Namespace, ckpt: Path, nets: tuple, rng: np.r
 def _export(kind: str, model: torch.nn.Module, args: argparse.Namespace, state: RunState, val: dict[str, float],
             log: Logger) -> Path:
     """--export: the ONNX file; --manifest: its entry (with the held-out validation) upserted there."""
-    path = Path(args.export)
-    export_onnx(kind, model, path)
-    log(f"exported {path}")
-    if args.manifest:
-        metrics = {"train_steps": state.step, "train_minutes": round(state.elapsed / 60, 1)}
-        metrics.update({f"val_heldout_{k}": round(v, 3) for k, v in val.items()})
-        export.register(args.manifest, manifest_entry(kind, model, path, metrics), log)
-    return path
+    metrics = {"train_steps": state.step, "train_minutes": round(state.elapsed / 60, 1)}
+    metrics.update({f"val_heldout_{k}": round(v, 3) for k, v in val.items()})
+    return export.ship(Path(args.export), lambda path: export_onnx(kind, model, path),
+                       lambda path: manifest_entry(kind, model, path, metrics), args.manifest, log)
 
 
 # ----------------------------------------------------------------------------------------------------------------
