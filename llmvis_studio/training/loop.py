@@ -7,6 +7,7 @@ chosen by timing in training/precision.py before the loop starts.
 """
 from __future__ import annotations
 
+import argparse
 import math
 import os
 import time
@@ -16,6 +17,8 @@ from pathlib import Path
 from typing import Any, Optional
 
 import torch
+
+from llmvis_studio.training.precision import add_precision_argument
 
 
 def start_run(out: str | Path, threads: int, seed: int) -> tuple[Path, Logger]:
@@ -120,6 +123,26 @@ def run_loop(state: RunState, settings: LoopSettings, hooks: LoopHooks) -> list[
             last_ckpt = time.time()
     hooks.save(state)
     return losses
+
+
+def add_run_arguments(p: argparse.ArgumentParser, minutes: float, batch: int, lr: float, ckpt_minutes: float) -> None:
+    """The options every loop-based training command shares (budget, schedule, logging, checkpoints, export);
+    a command adds its model's and data's own."""
+    p.add_argument("--out", required=True, help="run folder (log, last.pt)")
+    p.add_argument("--steps", type=int, default=0, help="stop after this many steps (overrides --minutes)")
+    p.add_argument("--minutes", type=float, default=minutes, help="wall-clock training budget across resumes")
+    p.add_argument("--batch", type=int, default=batch)
+    p.add_argument("--lr", type=float, default=lr)
+    p.add_argument("--warmup", type=int, default=100, help="steps of linear learning-rate warm-up")
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--seed", type=int, default=0)
+    add_precision_argument(p)
+    p.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
+    p.add_argument("--log-every", type=int, default=50)
+    p.add_argument("--val-every", type=int, default=500, help="steps between validations (0: none)")
+    p.add_argument("--ckpt-minutes", type=float, default=ckpt_minutes)
+    p.add_argument("--export", default="", help="ONNX path written at the end")
+    p.add_argument("--manifest", default="", help="manifest.json to upsert the entry into")
 
 
 def save_checkpoint(path: Path, payload: dict[str, Any]) -> None:

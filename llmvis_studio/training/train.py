@@ -28,7 +28,7 @@ from llmvis_studio.training import data, export, loop
 from llmvis_studio.training.archs.denoise import CompactDenoise
 from llmvis_studio.training.archs.sr import CompactSR, count_parameters, load_body_from
 from llmvis_studio.training.loop import Budget, Logger, RunState, StepOutcome
-from llmvis_studio.training.precision import PROBE_BATCH, add_precision_argument, autocast_context, choose_precision
+from llmvis_studio.training.precision import PROBE_BATCH, autocast_context, choose_precision
 from llmvis_studio.training.tool_cli import train_and_report
 
 __all__ = ["Logger", "export_onnx", "manifest_entry", "train"]  # Logger: older imports of train.Logger
@@ -193,27 +193,13 @@ def parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="kind", required=True)
     for kind in ("sr", "denoise"):
         s = sub.add_parser(kind)
-        s.add_argument("--out", required=True, help="run folder (log, last.pt)")
-        s.add_argument("--steps", type=int, default=0, help="stop after this many steps (overrides --minutes)")
-        s.add_argument("--minutes", type=float, default=30.0, help="wall-clock training budget across resumes")
-        s.add_argument("--batch", type=int, default=16)
-        s.add_argument("--lr", type=float, default=1e-3)
+        loop.add_run_arguments(s, minutes=30.0, batch=16, lr=1e-3, ckpt_minutes=3.0)
         s.add_argument("--min-lr-ratio", type=float, default=0.01)
-        s.add_argument("--warmup", type=int, default=100)
         s.add_argument("--channels", type=int, default=64)
-        s.add_argument("--threads", type=int, default=1)
-        s.add_argument("--seed", type=int, default=0)
-        add_precision_argument(s)
-        s.add_argument("--resume", action="store_true")
         s.add_argument("--init", default="", help="checkpoint to copy matching tensors from (e.g. ×4 body → ×2)")
         s.add_argument("--images", default="", help="comma-separated source names (default: all training images)")
-        s.add_argument("--log-every", type=int, default=50)
-        s.add_argument("--val-every", type=int, default=500)
         s.add_argument("--val-size", type=int, default=192)
         s.add_argument("--val-per-image", type=int, default=3)
-        s.add_argument("--ckpt-minutes", type=float, default=3.0)
-        s.add_argument("--export", default="", help="ONNX path written at the end")
-        s.add_argument("--manifest", default="", help="manifest.json to upsert the entry into")
         if kind == "sr":
             s.add_argument("--scale", type=int, default=4, choices=(2, 3, 4))
             s.add_argument("--blocks", type=int, default=8)

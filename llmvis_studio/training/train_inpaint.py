@@ -34,7 +34,7 @@ from llmvis_studio.training import data, export, loop, masks
 from llmvis_studio.training.archs.inpaint import InpaintNet, PatchCritic, ScratchNet
 from llmvis_studio.training.archs.sr import count_parameters
 from llmvis_studio.training.loop import Budget, Logger, RunState, StepOutcome
-from llmvis_studio.training.precision import PROBE_BATCH, add_precision_argument, autocast_context, choose_precision
+from llmvis_studio.training.precision import PROBE_BATCH, autocast_context, choose_precision
 from llmvis_studio.training.sample_pool import SamplePool
 from llmvis_studio.training.tool_cli import run_stages, train_and_report
 
@@ -400,27 +400,13 @@ def parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="kind", required=True)
     for kind in ("inpaint", "scratch"):
         s = sub.add_parser(kind)
-        s.add_argument("--out", required=True)
-        s.add_argument("--steps", type=int, default=0)
-        s.add_argument("--minutes", type=float, default=25.0)
-        s.add_argument("--batch", type=int, default=12)
+        loop.add_run_arguments(s, minutes=25.0, batch=12, lr=1e-3, ckpt_minutes=2.0)
         s.add_argument("--patch", type=int, default=128)
-        s.add_argument("--lr", type=float, default=1e-3)
-        s.add_argument("--warmup", type=int, default=100)
         s.add_argument("--channels", type=int, default=32 if kind == "inpaint" else 16)
-        s.add_argument("--threads", type=int, default=1)
-        s.add_argument("--seed", type=int, default=0)
-        add_precision_argument(s)
-        s.add_argument("--resume", action="store_true")
         s.add_argument("--init", default="")
         s.add_argument("--images", default="")
         s.add_argument("--pool", type=int, default=1500, help="samples kept in the ring buffer")
         s.add_argument("--reuse", type=float, default=3.0, help="draws per generated sample before waiting")
-        s.add_argument("--log-every", type=int, default=50)
-        s.add_argument("--val-every", type=int, default=500)
-        s.add_argument("--ckpt-minutes", type=float, default=2.0)
-        s.add_argument("--export", default="")
-        s.add_argument("--manifest", default="")
         if kind == "inpaint":
             s.add_argument("--pixel-loss", choices=("l1", "mse"), default="l1", help="loss inside the hole")
             s.add_argument("--edge-weight", type=float, default=0.2)
