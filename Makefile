@@ -37,8 +37,13 @@ system-deps:
 run: $(VENV)/.runtime-installed system-deps
 	$(BIN)/llmvis-studio $(ARGS)
 
+# Import contracts, lint + format check (ruff) and types (mypy) on the packages the editor runs on.
+MYPY_PACKAGES := llmvis_studio/core llmvis_studio/engine llmvis_studio/files llmvis_studio/catalog llmvis_studio/worker
 lint: $(VENV)/.test-installed
 	$(BIN)/lint-imports
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy $(MYPY_PACKAGES)
 
 test: $(VENV)/.test-installed system-deps lint
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q $(PYTEST_ARGS)

@@ -31,3 +31,18 @@ def machine() -> dict:
 def emit(result: dict) -> None:
     result.setdefault("machine", machine())
     print(json.dumps(result))
+
+
+MANIFEST = ROOT / "models" / "manifest.json"
+
+
+def record_metrics(model_id: str, metrics: dict, script: str) -> None:
+    """Merge `metrics` into the model's entry in models/manifest.json, saying which script measured them and when."""
+    import time
+
+    from llmvis_studio.training.export import manifest_entry_of
+    from llmvis_studio.training.manifest_tools import upsert_entry
+
+    entry = manifest_entry_of(MANIFEST.parent, model_id)
+    entry.setdefault("metrics", {}).update(metrics, measured=f"benchmarks/{script}, {time.strftime('%Y-%m-%d')}")
+    upsert_entry(MANIFEST, entry)

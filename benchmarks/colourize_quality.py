@@ -23,39 +23,9 @@ from _common import ROOT, emit
 from denoise_quality import colour_images
 from sr_quality import entry, session
 
+from llmvis_studio.core.metrics import colourfulness, dot_hints, grey_of, psnr
+
 MODEL_ID = "colourize-unet"
-
-
-def psnr(a: np.ndarray, b: np.ndarray) -> float:
-    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
-    return 10 * math.log10(255.0 ** 2 / max(mse, 1e-12))
-
-
-def colourfulness(rgb: np.ndarray) -> float:
-    """Hasler & Süsstrunk (2003) M: std and mean of the opponent channels rg = R−G, yb = (R+G)/2 − B."""
-    r, g, b = (rgb[..., i].astype(np.float64) for i in range(3))
-    rg, yb = r - g, 0.5 * (r + g) - b
-    return float(math.hypot(rg.std(), yb.std()) + 0.3 * math.hypot(rg.mean(), yb.mean()))
-
-
-def to_grey(rgb: np.ndarray) -> np.ndarray:
-    """Chroma removed, CIE luminance kept: the grey a black-and-white print of this photo would have."""
-    from llmvis_studio.core import lab
-
-    y = lab.luminance(rgb)
-    return lab.compose(y, np.ones(y.shape + (3,), np.float32), 255)
-
-
-def dot_hints(original: np.ndarray, count: int, seed: int) -> np.ndarray:
-    """RGBA hint layer: `count` 3×3 dots, each the mean colour of the original under it."""
-    rng = np.random.default_rng(seed)
-    h, w = original.shape[:2]
-    hints = np.zeros((h, w, 4), np.uint8)
-    for _ in range(count):
-        y, x = int(rng.integers(0, h - 2)), int(rng.integers(0, w - 2))
-        hints[y:y + 3, x:x + 3, :3] = np.rint(original[y:y + 3, x:x + 3].reshape(-1, 3).mean(0))
-        hints[y:y + 3, x:x + 3, 3] = 255
-    return hints
 
 
 def delta_l_levels(out: np.ndarray, grey: np.ndarray) -> tuple[float, int]:
@@ -74,7 +44,7 @@ def speed_12mp(infer, image: np.ndarray, gain: float, calibration=None) -> float
 
     from llmvis_studio.engine.ops.colourize import ColourizeParams, colourize
 
-    big = cv2.resize(to_grey(image), (4000, 3000), interpolation=cv2.INTER_CUBIC)
+    big = cv2.resize(grey_of(image), (4000, 3000), interpolation=cv2.INTER_CUBIC)
     colourize(big[:64, :64], infer, ColourizeParams())  # warm-up
     times, cpu = [], []
     for _ in range(2):
@@ -114,26 +84,30 @@ def main() -> None:
     rows = {}
     worst_exact, worst_cv2 = 0.0, 0
     for name, img in colour_images().items():
-        grey = to_grey(img)
+        grey = grey_of(img)
         seed = zlib.crc32(name.encode())
         row = {"grey": psnr(grey, img), "cf_orig": colourfulness(img)}
-        for key, count in (("auto", 0), ("hints10", 10), ("hints50", 50)):
+        # "auto" is the default (PSNR-best gains); "vivid" the opt-in colourful table
+        for key, count, vivid in (("auto", 0, False), ("vivid", 0, True), ("hints10", 10, False),
+                                  ("hints50", 50, False)):
             hints = dot_hints(img, count, seed) if count else None
-            out = colourize(grey, infer, ColourizeParams(hints=hints, gain=gain, calibration=calibration))
+            out = colourize(grey, infer, ColourizeParams(hints=hints, gain=gain, calibration=calibration, vivid=vivid))
             row[key] = psnr(out, img)
             exact, by_cv2 = delta_l_levels(out, grey)
             worst_exact, worst_cv2 = max(worst_exact, exact), max(worst_cv2, by_cv2)
             if count == 0:
-                row["cf_auto"] = colourfulness(out)
+                row[f"cf_{key}"] = colourfulness(out)
         rows[name] = {k: round(v, 3) for k, v in row.items()}
     mean = {k: round(float(np.mean([r[k] for r in rows.values()])), 3) for k in next(iter(rows.values()))}
     mean["cf_ratio"] = round(mean["cf_auto"] / mean["cf_orig"], 3)
+    mean["cf_ratio_vivid"] = round(mean["cf_vivid"] / mean["cf_orig"], 3)
     result = {"benchmark": "colourize_quality", "model": path.split("/")[-1], "chroma_gain": gain,
               "chroma_calibration": calibration is not None,
               "images": len(rows), "mean": mean,
               "gain_hints10_db": round(mean["hints10"] - mean["auto"], 3),
               "gain_hints50_db": round(mean["hints50"] - mean["auto"], 3),
               "auto_minus_grey_db": round(mean["auto"] - mean["grey"], 3),
+              "vivid_minus_grey_db": round(mean["vivid"] - mean["grey"], 3),
               "max_delta_l_levels_exact": round(worst_exact, 3), "max_delta_l_levels_opencv8": worst_cv2,
               "per_image": rows}
     if not a.no_speed:
@@ -146,7 +120,8 @@ def main() -> None:
 
         m = dict(e.get("metrics", {}))
         m.update({f"set5_set14_{k}": v for k, v in mean.items()})
-        for key in ("gain_hints10_db", "gain_hints50_db", "auto_minus_grey_db", "max_delta_l_levels_exact",
+        for key in ("gain_hints10_db", "gain_hints50_db", "auto_minus_grey_db", "vivid_minus_grey_db",
+                    "max_delta_l_levels_exact",
                     "max_delta_l_levels_opencv8", "seconds_12mp_2_threads", "cpu_seconds_12mp", "load_average_1min"):
             if key in result:
                 m[key] = result[key]

@@ -14,7 +14,6 @@ Prints one JSON object on its last line.
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import time
 import zlib
@@ -24,14 +23,11 @@ import numpy as np
 from _common import ROOT, emit
 from sr_quality import entry, load_set, memory_per_input_pixel, session
 
+from llmvis_studio.core.metrics import psnr
+
 SIGMAS = (15, 25, 50)
 CBM3D_CBSD68 = {"15": 33.52, "25": 30.71, "50": 27.38}
 MODEL_ID = "denoise-compact"
-
-
-def psnr_rgb(a_u8: np.ndarray, b_u8: np.ndarray) -> float:
-    mse = float(np.mean((a_u8.astype(np.float64) - b_u8.astype(np.float64)) ** 2))
-    return 10 * math.log10(255.0 ** 2 / mse)
 
 
 def add_noise(clean_u8: np.ndarray, sigma: float, name: str) -> np.ndarray:
@@ -95,15 +91,15 @@ def main() -> None:
         rows = {}
         for name, clean in images.items():
             noisy = add_noise(clean, sigma, name)
-            row = {"noisy": psnr_rgb(to_u8(noisy), clean)}
+            row = {"noisy": psnr(to_u8(noisy), clean)}
             if not a.no_nlm:
-                row["opencv_nlm"] = psnr_rgb(nlm(noisy, sigma), clean)
+                row["opencv_nlm"] = psnr(nlm(noisy, sigma), clean)
             if sess is not None:
                 t = time.perf_counter()
                 out = run_model(sess, noisy, stride)
                 t_model += time.perf_counter() - t
                 px += clean.shape[0] * clean.shape[1]
-                row[MODEL_ID] = psnr_rgb(out, clean)
+                row[MODEL_ID] = psnr(out, clean)
             rows[name] = {k: round(v, 3) for k, v in row.items()}
         per[str(sigma)] = rows
         keys = next(iter(rows.values())).keys()

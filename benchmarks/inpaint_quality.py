@@ -23,8 +23,6 @@ Prints one JSON object on its last line.
 from __future__ import annotations
 
 import argparse
-import json
-import math
 import os
 import time
 from pathlib import Path
@@ -33,7 +31,9 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from _common import ROOT, emit
+from _common import ROOT, emit, record_metrics
+
+from llmvis_studio.core.metrics import hole_psnr, hole_ssim
 
 INPAINT_ID = "inpaint-gated-ns"
 DETECTOR_ID = "scratch-detector"
@@ -53,18 +53,6 @@ def load_images() -> dict[str, np.ndarray]:
     if not out:
         raise SystemExit(f"no benchmark images under {bench_root() / 'sr'} (set LLMVIS_BENCHMARKS)")
     return out
-
-
-def hole_psnr(out: np.ndarray, gt: np.ndarray, hole: np.ndarray) -> float:
-    d = out[hole].astype(np.float64) - gt[hole].astype(np.float64)
-    return 10 * math.log10(255.0 ** 2 / max(float(np.mean(d ** 2)), 1e-12))
-
-
-def hole_ssim(out: np.ndarray, gt: np.ndarray, hole: np.ndarray) -> float:
-    from skimage.metrics import structural_similarity
-
-    _, smap = structural_similarity(gt, out, channel_axis=2, data_range=255, full=True)
-    return float(smap[hole].mean())
 
 
 def tolerant_counts(pred: np.ndarray, truth: np.ndarray, tol: int = 1) -> tuple[int, int, int, int]:
@@ -124,7 +112,7 @@ def bench_detector(engine, images) -> dict:
     counts = {"light": [0, 0, 0, 0], "dark": [0, 0, 0, 0]}
     clean_fp = 0
     clean_px = 0
-    for idx, (name, img) in enumerate(images.items()):
+    for idx, img in enumerate(images.values()):
         for variant in ("light", "dark"):
             rng = np.random.default_rng(20_000 + 2 * idx + (variant == "dark"))
             damaged = img.astype(np.float32) / 255.0
@@ -204,32 +192,21 @@ def main() -> int:
 
 
 def update_manifest(result: dict) -> None:
-    from llmvis_studio.training.manifest_tools import upsert_entry
-
-    path = ROOT / "models" / "manifest.json"
-    manifest = json.loads(path.read_text(encoding="utf-8"))
-    when = time.strftime("%Y-%m-%d")
-    for entry in manifest["models"]:
-        if entry["id"] == INPAINT_ID and "learned" in result["inpaint"]["thin"]:
-            m = entry.setdefault("metrics", {})
-            for kind in ("thin", "stroke"):
-                r = result["inpaint"][kind]
-                m[f"set5_set14_{kind}_hole_psnr"] = {"learned": r["learned"]["psnr"], "ns": r["ns"]["psnr"],
-                                                     "telea": r["telea"]["psnr"]}
-                m[f"set5_set14_{kind}_hole_ssim"] = {"learned": r["learned"]["ssim"], "ns": r["ns"]["ssim"],
-                                                     "telea": r["telea"]["ssim"]}
-            if "timing" in result and result["timing"]["model"] == INPAINT_ID:
-                m["seconds_4000x3000_few_masks_2_threads"] = result["timing"]["best_of_3_s"]
-            m["measured"] = f"benchmarks/inpaint_quality.py, {when}"
-            upsert_entry(path, entry)
-        if entry["id"] == DETECTOR_ID and "detector" in result:
-            m = entry.setdefault("metrics", {})
-            m["set5_set14_thin_scratches_1px_tolerance"] = result["detector"]["all"]
-            m["set5_set14_light_dark_f1"] = {"light": result["detector"]["light"]["f1"],
-                                             "dark": result["detector"]["dark"]["f1"]}
-            m["clean_images_marked_fraction"] = result["detector"]["clean_images_marked_fraction"]
-            m["measured"] = f"benchmarks/inpaint_quality.py, {when}"
-            upsert_entry(path, entry)
+    if "learned" in result["inpaint"]["thin"]:
+        m = {}
+        for kind in ("thin", "stroke"):
+            r = result["inpaint"][kind]
+            for metric in ("psnr", "ssim"):
+                m[f"set5_set14_{kind}_hole_{metric}"] = {f: r[f][metric] for f in ("learned", "ns", "telea")}
+        if "timing" in result and result["timing"]["model"] == INPAINT_ID:
+            m["seconds_4000x3000_few_masks_2_threads"] = result["timing"]["best_of_3_s"]
+        record_metrics(INPAINT_ID, m, "inpaint_quality.py")
+    if "detector" in result:
+        d = result["detector"]
+        record_metrics(DETECTOR_ID, {"set5_set14_thin_scratches_1px_tolerance": d["all"],
+                                     "set5_set14_light_dark_f1": {"light": d["light"]["f1"], "dark": d["dark"]["f1"]},
+                                     "clean_images_marked_fraction": d["clean_images_marked_fraction"]},
+                       "inpaint_quality.py")
 
 
 if __name__ == "__main__":

@@ -21,14 +21,13 @@ the project, not here.
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from _common import ROOT, emit
+from _common import emit, record_metrics
 
 import inpaint_quality as iq
 
@@ -73,7 +72,7 @@ def bench_prints(engine, images: dict, sheets: Path | None) -> dict:
     counts = [0, 0, 0, 0]
     before, after, marked, ref, clean_marked, clean_px = [], [], 0, 0, 0, 0
     rows = []
-    for idx, (name, img) in enumerate(images.items()):
+    for idx, img in enumerate(images.values()):
         clean, damaged, truth = synthetic_print(img, 31_000 + idx)
         det = engine.run(EditRequest.build("detect-scratches", damaged, model_id=MODEL_ID, device="cpu",
                                            params={"sensitivity": 0.5}))
@@ -172,22 +171,14 @@ def main() -> int:  # noqa: C901
 
 
 def update_manifest(result: dict) -> None:
-    from llmvis_studio.training.manifest_tools import upsert_entry
-
-    path = ROOT / "models" / "manifest.json"
-    manifest = json.loads(path.read_text(encoding="utf-8"))
-    for entry in manifest["models"]:
-        if entry["id"] == MODEL_ID:
-            m = entry.setdefault("metrics", {})
-            m["set5_set14_synthetic_prints_1px_tolerance"] = result["synthetic_prints"]
-            m["set5_set14_thin_scratches_1px_tolerance"] = result["thin"]["all"]
-            m["set5_set14_light_dark_f1"] = {"light": result["thin"]["light"]["f1"],
-                                             "dark": result["thin"]["dark"]["f1"]}
-            m["clean_images_marked_fraction"] = result["thin"]["clean_images_marked_fraction"]
-            if "timing" in result:
-                m["restore_seconds_4000x3000_2_threads"] = result["timing"]["second_run_s"]
-            m["measured"] = f"benchmarks/real_damage.py, {time.strftime('%Y-%m-%d')}"
-            upsert_entry(path, entry)
+    thin = result["thin"]
+    m = {"set5_set14_synthetic_prints_1px_tolerance": result["synthetic_prints"],
+         "set5_set14_thin_scratches_1px_tolerance": thin["all"],
+         "set5_set14_light_dark_f1": {"light": thin["light"]["f1"], "dark": thin["dark"]["f1"]},
+         "clean_images_marked_fraction": thin["clean_images_marked_fraction"]}
+    if "timing" in result:
+        m["restore_seconds_4000x3000_2_threads"] = result["timing"]["second_run_s"]
+    record_metrics(MODEL_ID, m, "real_damage.py")
 
 
 if __name__ == "__main__":

@@ -29,6 +29,8 @@ from PIL import Image
 
 from _common import ROOT, emit
 
+from llmvis_studio.core.metrics import psnr_y
+
 PUBLISHED_SET5_X4 = {"SRCNN": 30.48, "FSRCNN": 30.72, "VDSR": 31.35, "CARN-M": 31.92, "EDSR": 32.46}
 PUBLISHED_SET5_X2 = {"SRCNN": 36.66, "FSRCNN": 37.05, "VDSR": 37.53, "CARN-M": 37.53, "EDSR": 38.11}
 OURS = {4: "sr-compact-x4", 2: "sr-compact-x2"}
@@ -49,18 +51,6 @@ def load_set(name: str) -> dict[str, np.ndarray]:
     if not out:
         raise SystemExit(f"no benchmark images in {folder} (set LLMVIS_BENCHMARKS)")
     return out
-
-
-def y_channel(img_u8: np.ndarray) -> np.ndarray:
-    x = img_u8.astype(np.float64) / 255.0
-    return 16.0 + 65.481 * x[..., 0] + 128.553 * x[..., 1] + 24.966 * x[..., 2]
-
-
-def psnr_y(a_u8: np.ndarray, b_u8: np.ndarray, shave: int) -> float:
-    ya, yb = y_channel(a_u8), y_channel(b_u8)
-    if shave:
-        ya, yb = ya[shave:-shave, shave:-shave], yb[shave:-shave, shave:-shave]
-    return 10 * math.log10(255.0 ** 2 / float(np.mean((ya - yb) ** 2)))
 
 
 def lr_hr(img: np.ndarray, scale: int) -> tuple[np.ndarray, np.ndarray]:

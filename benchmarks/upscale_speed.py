@@ -78,7 +78,7 @@ def main() -> None:
     for _ in range(args.repeats):
         for spec in (default, fp32):
             request = EditRequest.build("upscale", image, model_id=spec.id, params={"scale": 4})
-            times[spec.id].append(_timed(lambda: engine.run(request)))
+            times[spec.id].append(_timed(lambda request=request: engine.run(request)))
     output_mp = width * height * 16 / 1e6
     peak = matmul_peak_gflops(args.threads)
     result = {"benchmark": "upscale_speed", "input": f"{width}x{height}", "output": f"{width * 4}x{height * 4}",

@@ -19,6 +19,7 @@ import numpy as np
 from .core.errors import Cancelled, ImageSaveError, InputError, StudioError
 from .core.progress import Progress
 from .core.requests import EditRequest
+from .engine.ops.params import parse_params
 from .files import load_image, load_mask, save_image
 from .files.atomic import describe_os_error, remove_stale_temp_files
 from .files.imageio import SAVE_FORMATS
@@ -116,6 +117,7 @@ def prepare(job: BatchJob) -> tuple[BatchSummary, list[Path], float]:
     """Checks, the output folder, stale temp files gone; returns (summary with skips, files to do, start time).
     Shared by the local loop and the Ray engine (batch_ray.py)."""
     check_folders(job)
+    parse_params(job.op, job.params)  # a misspelt parameter fails before any file is read
     if job.op == "inpaint" and job.mask is None:
         raise InputError("Batch inpainting needs --mask (one mask file, or a folder of masks named like the images).")
     make_output_folder(job.output_dir)

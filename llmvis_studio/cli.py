@@ -76,8 +76,10 @@ def run_file_op(args: argparse.Namespace, op: str, label: str, params: Optional[
                 mask_path: Optional[str] = None, tile: Optional[int] = None,
                 sample_path: Optional[str] = None) -> int:
     """The shared shape of the one-image subcommands: check OUT, load IN (and MASK), run, save."""
+    from .engine.ops.params import parse_params
     from .files import load_image, load_mask
 
+    parse_params(op, params or {})  # the op registry's check: a bad parameter fails before any file is read
     out = Path(args.output)
     overwrite = getattr(args, "overwrite", False)
     _check_output_path(out, overwrite)

@@ -8,12 +8,14 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Mapping, Optional
+from typing import Any, Optional
 
 from ..core.errors import ModelError, ModelIntegrityError, ModelNotFound
 from ..paths import models_dir, user_models_dir
+from .settings import ModelSettings
 
 log = logging.getLogger(__name__)
 RUN_MODEL_FILE = "model.json"  # a training run folder's manifest entry (see training/gen_train.py)
@@ -53,6 +55,10 @@ class ModelSpec:
     default: bool = False
     metrics: Mapping[str, Any] = field(default_factory=dict)
     extra: Mapping[str, Any] = field(default_factory=dict)
+    settings: ModelSettings = field(init=False)  # the typed view of `extra` that the ops read
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "settings", ModelSettings.of(self.extra, self.id))
 
     @property
     def builtin(self) -> bool:

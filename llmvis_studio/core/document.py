@@ -25,7 +25,7 @@ class ImageMetadata:
 @dataclass
 class Document:
     image: np.ndarray  # H×W×3|4, uint8 or uint16
-    mask: np.ndarray = field(default=None)  # type: ignore[assignment]  # H×W uint8
+    mask: np.ndarray = field(default=None)  # type: ignore[arg-type]  # H×W uint8, made in __post_init__
     metadata: ImageMetadata = field(default_factory=ImageMetadata)
     path: Optional[Path] = None
     modified: bool = False

@@ -19,6 +19,10 @@ class InputError(StudioError):
     """Bad arguments or bad input files from the user."""
 
 
+class ParamError(InputError, ValueError):
+    """An op parameter that is unknown (the message lists the allowed names) or of the wrong type."""
+
+
 class ImageLoadError(InputError):
     """A file that is missing, not an image, truncated or too large."""
 

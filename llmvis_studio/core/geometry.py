@@ -16,7 +16,7 @@ class Extent:
     def pixels(self) -> int:
         return self.width * self.height
 
-    def scaled(self, factor: int) -> "Extent":
+    def scaled(self, factor: int) -> Extent:
         return Extent(self.width * factor, self.height * factor)
 
 
@@ -50,15 +50,15 @@ class Bounds:
         """Row and column slices for numpy indexing: array[bounds.slices]."""
         return slice(self.y, self.y2), slice(self.x, self.x2)
 
-    def expanded(self, margin: int) -> "Bounds":
+    def expanded(self, margin: int) -> Bounds:
         return Bounds(self.x - margin, self.y - margin, self.width + 2 * margin, self.height + 2 * margin)
 
-    def clipped(self, extent: Extent) -> "Bounds":
+    def clipped(self, extent: Extent) -> Bounds:
         x, y = max(0, self.x), max(0, self.y)
         x2, y2 = min(extent.width, self.x2), min(extent.height, self.y2)
         return Bounds(x, y, max(0, x2 - x), max(0, y2 - y))
 
-    def union(self, other: "Bounds") -> "Bounds":
+    def union(self, other: Bounds) -> Bounds:
         if self.is_empty:
             return other
         if other.is_empty:
@@ -66,14 +66,14 @@ class Bounds:
         x, y = min(self.x, other.x), min(self.y, other.y)
         return Bounds(x, y, max(self.x2, other.x2) - x, max(self.y2, other.y2) - y)
 
-    def scaled(self, factor: int) -> "Bounds":
+    def scaled(self, factor: int) -> Bounds:
         return Bounds(self.x * factor, self.y * factor, self.width * factor, self.height * factor)
 
-    def relative_to(self, outer: "Bounds") -> "Bounds":
+    def relative_to(self, outer: Bounds) -> Bounds:
         return Bounds(self.x - outer.x, self.y - outer.y, self.width, self.height)
 
     @staticmethod
-    def of_array(array: np.ndarray) -> "Bounds":
+    def of_array(array: np.ndarray) -> Bounds:
         return Bounds(0, 0, int(array.shape[1]), int(array.shape[0]))
 
 
@@ -102,5 +102,6 @@ def pad_to_stride(image: np.ndarray, stride: int) -> tuple[np.ndarray, int, int]
     if pad_h == 0 and pad_w == 0:
         return image, 0, 0
     widths = [(0, pad_h), (0, pad_w)] + [(0, 0)] * (image.ndim - 2)
-    mode = "reflect" if pad_h < image.shape[0] and pad_w < image.shape[1] else "edge"
-    return np.pad(image, widths, mode=mode), pad_h, pad_w
+    if pad_h < image.shape[0] and pad_w < image.shape[1]:
+        return np.pad(image, widths, mode="reflect"), pad_h, pad_w
+    return np.pad(image, widths, mode="edge"), pad_h, pad_w

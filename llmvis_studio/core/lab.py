@@ -72,7 +72,7 @@ def lightness(y: np.ndarray) -> np.ndarray:
     return (116 * f_lab(y) - 16).astype(np.float32)
 
 
-def luminance_from_lightness(lightness_: np.ndarray) -> np.ndarray:
+def luminance_from_lightness(lightness_: np.ndarray | float) -> np.ndarray:
     return f_lab_inverse((np.asarray(lightness_, dtype=np.float64) + 16) / 116).astype(np.float32)
 
 

@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 
-def max_value(dtype: np.dtype) -> float:
+def max_value(dtype: DTypeLike) -> float:
     return 65535.0 if np.dtype(dtype) == np.uint16 else 255.0
 
 

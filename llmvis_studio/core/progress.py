@@ -5,7 +5,8 @@ The engine calls `set()` and `check()` between tiles; any thread may call `cance
 from __future__ import annotations
 
 import threading
-from typing import Callable, Optional
+from collections.abc import Callable
+from typing import Optional
 
 from .errors import Cancelled
 
@@ -39,13 +40,13 @@ class Progress:
             self._callback(self.fraction, self.message)
         self.check()
 
-    def span(self, start: float, end: float) -> "SubProgress":
+    def span(self, start: float, end: float) -> SubProgress:
         """A view that maps 0..1 onto start..end of this token (for multi-step jobs)."""
         return SubProgress(self, start, end)
 
 
 class SubProgress:
-    def __init__(self, parent: "Progress | SubProgress", start: float, end: float) -> None:
+    def __init__(self, parent: Progress | SubProgress, start: float, end: float) -> None:
         self._parent = parent
         self._start = start
         self._end = end
@@ -61,5 +62,5 @@ class SubProgress:
         fraction = min(1.0, max(0.0, float(fraction)))
         self._parent.set(self._start + (self._end - self._start) * fraction, message)
 
-    def span(self, start: float, end: float) -> "SubProgress":
+    def span(self, start: float, end: float) -> SubProgress:
         return SubProgress(self, start, end)

@@ -5,9 +5,10 @@ later edits cannot change a job in flight and the worker never touches UI state.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Mapping, Optional
+from typing import Any, Optional
 
 import numpy as np
 
@@ -52,7 +53,7 @@ class EditRequest:
         object.__setattr__(self, "params", MappingProxyType(dict(self.params)))
 
     @classmethod
-    def build(cls, op: str, image: np.ndarray, mask: Optional[np.ndarray] = None, **kwargs: Any) -> "EditRequest":
+    def build(cls, op: str, image: np.ndarray, mask: Optional[np.ndarray] = None, **kwargs: Any) -> EditRequest:
         """Make a request from copies, so the caller may keep editing its own arrays."""
         if kwargs.get("sample_from") is not None:
             kwargs["sample_from"] = frozen_copy(kwargs["sample_from"])

@@ -9,8 +9,9 @@ counterpart of chaiNNer's auto_split). The output lives in one preallocated arra
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Optional, Protocol
+from typing import Optional, Protocol
 
 import numpy as np
 
@@ -130,9 +131,10 @@ class TiledRun:
             self.progress.check()
         try:
             out = self._infer_padded(context)
-        except OutOfMemory:
+        except OutOfMemory as error:
             if len(parts) == 1:
-                raise OutOfMemory("Not enough memory even for the smallest tile; close other programs or use a smaller image.")
+                raise OutOfMemory("Not enough memory even for the smallest tile; close other programs or use a "
+                                  "smaller image.") from error
             self.limit = max(MIN_CORE, max(context.width, context.height) // 2)
             self.splits += 1
             for part in parts:

@@ -35,8 +35,9 @@ import shutil
 import stat
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Optional
 
 from ..core.errors import ImageSaveError
 
@@ -250,7 +251,7 @@ def _check_free_space(folder: Path, need: int) -> None:
 
 
 # --- the write ------------------------------------------------------------------------------------
-def write_atomically(target: Path, write: Callable[[Path], None], keep_backup: bool = True,
+def write_atomically(target: Path, write: Callable[[Path], object], keep_backup: bool = True,
                      replace_protected: bool = False) -> None:
     """Call `write(temp_path)`, then move the temp file onto `target`.
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import io
 import warnings
-from struct import error as struct_error
 from pathlib import Path
+from struct import error as struct_error
 from typing import Optional
 
 import cv2
@@ -60,7 +60,7 @@ def _to_rgb_layout(array: np.ndarray, bgr: bool) -> np.ndarray:
 
 
 def _pillow_to_array(picture: Image.Image) -> tuple[np.ndarray, list[str]]:
-    notices = []
+    notices: list[str] = []
     if picture.mode in ("I;16", "I;16B", "I;16L", "I"):
         grey = np.asarray(picture).astype(np.uint16 if picture.mode != "I" else np.int64)
         return _to_rgb_layout(np.clip(grey, 0, 65535).astype(np.uint16), bgr=False), notices
@@ -74,7 +74,7 @@ def _pillow_to_array(picture: Image.Image) -> tuple[np.ndarray, list[str]]:
     return np.asarray(converted).copy(), notices
 
 
-def _check_size(picture: Image.Image, name: str, allow_large: bool) -> None:
+def _check_size(picture: Image.Image | _HeaderSize, name: str, allow_large: bool) -> None:
     """Decide from the header alone, before any pixel is decoded."""
     width, height = picture.size
     pixels = width * height
@@ -104,7 +104,7 @@ def load_image(path: Path | str, allow_large: bool = False) -> tuple[np.ndarray,
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            picture = Image.open(io.BytesIO(data))
+            picture: Image.Image = Image.open(io.BytesIO(data))
             _check_size(picture, path.name, allow_large)
             notices = []
             if getattr(picture, "n_frames", 1) > 1:

@@ -5,6 +5,7 @@ No Qt here: the UI's autosaver calls `write_recovery` from a background Python t
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -85,11 +86,9 @@ def remove_recovery(folder: Path) -> None:
     """Delete the recovery copy and leftovers of interrupted writes; failures are only logged."""
     folder = Path(folder)
     names = [PROJECT_NAME, INFO_NAME]
-    try:  # leftovers of this process's interrupted writes, and of dead processes' (never a live one's)
+    with contextlib.suppress(OSError):  # leftovers of this process's interrupted writes, and of dead processes'
         names += [p.name for p in folder.glob(".autosave.*.part")
                   if owner_pid(p) == os.getpid() or is_stale(p)]
-    except OSError:
-        pass
     for name in names:
         try:
             (folder / name).unlink(missing_ok=True)

@@ -16,8 +16,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from llmvis_studio.training import export
 from llmvis_studio.training.manifest_tools import sha256_of, upsert_entry
-from llmvis_studio.training.train_colourize import HELD_OUT, PHOTOS, photo_paths
+from llmvis_studio.training.train_colourize import PHOTOS, photo_paths
 
 MODEL_ID = "colourize-unet"
 ROOT = Path(__file__).resolve().parents[2]
@@ -253,8 +254,7 @@ def main(argv: list[str] | None = None) -> int:
     log_tail = "\n".join((runs / "log.txt").read_text().splitlines()[-6:])
     calibration_path = runs / "calibration.json"
     calibration = json.loads(calibration_path.read_text()) if calibration_path.exists() else None
-    (models / "cards" / f"{MODEL_ID}.md").write_text(card_text(entry, result, log_tail, tune, calibration),
-                                                      encoding="utf-8")
+    export.write_card(models, MODEL_ID, card_text(entry, result, log_tail, tune, calibration))
     print(f"wrote {manifest} entry {MODEL_ID} and models/cards/{MODEL_ID}.md")
     return 0
 

@@ -14,32 +14,14 @@ import json
 import sys
 from pathlib import Path
 
-import numpy as np
-
-from llmvis_studio.core import lab
+from llmvis_studio.core.metrics import colourfulness, dot_hints, grey_of, psnr
 from llmvis_studio.engine.ops.colourize import ColourizeParams, colourize
-from llmvis_studio.training.train_colourize import HELD_OUT, PHOTOS, _load_small, colourfulness, psnr
+from llmvis_studio.training.train_colourize import HELD_OUT, PHOTOS, _load_small
 
 GAINS = (0.4, 0.6, 0.8, 1.0, 1.25, 1.5, 1.75, 2.0)
 PSNR_MARGIN = 0.1  # dB above the grey input's PSNR
 TARGET_RATIO = 0.65
 SIDE = 768  # held-out photos at about the size of the benchmark images
-
-
-def grey_of(rgb: np.ndarray) -> np.ndarray:
-    y = lab.luminance(rgb)
-    return lab.compose(y, np.ones(y.shape + (3,), np.float32), 255)
-
-
-def dot_hints(original: np.ndarray, count: int, seed: int) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    h, w = original.shape[:2]
-    hints = np.zeros((h, w, 4), np.uint8)
-    for _ in range(count):
-        y, x = int(rng.integers(0, h - 2)), int(rng.integers(0, w - 2))
-        hints[y:y + 3, x:x + 3, :3] = np.rint(original[y:y + 3, x:x + 3].reshape(-1, 3).mean(0))
-        hints[y:y + 3, x:x + 3, 3] = 255
-    return hints
 
 
 def evaluate(infer, photos, gain: float, counts=(0,)) -> dict[str, float]:

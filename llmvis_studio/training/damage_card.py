@@ -16,7 +16,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from llmvis_studio.training import print_damage
+from llmvis_studio.training import export, print_damage
 from llmvis_studio.training.model_card import _cpu, log_facts
 from llmvis_studio.training.train_damage import MODEL_ID, load_photo, photo_root, split_photos
 
@@ -37,7 +37,7 @@ def samples_sheet(path: Path, count: int = 8, size: int = 224, seed: int = 12) -
     train, _ = split_photos(photo_root())
     rng = np.random.default_rng(seed)
     tiles = []
-    for i in range(count):
+    for _ in range(count):
         photo = load_photo(train[int(rng.integers(len(train)))])
         x, y = print_damage.make_sample(rng, photo, size, clean_share=0.0)
         img = np.clip(np.round(x * 255), 0, 255).astype(np.uint8)
@@ -84,8 +84,7 @@ resumes) on a quiet machine or with more minutes, and make it the default once i
 
 
 def write_card(models: Path, runs: Path, sheets: Path) -> Path:
-    manifest = json.loads((models / "manifest.json").read_text(encoding="utf-8"))
-    entry = next(e for e in manifest["models"] if e["id"] == MODEL_ID)
+    entry = export.manifest_entry_of(models, MODEL_ID)
     facts = log_facts(runs / "damage" / "train.log")
     cards = models / "cards"
     samples_sheet(cards / SAMPLES_PNG)
@@ -171,9 +170,7 @@ Before | mask (red = marked, blue = missed) | after `restore`:
 
 ![before, mask, after]({RESTORE_PNG})
 """
-    out = cards / f"{MODEL_ID}.md"
-    out.write_text(text, encoding="utf-8")
-    return out
+    return export.write_card(models, MODEL_ID, text)
 
 
 def main(argv: list[str] | None = None) -> int:

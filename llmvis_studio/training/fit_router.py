@@ -72,7 +72,7 @@ def vocabulary_of(texts: list[str]) -> tuple[dict[str, int], np.ndarray]:
 
 def make_head(texts, labels, embeddings, lexical_weight, c, threshold, words_, digest="") -> R.RouterHead:
     vocabulary, idf = vocabulary_of(texts)
-    label_names = tuple(op for op in R.OPS if op in set(labels))
+    label_names = tuple(op for op in R.ROUTER_LABELS if op in set(labels))
     head = R.RouterHead(label_names, vocabulary, idf, float(lexical_weight), np.zeros((1, 1), np.float32),
                         np.zeros(1, np.float32), np.zeros((0, embeddings.shape[1]), np.float32), float(threshold),
                         tuple(words_), digest)
@@ -147,7 +147,7 @@ def fit(models: Path) -> dict:
                   f"{best['lexical_weight']}, C {best['C']}, threshold {best['threshold']}")
     head = make_head(texts, labels, embeddings, best["lexical_weight"], best["C"], best["threshold"], words_,
                      R.examples_digest())
-    train_accuracy = float(np.mean([p == l for p, l in zip(predict(head, texts, embeddings), labels)]))
+    train_accuracy = float(np.mean([p == label for p, label in zip(predict(head, texts, embeddings), labels)]))
     metrics = {
         "cv_accuracy": round(best["accuracy"], 4), "cv": f"stratified {FOLDS}-fold x{REPEATS} on the training examples",
         "train_accuracy": round(train_accuracy, 4), "examples": len(texts),

@@ -25,7 +25,6 @@ import os
 import shlex
 import sys
 import time
-import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional
@@ -680,25 +679,11 @@ def run_training(cfg: GenConfig, report: Optional[Report] = None, should_stop: O
 
 
 def export_onnx(sampler: Generator, path: Path) -> None:
-    wrapper = ExportWrapper(sampler).eval()
-    z = torch.randn(2, sampler.z_dim)
-    c = torch.randn(2, sampler.c_dim)
-    tmp = path.with_name(path.stem + ".tmp.onnx")
-    with warnings.catch_warnings():  # the TorchScript exporter is deprecated but gives a plain, stable graph
-        warnings.simplefilter("ignore", DeprecationWarning)
-        _export(wrapper, z, c, tmp)
-    import onnx
+    from llmvis_studio.training import export
 
-    model = onnx.load(str(tmp), load_external_data=False)
-    if any(init.data_location == onnx.TensorProto.EXTERNAL for init in model.graph.initializer):
-        raise ModelError(f"{path.name}: the export wrote external data")
-    os.replace(tmp, path)
-
-
-def _export(wrapper: nn.Module, z: torch.Tensor, c: torch.Tensor, tmp: Path) -> None:
-    torch.onnx.export(wrapper, (z, c), str(tmp), dynamo=False, opset_version=17, input_names=["z", "c"],
-                      output_names=["image"], do_constant_folding=True,
-                      dynamic_axes={"z": {0: "batch"}, "c": {0: "batch"}, "image": {0: "batch"}})
+    example = (torch.randn(2, sampler.z_dim), torch.randn(2, sampler.c_dim))
+    export.export_onnx(ExportWrapper(sampler), path, example, ["z", "c"], ["image"],
+                       {"z": {0: "batch"}, "c": {0: "batch"}, "image": {0: "batch"}})
 
 
 def onnx_matches(sampler: Generator, path: Path) -> float:

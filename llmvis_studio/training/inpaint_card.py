@@ -10,8 +10,8 @@ import platform
 import sys
 from pathlib import Path
 
-from llmvis_studio.training import data
-from llmvis_studio.training.model_card import _cpu, log_facts, save_card, training_images_table, wallpaper_packages
+from llmvis_studio.training import data, export
+from llmvis_studio.training.model_card import _cpu, log_facts, training_images_table, wallpaper_packages
 from llmvis_studio.training.train_inpaint import INPAINT_ID, RECIPES, SCRATCH_ID, recipe_command
 
 STAGE = {INPAINT_ID: "inpaint", SCRATCH_ID: "scratch"}
@@ -63,8 +63,7 @@ VALID = {
 
 
 def write_card(model_id: str, runs: Path, models: Path) -> Path:
-    manifest = json.loads((models / "manifest.json").read_text(encoding="utf-8"))
-    entry = next(e for e in manifest["models"] if e["id"] == model_id)
+    entry = export.manifest_entry_of(models, model_id)
     stage = STAGE[model_id]
     facts = log_facts(runs / stage / "train.log")
     recipe = RECIPES[stage]
@@ -139,7 +138,7 @@ No image is redistributed with the model.
 |---|---|---|---|
 {rows}
 """
-    return save_card(models, model_id, text)
+    return export.write_card(models, model_id, text)
 
 
 def main(argv: list[str] | None = None) -> int:

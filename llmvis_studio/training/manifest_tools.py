@@ -1,23 +1,17 @@
 """Helpers for models/manifest.json: file hashes and atomic, id-keyed upserts."""
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import tempfile
 from pathlib import Path
 from typing import Any
 
+from llmvis_studio.catalog.catalog import sha256_of
+
+__all__ = ["sha256_of", "upsert_entry"]  # sha256_of: the catalog's, re-exported for the export tools
+
 SCHEMA_VERSION = 1
-_CHUNK = 1 << 20
-
-
-def sha256_of(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def upsert_entry(manifest_path: str | Path, entry: dict[str, Any]) -> None:

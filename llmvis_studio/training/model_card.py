@@ -12,7 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from llmvis_studio.training import data
+from llmvis_studio.training import data, export
 from llmvis_studio.training.recipes import RECIPES, command
 
 STAGE = {"sr-compact-x4": "sr-x4", "sr-compact-x2": "sr-x2", "denoise-compact": "denoise"}
@@ -80,14 +80,6 @@ def training_images_table() -> str:
                      for s in data.training_manifest())
 
 
-def save_card(models: Path, model_id: str, text: str) -> Path:
-    cards = models / "cards"
-    cards.mkdir(parents=True, exist_ok=True)
-    path = cards / f"{model_id}.md"
-    path.write_text(text, encoding="utf-8")
-    return path
-
-
 def log_facts(log: Path) -> dict[str, str]:
     """What a training log says of its run: steps, minutes, mean it/s, resumes, and the final validation (`val`:
     the text after "val", `val_psnr`: the number of an SR/denoise run)."""
@@ -113,8 +105,7 @@ def log_facts(log: Path) -> dict[str, str]:
 
 
 def write_card(model_id: str, runs: Path, models: Path) -> Path:
-    manifest = json.loads((models / "manifest.json").read_text(encoding="utf-8"))
-    entry = next(e for e in manifest["models"] if e["id"] == model_id)
+    entry = export.manifest_entry_of(models, model_id)
     stage = STAGE[model_id]
     kind = RECIPES[stage][0]
     stages_md = ""
@@ -192,7 +183,7 @@ packages' `/usr/share/doc/<package>/copyright`); no image is redistributed with 
 |---|---|---|---|
 {rows}
 """
-    return save_card(models, model_id, text)
+    return export.write_card(models, model_id, text)
 
 
 def main(argv: list[str] | None = None) -> int:

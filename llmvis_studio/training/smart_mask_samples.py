@@ -17,6 +17,8 @@ from typing import Optional
 import cv2
 import numpy as np
 
+from llmvis_studio.core.metrics import hole_psnr
+
 PHOTOS = Path(os.environ.get("LLMVIS_TRAINING_PHOTOS", "/work/shared/training/photos"))
 
 
@@ -166,12 +168,6 @@ def text_scores(mask: np.ndarray, coverage: np.ndarray, tolerance: int = 1) -> d
 def true_text_hole(sample: TextSample) -> np.ndarray:
     """Every pixel the text touched, plus one: where a fill is judged."""
     return cv2.dilate((sample.coverage > 0).astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
-
-
-def hole_psnr(result: np.ndarray, clean: np.ndarray, hole: np.ndarray) -> float:
-    diff = result[hole].astype(np.float64) - clean[hole].astype(np.float64)
-    mse = float(np.mean(diff * diff)) if diff.size else 0.0
-    return 99.0 if mse == 0 else 10.0 * np.log10(255.0 ** 2 / mse)
 
 
 def measure_subject(models: Optional[Path] = None) -> dict:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import sys
 import time
@@ -27,10 +26,16 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from llmvis_studio.core.metrics import colourfulness, psnr
+from llmvis_studio.training import export
 from llmvis_studio.training.archs.colourize import AB_SCALE, STRIDE, ColourUNet
 from llmvis_studio.training.archs.sr import count_parameters
-from llmvis_studio.training.precision import add_precision_argument, autocast_context, choose_precision
-from llmvis_studio.training.train import Logger
+from llmvis_studio.training.loop import Logger, cosine_lr, save_checkpoint
+from llmvis_studio.training.precision import (
+    add_precision_argument,
+    autocast_context,
+    choose_precision,
+)
 
 PHOTOS = Path(os.environ.get("LLMVIS_TRAINING_PHOTOS", "/work/shared/training/photos"))
 # whole photos kept out of training: the validation set (and the card's contact sheet); wikimedia stops at 049,
@@ -58,18 +63,6 @@ def rgb_to_lab(rgb_u8: np.ndarray) -> np.ndarray:
 def lab_to_rgb_u8(lab: np.ndarray) -> np.ndarray:
     rgb = cv2.cvtColor(lab.astype(np.float32), cv2.COLOR_Lab2RGB)
     return np.clip(np.rint(rgb * 255.0), 0, 255).astype(np.uint8)
-
-
-def colourfulness(rgb_u8: np.ndarray) -> float:
-    """Hasler & Süsstrunk 2003 colourfulness metric M (0 = grey; ~33 'moderately', ~59 'quite', ~82 'highly')."""
-    r, g, b = (rgb_u8[..., i].astype(np.float64) for i in range(3))
-    rg, yb = r - g, 0.5 * (r + g) - b
-    return float(math.hypot(rg.std(), yb.std()) + 0.3 * math.hypot(rg.mean(), yb.mean()))
-
-
-def psnr(a: np.ndarray, b: np.ndarray) -> float:
-    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
-    return 10 * math.log10(255.0 ** 2 / max(mse, 1e-12))
 
 
 def simulate_hints(rng: np.random.Generator, ab: np.ndarray, count: int, sizes=(1, 2, 3)) -> np.ndarray:
@@ -208,39 +201,21 @@ def validate(model, val: list[tuple[str, np.ndarray]], gain: float = 1.0) -> dic
 # export
 
 def export_onnx(model: torch.nn.Module, path: Path) -> None:
-    model.eval()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    dummy = torch.zeros(1, 4, 64, 64)
-    tmp = path.with_suffix(".tmp.onnx")
-    torch.onnx.export(model, (dummy,), str(tmp), dynamo=False, opset_version=17, input_names=["input"],
-                      output_names=["ab"], dynamic_axes={"input": {0: "n", 2: "h", 3: "w"},
-                                                         "ab": {0: "n", 2: "h", 3: "w"}})
-    os.replace(tmp, path)
+    export.export_onnx(model, path, (torch.zeros(1, 4, 64, 64),), ["input"], ["ab"],
+                       {"input": {0: "n", 2: "h", 3: "w"}, "ab": {0: "n", 2: "h", 3: "w"}})
 
 
 # ----------------------------------------------------------------------------------------------------------------
 # loop
 
 def train(args) -> dict:
-    torch.manual_seed(args.seed)
-    torch.set_num_threads(args.threads)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    log = Logger(out / "log.txt")
+    out, log = _start(args)
     train_images, val = load_sets()
     log(f"{len(train_images)} training photos, {len(val)} held out")
     model = ColourUNet(tuple(args.widths))
     opt = torch.optim.Adam(model.parameters(), lr=args.lr, betas=(0.9, 0.99))
-    rng = np.random.default_rng(args.seed)
     ckpt = out / "checkpoint.pt"
-    step, elapsed = 0, 0.0
-    if ckpt.exists() and not args.fresh:
-        state = torch.load(ckpt, weights_only=False)
-        model.load_state_dict(state["model"])
-        opt.load_state_dict(state["optimizer"])
-        step, elapsed = state["step"], state["elapsed"]
-        rng = np.random.default_rng(args.seed + step)
-        log(f"resumed at step {step}, {elapsed / 60:.1f} min")
+    step, elapsed, rng = _resume(args, ckpt, model, opt, log)
     log(f"ColourUNet {args.widths}: {count_parameters(model) / 1e6:.2f} M parameters")
 
     def probe(use_bf16: bool) -> None:
@@ -259,23 +234,11 @@ def train(args) -> dict:
         elapsed = time.perf_counter() - start
         if elapsed >= budget or (args.steps and step >= args.steps):
             break
-        frac = min(1.0, elapsed / budget)
-        lr = args.lr * (min(1.0, (step + 1) / 200) * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * frac))))
-        for group in opt.param_groups:
-            group["lr"] = lr
-        x, y = make_batch(rng, train_images, args.batch)
-        with autocast_context(use_bf16):
-            pred = model(x).float()
-        terms = loss_terms(pred, y, x)
-        terms = {k: v for k, v in terms.items()}
-        loss = total_loss(terms, args)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
+        lr = args.lr * cosine_lr(1.0, elapsed / budget, step, warmup=200, floor=0.05)
+        terms = _step(model, opt, lr, make_batch(rng, train_images, args.batch), use_bf16, args)
         step += 1
         for k, v in terms.items():
-            running[k] = 0.98 * running.get(k, v.item()) + 0.02 * v.item()
+            running[k] = 0.98 * running.get(k, v) + 0.02 * v
         if step % 50 == 0:
             losses = " ".join(f"{k} {v:.4f}" for k, v in running.items())
             log(f"step {step} {elapsed / 60:.1f} min lr {lr:.2e} {losses}")
@@ -288,6 +251,48 @@ def train(args) -> dict:
             last_ckpt = time.perf_counter()
     elapsed = time.perf_counter() - start
     _save(ckpt, model, opt, step, elapsed)
+    return _finish(args, out, model, val, step, elapsed, use_bf16, len(train_images), log)
+
+
+def _start(args) -> tuple[Path, Logger]:
+    torch.manual_seed(args.seed)
+    torch.set_num_threads(args.threads)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    return out, Logger(out / "log.txt")
+
+
+def _resume(args, ckpt: Path, model, opt, log: Logger) -> tuple[int, float, np.random.Generator]:
+    """(step, elapsed seconds, batch RNG) of a run continued from its checkpoint, or of a fresh one (--fresh)."""
+    if not ckpt.exists() or args.fresh:
+        return 0, 0.0, np.random.default_rng(args.seed)
+    state = torch.load(ckpt, weights_only=False)
+    model.load_state_dict(state["model"])
+    opt.load_state_dict(state["optimizer"])
+    step, elapsed = state["step"], state["elapsed"]
+    log(f"resumed at step {step}, {elapsed / 60:.1f} min")
+    return step, elapsed, np.random.default_rng(args.seed + step)
+
+
+def _step(model, opt, lr: float, batch, use_bf16: bool, args) -> dict[str, float]:
+    """One optimiser step; the loss terms as floats."""
+    for group in opt.param_groups:
+        group["lr"] = lr
+    x, y = batch
+    with autocast_context(use_bf16):
+        pred = model(x).float()
+    terms = loss_terms(pred, y, x)
+    loss = total_loss(terms, args)
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    opt.step()
+    return {k: v.item() for k, v in terms.items()}
+
+
+def _finish(args, out: Path, model, val, step: int, elapsed: float, use_bf16: bool, photos: int,
+            log: Logger) -> dict:
+    """Final validation, --export, and OUT/result.json (what colourize_card reads)."""
     metrics = validate(model, val)
     log("final val " + json.dumps({k: round(v, 3) for k, v in metrics.items()}))
     if args.export:
@@ -295,16 +300,14 @@ def train(args) -> dict:
         log(f"exported {args.export}")
     info = {"steps": step, "minutes": round(elapsed / 60, 1), "threads": args.threads, "batch": args.batch,
             "patch": PATCH, "precision": "bf16" if use_bf16 else "fp32", "val": metrics, "config": model.config(),
-            "parameters": count_parameters(model), "train_photos": len(train_images), "held_out": list(HELD_OUT)}
+            "parameters": count_parameters(model), "train_photos": photos, "held_out": list(HELD_OUT)}
     (out / "result.json").write_text(json.dumps(info, indent=2))
     return info
 
 
 def _save(path: Path, model, opt, step: int, elapsed: float) -> None:
-    tmp = path.with_suffix(".tmp")
-    torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "step": step, "elapsed": elapsed,
-                "config": model.config()}, tmp)
-    os.replace(tmp, path)
+    save_checkpoint(path, {"model": model.state_dict(), "optimizer": opt.state_dict(), "step": step,
+                           "elapsed": elapsed, "config": model.config()})
 
 
 def parser() -> argparse.ArgumentParser:

@@ -20,11 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
-import os
 import sys
-import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -33,12 +29,14 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from llmvis_studio.training import data, masks
+from llmvis_studio.core.metrics import hole_psnr
+from llmvis_studio.training import data, export, loop, masks
 from llmvis_studio.training.archs.inpaint import InpaintNet, PatchCritic, ScratchNet
 from llmvis_studio.training.archs.sr import count_parameters
-from llmvis_studio.training.precision import PROBE_BATCH, add_precision_argument, autocast_context, choose_precision
+from llmvis_studio.training.loop import Budget, Logger, RunState, StepOutcome
+from llmvis_studio.training.precision import PROBE_BATCH, autocast_context, choose_precision
+from llmvis_studio.training.sample_pool import SamplePool
 from llmvis_studio.training.tool_cli import run_stages, train_and_report
-from llmvis_studio.training.train import Logger
 
 INPAINT_ID = "inpaint-gated-ns"
 SCRATCH_ID = "scratch-detector"
@@ -67,67 +65,6 @@ def scratch_sample(rng: np.random.Generator, images: list[np.ndarray], patch: in
     clean = data.random_crop(rng, img, patch, 0.5)
     damaged, mask = masks.add_defects(rng, clean)
     return damaged, (mask > 0).astype(np.uint8)
-
-
-class SamplePool:
-    """A ring buffer of samples filled by a background thread; batches re-use samples under random D4 transforms."""
-
-    def __init__(self, make, images, patch: int, seed: int, size: int = 1500, reuse: float = 3.0) -> None:
-        self.make, self.images, self.patch = make, images, patch
-        w = np.array([im.shape[0] * im.shape[1] for im in images], dtype=np.float64) ** 0.5
-        self.weights = w / w.sum()
-        self.rng = np.random.default_rng(seed + 777)
-        self.size, self.reuse = size, reuse
-        self.items: list[tuple[np.ndarray, ...]] = []
-        self.made = 0
-        self.drawn = 0
-        self.lock = threading.Lock()
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._run, daemon=True)
-
-    def start(self, minimum: int) -> "SamplePool":
-        for _ in range(minimum):
-            self._add()
-        self.thread.start()
-        return self
-
-    def _add(self) -> None:
-        s = self.make(self.rng, self.images, self.patch, self.weights)
-        with self.lock:
-            if len(self.items) < self.size:
-                self.items.append(s)
-            else:
-                self.items[self.made % self.size] = s
-            self.made += 1
-
-    def _run(self) -> None:
-        while not self.stop.is_set():
-            if self.made * self.reuse < self.drawn or len(self.items) < self.size:
-                self._add()
-            else:
-                time.sleep(0.005)
-
-    def batch(self, rng: np.random.Generator, n: int) -> list[tuple[np.ndarray, ...]]:
-        with self.lock:
-            idx = rng.integers(0, len(self.items), n)
-            chosen = [self.items[int(i)] for i in idx]
-        self.drawn += n
-        out = []
-        for s in chosen:
-            k, flip = int(rng.integers(0, 4)), bool(rng.random() < 0.5)
-            t = []
-            for a in s:
-                a = np.rot90(a, k)
-                if flip:
-                    a = a[:, ::-1]
-                t.append(np.ascontiguousarray(a))
-            out.append(tuple(t))
-        return out
-
-    def close(self) -> None:
-        self.stop.set()
-        if self.thread.is_alive():
-            self.thread.join(timeout=5)
 
 
 def inpaint_tensors(samples) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -162,15 +99,6 @@ def edge_l1(out: torch.Tensor, gt: torch.Tensor, mask: torch.Tensor) -> torch.Te
     lx = ((dx(out) - dx(gt)).abs() * rx).sum() / (rx.sum() * 3 + 1.0)
     ly = ((dy(out) - dy(gt)).abs() * ry).sum() / (ry.sum() * 3 + 1.0)
     return 0.5 * (lx + ly)
-
-
-def hole_psnr(out: np.ndarray, gt: np.ndarray, hole: np.ndarray) -> float:
-    """PSNR over the RGB values of the hole pixels only (uint8 or 0..1 float inputs of the same kind)."""
-    top = 255.0 if gt.dtype == np.uint8 else 1.0
-    sel = hole > 0
-    d = out.astype(np.float64)[sel] - gt.astype(np.float64)[sel]
-    mse = float(np.mean(d ** 2)) if d.size else 0.0
-    return 10 * math.log10(top ** 2 / max(mse, 1e-12))
 
 
 def tolerant_prf(pred: np.ndarray, truth: np.ndarray, tol: int = 1) -> tuple[float, float, float]:
@@ -244,10 +172,8 @@ def validate_scratch(model: ScratchNet, vset, threshold: float = DEFAULT_THRESHO
 # the loop
 
 def lr_at(args, step: int, elapsed: float) -> float:
-    frac = step / args.steps if args.steps else elapsed / max(1e-9, args.minutes * 60.0)
-    frac = min(max(frac, 0.0), 1.0)
-    warm = min(1.0, (step + 1) / max(1, args.warmup))
-    return args.lr * warm * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * frac)))
+    fraction = Budget(args.steps, args.minutes).fraction(RunState(step, elapsed))
+    return loop.cosine_lr(args.lr, fraction, step, args.warmup, 0.02)
 
 
 def _precision_probe(kind: str, model: torch.nn.Module, samples):
@@ -262,221 +188,191 @@ def _precision_probe(kind: str, model: torch.nn.Module, samples):
     return probe
 
 
-def _progress(args, step: int, elapsed: float) -> float:
-    return step / args.steps if args.steps else elapsed / max(1e-9, args.minutes * 60.0)
-
-
 def build(kind: str, args) -> torch.nn.Module:
     if kind == "inpaint":
         return InpaintNet(channels=args.channels, out_init=args.out_init)
     return ScratchNet(channels=args.channels)
 
 
+def inpaint_step(model, critic, opt_d, args, use_bf16: bool, samples, use_adv: bool, lr: float) -> dict:
+    """The inpainting loss terms of one batch; with `use_adv` the critic takes its own step first ("d")."""
+    parts: dict[str, torch.Tensor] = {}
+    clean, mask, fill = inpaint_tensors(samples)
+    with autocast_context(use_bf16):
+        pred = model(clean, mask, fill)
+    pred = pred.float()
+    if args.pixel_loss == "mse":
+        # PSNR is an MSE measure; L1's optimum is the median correction, which is ~0 wherever the
+        # fill's error is uncertain, and an L1 run stalled at the NS fill (see the model card)
+        parts["mse"] = hole_mse(pred, clean, mask) * 10.0
+    else:
+        parts["l1"] = hole_l1(pred, clean, mask)
+    parts["edge"] = edge_l1(pred, clean, mask) * args.edge_weight
+    if use_adv:
+        for g in opt_d.param_groups:
+            g["lr"] = lr
+        with autocast_context(use_bf16):
+            d_real = critic(clean, mask).float()
+            d_fake = critic(pred.detach(), mask).float()
+        loss_d = F.relu(1 - d_real).mean() + F.relu(1 + d_fake).mean()
+        opt_d.zero_grad(set_to_none=True)
+        loss_d.backward()
+        opt_d.step()
+        critic.requires_grad_(False)
+        with autocast_context(use_bf16):
+            g_fake = critic(pred, mask).float()
+        critic.requires_grad_(True)
+        # only the hole area's patches matter: weight the critic map by the (pooled) mask
+        wmap = F.adaptive_avg_pool2d(mask, g_fake.shape[-2:])
+        parts["adv"] = -(g_fake * wmap).sum() / (wmap.sum() + 1e-6) * args.adv_weight
+        parts["d"] = loss_d.detach()
+    return parts
+
+
+def scratch_step(model, args, use_bf16: bool, samples, pos_weight: torch.Tensor) -> dict:
+    x, y = scratch_tensors(samples)
+    with autocast_context(use_bf16):
+        logits = model.logits(x)
+    logits = logits.float()
+    prob = torch.sigmoid(logits)
+    inter = (prob * y).sum()
+    return {"bce": F.binary_cross_entropy_with_logits(logits, y, pos_weight=pos_weight),
+            "dice": (1 - (2 * inter + 1) / (prob.sum() + y.sum() + 1)) * args.dice_weight}
+
+
 def train(kind: str, args: argparse.Namespace) -> dict[str, Any]:
-    torch.set_num_threads(args.threads)
+    out_dir, log = loop.start_run(args.out, args.threads, args.seed)
     cv2.setNumThreads(1)  # the sample thread must not compete with torch's threads
-    out_dir = Path(args.out)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    log = Logger(out_dir / "train.log")
     ckpt = out_dir / "last.pt"
-    torch.manual_seed(args.seed)
     model = build(kind, args)
     opt = torch.optim.Adam(model.parameters(), lr=args.lr, betas=(0.9, 0.99))
     critic = PatchCritic(args.critic_channels) if kind == "inpaint" and args.adv_weight > 0 else None
     opt_d = torch.optim.Adam(critic.parameters(), lr=args.lr, betas=(0.5, 0.99)) if critic is not None else None
     rng = np.random.default_rng(args.seed)
-    step, elapsed, best = 0, 0.0, {}
-    if args.resume and ckpt.exists():
-        state = torch.load(ckpt, map_location="cpu", weights_only=False)
-        model.load_state_dict(state["model"])
-        opt.load_state_dict(state["optimizer"])
-        if critic is not None and state.get("critic"):
-            critic.load_state_dict(state["critic"])
-            opt_d.load_state_dict(state["critic_optimizer"])
-        step, elapsed, best = state["step"], state["elapsed"], state.get("val", {})
-        rng.bit_generator.state = state["rng"]
-        log(f"resumed from {ckpt} at step {step} ({elapsed / 60:.1f} min)")
-    elif args.init:
-        state = torch.load(args.init, map_location="cpu", weights_only=False)
-        model.load_state_dict(state["model"])
-        log(f"initialised from {args.init}")
+    state, best = _resume_or_init(args, ckpt, (model, opt, critic, opt_d), rng, log)
     log(f"{kind} {json.dumps(vars(args))} params={count_parameters(model)}")
+    pool, vset = _data(kind, args, state.step, log)
+    pos_weight = torch.tensor(getattr(args, "pos_weight", 1.0))
+    probe_samples = pool.batch(np.random.default_rng(12345), min(args.batch, PROBE_BATCH))
+    use_bf16 = choose_precision(args.precision, _precision_probe(kind, model, probe_samples), log)
+    settings = loop.LoopSettings(Budget(args.steps, args.minutes), args.log_every, args.val_every, args.ckpt_minutes)
 
+    def validate_now(now: RunState, label: str = "step") -> dict[str, float]:
+        nonlocal best
+        best = validate_inpaint(model, vset) if kind == "inpaint" else validate_scratch(model, vset)
+        log(f"{label} {now.step} val " + " ".join(f"{k} {v:.3f}" for k, v in best.items()))
+        return best
+
+    def step(now: RunState) -> StepOutcome:
+        lr = lr_at(args, now.step, now.elapsed)
+        for g in opt.param_groups:
+            g["lr"] = lr
+        samples = pool.batch(rng, args.batch)
+        if kind == "inpaint":
+            use_adv = critic is not None and settings.budget.fraction(now) >= args.adv_start
+            parts = inpaint_step(model, critic, opt_d, args, use_bf16, samples, use_adv, lr)
+        else:
+            parts = scratch_step(model, args, use_bf16, samples, pos_weight)
+        loss = sum(v for k, v in parts.items() if k != "d")
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        return StepOutcome(float(loss.item()), {k: float(v.detach()) for k, v in parts.items()}, lr)
+
+    def save(now: RunState) -> None:
+        loop.save_checkpoint(ckpt, {"model": model.state_dict(), "optimizer": opt.state_dict(),
+                                    "critic": critic.state_dict() if critic is not None else None,
+                                    "critic_optimizer": opt_d.state_dict() if opt_d is not None else None,
+                                    "step": now.step, "elapsed": now.elapsed, "rng": rng.bit_generator.state,
+                                    "args": vars(args), "config": model.config(), "val": best})
+
+    model.train()
+    hooks = loop.LoopHooks(step, save, log, validate_now, lambda: f" pool {pool.made}/{pool.drawn}")
+    try:
+        losses = loop.run_loop(state, settings, hooks)
+    finally:
+        pool.close()
+    result: dict[str, Any] = {"steps": state.step, "minutes": state.elapsed / 60, "losses": losses, "model": model}
+    if vset:
+        result["val"] = validate_now(state, "final step")
+    log(f"trained {state.step} steps in {state.elapsed / 60:.1f} min")
+    if args.export:
+        result["onnx"] = str(_export(kind, model, args, state, result.get("val", {}), log))
+    return result
+
+
+def _data(kind: str, args: argparse.Namespace, step: int, log: Logger) -> tuple[SamplePool, list]:
+    """The started sample pool over the training photos, and the held-out validation set (empty: no validation)."""
     names = args.images.split(",") if args.images else None
     images = [img for _, img in data.load_images("train", names=names)]
-    make = inpaint_sample if kind == "inpaint" else scratch_sample
-    pos_weight = torch.tensor(getattr(args, "pos_weight", 1.0))
-    pool = SamplePool(make, images, args.patch, args.seed + step, size=args.pool, reuse=args.reuse)
+    pool = SamplePool(inpaint_sample if kind == "inpaint" else scratch_sample, images, args.patch,
+                      args.seed + step, size=args.pool, reuse=args.reuse)
     pool.start(min(args.pool, max(args.batch * 2, 8)))
     vset = (_val_inpaint_set() if kind == "inpaint" else _val_scratch_set()) if args.val_every else []
     log(f"{len(images)} training images, {len(vset)} validation items")
-    probe_samples = pool.batch(np.random.default_rng(12345), min(args.batch, PROBE_BATCH))
-    use_bf16 = choose_precision(args.precision, _precision_probe(kind, model, probe_samples), log)
+    return pool, vset
 
-    def done() -> bool:
-        return step >= args.steps if args.steps else elapsed >= args.minutes * 60.0
 
-    def save() -> None:
-        tmp = ckpt.with_suffix(".tmp")
-        torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(),
-                    "critic": critic.state_dict() if critic is not None else None,
-                    "critic_optimizer": opt_d.state_dict() if opt_d is not None else None,
-                    "step": step, "elapsed": elapsed, "rng": rng.bit_generator.state, "args": vars(args),
-                    "config": model.config(), "val": best}, tmp)
-        os.replace(tmp, ckpt)
+def _resume_or_init(args: argparse.Namespace, ckpt: Path, nets: tuple, rng: np.random.Generator,
+                    log: Logger) -> tuple[RunState, dict[str, float]]:
+    """Continue from OUT/last.pt (--resume) or start from --init's weights; (state, last validation)."""
+    model, opt, critic, opt_d = nets
+    if args.resume and ckpt.exists():
+        saved = loop.load_checkpoint(ckpt)
+        model.load_state_dict(saved["model"])
+        opt.load_state_dict(saved["optimizer"])
+        if critic is not None and saved.get("critic"):
+            critic.load_state_dict(saved["critic"])
+            opt_d.load_state_dict(saved["critic_optimizer"])
+        rng.bit_generator.state = saved["rng"]
+        log(f"resumed from {ckpt} at step {saved['step']} ({saved['elapsed'] / 60:.1f} min)")
+        return RunState(saved["step"], saved["elapsed"]), saved.get("val", {})
+    if args.init:
+        model.load_state_dict(loop.load_checkpoint(args.init)["model"])
+        log(f"initialised from {args.init}")
+    return RunState(), {}
 
-    model.train()
-    t0, start_elapsed, last_ckpt = time.time(), elapsed, time.time()
-    window: dict[str, float] = {}
-    window_n, window_t = 0, time.time()
-    losses: list[float] = []
-    try:
-        while not done():
-            lr = lr_at(args, step, elapsed)
-            for g in opt.param_groups:
-                g["lr"] = lr
-            samples = pool.batch(rng, args.batch)
-            parts: dict[str, torch.Tensor] = {}
-            if kind == "inpaint":
-                clean, mask, fill = inpaint_tensors(samples)
-                use_adv = critic is not None and _progress(args, step, elapsed) >= args.adv_start
-                with autocast_context(use_bf16):
-                    pred = model(clean, mask, fill)
-                pred = pred.float()
-                if args.pixel_loss == "mse":
-                    # PSNR is an MSE measure; L1's optimum is the median correction, which is ~0 wherever the
-                    # fill's error is uncertain, and an L1 run stalled at the NS fill (see the model card)
-                    parts["mse"] = hole_mse(pred, clean, mask) * 10.0
-                else:
-                    parts["l1"] = hole_l1(pred, clean, mask)
-                parts["edge"] = edge_l1(pred, clean, mask) * args.edge_weight
-                if use_adv:
-                    for g in opt_d.param_groups:
-                        g["lr"] = lr
-                    with autocast_context(use_bf16):
-                        d_real = critic(clean, mask).float()
-                        d_fake = critic(pred.detach(), mask).float()
-                    loss_d = F.relu(1 - d_real).mean() + F.relu(1 + d_fake).mean()
-                    opt_d.zero_grad(set_to_none=True)
-                    loss_d.backward()
-                    opt_d.step()
-                    for p in critic.parameters():
-                        p.requires_grad_(False)
-                    with autocast_context(use_bf16):
-                        g_fake = critic(pred, mask).float()
-                    for p in critic.parameters():
-                        p.requires_grad_(True)
-                    # only the hole area's patches matter: weight the critic map by the (pooled) mask
-                    wmap = F.adaptive_avg_pool2d(mask, g_fake.shape[-2:])
-                    parts["adv"] = -(g_fake * wmap).sum() / (wmap.sum() + 1e-6) * args.adv_weight
-                    parts["d"] = loss_d.detach()
-            else:
-                x, y = scratch_tensors(samples)
-                with autocast_context(use_bf16):
-                    logits = model.logits(x)
-                logits = logits.float()
-                parts["bce"] = F.binary_cross_entropy_with_logits(logits, y, pos_weight=pos_weight)
-                prob = torch.sigmoid(logits)
-                inter = (prob * y).sum()
-                parts["dice"] = (1 - (2 * inter + 1) / (prob.sum() + y.sum() + 1)) * args.dice_weight
-            loss = sum(v for k, v in parts.items() if k != "d")
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            opt.step()
-            step += 1
-            elapsed = start_elapsed + (time.time() - t0)
-            losses.append(float(loss.item()))
-            for k, v in parts.items():
-                window[k] = window.get(k, 0.0) + float(v.detach())
-            window_n += 1
-            if step % args.log_every == 0:
-                dt = time.time() - window_t
-                terms = " ".join(f"{k} {v / window_n:.5f}" for k, v in window.items())
-                log(f"step {step} {terms} lr {lr:.2e} it/s {window_n / dt:.2f} elapsed {elapsed / 60:.1f} min "
-                    f"pool {pool.made}/{pool.drawn}")
-                window, window_n, window_t = {}, 0, time.time()
-            if args.val_every and step % args.val_every == 0:
-                best = validate_inpaint(model, vset) if kind == "inpaint" else validate_scratch(model, vset)
-                log(f"step {step} val " + " ".join(f"{k} {v:.3f}" for k, v in best.items()))
-                window_t = time.time()
-            if time.time() - last_ckpt > args.ckpt_minutes * 60:
-                save()
-                last_ckpt = time.time()
-    finally:
-        pool.close()
-    save()
-    result: dict[str, Any] = {"steps": step, "minutes": elapsed / 60, "losses": losses}
-    if vset:
-        best = validate_inpaint(model, vset) if kind == "inpaint" else validate_scratch(model, vset)
-        result["val"] = best
-        log(f"final step {step} val " + " ".join(f"{k} {v:.3f}" for k, v in best.items()))
-    log(f"trained {step} steps in {elapsed / 60:.1f} min")
-    if args.export:
-        path = Path(args.export)
-        export_onnx(kind, model, path)
-        log(f"exported {path}")
-        result["onnx"] = str(path)
-        if args.manifest:
-            from llmvis_studio.training.manifest_tools import upsert_entry
 
-            metrics = {"train_steps": step, "train_minutes": round(elapsed / 60, 1)}
-            metrics.update({f"val_heldout_{k}": round(v, 3) for k, v in result.get("val", {}).items()})
-            entry = manifest_entry(kind, model, path, metrics)
-            upsert_entry(args.manifest, entry)
-            log(f"manifest entry {entry['id']} → {args.manifest}")
-    result["model"] = model
-    return result
+def _export(kind: str, model: torch.nn.Module, args: argparse.Namespace, state: RunState, val: dict[str, float],
+            log: Logger) -> Path:
+    """--export: the ONNX file; --manifest: its entry (with the held-out validation) upserted there."""
+    metrics = {"train_steps": state.step, "train_minutes": round(state.elapsed / 60, 1)}
+    metrics.update({f"val_heldout_{k}": round(v, 3) for k, v in val.items()})
+    return export.ship(Path(args.export), lambda path: export_onnx(kind, model, path),
+                       lambda path: manifest_entry(kind, model, path, metrics), args.manifest, log)
 
 
 # ----------------------------------------------------------------------------------------------------------------
 # export and manifest
 
 def export_onnx(kind: str, model: torch.nn.Module, path: Path) -> None:
-    model = model.eval().float()
-    path.parent.mkdir(parents=True, exist_ok=True)
     if kind == "inpaint":
         dummy = (torch.rand(1, 3, 64, 64), (torch.rand(1, 1, 64, 64) > 0.8).float(), torch.rand(1, 3, 64, 64))
         names, outs = ["image", "mask", "fill"], ["output"]
     else:
         dummy = (torch.rand(1, 3, 64, 64),)
         names, outs = ["image"], ["mask"]
-    axes = {n: {0: "batch", 2: "height", 3: "width"} for n in names + outs}
-    torch.onnx.export(model, dummy, str(path), dynamo=False, opset_version=17, input_names=names,
-                      output_names=outs, do_constant_folding=True, dynamic_axes=axes)
-    import onnx
-
-    m = onnx.load(str(path), load_external_data=False)
-    for init in m.graph.initializer:
-        if init.data_location == onnx.TensorProto.EXTERNAL:
-            raise RuntimeError(f"{path}: export wrote external data")
+    export.export_onnx(model.float(), path, dummy, names, outs, export.spatial_axes(names + outs))
 
 
 def manifest_entry(kind: str, model: torch.nn.Module, path: Path, metrics: dict[str, Any]) -> dict[str, Any]:
-    from llmvis_studio.training.manifest_tools import sha256_of
-
-    rgb = {"layout": "NCHW", "dtype": "float32", "range": [0, 1], "channels": "RGB"}
-    one = {"layout": "NCHW", "dtype": "float32", "range": [0, 1], "channels": "mask"}
+    rgb, one = export.RGB, export.MASK
     if kind == "inpaint":
-        entry = {"id": INPAINT_ID, "name": "Learned fill (faithful; NS fill + learned correction)", "task": "inpaint",
-                 "file": path.name, "sha256": sha256_of(path),
-                 "inputs": [{"name": "image", **rgb}, {"name": "mask", **one}, {"name": "fill", **rgb}],
-                 "outputs": [{"name": "output", **rgb}], "scale": 1, "stride": InpaintNet.STRIDE,
-                 "tile": {"supported": False, "min_overlap": 64, "default": 512},
-                 "memory_bytes_per_input_pixel": 3000, "working_margin": 48, "classical_fill": "opencv-ns"}
+        fields = {"id": INPAINT_ID, "name": "Learned fill (faithful; NS fill + learned correction)", "task": "inpaint",
+                  "inputs": [{"name": "image", **rgb}, {"name": "mask", **one}, {"name": "fill", **rgb}],
+                  "outputs": [{"name": "output", **rgb}], "scale": 1, "stride": InpaintNet.STRIDE,
+                  "tile": {"supported": False, "min_overlap": 64, "default": 512},
+                  "memory_bytes_per_input_pixel": 3000, "working_margin": 48, "classical_fill": "opencv-ns"}
     else:
-        entry = {"id": SCRATCH_ID, "name": "Scratch and dust detector", "task": "detect-scratches",
-                 "file": path.name, "sha256": sha256_of(path),
-                 "inputs": [{"name": "image", **rgb}], "outputs": [{"name": "mask", **one}],
-                 "scale": 1, "stride": ScratchNet.STRIDE, "tile": {"supported": True, "min_overlap": 16,
-                                                                   "default": 1024},
-                 "memory_bytes_per_input_pixel": 600, "threshold": DEFAULT_THRESHOLD}
-    entry.update({"parameters": count_parameters(model), "default": True,
-                  "licence": "BSD-3-Clause (trained here)",
-                  "source": f"trained here (llmvis_studio.training.train_inpaint, offline photos listed in "
-                            f"models/cards/{entry['id']}.md)",
-                  "reproduce": "make models-inpaint", "metrics": metrics})
-    return entry
+        fields = {"id": SCRATCH_ID, "name": "Scratch and dust detector", "task": "detect-scratches",
+                  "inputs": [{"name": "image", **rgb}], "outputs": [{"name": "mask", **one}],
+                  "scale": 1, "stride": ScratchNet.STRIDE,
+                  "tile": {"supported": True, "min_overlap": 16, "default": 1024},
+                  "memory_bytes_per_input_pixel": 600, "threshold": DEFAULT_THRESHOLD}
+    fields |= {"default": True, "reproduce": "make models-inpaint", "metrics": metrics}
+    return export.trained_entry(path, model, fields, "trained here (llmvis_studio.training.train_inpaint, offline "
+                                                     f"photos listed in models/cards/{fields['id']}.md)")
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -504,27 +400,13 @@ def parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="kind", required=True)
     for kind in ("inpaint", "scratch"):
         s = sub.add_parser(kind)
-        s.add_argument("--out", required=True)
-        s.add_argument("--steps", type=int, default=0)
-        s.add_argument("--minutes", type=float, default=25.0)
-        s.add_argument("--batch", type=int, default=12)
+        loop.add_run_arguments(s, minutes=25.0, batch=12, lr=1e-3, ckpt_minutes=2.0)
         s.add_argument("--patch", type=int, default=128)
-        s.add_argument("--lr", type=float, default=1e-3)
-        s.add_argument("--warmup", type=int, default=100)
         s.add_argument("--channels", type=int, default=32 if kind == "inpaint" else 16)
-        s.add_argument("--threads", type=int, default=1)
-        s.add_argument("--seed", type=int, default=0)
-        add_precision_argument(s)
-        s.add_argument("--resume", action="store_true")
         s.add_argument("--init", default="")
         s.add_argument("--images", default="")
         s.add_argument("--pool", type=int, default=1500, help="samples kept in the ring buffer")
         s.add_argument("--reuse", type=float, default=3.0, help="draws per generated sample before waiting")
-        s.add_argument("--log-every", type=int, default=50)
-        s.add_argument("--val-every", type=int, default=500)
-        s.add_argument("--ckpt-minutes", type=float, default=2.0)
-        s.add_argument("--export", default="")
-        s.add_argument("--manifest", default="")
         if kind == "inpaint":
             s.add_argument("--pixel-loss", choices=("l1", "mse"), default="l1", help="loss inside the hole")
             s.add_argument("--edge-weight", type=float, default=0.2)

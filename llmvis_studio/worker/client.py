@@ -16,8 +16,9 @@ import itertools
 import time
 import traceback
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
@@ -26,7 +27,7 @@ from ..core.progress import Progress
 from ..core.requests import EditRequest
 
 EngineFactory = Callable[[], Any]  # returns an object with run(request, progress) -> EditResult
-_THREADS: "weakref.WeakSet[QThread]" = weakref.WeakSet()
+_THREADS: weakref.WeakSet[QThread] = weakref.WeakSet()
 PROGRESS_INTERVAL_S = 0.05
 
 

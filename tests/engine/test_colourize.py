@@ -7,32 +7,12 @@ import numpy as np
 import pytest
 
 from llmvis_studio.core import lab
+from llmvis_studio.core.metrics import dot_hints, grey_of, psnr
 from llmvis_studio.core.requests import EditRequest
 from llmvis_studio.engine import Engine
 from llmvis_studio.files import load_image, save_image
 from llmvis_studio.paths import sample_image
 from tests.engine.test_cli import assert_one_line_error, cli
-
-
-def psnr(a, b):
-    return 10 * np.log10(255.0 ** 2 / np.mean((a.astype(float) - b.astype(float)) ** 2))
-
-
-def grey_of(rgb):
-    """Chroma removed, CIE luminance kept (what a black-and-white print of the photo holds)."""
-    y = lab.luminance(rgb)
-    return lab.compose(y, np.ones(y.shape + (3,), np.float32), 65535 if rgb.dtype == np.uint16 else 255)
-
-
-def dot_hints(original, count, seed=3):
-    rng = np.random.default_rng(seed)
-    h, w = original.shape[:2]
-    hints = np.zeros((h, w, 4), np.uint8)
-    for _ in range(count):
-        y, x = int(rng.integers(0, h - 2)), int(rng.integers(0, w - 2))
-        hints[y:y + 3, x:x + 3, :3] = np.rint(original[y:y + 3, x:x + 3].reshape(-1, 3).mean(0))
-        hints[y:y + 3, x:x + 3, 3] = 255
-    return hints
 
 
 @pytest.fixture(scope="module")

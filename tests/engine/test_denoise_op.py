@@ -2,15 +2,12 @@ import numpy as np
 import pytest
 
 from llmvis_studio.catalog import load_catalog
+from llmvis_studio.core.metrics import psnr
 from llmvis_studio.core.requests import EditRequest
 from llmvis_studio.engine import Engine
 from llmvis_studio.files import load_image, save_image
 from tests.engine.test_cli import cli
 from tests.helpers import add_tiny_denoiser, photo, write_tiny_catalog
-
-
-def psnr(a, b):
-    return 10 * np.log10(255.0**2 / np.mean((a.astype(float) - b.astype(float)) ** 2))
 
 
 @pytest.fixture

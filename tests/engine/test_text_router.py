@@ -43,7 +43,7 @@ def _training_lines() -> set[str]:
 def test_held_out_prompts_were_never_trained_on(held_out, fresh):
     training = _training_lines()
     assert len(held_out) >= 300 and len(fresh) >= 150
-    assert {p["op"] for p in held_out} == {p["op"] for p in fresh} == set(R.OPS)
+    assert {p["op"] for p in held_out} == {p["op"] for p in fresh} == set(R.ROUTER_LABELS)
     assert not [p["prompt"] for p in held_out + fresh if " ".join(R.words(p["prompt"])) in training]
     first = {" ".join(R.words(p["prompt"])) for p in held_out}
     assert not [p["prompt"] for p in fresh if " ".join(R.words(p["prompt"])) in first]

@@ -6,16 +6,11 @@ import numpy as np
 from PIL import Image
 
 from llmvis_studio.catalog import load_catalog
+from llmvis_studio.core.metrics import psnr_y
 from llmvis_studio.core.requests import EditRequest
 from llmvis_studio.engine.engine import Engine
 
 SAMPLE = Path(__file__).resolve().parents[2] / "resources" / "sample.png"
-
-
-def psnr_y(a: np.ndarray, b: np.ndarray, shave: int = 4) -> float:
-    weights = np.array([65.481, 128.553, 24.966]) / 255.0
-    ya, yb = (x[shave:-shave, shave:-shave].astype(np.float64) @ weights for x in (a, b))
-    return float(10 * np.log10(255.0 ** 2 / np.mean((ya - yb) ** 2)))
 
 
 def test_default_x4_is_the_int8_copy_and_keeps_the_fp32_quality():
@@ -29,7 +24,7 @@ def test_default_x4_is_the_int8_copy_and_keeps_the_fp32_quality():
     engine = Engine(catalog)
     outputs = {mid: engine.run(EditRequest.build("upscale", lr, model_id=mid, params={"scale": 4})).image
                for mid in ("sr-compact-x4-int8", "sr-compact-x4")}
-    int8, fp32 = (psnr_y(outputs[m], hr) for m in ("sr-compact-x4-int8", "sr-compact-x4"))
+    int8, fp32 = (psnr_y(outputs[m], hr, 4) for m in ("sr-compact-x4-int8", "sr-compact-x4"))
     assert abs(int8 - fp32) < 0.05, (int8, fp32)
-    assert int8 > psnr_y(bicubic, hr) + 1.0
+    assert int8 > psnr_y(bicubic, hr, 4) + 1.0
     assert np.abs(outputs["sr-compact-x4-int8"].astype(int) - outputs["sr-compact-x4"]).mean() < 1.0

@@ -20,6 +20,6 @@ def test_vocabulary_keeps_words_and_repeated_word_pairs():
 
 def test_training_texts_include_descriptions():
     texts, labels = fit.training_texts(R.load_examples())
-    assert len(texts) == len(labels) >= 11 * 30 and set(labels) == set(R.OPS)
-    per_op = {op: labels.count(op) for op in R.OPS}
+    assert len(texts) == len(labels) >= 11 * 30 and set(labels) == set(R.ROUTER_LABELS)
+    per_op = {op: labels.count(op) for op in R.ROUTER_LABELS}
     assert min(per_op.values()) >= 30, per_op

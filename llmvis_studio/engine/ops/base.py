@@ -1,8 +1,9 @@
 """What every op receives and returns."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Optional, Protocol
+from typing import Optional, Protocol
 
 import numpy as np
 
@@ -16,7 +17,7 @@ class ProgressLike(Protocol):
 
     def check(self) -> None: ...
 
-    def span(self, start: float, end: float) -> "ProgressLike": ...
+    def span(self, start: float, end: float) -> ProgressLike: ...
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ from ...core.requests import EditRequest
 from ..session import short_provider
 from .base import OpContext, OpOutput, ProgressLike
 from .colour_calibration import ChromaCalibration
+from .params import ColourizeRequestParams
 
 STRIDE = 16
 AB_SCALE = 110.0
@@ -47,14 +48,16 @@ class ColourizeParams:
     work_side: int = WORK_SIDE
     gain: float = 1.0                     # the model's chroma gain (manifest `chroma_gain`, chosen on held-out photos)
     calibration: Optional[ChromaCalibration] = None  # manifest `chroma_calibration`; replaces `gain` when present
+    vivid: bool = False                   # automatic colours from the colourful table instead of the PSNR-best one
 
     @classmethod
     def from_mapping(cls, params: Mapping[str, Any], shape: tuple[int, int], gain: float = 1.0,
                      calibration: Optional[ChromaCalibration] = None) -> "ColourizeParams":
-        strength = float(params.get("strength", 1.0))
+        given = ColourizeRequestParams.parse(params, "colourize")
+        strength = given.strength
         if not 0.0 <= strength <= 1.0:
             raise InputError(f"Strength must be between 0 and 1, not {strength:g}.")
-        hints = params.get("hints")
+        hints = given.hints
         if hints is not None:
             hints = np.asarray(hints)
             if hints.ndim != 3 or hints.shape[2] != 4 or hints.dtype not in (np.uint8, np.uint16):
@@ -62,15 +65,15 @@ class ColourizeParams:
             if hints.shape[:2] != shape:
                 raise InputError(f"The hint image is {hints.shape[1]}×{hints.shape[0]} but the photo is "
                                  f"{shape[1]}×{shape[0]}; they must be the same size.")
-        work_side = int(params.get("work_side", WORK_SIDE))
+        work_side = WORK_SIDE if given.work_side is None else given.work_side
         if work_side < STRIDE:
             raise InputError(f"work_side must be at least {STRIDE}.")
-        return cls(strength, hints, work_side, gain, calibration)
+        return cls(strength, hints, work_side, gain, calibration, given.vivid)
 
 
 def run(context: OpContext, request: EditRequest, spec: ModelSpec, progress: ProgressLike) -> OpOutput:
     params = ColourizeParams.from_mapping(request.params, request.image.shape[:2],
-                                          gain=float(spec.extra.get("chroma_gain", 1.0)),
+                                          gain=spec.settings.chroma_gain,
                                           calibration=ChromaCalibration.from_json(spec.extra.get("chroma_calibration")))
     model = context.open_model(spec, request.device)
     infer = PREDICTIONS.memoised(f"{spec.id}:{spec.sha256}", model.run)
@@ -144,15 +147,17 @@ def predicted_chroma(infer: Callable[[np.ndarray], np.ndarray], lightness: np.nd
                      hint_mask: np.ndarray, params: ColourizeParams) -> np.ndarray:
     """The net's ab with the model's trust applied (the calibration table, else the single gain).
 
-    Without hints the table is used as chosen: colourful, spending the grey input's error budget on the most reliable
-    guesses. With hints the user is steering and the unhinted parts should stay the safest guess, so the table is
+    Automatic colours use the least-squares (PSNR-best) gains unless `vivid` is asked for: the colourful table (m ×
+    those gains) spends the grey input's whole error budget, and since today's net mostly predicts yellows and
+    olives, on snow, skies and faces that reads as a yellow tint (see the card's contact sheet), so it is opt-in.
+    With hints the user is steering and the unhinted parts should stay the safest guess, so the table is
     divided by its multiplier (the least-squares gains): tried on the TUNE photos, amplifying the hinted answer by the
     colourful table, or adding the hint-induced change to the calibrated automatic answer, each lost 1–2 dB at 10 hints.
     """
     ab = predict(infer, lightness, hint_ab, hint_mask)
     if params.calibration is None:
         return ab * np.float32(params.gain)
-    return params.calibration.apply(lightness, ab, vivid=not hint_mask.any())
+    return params.calibration.apply(lightness, ab, vivid=params.vivid and not hint_mask.any())
 
 
 def _working_shape(h: int, w: int, side: int) -> tuple[int, int]:
@@ -189,8 +194,11 @@ def predict(infer: Callable[[np.ndarray], np.ndarray], lightness: np.ndarray, hi
     planes = np.concatenate([lightness[..., None] / 100.0, hint_ab / AB_SCALE * hint_mask[..., None],
                              hint_mask[..., None]], axis=2).astype(np.float32)
     pad_h, pad_w = -h % STRIDE, -w % STRIDE
-    mode = "reflect" if min(h, w) > max(pad_h, pad_w) else "edge"
-    planes = np.pad(planes, ((0, pad_h), (0, pad_w), (0, 0)), mode=mode)
+    widths = ((0, pad_h), (0, pad_w), (0, 0))
+    if min(h, w) > max(pad_h, pad_w):
+        planes = np.pad(planes, widths, mode="reflect")
+    else:
+        planes = np.pad(planes, widths, mode="edge")
     out = infer(np.ascontiguousarray(planes.transpose(2, 0, 1)[None]))
     return (out[0, :, :h, :w].transpose(1, 2, 0) * AB_SCALE).astype(np.float32)
 

@@ -26,6 +26,7 @@ from ...core.requests import EditRequest
 from ..session import short_provider
 from ..tiling import run_tiled, tile_for_budget
 from .base import OpContext, OpOutput, ProgressLike, nchw_runner
+from .params import DetectionParams, DetectScratchesParams, request_params
 
 DEFAULT_THRESHOLD = 0.5
 DEFAULT_SENSITIVITY = 0.5
@@ -35,41 +36,43 @@ LUMA = np.array([0.299, 0.587, 0.114], np.float32)
 LOGIT_SPAN = 4.0  # uncalibrated models: sensitivity 0..1 moves the threshold ±4 logits around the manifest's
 
 
-def _number(request: EditRequest, key: str) -> float | None:
-    value = request.params.get(key)
-    if value is None:
-        return None
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        raise InputError(f"The detection {key} must be a number between 0 and 1, not {value!r}.") from None
-    if not 0.0 <= value <= 1.0 or math.isnan(value):
+def _unit(key: str, value: float | None) -> float | None:
+    """A given sensitivity or threshold, checked to lie in 0..1 (the params parser made it a float)."""
+    if value is not None and not 0.0 <= value <= 1.0:
         raise InputError(f"The detection {key} must be between 0 and 1, not {value}.")
     return value
+
+
+def _manifest_threshold(spec: ModelSpec) -> float:
+    """The model's threshold kept off 0 and 1 (it is used on the logit scale)."""
+    threshold = DEFAULT_THRESHOLD if spec.settings.threshold is None else spec.settings.threshold
+    return min(max(threshold, 1e-6), 1 - 1e-6)
 
 
 def threshold_for_sensitivity(sensitivity: float, spec: ModelSpec) -> float:
     """Map sensitivity (0 = mark nothing doubtful, 1 = mark everything doubtful) to a threshold on the output."""
     s = min(max(sensitivity, 0.01), 0.99)
-    if spec.extra.get("calibrated"):
+    if spec.settings.calibrated:
         return 1.0 - s
-    base = min(max(float(spec.extra.get("threshold", DEFAULT_THRESHOLD)), 1e-6), 1 - 1e-6)
+    base = _manifest_threshold(spec)
     z = math.log(base / (1 - base)) - (s - 0.5) * 2 * LOGIT_SPAN
     return 1.0 / (1.0 + math.exp(-z))
 
 
 def threshold_of(request: EditRequest, spec: ModelSpec) -> float:
-    sensitivity = _number(request, "sensitivity")
+    """The threshold on the model's output for a detect-scratches or restore request."""
+    params = request_params(request, DetectionParams)
+    sensitivity = _unit("sensitivity", params.sensitivity)
     if sensitivity is not None:
         return threshold_for_sensitivity(sensitivity, spec)
-    threshold = _number(request, "threshold")
+    threshold = _unit("threshold", params.threshold)
     if threshold is not None:
         if not 0.0 < threshold < 1.0:
             raise InputError(f"The detection threshold must be between 0 and 1, not {threshold}.")
         return threshold
-    if spec.extra.get("calibrated"):
+    if spec.settings.calibrated:
         return threshold_for_sensitivity(DEFAULT_SENSITIVITY, spec)
-    return float(spec.extra.get("threshold", DEFAULT_THRESHOLD))
+    return DEFAULT_THRESHOLD if spec.settings.threshold is None else spec.settings.threshold
 
 
 def check_image(image: np.ndarray) -> None:
@@ -100,7 +103,7 @@ def probabilities(context: OpContext, image: np.ndarray, spec: ModelSpec, device
     out = run_tiled(rgb, nchw_runner(model), scale=1, tile=tile if spec.tile_supported else 0,
                     overlap=spec.tile_min_overlap, stride=spec.stride, progress=progress)
     prob = out[..., 0]
-    if spec.extra.get("calibrated"):  # the print-damage detector: keep only marks on thin light/dark structures
+    if spec.settings.calibrated:  # the print-damage detector: keep only marks on thin light/dark structures
         prob[~ridge_gate(rgb)] = 0.0
     return prob, short_provider(model.provider)
 
@@ -127,10 +130,10 @@ def detect(context: OpContext, request: EditRequest, spec: ModelSpec, progress: 
 
 def score_map(prob: np.ndarray, spec: ModelSpec) -> np.ndarray:
     """uint8 map: marked at sensitivity s ⇔ score > 255·(1 − s) (the inverse of threshold_for_sensitivity)."""
-    if spec.extra.get("calibrated"):
+    if spec.settings.calibrated:
         score = prob
     else:
-        base = min(max(float(spec.extra.get("threshold", DEFAULT_THRESHOLD)), 1e-6), 1 - 1e-6)
+        base = _manifest_threshold(spec)
         p = np.clip(prob, 1e-7, 1 - 1e-7)
         z = np.log(p / (1 - p)) - math.log(base / (1 - base))
         score = 0.5 + z / (2 * LOGIT_SPAN)
@@ -138,7 +141,7 @@ def score_map(prob: np.ndarray, spec: ModelSpec) -> np.ndarray:
 
 
 def run(context: OpContext, request: EditRequest, spec: ModelSpec, progress: ProgressLike) -> OpOutput:
-    if request.params.get("output") == "score":
+    if request_params(request, DetectScratchesParams).output == "score":
         prob, provider = probabilities(context, request.image, spec, request.device, request.tile,
                                        progress.span(0.0, 0.95))
         progress.set(1.0)

@@ -13,7 +13,8 @@ The result is an H×W×3 uint8 mask image (255 = text), like detect-scratches.
 """
 from __future__ import annotations
 
-from typing import Callable, Optional
+from collections.abc import Callable
+from typing import Optional
 
 import cv2
 import numpy as np
@@ -24,6 +25,7 @@ from ...core.pixels import max_value
 from ...core.requests import EditRequest
 from ..session import short_provider
 from .base import OpContext, OpOutput, ProgressLike
+from .params import DetectTextParams, request_params
 
 WORKING_SIZE = 1280  # 960 lost small or low-contrast captions on 1–2 MP photos; 1600 costs 1.5× more
 UPSCALE_TO = 960  # a smaller photo is enlarged to this long side, not further (as rapidocr enlarges to 736)
@@ -89,7 +91,8 @@ def _background_colours(ring: np.ndarray) -> np.ndarray:
     k = 4
     criteria = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 10, 1e-3)
     cv2.setRNGSeed(0)
-    _, labels, centres = cv2.kmeans(samples, k, None, criteria, 2, cv2.KMEANS_PP_CENTERS)
+    # (OpenCV's stubs do not allow bestLabels=None, which the C++ API documents)
+    _, labels, centres = cv2.kmeans(samples, k, None, criteria, 2, cv2.KMEANS_PP_CENTERS)  # type: ignore[call-overload]
     share = np.bincount(labels.ravel(), minlength=k) / len(samples)
     return centres[share >= 0.05]
 
@@ -113,7 +116,8 @@ def _text_colours(pixels: np.ndarray) -> np.ndarray:
         return single
     criteria = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 10, 1e-3)
     cv2.setRNGSeed(0)
-    _, labels, centres = cv2.kmeans(pixels.astype(np.float32), 2, None, criteria, 2, cv2.KMEANS_PP_CENTERS)
+    _, labels, centres = cv2.kmeans(pixels.astype(np.float32), 2, None, criteria, 2,  # type: ignore[call-overload]
+                                    cv2.KMEANS_PP_CENTERS)
     share = np.bincount(labels.ravel(), minlength=2) / len(pixels)
     apart = np.linalg.norm(centres[0] - centres[1]) > 0.3
     return centres if apart and share.min() >= 0.15 else single
@@ -138,7 +142,7 @@ def glyphs_in_box(image: np.ndarray, corners: np.ndarray, mask: np.ndarray, grow
     """Mark the glyph pixels of one box (corners in full-res pixels) into `mask` (uint8, in place). Only the
     box's crop is converted to float (a float copy of a whole 12 MP photo would cost 150 MB)."""
     height, width = mask.shape
-    short = max(2.0, min(np.linalg.norm(corners[0] - corners[1]), np.linalg.norm(corners[1] - corners[2])))
+    short = max(2.0, float(min(np.linalg.norm(corners[0] - corners[1]), np.linalg.norm(corners[1] - corners[2]))))
     ring_width = int(max(3, round(short * 0.3)))
     pad = ring_width + grow + 2
     x0, y0 = np.floor(corners.min(axis=0)).astype(int) - pad
@@ -176,11 +180,18 @@ def text_mask(infer: Infer, image: np.ndarray, progress: ProgressLike, working_s
 
 
 def _params(request: EditRequest, spec: ModelSpec) -> dict:
+    """text_mask's keyword arguments: the request's params, else the model's manifest values, else the defaults."""
+    given = request_params(request, DetectTextParams)
+
+    def pick(value: Optional[float], from_model: Optional[float], default: float) -> float:
+        return value if value is not None else default if from_model is None else from_model
+
+    model = spec.settings
     params = {
-        "working_size": int(request.params.get("working_size", spec.extra.get("working_size", WORKING_SIZE))),
-        "threshold": float(request.params.get("threshold", spec.extra.get("threshold", THRESHOLD))),
-        "box_threshold": float(request.params.get("box_threshold", spec.extra.get("box_threshold", BOX_THRESHOLD))),
-        "grow": int(request.params.get("grow", GROW)),
+        "working_size": int(pick(given.working_size, model.working_size, WORKING_SIZE)),
+        "threshold": pick(given.threshold, model.threshold, THRESHOLD),
+        "box_threshold": pick(given.box_threshold, model.box_threshold, BOX_THRESHOLD),
+        "grow": GROW if given.grow is None else given.grow,
     }
     if not 0.0 < params["threshold"] < 1.0 or not 0.0 < params["box_threshold"] < 1.0:
         raise InputError("Text detection thresholds must be between 0 and 1.")

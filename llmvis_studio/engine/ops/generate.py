@@ -11,8 +11,9 @@ stays bit-identical.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Optional, Sequence
+from typing import Optional
 
 import cv2
 import numpy as np
@@ -25,6 +26,7 @@ from ...core.requests import EditRequest
 from ..conditioning import Conditioning, conditioning_for_prompt, unpack_vector
 from ..session import LoadedModel, short_provider, translate_ort_error
 from .base import OpContext, OpOutput, ProgressLike
+from .params import GenerateParams, request_params
 
 MAX_SAMPLES = 64
 MAX_VARIATIONS = 16
@@ -41,7 +43,7 @@ class GeneratorInfo:
     truncation: float = 1.0  # z is scaled by this (BigGAN's truncation trick): < 1 trades variety for fidelity
 
     @classmethod
-    def of(cls, spec: ModelSpec) -> "GeneratorInfo":
+    def of(cls, spec: ModelSpec) -> GeneratorInfo:
         extra = spec.extra
         try:
             classes = list(extra["classes"])
@@ -53,7 +55,7 @@ class GeneratorInfo:
                              "classes, image_size or z_dim).", detail=repr(exc)) from exc
         if not names or vectors.ndim != 2:
             raise ModelError(f"Model '{spec.id}' lists no classes.")
-        truncation = float(extra.get("truncation", 1.0))
+        truncation = spec.settings.truncation
         if not 0.0 < truncation <= 1.0:
             raise ModelError(f"Model '{spec.id}' has truncation {truncation}; it must be in (0, 1].")
         return cls(names, vectors, size, z_dim, dict(extra.get("embedder", {"kind": "hashed-bow"})), truncation)
@@ -167,17 +169,17 @@ def fill_region(image: np.ndarray, mask: np.ndarray, sample_rgb: np.ndarray, bou
 
 
 def run(context: OpContext, request: EditRequest, spec: ModelSpec, progress: ProgressLike) -> OpOutput:
-    if request.mask is None or not request.mask.any():
+    bounds = None if request.mask is None else nonzero_bounds(request.mask)
+    if request.mask is None or bounds is None:
         raise InputError("Paint a mask first: generate fills the masked area with new content.")
-    bounds = nonzero_bounds(request.mask)
-    variations = int(request.params.get("variations", 4))
+    params = request_params(request, GenerateParams)
+    variations = params.variations
     if not 1 <= variations <= MAX_VARIATIONS:
         raise InputError(f"Variations must be 1 to {MAX_VARIATIONS}, not {variations}.")
-    variation = int(request.params.get("variation", 0)) % variations
-    seed = int(request.params.get("seed", 0))
+    variation = params.variation % variations
+    seed = params.seed
     progress.set(0.1, "Generating")
-    # params["prompt"]: the content the prompt router found ("fill this with clouds" → "clouds")
-    prompt = str(request.params.get("prompt") or request.prompt)
+    prompt = params.prompt or request.prompt  # the router's content ("fill this with clouds" → "clouds")
     samples, described, provider = sample(context, spec, prompt, variations, seed, request.device)
     progress.set(0.7, "Blending")
     result = fill_region(request.image, request.mask, samples[variation], bounds)

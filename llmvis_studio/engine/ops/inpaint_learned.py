@@ -18,6 +18,7 @@ The model takes `image`, `mask` (1 = fill) and `fill` (NCHW float 0..1) and retu
 from __future__ import annotations
 
 import math
+from typing import Optional, TypeVar
 
 import cv2
 import numpy as np
@@ -30,6 +31,9 @@ from ..session import LoadedModel, short_provider, translate_ort_error
 from ..tiling import run_tiled
 from . import inpaint_classical
 from .base import OpContext, OpOutput, ProgressLike
+from .params import InpaintParams, request_params
+
+T = TypeVar("T")
 
 DEFAULT_MARGIN = 48
 COARSE = 8  # region planning runs on an 8× max-pooled mask: fast on 12-megapixel photos
@@ -50,7 +54,7 @@ def plan_regions(hole: np.ndarray, margin: int) -> tuple[list[tuple[Bounds, Boun
     ph, pw = math.ceil(h / COARSE), math.ceil(w / COARSE)
     padded = np.zeros((ph * COARSE, pw * COARSE), bool)
     padded[:h, :w] = hole
-    coarse = padded.reshape(ph, COARSE, pw, COARSE).any(axis=(1, 3)).astype(np.uint8)
+    coarse = np.asarray(padded.reshape(ph, COARSE, pw, COARSE).any(axis=(1, 3)), np.uint8)
     r = max(1, math.ceil(margin / COARSE))
     grown = cv2.dilate(coarse, cv2.getStructuringElement(cv2.MORPH_RECT, (2 * r + 1, 2 * r + 1)))
     count, labels, stats, _ = cv2.connectedComponentsWithStats(grown, connectivity=8)
@@ -180,16 +184,21 @@ def feathered_inside(mask: np.ndarray, radius: float) -> np.ndarray:
     return np.where(inside > 0, np.maximum(1.0, mask * ramp), 0).astype(np.uint8)
 
 
+def _given(value: Optional[T], default: T) -> T:
+    return default if value is None else value
+
+
 def run(context: OpContext, request: EditRequest, spec: ModelSpec, progress: ProgressLike) -> OpOutput:
-    bounds = inpaint_classical.require_mask(request)
+    mask, bounds = inpaint_classical.require_mask(request)
     model = context.open_model(spec, request.device)
-    margin = int(request.params.get("margin", spec.extra.get("working_margin", DEFAULT_MARGIN)))
-    colour_match = bool(request.params.get("color_match", True))
-    ensemble = int(request.params.get("ensemble", spec.extra.get("ensemble", DEFAULT_ENSEMBLE)))
-    classical_within_px = float(request.params.get("classical_within_px", spec.extra.get("classical_within_px", 0.0)))
-    feather = float(request.params.get("feather", 0.0))
-    classical = inpaint_classical.METHODS.get(str(spec.extra.get("classical_fill", "opencv-ns")), cv2.INPAINT_NS)
-    hole_all = request.mask > 0
+    params = request_params(request, InpaintParams)
+    margin = _given(params.margin, _given(spec.settings.working_margin, DEFAULT_MARGIN))
+    colour_match = params.color_match
+    ensemble = _given(params.ensemble, _given(spec.settings.ensemble, DEFAULT_ENSEMBLE))
+    classical_within_px = _given(params.classical_within_px, _given(spec.settings.classical_within_px, 0.0))
+    feather = params.feather
+    classical = inpaint_classical.METHODS.get(spec.settings.classical_fill, cv2.INPAINT_NS)
+    hole_all = mask > 0
     regions, labels = plan_regions(hole_all, margin)
     result = request.image.copy()
     for index, (crop, core, label) in enumerate(regions):
@@ -200,9 +209,9 @@ def run(context: OpContext, request: EditRequest, spec: ModelSpec, progress: Pro
                              ensemble, classical_within_px)
         inner = core.relative_to(crop)
         edited = from_float_rgb(filled[inner.slices], request.image[core.slices], reuse_input=True)
-        weights = request.mask[core.slices]
+        weights = mask[core.slices]
         if feather > 0:  # measured on the whole context, so a cell's own edges are no mask edges
-            weights = feathered_inside(request.mask[crop.slices], feather)[inner.slices]
+            weights = feathered_inside(mask[crop.slices], feather)[inner.slices]
         paste = np.where(owned(labels, core, label), weights, 0).astype(np.uint8)
         result[core.slices] = blend_inside_mask(request.image[core.slices], edited, paste)
     progress.set(1.0)

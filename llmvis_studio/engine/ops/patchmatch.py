@@ -277,7 +277,7 @@ def _iterate(level: Level, field: Field, rng: np.random.Generator, em_steps: int
     progress.set(end, "Synthesising texture")
 
 
-def _downsample(image: np.ndarray, hole: np.ndarray, source: np.ndarray) -> tuple[np.ndarray, ...]:
+def _downsample(image: np.ndarray, hole: np.ndarray, source: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     h, w = hole.shape
     size = ((w + 1) // 2, (h + 1) // 2)
     known = (~hole).astype(np.float32)
@@ -345,7 +345,8 @@ def _synthesize_crop(image: np.ndarray, hole: np.ndarray, source: np.ndarray, pr
         finest = i == len(pyramid) - 1
         # big levels vote with every other patch (a quarter of the work, hardly blurrier)
         stride = 1 if new.hole_idx.size < VOTE_ALL_BELOW else 2
-        if field is None:
+        jumps: tuple[int, ...]
+        if level is None or field is None:  # the coarsest level
             field = _random_field(new, rng)
             owners = _owners(new, field, _offsets(stride))
             steps, jumps, radius = 6, (8, 4, 2, 1, 1), max(new.h, new.w)
@@ -358,6 +359,7 @@ def _synthesize_crop(image: np.ndarray, hole: np.ndarray, source: np.ndarray, pr
             _vote(new, field, owners)
         _iterate(new, field, rng, steps, jumps, radius, owners, progress, bounds[i], bounds[i + 1])
         level = new
+    assert level is not None and field is not None  # the pyramid has at least the full-size level
     if SHARP_FINISH:
         _copy_centres(level, field)
     return level.image

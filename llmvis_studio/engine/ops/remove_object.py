@@ -31,8 +31,8 @@ import cv2
 import numpy as np
 
 from ...catalog import Catalog, ModelSpec
-from ...core.geometry import Bounds
 from ...core.errors import InputError
+from ...core.geometry import Bounds
 from ...core.pixels import blend_inside_mask, from_float_rgb, max_value
 from ...core.requests import EditRequest
 from ..session import short_provider
@@ -95,11 +95,12 @@ def smooth_base(context: OpContext, request: EditRequest, spec: Optional[ModelSp
         small_hole |= cv2.resize(hole.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST) > 0
     ns = inpaint_classical.fill(small_rgb, small_hole.astype(np.uint8) * 255, cv2.INPAINT_NS)
     ns = ns.astype(np.float32) / max_value(rgb.dtype)
+    base: np.ndarray
     if spec is None:
         base, provider = ns, "CPU (OpenCV)"
     else:
         model = context.open_model(spec, request.device)
-        classical = inpaint_classical.METHODS.get(str(spec.extra.get("classical_fill", "opencv-ns")), cv2.INPAINT_NS)
+        classical = inpaint_classical.METHODS.get(spec.settings.classical_fill, cv2.INPAINT_NS)
         base = inpaint_learned.fill_region(model, small_rgb, small_hole, spec.stride, classical)
         provider = short_provider(model.provider)
         if NS_CHROMA:
@@ -140,9 +141,9 @@ def sample_region(request: EditRequest) -> Optional[np.ndarray]:
 
 
 def run(context: OpContext, request: EditRequest, spec: ModelSpec, progress: ProgressLike) -> OpOutput:
-    bounds = inpaint_classical.require_mask(request)
+    mask, bounds = inpaint_classical.require_mask(request)
     extent = Bounds.of_array(request.image).extent
-    hole_all = request.mask > 0
+    hole_all = mask > 0
     source = sample_region(request)
     rows, cols = patchmatch.work_box(hole_all, source)  # where the synthesis looks for texture
     work = Bounds(cols.start, rows.start, cols.stop - cols.start, rows.stop - rows.start)
@@ -169,6 +170,6 @@ def run(context: OpContext, request: EditRequest, spec: ModelSpec, progress: Pro
         notes = ("The area to copy texture from is too small; the hole was filled smoothly instead.",)
     edited = from_float_rgb(filled, request.image[paint.slices], reuse_input=True)
     result = request.image.copy()
-    result[paint.slices] = blend_inside_mask(request.image[paint.slices], edited, request.mask[paint.slices])
+    result[paint.slices] = blend_inside_mask(request.image[paint.slices], edited, mask[paint.slices])
     progress.set(1.0)
     return OpOutput(image=result, provider=provider, changed=bounds, notes=notes)

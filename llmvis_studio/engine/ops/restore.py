@@ -23,8 +23,9 @@ from ...catalog import ModelSpec
 from ...core.errors import InputError
 from ...core.pixels import from_float_rgb, to_float_rgb
 from ...core.requests import EditRequest
+from . import detect_scratches, inpaint
 from .base import OpContext, OpOutput, ProgressLike
-from . import detect_scratches, inpaint_classical, inpaint_learned
+from .params import RestoreParams, request_params
 
 HALO_FRACTION = 0.5  # neighbours with probability above this × threshold belong to the damage
 HALO_STEPS = 2
@@ -107,24 +108,10 @@ def keep_tone(original: np.ndarray, filled: np.ndarray, mask: np.ndarray) -> np.
     return result
 
 
-def classical_fill(image: np.ndarray, mask: np.ndarray, spec: ModelSpec) -> np.ndarray:
-    """OpenCV fill of the mask's bounding box (plus context) with a small radius; alpha kept."""
-    ys, xs = np.nonzero(mask)
-    pad = 4 * CLASSICAL_RADIUS + 8
-    y0, y1 = max(0, ys.min() - pad), min(mask.shape[0], ys.max() + pad + 1)
-    x0, x1 = max(0, xs.min() - pad), min(mask.shape[1], xs.max() + pad + 1)
-    out = image.copy()
-    hole = np.where(mask[y0:y1, x0:x1] > 0, 255, 0).astype(np.uint8)
-    method = inpaint_classical.METHODS.get(spec.id, cv2.INPAINT_NS)
-    out[y0:y1, x0:x1, :3] = inpaint_classical.fill(image[y0:y1, x0:x1, :3], hole, method, CLASSICAL_RADIUS)
-    return out
-
-
-def choose_fill(context: OpContext, request: EditRequest, marked: int) -> ModelSpec:
-    wanted = request.params.get("inpaint_model")
-    if wanted:
-        return context.catalog.get(str(wanted))
-    how = str(request.params.get("fill", "auto"))
+def choose_fill(context: OpContext, params: RestoreParams, marked: int) -> ModelSpec:
+    if params.inpaint_model:
+        return context.catalog.get(params.inpaint_model)
+    how = params.fill
     if how not in ("auto", "learned", "classical"):
         raise InputError(f"fill must be auto, learned or classical, not {how!r}.")
     default = context.catalog.default_for("inpaint")
@@ -136,7 +123,8 @@ def choose_fill(context: OpContext, request: EditRequest, marked: int) -> ModelS
 def run(context: OpContext, request: EditRequest, spec: ModelSpec, progress: ProgressLike) -> OpOutput:
     mask, prob, threshold, provider = detect_scratches.detect_with_probability(context, request, spec,
                                                                                progress.span(0.0, 0.6))
-    mask = size_to_damage(mask, prob, threshold, int(request.params.get("grow", 1)))
+    params = request_params(request, RestoreParams)
+    mask = size_to_damage(mask, prob, threshold, params.grow)
     del prob
     if request.mask is not None:  # a painted mask limits where defects are looked for
         mask = np.where(request.mask > 0, mask, 0).astype(np.uint8)
@@ -144,14 +132,13 @@ def run(context: OpContext, request: EditRequest, spec: ModelSpec, progress: Pro
         progress.set(1.0)
         return OpOutput(image=request.image, provider=provider, changed=None,
                         notes=("No damage found (no cracks, scratches or dust); the image is unchanged.",))
-    inpaint_spec = choose_fill(context, request, int(np.count_nonzero(mask)))
-    sub = EditRequest(op="inpaint", image=request.image, mask=mask, model_id=inpaint_spec.id, device=request.device)
+    inpaint_spec = choose_fill(context, params, int(np.count_nonzero(mask)))
+    fill_params = {"radius": CLASSICAL_RADIUS} if inpaint_spec.builtin else {}
+    sub = EditRequest(op="inpaint", image=request.image, mask=mask, model_id=inpaint_spec.id, params=fill_params,
+                      device=request.device)
     progress.set(0.6, "Filling")
-    if inpaint_spec.builtin:
-        filled, fill_notes, fill_provider = classical_fill(request.image, mask, inpaint_spec), (), "CPU (OpenCV)"
-    else:
-        out = inpaint_learned.run(context, sub, inpaint_spec, progress.span(0.6, 0.97))
-        filled, fill_notes, fill_provider = out.image, out.notes, out.provider
+    out = inpaint.run(context, sub, inpaint_spec, progress.span(0.6, 0.97))
+    filled, fill_notes, fill_provider = out.image, out.notes, out.provider
     image = keep_tone(request.image, filled, mask)
     progress.set(1.0)
     marked = int(np.count_nonzero(mask))

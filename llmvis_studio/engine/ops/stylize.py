@@ -14,9 +14,10 @@ original; 0 returns the input unchanged.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, Optional, Sequence
+from typing import Any, Optional
 
 import cv2
 import numpy as np
@@ -30,6 +31,7 @@ from ...core.requests import EditRequest
 from ..session import short_provider
 from ..side_files import side_file
 from .base import OpContext, OpOutput, ProgressLike
+from .params import StylizeParams, request_params
 
 DEFAULT_WORKING_SIZE = 1024
 MIN_WORKING_SIZE = 64
@@ -123,14 +125,14 @@ def style_vector(context: OpContext, spec: ModelSpec, style: Any, device: str,
 
 def _mixed(context: OpContext, spec: ModelSpec, preset: Preset, device: str,
            content: Optional[np.ndarray]) -> np.ndarray:
-    if preset.mix >= 1.0 or content is None or not spec.extra.get("style_predictor"):
+    if preset.mix >= 1.0 or content is None or not spec.settings.style_predictor:
         return preset.vector
     own = predict_style(context, spec, content, device)
     return (preset.mix * preset.vector + (1.0 - preset.mix) * own).astype(np.float32)
 
 
 def predict_style(context: OpContext, spec: ModelSpec, image: np.ndarray, device: str) -> np.ndarray:
-    predictor_id = spec.extra.get("style_predictor")
+    predictor_id = spec.settings.style_predictor
     if not predictor_id:
         raise ModelError(f"Model '{spec.id}' names no style predictor, so it can only use presets.")
     predictor = context.open_model(context.catalog.get(str(predictor_id)), device)
@@ -156,8 +158,9 @@ def pad_for_network(image: np.ndarray) -> tuple[np.ndarray, int, int]:
     extra_h = (-(height + 2 * BORDER)) % MULTIPLE
     extra_w = (-(width + 2 * BORDER)) % MULTIPLE
     pads = ((BORDER, BORDER + extra_h), (BORDER, BORDER + extra_w), (0, 0))
-    mode = "reflect" if min(height, width) > BORDER + MULTIPLE else "edge"
-    return np.pad(image, pads, mode=mode), BORDER, BORDER
+    if min(height, width) > BORDER + MULTIPLE:
+        return np.pad(image, pads, mode="reflect"), BORDER, BORDER
+    return np.pad(image, pads, mode="edge"), BORDER, BORDER
 
 
 def feather_weights(mask: np.ndarray, feather: float) -> np.ndarray:
@@ -201,27 +204,28 @@ def stylize_rgb(transfer_run, rgb: np.ndarray, vector: np.ndarray, working_size:
     return full
 
 
-def _number(params: Mapping[str, Any], key: str, default: float, low: float, high: float) -> float:
-    value = params.get(key, default)
-    try:
-        number = float(default if value is None else value)
-    except (TypeError, ValueError):
-        raise InputError(f"{key} must be a number, not {value!r}.") from None
+def _or(value: Optional[float], default: float) -> float:
+    return default if value is None else float(value)
+
+
+def _number(key: str, value: Optional[float], default: float, low: float, high: float) -> float:
+    """The given value (the params parser made it a float) or the default, within [low, high]."""
+    number = default if value is None else value
     if not low <= number <= high:
         raise InputError(f"{key} must be between {low:g} and {high:g}, not {number:g}.")
     return number
 
 
 def run(context: OpContext, request: EditRequest, spec: ModelSpec, progress: ProgressLike) -> OpOutput:
-    params = request.params
-    strength = _number(params, "strength", 1.0, 0.0, 1.0)
-    detail = _number(params, "detail", float(spec.extra.get("detail", DEFAULT_DETAIL)), 0.0, 2.0)
-    working_size = int(_number(params, "working_size", float(spec.extra.get("working_size", DEFAULT_WORKING_SIZE)),
-                               MIN_WORKING_SIZE, 8192))
+    params = request_params(request, StylizeParams)
+    strength = _number("strength", params.strength, 1.0, 0.0, 1.0)
+    detail = _number("detail", params.detail, _or(spec.settings.detail, DEFAULT_DETAIL), 0.0, 2.0)
+    working_size = int(_number("working_size", params.working_size,
+                               _or(spec.settings.working_size, DEFAULT_WORKING_SIZE), MIN_WORKING_SIZE, 8192))
     height, width = request.image.shape[:2]
     default_feather = max(2.0, round(max(height, width) / 150))
-    feather = _number(params, "feather", default_feather, 0.0, 1000.0)
-    vector, label = style_vector(context, spec, params.get("style"), request.device, request.image)
+    feather = _number("feather", params.feather, default_feather, 0.0, 1000.0)
+    vector, label = style_vector(context, spec, params.style, request.device, request.image)
     if strength == 0.0:
         return OpOutput(image=request.image.copy(), provider="none", notes=("Strength 0: the image is unchanged.",))
 

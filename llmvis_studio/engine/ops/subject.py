@@ -11,10 +11,11 @@ channel (same bit depth; an existing alpha is multiplied).
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import cv2
 import numpy as np
+from numpy.typing import DTypeLike
 
 from ...catalog import ModelSpec
 from ...core.errors import InputError
@@ -83,7 +84,7 @@ def refined_probability(infer: Infer, image: np.ndarray, progress: ProgressLike)
                               guide_scale=1.0 / max_value(image.dtype))
 
 
-def alpha_of(probability: np.ndarray, dtype: np.dtype) -> np.ndarray:
+def alpha_of(probability: np.ndarray, dtype: DTypeLike) -> np.ndarray:
     """The edge contrast curve, clipped and rounded to uint8/uint16 in one saturating pass."""
     top = max_value(dtype)
     depth = cv2.CV_16U if np.dtype(dtype) == np.uint16 else cv2.CV_8U

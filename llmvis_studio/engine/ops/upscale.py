@@ -11,12 +11,14 @@ from ...core.requests import EditRequest
 from ..session import short_provider
 from ..tiling import run_tiled, tile_for_budget
 from .base import OpContext, OpOutput, ProgressLike, nchw_runner
+from .params import UpscaleParams, request_params
 
 MAX_OUTPUT_PIXELS = 400_000_000
 
 
 def requested_scale(request: EditRequest, spec: ModelSpec) -> int:
-    scale = int(request.params.get("scale", spec.scale))
+    wanted = request_params(request, UpscaleParams).scale
+    scale = spec.scale if wanted is None else wanted
     if scale not in (2, 3, 4, 8):
         raise InputError(f"Scale must be 2, 3, 4 or 8, not {scale}.")
     return scale

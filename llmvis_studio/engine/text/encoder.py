@@ -1,8 +1,9 @@
 """The sentence encoder: tokenizer.json + an ONNX BERT that returns L2-normalised embeddings."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Optional
 
 import numpy as np
 import onnxruntime as ort

@@ -20,10 +20,11 @@ import base64
 import hashlib
 import json
 import re
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable, Mapping, Optional, Sequence
+from typing import Any, Optional
 
 import numpy as np
 
@@ -31,7 +32,7 @@ from ...core.errors import ModelError
 
 # Named like the command-line subcommands. Some are built in other parts of the app (colourize, the
 # smart masks); the router names them all and the editor says when one is not available.
-OPS = ("upscale", "inpaint", "restore", "denoise", "stylize", "generate", "colourize", "select-subject",
+ROUTER_LABELS = ("upscale", "inpaint", "restore", "denoise", "stylize", "generate", "colourize", "select-subject",
        "remove-background", "detect-text", "none")
 EXAMPLES_PATH = Path(__file__).with_name("router_examples.json")
 ASK_BELOW = 0.5  # below this confidence the panel shows the alternatives and asks
@@ -132,7 +133,7 @@ def examples_digest(path: Path = EXAMPLES_PATH) -> str:
 
 def load_examples(path: Path = EXAMPLES_PATH) -> dict[str, dict[str, Any]]:
     ops = json.loads(path.read_text(encoding="utf-8"))["ops"]
-    unknown = set(ops) - set(OPS)
+    unknown = set(ops) - set(ROUTER_LABELS)
     if unknown:
         raise ModelError(f"router examples name unknown ops: {sorted(unknown)}")
     return ops
@@ -156,7 +157,7 @@ class RouterHead:
     metrics: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def from_json(cls, path: Path) -> "RouterHead":
+    def from_json(cls, path: Path) -> RouterHead:
         try:
             data = json.loads(Path(path).read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:

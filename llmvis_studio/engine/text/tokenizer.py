@@ -1,8 +1,8 @@
 """WordPiece tokenization through the `tokenizers` library, from the model's own tokenizer.json."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
