@@ -57,7 +57,7 @@ def dialog_trainer():
 
     Imported dynamically on purpose: llmvis_studio.training needs torch, an optional extra, and the editor
     must start without it (the import-linter contract "nothing outside training imports torch" cannot see
-    this edge; cli_gen.py has the same one for `train` / `export`).
+    this edge; cli/generators.py has the same one for `train` / `export`).
     """
     import importlib.util
 
