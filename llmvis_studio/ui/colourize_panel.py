@@ -70,7 +70,7 @@ class HintBrushTool(Tool):
     """Canvas tool: a click puts one hint dot of the panel's colour."""
 
     def __init__(self, panel: "ColourizePanel") -> None:
-        super().__init__(panel.window.model, panel.window.canvas.scene())
+        super().__init__(panel.window.doc, panel.window.canvas.scene())
         self.panel = panel
 
     def press(self, point: QPointF, subtract: bool) -> None:
@@ -109,7 +109,7 @@ class ColourizePanel(QDockWidget):
         layout.addStretch(1)
         self.setWidget(body)
         self._show_colour()
-        window.model.documentReplaced.connect(self.on_document_replaced)
+        window.doc.documentReplaced.connect(self.on_document_replaced)
 
     # --- hint layer --------------------------------------------------------------------
     def add_dot(self, y: int, x: int) -> bool:
@@ -117,7 +117,7 @@ class ColourizePanel(QDockWidget):
         if not (0 <= y < image.shape[0] and 0 <= x < image.shape[1]):
             return False
         self.hints.ensure(*image.shape[:2])
-        self.window.model.undo_stack.push(HintDotCommand(self, y, x, self.colour))
+        self.window.doc.undo_stack.push(HintDotCommand(self, y, x, self.colour))
         return True
 
     def add_marker(self, x: float, y: float, colour: QColor) -> QGraphicsEllipseItem:

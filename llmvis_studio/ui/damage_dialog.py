@@ -147,7 +147,7 @@ class AutoMaskDamage(QObject):
 
     @Slot(object)
     def on_mask(self, mask: np.ndarray) -> None:
-        changed = replace_mask(self.window.model, mask, "Auto-mask damage")
+        changed = replace_mask(self.window.doc, mask, "Auto-mask damage")
         marked = 100.0 * np.count_nonzero(mask) / max(1, mask.size)
         self.window.show_status(f"Marked {marked:.2f} % as damage." if changed else "The mask did not change.")
 

@@ -33,6 +33,7 @@ from .colourize_panel import install_colourize
 from .document_model import DocumentModel
 from .file_controller import APP_NAME, FileActions
 from .jobs import JobController
+from .notices import NoticeBridge, show_notice
 from .panels.prompt import PromptPanel
 from .panels.tools_panel import ToolsPanel
 from .routing import PromptRoutingController
@@ -61,11 +62,11 @@ class MainWindow(FileActions, QMainWindow):
         self.catalog = catalog
         self.settings = settings if settings is not None else make_settings()
         self.recent = RecentFiles(self.settings)
-        self.model = DocumentModel(blank_document(), self)
+        self.doc = DocumentModel(blank_document(), self)
         self.project_path: Optional[Path] = None  # set while the document is a saved/opened project
         self._open_declined = False  # the last open stopped at the user's "No" to a large image
         self.brush = BrushSettings(parent=self)
-        self.canvas = CanvasView(self.model, self.brush, self)
+        self.canvas = CanvasView(self.doc, self.brush, self)
         self._welcome: Optional[WelcomePage] = None  # built when first shown (most starts open a file)
         self._no_picture = QWidget()  # stands in for the welcome page until the window is shown
         self.pages = QStackedWidget(self)  # the welcome page until a picture is open, then the canvas
@@ -77,11 +78,11 @@ class MainWindow(FileActions, QMainWindow):
         self.tools_panel = ToolsPanel(self.brush, self)
         self.addDockWidget(Qt.RightDockWidgetArea, self.prompt_panel)
         self.addDockWidget(Qt.LeftDockWidgetArea, self.tools_panel)
-        self.jobs = JobController(client, self.model, self, self.settings)
+        self.jobs = JobController(client, self.doc, self, self.settings)
         self.defects = DefectReview(self)
-        self.prompt_routing = PromptRoutingController(client, self.prompt_panel, self.model, self.settings, self)
+        self.prompt_routing = PromptRoutingController(client, self.prompt_panel, self.doc, self.settings, self)
         self.jobs.jobEnded.connect(self.prompt_routing.on_job_ended)  # two-step prompts (detect-text → inpaint)
-        self.autosaver = Autosaver(self.model, self.autosave_snapshot,
+        self.autosaver = Autosaver(self.doc, self.autosave_snapshot,
                                    int(autosave_minutes(self.settings) * 60_000), self)
         self._create_actions()
         self._create_menus()
@@ -100,10 +101,10 @@ class MainWindow(FileActions, QMainWindow):
     def _make_tools(self) -> dict[str, Tool]:
         scene = self.canvas.scene()
         return {
-            "brush": BrushTool(self.model, scene, self.brush),
-            "eraser": BrushTool(self.model, scene, self.brush, erase=True),
-            "rectangle": RectangleTool(self.model, scene),
-            "lasso": LassoTool(self.model, scene),
+            "brush": BrushTool(self.doc, scene, self.brush),
+            "eraser": BrushTool(self.doc, scene, self.brush, erase=True),
+            "rectangle": RectangleTool(self.doc, scene),
+            "lasso": LassoTool(self.doc, scene),
         }
 
     def _action(self, text: str, slot, shortcut=None) -> QAction:
@@ -124,7 +125,7 @@ class MainWindow(FileActions, QMainWindow):
         self.import_mask_action = self._action("&Import Mask…", self.on_import_mask)
         self.export_mask_action = self._action("&Export Mask…", self.on_export_mask)
         self.close_action = self._action("&Close Window", self.close, QKeySequence.Close)
-        stack = self.model.undo_stack
+        stack = self.doc.undo_stack
         self.undo_action = self._action("&Undo", self.undo, QKeySequence.Undo)
         self.redo_action = self._action("&Redo", self.redo, QKeySequence.Redo)
         for action, icon, label in ((self.open_action, QStyle.SP_DialogOpenButton, "Open"),
@@ -219,15 +220,15 @@ class MainWindow(FileActions, QMainWindow):
             self.statusBar().addPermanentWidget(label)
 
     def _connect(self) -> None:
-        self.model.modifiedChanged.connect(self.refresh_title)
-        self.model.imageChanged.connect(self.refresh_size_label)
-        self.model.documentReplaced.connect(self.refresh_size_label)
+        self.doc.modifiedChanged.connect(self.refresh_title)
+        self.doc.imageChanged.connect(self.refresh_size_label)
+        self.doc.documentReplaced.connect(self.refresh_size_label)
         self.canvas.zoomChanged.connect(self.on_zoom_changed)
         self.split_slider.valueChanged.connect(self.canvas.set_split_percent)
         self.canvas.splitChanged.connect(self.on_split_dragged)
-        self.model.documentReplaced.connect(self.on_document_opened)
-        self.model.maskChanged.connect(self.schedule_mask_count)
-        self.model.documentReplaced.connect(self.schedule_mask_count)
+        self.doc.documentReplaced.connect(self.on_document_opened)
+        self.doc.maskChanged.connect(self.schedule_mask_count)
+        self.doc.documentReplaced.connect(self.schedule_mask_count)
         self.mask_count_timer = QTimer(self)
         self.mask_count_timer.setSingleShot(True)
         self.mask_count_timer.setInterval(MASK_COUNT_DELAY_MS)
@@ -245,7 +246,8 @@ class MainWindow(FileActions, QMainWindow):
         self.jobs.progressChanged.connect(self.prompt_panel.set_progress)
         self.jobs.statusMessage.connect(self.show_status)
         self.jobs.lastJobChanged.connect(self.job_label.setText)
-        self.autosaver.failed.connect(self.show_status)
+        self.notices = NoticeBridge(self)  # worker, autosave and training failures (core.notify)
+        self.notices.noticed.connect(self.on_notice)
 
     # --- welcome page and per-image state --------------------------------------------
     @property
@@ -327,13 +329,13 @@ class MainWindow(FileActions, QMainWindow):
     # --- status and title ------------------------------------------------------------
     @property
     def document(self) -> Document:
-        return self.model.document
+        return self.doc.document
 
     @Slot()
     def refresh_title(self) -> None:
         shown = self.project_path or self.document.path
         name = shown.name if shown else "Untitled"
-        self.setWindowTitle(f"{name}{'*' if self.model.modified else ''} — {APP_NAME}")
+        self.setWindowTitle(f"{name}{'*' if self.doc.modified else ''} — {APP_NAME}")
 
     @Slot()
     def refresh_size_label(self) -> None:
@@ -351,6 +353,10 @@ class MainWindow(FileActions, QMainWindow):
     def show_status(self, message: str) -> None:
         self.statusBar().showMessage(message, STATUS_TIMEOUT_MS)
 
+    @Slot(object)
+    def on_notice(self, notice) -> None:
+        show_notice(self, notice, self.show_status)
+
     def show_error(self, title: str, error: Exception) -> None:
         message = error.user_message if isinstance(error, StudioError) else str(error)
         QMessageBox.warning(self, title, message)
@@ -360,6 +366,7 @@ class MainWindow(FileActions, QMainWindow):
             event.ignore()
             return
         self.jobs.cancel()
+        self.notices.close()
         self.autosaver.close()  # a clean close: the recovery copy is no longer needed
         self.settings.sync()
         event.accept()
@@ -369,12 +376,12 @@ class MainWindow(FileActions, QMainWindow):
     def undo(self) -> None:
         """Ctrl+Z during a stroke abandons the stroke; otherwise it undoes the last step."""
         if not self.canvas.cancel_tool():
-            self.model.undo_stack.undo()
+            self.doc.undo_stack.undo()
 
     @Slot()
     def redo(self) -> None:
         self.canvas.cancel_tool()
-        self.model.undo_stack.redo()
+        self.doc.undo_stack.redo()
 
     @Slot(str)
     def on_undo_text_changed(self, text: str) -> None:
@@ -416,11 +423,11 @@ class MainWindow(FileActions, QMainWindow):
     @Slot(str, int)
     def on_mask_command(self, name: str, radius: int) -> None:
         commands = {
-            "clear": lambda: clear_mask(self.model),
-            "invert": lambda: invert_mask(self.model),
-            "grow": lambda: grow_mask(self.model, radius),
-            "shrink": lambda: shrink_mask(self.model, radius),
-            "feather": lambda: feather_mask(self.model, radius),
+            "clear": lambda: clear_mask(self.doc),
+            "invert": lambda: invert_mask(self.doc),
+            "grow": lambda: grow_mask(self.doc, radius),
+            "shrink": lambda: shrink_mask(self.doc, radius),
+            "feather": lambda: feather_mask(self.doc, radius),
             "reuse": self.reuse_last_mask,
         }
         if not commands[name]():
@@ -428,11 +435,11 @@ class MainWindow(FileActions, QMainWindow):
 
     def reuse_last_mask(self) -> bool:
         """Bring back the mask the last masked job used (jobs clear the mask when they finish)."""
-        mask = self.model.last_job_mask
+        mask = self.doc.last_job_mask
         if mask is None or mask.shape != self.document.mask.shape:
             self.show_status("No earlier job mask to reuse for this picture.")
             return True  # said why; no second message
-        return replace_mask(self.model, mask, "Reuse last job's mask")
+        return replace_mask(self.doc, mask, "Reuse last job's mask")
 
     def open_restore_dialog(self):
         from .restore_dialog import RestoreDialog
@@ -448,7 +455,7 @@ class MainWindow(FileActions, QMainWindow):
         if not self.prompt_panel.set_sample_from(self.document.mask):
             self.show_status("Paint the area to copy texture from first, then click Use mask.")
             return
-        clear_mask(self.model)
+        clear_mask(self.doc)
         self.show_status("Sample-from area set. Now paint over the object and Run.")
 
     @Slot(float)
@@ -502,7 +509,7 @@ class MainWindow(FileActions, QMainWindow):
             return
         if self.jobs.submit(request) is not None:
             self.prompt_panel.submitted()
-            self.model.add_prompt(request.prompt)
+            self.doc.add_prompt(request.prompt)
             self.prompt_routing.remember(request.prompt)
 
 

@@ -30,12 +30,12 @@ class PromptRoutingController(QObject):
     runChosen = Signal()  # the panel now shows the op to run: build the request and submit it
     statusMessage = Signal(str)
 
-    def __init__(self, client: EngineClient, panel: PromptPanel, model: DocumentModel, settings: QSettings,
+    def __init__(self, client: EngineClient, panel: PromptPanel, doc: DocumentModel, settings: QSettings,
                  parent: Optional[QObject] = None) -> None:
         super().__init__(parent)
         self.client = client
         self.panel = panel
-        self.model = model
+        self.doc = doc
         self.history = PromptHistory(settings)
         self.pending: Optional[int] = None  # the route() request we wait for
         self.waiting_choice: Optional[PromptRouting] = None  # an unsure routing whose choices are shown
@@ -44,8 +44,8 @@ class PromptRoutingController(QObject):
         client.routeFailed.connect(self.on_route_failed)
         panel.choice_bar.chosen.connect(self.on_choice)
         panel.history_box.clearRequested.connect(self.on_clear_history)
-        model.documentReplaced.connect(self.refresh_history)
-        model.documentReplaced.connect(self.cancel)  # an answer for the old picture must not run on the new
+        doc.documentReplaced.connect(self.refresh_history)
+        doc.documentReplaced.connect(self.cancel)  # an answer for the old picture must not run on the new
         self.refresh_history()
 
     @property
@@ -98,7 +98,7 @@ class PromptRoutingController(QObject):
             return
         chosen = op_label(self.panel.op or "")
         self.panel.show_understood(f"The prompt could not be understood; running {chosen} as chosen in the list.")
-        self.statusMessage.emit(message)
+        # `message` (and its detail) already reached the log and the status bar through core.notify
         self.runChosen.emit()
 
     @Slot(str)
@@ -142,7 +142,7 @@ class PromptRoutingController(QObject):
 
     @Slot()
     def refresh_history(self) -> None:
-        self.panel.history_box.set_items(self.history.merged(self.model.prompts))
+        self.panel.history_box.set_items(self.history.merged(self.doc.prompts))
 
     @Slot()
     def on_clear_history(self) -> None:

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..core.errors import Cancelled, StudioError
+from ..core.notify import notify
 from ..paths import user_data_dir
 from ..worker.emit import safe_emit
 
@@ -125,12 +126,10 @@ class TrainWorker(QObject):
         except Cancelled as exc:
             safe_emit(self.cancelled, exc.user_message)
         except StudioError as exc:
-            safe_emit(self.failed, exc.user_message)
-        except Exception as exc:  # a bug in training: a plain sentence, the trace in the log
-            import logging
-
-            logging.getLogger(__name__).error("training failed:\n%s", traceback.format_exc())
-            safe_emit(self.failed, f"Training failed unexpectedly ({type(exc).__name__}: {exc}).")
+            safe_emit(self.failed, notify(exc.user_message, exc.detail, source="training").message)
+        except Exception as exc:  # a bug in training: a plain sentence, the trace in the log (core.notify)
+            message = f"Training failed unexpectedly ({type(exc).__name__}: {exc})."
+            safe_emit(self.failed, notify(message, traceback.format_exc(), source="training").message)
         else:
             safe_emit(self.finished, result)
 

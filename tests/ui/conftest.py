@@ -177,7 +177,7 @@ def make_window(qtbot, catalog, tmp_path) -> Callable:
 
     yield make
     for window in windows:  # never leave a modal "unsaved changes" question open
-        window.model.mark_saved()
+        window.doc.mark_saved()
         window.close()
         window.deleteLater()
 

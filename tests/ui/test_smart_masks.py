@@ -57,10 +57,10 @@ def smart_client(qapp, fake_engine):
 
 
 def run_action(qtbot, window, client, op: str) -> None:
-    count = window.model.undo_stack.count()
+    count = window.doc.undo_stack.count()
     with qtbot.waitSignal(client.jobFinished, timeout=10_000):
         window.smart_masks.actions[op].trigger()
-    qtbot.waitUntil(lambda: window.model.undo_stack.count() == count + 1, timeout=5_000)
+    qtbot.waitUntil(lambda: window.doc.undo_stack.count() == count + 1, timeout=5_000)
 
 
 def test_select_subject_fills_the_mask_as_one_undo_step(qtbot, make_window, smart_client):
@@ -71,7 +71,7 @@ def test_select_subject_fills_the_mask_as_one_undo_step(qtbot, make_window, smar
     np.testing.assert_array_equal(window.document.mask, found_mask(h, w))
     np.testing.assert_array_equal(window.document.image, image)
     assert smart_client.fake.requests[-1].op == "select-subject"
-    window.model.undo_stack.undo()
+    window.doc.undo_stack.undo()
     assert not window.document.mask.any()
 
 
@@ -100,7 +100,7 @@ def test_remove_background_makes_the_image_rgba_in_one_undo_step(qtbot, make_win
     assert after.shape == before.shape[:2] + (4,)
     np.testing.assert_array_equal(after[..., :3], before)
     np.testing.assert_array_equal(after[..., 3], found_mask(*before.shape[:2]))
-    window.model.undo_stack.undo()
+    window.doc.undo_stack.undo()
     assert window.document.image.shape == before.shape
 
 
@@ -139,11 +139,11 @@ def test_select_subject_with_the_real_model_in_the_editor(qtbot, tmp_path):
         assert window.open_path(tmp_path / "eagle.png")
         with qtbot.waitSignal(client.jobFinished, timeout=60_000):
             window.smart_masks.actions["select-subject"].trigger()
-        qtbot.waitUntil(lambda: window.model.undo_stack.count() == 1, timeout=5_000)
+        qtbot.waitUntil(lambda: window.doc.undo_stack.count() == 1, timeout=5_000)
         assert samples.iou(window.document.mask >= 128, sample.reference) >= 0.85
-        window.model.undo_stack.undo()
+        window.doc.undo_stack.undo()
         assert not window.document.mask.any()
     finally:
-        window.model.mark_saved()
+        window.doc.mark_saved()
         window.close()
         client.shutdown()

@@ -110,7 +110,7 @@ def fill_from_prompt_in_the_editor(qtbot, tmp_path, catalog, model_id: str, prom
         before = window.document.image.copy()
         mask = np.zeros(before.shape[:2], np.uint8)
         mask[40:90, 60:140] = 255
-        replace_mask(window.model, mask)
+        replace_mask(window.doc, mask)
         panel = window.prompt_panel
         panel.op_combo.setCurrentIndex(panel.op_combo.findData("generate"))
         panel.model_combo.setCurrentIndex(panel.model_combo.findData(model_id))
@@ -129,7 +129,7 @@ def fill_from_prompt_in_the_editor(qtbot, tmp_path, catalog, model_id: str, prom
         assert window.train_action.isEnabled()
         return window.statusBar().currentMessage()
     finally:
-        window.model.mark_saved()
+        window.doc.mark_saved()
         window.close()
         client.shutdown()
 
