@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (QColorDialog, QDockWidget, QGraphicsEllipseItem, 
 from ..core.errors import StudioError
 from ..core.requests import EditRequest
 from .canvas.tools import Tool
+from .editor import build_op_request
 
 DOT = 3            # hint dot side in image pixels (what the model was trained with)
 MARKER_RADIUS = 5  # ring shown on the canvas, scene pixels
@@ -171,8 +172,7 @@ class ColourizePanel(QDockWidget):
         params: dict = {"strength": self.strength_slider.value() / 100.0}
         if not self.hints.is_empty() and self.hints.rgba.shape[:2] == image.shape[:2]:
             params["hints"] = self.hints.rgba.copy()
-        return EditRequest.build("colourize", image, params=params,
-                                 device=self.window.prompt_panel.device_combo.currentData())
+        return build_op_request(self.window, "colourize", params)
 
     @Slot()
     def on_run(self) -> Optional[int]:

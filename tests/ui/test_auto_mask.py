@@ -50,7 +50,7 @@ def test_auto_mask_fills_the_mask_as_one_undo_step(qtbot, make_window, detector_
     window = make_window(detector_client)
     image = window.document.image.copy()
     with qtbot.waitSignal(detector_client.jobFinished, timeout=10_000):
-        window.auto_mask_action.trigger()
+        window.mask_commands.auto_mask_action.trigger()
     qtbot.waitUntil(lambda: window.doc.undo_stack.count() == 1, timeout=5_000)
     mask = window.document.mask
     h, w = mask.shape
@@ -66,7 +66,7 @@ def test_auto_mask_fills_the_mask_as_one_undo_step(qtbot, make_window, detector_
 def test_restore_runs_as_one_image_job(qtbot, make_window, detector_client):
     window = make_window(detector_client)
     with qtbot.waitSignal(detector_client.jobFinished, timeout=10_000):
-        window.restore_action.trigger()
+        window.mask_commands.restore_action.trigger()
     qtbot.waitUntil(lambda: window.doc.undo_stack.count() == 1, timeout=5_000)
     assert detector_client.fake.requests[-1].op == "restore"
 

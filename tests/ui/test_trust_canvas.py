@@ -167,7 +167,7 @@ def test_the_outline_style_draws_black_and_white_dashes_at_the_mask_edge_only(qt
 
 def test_other_modules_can_add_mask_menu_entries(window):
     called = []
-    action = window.add_mask_action("Select Subject", lambda: called.append(True))
+    action = window.mask_commands.add_action("Select Subject", lambda: called.append(True))
     assert action in window.mask_menu.actions()
     action.trigger()  # on_mask_menu sees it too and leaves it alone
     assert called == [True] and window.doc.undo_stack.count() == 0

@@ -38,7 +38,7 @@ def test_the_panel_says_what_run_applies_to_before_run(qtbot, window):
     scope(qtbot, window, "Applies to: mask (2,000 px)")
     choose_op(window, "upscale")
     scope(qtbot, window, "Applies to: whole image (this operation ignores the mask)")
-    window.on_mask_command("clear", 1)
+    window.mask_commands.run("clear", 1)
     scope(qtbot, window, "Applies to: whole image")
 
 
@@ -63,7 +63,7 @@ def test_a_masked_job_clears_the_mask_and_one_undo_brings_back_picture_and_mask(
     np.testing.assert_array_equal(window.document.image, edited)
     assert not window.document.mask.any()
 
-    window.reuse_mask_action.trigger()  # Mask ▸ Reuse the Last Job's Mask: the old mask without undoing the job
+    window.mask_commands.reuse_mask_action.trigger()  # Mask ▸ Reuse the Last Job's Mask: the old mask without undoing the job
     np.testing.assert_array_equal(window.document.mask, mask_before)
     np.testing.assert_array_equal(window.document.image, edited)
 
@@ -102,7 +102,7 @@ def test_ctrl_z_right_after_enter_in_the_prompt_undoes_the_edit_not_the_typing(q
 
 def test_ctrl_z_in_a_spin_box_undoes_the_document(qtbot, window):
     select_rectangle(window, Bounds(5, 5, 10, 10))
-    window.on_mask_command("invert", 1)
+    window.mask_commands.run("invert", 1)
     window.activateWindow()
     spin = window.tools_panel.radius_spin
     spin.setFocus()

@@ -191,6 +191,9 @@ class CanvasView(QGraphicsView):
         if self.mask_style != "fill":
             self._outline_timer.start()
 
+    def set_overlay_opacity(self, opacity: float) -> None:
+        self.item.set_overlay_opacity(opacity)
+
     def set_mask_style(self, style: str) -> None:
         self.mask_style = style if style in ("fill", "outline", "both") else "fill"
         self.trace_outline()
