@@ -48,7 +48,6 @@ class Autosaver(QObject):
         self._generation = 0  # bumped by discard(): a write that was in flight no longer counts
         self._saved_revision = doc.revision
         self._closed = False
-        self.has_file = False  # this session wrote (or adopted) the recovery file
         self.failures = 0  # consecutive failed writes
         self._timer = QTimer(self)
         self._timer.timeout.connect(self.tick)
@@ -73,10 +72,6 @@ class Autosaver(QObject):
             self._timer.start(interval_ms)
 
     # --- state -------------------------------------------------------------------------
-    @property
-    def writing(self) -> bool:
-        return self._future is not None
-
     def needs_save(self) -> bool:
         return self.doc.modified and self.doc.revision != self._saved_revision
 
@@ -112,7 +107,6 @@ class Autosaver(QObject):
         if error is None:
             self.failures = 0
             self._saved_revision = self._future_revision
-            self.has_file = True
             self._restart_timer(self.interval_ms)
             log.info("Autosaved to %s", self.folder)
             self.saved.emit(str(self.folder / PROJECT_NAME))
@@ -133,13 +127,11 @@ class Autosaver(QObject):
     def adopt_existing(self) -> None:
         """The recovery file on disk holds the current document (it was just recovered from it)."""
         self._saved_revision = self.doc.revision
-        self.has_file = True
 
     def discard(self) -> None:
         """Remove the recovery file (after a save, on a clean close, or when recovery is declined)."""
         self._generation += 1
         self._saved_revision = self.doc.revision
-        self.has_file = False
         if self._future is None:
             remove_recovery(self.folder)  # two unlinks: fast enough for the GUI thread
         else:

@@ -386,10 +386,6 @@ class CanvasView(QGraphicsView):
             self.tool.release(self._to_scene(event.position()), _subtracting(event))
         event.accept()
 
-    @property
-    def tool_active(self) -> bool:
-        return self._tool_active
-
     @Slot()
     def cancel_tool(self) -> bool:
         """Abandon an unfinished stroke (its pixels are restored); True if there was one."""
