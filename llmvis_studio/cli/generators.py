@@ -97,6 +97,11 @@ def cmd_fill(args: argparse.Namespace) -> int:
 
 
 def register(sub) -> None:
+    _register_train(sub)
+    _register_export_generate_fill(sub)
+
+
+def _register_train(sub) -> None:
     train = sub.add_parser("train", help="train a generator (GAN or VAE) on an image folder (needs the train extra)")
     kinds = train.add_subparsers(dest="kind", required=True)
     for kind in ("gan", "vae"):
@@ -132,6 +137,8 @@ def register(sub) -> None:
                        help="do not add the exported model to the user's models folder")
         p.set_defaults(handler=cmd_train, kind=kind)
 
+
+def _register_export_generate_fill(sub) -> None:
     export = sub.add_parser("export", help="export a training run's generator to ONNX + model.json")
     export.add_argument("run_dir")
     export.add_argument("--no-register", dest="no_register", action="store_true")
