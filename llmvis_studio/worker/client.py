@@ -33,6 +33,11 @@ _THREADS: "weakref.WeakSet[QThread]" = weakref.WeakSet()
 PROGRESS_INTERVAL_S = 0.05
 
 
+def track_thread(thread: QThread) -> None:
+    """Count `thread` among the worker threads live_threads() reports while they run."""
+    _THREADS.add(thread)
+
+
 def live_threads() -> list[QThread]:
     """Worker threads still running (tests fail if any are left)."""
     return [thread for thread in list(_THREADS) if thread.isRunning()]
@@ -127,7 +132,7 @@ class EngineClient(QObject):
         self._ids = itertools.count(1)
         self._thread = QThread()
         self._thread.setObjectName("llmvis-engine")
-        _THREADS.add(self._thread)
+        track_thread(self._thread)
         self._worker = EngineWorker(engine_factory)
         self._worker.moveToThread(self._thread)
         self._submit.connect(self._worker.run_job)

@@ -70,3 +70,22 @@ def test_the_client_forgets_finished_jobs(qtbot, client, make_window):
             window.prompt_panel.run_button.click()
         qtbot.waitUntil(lambda: not window.jobs.busy, timeout=JOB_TIMEOUT_MS)
     assert client.jobs == {} and not client.busy()
+
+
+def test_a_background_task_failure_is_logged_and_its_thread_stopped(qtbot, log_file):
+    from llmvis_studio.worker.client import live_threads
+    from llmvis_studio.worker.task import BackgroundTask
+
+    def job(report, should_stop):
+        report({"step": 1})
+        raise RuntimeError("out of disk")
+
+    task = BackgroundTask(job, "training")
+    steps = []
+    task.progressed.connect(steps.append)
+    with qtbot.waitSignal(task.failed, timeout=JOB_TIMEOUT_MS) as failed:
+        task.start()
+    assert failed.args == ["Training failed unexpectedly (RuntimeError: out of disk)."] and steps == [{"step": 1}]
+    log = log_file.read_text(encoding="utf-8")
+    assert "Traceback" in log and "RuntimeError: out of disk" in log
+    assert not live_threads()
