@@ -66,20 +66,20 @@ class BackgroundTask(QObject):
         super().__init__(parent)
         self.source = source  # core.notify's source: "training"...
         self.stop_flag = threading.Event()
-        self._thread: Optional[QThread] = QThread()
+        self._thread = QThread(self)  # owned by this task (and with it by the task's parent)
         self._thread.setObjectName(f"llmvis-{source}")
         track_thread(self._thread)
         self._worker = _TaskWorker(job, self.stop_flag, what or source.capitalize())
         self._worker.moveToThread(self._thread)
         self._thread.started.connect(self._worker.run)
+        self._thread.finished.connect(self._worker.deleteLater)  # deleted in its own thread, as EngineClient's
         self._worker.progressed.connect(self._on_progress)
         self._worker.finished.connect(self._on_finished)
         self._worker.failed.connect(self._on_failed)
         self._worker.cancelled.connect(self._on_cancelled)
 
     def start(self) -> None:
-        if self._thread is not None:
-            self._thread.start()
+        self._thread.start()
 
     def stop(self) -> None:
         """Ask the job to stop at its next check (it answers with `cancelled`)."""
@@ -87,11 +87,9 @@ class BackgroundTask(QObject):
 
     def wait(self) -> None:
         """Stop the thread once the job has returned (or after stop(): the job checks the flag every step)."""
-        if self._thread is not None:
+        if self._thread.isRunning():
             self._thread.quit()
             self._thread.wait()
-            self._thread = None
-            self._worker.deleteLater()
 
     @Slot(object)
     def _on_progress(self, info: object) -> None:

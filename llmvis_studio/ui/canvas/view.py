@@ -194,6 +194,10 @@ class CanvasView(QGraphicsView):
     def set_overlay_opacity(self, opacity: float) -> None:
         self.item.set_overlay_opacity(opacity)
 
+    def set_overlay_choice(self, choice: str) -> None:
+        """The mask overlay's colour: a name from OVERLAY_COLOURS, or "auto" (stands out from the picture)."""
+        self.item.set_overlay_choice(choice)
+
     def set_mask_style(self, style: str) -> None:
         self.mask_style = style if style in ("fill", "outline", "both") else "fill"
         self.trace_outline()

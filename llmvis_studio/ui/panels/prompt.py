@@ -249,7 +249,7 @@ class PromptPanel(QDockWidget):
             return generate_params(self.seed_spin.value(), self.variation_spin.value() - 1, content)
         if op == "stylize":
             params = self.style_controls.params()
-            if routing is not None and routing.style and self.style_controls.style_combo.findData(routing.style) >= 0:
+            if routing is not None and routing.style and self.style_controls.knows(routing.style):
                 params["style"] = routing.style  # a preset the router named (and the list knows)
             return params
         if op == "upscale":
@@ -323,7 +323,7 @@ class PromptPanel(QDockWidget):
 
     def style_name(self) -> str:
         """The style shown in the list, as the user reads it."""
-        return self.style_controls.style_combo.currentText()
+        return self.style_controls.style_label()
 
     def show_choices(self, choices) -> None:
         """(op, score, runnable) each: the router's top choices as buttons (choiceChosen when one is clicked)."""
