@@ -1,13 +1,13 @@
 """Worker failures go through core.notify: the trace to the log file in the user's data folder, a plain
 message to a dialog (jobs) or the status bar (prompt routing); the client keeps no finished jobs."""
-import logging
-
 import numpy as np
 import pytest
 from PySide6.QtWidgets import QMessageBox
 
-from llmvis_studio.core.notify import attach_log_file
 from llmvis_studio.worker import EngineClient
+from tests import notify_log
+
+log_file = notify_log.log_file  # the fixture, found by its name
 
 JOB_TIMEOUT_MS = 10_000
 
@@ -18,17 +18,6 @@ class BuggyEngine:
 
     def route_prompt(self, text):
         raise KeyError("encoder.onnx")
-
-
-@pytest.fixture
-def log_file(tmp_path):
-    path = attach_log_file(tmp_path / "data")
-    yield path
-    root = logging.getLogger("llmvis_studio")
-    for handler in list(root.handlers):
-        if getattr(handler, "baseFilename", None) == str(path):
-            root.removeHandler(handler)
-            handler.close()
 
 
 @pytest.fixture

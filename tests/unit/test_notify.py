@@ -1,22 +1,11 @@
 """core.notify: every notice reaches the log file with its detail and each live subscriber; dead or broken
 subscribers drop out without disturbing the code that reported."""
 import gc
-import logging
 
-import pytest
+from llmvis_studio.core.notify import NotificationHub, Notice, notify
+from tests import notify_log
 
-from llmvis_studio.core.notify import NotificationHub, Notice, attach_log_file, notify
-
-
-@pytest.fixture
-def log_file(tmp_path):
-    path = attach_log_file(tmp_path / "data")
-    yield path
-    root = logging.getLogger("llmvis_studio")
-    for handler in list(root.handlers):
-        if getattr(handler, "baseFilename", None) == str(path):
-            root.removeHandler(handler)
-            handler.close()
+log_file = notify_log.log_file  # the fixture, found by its name
 
 
 def test_a_notice_goes_to_the_log_with_its_detail_and_to_subscribers(log_file):
