@@ -47,33 +47,33 @@ def cmd_remove_background(args: argparse.Namespace) -> int:
     return run_file_op(args, "remove-background", "remove background")
 
 
-def _parser(sub, name: str, help_text: str, example: str) -> argparse.ArgumentParser:
-    return sub.add_parser(name, help=help_text, description=help_text, epilog=f"example:\n  {example}",
-                          formatter_class=argparse.RawDescriptionHelpFormatter)
+def _parser(sub, name: str, help_text: str, example: str, output: str, output_help: str) -> argparse.ArgumentParser:
+    """IN and the output positional (`mask_output` shows as MASK_OUT, `output` as OUT), the example under --help."""
+    parser = sub.add_parser(name, help=help_text, description=help_text, epilog=f"example:\n  {example}",
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("input")
+    parser.add_argument(output, metavar="MASK_OUT" if output == "mask_output" else "OUT", help=output_help)
+    return parser
 
 
 def register(sub) -> None:
     sel = _parser(sub, "select-subject", "mask the main subject of a photo: writes a white-on-black mask PNG",
-                  "llmvis-studio select-subject portrait.jpg subject-mask.png")
-    sel.add_argument("input")
-    sel.add_argument("mask_output", metavar="MASK_OUT", help="PNG to write (white = subject, soft 1–3 px edge)")
+                  "llmvis-studio select-subject portrait.jpg subject-mask.png",
+                  "mask_output", "PNG to write (white = subject, soft 1–3 px edge)")
     sel.add_argument("--model", help="subject model id (see `models list`)")
     add_device(sel)
     sel.set_defaults(handler=cmd_select_subject)
 
     rem = _parser(sub, "remove-background", "cut out the main subject: writes the image with an alpha channel",
-                  "llmvis-studio remove-background product.tif cutout.png   (16-bit input stays 16-bit)")
-    rem.add_argument("input")
-    rem.add_argument("output", metavar="OUT", help="PNG (or TIFF, WebP) to write; PNG and TIFF keep 16 bits")
+                  "llmvis-studio remove-background product.tif cutout.png   (16-bit input stays 16-bit)",
+                  "output", "PNG (or TIFF, WebP) to write; PNG and TIFF keep 16 bits")
     rem.add_argument("--model", help="subject model id (see `models list`)")
     add_device(rem)
     rem.set_defaults(handler=cmd_remove_background)
 
     det = _parser(sub, "detect-text", "mask captions, date stamps and watermarks: writes a white-on-black mask PNG",
                   "llmvis-studio detect-text scan.jpg text-mask.png && llmvis-studio inpaint scan.jpg "
-                  "text-mask.png clean.png")
-    det.add_argument("input")
-    det.add_argument("mask_output", metavar="MASK_OUT", help="PNG to write (white = text)")
+                  "text-mask.png clean.png", "mask_output", "PNG to write (white = text)")
     det.add_argument("--grow", type=int, default=None, help="pixels added around the letters (default 2)")
     det.add_argument("--threshold", type=float, default=None, help="0..1; lower finds fainter text (default 0.3)")
     det.add_argument("--working-size", dest="working_size", type=int, default=None,
