@@ -242,3 +242,16 @@ def test_after_the_first_step_of_a_two_step_prompt_the_second_is_selected(qtbot,
     window.jobs.jobEnded.emit("detect-text", True)
     assert panel.op == "inpaint"
     assert "press Run" in panel.understood_label.text()
+
+
+def test_the_request_comes_from_the_routing_not_from_the_widgets(qtbot, window, monkeypatch):
+    """With the panel's display of the routing switched off, the routed op and its scale still reach the engine:
+    the request is built from the PromptRouting, not read back from the widgets."""
+    panel = window.prompt_panel
+    monkeypatch.setattr(panel, "show_routing", lambda routing, op=None: None)
+    choose_op(window, "inpaint")
+    panel.scale_combo.setCurrentIndex(panel.scale_combo.findData(4))
+    fake = route(qtbot, window, "upscale x2", runs=True)
+    assert panel.op == "inpaint", "the list was left alone"
+    assert (fake.requests[-1].op, dict(fake.requests[-1].params)) == ("upscale", {"scale": 2})
+    assert fake.requests[-1].prompt == "upscale x2"
