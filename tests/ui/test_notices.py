@@ -54,7 +54,7 @@ def test_a_failed_routing_reaches_the_status_bar_and_the_log(qtbot, make_window,
 
 def test_the_client_forgets_finished_jobs(qtbot, client, make_window):
     window = make_window(client)
-    for _ in range(3):
+    for _ in range(2):
         with qtbot.waitSignal(client.jobFinished, timeout=JOB_TIMEOUT_MS):
             window.prompt_panel.run_button.click()
         qtbot.waitUntil(lambda: not window.jobs.busy, timeout=JOB_TIMEOUT_MS)
