@@ -18,18 +18,11 @@ log = logging.getLogger("llmvis_studio")
 
 
 def setup_logging() -> None:
+    """The log file in the user's data folder: every failure's detail lands there (core.notify)."""
+    from .core.notify import attach_log_file
     from .paths import user_data_dir
 
-    try:
-        folder = user_data_dir()
-        folder.mkdir(parents=True, exist_ok=True)
-        handler: logging.Handler = logging.FileHandler(folder / "llmvis.log", encoding="utf-8")
-    except OSError:
-        handler = logging.NullHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    root = logging.getLogger("llmvis_studio")
-    root.addHandler(handler)
-    root.setLevel(logging.INFO)
+    attach_log_file(user_data_dir())
 
 
 def gui_parser() -> argparse.ArgumentParser:
@@ -57,7 +50,7 @@ def dialog_trainer():
 
     Imported dynamically on purpose: llmvis_studio.training needs torch, an optional extra, and the editor
     must start without it (the import-linter contract "nothing outside training imports torch" cannot see
-    this edge; cli_gen.py has the same one for `train` / `export`).
+    this edge; cli/generators.py has the same one for `train` / `export`).
     """
     import importlib.util
 

@@ -95,7 +95,7 @@ def main() -> int:
         panel.op_combo.setCurrentIndex(panel.op_combo.findData("inpaint"))
         panel.prompt_edit.setPlainText("remove the scratch")
         window.document.mask[:] = scratch_mask(window.document.mask.shape)
-        window.model.maskChanged.emit(Bounds.of_array(window.document.mask))
+        window.doc.maskChanged.emit(Bounds.of_array(window.document.mask))
         settle(app)
         save(window, out / "masked-fill.jpg")
 
@@ -132,7 +132,7 @@ def main() -> int:
         settle(app)
         save(window, out / "dark.jpg")
     finally:
-        window.model.mark_saved()
+        window.doc.mark_saved()
         window.close()
         client.shutdown()
     print("\n".join(str(p) for p in sorted(out.glob("*.jpg"))))

@@ -7,7 +7,6 @@ from typing import Optional
 
 import numpy as np
 
-from .errors import InputError
 from .geometry import Extent
 from .requests import check_image_array, check_mask_matches
 
@@ -44,13 +43,6 @@ class Document:
     def bit_depth(self) -> int:
         return 16 if self.image.dtype == np.uint16 else 8
 
-    def set_mask(self, mask: np.ndarray) -> None:
-        if mask.shape != self.mask.shape:
-            raise InputError(
-                f"The mask is {mask.shape[1]}×{mask.shape[0]} but the image is "
-                f"{self.image.shape[1]}×{self.image.shape[0]}."
-            )
-        self.mask = np.ascontiguousarray(mask, dtype=np.uint8)
 
 
 def empty_mask_for(image: np.ndarray) -> np.ndarray:

@@ -108,10 +108,6 @@ def feathered(mask: np.ndarray, radius: float) -> np.ndarray:
     return cv2.GaussianBlur(mask, (0, 0), sigmaX=max(0.3, radius / 2.0), borderType=cv2.BORDER_REPLICATE)
 
 
-def binarised(mask: np.ndarray, threshold: int = 127) -> np.ndarray:
-    return np.where(mask > threshold, 255, 0).astype(np.uint8)
-
-
 COMBINE_MODES = ("replace", "add", "subtract", "intersect")
 
 

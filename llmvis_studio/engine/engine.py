@@ -33,7 +33,6 @@ class Engine:
         self._own_catalog = catalog is None  # re-read from disk when a newly trained model is asked for
         self.sessions = SessionCache(threads)
         self.memory_budget = memory_budget
-        self.last_provider = ""
         self.threads = threads
         self._router: Optional[PromptRouter] = None  # the prompt router: loaded by the first route_prompt
 
@@ -103,7 +102,6 @@ class Engine:
             raise InputError(f"Model '{spec.id}' does '{spec.task}', not 'generate'.")
         context = OpContext(self.catalog, self.open_model, self.memory_budget)
         images, described, provider = generate.sample(context, spec, prompt, count, seed, device)
-        self.last_provider = provider
         return generate.sample_to_uint8(images), described, provider
 
     def open_model(self, spec: ModelSpec, device: str) -> LoadedModel:
@@ -123,7 +121,6 @@ class Engine:
         context = OpContext(self.catalog, self.open_model, self.memory_budget)
         started = time.perf_counter()
         output = function(context, request, spec, progress)
-        self.last_provider = output.provider
         image = output.image
         if op.keeps_grey and image.ndim == 3 and image.shape[2] >= 3 and is_grey(request.image):
             image = to_grey_like(image)

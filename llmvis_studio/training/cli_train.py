@@ -1,5 +1,5 @@
 """Entry points that need torch: `llmvis-studio train gan|vae`, `llmvis-studio export RUN_DIR`, the editor's
-Train dialog. cli.py and __main__.py reach this module through importlib only (training is an optional
+Train dialog. cli/generators.py and __main__.py reach this module through importlib only (training is an optional
 extra: the editor and the rest of the CLI must start without torch installed).
 """
 from __future__ import annotations
@@ -7,7 +7,6 @@ from __future__ import annotations
 import argparse
 import os
 import shlex
-import sys
 from typing import Any, Callable, Optional
 
 from llmvis_studio.training.gen_train import GenConfig, export_run, run_training, ProgressPrinter
@@ -62,12 +61,3 @@ def dialog_trainer(settings: dict[str, Any], report: Callable[[dict], None],
     result = run_training(cfg, report=report, should_stop=should_stop, echo=False)
     return {k: v for k, v in result.items() if k != "history"}
 
-
-def main(argv: Optional[list[str]] = None) -> int:
-    from llmvis_studio.cli import main as cli_main
-
-    return cli_main(["train", *(sys.argv[1:] if argv is None else argv)])
-
-
-if __name__ == "__main__":
-    sys.exit(main())

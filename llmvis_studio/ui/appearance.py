@@ -91,11 +91,11 @@ class AppearanceMenus(QObject):
         super().__init__(parent)
         self.settings = settings
         self.canvas = canvas
-        self.item = canvas.item
-        self.item.overlay_choice = overlay_choice(settings)
+        chosen = overlay_choice(settings)
+        canvas.set_overlay_choice(chosen)
         colours = {OVERLAY_AUTO: "Automatic (stands out from the picture)",
                    **{name: name.capitalize() for name in OVERLAY_COLOURS}}
-        self.overlay_group = choice_group(overlay_menu, colours, self.item.overlay_choice)
+        self.overlay_group = choice_group(overlay_menu, colours, chosen)
         self.overlay_group.triggered.connect(self.on_overlay_chosen)
         overlay_menu.addSeparator()
         style = str(settings.value(STYLE_KEY, "fill"))
@@ -112,7 +112,7 @@ class AppearanceMenus(QObject):
     @Slot(QAction)
     def on_overlay_chosen(self, action: QAction) -> None:
         self.settings.setValue(OVERLAY_KEY, action.data())
-        self.item.set_overlay_choice(action.data())
+        self.canvas.set_overlay_choice(action.data())
 
     @Slot(QAction)
     def on_style_chosen(self, action: QAction) -> None:

@@ -4,12 +4,13 @@ Every `interval` (setting `autosave/minutes`), if the document is modified and c
 the last autosave, the GUI thread takes a snapshot (copies of the image and mask; the original
 is read-only and shared) and a single background Python thread writes it with
 files.recovery.write_recovery. That thread touches no Qt object: a QTimer on the GUI thread
-polls its Future. A failed write is logged, reported through `failed` (a status-bar note, never
-a dialog) and retried after `retry_ms` (30 s, or the interval if that is shorter).
+polls its Future. A failed write goes through core.notify (the log file with its trace, a status-bar
+note, never a dialog) and is retried after `retry_ms` (30 s, or the interval if that is shorter).
 """
 from __future__ import annotations
 
 import logging
+import traceback
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable, Optional
@@ -17,6 +18,7 @@ from typing import Callable, Optional
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
 from ..core.errors import StudioError
+from ..core.notify import notify
 from ..files.project import Project
 from ..files.recovery import PROJECT_NAME, recovery_dir, remove_recovery, write_recovery
 from .document_model import DocumentModel
@@ -32,12 +34,11 @@ Snapshot = Callable[[], tuple[Project, Optional[Path]]]
 
 class Autosaver(QObject):
     saved = Signal(str)  # the recovery file's path
-    failed = Signal(str)  # a one-line note for the status bar
 
-    def __init__(self, model: DocumentModel, snapshot: Snapshot, interval_ms: int,
+    def __init__(self, doc: DocumentModel, snapshot: Snapshot, interval_ms: int,
                  parent: Optional[QObject] = None, folder: Optional[Path] = None) -> None:
         super().__init__(parent)
-        self.model = model
+        self.doc = doc
         self.folder = Path(folder) if folder is not None else recovery_dir()
         self._snapshot = snapshot
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llmvis-autosave")
@@ -45,9 +46,8 @@ class Autosaver(QObject):
         self._future_revision = 0
         self._future_generation = 0
         self._generation = 0  # bumped by discard(): a write that was in flight no longer counts
-        self._saved_revision = model.revision
+        self._saved_revision = doc.revision
         self._closed = False
-        self.has_file = False  # this session wrote (or adopted) the recovery file
         self.failures = 0  # consecutive failed writes
         self._timer = QTimer(self)
         self._timer.timeout.connect(self.tick)
@@ -72,19 +72,15 @@ class Autosaver(QObject):
             self._timer.start(interval_ms)
 
     # --- state -------------------------------------------------------------------------
-    @property
-    def writing(self) -> bool:
-        return self._future is not None
-
     def needs_save(self) -> bool:
-        return self.model.modified and self.model.revision != self._saved_revision
+        return self.doc.modified and self.doc.revision != self._saved_revision
 
     # --- the timer -----------------------------------------------------------------------
     @Slot()
     def tick(self) -> None:
         if self._closed or self._future is not None or not self.needs_save():
             return
-        revision = self.model.revision
+        revision = self.doc.revision
         try:
             project, project_path = self._snapshot()  # GUI thread: copies, fast
             self._future = self._executor.submit(write_recovery, self.folder, project, project_path)
@@ -111,7 +107,6 @@ class Autosaver(QObject):
         if error is None:
             self.failures = 0
             self._saved_revision = self._future_revision
-            self.has_file = True
             self._restart_timer(self.interval_ms)
             log.info("Autosaved to %s", self.folder)
             self.saved.emit(str(self.folder / PROJECT_NAME))
@@ -119,25 +114,24 @@ class Autosaver(QObject):
         self._report_failure(error)
 
     def _report_failure(self, error: BaseException) -> None:
-        """Log it, note it in the status bar (never a dialog) and try again sooner."""
+        """Log it with its trace, note it in the status bar (never a dialog; core.notify) and try again sooner."""
         self.failures += 1
-        log.warning("Autosave to %s failed (try %d)", self.folder, self.failures, exc_info=error)
         reason = error.user_message if isinstance(error, StudioError) else f"{type(error).__name__}: {error}"
         self._restart_timer(self.retry_ms)
         seconds = max(1, round(self.retry_ms / 1000))
-        self.failed.emit(f"Autosave failed ({reason.rstrip('.')}); retrying in {seconds} s.")
+        trace = "".join(traceback.format_exception(type(error), error, error.__traceback__))
+        notify(f"Autosave failed ({reason.rstrip('.')}); retrying in {seconds} s.",
+               f"folder {self.folder}, try {self.failures}\n{trace}", source="autosave", severity="warning")
 
     # --- the file ------------------------------------------------------------------------
     def adopt_existing(self) -> None:
         """The recovery file on disk holds the current document (it was just recovered from it)."""
-        self._saved_revision = self.model.revision
-        self.has_file = True
+        self._saved_revision = self.doc.revision
 
     def discard(self) -> None:
         """Remove the recovery file (after a save, on a clean close, or when recovery is declined)."""
         self._generation += 1
-        self._saved_revision = self.model.revision
-        self.has_file = False
+        self._saved_revision = self.doc.revision
         if self._future is None:
             remove_recovery(self.folder)  # two unlinks: fast enough for the GUI thread
         else:

@@ -36,7 +36,7 @@ class LiveColourize(QObject):
         self.timer.setInterval(DEBOUNCE_MS)
         self.timer.timeout.connect(self.on_timeout)
         self.jobs.jobEnded.connect(self.on_job_ended)
-        panel.window.model.documentReplaced.connect(self.reset)
+        panel.window.doc.documentReplaced.connect(self.reset)
 
     # --- what starts a run -------------------------------------------------------------
     def changed(self) -> None:

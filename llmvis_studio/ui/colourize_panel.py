@@ -23,6 +23,7 @@ from ..core.hint_layer import HintLayer, to_points
 from ..core.requests import EditRequest
 from .canvas.tools import Tool
 from .colourize_live import LiveColourize
+from .editor import build_op_request
 
 DOT = 3            # hint dot side in image pixels (what the model was trained with)
 MARKER_RADIUS = 5  # ring shown on the canvas, scene pixels
@@ -83,7 +84,7 @@ class HintBrushTool(Tool):
     """Canvas tool: a click puts one hint dot of the panel's colour."""
 
     def __init__(self, panel: "ColourizePanel") -> None:
-        super().__init__(panel.window.model, panel.window.canvas.scene())
+        super().__init__(panel.window.doc, panel.window.canvas.scene())
         self.panel = panel
 
     def press(self, point: QPointF, subtract: bool) -> None:
@@ -127,12 +128,12 @@ class ColourizePanel(QDockWidget):
         self.live = LiveColourize(self)
         self.live_box.toggled.connect(self.on_live_toggled)
         self.strength_slider.valueChanged.connect(self.on_strength_changed)
-        window.model.documentReplaced.connect(self.on_document_replaced)
+        window.doc.documentReplaced.connect(self.on_document_replaced)
 
     @property
     def hints(self) -> HintLayer:
         """The document model's hint layer (saved with the project)."""
-        return self.window.model.hints
+        return self.window.doc.hints
 
     # --- hint layer --------------------------------------------------------------------
     def add_dot(self, y: int, x: int) -> bool:
@@ -140,7 +141,7 @@ class ColourizePanel(QDockWidget):
         if not (0 <= y < image.shape[0] and 0 <= x < image.shape[1]):
             return False
         self.hints.ensure(*image.shape[:2])
-        self.window.model.push_command(HintDotCommand(self, y, x, self.colour))
+        self.window.doc.push_command(HintDotCommand(self, y, x, self.colour))
         return True
 
     def hints_changed(self) -> None:
@@ -186,7 +187,7 @@ class ColourizePanel(QDockWidget):
     def on_clear(self) -> None:
         """All hints go, as one undo step."""
         if not self.hints.is_empty():
-            self.window.model.push_command(ClearHintsCommand(self))
+            self.window.doc.push_command(ClearHintsCommand(self))
 
     @Slot()
     def on_document_replaced(self) -> None:
@@ -228,7 +229,7 @@ class ColourizePanel(QDockWidget):
             params["hints"] = self.hints.rgba.copy()
         try:
             return EditRequest.build("colourize", image, params=params,
-                                     device=self.window.prompt_panel.device_combo.currentData())
+                                     device=self.window.prompt_panel.device())
         except StudioError as error:
             self.window.show_error("Cannot start the job", error)
             return None

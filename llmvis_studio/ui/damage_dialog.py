@@ -19,8 +19,9 @@ from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QLabel, QMenu, QSlider, QVBoxLayout, QWidget)
 
 from ..core.errors import StudioError
-from ..core.requests import EditRequest, EditResult
+from ..core.requests import EditResult
 from .canvas.tools import replace_mask
+from .editor import build_op_request
 
 DEFAULT_SENSITIVITY = 50  # percent
 PREVIEW_SIDE = 640
@@ -117,8 +118,7 @@ class AutoMaskDamage(QObject):
             window.show_status("Another job is running.")
             return None
         try:
-            request = EditRequest.build("detect-scratches", window.document.image, params={"output": "score"},
-                                        device=window.prompt_panel.device_combo.currentData())
+            request = build_op_request(window, "detect-scratches", {"output": "score"})
         except StudioError as error:
             window.show_error("Cannot start the job", error)
             return None
@@ -147,7 +147,7 @@ class AutoMaskDamage(QObject):
 
     @Slot(object)
     def on_mask(self, mask: np.ndarray) -> None:
-        changed = replace_mask(self.window.model, mask, "Auto-mask damage")
+        changed = replace_mask(self.window.doc, mask, "Auto-mask damage")
         marked = 100.0 * np.count_nonzero(mask) / max(1, mask.size)
         self.window.show_status(f"Marked {marked:.2f} % as damage." if changed else "The mask did not change.")
 

@@ -7,22 +7,18 @@ undo step, editable), the panel says so, and the user's next Run fills exactly w
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Optional
+from typing import Optional
 
 from PySide6.QtCore import QObject, Slot
 
-from ..core.errors import StudioError
-from ..core.requests import EditRequest
-
-if TYPE_CHECKING:
-    from .main_window import MainWindow
+from .editor import Editor, submit_op
 
 DEFECT_WORDS = ("scratch", "dust", "damage", "crack", "speck", "spot", "hair", "tear", "crease", "blemish")
 
 
 class DefectReview(QObject):
-    def __init__(self, window: "MainWindow") -> None:
-        super().__init__(window)
+    def __init__(self, window: Editor, parent: Optional[QObject] = None) -> None:
+        super().__init__(parent)
         self.window = window
         window.jobs.maskDetected.connect(self.on_mask_detected)
         window.tools_panel.findScratches.connect(self.find)
@@ -30,10 +26,11 @@ class DefectReview(QObject):
     def has_detector(self) -> bool:
         return bool(self.window.catalog.for_task("detect-scratches"))
 
-    def wants_defects_found(self) -> bool:
-        """An inpaint of scratches, dust or damage with nothing masked: find them first."""
+    def wants_defects_found(self, op: Optional[str] = None) -> bool:
+        """An inpaint (`op`, else the op chosen in the list) of scratches, dust or damage with nothing masked:
+        find them first."""
         panel, text = self.window.prompt_panel, self.window.prompt_panel.prompt_text().lower()
-        return (panel.op == "inpaint" and not self.window.document.mask.any()
+        return ((op or panel.op) == "inpaint" and not self.window.document.mask.any()
                 and any(word in text for word in DEFECT_WORDS) and self.has_detector())
 
     def find_for_review(self) -> Optional[int]:
@@ -54,13 +51,7 @@ class DefectReview(QObject):
             window.show_status("No scratch detector is installed (models/scratch-detector.onnx).")
             return None
         params = {"threshold": window.tools_panel.detection_threshold()} if op == "detect-scratches" else {}
-        try:
-            request = EditRequest.build(op, window.document.image, params=params,
-                                        device=window.prompt_panel.device_combo.currentData())
-        except StudioError as error:
-            window.show_error("Cannot start the job", error)
-            return None
-        return window.jobs.submit(request)
+        return submit_op(window, op, params)
 
     @Slot(int)
     def on_mask_detected(self, pixels: int) -> None:

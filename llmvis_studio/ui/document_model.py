@@ -29,38 +29,38 @@ from ..core.history import Atom, PatchAtom
 class AtomCommand(QUndoCommand):
     """One undo step wrapping one history atom."""
 
-    def __init__(self, model: "DocumentModel", atom: Atom) -> None:
+    def __init__(self, doc: "DocumentModel", atom: Atom) -> None:
         super().__init__(atom.label)
-        self.model = model
+        self.doc = doc
         self.atom = atom
 
     def redo(self) -> None:
-        self.atom.redo(self.model.document)
-        self.model.notify_atom(self.atom)
+        self.atom.redo(self.doc.document)
+        self.doc.notify_atom(self.atom)
 
     def undo(self) -> None:
-        self.atom.undo(self.model.document)
-        self.model.notify_atom(self.atom)
+        self.atom.undo(self.doc.document)
+        self.doc.notify_atom(self.atom)
 
 
 class JobCommand(QUndoCommand):
     """One undo step for one applied job: its atoms in order, and the record a project keeps."""
 
-    def __init__(self, model: "DocumentModel", label: str, atoms: list[Atom], record: Optional[dict[str, Any]]):
+    def __init__(self, doc: "DocumentModel", label: str, atoms: list[Atom], record: Optional[dict[str, Any]]):
         super().__init__(label)
-        self.model = model
+        self.doc = doc
         self.atoms = atoms
         self.record = record
 
     def redo(self) -> None:
         for atom in self.atoms:
-            atom.redo(self.model.document)
-            self.model.notify_atom(atom)
+            atom.redo(self.doc.document)
+            self.doc.notify_atom(atom)
 
     def undo(self) -> None:
         for atom in reversed(self.atoms):
-            atom.undo(self.model.document)
-            self.model.notify_atom(atom)
+            atom.undo(self.doc.document)
+            self.doc.notify_atom(atom)
 
 
 class DocumentModel(QObject):

@@ -1,7 +1,7 @@
 """The window's file half: open, save, projects, recent files, masks on disk, crash recovery,
 the unsaved-changes question and file drops.
 
-`FileActions` is a mixin of MainWindow (it uses the window's model, autosaver, recent list,
+`FileActions` is a mixin of MainWindow (it uses the window's doc, autosaver, recent list,
 status bar and dialogs); kept apart so main_window.py stays about the window itself.
 
 Files: images, and `.llmvis` projects (original, current image, mask, applied jobs, prompts).
@@ -75,7 +75,7 @@ class FileActions:
             return False
         self.jobs.cancel()  # a running job's result would belong to the old image
         self.project_path = None
-        self.model.replace_document(document)
+        self.doc.replace_document(document)
         self.remember_recent(path)
         self.refresh_title()
         self.show_status(" ".join(document.metadata.notices) or f"Opened {Path(path).name}.")
@@ -127,8 +127,8 @@ class FileActions:
 
     def _show_project(self, project: Project, project_path: Optional[Path]) -> None:
         self.jobs.cancel()
-        self.model.replace_document(project.document, original=project.original, jobs=project.jobs,
-                                    prompts=project.prompts, hints=project.hints)
+        self.doc.replace_document(project.document, original=project.original, jobs=project.jobs,
+                                  prompts=project.prompts, hints=project.hints)
         self.project_path = project_path
         self.refresh_title()
 
@@ -138,8 +138,8 @@ class FileActions:
         if copy_arrays:  # the original is read-only: shared, not copied
             doc = Document(image=doc.image.copy(), mask=doc.mask.copy(), metadata=copy.deepcopy(doc.metadata),
                            path=doc.path)
-        hints = None if self.model.hints.is_empty() else self.model.hints.rgba.copy()
-        return Project(doc, self.model.original, copy.deepcopy(self.model.jobs), list(self.model.prompts), hints)
+        hints = None if self.doc.hints.is_empty() else self.doc.hints.rgba.copy()
+        return Project(doc, self.doc.original, copy.deepcopy(self.doc.jobs), list(self.doc.prompts), hints)
 
     def autosave_snapshot(self) -> tuple[Project, Optional[Path]]:
         return self.current_project(copy_arrays=True), self.project_path
@@ -214,7 +214,7 @@ class FileActions:
             return False
         self.document.path = Path(path)
         self.project_path = None  # the document is now this image file
-        self.model.mark_saved()
+        self.doc.mark_saved()
         self.autosaver.discard()
         self.remember_recent(path)
         self.refresh_title()
@@ -260,7 +260,7 @@ class FileActions:
             self.show_error("Cannot save the project", error)
             return False
         self.project_path = path
-        self.model.mark_saved()
+        self.doc.mark_saved()
         self.autosaver.discard()
         self.remember_recent(path)
         self.refresh_title()
@@ -295,7 +295,7 @@ class FileActions:
             self.show_status("The unsaved work from the earlier session was deleted.")
             return False
         self._show_project(project, Path(info.project_path) if info.project_path else None)
-        self.model.mark_modified()
+        self.doc.mark_modified()
         self.autosaver.adopt_existing()  # keep the copy on disk until the work is saved
         self.refresh_title()
         self.show_status(f"Recovered unsaved work from {info.when()}.")
@@ -312,7 +312,7 @@ class FileActions:
         except StudioError as error:
             self.show_error("Cannot import the mask", error)
             return False
-        replace_mask(self.model, mask)
+        replace_mask(self.doc, mask)
         return True
 
     def on_export_mask(self) -> None:
@@ -351,7 +351,7 @@ class FileActions:
 
     def confirm_discard(self) -> bool:
         """True when it is fine to drop the current document (saved, discarded or unchanged)."""
-        if not self.model.modified:
+        if not self.doc.modified:
             return True
         answer = self.ask_unsaved()
         if answer == QMessageBox.Save:

@@ -43,50 +43,50 @@ def resized_mask(mask: np.ndarray, width: int, height: int) -> np.ndarray:
     return cv2.resize(mask, (width, height), interpolation=cv2.INTER_NEAREST)
 
 
-def result_atom(model: DocumentModel, result: EditResult) -> Optional[Atom]:
+def result_atom(doc: DocumentModel, result: EditResult) -> Optional[Atom]:
     """The undo atom that applies a finished job, or None when it changed nothing; keeps the
     pre-job image for before/after.
 
     Same size and type: a patch of the changed rectangle. Otherwise (upscale): replace the
     image and resize the mask.
     """
-    model.interrupt_edits()  # a half-painted stroke would otherwise straddle the result
-    document = model.document
+    doc.interrupt_edits()  # a half-painted stroke would otherwise straddle the result
+    document = doc.document
     if result.image.shape == document.image.shape and result.image.dtype == document.image.dtype:
         bounds = _changed_region(document.image, result)
         if bounds is None:
             return None
-        model.before_image = document.image.copy()
+        doc.before_image = document.image.copy()
         return patch_atom(job_label(result), "image", bounds, document.image, result.image)
     height, width = result.image.shape[:2]
-    model.before_image = document.image  # never written in place again: undo restores a copy
+    doc.before_image = document.image  # never written in place again: undo restores a copy
     return ReplaceImageAtom(job_label(result), before_image=document.image, after_image=np.array(result.image),
                             before_mask=document.mask, after_mask=resized_mask(document.mask, width, height))
 
 
-def clear_mask_atom(model: DocumentModel) -> Optional[PatchAtom]:
+def clear_mask_atom(doc: DocumentModel) -> Optional[PatchAtom]:
     """After a job that used the mask: clear it (so the result is visible and the next job does not
     silently run inside the old mask). None when there is nothing to clear."""
-    mask = model.document.mask
+    mask = doc.document.mask
     bounds = nonzero_bounds(mask)
     if bounds is None:
         return None
     return PatchAtom("Clear mask", "mask", bounds, mask[bounds.slices].copy(), np.zeros_like(mask[bounds.slices]))
 
 
-def apply_result(model: DocumentModel, result: EditResult, record: Optional[dict[str, Any]] = None,
+def apply_result(doc: DocumentModel, result: EditResult, record: Optional[dict[str, Any]] = None,
                  clear_mask: bool = False) -> bool:
     """Apply a finished job as ONE undo step (with the mask clearing when asked). False: nothing changed."""
-    atom = result_atom(model, result)
+    atom = result_atom(doc, result)
     if atom is None:
         return False
     atoms: list[Atom] = [atom]
     if clear_mask:
-        model.last_job_mask = model.document.mask.copy()
-        cleared = clear_mask_atom(model)
+        doc.last_job_mask = doc.document.mask.copy()
+        cleared = clear_mask_atom(doc)
         if cleared is not None:
             atoms.append(cleared)
-    model.push_job(job_label(result), atoms, record)  # the push's redo() writes the pixels
+    doc.push_job(job_label(result), atoms, record)  # the push's redo() writes the pixels
     return True
 
 
@@ -133,12 +133,12 @@ class JobController(QObject):
     maskDetected = Signal(int)  # a detector filled the mask: how many pixels it marked
     jobEnded = Signal(str, bool)  # op, and whether its result was applied (False: failed, cancelled, stale)
 
-    def __init__(self, client: EngineClient, model: DocumentModel, dialog_parent: Optional[QWidget] = None,
+    def __init__(self, client: EngineClient, doc: DocumentModel, dialog_parent: Optional[QWidget] = None,
                  settings: Optional[QSettings] = None) -> None:
         super().__init__(dialog_parent)
         self.settings = settings  # remembers each op's speed, so even a first fill shows time left
         self.client = client
-        self.model = model
+        self.doc = doc
         self.dialog_parent = dialog_parent
         self.current_job: Optional[int] = None
         self._request: Optional[EditRequest] = None
@@ -166,7 +166,7 @@ class JobController(QObject):
         if width * height > LARGE_OUTPUT_PIXELS and not self.ask_large_output(width, height):
             self.statusMessage.emit("Not run: the result would be too large.")
             return None
-        self._revision_at_submit = self.model.image_revision
+        self._revision_at_submit = self.doc.image_revision
         self._request = request
         self.current_job = self.client.submit(request)
         self.busyChanged.emit(True)
@@ -240,22 +240,22 @@ class JobController(QObject):
             return
         request = self._request
         self._finish(completed=True)
-        if self.model.image_revision != self._revision_at_submit:
+        if self.doc.image_revision != self._revision_at_submit:
             self.statusMessage.emit("The image changed while the job ran; its result was discarded.")
             self.jobEnded.emit(result.op, False)
             return
         if result.op in MASK_OPS:  # the found mask (white = found) goes into the mask layer: one undo step
             mode = str(request.params.get("combine", "replace")) if request is not None else "replace"
-            found = combined(self.model.document.mask, np.ascontiguousarray(result.image[..., 0]), mode)
-            changed = replace_mask(self.model, found, MASK_OPS[result.op])
+            found = combined(self.doc.document.mask, np.ascontiguousarray(result.image[..., 0]), mode)
+            changed = replace_mask(self.doc, found, MASK_OPS[result.op])
             self.lastJobChanged.emit(describe(result))
             self.statusMessage.emit(" ".join(result.notes) if changed else "Done: the mask did not change.")
-            self.maskDetected.emit(int(np.count_nonzero(self.model.document.mask)))
+            self.maskDetected.emit(int(np.count_nonzero(self.doc.document.mask)))
             self.jobEnded.emit(result.op, True)
             return
         used_mask = request is not None and request.mask is not None and request.op in MASK_SCOPED_OPS
         record = job_record(request, result) if request is not None else None
-        changed = apply_result(self.model, result, record, clear_mask=used_mask)
+        changed = apply_result(self.doc, result, record, clear_mask=used_mask)
         self.lastJobChanged.emit(describe(result))
         notes = " ".join(result.notes)
         self.statusMessage.emit(notes or ("Done." if changed else "Done: nothing changed."))
@@ -267,8 +267,7 @@ class JobController(QObject):
             return
         op = self._request.op if self._request is not None else ""
         self._finish()
-        self.statusMessage.emit("The job failed.")
-        QMessageBox.warning(self.dialog_parent, "The job failed", message)
+        self.statusMessage.emit("The job failed.")  # its message and detail: core.notify (the client reports it)
         self.jobEnded.emit(op, False)
 
     @Slot(int)

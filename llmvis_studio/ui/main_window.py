@@ -18,25 +18,23 @@ from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QSlider, QStacke
 from ..catalog import Catalog
 from ..core.document import Document
 from ..core.errors import StudioError
+from ..core.requests import PromptRouting
 from ..paths import sample_image
 from ..worker.client import EngineClient
 from .appearance import AppearanceMenus
 from .autosave import Autosaver
-from .canvas.tools import (
-    BrushSettings, BrushTool, LassoTool, RectangleTool, Tool, clear_mask, feather_mask, grow_mask, invert_mask,
-    replace_mask, shrink_mask,
-)
-from . import damage_dialog
+from .canvas.tools import BrushSettings, BrushTool, LassoTool, RectangleTool, Tool, clear_mask
 from .canvas.view import CanvasView
 from .defects import DefectReview
 from .colourize_panel import install_colourize
 from .document_model import DocumentModel
 from .file_controller import APP_NAME, FileActions
 from .jobs import JobController
+from .mask_commands import MaskCommands
+from .notices import NoticeBridge, show_notice
 from .panels.prompt import PromptPanel
 from .panels.tools_panel import ToolsPanel
 from .routing import PromptRoutingController
-from .smart_masks import add_smart_mask_actions
 from .settings import RecentFiles, autosave_minutes, make_settings
 from .undo_routing import route_undo_to_document
 from .welcome import WelcomePage
@@ -44,7 +42,6 @@ from .welcome import WelcomePage
 log = logging.getLogger(__name__)
 
 STATUS_TIMEOUT_MS = 8000
-TOOL_KEYS = {"brush": "B", "eraser": "E", "rectangle": "R", "lasso": "L"}
 MASK_COUNT_DELAY_MS = 120  # "applies to: mask (N px)" is recounted this long after the last mask change
 
 
@@ -61,11 +58,11 @@ class MainWindow(FileActions, QMainWindow):
         self.catalog = catalog
         self.settings = settings if settings is not None else make_settings()
         self.recent = RecentFiles(self.settings)
-        self.model = DocumentModel(blank_document(), self)
+        self.doc = DocumentModel(blank_document(), self)
         self.project_path: Optional[Path] = None  # set while the document is a saved/opened project
         self._open_declined = False  # the last open stopped at the user's "No" to a large image
         self.brush = BrushSettings(parent=self)
-        self.canvas = CanvasView(self.model, self.brush, self)
+        self.canvas = CanvasView(self.doc, self.brush, self)
         self._welcome: Optional[WelcomePage] = None  # built when first shown (most starts open a file)
         self._no_picture = QWidget()  # stands in for the welcome page until the window is shown
         self.pages = QStackedWidget(self)  # the welcome page until a picture is open, then the canvas
@@ -77,11 +74,11 @@ class MainWindow(FileActions, QMainWindow):
         self.tools_panel = ToolsPanel(self.brush, self)
         self.addDockWidget(Qt.RightDockWidgetArea, self.prompt_panel)
         self.addDockWidget(Qt.LeftDockWidgetArea, self.tools_panel)
-        self.jobs = JobController(client, self.model, self, self.settings)
-        self.defects = DefectReview(self)
-        self.prompt_routing = PromptRoutingController(client, self.prompt_panel, self.model, self.settings, self)
+        self.jobs = JobController(client, self.doc, self, self.settings)
+        self.defects = DefectReview(self, self)
+        self.prompt_routing = PromptRoutingController(client, self.prompt_panel, self.doc, self.settings, self)
         self.jobs.jobEnded.connect(self.prompt_routing.on_job_ended)  # two-step prompts (detect-text → inpaint)
-        self.autosaver = Autosaver(self.model, self.autosave_snapshot,
+        self.autosaver = Autosaver(self.doc, self.autosave_snapshot,
                                    int(autosave_minutes(self.settings) * 60_000), self)
         self._create_actions()
         self._create_menus()
@@ -100,10 +97,10 @@ class MainWindow(FileActions, QMainWindow):
     def _make_tools(self) -> dict[str, Tool]:
         scene = self.canvas.scene()
         return {
-            "brush": BrushTool(self.model, scene, self.brush),
-            "eraser": BrushTool(self.model, scene, self.brush, erase=True),
-            "rectangle": RectangleTool(self.model, scene),
-            "lasso": LassoTool(self.model, scene),
+            "brush": BrushTool(self.doc, scene, self.brush),
+            "eraser": BrushTool(self.doc, scene, self.brush, erase=True),
+            "rectangle": RectangleTool(self.doc, scene),
+            "lasso": LassoTool(self.doc, scene),
         }
 
     def _action(self, text: str, slot, shortcut=None) -> QAction:
@@ -124,7 +121,7 @@ class MainWindow(FileActions, QMainWindow):
         self.import_mask_action = self._action("&Import Mask…", self.on_import_mask)
         self.export_mask_action = self._action("&Export Mask…", self.on_export_mask)
         self.close_action = self._action("&Close Window", self.close, QKeySequence.Close)
-        stack = self.model.undo_stack
+        stack = self.doc.undo_stack
         self.undo_action = self._action("&Undo", self.undo, QKeySequence.Undo)
         self.redo_action = self._action("&Redo", self.redo, QKeySequence.Redo)
         for action, icon, label in ((self.open_action, QStyle.SP_DialogOpenButton, "Open"),
@@ -159,7 +156,8 @@ class MainWindow(FileActions, QMainWindow):
         view_menu.addSeparator()
         self.appearance = AppearanceMenus(self.settings, self.canvas, view_menu.addMenu("Mask &Colour"),
                                           view_menu.addMenu("&Theme"), self)
-        self._create_mask_menu()
+        self.mask_menu = self.menuBar().addMenu("&Mask")
+        self.mask_commands = MaskCommands(self, self.mask_menu, self.brush, self.defects, self.open_restore_dialog)
         self.train_action = self._action("&Train Generator…", self.on_train_generator)
         self.train_action.setEnabled(self.trainer is not None)
         self.train_action.setToolTip("Train a generator on your pictures" if self.trainer is not None else
@@ -167,32 +165,6 @@ class MainWindow(FileActions, QMainWindow):
         self.menuBar().addMenu("&Tools").addAction(self.train_action)
         install_colourize(self)  # Colour menu + Colourize panel with the colour hint brush (ui/colourize_panel.py)
         self.refresh_recent_menu()
-
-    def _create_mask_menu(self) -> None:
-        """Keyboard access to the tools panel; text fields keep their keys (Qt's shortcut override).
-        Other modules may add their own actions to `self.mask_menu` (on_mask_menu ignores them)."""
-        menu = self.mask_menu = self.menuBar().addMenu("&Mask")
-        for name, key in TOOL_KEYS.items():
-            menu.addAction(name.capitalize(), QKeySequence(key)).setData(("tool", name))
-        menu.addSeparator()
-        menu.addAction("Smaller Brush", QKeySequence("[")).setData(("brush", -1))
-        menu.addAction("Larger Brush", QKeySequence("]")).setData(("brush", 1))
-        menu.addSeparator()
-        for name in ("clear", "invert", "grow", "shrink", "feather"):
-            menu.addAction(f"{name.capitalize()} Mask").setData(("command", name))
-        menu.addSeparator()
-        self.auto_mask_action = menu.addAction("Auto-mask Scratches and Dust")
-        self.auto_mask_action.setData(("job", "detect-scratches"))
-        self.restore_action = menu.addAction("Remove Scratches and Dust (Restore)")
-        self.restore_action.setData(("job", "restore"))
-        self.smart_masks = add_smart_mask_actions(self, menu)  # select subject, find text, remove background
-        self.restore_photo_action = menu.addAction("Restore Photo Step by Step…")
-        self.restore_photo_action.setData(("dialog", "restore-photo"))
-        menu.addSeparator()
-        self.reuse_mask_action = menu.addAction("Reuse the Last Job's Mask")
-        self.reuse_mask_action.setData(("command", "reuse"))
-        damage_dialog.install(self, menu)  # Auto-mask Damage (sensitivity)…: its own slot, no menu data
-        menu.triggered.connect(self.on_mask_menu)
 
     def _create_toolbar(self) -> None:
         toolbar = self.addToolBar("Main")
@@ -219,33 +191,34 @@ class MainWindow(FileActions, QMainWindow):
             self.statusBar().addPermanentWidget(label)
 
     def _connect(self) -> None:
-        self.model.modifiedChanged.connect(self.refresh_title)
-        self.model.imageChanged.connect(self.refresh_size_label)
-        self.model.documentReplaced.connect(self.refresh_size_label)
+        self.doc.modifiedChanged.connect(self.refresh_title)
+        self.doc.imageChanged.connect(self.refresh_size_label)
+        self.doc.documentReplaced.connect(self.refresh_size_label)
         self.canvas.zoomChanged.connect(self.on_zoom_changed)
         self.split_slider.valueChanged.connect(self.canvas.set_split_percent)
         self.canvas.splitChanged.connect(self.on_split_dragged)
-        self.model.documentReplaced.connect(self.on_document_opened)
-        self.model.maskChanged.connect(self.schedule_mask_count)
-        self.model.documentReplaced.connect(self.schedule_mask_count)
+        self.doc.documentReplaced.connect(self.on_document_opened)
+        self.doc.maskChanged.connect(self.schedule_mask_count)
+        self.doc.documentReplaced.connect(self.schedule_mask_count)
         self.mask_count_timer = QTimer(self)
         self.mask_count_timer.setSingleShot(True)
         self.mask_count_timer.setInterval(MASK_COUNT_DELAY_MS)
         self.mask_count_timer.timeout.connect(self.count_mask)
         self.tools_panel.toolChosen.connect(self.on_tool_chosen)
-        self.tools_panel.maskCommand.connect(self.on_mask_command)
         self.tools_panel.opacityChanged.connect(self.on_opacity_changed)
         self.prompt_panel.runRequested.connect(self.on_run_requested)
         self.prompt_panel.sampleFromMaskRequested.connect(self.on_sample_from_mask)
         self.prompt_panel.cancelRequested.connect(self.jobs.cancel)
         self.prompt_panel.cancelRequested.connect(self.prompt_routing.cancel)
         self.prompt_routing.runChosen.connect(self.run_chosen_op)
+        self.prompt_routing.runRouted.connect(self.run_routed_op)
         self.prompt_routing.statusMessage.connect(self.show_status)
         self.jobs.busyChanged.connect(self.prompt_panel.set_busy)
         self.jobs.progressChanged.connect(self.prompt_panel.set_progress)
         self.jobs.statusMessage.connect(self.show_status)
         self.jobs.lastJobChanged.connect(self.job_label.setText)
-        self.autosaver.failed.connect(self.show_status)
+        self.notices = NoticeBridge(self)  # worker, autosave and training failures (core.notify)
+        self.notices.noticed.connect(self.on_notice)
 
     # --- welcome page and per-image state --------------------------------------------
     @property
@@ -296,6 +269,10 @@ class MainWindow(FileActions, QMainWindow):
         self.job_label.setText("Last job: none")
         self.split_slider.setValue(0)
 
+    def show_split(self, percent: int) -> None:
+        """Put the before/after divider at `percent` of the picture (slider and canvas follow)."""
+        self.split_slider.setValue(percent)
+
     @Slot(int)
     def on_split_dragged(self, percent: int) -> None:
         if self.split_slider.value() != percent:
@@ -327,13 +304,13 @@ class MainWindow(FileActions, QMainWindow):
     # --- status and title ------------------------------------------------------------
     @property
     def document(self) -> Document:
-        return self.model.document
+        return self.doc.document
 
     @Slot()
     def refresh_title(self) -> None:
         shown = self.project_path or self.document.path
         name = shown.name if shown else "Untitled"
-        self.setWindowTitle(f"{name}{'*' if self.model.modified else ''} — {APP_NAME}")
+        self.setWindowTitle(f"{name}{'*' if self.doc.modified else ''} — {APP_NAME}")
 
     @Slot()
     def refresh_size_label(self) -> None:
@@ -351,6 +328,10 @@ class MainWindow(FileActions, QMainWindow):
     def show_status(self, message: str) -> None:
         self.statusBar().showMessage(message, STATUS_TIMEOUT_MS)
 
+    @Slot(object)
+    def on_notice(self, notice) -> None:
+        show_notice(self, notice, self.show_status)
+
     def show_error(self, title: str, error: Exception) -> None:
         message = error.user_message if isinstance(error, StudioError) else str(error)
         QMessageBox.warning(self, title, message)
@@ -360,6 +341,7 @@ class MainWindow(FileActions, QMainWindow):
             event.ignore()
             return
         self.jobs.cancel()
+        self.notices.close()
         self.autosaver.close()  # a clean close: the recovery copy is no longer needed
         self.settings.sync()
         event.accept()
@@ -369,12 +351,12 @@ class MainWindow(FileActions, QMainWindow):
     def undo(self) -> None:
         """Ctrl+Z during a stroke abandons the stroke; otherwise it undoes the last step."""
         if not self.canvas.cancel_tool():
-            self.model.undo_stack.undo()
+            self.doc.undo_stack.undo()
 
     @Slot()
     def redo(self) -> None:
         self.canvas.cancel_tool()
-        self.model.undo_stack.redo()
+        self.doc.undo_stack.redo()
 
     @Slot(str)
     def on_undo_text_changed(self, text: str) -> None:
@@ -385,60 +367,15 @@ class MainWindow(FileActions, QMainWindow):
         self.redo_action.setText(f"&Redo {text}".strip())
 
     # --- tools, mask commands, jobs --------------------------------------------------
-    def add_mask_action(self, text: str, slot, shortcut=None) -> QAction:
-        """For modules that add their own Mask-menu entries (e.g. select subject, find text): the entry goes at
-        the end of the menu, keeps its own slot, and is disabled with the menu while no picture is open."""
-        action = self._action(text, slot, shortcut)
-        self.mask_menu.addAction(action)
-        return action
-
     @Slot(str)
     def on_tool_chosen(self, name: str) -> None:
         self.canvas.set_tool(self.tools[name])
 
-    @Slot(QAction)
-    def on_mask_menu(self, action: QAction) -> None:
-        data = action.data()
-        if not isinstance(data, (tuple, list)) or len(data) != 2:
-            return  # an action another module added with its own slot
-        kind, value = data
-        if kind == "tool":
-            self.tools_panel.choose_tool(value)
-        elif kind == "brush":
-            self.brush.step(value)
-        elif kind == "job":
-            self.defects.run_job(value)
-        elif kind == "dialog":
-            self.open_restore_dialog()
-        else:
-            self.on_mask_command(value, self.tools_panel.radius_spin.value())
-
-    @Slot(str, int)
-    def on_mask_command(self, name: str, radius: int) -> None:
-        commands = {
-            "clear": lambda: clear_mask(self.model),
-            "invert": lambda: invert_mask(self.model),
-            "grow": lambda: grow_mask(self.model, radius),
-            "shrink": lambda: shrink_mask(self.model, radius),
-            "feather": lambda: feather_mask(self.model, radius),
-            "reuse": self.reuse_last_mask,
-        }
-        if not commands[name]():
-            self.show_status("The mask did not change.")
-
-    def reuse_last_mask(self) -> bool:
-        """Bring back the mask the last masked job used (jobs clear the mask when they finish)."""
-        mask = self.model.last_job_mask
-        if mask is None or mask.shape != self.document.mask.shape:
-            self.show_status("No earlier job mask to reuse for this picture.")
-            return True  # said why; no second message
-        return replace_mask(self.model, mask, "Reuse last job's mask")
-
     def open_restore_dialog(self):
         from .restore_dialog import RestoreDialog
 
-        dialog = RestoreDialog(self)
-        dialog.show()
+        dialog = RestoreDialog(self, self)
+        dialog.show()  # non-modal: the user compares each step on the canvas
         self.restore_dialog = dialog
         return dialog
 
@@ -448,12 +385,12 @@ class MainWindow(FileActions, QMainWindow):
         if not self.prompt_panel.set_sample_from(self.document.mask):
             self.show_status("Paint the area to copy texture from first, then click Use mask.")
             return
-        clear_mask(self.model)
+        clear_mask(self.doc)
         self.show_status("Sample-from area set. Now paint over the object and Run.")
 
     @Slot(float)
     def on_opacity_changed(self, opacity: float) -> None:
-        self.canvas.item.set_overlay_opacity(opacity)
+        self.canvas.set_overlay_opacity(opacity)
 
     @Slot()
     def on_train_generator(self):
@@ -490,20 +427,22 @@ class MainWindow(FileActions, QMainWindow):
         elif not text:
             self.run_chosen_op()
 
+    @Slot(object, str)
+    def run_routed_op(self, routing: PromptRouting, op: str) -> None:
+        self.run_chosen_op(routing, op)
+
     @Slot()
-    def run_chosen_op(self) -> None:
-        if self.defects.wants_defects_found():
+    def run_chosen_op(self, routing: Optional[PromptRouting] = None, op: Optional[str] = None) -> None:
+        """Run what the router understood (`routing`, `op`), or without them the operation chosen in the list."""
+        if self.defects.wants_defects_found(op):
             self.defects.find_for_review()
             return
         try:
-            request = self.prompt_panel.build_request(self.document.image, self.document.mask)
+            request = self.prompt_panel.build_request(self.document.image, self.document.mask, routing, op)
         except StudioError as error:
             self.show_error("Cannot start the job", error)
             return
         if self.jobs.submit(request) is not None:
             self.prompt_panel.submitted()
-            self.model.add_prompt(request.prompt)
+            self.doc.add_prompt(request.prompt)
             self.prompt_routing.remember(request.prompt)
-
-
-#END

@@ -6,16 +6,12 @@ next one (or stopping, or undoing it). Steps whose model is not installed are li
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Optional
+from typing import Optional
 
 from PySide6.QtCore import Slot
 from PySide6.QtWidgets import QCheckBox, QDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from ..core.errors import StudioError
-from ..core.requests import EditRequest
-
-if TYPE_CHECKING:
-    from .main_window import MainWindow
+from .editor import Editor, submit_op
 
 # (op, what the checkbox says, model task that must be installed, request params)
 STEPS = (
@@ -27,8 +23,8 @@ DEFAULT_ON = ("restore", "denoise")  # upscaling is a choice: it quadruples the 
 
 
 class RestoreDialog(QDialog):
-    def __init__(self, window: "MainWindow", parent: Optional[QWidget] = None) -> None:
-        super().__init__(parent or window)
+    def __init__(self, window: Editor, parent: Optional[QWidget] = None) -> None:
+        super().__init__(parent)
         self.setWindowTitle("Restore photo")
         self.main = window  # (not `window`: QWidget.window() is a Qt method)
         self.boxes: dict[str, QCheckBox] = {}
@@ -79,14 +75,7 @@ class RestoreDialog(QDialog):
         if not pending or self.main.jobs.busy:
             return None
         op, text, params = pending[0]
-        window = self.main
-        try:
-            request = EditRequest.build(op, window.document.image, params=dict(params),
-                                        device=window.prompt_panel.device_combo.currentData())
-        except StudioError as error:
-            window.show_error("Cannot start the step", error)
-            return None
-        job = window.jobs.submit(request)
+        job = submit_op(self.main, op, params, error_title="Cannot start the step")
         if job is not None:
             self.running = op
             self.status_label.setText(f"{text}…")
@@ -101,7 +90,7 @@ class RestoreDialog(QDialog):
         text = next(t for o, t, _task, _p in STEPS if o == op)
         if applied:
             self.completed.append(op)
-            self.main.split_slider.setValue(50)  # show this step's before / after
+            self.main.show_split(50)  # show this step's before / after
             left = len(self.pending())
             self.status_label.setText(f"Done: {text.lower()}. Compare with the divider"
                                       + (", then run the next step." if left else "; the photo is restored."))

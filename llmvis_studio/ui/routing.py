@@ -5,8 +5,9 @@
       ask (unsure)         → the top choices as buttons; the one picked runs
       op no model can do   → a message naming the op, nothing runs (or: not in this build, for ops the
                              router knows but this build lacks, e.g. colourize while it is being built)
-      otherwise            → the panel selects the op (style, scale, content) and `runChosen` fires
-    routeFailed (e.g. no text encoder installed) → the operation chosen in the list runs, as before.
+      otherwise            → the panel shows the op (style, scale) and `runRouted(routing, op)` fires: the
+                             request is built from that routing, not read back from the panel's widgets
+    routeFailed (e.g. no text encoder installed) → `runChosen`: the operation chosen in the list runs.
 
 The client's signals are re-emitted in the GUI thread and connect only to @Slot methods here.
 Also keeps the prompt history: this document's prompts and the last 50 of past sessions (QSettings).
@@ -27,25 +28,26 @@ from .panels.prompt_extras import (
 
 
 class PromptRoutingController(QObject):
-    runChosen = Signal()  # the panel now shows the op to run: build the request and submit it
+    runChosen = Signal()  # run the operation chosen in the panel's list
+    runRouted = Signal(object, str)  # PromptRouting, the op to run (the routed one or the choice picked)
     statusMessage = Signal(str)
 
-    def __init__(self, client: EngineClient, panel: PromptPanel, model: DocumentModel, settings: QSettings,
+    def __init__(self, client: EngineClient, panel: PromptPanel, doc: DocumentModel, settings: QSettings,
                  parent: Optional[QObject] = None) -> None:
         super().__init__(parent)
         self.client = client
         self.panel = panel
-        self.model = model
+        self.doc = doc
         self.history = PromptHistory(settings)
         self.pending: Optional[int] = None  # the route() request we wait for
         self.waiting_choice: Optional[PromptRouting] = None  # an unsure routing whose choices are shown
         self.pending_then: Optional[tuple[str, str]] = None  # (op running now, op to select after it)
         client.promptRouted.connect(self.on_routed)
         client.routeFailed.connect(self.on_route_failed)
-        panel.choice_bar.chosen.connect(self.on_choice)
-        panel.history_box.clearRequested.connect(self.on_clear_history)
-        model.documentReplaced.connect(self.refresh_history)
-        model.documentReplaced.connect(self.cancel)  # an answer for the old picture must not run on the new
+        panel.choiceChosen.connect(self.on_choice)
+        panel.historyClearRequested.connect(self.on_clear_history)
+        doc.documentReplaced.connect(self.refresh_history)
+        doc.documentReplaced.connect(self.cancel)  # an answer for the old picture must not run on the new
         self.refresh_history()
 
     @property
@@ -56,7 +58,7 @@ class PromptRoutingController(QObject):
     def start(self, text: str) -> int:
         """Route `text` on the worker; the panel waits (Run disabled) until the answer."""
         self.waiting_choice = None
-        self.panel.choice_bar.clear()
+        self.panel.clear_choices()
         self.pending = self.client.route(text)
         self.panel.set_busy(True)
         self.panel.set_progress(0.0, "Understanding the prompt…")
@@ -86,8 +88,8 @@ class PromptRoutingController(QObject):
         elif routing.ask:
             self.waiting_choice = routing
             self.panel.show_understood(choices_text(routing))
-            self.panel.choice_bar.show_choices([(op, score, self.panel.can_run(op))
-                                                for op, score in routing.alternatives if op != "none"])
+            self.panel.show_choices([(op, score, self.panel.can_run(op))
+                                     for op, score in routing.alternatives if op != "none"])
             self.statusMessage.emit("Not sure what the prompt asks for: pick one of the choices.")
         else:
             self.run(routing, routing.op)
@@ -98,13 +100,13 @@ class PromptRoutingController(QObject):
             return
         chosen = op_label(self.panel.op or "")
         self.panel.show_understood(f"The prompt could not be understood; running {chosen} as chosen in the list.")
-        self.statusMessage.emit(message)
+        # `message` (and its detail) already reached the log and the status bar through core.notify
         self.runChosen.emit()
 
     @Slot(str)
     def on_choice(self, op: str) -> None:
         routing, self.waiting_choice = self.waiting_choice, None
-        self.panel.choice_bar.clear()
+        self.panel.clear_choices()
         if routing is not None:
             self.run(routing, op)
 
@@ -114,12 +116,12 @@ class PromptRoutingController(QObject):
             self.statusMessage.emit(f"{op_label(op)} is not available in this build." if not in_this_build(op)
                                     else f"No installed model can {op} yet.")
             return
-        self.panel.apply_routing(routing, op)
+        self.panel.show_routing(routing, op)
         # "remove the date stamp": detect-text first, then the fill; the found mask is shown for review before it
         self.pending_then = (op, routing.then) if routing.then and op == routing.op else None
-        style = self.panel.style_controls.style_combo.currentText() if op == "stylize" and not routing.style else None
+        style = self.panel.style_name() if op == "stylize" and not routing.style else None
         self.panel.show_understood(routing_summary(routing, op, style=style))
-        self.runChosen.emit()
+        self.runRouted.emit(routing, op)
 
     @Slot(str, bool)
     def on_job_ended(self, op: str, applied: bool) -> None:
@@ -130,7 +132,7 @@ class PromptRoutingController(QObject):
         then = pending[1]
         if not self.panel.can_run(then):
             return
-        self.panel.op_combo.setCurrentIndex(self.panel.op_combo.findData(then))
+        self.panel.select_op(then)
         self.panel.show_understood(f"{op_label(op)} done: check the mask, then press Run to {op_label(then).lower()}.")
         self.statusMessage.emit(f"Next: {op_label(then)} — press Run to fill what was found.")
 
@@ -142,7 +144,7 @@ class PromptRoutingController(QObject):
 
     @Slot()
     def refresh_history(self) -> None:
-        self.panel.history_box.set_items(self.history.merged(self.model.prompts))
+        self.panel.set_history(self.history.merged(self.doc.prompts))
 
     @Slot()
     def on_clear_history(self) -> None:

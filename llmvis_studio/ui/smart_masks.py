@@ -14,9 +14,8 @@ from PySide6.QtCore import QObject, Slot
 from PySide6.QtGui import QAction, QActionGroup
 from PySide6.QtWidgets import QMenu
 
-from ..core.errors import StudioError
 from ..core.mask import COMBINE_MODES
-from ..core.requests import EditRequest
+from .editor import submit_op
 
 # op → (menu text, the model task it needs, what to say when no model is installed)
 SMART_OPS = {
@@ -85,13 +84,7 @@ class SmartMasks(QObject):
             window.show_status(missing)
             return None
         params = {"combine": self.combine_mode} if op != "remove-background" else {}
-        try:
-            request = EditRequest.build(op, window.document.image, params=params,
-                                        device=window.prompt_panel.device_combo.currentData())
-        except StudioError as error:
-            window.show_error("Cannot start the job", error)
-            return None
-        return window.jobs.submit(request)
+        return submit_op(window, op, params)
 
 
 def add_smart_mask_actions(window, menu: QMenu) -> SmartMasks:

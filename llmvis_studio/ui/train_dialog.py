@@ -2,7 +2,8 @@
 
 The dialog never imports the training code (torch is an optional extra and ui/ may not import it): it is
 given a *trainer* callable, `trainer(settings: dict, report: Callable[[dict], None], should_stop:
-Callable[[], bool]) -> dict`, and runs it on its own QThread. `report` receives
+Callable[[], bool]) -> dict`, and runs it as a worker.BackgroundTask (its own QThread, failures through
+core.notify, the same rules as the engine's worker). `report` receives
 {"step", "steps", "losses": {name: value}, "rate", "sample": PNG path or None}; the trainer raises
 core.errors.Cancelled when `should_stop()` turned true. __main__.py passes a function that imports
 llmvis_studio.training.cli_train dynamically; tests pass a fake.
@@ -13,22 +14,20 @@ Defaults are sized to finish in minutes on a laptop CPU; a stopped run can be re
 """
 from __future__ import annotations
 
-import threading
 import time
-import traceback
 from pathlib import Path
 from typing import Any, Callable, Optional
 
-from PySide6.QtCore import QObject, QPointF, Qt, QThread, Signal, Slot
+from PySide6.QtCore import QPointF, Qt, Signal, Slot
 from PySide6.QtGui import QColor, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import (
     QComboBox, QDialog, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QProgressBar, QPushButton,
     QSpinBox, QVBoxLayout, QWidget,
 )
 
-from ..core.errors import Cancelled, StudioError
 from ..paths import user_data_dir
 from ..worker.emit import safe_emit
+from ..worker.task import BackgroundTask
 
 Trainer = Callable[[dict, Callable[[dict], None], Callable[[], bool]], dict]
 SIZES = (32, 64, 128)
@@ -96,43 +95,18 @@ class LossPlot(QWidget):
             painter.drawText(margin_left + 6 + 60 * index, margin + 14, name)
 
 
-class TrainWorker(QObject):
-    """Runs the trainer on the dialog's thread; the stop flag is a plain threading.Event."""
+def throttled(report: Callable[[dict], None], every_s: float = REPORT_S) -> Callable[[dict], None]:
+    """`report` at most once every `every_s` (called on the training thread); a sample grid or the last step
+    always goes through."""
+    last = [0.0]
 
-    progressed = Signal(object)
-    finished = Signal(object)
-    failed = Signal(str)
-    cancelled = Signal(str)
-
-    def __init__(self, trainer: Trainer, settings: dict) -> None:
-        super().__init__()
-        self.trainer = trainer
-        self.settings = settings
-        self.stop_flag = threading.Event()
-        self._last_report = 0.0
-
-    def report(self, info: dict) -> None:
-        """Called by the trainer on this thread; throttled (a sample grid or the last step always goes)."""
+    def forward(info: dict) -> None:
         now = time.monotonic()
-        if info.get("sample") or info.get("step", 0) >= info.get("steps", 0) or now - self._last_report >= REPORT_S:
-            self._last_report = now
-            safe_emit(self.progressed, info)
+        if info.get("sample") or info.get("step", 0) >= info.get("steps", 0) or now - last[0] >= every_s:
+            last[0] = now
+            report(info)
 
-    @Slot()
-    def run(self) -> None:
-        try:
-            result = self.trainer(self.settings, self.report, self.stop_flag.is_set)
-        except Cancelled as exc:
-            safe_emit(self.cancelled, exc.user_message)
-        except StudioError as exc:
-            safe_emit(self.failed, exc.user_message)
-        except Exception as exc:  # a bug in training: a plain sentence, the trace in the log
-            import logging
-
-            logging.getLogger(__name__).error("training failed:\n%s", traceback.format_exc())
-            safe_emit(self.failed, f"Training failed unexpectedly ({type(exc).__name__}: {exc}).")
-        else:
-            safe_emit(self.finished, result)
+    return forward
 
 
 def minutes_text(seconds: float) -> str:
@@ -179,16 +153,14 @@ class TrainDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle("Train a generator")
         self.trainer = trainer
-        self.thread: Optional[QThread] = None
-        self.worker: Optional[TrainWorker] = None
+        self.task: Optional[BackgroundTask] = None  # the running training
         self.result: Optional[dict] = None
         self.state = "idle"  # idle | running | stopping | done | failed | cancelled
         self.step_clock = StepClock()
         self._build()
 
-    def _build(self) -> None:
-        self.intro_label = QLabel(INTRO)
-        self.intro_label.setWordWrap(True)
+    def _setting_widgets(self) -> QHBoxLayout:
+        """The setting widgets; returns the folder row (a line edit and Browse…)."""
         self.folder_edit = QLineEdit()
         self.folder_edit.setPlaceholderText("a folder of pictures; one sub-folder per class")
         browse = QPushButton("Browse…")
@@ -213,13 +185,22 @@ class TrainDialog(QDialog):
         self.device_combo = QComboBox()
         for device, label in (("auto", "Auto (GPU if present)"), ("cpu", "CPU"), ("cuda", "CUDA GPU")):
             self.device_combo.addItem(label, device)
+        return folder_row
+
+    def _settings_form(self) -> QFormLayout:
         form = QFormLayout()
-        form.addRow("Pictures", folder_row)
+        form.addRow("Pictures", self._setting_widgets())
         form.addRow("Run folder", self.out_edit)
         form.addRow("Model", self.kind_combo)
         form.addRow("Image size", self.size_combo)
         form.addRow("Training steps", self.steps_spin)
         form.addRow("Device", self.device_combo)
+        return form
+
+    def _build(self) -> None:
+        self.intro_label = QLabel(INTRO)
+        self.intro_label.setWordWrap(True)
+        form = self._settings_form()
         self.start_button = QPushButton("Start")
         self.resume_button = QPushButton("Resume")
         self.resume_button.setToolTip("Continue the stopped run in the run folder from its last checkpoint")
@@ -297,38 +278,32 @@ class TrainDialog(QDialog):
             self.loss_plot.clear()
             self.progress_bar.setValue(0)
         self.step_clock.reset()
-        self.thread = QThread(self)
-        self.thread.setObjectName("llmvis-train")
-        self.worker = TrainWorker(self.trainer, settings)
-        self.worker.moveToThread(self.thread)
-        self.thread.started.connect(self.worker.run)
-        self.worker.progressed.connect(self.on_progress)
-        self.worker.finished.connect(self.on_finished)
-        self.worker.failed.connect(self.on_failed)
-        self.worker.cancelled.connect(self.on_cancelled)
+        trainer = self.trainer
+        self.task = BackgroundTask(lambda report, should_stop: trainer(settings, throttled(report), should_stop),
+                                   "training", self)
+        self.task.progressed.connect(self.on_progress)
+        self.task.finished.connect(self.on_finished)
+        self.task.failed.connect(self.on_failed)
+        self.task.cancelled.connect(self.on_cancelled)
         self.state = "running"
         self.status_label.setText("Resuming: loading the pictures and the checkpoint…" if resume
                                   else "Loading the pictures…")
         self._refresh_buttons()
-        self.thread.start()
+        self.task.start()
         return True
 
     @Slot()
     def cancel(self) -> None:
-        if self.worker is not None and self.state == "running":
-            self.worker.stop_flag.set()
+        if self.task is not None and self.state == "running":
+            self.task.stop()
             self.state = "stopping"
             self.status_label.setText("Stopping after this step (a checkpoint is kept)…")
             self._refresh_buttons()
 
     def _stop_thread(self) -> None:
-        if self.thread is not None:
-            self.thread.quit()
-            self.thread.wait()
-            self.thread = None
-        if self.worker is not None:
-            self.worker.deleteLater()
-            self.worker = None
+        if self.task is not None:
+            self.task.wait()
+            self.task = None
         self._refresh_buttons()
 
     @Slot(object)
@@ -378,7 +353,6 @@ class TrainDialog(QDialog):
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt name)
         if self.state in ("running", "stopping"):
             self.cancel()
-            if self.thread is not None:
-                self.thread.quit()
-                self.thread.wait()  # the trainer checks the flag every step
+            if self.task is not None:
+                self.task.wait()  # the trainer checks the flag every step
         super().closeEvent(event)

@@ -7,7 +7,9 @@ Rules this module keeps:
   so they are delivered by the GUI event loop (a lambda would run in the worker thread);
 - cancel sets the job's Progress token directly; the engine checks it between tiles;
 - prompt routing (`route(text)`) is a second kind of work on the same thread and queue, so the
-  text encoder loads and runs off the GUI thread too.
+  text encoder loads and runs off the GUI thread too;
+- every failure goes through core.notify (its detail to the log file, its message to the status bar or a
+  dialog); `jobs` holds only unfinished jobs, so a long session does not keep one entry per job.
 """
 from __future__ import annotations
 
@@ -23,12 +25,18 @@ from typing import Any, Optional
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from ..core.errors import Cancelled, StudioError
+from ..core.notify import notify
 from ..core.progress import Progress
 from ..core.requests import EditRequest
 
 EngineFactory = Callable[[], Any]  # returns an object with run(request, progress) -> EditResult
 _THREADS: weakref.WeakSet[QThread] = weakref.WeakSet()
 PROGRESS_INTERVAL_S = 0.05
+
+
+def track_thread(thread: QThread) -> None:
+    """Count `thread` among the worker threads live_threads() reports while they run."""
+    _THREADS.add(thread)
 
 
 def live_threads() -> list[QThread]:
@@ -121,12 +129,11 @@ class EngineClient(QObject):
 
     def __init__(self, engine_factory: EngineFactory, parent: Optional[QObject] = None) -> None:
         super().__init__(parent)
-        self.jobs: dict[int, Job] = {}
-        self.last_failure_detail = ""
+        self.jobs: dict[int, Job] = {}  # queued or running; finished ones are dropped
         self._ids = itertools.count(1)
         self._thread = QThread()
         self._thread.setObjectName("llmvis-engine")
-        _THREADS.add(self._thread)
+        track_thread(self._thread)
         self._worker = EngineWorker(engine_factory)
         self._worker.moveToThread(self._thread)
         self._submit.connect(self._worker.run_job)
@@ -186,11 +193,12 @@ class EngineClient(QObject):
         return report
 
     def _set_state(self, job_id: int, state: JobState) -> None:
-        job = self.jobs.get(job_id)
-        if job is not None:
-            job.state = state
-            if state not in (JobState.QUEUED, JobState.RUNNING):
-                job.request = None  # type: ignore[assignment]  # free the image copy
+        if state in (JobState.QUEUED, JobState.RUNNING):
+            job = self.jobs.get(job_id)
+            if job is not None:
+                job.state = state
+        else:
+            self.jobs.pop(job_id, None)  # finished: forget it (and its copy of the image)
 
     @Slot(int)
     def _on_started(self, job_id: int) -> None:
@@ -209,8 +217,8 @@ class EngineClient(QObject):
     @Slot(int, str, str)
     def _on_failed(self, job_id: int, message: str, detail: str) -> None:
         self._set_state(job_id, JobState.FAILED)
-        self.last_failure_detail = detail
-        self.jobFailed.emit(job_id, message)
+        self.jobFailed.emit(job_id, message)  # the job's owner settles its state first
+        notify(message, detail, source="job", dialog=True)  # then the log file and a dialog
 
     @Slot(int, object)
     def _on_routed(self, request_id: int, routing: object) -> None:
@@ -218,7 +226,7 @@ class EngineClient(QObject):
 
     @Slot(int, str, str)
     def _on_route_failed(self, request_id: int, message: str, detail: str) -> None:
-        self.last_failure_detail = detail
+        notify(message, detail, source="prompt")  # the log file and the status bar; the run falls back
         self.routeFailed.emit(request_id, message)
 
     @Slot(int)

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from llmvis_studio.cli import build_parser, main
-from llmvis_studio.cli_run import EXAMPLES, leaf_parsers
+from llmvis_studio.cli._help import EXAMPLES, leaf_parsers
 from llmvis_studio.files import load_image, save_image, save_mask
 from llmvis_studio.paths import sample_image
 
@@ -172,7 +172,7 @@ def test_help_shows_an_example(command, capsys):
     assert exit_info.value.code == 0
     text = capsys.readouterr().out
     example = re.search(r"example:\n  (.+)", text)
-    assert example, f"`{command} --help` has no example: add one to cli_run.EXAMPLES"
+    assert example, f"`{command} --help` has no example: add one to cli._help.EXAMPLES"
     assert example.group(1).startswith(f"llmvis-studio {command}")
     assert "--json" in text or command == "completion"
 

@@ -1,4 +1,4 @@
-"""cli_run: progress on stderr after a second, the --json summary, one-line errors for every kind of failure."""
+"""cli/_run.py: progress on stderr after a second, the --json summary, one-line errors for every kind of failure."""
 import argparse
 import io
 import json
@@ -6,9 +6,9 @@ import time
 
 import pytest
 
-from llmvis_studio import cli_run
+from llmvis_studio.cli import _run as cli_run
 from llmvis_studio.cli import main
-from llmvis_studio.cli_run import ProgressBar, record, run_command
+from llmvis_studio.cli._run import ProgressBar, record, run_command
 from llmvis_studio.core.errors import InputError
 
 

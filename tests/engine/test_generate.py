@@ -141,12 +141,13 @@ def test_generate_cli_writes_n_pngs(tmp_path):
 
 
 def test_runtime_cli_does_not_import_torch_and_explains_the_train_extra(monkeypatch, capsys):
-    code = ("import sys, llmvis_studio.cli, llmvis_studio.cli_gen, llmvis_studio.__main__; "
+    code = ("import sys, llmvis_studio.cli, llmvis_studio.cli.generators, llmvis_studio.__main__; "
             "assert 'torch' not in sys.modules and 'llmvis_studio.training' not in sys.modules")
     assert subprocess.run([sys.executable, "-c", code], timeout=60).returncode == 0
     import importlib.util
 
-    from llmvis_studio import cli, cli_gen
+    from llmvis_studio import cli
+    from llmvis_studio.cli import generators as cli_gen
 
     real = importlib.util.find_spec
     monkeypatch.setattr(cli_gen.importlib.util, "find_spec", lambda name, *a: None if name == "torch" else real(name, *a))

@@ -43,7 +43,7 @@ def test_prompt_plain_text():
 
 
 def test_stdin_batches_group_the_lines_that_arrived_together():
-    from llmvis_studio.cli_text import stdin_batches
+    from llmvis_studio.cli.text import stdin_batches
 
     read, write = os.pipe()
     os.write(write, "upscale x2\r\nfüll mit wolken\npartial".encode("utf-8"))

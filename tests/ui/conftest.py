@@ -4,6 +4,7 @@ Every test must leave no worker QThread running; the client fixture shuts its cl
 """
 from __future__ import annotations
 
+import gc
 import re
 import time
 from pathlib import Path
@@ -11,6 +12,7 @@ from typing import Callable
 
 import numpy as np
 import pytest
+from PySide6.QtCore import QCoreApplication, QEvent
 
 from llmvis_studio.catalog import BUILTIN_MODELS, Catalog, ModelSpec
 from llmvis_studio.core.errors import InputError
@@ -104,13 +106,28 @@ def _isolated_settings(tmp_path, monkeypatch):
 
 
 @pytest.fixture(autouse=True)
-def _no_dangling_worker_threads():
+def _no_dangling_worker_threads(qapp):
     yield
     left = live_threads()
     for thread in left:  # stop them so one leak does not fail every later test
         thread.quit()
         thread.wait(5000)
+    delete_top_level_windows(qapp)
     assert not left, f"{len(left)} worker thread(s) left running; call client.shutdown()"
+
+
+def delete_top_level_windows(app) -> None:
+    """Delete the test's windows and dialogs now, then collect its garbage: a used main window left to the
+    garbage collector crashed the interpreter when it was destroyed from inside the collection (seen on the
+    base commit too, with the collection at a different moment)."""
+    for widget in app.topLevelWidgets():
+        doc = getattr(widget, "doc", None)
+        if doc is not None:
+            doc.mark_saved()  # no "unsaved changes" question
+        widget.close()
+        widget.deleteLater()
+    QCoreApplication.sendPostedEvents(None, QEvent.DeferredDelete)
+    gc.collect()
 
 
 @pytest.fixture
@@ -177,7 +194,7 @@ def make_window(qtbot, catalog, tmp_path) -> Callable:
 
     yield make
     for window in windows:  # never leave a modal "unsaved changes" question open
-        window.model.mark_saved()
+        window.doc.mark_saved()
         window.close()
         window.deleteLater()
 

@@ -50,24 +50,24 @@ def test_auto_mask_fills_the_mask_as_one_undo_step(qtbot, make_window, detector_
     window = make_window(detector_client)
     image = window.document.image.copy()
     with qtbot.waitSignal(detector_client.jobFinished, timeout=10_000):
-        window.auto_mask_action.trigger()
-    qtbot.waitUntil(lambda: window.model.undo_stack.count() == 1, timeout=5_000)
+        window.mask_commands.auto_mask_action.trigger()
+    qtbot.waitUntil(lambda: window.doc.undo_stack.count() == 1, timeout=5_000)
     mask = window.document.mask
     h, w = mask.shape
     assert mask[10, 10] == 255 and mask[10, 11] == 0 and np.count_nonzero(mask) == min(h, w)
     np.testing.assert_array_equal(window.document.image, image)  # the image itself is untouched
     assert detector_client.fake.requests[-1].op == "detect-scratches"
-    window.model.undo_stack.undo()
+    window.doc.undo_stack.undo()
     assert not window.document.mask.any()
-    window.model.undo_stack.redo()
+    window.doc.undo_stack.redo()
     assert np.count_nonzero(window.document.mask) == min(h, w)
 
 
 def test_restore_runs_as_one_image_job(qtbot, make_window, detector_client):
     window = make_window(detector_client)
     with qtbot.waitSignal(detector_client.jobFinished, timeout=10_000):
-        window.restore_action.trigger()
-    qtbot.waitUntil(lambda: window.model.undo_stack.count() == 1, timeout=5_000)
+        window.mask_commands.restore_action.trigger()
+    qtbot.waitUntil(lambda: window.doc.undo_stack.count() == 1, timeout=5_000)
     assert detector_client.fake.requests[-1].op == "restore"
 
 
@@ -85,7 +85,7 @@ def test_remove_the_scratches_without_a_mask_finds_them_for_review_then_fills(qt
     assert request.op == "detect-scratches" and request.params["threshold"] == pytest.approx(0.3)
     np.testing.assert_array_equal(window.document.image, image)  # nothing is filled before the review
     window.document.mask[:5, :] = 0  # the user erases part of the found mask
-    window.model.maskChanged.emit(Bounds(0, 0, window.document.mask.shape[1], 5))
+    window.doc.maskChanged.emit(Bounds(0, 0, window.document.mask.shape[1], 5))
     reviewed = window.document.mask.copy()
 
     with qtbot.waitSignal(detector_client.jobFinished, timeout=10_000):

@@ -58,12 +58,12 @@ def test_undoing_a_hint_reruns_without_eating_the_redo(window, qtbot):
     idle(qtbot, window)
     panel.add_dot(30, 30)
     idle(qtbot, window)
-    steps = window.model.undo_stack.count()
+    steps = window.doc.undo_stack.count()
     window.undo()  # the newest step is the dot (the re-run gave the same pixels: no step of its own)
     assert panel.hints.rgba[30, 30, 3] == 0
     qtbot.wait(DEBOUNCE_MS + 50)
     idle(qtbot, window)
-    assert window.model.undo_stack.count() == steps and window.model.undo_stack.canRedo()
+    assert window.doc.undo_stack.count() == steps and window.doc.undo_stack.canRedo()
     window.redo()
     assert panel.hints.rgba[30, 30, 3] == 255
 
@@ -73,7 +73,7 @@ def test_hints_are_saved_in_the_project_and_restored(window, qtbot, tmp_path):
     panel.add_dot(10, 12)
     panel.add_dot(40, 50)
     layer = panel.hints.rgba.copy()
-    assert window.model.modified, "a hint is an edit"
+    assert window.doc.modified, "a hint is an edit"
     path = tmp_path / "hinted.llmvis"
     assert window.save_project_to(path)
 
@@ -81,7 +81,7 @@ def test_hints_are_saved_in_the_project_and_restored(window, qtbot, tmp_path):
     assert panel.hints.is_empty() and panel.markers == []
     assert window.open_path(path)
     np.testing.assert_array_equal(panel.hints.rgba, layer)
-    assert len(panel.markers) == 2 and not window.model.modified
+    assert len(panel.markers) == 2 and not window.doc.modified
 
     panel.on_clear()  # clearing is one undo step
     assert panel.hints.is_empty() and panel.markers == []

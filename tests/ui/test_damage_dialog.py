@@ -68,6 +68,6 @@ def test_slider_previews_live_and_ok_fills_the_mask_as_one_undo_step(qtbot, make
     mask = window.document.mask
     h, w = mask.shape
     assert abs(np.count_nonzero(mask) / mask.size - 0.8) < 0.02 and mask[:, -1].all() and not mask[:, 0].any()
-    assert window.model.undo_stack.count() == 1
-    window.model.undo_stack.undo()
+    assert window.doc.undo_stack.count() == 1
+    window.doc.undo_stack.undo()
     assert not window.document.mask.any()

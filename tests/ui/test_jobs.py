@@ -27,7 +27,7 @@ class TickCounter:
 
 def select_rectangle(window, bounds: Bounds) -> None:
     window.document.mask[bounds.slices] = 255
-    window.model.maskChanged.emit(bounds)
+    window.doc.maskChanged.emit(bounds)
 
 
 def choose_op(window, op: str) -> None:
@@ -60,7 +60,7 @@ def test_job_runs_while_the_event_loop_turns_and_applies_as_one_step(qtbot, wind
     image = window.document.image
     np.testing.assert_array_equal(image[10:50, 20:70], 255 - original[10:50, 20:70])
     np.testing.assert_array_equal(image[60:, :], original[60:, :])
-    stack = window.model.undo_stack
+    stack = window.doc.undo_stack
     assert stack.count() == 1
     assert stack.command(0).atoms[0].before.shape[:2] == (40, 50), "the job stored only its changed box"
     assert panel.run_button.isEnabled() and not panel.cancel_button.isEnabled()
@@ -71,7 +71,7 @@ def test_job_runs_while_the_event_loop_turns_and_applies_as_one_step(qtbot, wind
     np.testing.assert_array_equal(window.document.image, original)
     stack.redo()
     np.testing.assert_array_equal(window.document.image, after)
-    np.testing.assert_array_equal(window.model.before_image, original)
+    np.testing.assert_array_equal(window.doc.before_image, original)
 
 
 def test_cancel_leaves_image_and_history_untouched(qtbot, window):
@@ -85,7 +85,7 @@ def test_cancel_leaves_image_and_history_untouched(qtbot, window):
         panel.cancel_button.click()
 
     np.testing.assert_array_equal(window.document.image, original)
-    assert window.model.undo_stack.count() == 0
+    assert window.doc.undo_stack.count() == 0
     assert panel.run_button.isEnabled()
     assert "Cancelled" in window.statusBar().currentMessage()
 
@@ -101,7 +101,7 @@ def test_failing_job_shows_its_message_and_changes_nothing(qtbot, make_window, m
     assert captured_warnings == [("The job failed", "The fake engine cannot handle this image.")]
     assert "Traceback" not in captured_warnings[0][1]
     np.testing.assert_array_equal(window.document.image, original)
-    assert window.model.undo_stack.count() == 0
+    assert window.doc.undo_stack.count() == 0
     assert window.prompt_panel.run_button.isEnabled()
 
 
@@ -119,7 +119,7 @@ def test_upscale_replaces_the_image_and_resizes_the_mask_in_one_step(qtbot, wind
     assert window.document.mask.shape == (300, 400)
     assert window.document.mask[30, 30] == 255 and window.document.mask[100, 100] == 0
     assert window.size_label.text() == "400×300, 8-bit"
-    window.model.undo_stack.undo()
+    window.doc.undo_stack.undo()
     np.testing.assert_array_equal(window.document.image, original)
     assert window.size_label.text() == "200×150, 8-bit"
 
@@ -152,7 +152,7 @@ def test_result_of_a_job_whose_image_was_undone_meanwhile_is_discarded(qtbot, wi
         window.prompt_panel.run_button.click()
         window.undo_action.trigger()  # undo the first job while the second runs on its image
     np.testing.assert_array_equal(window.document.image, original)
-    assert window.model.undo_stack.index() == 0
+    assert window.doc.undo_stack.index() == 0
     assert "discarded" in window.statusBar().currentMessage()
 
 

@@ -37,7 +37,7 @@ def choose(window, tool: str) -> None:
 
 def last_atom(window) -> PatchAtom:
     """The atom of the step that undo would revert next."""
-    stack = window.model.undo_stack
+    stack = window.doc.undo_stack
     return stack.command(stack.index() - 1).atom
 
 
@@ -52,16 +52,16 @@ def test_brush_stroke_paints_under_the_path_and_is_one_exact_undo_step(qtbot, wi
     painted = mask.copy()
     assert (painted[40, 50:121] == 255).all(), "every pixel under the path is selected"
     assert painted[40, 180] == 0 and painted[120, 85] == 0 and painted[5, 5] == 0
-    assert window.model.undo_stack.count() == 1
+    assert window.doc.undo_stack.count() == 1
     atom = last_atom(window)
     assert atom.layer == "mask"
     # The stroke's box: 70 px of path plus the 10 px brush (one pixel of rounding either side).
     assert atom.before.shape[0] <= 10 + 2 and atom.before.shape[1] <= 70 + 10 + 2
     assert atom.after.shape == atom.before.shape
 
-    window.model.undo_stack.undo()
+    window.doc.undo_stack.undo()
     assert not window.document.mask.any()
-    window.model.undo_stack.redo()
+    window.doc.undo_stack.redo()
     np.testing.assert_array_equal(window.document.mask, painted)
 
 
@@ -77,9 +77,9 @@ def test_eraser_clears_only_along_its_stroke(qtbot, window):
     mask = window.document.mask
     assert (mask[100, 20:61] == 0).all()
     assert mask[10, 10] == 255 and mask[100, 150] == 255
-    assert window.model.undo_stack.count() == 2
+    assert window.doc.undo_stack.count() == 2
     assert last_atom(window).before.shape[1] <= 40 + 8 + 2
-    window.model.undo_stack.undo()
+    window.doc.undo_stack.undo()
     assert window.document.mask.all()
 
 
@@ -90,14 +90,14 @@ def test_rectangle_adds_and_alt_rectangle_subtracts(qtbot, window):
     expected = np.zeros_like(mask)
     expected[30:71, 20:61] = 255
     np.testing.assert_array_equal(mask, expected)
-    assert window.model.undo_stack.count() == 1
+    assert window.doc.undo_stack.count() == 1
     assert last_atom(window).before.shape == (41, 41)
 
     drag(qtbot, window, [(30, 40), (40, 50)], modifier=Qt.AltModifier)
     expected[40:51, 30:41] = 0
     np.testing.assert_array_equal(window.document.mask, expected)
-    assert window.model.undo_stack.count() == 2
-    window.model.undo_stack.undo()
+    assert window.doc.undo_stack.count() == 2
+    window.doc.undo_stack.undo()
     assert (window.document.mask[40:51, 30:41] == 255).all()
 
 
@@ -107,9 +107,9 @@ def test_lasso_fills_its_outline(qtbot, window):
     mask = window.document.mask
     assert mask[50, 130] == 255 and mask[21, 101] == 255
     assert mask[10, 130] == 0 and mask[50, 170] == 0 and mask[120, 50] == 0
-    assert window.model.undo_stack.count() == 1
+    assert window.doc.undo_stack.count() == 1
     assert last_atom(window).before.shape[0] <= 62 and last_atom(window).before.shape[1] <= 62
-    window.model.undo_stack.undo()
+    window.doc.undo_stack.undo()
     assert not window.document.mask.any()
 
 
@@ -119,7 +119,7 @@ def test_invert_grow_shrink_feather_are_one_step_each(qtbot, window):
     start = window.document.mask.copy()
     panel = window.tools_panel
     panel.radius_spin.setValue(3)
-    stack = window.model.undo_stack
+    stack = window.doc.undo_stack
     cases = {
         "grow": maskops.grown(start, 3),
         "shrink": maskops.shrunk(start, 3),
@@ -143,7 +143,7 @@ def test_invert_grow_shrink_feather_are_one_step_each(qtbot, window):
 
 def test_mask_command_that_changes_nothing_adds_no_step(window):
     window.tools_panel.command_buttons["clear"].click()
-    assert window.model.undo_stack.count() == 0
+    assert window.doc.undo_stack.count() == 0
 
 
 def test_brackets_change_the_brush_size(qtbot, window):
@@ -163,7 +163,7 @@ def test_overlay_tints_masked_pixels_only(window):
     window.canvas.item.set_overlay_choice("red")
     window.tools_panel.opacity_slider.setValue(50)
     window.document.mask[10:20, 10:20] = 255
-    window.model.maskChanged.emit(Bounds(10, 10, 10, 10))
+    window.doc.maskChanged.emit(Bounds(10, 10, 10, 10))
     overlay = window.canvas.item.overlay.qimage
     inside, outside = overlay.pixelColor(15, 15), overlay.pixelColor(50, 50)
     assert inside.alpha() == 128 and inside.red() == 255 and inside.green() == 0 and inside.blue() == 0
@@ -185,7 +185,7 @@ def test_undo_during_a_stroke_abandons_only_that_stroke(qtbot, window):
     np.testing.assert_array_equal(window.document.mask, after_rectangle)
     qtbot.mouseRelease(viewport, Qt.LeftButton, Qt.NoModifier, view_point(window, 150, 100))
     np.testing.assert_array_equal(window.document.mask, after_rectangle)
-    assert window.model.undo_stack.count() == 1
+    assert window.doc.undo_stack.count() == 1
     assert window.undo_action.isEnabled() and window.undo_action.text() == "&Undo Rectangle"
 
 

@@ -55,7 +55,7 @@ def run_job(qtbot, window, op: str, prompt: str) -> None:
 
 def select_rectangle(window, bounds: Bounds) -> None:
     window.document.mask[bounds.slices] = 255
-    window.model.maskChanged.emit(bounds)
+    window.doc.maskChanged.emit(bounds)
 
 
 def drop(window, path) -> None:
@@ -70,7 +70,7 @@ def recovery_files():
 
 
 def close_quietly(window) -> None:
-    window.model.mark_saved()
+    window.doc.mark_saved()
     window.close()
     window.deleteLater()
 
@@ -80,37 +80,37 @@ def test_project_keeps_image_mask_original_jobs_and_prompts(qtbot, window, tmp_p
     loaded = window.document.image.copy()
     select_rectangle(window, Bounds(20, 10, 50, 40))
     run_job(qtbot, window, "inpaint", "remove the scratch")
-    invert_mask(window.model)  # a mask edit after the job
-    model = window.model
-    assert len(model.jobs) == 1, "the applied job is recorded"
-    job = model.jobs[0]
+    invert_mask(window.doc)  # a mask edit after the job
+    doc = window.doc
+    assert len(doc.jobs) == 1, "the applied job is recorded"
+    job = doc.jobs[0]
     assert (job["op"], job["prompt"], job["provider"], job["seconds"]) == ("inpaint", "remove the scratch",
                                                                             "FakeCPU", 1.25)
     assert job["model"] == window.prompt_panel.model_id and isinstance(job["params"], dict) and job["time"]
-    assert model.prompts == ["remove the scratch"]
-    np.testing.assert_array_equal(model.original, loaded)
+    assert doc.prompts == ["remove the scratch"]
+    np.testing.assert_array_equal(doc.original, loaded)
     assert not np.array_equal(window.document.image, loaded), "the job changed the image"
     image, mask = window.document.image.copy(), window.document.mask.copy()
 
     path = tmp_path / "work.llmvis"
     assert window.save_project_to(path)
-    assert not model.modified and window.windowTitle().startswith("work.llmvis — ")
+    assert not doc.modified and window.windowTitle().startswith("work.llmvis — ")
     on_disk = load_project(path)
-    assert on_disk.jobs == model.jobs and on_disk.prompts == ["remove the scratch"]
+    assert on_disk.jobs == doc.jobs and on_disk.prompts == ["remove the scratch"]
 
     assert window.open_path(tmp_path / "synthetic.png")  # something else, then the project back by drop
-    assert window.model.jobs == [] and window.model.prompts == []
+    assert window.doc.jobs == [] and window.doc.prompts == []
     drop(window, path)
-    assert window.project_path == path and not window.model.modified
+    assert window.project_path == path and not window.doc.modified
     np.testing.assert_array_equal(window.document.image, image)
     np.testing.assert_array_equal(window.document.mask, mask)
-    np.testing.assert_array_equal(window.model.original, loaded)
-    assert window.model.jobs == on_disk.jobs and window.model.prompts == ["remove the scratch"]
-    assert not window.model.original.flags.writeable, "the original cannot be edited in place"
+    np.testing.assert_array_equal(window.doc.original, loaded)
+    assert window.doc.jobs == on_disk.jobs and window.doc.prompts == ["remove the scratch"]
+    assert not window.doc.original.flags.writeable, "the original cannot be edited in place"
     assert dialogs == []
 
-    invert_mask(window.model)  # Save on an opened project writes the project
-    assert window.save() and not window.model.modified
+    invert_mask(window.doc)  # Save on an opened project writes the project
+    assert window.save() and not window.doc.modified
     np.testing.assert_array_equal(load_project(path).document.mask, window.document.mask)
 
 
@@ -150,12 +150,12 @@ def test_failed_save_keeps_the_document_modified_and_the_file_intact(window, tmp
     save = window.save_project_to if kind == "project" else window.save_to
     assert save(path)
     before = path.read_bytes()
-    invert_mask(window.model)
+    invert_mask(window.doc)
     window.document.image[:5] = 0
-    window.model.imageChanged.emit()
+    window.doc.imageChanged.emit()
     disk_full()
     assert not window.save(), "Save goes to the same file and fails"
-    assert window.model.modified and "*" in window.windowTitle()
+    assert window.doc.modified and "*" in window.windowTitle()
     assert path.read_bytes() == before, "the original file is intact"
     assert not list(tmp_path.glob("*.part")), "no temp file left behind"
     assert len(dialogs) == 1
@@ -172,18 +172,18 @@ def test_autosave_writes_after_changes_only_and_a_save_removes_it(qtbot, window,
     qtbot.wait(250)
     assert writes == [] and not project_file.exists(), "nothing changed: nothing written"
 
-    invert_mask(window.model)
+    invert_mask(window.doc)
     qtbot.waitUntil(lambda: len(writes) == 1, timeout=WAIT_MS)
     back = load_project(project_file)
     np.testing.assert_array_equal(back.document.mask, window.document.mask)
-    np.testing.assert_array_equal(back.original, window.model.original)
+    np.testing.assert_array_equal(back.original, window.doc.original)
     info = json.loads(info_file.read_text())
     assert info["source_path"] == str(window.document.path) and info["time"]
 
     qtbot.wait(250)
     assert len(writes) == 1, "no new changes: no new write"
     window.document.image[:3] = 7
-    window.model.imageChanged.emit()
+    window.doc.imageChanged.emit()
     qtbot.waitUntil(lambda: len(writes) == 2, timeout=WAIT_MS)
     np.testing.assert_array_equal(load_project(project_file).document.image, window.document.image)
 
@@ -213,12 +213,12 @@ def test_failing_autosave_is_quiet_keeps_editing_and_recovers(qtbot, window, dia
     saver = window.autosaver
     saver.set_interval_ms(20)
     try:
-        invert_mask(window.model)
+        invert_mask(window.doc)
         qtbot.waitUntil(lambda: saver.failures >= 2, timeout=WAIT_MS)  # failed, then retried
         assert "Autosave failed" in window.statusBar().currentMessage()
-        steps = window.model.undo_stack.count()
-        invert_mask(window.model)  # editing goes on while autosave fails
-        assert window.model.undo_stack.count() == steps + 1
+        steps = window.doc.undo_stack.count()
+        invert_mask(window.doc)  # editing goes on while autosave fails
+        assert window.doc.undo_stack.count() == steps + 1
         assert dialogs == [] and questions == [], "never a dialog"
     finally:
         _repair_folder(folder, how)
@@ -229,7 +229,7 @@ def test_failing_autosave_is_quiet_keeps_editing_and_recovers(qtbot, window, dia
 def test_closing_cleanly_removes_the_recovery_copy(qtbot, window, monkeypatch):
     project_file, info_file = recovery_files()
     window.autosaver.set_interval_ms(20)
-    invert_mask(window.model)
+    invert_mask(window.doc)
     qtbot.waitUntil(project_file.exists, timeout=WAIT_MS)
     monkeypatch.setattr(window, "ask_unsaved", lambda: QMessageBox.Discard)
     assert window.close()
@@ -267,9 +267,9 @@ def test_start_up_offers_recovery_and_restores_the_work(qtbot, client, catalog, 
         assert len(asked) == 1 and asked[0].when()
         np.testing.assert_array_equal(window.document.image, project.document.image)
         np.testing.assert_array_equal(window.document.mask, project.document.mask)
-        np.testing.assert_array_equal(window.model.original, project.original)
-        assert window.model.jobs == project.jobs and window.model.prompts == ["remove it"]
-        assert window.model.modified and window.windowTitle().startswith("lost.llmvis* — ")
+        np.testing.assert_array_equal(window.doc.original, project.original)
+        assert window.doc.jobs == project.jobs and window.doc.prompts == ["remove it"]
+        assert window.doc.modified and window.windowTitle().startswith("lost.llmvis* — ")
         assert window.project_path == tmp_path / "lost.llmvis"
         project_file, info_file = recovery_files()
         assert project_file.exists(), "kept until the work is saved"
@@ -286,7 +286,7 @@ def test_declined_recovery_is_deleted(qtbot, client, catalog, tmp_path, start_im
     window = build_main_window(client, catalog, start_image, offer_recovery=True)
     try:
         assert not any(path.exists() for path in recovery_files())
-        assert window.document.path == start_image and not window.model.modified
+        assert window.document.path == start_image and not window.doc.modified
     finally:
         close_quietly(window)
 
@@ -352,7 +352,7 @@ def test_large_image_yes_loads_with_allow_large(window, tmp_path, monkeypatch):
     assert window.open_path(tmp_path / "big.png")
     assert calls == [False, True]
     np.testing.assert_array_equal(window.document.image, small)
-    np.testing.assert_array_equal(window.model.original, small)
+    np.testing.assert_array_equal(window.doc.original, small)
 
 
 # --- hostile files and protected targets (issue 24) ----------------------------------------------
@@ -415,14 +415,14 @@ def test_a_write_protected_file_is_replaced_only_after_asking(window, tmp_path, 
     asked = []
     monkeypatch.setattr(window, "ask_replace_protected", lambda p: asked.append(p) or answer)
     window.document.image[:4] = 3
-    invert_mask(window.model)  # marks the document modified
+    invert_mask(window.doc)  # marks the document modified
     assert save(path) == (answer == QMessageBox.Yes)
     assert asked == [path] and dialogs == []
     if answer == QMessageBox.Yes:
-        assert path.read_bytes() != before and not window.model.modified
+        assert path.read_bytes() != before and not window.doc.modified
         assert os.stat(path).st_mode & 0o777 == 0o444, "its mode is kept"
     else:
-        assert path.read_bytes() == before and window.model.modified
+        assert path.read_bytes() == before and window.doc.modified
         assert "write-protected" in window.statusBar().currentMessage()
 
 

@@ -45,7 +45,7 @@ def choose_op(window, op: str) -> None:
 def paint_mask(window) -> None:
     bounds = Bounds(20, 10, 50, 40)
     window.document.mask[bounds.slices] = 255
-    window.model.maskChanged.emit(bounds)
+    window.doc.maskChanged.emit(bounds)
 
 
 def route(qtbot, window, text: str, runs: bool):
@@ -75,8 +75,8 @@ def test_a_clear_prompt_routes_on_the_worker_then_runs_the_routed_op(qtbot, wind
     assert panel.understood_label.text() == "Understood: Stylize · style “pencil-sketch” · 92 %"
     assert panel.op == "stylize" and panel.style_controls.style == "pencil-sketch"
     assert panel.style_controls.isVisibleTo(panel)
-    assert window.model.prompts == ["make it look like a pencil sketch"]
-    assert window.model.undo_stack.count() == 1
+    assert window.doc.prompts == ["make it look like a pencil sketch"]
+    assert window.doc.undo_stack.count() == 1
 
 
 def test_generate_gets_the_content_and_upscale_the_scale(qtbot, window):
@@ -121,7 +121,7 @@ def test_not_an_edit_shows_a_message_and_runs_nothing(qtbot, window):
     qtbot.wait(100)
     assert panel.understood_label.text() == NOT_AN_EDIT
     assert fake.requests == [] and not window.jobs.busy and panel.run_button.isEnabled()
-    assert window.model.prompts == []
+    assert window.doc.prompts == []
 
 
 def test_an_op_no_installed_model_can_do_is_named_and_not_run(qtbot, window):
@@ -151,7 +151,7 @@ def test_a_new_op_this_build_cannot_run_is_named_and_not_run(qtbot, window, text
         assert "no installed model can" in label
     else:
         assert label.endswith(f"is not available in this build, so nothing was run."), label
-    assert fake.requests == [] and not window.jobs.busy and window.model.prompts == []
+    assert fake.requests == [] and not window.jobs.busy and window.doc.prompts == []
 
 
 def test_an_empty_prompt_runs_the_listed_op_without_routing(qtbot, window):
@@ -199,7 +199,7 @@ def test_prompt_history_per_document_and_across_sessions(qtbot, window, make_win
     panel = window.prompt_panel
     route(qtbot, window, "remove the scratch", runs=True)
     route(qtbot, window, "erase the dust spot", runs=True)
-    assert window.model.prompts == ["remove the scratch", "erase the dust spot"]
+    assert window.doc.prompts == ["remove the scratch", "erase the dust spot"]
     assert panel.history_box.items[:2] == ["erase the dust spot", "remove the scratch"]
 
     # Up / Down on the prompt box walk the history; the draft comes back at the end.
@@ -221,7 +221,7 @@ def test_prompt_history_per_document_and_across_sessions(qtbot, window, make_win
     # A later session (new window, same settings) offers them too; a project's own prompts come first.
     later = make_window(window.client)
     assert later.prompt_panel.history_box.items == ["erase the dust spot", "remove the scratch"]
-    later.model.replace_document(later.document, prompts=["add a boat"])
+    later.doc.replace_document(later.document, prompts=["add a boat"])
     assert later.prompt_panel.history_box.items == ["add a boat", "erase the dust spot", "remove the scratch"]
     assert window.settings.value(HISTORY_KEY) == ["erase the dust spot", "remove the scratch"]
 
@@ -242,3 +242,16 @@ def test_after_the_first_step_of_a_two_step_prompt_the_second_is_selected(qtbot,
     window.jobs.jobEnded.emit("detect-text", True)
     assert panel.op == "inpaint"
     assert "press Run" in panel.understood_label.text()
+
+
+def test_the_request_comes_from_the_routing_not_from_the_widgets(qtbot, window, monkeypatch):
+    """With the panel's display of the routing switched off, the routed op and its scale still reach the engine:
+    the request is built from the PromptRouting, not read back from the widgets."""
+    panel = window.prompt_panel
+    monkeypatch.setattr(panel, "show_routing", lambda routing, op=None: None)
+    choose_op(window, "inpaint")
+    panel.scale_combo.setCurrentIndex(panel.scale_combo.findData(4))
+    fake = route(qtbot, window, "upscale x2", runs=True)
+    assert panel.op == "inpaint", "the list was left alone"
+    assert (fake.requests[-1].op, dict(fake.requests[-1].params)) == ("upscale", {"scale": 2})
+    assert fake.requests[-1].prompt == "upscale x2"

@@ -30,7 +30,7 @@ def test_restore_photo_runs_one_step_at_a_time_with_a_preview(qtbot, window):
     with qtbot.waitSignal(window.jobs.jobEnded, timeout=10_000):
         dialog.next_button.click()
     assert window.client.fake.requests[-1].op == "restore"
-    assert window.model.undo_stack.count() == 1 and window.split_slider.value() == 50
+    assert window.doc.undo_stack.count() == 1 and window.split_slider.value() == 50
     assert "Compare" in dialog.status_label.text() and dialog.next_button.isEnabled()
     after_first = window.document.image.copy()
     assert not np.array_equal(after_first, original)
@@ -38,7 +38,7 @@ def test_restore_photo_runs_one_step_at_a_time_with_a_preview(qtbot, window):
     with qtbot.waitSignal(window.jobs.jobEnded, timeout=10_000):
         dialog.next_button.click()
     assert window.client.fake.requests[-1].op == "denoise"
-    assert window.model.undo_stack.count() == 2 and not dialog.next_button.isEnabled()
+    assert window.doc.undo_stack.count() == 2 and not dialog.next_button.isEnabled()
     assert "restored" in dialog.status_label.text()
     window.undo_action.trigger()  # a step the user does not like
     np.testing.assert_array_equal(window.document.image, after_first)

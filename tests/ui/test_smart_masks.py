@@ -57,10 +57,10 @@ def smart_client(qapp, fake_engine):
 
 
 def run_action(qtbot, window, client, op: str) -> None:
-    count = window.model.undo_stack.count()
+    count = window.doc.undo_stack.count()
     with qtbot.waitSignal(client.jobFinished, timeout=10_000):
-        window.smart_masks.actions[op].trigger()
-    qtbot.waitUntil(lambda: window.model.undo_stack.count() == count + 1, timeout=5_000)
+        window.mask_commands.smart_masks.actions[op].trigger()
+    qtbot.waitUntil(lambda: window.doc.undo_stack.count() == count + 1, timeout=5_000)
 
 
 def test_select_subject_fills_the_mask_as_one_undo_step(qtbot, make_window, smart_client):
@@ -71,7 +71,7 @@ def test_select_subject_fills_the_mask_as_one_undo_step(qtbot, make_window, smar
     np.testing.assert_array_equal(window.document.mask, found_mask(h, w))
     np.testing.assert_array_equal(window.document.image, image)
     assert smart_client.fake.requests[-1].op == "select-subject"
-    window.model.undo_stack.undo()
+    window.doc.undo_stack.undo()
     assert not window.document.mask.any()
 
 
@@ -86,7 +86,7 @@ def test_found_masks_combine_with_the_painted_mask(qtbot, make_window, smart_cli
     painted = np.zeros((h, w), np.uint8)
     painted[h // 4: h // 2, :] = 255  # a band across both halves
     window.document.mask[:] = painted
-    window.smart_masks.set_combine_mode(mode)
+    window.mask_commands.smart_masks.set_combine_mode(mode)
     run_action(qtbot, window, smart_client, "detect-text")
     np.testing.assert_array_equal(window.document.mask, expected(painted, found_mask(h, w)))
     assert smart_client.fake.requests[-1].params["combine"] == mode
@@ -100,7 +100,7 @@ def test_remove_background_makes_the_image_rgba_in_one_undo_step(qtbot, make_win
     assert after.shape == before.shape[:2] + (4,)
     np.testing.assert_array_equal(after[..., :3], before)
     np.testing.assert_array_equal(after[..., 3], found_mask(*before.shape[:2]))
-    window.model.undo_stack.undo()
+    window.doc.undo_stack.undo()
     assert window.document.image.shape == before.shape
 
 
@@ -109,8 +109,8 @@ def test_without_a_model_the_actions_only_say_so(qtbot, make_window, client, mon
     window.catalog = Catalog(BUILTIN_MODELS)
     shown = []
     monkeypatch.setattr(window, "show_status", shown.append)
-    assert window.smart_masks.run("select-subject") is None
-    assert window.smart_masks.run("detect-text") is None
+    assert window.mask_commands.smart_masks.run("select-subject") is None
+    assert window.mask_commands.smart_masks.run("detect-text") is None
     assert "u2netp-subject" in shown[0] and "text detector" in shown[1]
     assert not client.fake.requests
 
@@ -138,12 +138,12 @@ def test_select_subject_with_the_real_model_in_the_editor(qtbot, tmp_path):
     try:
         assert window.open_path(tmp_path / "eagle.png")
         with qtbot.waitSignal(client.jobFinished, timeout=60_000):
-            window.smart_masks.actions["select-subject"].trigger()
-        qtbot.waitUntil(lambda: window.model.undo_stack.count() == 1, timeout=5_000)
+            window.mask_commands.smart_masks.actions["select-subject"].trigger()
+        qtbot.waitUntil(lambda: window.doc.undo_stack.count() == 1, timeout=5_000)
         assert samples.iou(window.document.mask >= 128, sample.reference) >= 0.85
-        window.model.undo_stack.undo()
+        window.doc.undo_stack.undo()
         assert not window.document.mask.any()
     finally:
-        window.model.mark_saved()
+        window.doc.mark_saved()
         window.close()
         client.shutdown()

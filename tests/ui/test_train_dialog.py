@@ -66,7 +66,7 @@ def test_cancel_stops_the_trainer_and_its_thread(qtbot, pictures, tmp_path):
     dialog.loss_plot.grab()  # paints the plot with data
     dialog.cancel_button.click()
     qtbot.waitUntil(lambda: dialog.state == "cancelled", timeout=5000)
-    assert dialog.thread is None and "stopped at step" in dialog.status_label.text()
+    assert dialog.task is None and "stopped at step" in dialog.status_label.text()
     assert dialog.start_button.isEnabled() and not dialog.cancel_button.isEnabled()
 
 
@@ -77,7 +77,7 @@ def test_finished_training_announces_the_model(qtbot, pictures):
     with qtbot.waitSignal(dialog.modelTrained, timeout=5000) as blocker:
         dialog.start()
     assert blocker.args == ["gan-fake"]
-    qtbot.waitUntil(lambda: dialog.thread is None, timeout=5000)
+    qtbot.waitUntil(lambda: dialog.task is None, timeout=5000)
     assert dialog.state == "done" and dialog.progress_bar.value() == 1000
 
 
@@ -110,7 +110,7 @@ def fill_from_prompt_in_the_editor(qtbot, tmp_path, catalog, model_id: str, prom
         before = window.document.image.copy()
         mask = np.zeros(before.shape[:2], np.uint8)
         mask[40:90, 60:140] = 255
-        replace_mask(window.model, mask)
+        replace_mask(window.doc, mask)
         panel = window.prompt_panel
         panel.op_combo.setCurrentIndex(panel.op_combo.findData("generate"))
         panel.model_combo.setCurrentIndex(panel.model_combo.findData(model_id))
@@ -129,7 +129,7 @@ def fill_from_prompt_in_the_editor(qtbot, tmp_path, catalog, model_id: str, prom
         assert window.train_action.isEnabled()
         return window.statusBar().currentMessage()
     finally:
-        window.model.mark_saved()
+        window.doc.mark_saved()
         window.close()
         client.shutdown()
 
@@ -206,7 +206,7 @@ def test_plain_words_time_left_from_measured_steps_and_resume(qtbot, pictures, t
     with qtbot.waitSignal(dialog.modelTrained, timeout=5000):
         dialog.resume_button.click()
     assert calls[-1]["resume"] is True and calls[-1]["out"] == str(tmp_path / "run")
-    qtbot.waitUntil(lambda: dialog.thread is None, timeout=5000)
+    qtbot.waitUntil(lambda: dialog.task is None, timeout=5000)
     assert "Generate" in dialog.status_label.text()
 
 

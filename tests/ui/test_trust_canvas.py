@@ -30,7 +30,7 @@ def test_the_automatic_overlay_colour_stands_out_from_a_red_subject(window, tmp_
     assert contrast_colour(red_subject()) != "red"
     assert window.open_path(write_png(tmp_path / "coat.png", red_subject()))
     window.document.mask[40:60, 40:60] = 255
-    window.model.maskChanged.emit(Bounds(40, 40, 20, 20))
+    window.doc.maskChanged.emit(Bounds(40, 40, 20, 20))
     tint = window.canvas.item.overlay.qimage.pixelColor(50, 50)
     assert not (tint.red() > tint.green() + 50 and tint.red() > tint.blue() + 50), "not a red tint on red"
 
@@ -40,7 +40,7 @@ def test_the_overlay_colour_is_a_remembered_setting(window):
     action.trigger()
     assert window.settings.value(appearance.OVERLAY_KEY) == "cyan"
     window.document.mask[10:20, 10:20] = 255
-    window.model.maskChanged.emit(Bounds(10, 10, 10, 10))
+    window.doc.maskChanged.emit(Bounds(10, 10, 10, 10))
     tint = window.canvas.item.overlay.qimage.pixelColor(15, 15)
     assert tint.red() < 20 and tint.green() > 100 and tint.blue() > 100
 
@@ -51,18 +51,18 @@ def test_a_rectangle_click_adds_no_undo_step(qtbot, window):
     point = window.canvas.mapFromScene(50.5, 40.5)
     qtbot.mousePress(viewport, Qt.LeftButton, Qt.NoModifier, point)
     qtbot.mouseRelease(viewport, Qt.LeftButton, Qt.NoModifier, point)
-    assert window.model.undo_stack.count() == 0 and not window.document.mask.any()
+    assert window.doc.undo_stack.count() == 0 and not window.document.mask.any()
     qtbot.mousePress(viewport, Qt.LeftButton, Qt.NoModifier, point)
     qtbot.mouseMove(viewport, point + QPoint(20, 10))
     qtbot.mouseRelease(viewport, Qt.LeftButton, Qt.NoModifier, point + QPoint(20, 10))
-    assert window.model.undo_stack.count() == 1 and window.document.mask.any(), "a drag still works"
+    assert window.doc.undo_stack.count() == 1 and window.document.mask.any(), "a drag still works"
 
 
 def two_tone_job(window):
     """A job that turned the picture black: before = the loaded picture, after = black."""
-    window.model.before_image = np.full_like(window.document.image, 255)
+    window.doc.before_image = np.full_like(window.document.image, 255)
     window.document.image[:] = 0
-    window.model.imageChanged.emit()
+    window.doc.imageChanged.emit()
 
 
 def column_colours(window, xs):
@@ -92,7 +92,7 @@ def test_the_divider_can_be_dragged_and_the_slider_follows(qtbot, window):
     qtbot.mouseMove(viewport, QPoint(width // 4, middle))
     qtbot.mouseRelease(viewport, Qt.LeftButton, Qt.NoModifier, QPoint(width // 4, middle))
     assert window.split_slider.value() == 25
-    assert not window.document.mask.any() and window.model.undo_stack.count() == 0, "the brush did not paint"
+    assert not window.document.mask.any() and window.doc.undo_stack.count() == 0, "the brush did not paint"
 
 
 def test_holding_backslash_flashes_the_before_image_whatever_has_focus(qtbot, window):
@@ -109,8 +109,8 @@ def test_toolbar_controls_stay_put_when_the_undo_text_grows(qtbot, window):
     qtbot.waitUntil(lambda: window.split_slider.isVisible(), timeout=2000)
     before = window.split_slider.mapTo(window, QPoint(0, 0))
     window.document.mask[10:30, 10:30] = 255
-    window.model.maskChanged.emit(Bounds(10, 10, 20, 20))
-    assert feather_mask(window.model, 8)
+    window.doc.maskChanged.emit(Bounds(10, 10, 20, 20))
+    assert feather_mask(window.doc, 8)
     assert window.undo_action.text() == "&Undo Feather mask 8 px"
     QApplication.processEvents()
     assert window.split_slider.mapTo(window, QPoint(0, 0)) == before
@@ -148,14 +148,14 @@ def test_tools_have_icons(window):
 
 def test_the_outline_style_draws_black_and_white_dashes_at_the_mask_edge_only(qtbot, window):
     window.document.image[:] = (200, 20, 25)  # any colour: the dashes are black and white
-    window.model.imageChanged.emit()
+    window.doc.imageChanged.emit()
     action = next(a for a in window.appearance.style_group.actions() if a.data() == "outline")
     action.trigger()
     assert window.settings.value(appearance.STYLE_KEY) == "outline"
     window.canvas.set_zoom(2.0)
     window.canvas.centerOn(60, 50)
     window.document.mask[30:70, 40:80] = 255
-    window.model.maskChanged.emit(Bounds(40, 30, 40, 40))
+    window.doc.maskChanged.emit(Bounds(40, 30, 40, 40))
     qtbot.waitUntil(lambda: window.canvas.outline is not None and not window.canvas.outline.isEmpty(), timeout=2000)
     shot = window.canvas.viewport().grab().toImage()
     edge = window.canvas.mapFromScene(40.5, 50.5)
@@ -167,7 +167,7 @@ def test_the_outline_style_draws_black_and_white_dashes_at_the_mask_edge_only(qt
 
 def test_other_modules_can_add_mask_menu_entries(window):
     called = []
-    action = window.add_mask_action("Select Subject", lambda: called.append(True))
+    action = window.mask_commands.add_action("Select Subject", lambda: called.append(True))
     assert action in window.mask_menu.actions()
     action.trigger()  # on_mask_menu sees it too and leaves it alone
-    assert called == [True] and window.model.undo_stack.count() == 0
+    assert called == [True] and window.doc.undo_stack.count() == 0

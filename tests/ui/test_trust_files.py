@@ -21,7 +21,7 @@ def test_unsaved_prompt_defaults_to_save_as_and_never_overwrites_the_photo(windo
     photo = write_png(tmp_path / "photo.png", np.full((20, 30, 3), 90, np.uint8))
     assert window.open_path(photo)
     window.document.image[:5] = 10  # an edit (as an undo step so the document is modified)
-    invert_mask(window.model)
+    invert_mask(window.doc)
     box = window.unsaved_box()
     default = box.defaultButton()
     assert default is box.button(QMessageBox.Save) and default.text() == "Save As…"
@@ -43,7 +43,7 @@ def test_unsaved_prompt_defaults_to_save_as_and_never_overwrites_the_photo(windo
 
 def test_unsaved_prompt_for_a_project_defaults_to_cancel(window, tmp_path):
     assert window.save_project_to(tmp_path / "work.llmvis")
-    invert_mask(window.model)
+    invert_mask(window.doc)
     box = window.unsaved_box()
     assert box.defaultButton() is box.button(QMessageBox.Cancel)
 
@@ -114,10 +114,10 @@ def test_reopening_a_project_keeps_the_mask_and_only_applied_jobs(qtbot, window,
     from llmvis_studio.files.project import load_project
 
     window.document.mask[Bounds(5, 5, 10, 10).slices] = 255
-    window.model.maskChanged.emit(Bounds(5, 5, 10, 10))
+    window.doc.maskChanged.emit(Bounds(5, 5, 10, 10))
     assert window.save_project_to(tmp_path / "p.llmvis")
     assert window.open_path(tmp_path / "p.llmvis")
-    assert window.document.mask[8, 8] == 255 and window.model.jobs == load_project(tmp_path / "p.llmvis").jobs
+    assert window.document.mask[8, 8] == 255 and window.doc.jobs == load_project(tmp_path / "p.llmvis").jobs
 
 
 def test_opening_a_project_says_what_it_keeps_and_what_not(window, tmp_path):

@@ -13,7 +13,7 @@ JOB_TIMEOUT_MS = 10_000
 
 def select_rectangle(window, bounds: Bounds) -> None:
     window.document.mask[bounds.slices] = 255
-    window.model.maskChanged.emit(bounds)
+    window.doc.maskChanged.emit(bounds)
 
 
 def choose_op(window, op: str) -> None:
@@ -38,7 +38,7 @@ def test_the_panel_says_what_run_applies_to_before_run(qtbot, window):
     scope(qtbot, window, "Applies to: mask (2,000 px)")
     choose_op(window, "upscale")
     scope(qtbot, window, "Applies to: whole image (this operation ignores the mask)")
-    window.on_mask_command("clear", 1)
+    window.mask_commands.run("clear", 1)
     scope(qtbot, window, "Applies to: whole image")
 
 
@@ -54,7 +54,7 @@ def test_a_masked_job_clears_the_mask_and_one_undo_brings_back_picture_and_mask(
     assert not window.document.mask.any(), "the mask is cleared so the result is visible"
     assert window.canvas.item.overlay.buffer.max() == 0, "no overlay hides the result"
     scope(qtbot, window, "Applies to: nothing yet. Paint a mask over what to fill.")
-    assert window.model.undo_stack.count() == 1, "the job and its mask clearing are one step"
+    assert window.doc.undo_stack.count() == 1, "the job and its mask clearing are one step"
 
     window.undo_action.trigger()
     np.testing.assert_array_equal(window.document.image, original)
@@ -63,7 +63,7 @@ def test_a_masked_job_clears_the_mask_and_one_undo_brings_back_picture_and_mask(
     np.testing.assert_array_equal(window.document.image, edited)
     assert not window.document.mask.any()
 
-    window.reuse_mask_action.trigger()  # Mask ▸ Reuse the Last Job's Mask: the old mask without undoing the job
+    window.mask_commands.reuse_mask_action.trigger()  # Mask ▸ Reuse the Last Job's Mask: the old mask without undoing the job
     np.testing.assert_array_equal(window.document.mask, mask_before)
     np.testing.assert_array_equal(window.document.image, edited)
 
@@ -87,7 +87,7 @@ def test_ctrl_z_right_after_enter_in_the_prompt_undoes_the_edit_not_the_typing(q
     QTest.keyClicks(edit, "remove the scratch")
     with qtbot.waitSignal(window.client.jobFinished, timeout=JOB_TIMEOUT_MS):
         QTest.keyClick(edit, Qt.Key_Return)
-    qtbot.waitUntil(lambda: not window.jobs.busy and window.model.undo_stack.count() == 1, timeout=JOB_TIMEOUT_MS)
+    qtbot.waitUntil(lambda: not window.jobs.busy and window.doc.undo_stack.count() == 1, timeout=JOB_TIMEOUT_MS)
     assert edit.hasFocus()
 
     QTest.keyClick(edit, Qt.Key_Z, Qt.ControlModifier)
@@ -97,19 +97,19 @@ def test_ctrl_z_right_after_enter_in_the_prompt_undoes_the_edit_not_the_typing(q
     QTest.keyClicks(edit, " now")  # new typing: Ctrl+Z in the box undoes that typing first
     QTest.keyClick(edit, Qt.Key_Z, Qt.ControlModifier)
     assert edit.toPlainText() == "remove the scratch"
-    assert window.model.undo_stack.index() == 0
+    assert window.doc.undo_stack.index() == 0
 
 
 def test_ctrl_z_in_a_spin_box_undoes_the_document(qtbot, window):
     select_rectangle(window, Bounds(5, 5, 10, 10))
-    window.on_mask_command("invert", 1)
+    window.mask_commands.run("invert", 1)
     window.activateWindow()
     spin = window.tools_panel.radius_spin
     spin.setFocus()
     qtbot.waitUntil(spin.hasFocus, timeout=2000)
-    count = window.model.undo_stack.index()
+    count = window.doc.undo_stack.index()
     QTest.keyClick(spin, Qt.Key_Z, Qt.ControlModifier)
-    assert window.model.undo_stack.index() == count - 1
+    assert window.doc.undo_stack.index() == count - 1
 
 
 def test_cancelled_and_undone_jobs_are_not_in_the_job_history(qtbot, window, tmp_path):
@@ -118,18 +118,18 @@ def test_cancelled_and_undone_jobs_are_not_in_the_job_history(qtbot, window, tmp
     choose_op(window, "inpaint")  # the fake engine changes the whole picture without a mask
     run(qtbot, window)
     run(qtbot, window)
-    assert len(window.model.jobs) == 2
+    assert len(window.doc.jobs) == 2
     window.undo_action.trigger()
-    assert len(window.model.jobs) == 1, "an undone job is not history"
+    assert len(window.doc.jobs) == 1, "an undone job is not history"
     with qtbot.waitSignal(window.client.jobProgress, timeout=JOB_TIMEOUT_MS):
         window.prompt_panel.run_button.click()
     with qtbot.waitSignal(window.client.jobCancelled, timeout=JOB_TIMEOUT_MS):
         window.prompt_panel.cancel_button.click()
-    assert len(window.model.jobs) == 1, "a cancelled job is not history"
+    assert len(window.doc.jobs) == 1, "a cancelled job is not history"
     assert window.save_project_to(tmp_path / "work.llmvis")
     assert len(load_project(tmp_path / "work.llmvis").jobs) == 1
     window.redo_action.trigger()  # the redo branch still holds the undone job
-    assert len(window.model.jobs) == 2
+    assert len(window.doc.jobs) == 2
 
 
 def test_progress_shows_percentage_and_time_and_a_large_result_is_confirmed(qtbot, window, monkeypatch):

@@ -34,7 +34,7 @@ def test_open_then_save_as_round_trips_and_updates_title_and_status(window, tmp_
     np.testing.assert_array_equal(window.document.image, picture)
     assert window.size_label.text() == "53×37, 8-bit"
     assert window.windowTitle().startswith("photo.png — ")
-    invert_mask(window.model)
+    invert_mask(window.doc)
     assert window.windowTitle().startswith("photo.png* — "), "an edit marks the title"
 
     target = tmp_path / "copy.png"
@@ -42,17 +42,17 @@ def test_open_then_save_as_round_trips_and_updates_title_and_status(window, tmp_
     loaded, _ = load_image(target)
     np.testing.assert_array_equal(loaded, picture)
     assert window.windowTitle().startswith("copy.png — ")
-    assert not window.model.modified
+    assert not window.doc.modified
     assert window.recent.paths()[0] == str(target.resolve())
 
 
 def test_failed_save_shows_the_reason_and_keeps_the_document_modified(window, tmp_path, captured_warnings):
-    invert_mask(window.model)
+    invert_mask(window.doc)
     assert not window.save_to(tmp_path / "no-such-folder" / "out.png")
     assert len(captured_warnings) == 1
     title, text = captured_warnings[0]
     assert "does not exist" in text and "Traceback" not in text
-    assert window.model.modified and "*" in window.windowTitle()
+    assert window.doc.modified and "*" in window.windowTitle()
 
 
 def test_open_of_a_broken_file_warns_and_keeps_the_current_image(window, tmp_path, captured_warnings):
@@ -81,11 +81,11 @@ def test_mask_export_and_import_round_trip(window, tmp_path):
     assert window.export_mask(path)
     np.testing.assert_array_equal(load_mask(path), window.document.mask)
     exported = window.document.mask.copy()
-    invert_mask(window.model)
-    steps = window.model.undo_stack.count()
+    invert_mask(window.doc)
+    steps = window.doc.undo_stack.count()
     assert window.import_mask(path)
     np.testing.assert_array_equal(window.document.mask, exported)
-    assert window.model.undo_stack.count() == steps + 1
+    assert window.doc.undo_stack.count() == steps + 1
 
 
 def test_fit_and_actual_size_change_the_zoom_label(qtbot, window):
@@ -125,7 +125,7 @@ def test_dropping_a_file_opens_it(window, tmp_path):
 
 
 def test_closing_with_unsaved_changes_asks_and_can_be_refused(window, monkeypatch):
-    invert_mask(window.model)
+    invert_mask(window.doc)
     answers = [QMessageBox.Cancel]
     monkeypatch.setattr(window, "ask_unsaved", lambda: answers.pop(0))
     assert not window.close(), "Cancel keeps the window open"
@@ -165,7 +165,7 @@ def test_mask_overlay_repaints_only_the_changed_box(window, monkeypatch):
     item = window.canvas.item
     monkeypatch.setattr(item, "update", lambda *rect: updates.append(rect))
     window.document.mask[10:20, 30:40] = 255
-    window.model.maskChanged.emit(Bounds(30, 10, 10, 10))
+    window.doc.maskChanged.emit(Bounds(30, 10, 10, 10))
     assert len(updates) == 1 and updates[0][0].width() == 10 and updates[0][0].height() == 10
 
 
@@ -192,4 +192,4 @@ def test_middle_drag_and_space_drag_pan_without_painting(qtbot, window):
     qtbot.keyRelease(canvas, Qt.Key_Space)
     assert (horizontal.value(), vertical.value()) == (x0, y0)
     assert not window.document.mask.any(), "panning paints nothing"
-    assert window.model.undo_stack.count() == 0
+    assert window.doc.undo_stack.count() == 0

@@ -190,7 +190,3 @@ def run(context: OpContext, request: EditRequest, spec: ModelSpec, progress: Pro
 
 def sample_to_uint8(images: np.ndarray) -> list[np.ndarray]:
     return [np.clip(np.rint(img * 255.0), 0, 255).astype(np.uint8) for img in images]
-
-
-def class_names(spec: ModelSpec) -> Sequence[str]:
-    return GeneratorInfo.of(spec).names

@@ -22,7 +22,7 @@ from typing import Any, Optional
 import cv2
 import numpy as np
 
-from ...catalog import Catalog, ModelSpec
+from ...catalog import ModelSpec
 from ...core.errors import InputError, ModelError
 from ...core.geometry import nonzero_bounds
 from ...core.mask import feathered, grown
@@ -268,10 +268,3 @@ def run(context: OpContext, request: EditRequest, spec: ModelSpec, progress: Pro
     notes = (f"Style: {label}; worked at {' × '.join(map(str, working_shape(height, width, working_size)[::-1]))} px "
              f"and carried the detail back to {width} × {height}.",)
     return OpOutput(image=image, provider=short_provider(model.provider), changed=changed, notes=notes)
-
-
-def preset_names(catalog: Catalog) -> list[str]:
-    for spec in catalog.for_task("stylize"):
-        if "presets" in spec.extra:
-            return [p.name for p in presets_for(spec)]
-    return []

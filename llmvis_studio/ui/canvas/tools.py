@@ -60,27 +60,27 @@ def pixel_centre(point: QPointF) -> tuple[float, float]:
     return point.x() - 0.5, point.y() - 0.5
 
 
-def push_region_edit(model: DocumentModel, label: str, region: Bounds, before: np.ndarray) -> bool:
+def push_region_edit(doc: DocumentModel, label: str, region: Bounds, before: np.ndarray) -> bool:
     """Record the part of `region` that differs from `before` (a copy of mask[region]) as one undo step."""
-    mask = model.document.mask
+    mask = doc.document.mask
     inner = changed_bounds(before, mask[region.slices])
     if inner is None:
         return False
     bounds = Bounds(region.x + inner.x, region.y + inner.y, inner.width, inner.height)
     atom = PatchAtom(label, "mask", bounds, before[inner.slices].copy(), mask[bounds.slices].copy())
-    model.push_atom(atom)
+    doc.push_atom(atom)
     return True
 
 
-def edit_mask_region(model: DocumentModel, label: str, region: Bounds, edit: Callable[[np.ndarray], object]) -> bool:
+def edit_mask_region(doc: DocumentModel, label: str, region: Bounds, edit: Callable[[np.ndarray], object]) -> bool:
     """Run `edit(mask)` that touches only `region`, then record it as one undo step."""
-    region = region.clipped(model.document.extent)
+    region = region.clipped(doc.document.extent)
     if region.is_empty:
         return False
-    before = model.document.mask[region.slices].copy()
-    edit(model.document.mask)
-    model.maskChanged.emit(region)
-    return push_region_edit(model, label, region, before)
+    before = doc.document.mask[region.slices].copy()
+    edit(doc.document.mask)
+    doc.maskChanged.emit(region)
+    return push_region_edit(doc, label, region, before)
 
 
 class Tool:
@@ -88,8 +88,8 @@ class Tool:
 
     uses_brush = False
 
-    def __init__(self, model: DocumentModel, scene: QGraphicsScene) -> None:
-        self.model = model
+    def __init__(self, doc: DocumentModel, scene: QGraphicsScene) -> None:
+        self.doc = doc
         self.scene = scene
 
     def press(self, point: QPointF, subtract: bool) -> None: ...
@@ -106,8 +106,8 @@ class BrushTool(Tool):
 
     uses_brush = True
 
-    def __init__(self, model: DocumentModel, scene: QGraphicsScene, brush: BrushSettings, erase: bool = False) -> None:
-        super().__init__(model, scene)
+    def __init__(self, doc: DocumentModel, scene: QGraphicsScene, brush: BrushSettings, erase: bool = False) -> None:
+        super().__init__(doc, scene)
         self.brush = brush
         self.erase = erase
         self._before: Optional[np.ndarray] = None
@@ -120,7 +120,7 @@ class BrushTool(Tool):
         return "Erase" if self.erase else "Brush stroke"
 
     def press(self, point: QPointF, subtract: bool) -> None:
-        self._mask = self.model.document.mask
+        self._mask = self.doc.document.mask
         self._before = self._mask.copy()  # one memcpy per stroke; the undo patch is cut from it
         self._touched = Bounds(0, 0, 0, 0)
         self._last = pixel_centre(point)
@@ -136,13 +136,13 @@ class BrushTool(Tool):
         self._paint_to(pixel_centre(point), subtract)
         before, self._before = self._before, None
         if not self._touched.is_empty:
-            push_region_edit(self.model, self.label, self._touched, before[self._touched.slices])
+            push_region_edit(self.doc, self.label, self._touched, before[self._touched.slices])
 
     def cancel(self) -> None:
-        still_same_mask = self._mask is self.model.document.mask  # not after a new file or an upscale
+        still_same_mask = self._mask is self.doc.document.mask  # not after a new file or an upscale
         if self._before is not None and not self._touched.is_empty and still_same_mask:
             self._mask[self._touched.slices] = self._before[self._touched.slices]
-            self.model.maskChanged.emit(self._touched)
+            self.doc.maskChanged.emit(self._touched)
         self._before = self._mask = None
 
     def _paint_to(self, point: tuple[float, float], subtract: bool) -> None:
@@ -152,7 +152,7 @@ class BrushTool(Tool):
         self._last = point
         if not touched.is_empty:
             self._touched = self._touched.union(touched)
-            self.model.maskChanged.emit(touched)
+            self.doc.maskChanged.emit(touched)
 
 
 def _preview_pen() -> QPen:
@@ -164,8 +164,8 @@ def _preview_pen() -> QPen:
 class RectangleTool(Tool):
     """Drag a rectangle; it is added to the mask on release (Alt subtracts)."""
 
-    def __init__(self, model: DocumentModel, scene: QGraphicsScene) -> None:
-        super().__init__(model, scene)
+    def __init__(self, doc: DocumentModel, scene: QGraphicsScene) -> None:
+        super().__init__(doc, scene)
         self._start: Optional[QPointF] = None
         self._preview = QGraphicsRectItem()
         self._preview.setPen(_preview_pen())
@@ -191,7 +191,7 @@ class RectangleTool(Tool):
             return  # a click is not a rectangle: no one-pixel edit, no undo step
         bounds = rectangle_bounds(start, point)
         label = "Subtract rectangle" if subtract else "Rectangle"
-        edit_mask_region(self.model, label, bounds, lambda mask: maskops.fill_rectangle(mask, bounds, erase=subtract))
+        edit_mask_region(self.doc, label, bounds, lambda mask: maskops.fill_rectangle(mask, bounds, erase=subtract))
 
     def cancel(self) -> None:
         self._start = None
@@ -213,8 +213,8 @@ def rectangle_bounds(start: QPointF, end: QPointF) -> Bounds:
 class LassoTool(Tool):
     """Draw a free outline; its inside is added on release (Alt subtracts)."""
 
-    def __init__(self, model: DocumentModel, scene: QGraphicsScene) -> None:
-        super().__init__(model, scene)
+    def __init__(self, doc: DocumentModel, scene: QGraphicsScene) -> None:
+        super().__init__(doc, scene)
         self._points: list[QPointF] = []
         self._preview = QGraphicsPathItem()
         self._preview.setPen(_preview_pen())
@@ -241,7 +241,7 @@ class LassoTool(Tool):
         region = Bounds(math.floor(min(xs)), math.floor(min(ys)),
                         math.ceil(max(xs)) - math.floor(min(xs)) + 2, math.ceil(max(ys)) - math.floor(min(ys)) + 2)
         label = "Subtract lasso" if subtract else "Lasso"
-        edit_mask_region(self.model, label, region, lambda mask: maskops.fill_polygon(mask, points, erase=subtract))
+        edit_mask_region(self.doc, label, region, lambda mask: maskops.fill_polygon(mask, points, erase=subtract))
 
     def cancel(self) -> None:
         self._points = []
@@ -257,39 +257,39 @@ class LassoTool(Tool):
 
 
 # --- whole-mask commands --------------------------------------------------------------
-def apply_mask_command(model: DocumentModel, label: str, transform: Callable[[np.ndarray], np.ndarray]) -> bool:
+def apply_mask_command(doc: DocumentModel, label: str, transform: Callable[[np.ndarray], np.ndarray]) -> bool:
     """Replace the mask by transform(mask), storing only the changed rectangle. False if nothing changed."""
-    model.interrupt_edits()
-    mask = model.document.mask
+    doc.interrupt_edits()
+    mask = doc.document.mask
     new_mask = transform(mask)
     bounds = changed_bounds(mask, new_mask)
     if bounds is None:
         return False
     atom = patch_atom(label, "mask", bounds, mask, new_mask)
     mask[bounds.slices] = new_mask[bounds.slices]
-    model.push_atom(atom)  # the push's redo() notifies the canvas
+    doc.push_atom(atom)  # the push's redo() notifies the canvas
     return True
 
 
-def clear_mask(model: DocumentModel) -> bool:
-    return apply_mask_command(model, "Clear mask", np.zeros_like)
+def clear_mask(doc: DocumentModel) -> bool:
+    return apply_mask_command(doc, "Clear mask", np.zeros_like)
 
 
-def invert_mask(model: DocumentModel) -> bool:
-    return apply_mask_command(model, "Invert mask", maskops.inverted)
+def invert_mask(doc: DocumentModel) -> bool:
+    return apply_mask_command(doc, "Invert mask", maskops.inverted)
 
 
-def grow_mask(model: DocumentModel, radius: int) -> bool:
-    return apply_mask_command(model, f"Grow mask {radius} px", lambda mask: maskops.grown(mask, radius))
+def grow_mask(doc: DocumentModel, radius: int) -> bool:
+    return apply_mask_command(doc, f"Grow mask {radius} px", lambda mask: maskops.grown(mask, radius))
 
 
-def shrink_mask(model: DocumentModel, radius: int) -> bool:
-    return apply_mask_command(model, f"Shrink mask {radius} px", lambda mask: maskops.shrunk(mask, radius))
+def shrink_mask(doc: DocumentModel, radius: int) -> bool:
+    return apply_mask_command(doc, f"Shrink mask {radius} px", lambda mask: maskops.shrunk(mask, radius))
 
 
-def feather_mask(model: DocumentModel, radius: int) -> bool:
-    return apply_mask_command(model, f"Feather mask {radius} px", lambda mask: maskops.feathered(mask, radius))
+def feather_mask(doc: DocumentModel, radius: int) -> bool:
+    return apply_mask_command(doc, f"Feather mask {radius} px", lambda mask: maskops.feathered(mask, radius))
 
 
-def replace_mask(model: DocumentModel, new_mask: np.ndarray, label: str = "Import mask") -> bool:
-    return apply_mask_command(model, label, lambda _mask: np.ascontiguousarray(new_mask, dtype=np.uint8))
+def replace_mask(doc: DocumentModel, new_mask: np.ndarray, label: str = "Import mask") -> bool:
+    return apply_mask_command(doc, label, lambda _mask: np.ascontiguousarray(new_mask, dtype=np.uint8))

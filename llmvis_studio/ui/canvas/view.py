@@ -32,10 +32,10 @@ OUTLINE_DELAY_MS = 150  # the outline is traced again this long after the last m
 class DocumentItem(QGraphicsItem):
     """Paints the image (or the before image left of the divider) and the mask overlay."""
 
-    def __init__(self, model: DocumentModel) -> None:
+    def __init__(self, doc: DocumentModel) -> None:
         super().__init__()
         self.setFlag(QGraphicsItem.ItemUsesExtendedStyleOption)  # gives paint() the exposed rectangle
-        self.model = model
+        self.doc = doc
         self.show_before = False
         self.split_x: Optional[float] = None  # scene x of the before/after divider (the view sets it)
         self.overlay_choice = "auto"  # a colour name, or "auto": the one that contrasts with the picture
@@ -50,7 +50,7 @@ class DocumentItem(QGraphicsItem):
     def rebuild(self) -> None:
         """Rebuild display images after the image or its size changed."""
         self.prepareGeometryChange()
-        document = self.model.document
+        document = self.doc.document
         self._image = to_display_image(document.image)
         opacity = self.overlay.opacity if self.overlay else 0.5
         self.overlay = MaskOverlay(document.mask, opacity, self.overlay_colour())
@@ -60,13 +60,13 @@ class DocumentItem(QGraphicsItem):
         if self.overlay_choice != "auto":
             return self.overlay_choice
         if self._auto_colour is None:
-            self._auto_colour = contrast_colour(self.model.document.image)
+            self._auto_colour = contrast_colour(self.doc.document.image)
         return self._auto_colour
 
     def set_overlay_choice(self, choice: str) -> None:
         self.overlay_choice = choice
         if self.overlay is not None:
-            self.overlay.set_colour(self.model.document.mask, self.overlay_colour())
+            self.overlay.set_colour(self.doc.document.mask, self.overlay_colour())
             self.update()
 
     def forget_auto_colour(self) -> None:
@@ -74,15 +74,15 @@ class DocumentItem(QGraphicsItem):
         self._auto_colour = None
 
     def refresh_mask(self, bounds: Bounds) -> None:
-        bounds = bounds.clipped(self.model.document.extent)
+        bounds = bounds.clipped(self.doc.document.extent)
         if bounds.is_empty or self.overlay is None:
             return
-        self.overlay.update(self.model.document.mask, bounds)
+        self.overlay.update(self.doc.document.mask, bounds)
         self.update(QRectF(bounds.x, bounds.y, bounds.width, bounds.height))
 
     def set_overlay_opacity(self, opacity: float) -> None:
         if self.overlay is not None:
-            self.overlay.set_opacity(self.model.document.mask, opacity)
+            self.overlay.set_opacity(self.doc.document.mask, opacity)
             self.update()
 
     def boundingRect(self) -> QRectF:
@@ -93,9 +93,9 @@ class DocumentItem(QGraphicsItem):
         return self._image.qimage
 
     def _before_image(self) -> QImage:
-        if self._before_source is not self.model.before_image:  # a new job kept a new "before"
-            self._before_source = self.model.before_image
-            self._before = to_display_image(self.model.before_image)
+        if self._before_source is not self.doc.before_image:  # a new job kept a new "before"
+            self._before_source = self.doc.before_image
+            self._before = to_display_image(self.doc.before_image)
         return self._before.qimage
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget=None) -> None:
@@ -131,9 +131,9 @@ class CanvasView(QGraphicsView):
     beforeShown = Signal(bool)
     splitChanged = Signal(int)  # percent of the view's width left of the divider (0 = off)
 
-    def __init__(self, model: DocumentModel, brush: BrushSettings, parent=None) -> None:
+    def __init__(self, doc: DocumentModel, brush: BrushSettings, parent=None) -> None:
         super().__init__(parent)
-        self.model = model
+        self.doc = doc
         self.brush = brush
         self.tool: Optional[Tool] = None
         self._space_held = False
@@ -150,15 +150,15 @@ class CanvasView(QGraphicsView):
         self._outline_timer.setInterval(OUTLINE_DELAY_MS)
         self._outline_timer.timeout.connect(self.trace_outline)
         self.setScene(QGraphicsScene(self))
-        self.item = DocumentItem(model)
+        self.item = DocumentItem(doc)
         self.scene().addItem(self.item)
         self.cursor_ring = self._make_cursor_ring()
         self._configure()
         self._sync_scene_rect()
-        model.maskChanged.connect(self.on_mask_changed)
-        model.imageChanged.connect(self.on_image_changed)
-        model.documentReplaced.connect(self.on_document_replaced)
-        model.interrupted.connect(self.cancel_tool)
+        doc.maskChanged.connect(self.on_mask_changed)
+        doc.imageChanged.connect(self.on_image_changed)
+        doc.documentReplaced.connect(self.on_document_replaced)
+        doc.interrupted.connect(self.cancel_tool)
         brush.changed.connect(self.on_brush_changed)
 
     def _configure(self) -> None:
@@ -191,6 +191,13 @@ class CanvasView(QGraphicsView):
         if self.mask_style != "fill":
             self._outline_timer.start()
 
+    def set_overlay_opacity(self, opacity: float) -> None:
+        self.item.set_overlay_opacity(opacity)
+
+    def set_overlay_choice(self, choice: str) -> None:
+        """The mask overlay's colour: a name from OVERLAY_COLOURS, or "auto" (stands out from the picture)."""
+        self.item.set_overlay_choice(choice)
+
     def set_mask_style(self, style: str) -> None:
         self.mask_style = style if style in ("fill", "outline", "both") else "fill"
         self.trace_outline()
@@ -198,7 +205,7 @@ class CanvasView(QGraphicsView):
     @Slot()
     def trace_outline(self) -> None:
         """Trace the outline now (the timer calls this after mask edits settle)."""
-        self.outline = mask_outline(self.model.document.mask) if self.mask_style != "fill" else None
+        self.outline = mask_outline(self.doc.document.mask) if self.mask_style != "fill" else None
         too_many = self.mask_style != "fill" and self.outline is None
         self.item.show_fill = self.mask_style != "outline" or too_many  # countless specks: tint instead
         self.item.update()
@@ -382,10 +389,6 @@ class CanvasView(QGraphicsView):
             self._tool_active = False
             self.tool.release(self._to_scene(event.position()), _subtracting(event))
         event.accept()
-
-    @property
-    def tool_active(self) -> bool:
-        return self._tool_active
 
     @Slot()
     def cancel_tool(self) -> bool:

@@ -1,9 +1,10 @@
 """The prompt panel: what to do (op, model, options), Run / Cancel and the progress bar.
 
 Run with a typed prompt asks the prompt router first (ui/routing.py drives it through the worker):
-the panel shows what it understood, selects that op (style, scale, content) and runs it, or shows
-the choices when unsure. An empty prompt runs the operation chosen in the list. The typed text
-travels in EditRequest.prompt. Enter runs; Up / Down or the combo recall earlier prompts.
+the panel shows what it understood and the request is built from the router's answer itself
+(`build_request(..., routing=...)`: op, style, scale, content), or it shows the choices when unsure.
+An empty prompt runs the operation chosen in the list. The typed text travels in EditRequest.prompt.
+Enter runs; Up / Down or the combo recall earlier prompts.
 """
 from __future__ import annotations
 
@@ -44,13 +45,14 @@ class PromptPanel(QDockWidget):
     runRequested = Signal()
     cancelRequested = Signal()
     sampleFromMaskRequested = Signal()  # "use the painted mask as the area remove-object copies from"
+    choiceChosen = Signal(str)  # the op the user picked among the router's choices
+    historyClearRequested = Signal()
 
     def __init__(self, catalog: Catalog, parent: Optional[QWidget] = None, device: str = "auto") -> None:
         super().__init__("Edit", parent)
         self.setObjectName("promptPanel")
         self.catalog = catalog
         self._busy = False
-        self._routed_params: dict[str, Any] = {}  # from the last routing, e.g. generate's content
         self.mask_pixels = 0  # how many mask pixels are set (the main window keeps it current)
         self.sample_from: Optional[np.ndarray] = None  # inpaint: where remove-object may copy texture from
         self._build_widgets()
@@ -112,6 +114,8 @@ class PromptPanel(QDockWidget):
         self.run_button.clicked.connect(self.runRequested)
         self.cancel_button.clicked.connect(self.cancelRequested)
         self.history_box.submitted.connect(self.on_submit_key)
+        self.history_box.clearRequested.connect(self.historyClearRequested)
+        self.choice_bar.chosen.connect(self.choiceChosen)
         self.prompt_edit.textChanged.connect(self.on_prompt_edited)
 
     def _lay_out(self) -> None:
@@ -199,7 +203,6 @@ class PromptPanel(QDockWidget):
         if defaults:
             self.model_combo.setCurrentIndex(defaults[0] + first)
         self._show_sample_row(op == "inpaint")
-        self._routed_params = {}
         self.style_controls.setVisible(op == "stylize")
         is_upscale = op == "upscale"
         self.scale_label.setVisible(is_upscale)
@@ -234,15 +237,24 @@ class PromptPanel(QDockWidget):
         self.tile_spin.setEnabled(self.tile_combo.currentText() == TILE_CUSTOM)
 
     # --- what the run button means -------------------------------------------------------
-    def params(self) -> dict[str, Any]:
-        if self.op == "generate":
+    def device(self) -> str:
+        return str(self.device_combo.currentData())
+
+    def params(self, op: Optional[str] = None, routing: Optional[PromptRouting] = None) -> dict[str, Any]:
+        """`op`'s params: what the router understood where it said something, the panel's settings otherwise."""
+        op = op or self.op
+        if op == "generate":
             # the same params as `llmvis-studio fill --seed S --variation V`
-            return generate_params(self.seed_spin.value(), self.variation_spin.value() - 1,
-                                   self._routed_params.get("prompt", ""))
-        if self.op == "stylize":
-            return self.style_controls.params()
-        if self.op == "upscale":
-            return {"scale": int(self.scale_combo.currentData())}
+            content = routing.content if routing is not None and routing.content else ""
+            return generate_params(self.seed_spin.value(), self.variation_spin.value() - 1, content)
+        if op == "stylize":
+            params = self.style_controls.params()
+            if routing is not None and routing.style and self.style_controls.knows(routing.style):
+                params["style"] = routing.style  # a preset the router named (and the list knows)
+            return params
+        if op == "upscale":
+            routed = routing.params.get("scale") if routing is not None else None
+            return {"scale": int(routed or self.scale_combo.currentData())}
         return {}
 
     def tile(self) -> Optional[int]:
@@ -251,15 +263,18 @@ class PromptPanel(QDockWidget):
             return None
         return 0 if mode == TILE_OFF else int(self.tile_spin.value())
 
-    def build_request(self, image: np.ndarray, mask: np.ndarray) -> EditRequest:
-        """A frozen request from copies of the document's arrays (the user may keep painting)."""
+    def build_request(self, image: np.ndarray, mask: np.ndarray, routing: Optional[PromptRouting] = None,
+                      op: Optional[str] = None) -> EditRequest:
+        """A frozen request from copies of the document's arrays (the user may keep painting): for `op` as the
+        router understood it (`routing`), or for the operation chosen in the list."""
+        op = op or (routing.op if routing is not None else self.op) or ""
         sample = self.sample_from
-        if self.op != "inpaint" or sample is None or sample.shape != image.shape[:2]:
+        if op != "inpaint" or sample is None or sample.shape != image.shape[:2]:
             sample = None  # a sample area from before a resize or crop no longer fits
         return EditRequest.build(
-            self.op or "", image, mask if mask.any() else None, model_id=self.model_id,
-            params=self.params(), prompt=self.prompt_edit.toPlainText().strip(), tile=self.tile(),
-            device=self.device_combo.currentData(), sample_from=sample,
+            op, image, mask if mask.any() else None, model_id=self.model_id if op == self.op else None,
+            params=self.params(op, routing), prompt=self.prompt_text(), tile=self.tile(),
+            device=self.device(), sample_from=sample,
         )
 
     # --- remove object: where to copy texture from ----------------------------------------
@@ -291,17 +306,34 @@ class PromptPanel(QDockWidget):
         """An op listed here with at least one installed model."""
         return self.op_combo.findData(op) >= 0 and bool(self.catalog.for_task(op))
 
-    def apply_routing(self, routing: PromptRouting, op: Optional[str] = None) -> None:
-        """Select what the router understood (or the alternative the user picked): op, style, scale, content."""
+    def show_routing(self, routing: PromptRouting, op: Optional[str] = None) -> None:
+        """Show what the router understood (or the alternative the user picked): op, style, scale. Display only:
+        the request is built from `routing` itself."""
         op = op or routing.op
-        self.op_combo.setCurrentIndex(self.op_combo.findData(op))
+        self.select_op(op)
         if op == "stylize" and routing.style:
             self.style_controls.select_style(routing.style)
         if op == "upscale" and routing.params.get("scale"):
             index = self.scale_combo.findData(int(routing.params["scale"]))
             if index >= 0:
                 self.scale_combo.setCurrentIndex(index)
-        self._routed_params = {"prompt": routing.content} if op == "generate" and routing.content else {}
+
+    def select_op(self, op: str) -> None:
+        self.op_combo.setCurrentIndex(self.op_combo.findData(op))
+
+    def style_name(self) -> str:
+        """The style shown in the list, as the user reads it."""
+        return self.style_controls.style_label()
+
+    def show_choices(self, choices) -> None:
+        """(op, score, runnable) each: the router's top choices as buttons (choiceChosen when one is clicked)."""
+        self.choice_bar.show_choices(choices)
+
+    def clear_choices(self) -> None:
+        self.choice_bar.clear()
+
+    def set_history(self, prompts) -> None:
+        self.history_box.set_items(prompts)
 
     def show_understood(self, text: str) -> None:
         self.understood_label.setText(text)
@@ -315,7 +347,6 @@ class PromptPanel(QDockWidget):
 
     @Slot()
     def on_prompt_edited(self) -> None:
-        self._routed_params = {}  # a routed content belongs to the text it came from
         self.choice_bar.clear()
 
     def submitted(self) -> None:
@@ -329,7 +360,6 @@ class PromptPanel(QDockWidget):
         self.prompt_edit.document().clearUndoRedoStacks()
         self.show_understood("")
         self.choice_bar.clear()
-        self._routed_params = {}
         self.progress_bar.setValue(0)
         self.progress_label.setText("")
 

@@ -182,6 +182,13 @@ class StyleControls(QWidget):
             params["style"] = self.style
         return params
 
+    def knows(self, name: str) -> bool:
+        return self.style_combo.findData(name) >= 0
+
+    def style_label(self) -> str:
+        """The chosen style as the list shows it."""
+        return self.style_combo.currentText()
+
     def select_style(self, name: str) -> bool:
         index = self.style_combo.findData(name)
         if index >= 0:

@@ -106,6 +106,10 @@ class ToolsPanel(QDockWidget):
         form.addRow(self.find_button)
         return box
 
+    def radius(self) -> int:
+        """Pixels for grow, shrink and feather."""
+        return int(self.radius_spin.value())
+
     def detection_threshold(self) -> float:
         """The detector's probability threshold for the chosen sensitivity."""
         return round(1.0 - self.sensitivity_slider.value() / 100.0, 2)
@@ -131,7 +135,7 @@ class ToolsPanel(QDockWidget):
 
     @Slot()
     def on_command_clicked(self) -> None:
-        self.maskCommand.emit(self.sender().objectName(), self.radius_spin.value())
+        self.maskCommand.emit(self.sender().objectName(), self.radius())
 
     @Slot(int)
     def on_hardness_moved(self, percent: int) -> None:

@@ -1,12 +1,10 @@
-"""What every subcommand shares: the parser class and common options, the example in `--help`, progress on
-stderr, the `--json` summary and the one-line error handling.
+"""What running a subcommand shares: the common options (`--device`, `--overwrite`), progress on stderr, the
+file-op runner (check OUT, load IN, build the request, run, save), the `--json` summary and the one-line
+error handling.
 
-cli.py, cli_gen.py and cli_text.py only register subcommands (an `add_parser` call, its arguments and a handler).
-`finish_parser` then walks the built parser once and gives every subcommand the same shape: an example in its
-`--help` (from EXAMPLES), a `--json` flag, and file/folder hints for shell completion. `run_command` runs the
-handler: a status line on stderr once the job passes a second, the summary on stdout with `--json`, and errors as
-one `error: ...` line with a non-zero exit. Adding a subcommand is therefore: its add_parser call + handler, one
-EXAMPLES line, one README table row (tests/engine/test_cli_every_command.py checks the last two).
+The command-group modules only register subcommands (an `add_parser` call, its arguments and a handler);
+`run_command` runs the handler: a status line on stderr once the job passes a second, the summary on stdout with
+`--json`, and errors as one `error: ...` line with a non-zero exit.
 """
 from __future__ import annotations
 
@@ -18,41 +16,16 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, Optional
+from pathlib import Path
+from typing import Any, Callable, Optional
 
-from .core.errors import Cancelled, StudioError
+from ..core.errors import Cancelled, InputError, StudioError
+from ..core.progress import Progress
+from ..core.requests import EditRequest
 
 log = logging.getLogger("llmvis_studio.cli")
-PROG = "llmvis-studio"
 PROGRESS_DELAY_S = 1.0  # shorter jobs print no progress at all
 DEVICES = ("auto", "cpu", "cuda")
-
-# Command path → one example command line (shown under `--help`; the README table repeats them).
-EXAMPLES: dict[str, str] = {
-    "upscale": "llmvis-studio upscale scan.jpg scan_x4.png --scale 4",
-    "inpaint": "llmvis-studio inpaint photo.jpg mask.png filled.png",
-    "fill": "llmvis-studio fill photo.jpg mask.png filled.png --prompt 'clouds' --seed 3",
-    "detect-scratches": "llmvis-studio detect-scratches scan.tif scratches.png --threshold 0.4",
-    "restore": "llmvis-studio restore scan.tif restored.tif",
-    "denoise": "llmvis-studio denoise noisy.jpg clean.png",
-    "stylize": "llmvis-studio stylize photo.jpg painted.png --style watercolour --strength 0.8",
-    "select-subject": "llmvis-studio select-subject photo.jpg subject.png",
-    "remove-background": "llmvis-studio remove-background photo.jpg cutout.png",
-    "detect-text": "llmvis-studio detect-text photo.jpg text.png --grow 3",
-    "colourize": "llmvis-studio colourize grandpa.tif colour.tif --hints hints.png",
-    "batch": "llmvis-studio batch upscale --in scans/ --out scans_x4/ --scale 4 --recursive",
-    "models list": "llmvis-studio models list --json",
-    "self-test": "llmvis-studio self-test --json",
-    "train gan": "llmvis-studio train gan --data textures/ --out runs/gan1 --size 32 --steps 2000",
-    "train vae": "llmvis-studio train vae --data textures/ --out runs/vae1 --size 32 --steps 2000",
-    "export": "llmvis-studio export runs/gan1",
-    "generate": "llmvis-studio generate --model runs/gan1 --prompt 'bricks' -n 8 --out samples/",
-    "prompt": "llmvis-studio prompt 'remove the scratches' --json",
-    "completion": "llmvis-studio completion bash > ~/.local/share/bash-completion/completions/llmvis-studio",
-}
-# Positional/option names that are files or folders, for shell completion.
-FILE_ARGS = frozenset({"input", "output", "mask", "mask_output", "hints", "style"})
-FOLDER_ARGS = frozenset({"input_dir", "output_dir", "out", "data", "run_dir"})
 # Commands without the elapsed-time ticker: they draw their own progress or are instant (and `prompt -`,
 # which reads requests typed on the terminal).
 NO_TICKER = frozenset({"train gan", "train vae", "completion", "models list"})
@@ -74,39 +47,6 @@ def add_device(parser: argparse.ArgumentParser) -> None:
 def add_overwrite(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--overwrite", action="store_true",
                         help="replace the output even if it is write-protected (its mode is kept)")
-
-
-# ---------------------------------------------------------------- the parser walk
-
-
-def leaf_parsers(parser: argparse.ArgumentParser, path: tuple[str, ...] = ()) -> Iterator[tuple[str, argparse.ArgumentParser]]:
-    """('models list', parser), ('upscale', parser), ...: every subcommand that runs something."""
-    actions = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
-    if not actions and path:
-        yield " ".join(path), parser
-    for action in actions:
-        for name, child in action.choices.items():
-            yield from leaf_parsers(child, path + (name,))
-
-
-def finish_parser(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    """Give every subcommand its example, `--json` (unless it prints its own JSON) and completion hints."""
-    for name, sub in leaf_parsers(parser):
-        if name in EXAMPLES and not sub.epilog:
-            sub.epilog = f"example:\n  {EXAMPLES[name]}"
-            sub.formatter_class = argparse.RawDescriptionHelpFormatter
-        if not any("--json" in a.option_strings for a in sub._actions) and not sub.get_default("no_summary"):
-            sub.add_argument("--json", action="store_true",
-                             help="print a JSON summary on stdout (what ran, model, provider, seconds, output); "
-                                  "other output goes to stderr")
-            sub.set_defaults(summary_json=True)
-        sub.set_defaults(command_path=name)
-        for action in sub._actions:
-            if action.dest in FILE_ARGS:
-                action.complete = {"bash": "_shtab_compgen_files", "zsh": "_files"}  # type: ignore[attr-defined]
-            elif action.dest in FOLDER_ARGS:
-                action.complete = {"bash": "_shtab_compgen_dirs", "zsh": "_files -/"}  # type: ignore[attr-defined]
-    return parser
 
 
 # ---------------------------------------------------------------- progress
@@ -330,14 +270,83 @@ def handle_errors(handler: Callable[[argparse.Namespace], int], args: argparse.N
         raise fail(1, f"unexpected failure ({type(exc).__name__}: {exc}); see the log")
 
 
-# ---------------------------------------------------------------- shell completion
+# ---------------------------------------------------------------- the file-op runner
 
 
-def completion_script(parser: argparse.ArgumentParser, shell: str) -> str:
-    """The bash/zsh completion script generated from the parser by shtab (a runtime dependency)."""
-    try:
-        import shtab
-    except ImportError as exc:
-        raise StudioError("Shell completion needs shtab: pip install shtab==1.13.0", detail=repr(exc)) from exc
-    return shtab.complete(parser, shell=shell)
+def make_engine(device_threads: Optional[int] = None):
+    from ..engine import Engine  # imported here so `--help` and the GUI start fast
 
+    return Engine(threads=device_threads)
+
+
+def run_request(request: EditRequest, label: str, engine_factory: Callable = make_engine):
+    """One request on a fresh engine, with a progress bar; its model, provider and time go into the summary."""
+    engine = engine_factory()
+    with ProgressBar(label) as bar:
+        result = engine.run(request, Progress(bar))
+    record_result(result)
+    return result
+
+
+def print_notes(result) -> None:
+    for note in result.notes:
+        print(f"note: {note}", file=sys.stderr)
+
+
+def save_result(out_path: Path, result, metadata, overwrite: bool = False) -> None:
+    from ..files import save_image
+
+    for notice in save_image(out_path, result.image, metadata, replace_protected=overwrite):
+        print(f"note: {notice}", file=sys.stderr)
+    print_notes(result)
+    print(f"{out_path}: {result.image.shape[1]}×{result.image.shape[0]}, {result.model_id} on "
+          f"{result.provider}, {result.seconds:.2f} s")
+
+
+def save_mask_result(out_path: Path, result, overwrite: bool = False) -> None:
+    """A mask-making op's result (channel 0) as a white-on-black PNG, and the one summary line."""
+    from ..files import save_mask
+
+    save_mask(out_path, result.image[..., 0], replace_protected=overwrite)
+    print_notes(result)
+    height, width = result.image.shape[:2]
+    print(f"{out_path}: {width}×{height} mask, {result.model_id} on {result.provider}, {result.seconds:.2f} s")
+
+
+def check_output_path(path: Path, overwrite: bool = False) -> None:
+    """Before any work: a known format, an existing folder, no write-protected file in the way."""
+    from ..files.atomic import is_write_protected
+    from ..files.imageio import format_for
+
+    format_for(path)
+    if not path.parent.exists():
+        raise InputError(f"The output folder {path.parent} does not exist.")
+    if not overwrite and is_write_protected(path):
+        raise InputError(f"{path} is write-protected; not replaced. Add --overwrite to replace it anyway.")
+
+
+def print_notices(metadata) -> None:
+    """What the loader wants the user to know (e.g. only the first of several frames was read)."""
+    for notice in metadata.notices:
+        print(f"note: {notice}", file=sys.stderr)
+
+
+def run_file_op(args: argparse.Namespace, op: str, label: str, params: Optional[dict] = None,
+                mask_path: Optional[str] = None, tile: Optional[int] = None,
+                sample_path: Optional[str] = None) -> int:
+    """The shared shape of the one-image subcommands: check OUT, load IN (and MASK), run, save."""
+    from ..engine.ops.params import parse_params
+    from ..files import load_image, load_mask
+
+    parse_params(op, params or {})  # the op registry's check: a bad parameter fails before any file is read
+    out = Path(args.output)
+    overwrite = getattr(args, "overwrite", False)
+    check_output_path(out, overwrite)
+    image, metadata = load_image(args.input)
+    print_notices(metadata)
+    mask = load_mask(mask_path, expected_shape=image.shape[:2]) if mask_path else None
+    sample_from = load_mask(sample_path, expected_shape=image.shape[:2]) if sample_path else None
+    request = EditRequest(op=op, image=image, mask=mask, model_id=args.model, params=params or {},
+                          device=args.device, tile=tile, sample_from=sample_from)
+    save_result(out, run_request(request, label), metadata, overwrite)
+    return 0

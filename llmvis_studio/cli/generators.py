@@ -1,5 +1,5 @@
 """CLI subcommands for the generators: `train gan|vae`, `export RUN_DIR` (both need the train extra) and
-`generate` (onnxruntime only). cli.py registers them with `add_generator_commands(sub)`.
+`generate` and `fill` (onnxruntime only).
 
 Training code is reached through importlib on purpose: `llmvis_studio.training` imports torch, which is an
 optional extra, and the runtime (GUI, other subcommands) must start without it. The import-linter contract
@@ -11,14 +11,14 @@ from __future__ import annotations
 import argparse
 import importlib
 import importlib.util
-import sys
 from pathlib import Path
 from types import ModuleType
 
-from .cli_run import record
-from .core.errors import InputError
+from ..core.errors import InputError
+from ._run import (add_device, add_overwrite, check_output_path, print_notices, record, run_request,
+                   save_result)
 
-GENERATOR_COMMANDS = ("train", "export", "generate", "fill")
+COMMANDS = ("train", "export", "generate", "fill")
 TRAIN_EXTRA_MESSAGE = "training needs the train extra: pip install 'llmvis-studio[train]'"
 
 
@@ -43,7 +43,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def resolve_generator(model: str | None):
     """(catalog, model id): MODEL may be a catalog id or a training run folder (RUN_DIR/model.json)."""
-    from .catalog import Catalog, load_catalog, load_run_dir
+    from ..catalog import Catalog, load_catalog, load_run_dir
 
     catalog = load_catalog()
     if model and Path(model).is_dir():
@@ -54,8 +54,8 @@ def resolve_generator(model: str | None):
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    from .engine import Engine
-    from .files import save_image
+    from ..engine import Engine
+    from ..files import save_image
 
     if not 1 <= args.n <= 64:
         raise InputError(f"-n must be 1 to 64, not {args.n}.")
@@ -76,29 +76,32 @@ def cmd_generate(args: argparse.Namespace) -> int:
 def cmd_fill(args: argparse.Namespace) -> int:
     """The editor's Generate into the mask, as one request: text → embedding → generator → blended into MASK
     at full resolution; pixels outside MASK stay bit-identical and the bit depth is kept."""
-    from .cli import _check_output_path, _print_notices, _run_request, _save_result
-    from .core.requests import GENERATE_VARIATIONS, EditRequest, generate_params
-    from .engine import Engine
-    from .files import load_image, load_mask
+    from ..core.requests import GENERATE_VARIATIONS, EditRequest, generate_params
+    from ..engine import Engine
+    from ..files import load_image, load_mask
 
     if not 1 <= args.variation <= GENERATE_VARIATIONS:
         raise InputError(f"--variation must be 1 to {GENERATE_VARIATIONS}, not {args.variation}.")
     out = Path(args.output)
-    _check_output_path(out, args.overwrite)
+    check_output_path(out, args.overwrite)
     catalog, model_id = resolve_generator(args.model)
     image, metadata = load_image(args.input)
-    _print_notices(metadata)
+    print_notices(metadata)
     mask = load_mask(args.mask, expected_shape=image.shape[:2])
     if not mask.any():
         raise InputError(f"{args.mask} has no white pixels: nothing to fill.")
     request = EditRequest(op="generate", image=image, mask=mask, model_id=model_id, prompt=args.prompt,
                           params=generate_params(args.seed, args.variation - 1), device=args.device)
-    _save_result(out, _run_request(request, "fill", lambda: Engine(catalog=catalog)), metadata, args.overwrite)
+    save_result(out, run_request(request, "fill", lambda: Engine(catalog=catalog)), metadata, args.overwrite)
     return 0
 
 
-def add_generator_commands(sub, add_device) -> None:
-    """Register train / export / generate on cli.py's subparsers."""
+def register(sub) -> None:
+    _register_train(sub)
+    _register_export_generate_fill(sub)
+
+
+def _register_train(sub) -> None:
     train = sub.add_parser("train", help="train a generator (GAN or VAE) on an image folder (needs the train extra)")
     kinds = train.add_subparsers(dest="kind", required=True)
     for kind in ("gan", "vae"):
@@ -134,6 +137,8 @@ def add_generator_commands(sub, add_device) -> None:
                        help="do not add the exported model to the user's models folder")
         p.set_defaults(handler=cmd_train, kind=kind)
 
+
+def _register_export_generate_fill(sub) -> None:
     export = sub.add_parser("export", help="export a training run's generator to ONNX + model.json")
     export.add_argument("run_dir")
     export.add_argument("--no-register", dest="no_register", action="store_true")
@@ -157,13 +162,7 @@ def add_generator_commands(sub, add_device) -> None:
     fill.add_argument("--model", help="generator id (see `models list`) or a training run folder; default: the catalog's")
     fill.add_argument("--seed", type=int, default=0, help="which noise (as the editor's seed box)")
     fill.add_argument("--variation", type=int, default=1, help="which of the 4 samples of that seed (1-4)")
-    fill.add_argument("--overwrite", action="store_true",
-                      help="replace the output even if it is write-protected (its mode is kept)")
+    add_overwrite(fill)
     add_device(fill)
     fill.set_defaults(handler=cmd_fill)
 
-
-def main(argv=None) -> int:  # pragma: no cover - convenience
-    from .cli import main as cli_main
-
-    return cli_main(list(sys.argv[1:] if argv is None else argv))

@@ -1,6 +1,4 @@
 """CLI subcommands for text and style: `prompt TEXT|-` (the router) and `stylize IN OUT --style ...`.
-
-cli.py registers them with `add_text_commands(sub, add_device)`.
 """
 from __future__ import annotations
 
@@ -10,9 +8,11 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Iterator
 
-TEXT_COMMANDS = ("prompt", "stylize")
+from ._run import add_device, add_overwrite, run_file_op
+
+COMMANDS = ("prompt", "stylize")
 STDIN_CHUNK = 1 << 16
 
 
@@ -44,7 +44,7 @@ def _describe(routing) -> str:
 
 
 def cmd_prompt(args: argparse.Namespace) -> int:
-    from .engine.text.router import load_router
+    from ..engine.text.router import load_router
 
     router = load_router(threads=args.threads)
 
@@ -63,8 +63,6 @@ def cmd_prompt(args: argparse.Namespace) -> int:
 
 
 def cmd_stylize(args: argparse.Namespace) -> int:
-    from .cli import run_file_op
-
     params = {"style": args.style, "strength": args.strength}
     for key in ("feather", "detail", "working_size"):
         if getattr(args, key) is not None:
@@ -72,7 +70,7 @@ def cmd_stylize(args: argparse.Namespace) -> int:
     return run_file_op(args, "stylize", f"stylize {Path(args.style).name}", params, mask_path=args.mask)
 
 
-def add_text_commands(sub, add_device: Callable[[argparse.ArgumentParser], None]) -> None:
+def register(sub) -> None:
     prompt = sub.add_parser("prompt", help="what would this request do? (op, style or content, confidence)")
     prompt.add_argument("text", help="the request, or - to read one request per line from standard input")
     prompt.add_argument("--json", action="store_true", help="one JSON object per request")
@@ -90,7 +88,6 @@ def add_text_commands(sub, add_device: Callable[[argparse.ArgumentParser], None]
     sty.add_argument("--working-size", dest="working_size", type=int, default=None,
                      help="long side the style network sees (default 1024); the output keeps the input size")
     sty.add_argument("--model", help="model id (see `models list`)")
-    sty.add_argument("--overwrite", action="store_true",
-                     help="replace the output even if it is write-protected (its mode is kept)")
+    add_overwrite(sty)
     add_device(sty)
     sty.set_defaults(handler=cmd_stylize)

@@ -1,39 +1,31 @@
 """CLI subcommands for the smart masks: `select-subject IN MASK_OUT`, `remove-background IN OUT.png`,
 `detect-text IN MASK_OUT`.
-
-cli.py registers them with `add_mask_commands(sub, add_device)`.
 """
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Optional
 
-from .core.errors import InputError
+from ..core.errors import InputError
+from ._run import add_device, check_output_path, run_file_op, run_request, save_mask_result
 
-MASK_COMMANDS = ("select-subject", "remove-background", "detect-text")
+COMMANDS = ("select-subject", "remove-background", "detect-text")
 ALPHA_FORMATS = ("PNG", "TIFF", "WEBP")
 
 
 def _mask_job(args: argparse.Namespace, op: str, label: str, params: Optional[dict] = None) -> int:
     """Check MASK_OUT, load IN, run the op, write its mask as a white-on-black PNG."""
-    from .cli import _check_output_path, _run_request
-    from .core.requests import EditRequest
-    from .files import load_image, save_mask
+    from ..core.requests import EditRequest
+    from ..files import load_image
 
     out = Path(args.mask_output)
-    _check_output_path(out)
+    check_output_path(out)
     if out.suffix.lower() != ".png":
         raise InputError(f"Masks are saved as PNG, not '{out.suffix or 'no extension'}'.")
     image, _ = load_image(args.input)
     request = EditRequest(op=op, image=image, model_id=args.model, params=params or {}, device=args.device)
-    result = _run_request(request, label)
-    save_mask(out, result.image[..., 0])
-    for note in result.notes:
-        print(f"note: {note}", file=sys.stderr)
-    print(f"{out}: {image.shape[1]}×{image.shape[0]} mask, {result.model_id} on {result.provider}, "
-          f"{result.seconds:.2f} s")
+    save_mask_result(out, run_request(request, label))
     return 0
 
 
@@ -48,41 +40,40 @@ def cmd_detect_text(args: argparse.Namespace) -> int:
 
 
 def cmd_remove_background(args: argparse.Namespace) -> int:
-    from .cli import run_file_op
-    from .files.imageio import format_for
+    from ..files.imageio import format_for
 
     if format_for(Path(args.output)) not in ALPHA_FORMATS:
         raise InputError(f"'{Path(args.output).suffix}' cannot hold transparency; write a .png (or .tif, .webp).")
     return run_file_op(args, "remove-background", "remove background")
 
 
-def _parser(sub, name: str, help_text: str, example: str) -> argparse.ArgumentParser:
-    return sub.add_parser(name, help=help_text, description=help_text, epilog=f"example:\n  {example}",
-                          formatter_class=argparse.RawDescriptionHelpFormatter)
+def _parser(sub, name: str, help_text: str, example: str, output: str, output_help: str) -> argparse.ArgumentParser:
+    """IN and the output positional (`mask_output` shows as MASK_OUT, `output` as OUT), the example under --help."""
+    parser = sub.add_parser(name, help=help_text, description=help_text, epilog=f"example:\n  {example}",
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("input")
+    parser.add_argument(output, metavar="MASK_OUT" if output == "mask_output" else "OUT", help=output_help)
+    return parser
 
 
-def add_mask_commands(sub, add_device: Callable[[argparse.ArgumentParser], None]) -> None:
+def register(sub) -> None:
     sel = _parser(sub, "select-subject", "mask the main subject of a photo: writes a white-on-black mask PNG",
-                  "llmvis-studio select-subject portrait.jpg subject-mask.png")
-    sel.add_argument("input")
-    sel.add_argument("mask_output", metavar="MASK_OUT", help="PNG to write (white = subject, soft 1–3 px edge)")
+                  "llmvis-studio select-subject portrait.jpg subject-mask.png",
+                  "mask_output", "PNG to write (white = subject, soft 1–3 px edge)")
     sel.add_argument("--model", help="subject model id (see `models list`)")
     add_device(sel)
     sel.set_defaults(handler=cmd_select_subject)
 
     rem = _parser(sub, "remove-background", "cut out the main subject: writes the image with an alpha channel",
-                  "llmvis-studio remove-background product.tif cutout.png   (16-bit input stays 16-bit)")
-    rem.add_argument("input")
-    rem.add_argument("output", metavar="OUT", help="PNG (or TIFF, WebP) to write; PNG and TIFF keep 16 bits")
+                  "llmvis-studio remove-background product.tif cutout.png   (16-bit input stays 16-bit)",
+                  "output", "PNG (or TIFF, WebP) to write; PNG and TIFF keep 16 bits")
     rem.add_argument("--model", help="subject model id (see `models list`)")
     add_device(rem)
     rem.set_defaults(handler=cmd_remove_background)
 
     det = _parser(sub, "detect-text", "mask captions, date stamps and watermarks: writes a white-on-black mask PNG",
                   "llmvis-studio detect-text scan.jpg text-mask.png && llmvis-studio inpaint scan.jpg "
-                  "text-mask.png clean.png")
-    det.add_argument("input")
-    det.add_argument("mask_output", metavar="MASK_OUT", help="PNG to write (white = text)")
+                  "text-mask.png clean.png", "mask_output", "PNG to write (white = text)")
     det.add_argument("--grow", type=int, default=None, help="pixels added around the letters (default 2)")
     det.add_argument("--threshold", type=float, default=None, help="0..1; lower finds fainter text (default 0.3)")
     det.add_argument("--working-size", dest="working_size", type=int, default=None,

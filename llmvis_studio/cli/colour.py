@@ -1,17 +1,16 @@
 """CLI subcommand `colourize IN OUT [--hints HINTS.png] [--strength S]`.
-
-cli.py registers it with `add_colour_commands(sub, add_device)`.
 """
 from __future__ import annotations
 
 import argparse
-from typing import Callable
+from pathlib import Path
 
-from .core.errors import InputError
+from ..core.errors import InputError
+from ._run import add_device, add_overwrite, check_output_path, print_notices, run_request, save_result
 
-COLOUR_COMMANDS = ("colourize",)
+COMMANDS = ("colourize",)
 
-EXAMPLES = """examples:
+HELP_EXAMPLES = """examples:
   llmvis-studio colourize grandma.tif grandma-colour.tif
   llmvis-studio colourize scan.png out.png --hints hints.png --strength 0.8
 
@@ -20,7 +19,7 @@ the colour wanted there. The luminance of the photo is kept exactly; 16-bit scan
 
 
 def load_hints(path: str, shape: tuple[int, int]):
-    from .files import load_image
+    from ..files import load_image
 
     hints, _ = load_image(path)
     if hints.shape[2] != 4:
@@ -33,30 +32,27 @@ def load_hints(path: str, shape: tuple[int, int]):
 
 
 def cmd_colourize(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
-    from .cli import _check_output_path, _print_notices, _run_request, _save_result
-    from .core.requests import EditRequest
-    from .files import load_image
+    from ..core.requests import EditRequest
+    from ..files import load_image
 
     if not 0.0 <= args.strength <= 1.0:
         raise InputError(f"--strength must be between 0 and 1, not {args.strength:g}.")
     out = Path(args.output)
-    _check_output_path(out, args.overwrite)
+    check_output_path(out, args.overwrite)
     image, metadata = load_image(args.input)
-    _print_notices(metadata)
+    print_notices(metadata)
     params: dict = {"strength": args.strength, "vivid": args.vivid}
     if args.hints:
         params["hints"] = load_hints(args.hints, image.shape[:2])
     request = EditRequest(op="colourize", image=image, model_id=args.model, params=params, device=args.device)
-    _save_result(out, _run_request(request, "colourize"), metadata, args.overwrite)
+    save_result(out, run_request(request, "colourize"), metadata, args.overwrite)
     return 0
 
 
-def add_colour_commands(sub, add_device: Callable[[argparse.ArgumentParser], None]) -> None:
+def register(sub) -> None:
     col = sub.add_parser("colourize", help="colour a black-and-white photo (automatic, or guided by colour hints)",
-                         description="Colour a black-and-white (or sepia) photo. " + EXAMPLES.split("\n\n")[1],
-                         formatter_class=argparse.RawDescriptionHelpFormatter)  # the example: cli_run.EXAMPLES
+                         description="Colour a black-and-white (or sepia) photo. " + HELP_EXAMPLES.split("\n\n")[1],
+                         formatter_class=argparse.RawDescriptionHelpFormatter)  # the example: _help.EXAMPLES
     col.add_argument("input")
     col.add_argument("output")
     col.add_argument("--hints", metavar="HINTS.png", help="RGBA image: the colour wanted where alpha > 0")
@@ -65,6 +61,5 @@ def add_colour_commands(sub, add_device: Callable[[argparse.ArgumentParser], Non
                      help="stronger automatic colours (about twice the chroma; today they lean yellow)")
     col.add_argument("--model", help="colourize model id (see `models list`)")
     add_device(col)
-    col.add_argument("--overwrite", action="store_true",
-                     help="replace the output even if it is write-protected (its mode is kept)")
+    add_overwrite(col)
     col.set_defaults(handler=cmd_colourize)
