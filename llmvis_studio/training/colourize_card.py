@@ -124,111 +124,30 @@ def calibration_table(calibration: dict) -> str:
 
 
 def card_text(entry: dict, result: dict, log_tail: str, tune: dict, calibration: dict | None = None) -> str:
+    """The card: card_templates/colourize-unet.md filled in (the prose lives in the template, the numbers here)."""
     m = entry["metrics"]
     bench = {k: v for k, v in m.items()
-             if k.startswith(("set5_", "gain_", "auto_minus", "max_delta", "seconds_", "cpu_seconds", "load_average"))}
-    bench_rows = "\n".join(f"| {k} | {v} |" for k, v in bench.items()) or "| (not measured yet) | |"
-    held = ", ".join(rel for rel in result["held_out"] if (PHOTOS / rel).is_file())
+             if k.startswith(("set5_", "gain_", "auto_minus", "vivid_minus", "max_delta", "seconds_", "cpu_seconds",
+                              "load_average"))}
     counts = {f: sum(1 for p in photo_paths() if p.parent.name == f) for f in ("bsds500", "kodak24", "wikimedia")}
-    return f"""# Colourize (automatic or with colour hints) — `{MODEL_ID}`
-
-Task `colourize`. File `models/{entry['file']}` (sha256 `{entry['sha256']}`), one self-contained ONNX (opset 17),
-input `input` (N×4×H×W float32: L*/100, hint a*/110, hint b*/110, hint mask), output `ab` (N×2×H×W, a*/110 and b*/110,
-tanh), H and W multiples of 16. Parameters: {entry['parameters']:,}. Licence of the weights: BSD-3-Clause (trained
-here); the training photos carry their own terms (below). Default (only) model for `colourize`.
-
-## How the engine uses it
-The photo's luminance is computed at full size (a sepia or toned print loses its tint here: only luminance is kept);
-a 192 px (long side) copy goes to the net with the hints (an RGBA layer: colour where alpha > 0, averaged into the
-working pixel it falls in); what the net leaves unmet at the hint pixels is spread by an edge-aware weighted mean
-(distance and lightness similarity); the chroma, as a linear-RGB ratio to luminance, is upsampled bilinearly and
-multiplied by the ORIGINAL full-size luminance. Out-of-gamut colours are pulled toward grey along a zero-luminance
-direction, so luminance is kept exactly (16-bit scans stay 16-bit); colour fades out below L* 20 and is gone below
-L* 10 (and the few shadow pixels where OpenCV's 8-bit Lab would read L more than 1 level off are left grey).
-`strength` scales the chroma; the net's output is cached, so moving the strength re-runs only the recombination.
-
-How much of the net's colour is trusted comes from the entry's `chroma_calibration` (engine/ops/colour_calibration.py):
-a gain per predicted hue sector (8) × predicted chroma (5 bins) × lightness (4 bins) × local texture (3 bins of the
-L* standard deviation in 5×5 working pixels: smooth, some detail, textured), each the least-squares gain
-fitted by `colourize_calibrate.py` on the TUNE photos (none trained on), times one multiplier m = {entry.get('chroma_calibration', {}).get('multiplier', '?')}, the largest
-whose TUNE PSNR stays 0.3 dB above the grey input's. Without hints the table is used as is (colourful); with hints it is
-divided by m (the PSNR-best gains) and the hints' residual is spread, so hinted colours stay where they are asked.
-The old single gain (`chroma_gain` {entry['chroma_gain']}) is used only when an entry has no table.
-
-## Architecture
-ColourUNet (llmvis_studio/training/archs/colourize.py): a 5-level U-Net, widths {result['config']['widths']}, two 3×3
-convs per level (LeakyReLU), average-pool down, bilinear up with skips; the hint planes are re-injected (pooled so a
-single hint pixel survives) at every level; a global-average "gist" branch is fused at the bottleneck.
-
-## Training
-- Data: /work/shared/training/photos — BSDS500 train+test ({counts['bsds500']} JPEG, Corel images distributed for research
-  by UC Berkeley; check the terms before a commercial release of these weights), Kodak24 ({counts['kodak24']} PNG, released by
-  Eastman Kodak for unrestricted use), Wikimedia Commons ({counts['wikimedia']} PNG, mostly CC-BY / CC-BY-SA / public domain,
-  attribution per file in photos/wikimedia/SOURCES.md). Near-grey photos (colourfulness < 8) skipped.
-  Held out (never trained on; validation and the contact sheet): {held}.
-  No benchmark image (Set5/Set14) was used for training or for choosing any setting.
-- Samples: photo resized to a long side of 128–224 px, random 80 px crop, random flip, CIE Lab. Hints simulated:
-  none for 30 % of samples, else 1–50 square patches of 1–3 px carrying the mean ground-truth a*b* under them.
-- Loss: Huber (β 0.05) on a*b*/110 + 0.5 × colourfulness term (per image, mean chroma may not fall below 90 % of the
-  ground truth's — plain regression averages plausible colours into brown) + 0.5 × L1 at the hint pixels.
-- Optimiser: Adam (β 0.9/0.99), learning rate 2e-3, 200 warm-up steps, cosine decay to 5 % over the wall-clock
-  budget, batch {result['batch']}, gradient-norm clip 1, {result['precision']}.
-- Budget: {result['minutes']} min wall clock, {result['threads']} CPU thread(s) on a shared 2-core AMD EPYC (AVX2); {result['steps']} steps.
-- Held-out validation at the end (working size, 50/10 simulated 2×2 hints): {json.dumps({k: round(v, 3) for k, v in result['val'].items()})}
-
-## Reproduce
-`make models-colourize`, i.e. `python -m llmvis_studio.training.train_colourize --minutes 40 --threads 2 --out
-runs/colourize --fresh --export models/colourize-unet.onnx`, then `python -m llmvis_studio.training.colourize_tune`,
-`python -m llmvis_studio.training.colourize_calibrate --update-manifest`, this card script, `python benchmarks/colourize_quality.py --update-manifest` and this script again. Time-budgeted: a rerun gives a close but
-not bit-identical model.
-
-## Measured
-Set5 + Set14 colour photos turned grey (benchmarks/colourize_quality.py, reporting only, never tuned on); speed: a
-12 MP photo through colourize(), 50 hints, 2 threads, on a 2-core AMD EPYC (AVX2) shared with other jobs (load
-average in the table: with about 10 runnable jobs on 2 cores the wall seconds are inflated; cpu_seconds_12mp is
-the process's CPU time for the same run):
-
-| metric | value |
-|---|---|
-{bench_rows}
-
-Calibration splits (colourize_calibrate.py, 768 px, through the engine; TUNE chose the table, REPORT never fed back):
-
-{calibration_table(calibration)}
-
-## Contact sheet
-Photos never trained on (kodim23, 048, chelsea, grace_hopper from REPORT; 047, 100039 from TUNE); columns: grey input · 50 hints (3×3 dots, shown enlarged with a dark ring) · automatic · with the 50
-hints · original.
-
-![contact sheet](colourize-unet-samples.png)
-
-## Limits
-Trained {result['minutes']} minutes on a shared 2-core CPU ({result['threads']} thread: with the machine oversubscribed, 2 threads
-ran 4× slower per step) from a few hundred photos. The automatic result is the weak part. One global gain on the
-net's chroma cannot give both colour and PSNR (held-out photos, 768 px, through the engine; the previous release
-shipped 0.4, a faint warm tint with about 0.19 of the originals' colourfulness):
-
-{gain_table(tune)}
-
-With the calibrated table the automatic result carries about half the originals' colourfulness (Set5/Set14
-{m.get('set5_set14_cf_ratio', '?')} with PSNR {m.get('auto_minus_grey_db', '?')} dB above grey; REPORT split
-{calibration['report']['cf_ratio'] if calibration else '?'} with PSNR {calibration['report']['auto_minus_grey_db'] if calibration else '?'} dB
-against grey). The texture bins matter: without them (8 × 5 × 4 cells, same rule) TUNE reached 0.449 and REPORT
-0.467 at about the same PSNR — smooth areas are where the net's guesses are most often wrong. Look at the sheet before trusting that number:
-the net predicts almost only yellow-to-yellow-green hues (every hue sector but the two between 45° and 135° is empty on
-the TUNE photos), so the colour it adds is an ochre/olive toning. Foliage, skin, wood and sand look plausible; snow,
-blue sky and blue backgrounds turn yellow (rows 5 and 6: grace_hopper, 048), which is where single photos fall 3–6 dB
-below grey. The strength slider tones it down (0.5 ≈ the least-squares table). A net that predicts blue at all needs
-more training than the minutes this one had.
-Hints are what works: a few dots fix the colours
-locally. Chroma is predicted at 192 px
-and upsampled, so colour edges are soft on large photos.
-
-Last lines of the training log:
-```
-{log_tail}
-```
-"""
+    report = (calibration or {}).get("report", {})
+    values = {
+        "model_id": MODEL_ID, "file": entry["file"], "sha256": entry["sha256"], "parameters": f"{entry['parameters']:,}",
+        "multiplier": entry.get("chroma_calibration", {}).get("multiplier", "?"), "chroma_gain": entry["chroma_gain"],
+        "widths": result["config"]["widths"], "n_bsds": counts["bsds500"], "n_kodak": counts["kodak24"],
+        "n_wiki": counts["wikimedia"], "batch": result["batch"], "precision": result["precision"],
+        "minutes": result["minutes"], "threads": result["threads"], "steps": result["steps"],
+        "held": ", ".join(rel for rel in result["held_out"] if (PHOTOS / rel).is_file()),
+        "val": json.dumps({k: round(v, 3) for k, v in result["val"].items()}),
+        "bench_rows": "\n".join(f"| {k} | {v} |" for k, v in bench.items()) or "| (not measured yet) | |",
+        "calibration_table": calibration_table(calibration or {}), "gain_table": gain_table(tune),
+        "set5_cf_ratio": m.get("set5_set14_cf_ratio", "?"), "set5_auto_minus_grey": m.get("auto_minus_grey_db", "?"),
+        "set5_cf_ratio_vivid": m.get("set5_set14_cf_ratio_vivid", "?"),
+        "set5_vivid_minus_grey": m.get("vivid_minus_grey_db", "?"),
+        "report_cf_ratio": report.get("cf_ratio", "?"), "report_auto_minus_grey": report.get("auto_minus_grey_db", "?"),
+        "log_tail": log_tail,
+    }
+    return (Path(__file__).parent / "card_templates" / f"{MODEL_ID}.md").read_text(encoding="utf-8").format(**values)
 
 
 def main(argv: list[str] | None = None) -> int:
