@@ -104,10 +104,8 @@ def log_facts(log: Path) -> dict[str, str]:
     return facts
 
 
-def write_card(model_id: str, runs: Path, models: Path) -> Path:
-    entry = export.manifest_entry_of(models, model_id)
-    stage = STAGE[model_id]
-    kind = RECIPES[stage][0]
+def training_stages(model_id: str, runs: Path) -> tuple[str, str]:
+    """The card's per-stage training lines (from each stage's recipe and log) and the commands that reproduce them."""
     stages_md = ""
     cmds = []
     total = 0.0
@@ -124,10 +122,29 @@ def write_card(model_id: str, runs: Path, models: Path) -> Path:
                       f"clock, batch {r[r.index('--batch') + 1]}, patch {r[r.index('--patch') + 1]} px{mix}, "
                       f"{threads} CPU thread(s). This run: "
                       f"{f.get('steps', '?')} steps in {f.get('minutes', '?')} min (mean {f.get('it_s', '?')} it/s), "
-                      f"held-out validation {f.get('val_psnr', '?')} dB at the end ({VAL[kind]}).\n")
+                      f"held-out validation {f.get('val_psnr', '?')} dB at the end ({VAL[RECIPES[STAGE[model_id]][0]]}).\n")
         cmds.append(" ".join(["python -m llmvis_studio.training.train"] + command(st, Path("runs"), Path("models"))))
     stages_md += f"- Total training time: {total:.1f} min of wall clock."
-    cmds = "\n".join(cmds)
+    return stages_md, "\n".join(cmds)
+
+
+ROLE = {"sr": "Default upscaler for ×{scale} (faithful, PSNR-oriented); Real-ESRGAN x4plus stays available as the sharp "
+              "choice.",
+        "denoise": "Default denoiser (blind: Gaussian/Poisson noise up to σ≈50, JPEG quality 10–90, mild blur)."}
+PROTOCOL = {
+    "sr": "PSNR-Y protocol: BT.601 Y (16–235), border shaved by the scale, LR = Pillow BICUBIC downscale of the HR "
+          "cropped to a multiple of the scale, output rounded to 8 bits, onnxruntime CPU. Bicubic with this protocol: "
+          "Set5 ×4 28.43, ×2 33.67 (published 28.42 / 33.66).",
+    "denoise": "Denoise protocol: Set5 + Set14 colour images, AWGN σ 15/25/50 on the 0–255 scale, seeded, clipped to "
+               "[0, 1]; PSNR over RGB of the 8-bit output. CBM3D figures are published CBSD68 results (other images), "
+               "listed for reference only.",
+}
+
+
+def write_card(model_id: str, runs: Path, models: Path) -> Path:
+    entry = export.manifest_entry_of(models, model_id)
+    stage, kind = STAGE[model_id], RECIPES[STAGE[model_id]][0]
+    stages_md, cmds = training_stages(model_id, runs)
     rows = training_images_table()
     pkgs = wallpaper_packages()
     metrics = "\n".join(f"| {k} | {json.dumps(v, ensure_ascii=False)} |" for k, v in entry.get("metrics", {}).items())
@@ -136,7 +153,7 @@ def write_card(model_id: str, runs: Path, models: Path) -> Path:
 Task `{entry['task']}`, scale {entry['scale']}, stride {entry['stride']}. File `models/{entry['file']}`
 (sha256 `{entry['sha256']}`), one self-contained ONNX (opset 17), input `image`, output `output`, RGB float NCHW in
 [0, 1], dynamic height/width. Parameters: {entry['parameters']:,}. Licence: {entry['licence']}.
-{'Default upscaler for ×' + str(entry['scale']) + ' (faithful, PSNR-oriented); Real-ESRGAN x4plus stays available as the sharp choice.' if kind == 'sr' else 'Default denoiser (blind: Gaussian/Poisson noise up to σ≈50, JPEG quality 10–90, mild blur).'}
+{ROLE[kind].format(scale=entry['scale'])}
 
 ## Architecture
 {ARCH[stage]}
@@ -170,7 +187,7 @@ bit-identical model.
 |---|---|
 {metrics}
 
-{'PSNR-Y protocol: BT.601 Y (16–235), border shaved by the scale, LR = Pillow BICUBIC downscale of the HR cropped to a multiple of the scale, output rounded to 8 bits, onnxruntime CPU. Bicubic with this protocol: Set5 ×4 28.43, ×2 33.67 (published 28.42 / 33.66).' if kind == 'sr' else 'Denoise protocol: Set5 + Set14 colour images, AWGN σ 15/25/50 on the 0–255 scale, seeded, clipped to [0, 1]; PSNR over RGB of the 8-bit output. CBM3D figures are published CBSD68 results (other images), listed for reference only.'}
+{PROTOCOL[kind]}
 
 ## Training images
 Debian packages: {pkgs} (photographic wallpapers only; drawn and abstract ones are excluded by name in
