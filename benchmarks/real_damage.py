@@ -43,9 +43,7 @@ def synthetic_print(img: np.ndarray, seed: int, amount: float = 1.0) -> tuple[np
     rng = np.random.default_rng(seed)
     look, paper = pd.old_print_look(rng, img)
     damaged, truth = pd.add_print_damage(rng, look, paper, amount)
-    scan_seed = int(rng.integers(1 << 30))
-    clean = pd.scan(np.random.default_rng(scan_seed), look)
-    scanned = pd.scan(np.random.default_rng(scan_seed), damaged)
+    clean, scanned, truth = pd.scan_pair(rng, look, damaged, truth)  # label = visible after the scan
     to8 = lambda a: np.clip(np.round(a * 255), 0, 255).astype(np.uint8)  # noqa: E731
     return to8(clean), to8(scanned), truth
 
