@@ -138,13 +138,26 @@ def bench_timing(images: dict, threads: int, sheets: Path | None) -> dict:
     return {"size": "4000x3000", "threads": threads, "first_run_s": round(runs[0], 2),
             "second_run_s": round(runs[1], 2), "second_run_cpu_s": round(cpu[1], 2),
             "load_average_1min": round(__import__("os").getloadavg()[0], 1), "changed_fraction": round(changed, 4), "notes": list(res.notes),
-            "target_s": 15}
+            "target_s": 15, "cpu": cpu_kind()}
+
+
+def cpu_kind() -> str:
+    """The CPU model and its vector extensions that matter here (AVX2 / AVX-512), from /proc/cpuinfo."""
+    try:
+        info = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return __import__("platform").processor() or "unknown"
+    name = next((l.split(":", 1)[1].strip() for l in info.splitlines() if l.startswith("model name")), "unknown")
+    flags = next((l.split(":", 1)[1].split() for l in info.splitlines() if l.startswith("flags")), [])
+    vec = "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "no AVX2"
+    return f"{name}, {vec}, {__import__('os').cpu_count()} logical CPUs"
 
 
 def main() -> int:  # noqa: C901
     ap = argparse.ArgumentParser()
     ap.add_argument("--update-manifest", action="store_true")
     ap.add_argument("--no-timing", action="store_true")
+    ap.add_argument("--timing-only", action="store_true", help="only the 4000×3000 detect + restore timing")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--sheets", default="runs/real_damage", help="folder for contact sheets ('' = none)")
     ap.add_argument("--model", default="damage-detector", help="detector model id")
@@ -157,6 +170,9 @@ def main() -> int:  # noqa: C901
     engine = Engine(threads=a.threads)
     sheets = Path(a.sheets) if a.sheets else None
     iq.DETECTOR_ID = MODEL_ID  # the thin-scratch protocol of inpaint_quality.py, run on this detector
+    if a.timing_only:
+        emit({"model": MODEL_ID, "timing": bench_timing(images, a.threads, sheets)})
+        return 0
     t = time.time()
     result: dict = {"images": len(images), "sets": ["Set5", "Set14"], "model": MODEL_ID, "sensitivity": 0.5,
                     "synthetic_prints": bench_prints(engine, images, sheets), "thin": iq.bench_detector(engine, images)}

@@ -83,6 +83,17 @@ def test_mask_grows_only_into_likely_damage():
     assert grown[9, 5] and grown[10, 5] and not grown[8, 5]
 
 
+def test_specks_below_the_minimum_size_are_dropped_and_real_marks_kept():
+    mask = np.zeros((40, 40), np.uint8)
+    mask[5, 5] = mask[5, 6] = 255          # a 2-px speck of grain: dropped
+    mask[20, 3:30] = 255                   # a 27-px scratch: kept
+    mask[30:33, 30:33] = 255               # a 9-px dust speck: kept
+    out = detect_scratches.drop_specks(mask)
+    assert out[5, 5] == 0 and out[20, 3:30].all() and out[30:33, 30:33].all()
+    assert np.count_nonzero(out) == 27 + 9
+    assert not detect_scratches.drop_specks(np.zeros((3, 3), np.uint8)).any()
+
+
 def test_fill_keeps_a_sepia_print_in_its_tone_and_copies_the_outside(sample):
     print_ = sepia(sample)
     hole = np.zeros(print_.shape[:2], np.uint8)
