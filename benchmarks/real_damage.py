@@ -28,7 +28,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from _common import ROOT, emit
+from _common import ROOT, cpu_kind, emit
 
 import inpaint_quality as iq
 
@@ -140,17 +140,6 @@ def bench_timing(images: dict, threads: int, sheets: Path | None) -> dict:
             "load_average_1min": round(__import__("os").getloadavg()[0], 1), "changed_fraction": round(changed, 4), "notes": list(res.notes),
             "target_s": 15, "cpu": cpu_kind()}
 
-
-def cpu_kind() -> str:
-    """The CPU model and its vector extensions that matter here (AVX2 / AVX-512), from /proc/cpuinfo."""
-    try:
-        info = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return __import__("platform").processor() or "unknown"
-    name = next((l.split(":", 1)[1].strip() for l in info.splitlines() if l.startswith("model name")), "unknown")
-    flags = next((l.split(":", 1)[1].split() for l in info.splitlines() if l.startswith("flags")), [])
-    vec = "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "no AVX2"
-    return f"{name}, {vec}, {__import__('os').cpu_count()} logical CPUs"
 
 
 def main() -> int:  # noqa: C901

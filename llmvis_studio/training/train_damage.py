@@ -32,7 +32,7 @@ import torch
 import torch.nn.functional as F
 
 from llmvis_studio.training import masks, print_damage
-from llmvis_studio.training.archs.damage import DamageNet
+from llmvis_studio.training.archs.damage import DamageNet, build
 from llmvis_studio.training.archs.sr import count_parameters
 from llmvis_studio.training.precision import PROBE_BATCH, add_precision_argument, autocast_context, choose_precision
 from llmvis_studio.training.train import Logger
@@ -183,7 +183,7 @@ def platt(logits: list[np.ndarray], vset, pixels: int = 400_000, seed: int = 0) 
     idx = np.random.default_rng(seed).choice(z.size, min(pixels, z.size), replace=False)
     zt, yt = torch.from_numpy(z[idx]), torch.from_numpy(y[idx])
     ab = torch.tensor([1.0, 0.0], requires_grad=True)
-    opt = torch.optim.LBFGS([ab], lr=0.5, max_iter=200)
+    opt = torch.optim.LBFGS([ab], lr=0.5, max_iter=200, line_search_fn="strong_wolfe")  # plain LBFGS can diverge
 
     def closure():
         opt.zero_grad()
@@ -191,8 +191,8 @@ def platt(logits: list[np.ndarray], vset, pixels: int = 400_000, seed: int = 0) 
         loss.backward()
         return loss
     opt.step(closure)
-    a, b = float(ab[0]), float(ab[1])
-    if not (math.isfinite(a) and math.isfinite(b)) or a < 0.05:  # an untrained net (tiny test runs): no scaling
+    a, b = float(ab[0].detach()), float(ab[1].detach())
+    if not (math.isfinite(a) and math.isfinite(b)) or not 0.05 <= a <= 20:  # an untrained net (tiny test runs): no scaling
         return 1.0, 0.0
     return a, b
 
@@ -246,12 +246,15 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     log = Logger(out_dir / "train.log")
     ckpt = out_dir / "last.pt"
     torch.manual_seed(args.seed)
-    model = DamageNet(channels=args.channels)
+    model = build({"arch": args.arch, "channels": args.channels})
     opt = torch.optim.Adam(model.parameters(), lr=args.lr, betas=(0.9, 0.99))
     rng = np.random.default_rng(args.seed)
     step, elapsed = 0, 0.0
     if args.init and not (args.resume and ckpt.exists()):  # warm start: weights only, fresh optimiser and schedule
-        model.load_state_dict(torch.load(args.init, map_location="cpu", weights_only=False)["model"])
+        if args.init.endswith(".onnx"):
+            model.load_onnx(args.init)
+        else:
+            model.load_state_dict(torch.load(args.init, map_location="cpu", weights_only=False)["model"])
         log(f"initialised from {args.init}")
     # channels-last: the convolutions run ~1.5x faster per step on AVX2 CPUs (measured; same numbers)
     model = model.to(memory_format=torch.channels_last)
@@ -350,7 +353,7 @@ def calibrate_only(args: argparse.Namespace) -> dict[str, Any]:
     out_dir = Path(args.out)
     log = Logger(out_dir / "train.log")
     state = torch.load(out_dir / "last.pt", map_location="cpu", weights_only=False)
-    model = DamageNet(channels=state["config"]["channels"])
+    model = build(state["config"])
     model.load_state_dict(state["model"])
     _, held_files = split_photos(Path(args.photos) if args.photos else photo_root())
     vset = validation_set([load_photo(p) for p in held_files], per_photo=args.val_per_photo)
@@ -386,8 +389,8 @@ def manifest_entry(model: DamageNet, path: Path, metrics: dict[str, Any]) -> dic
     return {"id": MODEL_ID, "name": "Print damage detector (cracks, tears, dust, scratches)",
             "task": "detect-scratches", "file": path.name, "sha256": sha256_of(path),
             "inputs": [{"name": "image", **rgb}], "outputs": [{"name": "mask", **one}],
-            "scale": 1, "stride": DamageNet.STRIDE, "tile": {"supported": True, "min_overlap": 32, "default": 1024},
-            "memory_bytes_per_input_pixel": 400, "threshold": 0.5, "calibrated": True,
+            "scale": 1, "stride": model.STRIDE, "tile": {"supported": True, "min_overlap": 32, "default": 1024},
+            "memory_bytes_per_input_pixel": 400 if model.STRIDE == 8 else 600, "threshold": 0.5, "calibrated": True,
             # not the default until a run beats scratch-detector on thin scratches and clean photos (see its card)
             "parameters": count_parameters(model), "default": False, "licence": "BSD-3-Clause (trained here)",
             "source": "trained here (llmvis_studio.training.train_damage on ../shared/training/photos, see "
@@ -408,6 +411,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--warmup", type=int, default=100)
     p.add_argument("--channels", type=int, default=16)
+    p.add_argument("--arch", default="DamageNet", choices=["DamageNet", "CalibratedScratchNet"])
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--seed", type=int, default=0)
     add_precision_argument(p)  # auto (default): time fp32 against bf16 on this CPU, keep the faster
