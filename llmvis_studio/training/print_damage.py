@@ -299,8 +299,9 @@ def add_print_damage(rng: np.random.Generator, img: np.ndarray, paper: np.ndarra
 # ----------------------------------------------------------------------------------------------------------------
 # the scan
 
-def scan(rng: np.random.Generator, img: np.ndarray) -> np.ndarray:
-    """Scanner and print texture, applied over the damage: blur, grain or halftone, noise, 8-bit, sometimes JPEG."""
+def scan(rng: np.random.Generator, img: np.ndarray, jpeg: bool = True) -> np.ndarray:
+    """Scanner and print texture, applied over the damage: blur, grain or halftone, noise, 8-bit, sometimes JPEG.
+    jpeg=False skips the JPEG step but draws the same random numbers (scan_pair's label view)."""
     h, w = img.shape[:2]
     out = img
     if rng.random() < 0.6:
@@ -324,6 +325,8 @@ def scan(rng: np.random.Generator, img: np.ndarray) -> np.ndarray:
     out = np.clip(out, 0, 1)
     if rng.random() < 0.35:
         q = int(rng.integers(35, 90))
+        if not jpeg:
+            return (np.round(out * 255) / 255).astype(np.float32)
         u8 = cv2.cvtColor(np.round(out * 255).astype(np.uint8), cv2.COLOR_RGB2BGR)
         ok, buf = cv2.imencode(".jpg", u8, [cv2.IMWRITE_JPEG_QUALITY, q])
         out = cv2.cvtColor(cv2.imdecode(buf, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB).astype(np.float32) / 255
@@ -334,12 +337,14 @@ def scan_pair(rng: np.random.Generator, clean: np.ndarray, damaged: np.ndarray,
               support: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Scan the clean and the damaged print with the very same texture (same seed: same blur, grain, halftone, JPEG)
     → (clean scan, damaged scan, label). The label is what the damage visibly changed AFTER the scan: the pixels where
-    the two scans differ by at least MIN_CHANGE, near where damage was drawn (`support`, grown by the blur). A crack
+    the two scans (before JPEG) differ by at least MIN_CHANGE, near where damage was drawn (`support`, grown by the blur). A crack
     blurred away or drowned in JPEG blocks is not labelled; the halo the blur spreads around a crack is."""
     seed = int(rng.integers(1 << 31))
     clean_scan = scan(np.random.default_rng(seed), clean)
     damaged_scan = scan(np.random.default_rng(seed), damaged)
-    change = np.abs(damaged_scan - clean_scan).max(axis=2)
+    # the change is measured without the JPEG step: its block noise would turn a faint mark into scattered labels
+    change = np.abs(scan(np.random.default_rng(seed), damaged, jpeg=False)
+                    - scan(np.random.default_rng(seed), clean, jpeg=False)).max(axis=2)
     near = cv2.dilate(support, np.ones((3, 3), np.uint8)) > 0
     label = (near & (change >= MIN_CHANGE)).astype(np.uint8) * 255
     return clean_scan, damaged_scan, label
