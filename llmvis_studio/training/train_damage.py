@@ -392,7 +392,7 @@ def manifest_entry(model: DamageNet, path: Path, metrics: dict[str, Any]) -> dic
             "scale": 1, "stride": model.STRIDE, "tile": {"supported": True, "min_overlap": 32, "default": 1024},
             "memory_bytes_per_input_pixel": 400 if model.STRIDE == 8 else 600, "threshold": 0.5, "calibrated": True,
             # not the default until a run beats scratch-detector on thin scratches and clean photos (see its card)
-            "parameters": count_parameters(model), "default": False, "licence": "BSD-3-Clause (trained here)",
+            "parameters": count_parameters(model), "arch": model.config()["arch"], "default": False, "licence": "BSD-3-Clause (trained here)",
             "source": "trained here (llmvis_studio.training.train_damage on ../shared/training/photos, see "
                       "models/cards/damage-detector.md)",
             "reproduce": "make models-damage", "metrics": metrics}
