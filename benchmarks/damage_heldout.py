@@ -11,7 +11,7 @@ variants with 4 light or 4 dark thin scratches (masks.render_scratch, seeded), w
 `detect-scratches` at the model's default (sensitivity 0.5 for a calibrated model); P / R / F1 with 1 px tolerance,
 pooled. Clean: marked fraction on each undamaged photo and on its undamaged old-print look.
 
-    python benchmarks/damage_heldout.py [--models damage-detector scratch-detector]
+    python benchmarks/damage_heldout.py [--models damage-detector scratch-detector] [--apply]
 """
 from __future__ import annotations
 
@@ -72,6 +72,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--models", nargs="+", default=["damage-detector", "scratch-detector"])
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--apply", action="store_true", help="make the winner the default detector in models/manifest.json")
     a = ap.parse_args()
     from llmvis_studio.engine import Engine
 
@@ -81,8 +82,25 @@ def main() -> int:
     if len(a.models) == 2:
         new, old = (result["models"][m] for m in a.models)
         result["new_beats_old"] = bool(new["thin"]["f1"] > old["thin"]["f1"] and new["clean_marked_fraction"] <= 0.005)
+        if a.apply:
+            apply_default(*a.models, result["new_beats_old"])
     emit(result)
     return 0
+
+
+def apply_default(new: str, old: str, new_wins: bool) -> None:
+    """Write the decision into models/manifest.json: the winner is the default detector, the other is not."""
+    import json
+
+    from _common import ROOT
+    from llmvis_studio.training.manifest_tools import upsert_entry
+
+    path = ROOT / "models" / "manifest.json"
+    entries = {e["id"]: e for e in json.loads(path.read_text(encoding="utf-8"))["models"]}
+    for model_id, is_default in ((new, new_wins), (old, not new_wins)):
+        entry = entries[model_id]
+        entry["default"] = is_default
+        upsert_entry(path, entry)
 
 
 if __name__ == "__main__":

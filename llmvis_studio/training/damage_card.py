@@ -175,7 +175,7 @@ third of the time per pixel) trained from nothing did not learn thin scratches i
 
 ```
 python -m llmvis_studio.training.train_damage --arch CalibratedScratchNet --init models/scratch-detector.onnx --minutes 40 --batch 8 --warmup 20 --lr 1e-3 --threads 2 --out runs/damage --resume --export models/damage-detector.onnx --manifest models/manifest.json
-python benchmarks/damage_heldout.py > runs/damage_heldout.log
+python benchmarks/damage_heldout.py --apply > runs/damage_heldout.log
 python benchmarks/real_damage.py --update-manifest --sheets runs/real_damage
 python -m llmvis_studio.training.damage_card
 ```

@@ -21,6 +21,7 @@ import numpy as np
 
 from ...catalog import ModelSpec
 from ...core.errors import InputError
+from ...core.mask import drop_specks
 from ...core.pixels import to_float_rgb
 from ...core.requests import EditRequest
 from ..session import short_provider
@@ -32,7 +33,6 @@ DEFAULT_SENSITIVITY = 0.5
 RIDGE_KERNEL = 21  # px: cracks, scratches, specks and small patches are narrower than this
 RIDGE_CONTRAST = 10 / 255  # ... and stand out from their surroundings by at least this much
 LUMA = np.array([0.299, 0.587, 0.114], np.float32)
-MIN_COMPONENT_PX = 5  # calibrated detector: smaller marked regions are grain, not damage (see drop_specks)
 LOGIT_SPAN = 4.0  # uncalibrated models: sensitivity 0..1 moves the threshold ±4 logits around the manifest's
 
 
@@ -109,19 +109,6 @@ def probabilities(context: OpContext, image: np.ndarray, spec: ModelSpec, device
 def mask_from_probability(prob: np.ndarray, threshold: float) -> np.ndarray:
     """uint8 H×W mask 0/255 from a (cached) probability map: cheap enough for a live slider."""
     return np.where(prob > threshold, 255, 0).astype(np.uint8)
-
-
-def drop_specks(mask: np.ndarray, min_pixels: int = MIN_COMPONENT_PX) -> np.ndarray:
-    """Remove marked regions smaller than `min_pixels` (8-connected). Why: on a clean photo the detector's false
-    marks are scattered single pixels and pairs on grain and texture; real damage (cracks, scratches, specks of
-    dust at scan resolution) covers a few pixels at least. This is the "found nothing" rule: a clean photo ends
-    with an empty mask, and restore leaves it unchanged."""
-    if not mask.any():
-        return mask
-    n, labels, stats, _ = cv2.connectedComponentsWithStats((mask > 0).astype(np.uint8), connectivity=8)
-    keep = stats[:, cv2.CC_STAT_AREA] >= min_pixels
-    keep[0] = False
-    return np.where(keep[labels], 255, 0).astype(np.uint8)
 
 
 def detect_with_probability(context: OpContext, request: EditRequest, spec: ModelSpec,
