@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -72,13 +73,22 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--models", nargs="+", default=["damage-detector", "scratch-detector"])
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--cache", default="runs/damage_heldout_cache.json",
+                    help="results by model sha256: a model measured before is not run again ('' = no cache)")
     ap.add_argument("--apply", action="store_true", help="make the winner the default detector in models/manifest.json")
     a = ap.parse_args()
     from llmvis_studio.engine import Engine
 
     photos = heldout_photos()
     engine = Engine(threads=a.threads)
-    result = {"photos": len(photos), "max_side": MAX_SIDE, "models": {m: bench(engine, m, photos) for m in a.models}}
+    cache = load_cache(a.cache)
+    result = {"photos": len(photos), "max_side": MAX_SIDE, "models": {}}
+    for m in a.models:
+        key = f"{m}:{engine.catalog.get(m).sha256}"  # a retrained model has a new sha256: measured again
+        if key not in cache:
+            cache[key] = bench(engine, m, photos)
+            save_cache(a.cache, cache)
+        result["models"][m] = cache[key]
     if len(a.models) == 2:
         new, old = (result["models"][m] for m in a.models)
         result["new_beats_old"] = bool(new["thin"]["f1"] > old["thin"]["f1"] and new["clean_marked_fraction"] <= 0.005)
@@ -86,6 +96,23 @@ def main() -> int:
             apply_default(*a.models, result["new_beats_old"])
     emit(result)
     return 0
+
+
+def load_cache(path: str) -> dict:
+    import json
+
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8")) if path else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def save_cache(path: str, cache: dict) -> None:
+    import json
+
+    if path:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        Path(path).write_text(json.dumps(cache, indent=1), encoding="utf-8")
 
 
 def apply_default(new: str, old: str, new_wins: bool) -> None:
