@@ -137,12 +137,16 @@ def test_shipped_detector_finds_most_of_a_light_crack_network_over_dark_print_ar
     assert (detect(engine, sepia(sample)) > 0).mean() <= 0.02  # the same print undamaged: few marks
 
 
-@pytest.mark.xfail(strict=True, reason="issue 12 bar not met by detector v2 (630 training steps on a shared CPU): "
-                                       "marks 1-4 % of sharp clean photos, misses light cracks on light areas")
-def test_issue_bar_clean_photos_and_cracks_on_light_areas(engine, sample):
+def test_issue_bar_clean_photos_stay_under_half_a_percent(engine):
     img, _ = load_image(ROOT / "resources" / "sample.png")
     for clean in (img[..., :3], sepia(img[..., :3])):
-        assert detect(engine, clean).mean() <= 0.005
+        assert detect(engine, np.ascontiguousarray(clean)).mean() <= 0.005
+
+
+@pytest.mark.xfail(strict=True, reason="issue 12 bar not met by detector v2 (945 steps from scratch-detector on a "
+                                       "shared CPU): finds about 35 % of light cracks over a bright sky")
+def test_issue_bar_cracks_on_light_areas(engine):
+    img, _ = load_image(ROOT / "resources" / "sample.png")
     damaged, truth = cracked(np.ascontiguousarray(img[:256, 256:, :3]), seed=7)  # bright sky behind the rocket
     assert near_recall(detect(engine, damaged), truth) >= 0.6
 
