@@ -182,7 +182,7 @@ machine): the detector's ONNX run is most of it (about 2.6 s per megapixel, 3× 
 - Loss: BCE (positive weight 1.5) + 0.5 × soft Dice. Adam, lr 1e-3 with warm-up and cosine decay
   over the wall-clock budget, batch 8, fp32 (bf16 autocast is ~20× slower on this AVX2-only CPU), channels-last.
 - Run: {facts.get('steps', '?')} steps in {facts.get('minutes', '?')} min (mean {facts.get('it_s', '?')} it/s) on
-  2 threads, {_cpu()}, a machine shared with other jobs (load average about 8–13: the step rate was limited by that),
+  2 threads, {_cpu()}, a machine shared with other jobs (load average 4–9 during the run: the step rate, 0.18–0.8 it/s, was limited by that),
   started from `models/scratch-detector.onnx`.
 
 ## Reproduce
