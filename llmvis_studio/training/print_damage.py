@@ -9,11 +9,12 @@ sepia or faded colour pictures with grain, halftone dots, JPEG blocks and scanne
 
     look = old_print_look(rng, photo_u8)            # float32 H×W×3 0..1 + the paper colour
     damaged, mask = add_print_damage(rng, look)     # mask uint8 255 = a pixel the damage visibly changed
-    scanned = scan(rng, damaged)                    # grain / halftone / blur / JPEG: a distractor, never labelled
+    _, scanned, label = scan_pair(rng, look, damaged, mask)  # grain / halftone / blur / JPEG on both; label after it
 
 `make_sample(rng, photo_u8, size)` chains them on a random crop (what the detector trains on).
-Labels are the pixels the damage changed by at least MIN_CHANGE before the scan (a light crack over white sky is
-not labelled: teaching the net to mark what it cannot see makes false positives elsewhere).
+Labels are the pixels where the damaged scan differs from the clean print scanned with the same texture by at least
+MIN_CHANGE (a light crack over white sky, or one blurred away, is not labelled: teaching the net to mark what it
+cannot see makes false positives elsewhere).
 """
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ import math
 import cv2
 import numpy as np
 
-MIN_CHANGE = 8 / 255
+MIN_CHANGE = 10 / 255
 LUMA = np.array([0.299, 0.587, 0.114], np.float32)
 
 
@@ -121,20 +122,24 @@ def voronoi_cracks(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
 
 def branching_walk(rng: np.random.Generator, h: int, w: int, start=None, angle=None, depth: int = 0,
                    out: np.ndarray | None = None) -> np.ndarray:
-    """A crack that wanders in short jagged steps and sometimes splits (each branch shorter)."""
+    """A crack that runs in nearly straight short segments with sharp kinks and sometimes splits (each branch
+    shorter). Real emulsion cracks are brittle fractures: straight-ish runs and angular turns, not curly worms."""
     if out is None:
         out = np.zeros((h, w), np.float32)
     x, y = start if start is not None else (rng.uniform(0, w), rng.uniform(0, h))
     a = angle if angle is not None else rng.uniform(0, 2 * math.pi)
+    heading = a  # the crack keeps a general direction; kinks swing around it
     steps = int(rng.uniform(20, 90) / (1 + depth))
     pts = [(x, y)]
     for _ in range(steps):
-        a += rng.normal(0, 0.45)
+        a += rng.normal(0, 0.12)
+        if rng.random() < 0.12:  # a kink
+            a = heading + rng.choice([-1, 1]) * rng.uniform(0.3, 0.9)
         step = rng.uniform(2, 5)
         x, y = x + step * math.cos(a), y + step * math.sin(a)
         pts.append((x, y))
-        if depth < 3 and rng.random() < 0.05:
-            branching_walk(rng, h, w, (x, y), a + rng.choice([-1, 1]) * rng.uniform(0.5, 1.3), depth + 1, out)
+        if depth < 3 and rng.random() < 0.06:
+            branching_walk(rng, h, w, (x, y), a + rng.choice([-1, 1]) * rng.uniform(0.6, 1.4), depth + 1, out)
     cv2.polylines(out, [np.round(np.array(pts)).astype(np.int32).reshape(-1, 1, 2)], False, 1.0, 1)
     return out
 
@@ -235,8 +240,12 @@ def _crack_alpha(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
         line, _ = crease_line(rng, h, w)
         skel = np.clip(_jagged(rng, line, float(rng.uniform(1, 3))) * 2, 0, 1)
         skel *= (smooth_noise(rng, h, w, float(rng.uniform(10, 40))) > -0.4)
+    skel = _jagged(rng, (skel > 0.3).astype(np.float32), float(rng.uniform(0.0, 0.8)))  # fine-scale raggedness
     wide = rng.random() < 0.2
-    return widen(rng, (skel > 0.3).astype(np.float32), 1.0, float(rng.uniform(2.5, 5) if wide else rng.uniform(1.2, 2.5)))
+    alpha = widen(rng, (skel > 0.3).astype(np.float32), 1.0,
+                  float(rng.uniform(2.5, 6) if wide else rng.uniform(1.2, 2.5)))
+    # the emulsion is not gone evenly along a crack: some stretches are only partly lifted
+    return alpha * (0.75 + 0.25 * smooth_noise(rng, h, w, float(rng.uniform(8, 30))))
 
 
 def add_print_damage(rng: np.random.Generator, img: np.ndarray, paper: np.ndarray,
@@ -290,8 +299,9 @@ def add_print_damage(rng: np.random.Generator, img: np.ndarray, paper: np.ndarra
 # ----------------------------------------------------------------------------------------------------------------
 # the scan
 
-def scan(rng: np.random.Generator, img: np.ndarray) -> np.ndarray:
-    """Scanner and print texture, applied over the damage: blur, grain or halftone, noise, 8-bit, sometimes JPEG."""
+def scan(rng: np.random.Generator, img: np.ndarray, jpeg: bool = True) -> np.ndarray:
+    """Scanner and print texture, applied over the damage: blur, grain or halftone, noise, 8-bit, sometimes JPEG.
+    jpeg=False skips the JPEG step but draws the same random numbers (scan_pair's label view)."""
     h, w = img.shape[:2]
     out = img
     if rng.random() < 0.6:
@@ -315,16 +325,36 @@ def scan(rng: np.random.Generator, img: np.ndarray) -> np.ndarray:
     out = np.clip(out, 0, 1)
     if rng.random() < 0.35:
         q = int(rng.integers(35, 90))
+        if not jpeg:
+            return (np.round(out * 255) / 255).astype(np.float32)
         u8 = cv2.cvtColor(np.round(out * 255).astype(np.uint8), cv2.COLOR_RGB2BGR)
         ok, buf = cv2.imencode(".jpg", u8, [cv2.IMWRITE_JPEG_QUALITY, q])
         out = cv2.cvtColor(cv2.imdecode(buf, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB).astype(np.float32) / 255
     return (np.round(out * 255) / 255).astype(np.float32)
 
 
+def scan_pair(rng: np.random.Generator, clean: np.ndarray, damaged: np.ndarray,
+              support: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Scan the clean and the damaged print with the very same texture (same seed: same blur, grain, halftone, JPEG)
+    → (clean scan, damaged scan, label). The label is what the damage visibly changed AFTER the scan: the pixels where
+    the two scans (before JPEG) differ by at least MIN_CHANGE, near where damage was drawn (`support`, grown by the blur). A crack
+    blurred away or drowned in JPEG blocks is not labelled; the halo the blur spreads around a crack is."""
+    seed = int(rng.integers(1 << 31))
+    clean_scan = scan(np.random.default_rng(seed), clean)
+    damaged_scan = scan(np.random.default_rng(seed), damaged)
+    # the change is measured without the JPEG step: its block noise would turn a faint mark into scattered labels
+    change = np.abs(scan(np.random.default_rng(seed), damaged, jpeg=False)
+                    - scan(np.random.default_rng(seed), clean, jpeg=False)).max(axis=2)
+    near = cv2.dilate(support, np.ones((3, 3), np.uint8)) > 0
+    label = (near & (change >= MIN_CHANGE)).astype(np.uint8) * 255
+    return clean_scan, damaged_scan, label
+
+
 def make_sample(rng: np.random.Generator, photo_u8: np.ndarray, size: int,
                 clean_share: float = 0.15) -> tuple[np.ndarray, np.ndarray]:
     """A random size×size crop of a photo (at a random scale) as a damaged, scanned old print:
-    (float32 H×W×3 0..1, uint8 label 255 = damage). `clean_share` of the samples carry no damage at all."""
+    (float32 H×W×3 0..1, uint8 label 255 = damage visible after the scan). `clean_share` of the samples carry no
+    damage at all."""
     h, w = photo_u8.shape[:2]
     src = int(min(h, w, size * rng.uniform(1.0, 2.5)))
     y, x = int(rng.integers(0, h - src + 1)), int(rng.integers(0, w - src + 1))
@@ -333,5 +363,6 @@ def make_sample(rng: np.random.Generator, photo_u8: np.ndarray, size: int,
         crop = cv2.resize(crop, (size, size), interpolation=cv2.INTER_AREA)
     look, paper = old_print_look(rng, crop)
     amount = 0.0 if rng.random() < clean_share else float(rng.uniform(0.3, 2.0))
-    damaged, label = add_print_damage(rng, look, paper, amount)
-    return scan(rng, damaged), label
+    damaged, support = add_print_damage(rng, look, paper, amount)
+    _, scanned, label = scan_pair(rng, look, damaged, support)
+    return scanned, label

@@ -19,6 +19,7 @@ from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QLabel, QMenu, QSlider, QVBoxLayout, QWidget)
 
 from ..core.errors import StudioError
+from ..core.mask import drop_specks
 from ..core.requests import EditResult
 from .canvas.tools import replace_mask
 from .editor import build_op_request
@@ -78,7 +79,7 @@ class DamageMaskDialog(QDialog):
         return self.slider.value() / 100.0
 
     def full_mask(self) -> np.ndarray:
-        return mask_at(self.score, self.sensitivity)
+        return drop_specks(mask_at(self.score, self.sensitivity))  # the same "found nothing" rule as the engine
 
     @Slot(int)
     def on_sensitivity(self, _value: int) -> None:

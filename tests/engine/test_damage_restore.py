@@ -83,6 +83,17 @@ def test_mask_grows_only_into_likely_damage():
     assert grown[9, 5] and grown[10, 5] and not grown[8, 5]
 
 
+def test_specks_below_the_minimum_size_are_dropped_and_real_marks_kept():
+    mask = np.zeros((40, 40), np.uint8)
+    mask[5, 5] = mask[5, 6] = 255          # a 2-px speck of grain: dropped
+    mask[20, 3:30] = 255                   # a 27-px scratch: kept
+    mask[30:33, 30:33] = 255               # a 9-px dust speck: kept
+    out = detect_scratches.drop_specks(mask)
+    assert out[5, 5] == 0 and out[20, 3:30].all() and out[30:33, 30:33].all()
+    assert np.count_nonzero(out) == 27 + 9
+    assert not detect_scratches.drop_specks(np.zeros((3, 3), np.uint8)).any()
+
+
 def test_fill_keeps_a_sepia_print_in_its_tone_and_copies_the_outside(sample):
     print_ = sepia(sample)
     hole = np.zeros(print_.shape[:2], np.uint8)
@@ -126,12 +137,16 @@ def test_shipped_detector_finds_most_of_a_light_crack_network_over_dark_print_ar
     assert (detect(engine, sepia(sample)) > 0).mean() <= 0.02  # the same print undamaged: few marks
 
 
-@pytest.mark.xfail(strict=True, reason="issue 12 bar not met by detector v2 (630 training steps on a shared CPU): "
-                                       "marks 1-4 % of sharp clean photos, misses light cracks on light areas")
-def test_issue_bar_clean_photos_and_cracks_on_light_areas(engine, sample):
+def test_issue_bar_clean_photos_stay_under_half_a_percent(engine):
     img, _ = load_image(ROOT / "resources" / "sample.png")
     for clean in (img[..., :3], sepia(img[..., :3])):
-        assert detect(engine, clean).mean() <= 0.005
+        assert detect(engine, np.ascontiguousarray(clean)).mean() <= 0.005
+
+
+@pytest.mark.xfail(strict=True, reason="issue 12 bar not met by detector v2 (945 steps from scratch-detector on a "
+                                       "shared CPU): finds about 35 % of light cracks over a bright sky")
+def test_issue_bar_cracks_on_light_areas(engine):
+    img, _ = load_image(ROOT / "resources" / "sample.png")
     damaged, truth = cracked(np.ascontiguousarray(img[:256, 256:, :3]), seed=7)  # bright sky behind the rocket
     assert near_recall(detect(engine, damaged), truth) >= 0.6
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import cv2
 import numpy as np
 import onnxruntime as ort
 import torch
@@ -56,3 +57,30 @@ def test_tiny_training_run_exports_a_calibrated_detector(tmp_path):
     got = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"]).run(None, {"image": x.numpy()})[0]
     assert got.shape == (1, 1, 40, 56) and np.abs(got - want).max() < 1e-4
     assert (tmp_path / "run" / "last.pt").exists()
+
+
+def test_scan_pair_labels_only_what_is_visible_after_the_scan():
+    rng = np.random.default_rng(9)
+    look, paper = print_damage.old_print_look(rng, photo()[:160, :160])
+    damaged, support = print_damage.add_print_damage(rng, look, paper, amount=2.0)
+    clean_scan, damaged_scan, label = print_damage.scan_pair(rng, look, damaged, support)
+    assert label.any() and damaged_scan.shape == clean_scan.shape == look.shape
+    near = cv2.dilate(support, np.ones((3, 3), np.uint8)) > 0
+    assert not (label > 0)[~near].any()  # the blur halo is labelled only right next to drawn damage
+    # a faint mark (below MIN_CHANGE after the scan) is not labelled at all
+    faint = look + 3 / 255
+    _, _, none = print_damage.scan_pair(np.random.default_rng(1), look, np.clip(faint, 0, 1), np.full(look.shape[:2], 255, np.uint8))
+    assert not none.any()
+
+
+def test_scratchnet_variant_loads_the_shipped_scratch_detector_exactly():
+    from llmvis_studio.training.archs.damage import CalibratedScratchNet
+
+    model = CalibratedScratchNet(16).eval()
+    model.load_onnx(str(ROOT / "models" / "scratch-detector.onnx"))
+    x = torch.rand(1, 3, 48, 64)
+    with torch.no_grad():
+        want = model(x).numpy()  # calibration (1, 0): the plain sigmoid, as scratch-detector
+    sess = ort.InferenceSession(str(ROOT / "models" / "scratch-detector.onnx"), providers=["CPUExecutionProvider"])
+    got = sess.run(None, {"image": x.numpy()})[0]
+    assert np.abs(got - want).max() < 1e-4

@@ -21,6 +21,7 @@ import numpy as np
 
 from ...catalog import ModelSpec
 from ...core.errors import InputError
+from ...core.mask import drop_specks
 from ...core.pixels import to_float_rgb
 from ...core.requests import EditRequest
 from ..session import short_provider
@@ -119,7 +120,10 @@ def detect_with_probability(context: OpContext, request: EditRequest, spec: Mode
     threshold = threshold_of(request, spec)  # a bad parameter fails before the network runs
     prob, provider = probabilities(context, request.image, spec, request.device, request.tile,
                                    progress.span(0.0, 0.95))
-    return mask_from_probability(prob, threshold), prob, threshold, provider
+    mask = mask_from_probability(prob, threshold)
+    if spec.extra.get("calibrated"):
+        mask = drop_specks(mask)
+    return mask, prob, threshold, provider
 
 
 def detect(context: OpContext, request: EditRequest, spec: ModelSpec, progress: ProgressLike) -> tuple:

@@ -1,0 +1,150 @@
+"""Which detector should be the default? Thin scratches and clean photos on the HELD-OUT training photos.
+
+The default for detect-scratches / restore / Auto-mask damage may move from `scratch-detector` to `damage-detector`
+only if the new model beats the old one on thin synthetic scratches AND keeps clean photos clean (≤ 0.5 % marked)
+on photos neither was trained on (issue 12). Set5/Set14 are for reporting only, so this check uses the photos that
+train_damage.split_photos holds out (one in 20 by a hash of the path; scratch-detector's training never saw the
+photo pack's held-out split either: it trained on its own crops, see its card).
+
+Protocol (the old detector's, benchmarks/inpaint_quality.py bench_detector): per photo (longest side ≤ 800 px) two
+variants with 4 light or 4 dark thin scratches (masks.render_scratch, seeded), whole shapes as truth; the engine's
+`detect-scratches` at the model's default (sensitivity 0.5 for a calibrated model); P / R / F1 with 1 px tolerance,
+pooled. Clean: marked fraction on each undamaged photo and on its undamaged old-print look.
+
+    python benchmarks/damage_heldout.py [--models damage-detector scratch-detector] [--apply]
+"""
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from _common import emit
+
+import inpaint_quality as iq
+import real_damage as rd
+
+MAX_SIDE = 800
+SENSITIVITY = None  # the model's default (0.5 for a calibrated detector)
+
+
+def heldout_photos() -> dict[str, np.ndarray]:
+    from llmvis_studio.training.train_damage import load_photo, photo_root, split_photos
+
+    _, held = split_photos(photo_root())
+    return {p.stem: load_photo(p, MAX_SIDE) for p in held}
+
+
+def bench(engine, model_id: str, photos: dict[str, np.ndarray]) -> dict:
+    from llmvis_studio.core.requests import EditRequest
+    from llmvis_studio.training import masks, print_damage
+
+    def marks(img: np.ndarray) -> np.ndarray:
+        params = {"sensitivity": SENSITIVITY} if SENSITIVITY is not None else {}
+        return engine.run(EditRequest.build("detect-scratches", img, model_id=model_id, device="cpu",
+                                            params=params)).image[..., 0]
+
+    counts = {"light": [0, 0, 0, 0], "dark": [0, 0, 0, 0]}
+    clean_marked, clean_px, worst = 0, 0, 0.0
+    t = time.time()
+    for idx, img in enumerate(photos.values()):
+        for variant in ("light", "dark"):
+            rng = np.random.default_rng(40_000 + 2 * idx + (variant == "dark"))
+            damaged = img.astype(np.float32) / 255.0
+            truth = np.zeros(img.shape[:2], np.uint8)
+            for _ in range(4):
+                damaged, shape = masks.render_scratch(damaged, rng, light=variant == "light",
+                                                      strength=float(rng.uniform(0.5, 1.0)))
+                truth = np.maximum(truth, shape)
+            c = iq.tolerant_counts(marks(np.clip(np.round(damaged * 255), 0, 255).astype(np.uint8)), truth)
+            counts[variant] = [a + b for a, b in zip(counts[variant], c)]
+        look, _ = print_damage.old_print_look(np.random.default_rng(50_000 + idx), img)
+        for clean in (img, np.clip(np.round(look * 255), 0, 255).astype(np.uint8)):
+            m = np.count_nonzero(marks(clean))
+            clean_marked += m
+            clean_px += clean.shape[0] * clean.shape[1]
+            worst = max(worst, m / (clean.shape[0] * clean.shape[1]))
+    prints, marked, ref = [0, 0, 0, 0], 0, 0
+    for idx, img in enumerate(photos.values()):  # old-print looks with print damage (cracks, tears, dust ...)
+        _, damaged, truth = rd.synthetic_print(img, 60_000 + idx)
+        found = marks(damaged)
+        prints = [a + b for a, b in zip(prints, iq.tolerant_counts(found, truth))]
+        marked, ref = marked + int(np.count_nonzero(found)), ref + int(np.count_nonzero(truth))
+    total = [a + b for a, b in zip(counts["light"], counts["dark"])]
+    return {"prints": {**iq.prf(prints), "marked_over_reference_area": round(marked / max(1, ref), 3)},
+            "thin": iq.prf(total), "light": iq.prf(counts["light"]), "dark": iq.prf(counts["dark"]),
+            "clean_marked_fraction": round(clean_marked / max(1, clean_px), 5),
+            "clean_worst_photo_fraction": round(worst, 5), "seconds": round(time.time() - t, 1)}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--models", nargs="+", default=["damage-detector", "scratch-detector"])
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--cache", default="runs/damage_heldout_cache.json",
+                    help="results by model sha256: a model measured before is not run again ('' = no cache)")
+    ap.add_argument("--apply", action="store_true", help="make the winner the default detector in models/manifest.json")
+    ap.add_argument("--sensitivity", type=float, default=None, help="instead of the model's default (no cache)")
+    a = ap.parse_args()
+    global SENSITIVITY
+    SENSITIVITY = a.sensitivity
+    if a.sensitivity is not None:
+        a.cache, a.apply = "", False
+    from llmvis_studio.engine import Engine
+
+    photos = heldout_photos()
+    engine = Engine(threads=a.threads)
+    cache = load_cache(a.cache)
+    result = {"photos": len(photos), "max_side": MAX_SIDE, "models": {}}
+    for m in a.models:
+        key = f"{m}:{engine.catalog.get(m).sha256}"  # a retrained model has a new sha256: measured again
+        if key not in cache:
+            cache[key] = bench(engine, m, photos)
+            save_cache(a.cache, cache)
+        result["models"][m] = cache[key]
+    if len(a.models) == 2:
+        new, old = (result["models"][m] for m in a.models)
+        result["new_beats_old"] = bool(new["thin"]["f1"] > old["thin"]["f1"] and new["clean_marked_fraction"] <= 0.005)
+        if a.apply:
+            apply_default(*a.models, result["new_beats_old"])
+    emit(result)
+    return 0
+
+
+def load_cache(path: str) -> dict:
+    import json
+
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8")) if path else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def save_cache(path: str, cache: dict) -> None:
+    import json
+
+    if path:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        Path(path).write_text(json.dumps(cache, indent=1), encoding="utf-8")
+
+
+def apply_default(new: str, old: str, new_wins: bool) -> None:
+    """Write the decision into models/manifest.json: the winner is the default detector, the other is not."""
+    import json
+
+    from _common import ROOT
+    from llmvis_studio.training.manifest_tools import upsert_entry
+
+    path = ROOT / "models" / "manifest.json"
+    entries = {e["id"]: e for e in json.loads(path.read_text(encoding="utf-8"))["models"]}
+    for model_id, is_default in ((new, new_wins), (old, not new_wins)):
+        entry = entries[model_id]
+        entry["default"] = is_default
+        upsert_entry(path, entry)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
