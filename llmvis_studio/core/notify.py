@@ -51,7 +51,7 @@ class NotificationHub:
         """Call `subscriber(notice)` for every notice from now on; returns the function that unsubscribes."""
         ref: _Ref
         if hasattr(subscriber, "__self__") and hasattr(subscriber, "__func__"):
-            ref = weakref.WeakMethod(subscriber)  # type: ignore[arg-type]
+            ref = weakref.WeakMethod(subscriber)
         else:
             ref = (lambda s=subscriber: s)  # plain functions are held strongly
         with self._lock:

@@ -98,7 +98,7 @@ def save_project(path: Path | str, project: Project, backup: bool = True, replac
             archive.writestr("original.npy", _npy_bytes(project.original))
             archive.writestr("image.npy", _npy_bytes(doc.image))
             archive.writestr("mask.npy", _npy_bytes(doc.mask))
-            if has_hints:
+            if has_hints and hints is not None:  # (has_hints implies it; said again for the type checker)
                 archive.writestr(HINTS, _npy_bytes(to_points(hints)))
             if doc.metadata.exif:
                 archive.writestr("exif.bin", doc.metadata.exif)
