@@ -16,7 +16,6 @@ import hashlib
 import json
 import shutil
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -149,15 +148,7 @@ def real_crop_ceiling(data, quality_stats) -> dict:
     return quality_stats(as_images(real), as_images(reference), sample_labels=labels, reference_labels=ref_labels)
 
 
-def main(argv: list[str] | None = None) -> int:
-    import torch
-
-    from llmvis_studio.training.gen_train import (
-        GenConfig, Generator, ImageFolder, export_run, load_checkpoint, measure_quality, quality_stats,
-        run_training, standing_stats,
-    )
-    from llmvis_studio.training.manifest_tools import sha256_of, upsert_entry
-
+def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m llmvis_studio.training.demo_textures")
     p.add_argument("--work", default="runs/demo-textures")
     p.add_argument("--models", default="models")
@@ -170,10 +161,11 @@ def main(argv: list[str] | None = None) -> int:
                    help="minibatch-std channel in the discriminator")
     p.add_argument("--resume", action="store_true")
     p.add_argument("--export-only", action="store_true", help="skip training: export the existing run")
-    args = p.parse_args(argv)
-    work, models = Path(args.work), Path(args.models)
-    data_dir, run_dir = work / "data", work / "run"
-    dataset_json = work / "dataset.json"
+    return p
+
+
+def prepare_dataset(args: argparse.Namespace, data_dir: Path, run_dir: Path, dataset_json: Path) -> dict:
+    """A fresh run cuts the patches again and clears the old run; resume and export-only reuse them."""
     if not args.export_only and not args.resume:
         dataset = build_dataset(data_dir)
         dataset_json.parent.mkdir(parents=True, exist_ok=True)
@@ -182,6 +174,59 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(run_dir)
     dataset = json.loads(dataset_json.read_text())
     print("patches per class:", dataset["counts"], flush=True)
+    return dataset
+
+
+def longer_check(run_dir: Path, data_dir: Path) -> tuple[dict, dict]:
+    """The run's checkpoint state and the longer quality check: 512 samples against 512 training crops."""
+    from llmvis_studio.training.gen_train import (
+        Generator,
+        ImageFolder,
+        load_checkpoint,
+        measure_quality,
+        quality_stats,
+        standing_stats,
+    )
+
+    state = load_checkpoint(run_dir / "checkpoint.pt")
+    generator = Generator(**state["generator_config"])
+    generator.load_state_dict(state["generator_ema"])
+    vectors = state["class_vectors"].float()
+    sampler = standing_stats(generator, vectors)
+    longer = measure_quality(sampler, vectors, ImageFolder(data_dir, 32), count=512, truncation=TRUNCATION)
+    longer.update({"samples": 512, "crops": 512, "truncation": TRUNCATION})
+    longer["untruncated"] = measure_quality(sampler, vectors, ImageFolder(data_dir, 32), count=512)
+    longer["real_crops"] = real_crop_ceiling(ImageFolder(data_dir, 32), quality_stats)
+    return state, longer
+
+
+def shipped_entry(entry: dict, onnx_target: Path, reproduce: str, longer: dict) -> dict:
+    """The run's model.json completed into the manifest entry that ships."""
+    from llmvis_studio.training.manifest_tools import sha256_of
+
+    entry.update({
+        "id": MODEL_ID, "name": "Demo textures (GAN 32 px: sky, foliage, water, fur, grass, gravel, brick)",
+        "file": onnx_target.name, "sha256": sha256_of(onnx_target), "default": True, "licence": LICENCE,
+        "truncation": TRUNCATION,
+        "source": "trained here (llmvis_studio.training.demo_textures; photos from scikit-image and scikit-learn, "
+                  f"see models/cards/{MODEL_ID}.md)",
+        "reproduce": reproduce,
+        "training_data": {**entry["training_data"], "root": "runs/demo-textures/data (built by the script)"},
+    })
+    entry["metrics"]["longer_check_512"] = {k: v for k, v in longer.items()}
+    return entry
+
+
+def main(argv: list[str] | None = None) -> int:
+    import torch
+
+    from llmvis_studio.training.gen_train import GenConfig, export_run, run_training
+    from llmvis_studio.training.manifest_tools import upsert_entry
+
+    args = parser().parse_args(argv)
+    work, models = Path(args.work), Path(args.models)
+    data_dir, run_dir = work / "data", work / "run"
+    dataset = prepare_dataset(args, data_dir, run_dir, work / "dataset.json")
     reproduce = "make models-demo-gan"
     cfg = GenConfig(kind="gan", data=str(data_dir), out=str(run_dir), size=32, steps=args.steps, batch=args.batch,
                     width=args.width, threads=args.threads, device="cpu", resume=args.resume, model_id=MODEL_ID,
@@ -195,32 +240,14 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(args.threads)
     result = export_run(run_dir, register=False)
     entry = json.loads((run_dir / "model.json").read_text())
-    # the longer quality check: 512 samples against 512 training crops
-    state = load_checkpoint(run_dir / "checkpoint.pt")
-    generator = Generator(**state["generator_config"])
-    generator.load_state_dict(state["generator_ema"])
-    vectors = state["class_vectors"].float()
-    sampler = standing_stats(generator, vectors)
-    longer = measure_quality(sampler, vectors, ImageFolder(data_dir, 32), count=512, truncation=TRUNCATION)
-    longer.update({"samples": 512, "crops": 512, "truncation": TRUNCATION})
-    longer["untruncated"] = measure_quality(sampler, vectors, ImageFolder(data_dir, 32), count=512)
-    longer["real_crops"] = real_crop_ceiling(ImageFolder(data_dir, 32), quality_stats)
+    state, longer = longer_check(run_dir, data_dir)
     onnx_target = models / f"{MODEL_ID}.onnx"
     shutil.copyfile(result["onnx"], onnx_target)
     grid_name = f"{MODEL_ID}-samples.png"
     last_grid = sorted((run_dir / "samples").glob("step_*.png"))[-1]
     (models / "cards").mkdir(parents=True, exist_ok=True)
     shutil.copyfile(last_grid, models / "cards" / grid_name)
-    entry.update({
-        "id": MODEL_ID, "name": "Demo textures (GAN 32 px: sky, foliage, water, fur, grass, gravel, brick)",
-        "file": onnx_target.name, "sha256": sha256_of(onnx_target), "default": True, "licence": LICENCE,
-        "truncation": TRUNCATION,
-        "source": "trained here (llmvis_studio.training.demo_textures; photos from scikit-image and scikit-learn, "
-                  f"see models/cards/{MODEL_ID}.md)",
-        "reproduce": reproduce,
-        "training_data": {**entry["training_data"], "root": "runs/demo-textures/data (built by the script)"},
-    })
-    entry["metrics"]["longer_check_512"] = {k: v for k, v in longer.items()}
+    entry = shipped_entry(entry, onnx_target, reproduce, longer)
     upsert_entry(models / "manifest.json", entry)
     write_card(models / "cards" / f"{MODEL_ID}.md", entry, dataset, state["config"], grid_name, longer)
     print(json.dumps({"onnx": str(onnx_target), "bytes": onnx_target.stat().st_size, "metrics": entry["metrics"]},
