@@ -49,6 +49,20 @@ def add_overwrite(parser: argparse.ArgumentParser) -> None:
                         help="replace the output even if it is write-protected (its mode is kept)")
 
 
+def finish_command(parser: argparse.ArgumentParser, handler: Callable[[argparse.Namespace], int], *,
+                   model_help: Optional[str] = None, tile_help: Optional[str] = None,
+                   overwrite: bool = False) -> None:
+    """The options most subcommands end with (--model, --tile, --device, --overwrite), then the handler."""
+    if model_help is not None:
+        parser.add_argument("--model", help=model_help)
+    if tile_help is not None:
+        parser.add_argument("--tile", type=int, default=None, help=tile_help)
+    add_device(parser)
+    if overwrite:
+        add_overwrite(parser)
+    parser.set_defaults(handler=handler)
+
+
 # ---------------------------------------------------------------- progress
 
 

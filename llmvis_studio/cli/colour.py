@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from ..core.errors import InputError
-from ._run import add_device, add_overwrite, check_output_path, print_notices, run_request, save_result
+from ._run import check_output_path, finish_command, print_notices, run_request, save_result
 
 COMMANDS = ("colourize",)
 
@@ -59,7 +59,4 @@ def register(sub) -> None:
     col.add_argument("--strength", type=float, default=1.0, help="0..1: how much colour (default 1)")
     col.add_argument("--vivid", action="store_true",
                      help="stronger automatic colours (about twice the chroma; today they lean yellow)")
-    col.add_argument("--model", help="colourize model id (see `models list`)")
-    add_device(col)
-    add_overwrite(col)
-    col.set_defaults(handler=cmd_colourize)
+    finish_command(col, cmd_colourize, overwrite=True, model_help="colourize model id (see `models list`)")

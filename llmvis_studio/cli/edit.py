@@ -8,8 +8,7 @@ import argparse
 from pathlib import Path
 
 from ..core.requests import EditRequest
-from ._run import (add_device, add_overwrite, check_output_path, print_notices, run_file_op, run_request,
-                   save_mask_result)
+from ._run import check_output_path, finish_command, print_notices, run_file_op, run_request, save_mask_result
 
 COMMANDS = ("upscale", "inpaint", "detect-scratches", "restore", "denoise")
 
@@ -64,11 +63,9 @@ def _in_out(sub, name: str, help_text: str) -> argparse.ArgumentParser:
 def register(sub) -> None:
     up = _in_out(sub, "upscale", "super-resolution ×2/×4")
     up.add_argument("--scale", type=int, default=4, choices=(2, 3, 4, 8))
-    up.add_argument("--model", help="model id (see `models list`); default: the catalog's default for the scale")
-    up.add_argument("--tile", type=int, default=None, help="tile size in input pixels; 0 = no tiling; default: from memory")
-    add_device(up)
-    add_overwrite(up)
-    up.set_defaults(handler=cmd_upscale)
+    finish_command(up, cmd_upscale, overwrite=True,
+                   model_help="model id (see `models list`); default: the catalog's default for the scale",
+                   tile_help="tile size in input pixels; 0 = no tiling; default: from memory")
 
     inp = sub.add_parser("inpaint", help="fill the white part of MASK")
     inp.add_argument("input")
@@ -80,9 +77,7 @@ def register(sub) -> None:
                           "(remove object: copied texture on the learned fill's colours); telea / ns: OpenCV")
     inp.add_argument("--sample-from", help="patch: PNG, white = where texture may be copied from "
                                            "(default: around the hole)")
-    add_device(inp)
-    add_overwrite(inp)
-    inp.set_defaults(handler=cmd_inpaint)
+    finish_command(inp, cmd_inpaint, overwrite=True)
 
     det = sub.add_parser("detect-scratches", help="mark scratches and dust: writes a white-on-black mask PNG")
     det.add_argument("input")
@@ -90,27 +85,18 @@ def register(sub) -> None:
     det.add_argument("--sensitivity", type=float, default=None,
                      help="0..1; higher marks more (default 0.5, the best-F1 point of a calibrated detector)")
     det.add_argument("--threshold", type=float, default=None, help="0..1 on the model's output; lower marks more")
-    det.add_argument("--model", help="detector model id (see `models list`)")
-    det.add_argument("--tile", type=int, default=None, help="tile size; 0 = no tiling")
-    add_device(det)
-    add_overwrite(det)
-    det.set_defaults(handler=cmd_detect_scratches)
+    finish_command(det, cmd_detect_scratches, overwrite=True, model_help="detector model id (see `models list`)",
+                   tile_help="tile size; 0 = no tiling")
 
     res = _in_out(sub, "restore", "detect scratches and dust and fill them in one go")
     res.add_argument("--sensitivity", type=float, default=None, help="detector sensitivity 0..1 (default 0.5)")
     res.add_argument("--threshold", type=float, default=None, help="detector threshold 0..1 on the model's output")
     res.add_argument("--mask", help="optional PNG: look for defects only in its white part")
-    res.add_argument("--model", help="detector model id")
     res.add_argument("--inpaint-model", help="inpainting model id (default: the default inpaint model)")
-    res.add_argument("--tile", type=int, default=None, help="detector tile size; 0 = no tiling")
-    add_device(res)
-    add_overwrite(res)
-    res.set_defaults(handler=cmd_restore)
+    finish_command(res, cmd_restore, overwrite=True, model_help="detector model id",
+                   tile_help="detector tile size; 0 = no tiling")
 
     den = _in_out(sub, "denoise", "remove noise, grain and JPEG artefacts")
     den.add_argument("--mask", help="optional PNG: only the white part is cleaned")
-    den.add_argument("--model", help="model id (see `models list`)")
-    den.add_argument("--tile", type=int, default=None, help="tile size; 0 = no tiling")
-    add_device(den)
-    add_overwrite(den)
-    den.set_defaults(handler=cmd_denoise)
+    finish_command(den, cmd_denoise, overwrite=True, model_help="model id (see `models list`)",
+                   tile_help="tile size; 0 = no tiling")

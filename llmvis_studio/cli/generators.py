@@ -15,8 +15,7 @@ from pathlib import Path
 from types import ModuleType
 
 from ..core.errors import InputError
-from ._run import (add_device, add_overwrite, check_output_path, print_notices, record, run_request,
-                   save_result)
+from ._run import check_output_path, finish_command, print_notices, record, run_request, save_result
 
 COMMANDS = ("train", "export", "generate", "fill")
 TRAIN_EXTRA_MESSAGE = "training needs the train extra: pip install 'llmvis-studio[train]'"
@@ -151,8 +150,7 @@ def _register_export_generate_fill(sub) -> None:
     gen.add_argument("--out", required=True, help="output folder")
     gen.add_argument("--seed", type=int, default=0)
     gen.add_argument("--prefix", default="sample_")
-    add_device(gen)
-    gen.set_defaults(handler=cmd_generate)
+    finish_command(gen, cmd_generate)
 
     fill = sub.add_parser("fill", help="fill the white part of MASK with what --prompt names (the editor's Generate)")
     fill.add_argument("input")
@@ -162,7 +160,5 @@ def _register_export_generate_fill(sub) -> None:
     fill.add_argument("--model", help="generator id (see `models list`) or a training run folder; default: the catalog's")
     fill.add_argument("--seed", type=int, default=0, help="which noise (as the editor's seed box)")
     fill.add_argument("--variation", type=int, default=1, help="which of the 4 samples of that seed (1-4)")
-    add_overwrite(fill)
-    add_device(fill)
-    fill.set_defaults(handler=cmd_fill)
+    finish_command(fill, cmd_fill, overwrite=True)
 

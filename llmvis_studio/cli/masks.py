@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Optional
 
 from ..core.errors import InputError
-from ._run import add_device, check_output_path, run_file_op, run_request, save_mask_result
+from ._run import check_output_path, finish_command, run_file_op, run_request, save_mask_result
 
 COMMANDS = ("select-subject", "remove-background", "detect-text")
 ALPHA_FORMATS = ("PNG", "TIFF", "WEBP")
@@ -60,16 +60,12 @@ def register(sub) -> None:
     sel = _parser(sub, "select-subject", "mask the main subject of a photo: writes a white-on-black mask PNG",
                   "llmvis-studio select-subject portrait.jpg subject-mask.png",
                   "mask_output", "PNG to write (white = subject, soft 1–3 px edge)")
-    sel.add_argument("--model", help="subject model id (see `models list`)")
-    add_device(sel)
-    sel.set_defaults(handler=cmd_select_subject)
+    finish_command(sel, cmd_select_subject, model_help="subject model id (see `models list`)")
 
     rem = _parser(sub, "remove-background", "cut out the main subject: writes the image with an alpha channel",
                   "llmvis-studio remove-background product.tif cutout.png   (16-bit input stays 16-bit)",
                   "output", "PNG (or TIFF, WebP) to write; PNG and TIFF keep 16 bits")
-    rem.add_argument("--model", help="subject model id (see `models list`)")
-    add_device(rem)
-    rem.set_defaults(handler=cmd_remove_background)
+    finish_command(rem, cmd_remove_background, model_help="subject model id (see `models list`)")
 
     det = _parser(sub, "detect-text", "mask captions, date stamps and watermarks: writes a white-on-black mask PNG",
                   "llmvis-studio detect-text scan.jpg text-mask.png && llmvis-studio inpaint scan.jpg "
@@ -78,6 +74,4 @@ def register(sub) -> None:
     det.add_argument("--threshold", type=float, default=None, help="0..1; lower finds fainter text (default 0.3)")
     det.add_argument("--working-size", dest="working_size", type=int, default=None,
                      help="long side the detector sees (default 1280); larger finds smaller text, slower")
-    det.add_argument("--model", help="text detector model id (see `models list`)")
-    add_device(det)
-    det.set_defaults(handler=cmd_detect_text)
+    finish_command(det, cmd_detect_text, model_help="text detector model id (see `models list`)")

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import Iterator
 
-from ._run import add_device, add_overwrite, run_file_op
+from ._run import finish_command, run_file_op
 
 COMMANDS = ("prompt", "stylize")
 STDIN_CHUNK = 1 << 16
@@ -87,7 +87,4 @@ def register(sub) -> None:
     sty.add_argument("--detail", type=float, default=None, help="how much fine photo detail to keep, 0..2 (0.7)")
     sty.add_argument("--working-size", dest="working_size", type=int, default=None,
                      help="long side the style network sees (default 1024); the output keeps the input size")
-    sty.add_argument("--model", help="model id (see `models list`)")
-    add_overwrite(sty)
-    add_device(sty)
-    sty.set_defaults(handler=cmd_stylize)
+    finish_command(sty, cmd_stylize, overwrite=True, model_help="model id (see `models list`)")

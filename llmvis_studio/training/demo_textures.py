@@ -16,7 +16,6 @@ import hashlib
 import json
 import shutil
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -91,94 +90,46 @@ def build_dataset(folder: Path) -> dict:
     return {"counts": counts, "source_sha256": hashes}
 
 
-def write_card(path: Path, entry: dict, dataset: dict, run_config: dict, grid_name: str, longer: dict) -> None:
-    m = entry["metrics"]
-    real = longer.get("real_crops", {})
-    raw = longer.get("untruncated", {})
-    mbstd = " with a minibatch-std channel" if run_config.get("mbstd") else ""
-    ms = f", mode-seeking term ×{run_config['ms_weight']}" if run_config.get("ms_weight") else ""
-    rows = "\n".join(
+CARD_TEMPLATE = Path(__file__).parent / "card_templates" / f"{MODEL_ID}.md"
+
+
+class _Measured(dict):
+    """Measured values as the card reads them: one that was not measured prints None."""
+
+    def __missing__(self, key: str) -> None:
+        return None
+
+
+def _region_rows(dataset: dict) -> str:
+    """The card's data table: each class's regions (source pixels, rescale) and its patch count."""
+    return "\n".join(
         f"| {name} | " + "; ".join(f"{src} x {x0}–{x1}, y {y0}–{y1}" + (f", rescaled ×{s}" if s != 1 else "")
                                    for src, (x0, y0, x1, y1), s, _ in regions) + f" | {dataset['counts'][name]} |"
         for name, regions in REGIONS.items())
-    sources = "\n".join(f"- `{k}`: {v[0]} — {v[1]}; pixels sha256 `{dataset['source_sha256'].get(k, '?')[:16]}…`"
-                        for k, v in SOURCES.items())
-    card = f"""# {MODEL_ID}: demo texture generator (class-conditional GAN, 32×32)
 
-A small demo of "train your own generator": {len(REGIONS)} texture classes cut by hand from photos that ship
-inside scikit-image and scikit-learn, trained here on the CPU. It fills a masked area with a texture named in
-the prompt (Generate in the editor, or `llmvis-studio generate --model {MODEL_ID} --prompt "gravel" -n 8 --out out/`).
 
-It is a demo: 32×32 samples, enlarged up to 2× and mirror-tiled over the mask's box, colour-matched to the
-surroundings. Good enough for
-small patches of grass, gravel, foliage, sky or fur; not a general image generator.
+def _source_lines(dataset: dict) -> str:
+    return "\n".join(f"- `{k}`: {v[0]} — {v[1]}; pixels sha256 `{dataset['source_sha256'].get(k, '?')[:16]}…`"
+                     for k, v in SOURCES.items())
 
-## Data (hand-chosen regions, cut into {PATCH}×{PATCH} patches)
 
-| class | regions (source pixels) | patches |
-|---|---|---|
-{rows}
-
-Greyscale sources (grass, gravel, brick) stay grey. No benchmark image is used.
-
-Sources and licences:
-{sources}
-
-Model licence: {LICENCE}.
-
-## Training
-
-`{entry['reproduce']}` — conditional GAN (hinge loss, spectral norm + projection discriminator{mbstd}, conditional
-BatchNorm generator, EMA of G{ms}), 32×32, width {run_config['width']}, batch {run_config['batch']}, {m['steps']} steps in
-{m['train_minutes']} min on {run_config['threads']} CPU threads (bf16 autocast). Class conditioning: the {entry['embedder']['kind']}
-embedding ({entry['c_dim']}-d) of each class name, centred on the classes' mean and scaled to unit spread (a fixed
-class standardiser inside the ONNX), then projected by a learned linear layer. ONNX: one file,
-inputs `z` ({entry['z_dim']}-d N(0,1)) and `c` (the text embedding), output N×3×32×32 RGB in 0..1;
-{entry['parameters']:,} parameters; ONNX vs torch max |Δ| {m['onnx_vs_torch_max_abs']}.
-
-![samples: one row per class, fixed noise per column]({grid_name})
-
-## Measured quality ({m['measured_on']})
-
-Statistic (per-pixel RMS distances between 32×32 RGB images in 0..1):
-- diversity ratio = mean pairwise distance of samples / mean pairwise distance of training crops
-  (mode collapse → 0);
-- noise ratio = mean distance from a sample to its nearest training crop / the same for uniform-noise images
-  (noise → 1);
-- class match = share of samples whose nearest training crop has the sample's class;
-- class diversity ratio = mean within-class pairwise distance of samples / that of training crops (a generator
-  that ignores its noise and draws one texture per class → 0).
-
-| run | samples vs crops | diversity ratio | noise ratio | class match | class diversity ratio |
-|---|---|---|---|---|---|
-| export check | 64 vs 128 | {m.get('diversity_ratio')} | {m.get('noise_ratio')} | {m.get('class_match')} | \
-{m.get('class_diversity_ratio')} |
-| longer check, z × {longer.get('truncation')} (as shipped) | {longer.get('samples')} vs {longer.get('crops')} | \
-{longer.get('diversity_ratio')} | {longer.get('noise_ratio')} | {longer.get('class_match')} | \
-{longer.get('class_diversity_ratio')} |
-| longer check, z untruncated | 512 vs 512 | {raw.get('diversity_ratio')} | {raw.get('noise_ratio')} | \
-{raw.get('class_match')} | {raw.get('class_diversity_ratio')} |
-| real crops instead of samples (the ceiling) | 512 vs 512 | {real.get('diversity_ratio')} | \
-{real.get('noise_ratio')} | {real.get('class_match')} | {real.get('class_diversity_ratio')} |
-
-(sample diversity {m.get('sample_diversity')} vs training {m.get('train_diversity')}; nearest-crop distance
-{m.get('nearest_train')} vs {m.get('nearest_train_noise')} for noise.)
-
-Weak points: 32 px is small, so large masks get a soft, stretched texture; night sky and hazy sky are nearly
-flat, so their "texture" is mostly colour; nearest-neighbour statistics say nothing about perceptual quality
-(no FID here: no offline Inception weights).
-
-Class conditioning history (same data, 3,600 steps; 512 samples vs 512 crops): without the class standardiser
-(raw text embeddings, whose class differences are small next to what the names share) — no minibatch-std and no
-mode-seeking term: class match 0.75 but class diversity 0.13 (one texture per class); minibatch-std + mode-seeking
-×0.25: 0.51 / 2.01; ×0.1: 0.53 / 1.54. With the standardiser (shipped) and z scaled by {longer.get('truncation')}
-when sampling (the truncation trick; manifest `truncation`, applied by the generate op) the class match is
-{longer.get('class_match')} against {real.get('class_match')} for real crops ({raw.get('class_match')} untruncated); on the two-class test folder it goes
-from under 0.8 after 250 steps to 1.0 after 150 (tests/training/test_gan_vae.py). Some noise vectors still pull a
-sample toward a similar class (grass vs gravel); pick another variation when that happens.
-"""
+def write_card(path: Path, entry: dict, dataset: dict, run_config: dict, grid_name: str, longer: dict) -> None:
+    """card_templates/demo-textures-gan.md filled in (the prose lives in the template, the numbers here)."""
+    m = entry["metrics"]
+    values = {
+        "model_id": MODEL_ID, "class_count": len(REGIONS), "patch": PATCH, "licence": LICENCE, "grid_name": grid_name,
+        "rows": _region_rows(dataset), "sources": _source_lines(dataset),
+        "mbstd": " with a minibatch-std channel" if run_config.get("mbstd") else "",
+        "ms": f", mode-seeking term ×{run_config['ms_weight']}" if run_config.get("ms_weight") else "",
+        "reproduce": entry["reproduce"], "width": run_config["width"], "batch": run_config["batch"],
+        "threads": run_config["threads"], "steps": m["steps"], "train_minutes": m["train_minutes"],
+        "embedder_kind": entry["embedder"]["kind"], "c_dim": entry["c_dim"], "z_dim": entry["z_dim"],
+        "parameters": entry["parameters"], "onnx_vs_torch_max_abs": m["onnx_vs_torch_max_abs"],
+        "measured_on": m["measured_on"], "m": _Measured(m), "longer": _Measured(longer),
+        "raw": _Measured(longer.get("untruncated", {})), "real": _Measured(longer.get("real_crops", {})),
+    }
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(card, encoding="utf-8")
+    path.write_text(CARD_TEMPLATE.read_text(encoding="utf-8").format(**values), encoding="utf-8")
 
 
 # z scale when sampling: 0.6 brings class match from 0.58 to 0.63 (real crops: 0.68) while the within-class variety
@@ -197,15 +148,7 @@ def real_crop_ceiling(data, quality_stats) -> dict:
     return quality_stats(as_images(real), as_images(reference), sample_labels=labels, reference_labels=ref_labels)
 
 
-def main(argv: list[str] | None = None) -> int:
-    import torch
-
-    from llmvis_studio.training.gen_train import (
-        GenConfig, Generator, ImageFolder, export_run, load_checkpoint, measure_quality, quality_stats,
-        run_training, standing_stats,
-    )
-    from llmvis_studio.training.manifest_tools import sha256_of, upsert_entry
-
+def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m llmvis_studio.training.demo_textures")
     p.add_argument("--work", default="runs/demo-textures")
     p.add_argument("--models", default="models")
@@ -218,10 +161,11 @@ def main(argv: list[str] | None = None) -> int:
                    help="minibatch-std channel in the discriminator")
     p.add_argument("--resume", action="store_true")
     p.add_argument("--export-only", action="store_true", help="skip training: export the existing run")
-    args = p.parse_args(argv)
-    work, models = Path(args.work), Path(args.models)
-    data_dir, run_dir = work / "data", work / "run"
-    dataset_json = work / "dataset.json"
+    return p
+
+
+def prepare_dataset(args: argparse.Namespace, data_dir: Path, run_dir: Path, dataset_json: Path) -> dict:
+    """A fresh run cuts the patches again and clears the old run; resume and export-only reuse them."""
     if not args.export_only and not args.resume:
         dataset = build_dataset(data_dir)
         dataset_json.parent.mkdir(parents=True, exist_ok=True)
@@ -230,6 +174,59 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(run_dir)
     dataset = json.loads(dataset_json.read_text())
     print("patches per class:", dataset["counts"], flush=True)
+    return dataset
+
+
+def longer_check(run_dir: Path, data_dir: Path) -> tuple[dict, dict]:
+    """The run's checkpoint state and the longer quality check: 512 samples against 512 training crops."""
+    from llmvis_studio.training.gen_train import (
+        Generator,
+        ImageFolder,
+        load_checkpoint,
+        measure_quality,
+        quality_stats,
+        standing_stats,
+    )
+
+    state = load_checkpoint(run_dir / "checkpoint.pt")
+    generator = Generator(**state["generator_config"])
+    generator.load_state_dict(state["generator_ema"])
+    vectors = state["class_vectors"].float()
+    sampler = standing_stats(generator, vectors)
+    longer = measure_quality(sampler, vectors, ImageFolder(data_dir, 32), count=512, truncation=TRUNCATION)
+    longer.update({"samples": 512, "crops": 512, "truncation": TRUNCATION})
+    longer["untruncated"] = measure_quality(sampler, vectors, ImageFolder(data_dir, 32), count=512)
+    longer["real_crops"] = real_crop_ceiling(ImageFolder(data_dir, 32), quality_stats)
+    return state, longer
+
+
+def shipped_entry(entry: dict, onnx_target: Path, reproduce: str, longer: dict) -> dict:
+    """The run's model.json completed into the manifest entry that ships."""
+    from llmvis_studio.training.manifest_tools import sha256_of
+
+    entry.update({
+        "id": MODEL_ID, "name": "Demo textures (GAN 32 px: sky, foliage, water, fur, grass, gravel, brick)",
+        "file": onnx_target.name, "sha256": sha256_of(onnx_target), "default": True, "licence": LICENCE,
+        "truncation": TRUNCATION,
+        "source": "trained here (llmvis_studio.training.demo_textures; photos from scikit-image and scikit-learn, "
+                  f"see models/cards/{MODEL_ID}.md)",
+        "reproduce": reproduce,
+        "training_data": {**entry["training_data"], "root": "runs/demo-textures/data (built by the script)"},
+    })
+    entry["metrics"]["longer_check_512"] = {k: v for k, v in longer.items()}
+    return entry
+
+
+def main(argv: list[str] | None = None) -> int:
+    import torch
+
+    from llmvis_studio.training.gen_train import GenConfig, export_run, run_training
+    from llmvis_studio.training.manifest_tools import upsert_entry
+
+    args = parser().parse_args(argv)
+    work, models = Path(args.work), Path(args.models)
+    data_dir, run_dir = work / "data", work / "run"
+    dataset = prepare_dataset(args, data_dir, run_dir, work / "dataset.json")
     reproduce = "make models-demo-gan"
     cfg = GenConfig(kind="gan", data=str(data_dir), out=str(run_dir), size=32, steps=args.steps, batch=args.batch,
                     width=args.width, threads=args.threads, device="cpu", resume=args.resume, model_id=MODEL_ID,
@@ -243,32 +240,14 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(args.threads)
     result = export_run(run_dir, register=False)
     entry = json.loads((run_dir / "model.json").read_text())
-    # the longer quality check: 512 samples against 512 training crops
-    state = load_checkpoint(run_dir / "checkpoint.pt")
-    generator = Generator(**state["generator_config"])
-    generator.load_state_dict(state["generator_ema"])
-    vectors = state["class_vectors"].float()
-    sampler = standing_stats(generator, vectors)
-    longer = measure_quality(sampler, vectors, ImageFolder(data_dir, 32), count=512, truncation=TRUNCATION)
-    longer.update({"samples": 512, "crops": 512, "truncation": TRUNCATION})
-    longer["untruncated"] = measure_quality(sampler, vectors, ImageFolder(data_dir, 32), count=512)
-    longer["real_crops"] = real_crop_ceiling(ImageFolder(data_dir, 32), quality_stats)
+    state, longer = longer_check(run_dir, data_dir)
     onnx_target = models / f"{MODEL_ID}.onnx"
     shutil.copyfile(result["onnx"], onnx_target)
     grid_name = f"{MODEL_ID}-samples.png"
     last_grid = sorted((run_dir / "samples").glob("step_*.png"))[-1]
     (models / "cards").mkdir(parents=True, exist_ok=True)
     shutil.copyfile(last_grid, models / "cards" / grid_name)
-    entry.update({
-        "id": MODEL_ID, "name": "Demo textures (GAN 32 px: sky, foliage, water, fur, grass, gravel, brick)",
-        "file": onnx_target.name, "sha256": sha256_of(onnx_target), "default": True, "licence": LICENCE,
-        "truncation": TRUNCATION,
-        "source": "trained here (llmvis_studio.training.demo_textures; photos from scikit-image and scikit-learn, "
-                  f"see models/cards/{MODEL_ID}.md)",
-        "reproduce": reproduce,
-        "training_data": {**entry["training_data"], "root": "runs/demo-textures/data (built by the script)"},
-    })
-    entry["metrics"]["longer_check_512"] = {k: v for k, v in longer.items()}
+    entry = shipped_entry(entry, onnx_target, reproduce, longer)
     upsert_entry(models / "manifest.json", entry)
     write_card(models / "cards" / f"{MODEL_ID}.md", entry, dataset, state["config"], grid_name, longer)
     print(json.dumps({"onnx": str(onnx_target), "bytes": onnx_target.stat().st_size, "metrics": entry["metrics"]},

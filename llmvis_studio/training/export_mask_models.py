@@ -31,8 +31,8 @@ import onnx.utils
 from PIL import Image
 
 from llmvis_studio.training import manifest_tools, smart_mask_samples
+from llmvis_studio.training.export import converted_entry, licence_folder, rename_tensor, tensor_spec, write_card
 from llmvis_studio.training.export import cpu_session as session
-from llmvis_studio.training.export import licence_folder, rename_tensor, write_card
 from llmvis_studio.training.tool_cli import log_since as _log
 from llmvis_studio.training.tool_cli import model_tool_main
 
@@ -181,51 +181,28 @@ def write_licence(out_dir: Path, digests: dict[str, str]) -> None:
 def manifest_entries(out_dir: Path, digests: dict[str, str], metrics: dict) -> list[dict]:
     when = f"{datetime.date.today().isoformat()} CPU"
     common = {"licence": "Apache-2.0", "licence_file": f"licences/{LICENCE_NAME}", "reproduce": REPRODUCE}
-    subject = {
-        "id": SUBJECT_ID,
-        "name": "Select subject (U²-Net-p salient object + guided-filter edges)",
-        "task": "select-subject",
-        "file": SUBJECT_NAME,
-        "sha256": manifest_tools.sha256_of(out_dir / SUBJECT_NAME),
-        "inputs": [{"name": "image", "layout": "NCHW", "dtype": "float32", "range": [-2.2, 2.7],
-                    "channels": "RGB, /max then ImageNet mean/std, fixed 320x320"}],
-        "outputs": [{"name": "mask", "layout": "NCHW", "dtype": "float32", "range": [0, 1],
-                     "channels": "subject probability"}],
-        "input_size": 320,
-        "tile": {"supported": False},
-        "default": True,
-        "threshold": 0.5,
-        "source": f"{REMBG_DIST}=={REMBG_VERSION} ({REMBG_FILE}: U²-Net-p, fused output d0 kept, tensors renamed)",
-        "source_sha256": digests[SUBJECT_ID],
-        **common,
-        "metrics": {"max_abs_vs_package_file": metrics["u2netp_max_abs_vs_package"],
-                    "raw_mask_iou_vs_rembg_remove": metrics["subject_iou_vs_rembg"],
-                    "raw_mask_mean_abs_vs_rembg_remove_max": metrics["subject_mean_abs_vs_rembg_max"],
-                    **metrics["subject_quality"], "measured_on": when},
-    }
-    text = {
-        "id": TEXT_ID,
-        "name": "Find text (PP-OCRv4 mobile detector, glyph-level mask)",
-        "task": "detect-text",
-        "file": TEXT_NAME,
-        "sha256": manifest_tools.sha256_of(out_dir / TEXT_NAME),
-        "inputs": [{"name": "image", "layout": "NCHW", "dtype": "float32", "range": [-1, 1],
-                    "channels": "RGB, (x/255-0.5)/0.5, sides multiples of 32"}],
-        "outputs": [{"name": "probability", "layout": "NCHW", "dtype": "float32", "range": [0, 1],
-                     "channels": "text probability (DB shrunk text kernels)"}],
-        "stride": 32,
-        "working_size": 1280,
-        "tile": {"supported": False},
-        "default": True,
-        "threshold": 0.3,
-        "box_threshold": 0.5,
-        "source": f"{OCR_DIST}=={OCR_VERSION} ({OCR_FILE}: PaddleOCR PP-OCRv4 det, tensors renamed)",
-        "source_sha256": digests[TEXT_ID],
-        **common,
-        "metrics": {"max_abs_vs_package_file": metrics["ppocr_max_abs_vs_package"],
-                    "probability_max_abs_vs_rapidocr_preprocessing": metrics["text_probability_max_abs_vs_rapidocr"],
-                    **metrics["text_quality"], "measured_on": when},
-    }
+    subject = converted_entry(
+        out_dir, (SUBJECT_ID, "Select subject (U²-Net-p salient object + guided-filter edges)", "select-subject",
+                  SUBJECT_NAME),
+        {"inputs": [tensor_spec("image", "NCHW", [-2.2, 2.7], "RGB, /max then ImageNet mean/std, fixed 320x320")],
+         "outputs": [tensor_spec("mask", "NCHW", [0, 1], "subject probability")],
+         "input_size": 320, "tile": {"supported": False}, "default": True, "threshold": 0.5},
+        f"{REMBG_DIST}=={REMBG_VERSION} ({REMBG_FILE}: U²-Net-p, fused output d0 kept, tensors renamed)",
+        digests[SUBJECT_ID], common,
+        {"max_abs_vs_package_file": metrics["u2netp_max_abs_vs_package"],
+         "raw_mask_iou_vs_rembg_remove": metrics["subject_iou_vs_rembg"],
+         "raw_mask_mean_abs_vs_rembg_remove_max": metrics["subject_mean_abs_vs_rembg_max"],
+         **metrics["subject_quality"]}, when)
+    text = converted_entry(
+        out_dir, (TEXT_ID, "Find text (PP-OCRv4 mobile detector, glyph-level mask)", "detect-text", TEXT_NAME),
+        {"inputs": [tensor_spec("image", "NCHW", [-1, 1], "RGB, (x/255-0.5)/0.5, sides multiples of 32")],
+         "outputs": [tensor_spec("probability", "NCHW", [0, 1], "text probability (DB shrunk text kernels)")],
+         "stride": 32, "working_size": 1280, "tile": {"supported": False}, "default": True, "threshold": 0.3,
+         "box_threshold": 0.5},
+        f"{OCR_DIST}=={OCR_VERSION} ({OCR_FILE}: PaddleOCR PP-OCRv4 det, tensors renamed)", digests[TEXT_ID], common,
+        {"max_abs_vs_package_file": metrics["ppocr_max_abs_vs_package"],
+         "probability_max_abs_vs_rapidocr_preprocessing": metrics["text_probability_max_abs_vs_rapidocr"],
+         **metrics["text_quality"]}, when)
     return [subject, text]
 
 

@@ -11,7 +11,7 @@ import argparse
 import math
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
@@ -143,6 +143,19 @@ def add_run_arguments(p: argparse.ArgumentParser, minutes: float, batch: int, lr
     p.add_argument("--ckpt-minutes", type=float, default=ckpt_minutes)
     p.add_argument("--export", default="", help="ONNX path written at the end")
     p.add_argument("--manifest", default="", help="manifest.json to upsert the entry into")
+
+
+def kind_parsers(prog: str, description: Optional[str], kinds: Sequence[str], minutes: float, batch: int, lr: float,
+                 ckpt_minutes: float) -> tuple[argparse.ArgumentParser, Any, dict[str, argparse.ArgumentParser]]:
+    """A training command with one subcommand per model kind, each with the shared run options: the parser, its
+    subparsers (for more commands) and the kinds' parsers (for their own options)."""
+    p = argparse.ArgumentParser(prog=prog, description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="kind", required=True)
+    parsers = {}
+    for kind in kinds:
+        parsers[kind] = sub.add_parser(kind)
+        add_run_arguments(parsers[kind], minutes=minutes, batch=batch, lr=lr, ckpt_minutes=ckpt_minutes)
+    return p, sub, parsers
 
 
 def save_checkpoint(path: Path, payload: dict[str, Any]) -> None:

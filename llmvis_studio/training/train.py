@@ -188,12 +188,9 @@ def _precision_probe(kind: str, model: nn.Module, images: list, args: argparse.N
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m llmvis_studio.training.train", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = p.add_subparsers(dest="kind", required=True)
-    for kind in ("sr", "denoise"):
-        s = sub.add_parser(kind)
-        loop.add_run_arguments(s, minutes=30.0, batch=16, lr=1e-3, ckpt_minutes=3.0)
+    p, _, kinds = loop.kind_parsers("python -m llmvis_studio.training.train", __doc__, ("sr", "denoise"),
+                                    minutes=30.0, batch=16, lr=1e-3, ckpt_minutes=3.0)
+    for kind, s in kinds.items():
         s.add_argument("--min-lr-ratio", type=float, default=0.01)
         s.add_argument("--channels", type=int, default=64)
         s.add_argument("--init", default="", help="checkpoint to copy matching tensors from (e.g. ×4 body → ×2)")

@@ -395,12 +395,9 @@ def recipe_command(stage: str, runs: Path, models: Path) -> list[str]:
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m llmvis_studio.training.train_inpaint", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = p.add_subparsers(dest="kind", required=True)
-    for kind in ("inpaint", "scratch"):
-        s = sub.add_parser(kind)
-        loop.add_run_arguments(s, minutes=25.0, batch=12, lr=1e-3, ckpt_minutes=2.0)
+    p, sub, kinds = loop.kind_parsers("python -m llmvis_studio.training.train_inpaint", __doc__,
+                                      ("inpaint", "scratch"), minutes=25.0, batch=12, lr=1e-3, ckpt_minutes=2.0)
+    for kind, s in kinds.items():
         s.add_argument("--patch", type=int, default=128)
         s.add_argument("--channels", type=int, default=32 if kind == "inpaint" else 16)
         s.add_argument("--init", default="")

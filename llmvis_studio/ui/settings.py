@@ -34,21 +34,29 @@ def autosave_minutes(settings: QSettings) -> float:
     return minutes if math.isfinite(minutes) and minutes >= 0 else DEFAULT_AUTOSAVE_MINUTES
 
 
+def stored_list(settings: QSettings, key: str) -> list[str]:
+    """The string list under `key` (empty when missing)."""
+    value = settings.value(key, [])
+    if isinstance(value, str):  # INI stores a one-element list as a plain string
+        value = [value]
+    return [str(item) for item in (value or [])]
+
+
+def store_first(settings: QSettings, key: str, item: str, items: list[str], limit: int) -> None:
+    """Save `item` followed by `items` without it, at most `limit` entries, most recent first."""
+    settings.setValue(key, ([item] + [p for p in items if p != item])[:limit])
+    settings.sync()
+
+
 class RecentFiles:
     def __init__(self, settings: QSettings) -> None:
         self.settings = settings
 
     def paths(self) -> list[str]:
-        value = self.settings.value(RECENT_KEY, [])
-        if isinstance(value, str):  # INI stores a one-element list as a plain string
-            value = [value]
-        return [str(item) for item in (value or [])]
+        return stored_list(self.settings, RECENT_KEY)
 
     def add(self, path: Path | str) -> None:
-        path = str(Path(path).resolve())
-        paths = [path] + [p for p in self.paths() if p != path]
-        self.settings.setValue(RECENT_KEY, paths[:MAX_RECENT])
-        self.settings.sync()
+        store_first(self.settings, RECENT_KEY, str(Path(path).resolve()), self.paths(), MAX_RECENT)
 
     def remove(self, path: str) -> None:
         self.settings.setValue(RECENT_KEY, [p for p in self.paths() if p != path])

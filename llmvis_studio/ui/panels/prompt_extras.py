@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
 )
 
 from ...core.requests import OPS, PromptRouting
+from ..settings import store_first, stored_list
 
 HISTORY_KEY = "prompts/history"
 MAX_HISTORY = 50
@@ -230,17 +231,12 @@ class PromptHistory:
         self.settings = settings
 
     def saved(self) -> list[str]:
-        value = self.settings.value(HISTORY_KEY, [])
-        if isinstance(value, str):  # INI stores a one-element list as a plain string
-            value = [value]
-        return [str(item) for item in (value or []) if str(item).strip()]
+        return [item for item in stored_list(self.settings, HISTORY_KEY) if item.strip()]
 
     def add(self, text: str) -> None:
         text = text.strip()
-        if not text:
-            return
-        self.settings.setValue(HISTORY_KEY, ([text] + [p for p in self.saved() if p != text])[:MAX_HISTORY])
-        self.settings.sync()
+        if text:
+            store_first(self.settings, HISTORY_KEY, text, self.saved(), MAX_HISTORY)
 
     def clear(self) -> None:
         self.settings.remove(HISTORY_KEY)
