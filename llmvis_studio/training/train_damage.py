@@ -35,7 +35,8 @@ from llmvis_studio.training import masks, print_damage
 from llmvis_studio.training.archs.damage import DamageNet, build
 from llmvis_studio.training.archs.sr import count_parameters
 from llmvis_studio.training.precision import PROBE_BATCH, add_precision_argument, autocast_context, choose_precision
-from llmvis_studio.training.train import Logger
+from llmvis_studio.training.loop import (Budget, Logger, LoopHooks, LoopSettings, RunState, StepOutcome, cosine_lr,
+                                         run_loop, save_checkpoint, start_run)
 from llmvis_studio.training.train_inpaint import SamplePool, export_onnx, tolerant_prf
 
 MODEL_ID = "damage-detector"
@@ -232,24 +233,12 @@ def calibrate(model: DamageNet, vset, log) -> dict[str, Any]:
 # ----------------------------------------------------------------------------------------------------------------
 # the loop
 
-def lr_at(args, step: int, elapsed: float) -> float:
-    frac = step / args.steps if args.steps else elapsed / max(1e-9, args.minutes * 60.0)
-    warm = min(1.0, (step + 1) / max(1, args.warmup))
-    return args.lr * warm * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * min(max(frac, 0.0), 1.0))))
-
-
-def train(args: argparse.Namespace) -> dict[str, Any]:
-    torch.set_num_threads(args.threads)
-    cv2.setNumThreads(1)
-    out_dir = Path(args.out)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    log = Logger(out_dir / "train.log")
-    ckpt = out_dir / "last.pt"
-    torch.manual_seed(args.seed)
+def start_model(args: argparse.Namespace, ckpt: Path, log) -> tuple[DamageNet, Any, np.random.Generator, RunState]:
+    """The net (warm-started from --init, or resumed from the checkpoint), its optimiser, the data rng, the run state."""
     model = build({"arch": args.arch, "channels": args.channels})
     opt = torch.optim.Adam(model.parameters(), lr=args.lr, betas=(0.9, 0.99))
     rng = np.random.default_rng(args.seed)
-    step, elapsed = 0, 0.0
+    state = RunState()
     if args.init and not (args.resume and ckpt.exists()):  # warm start: weights only, fresh optimiser and schedule
         if args.init.endswith(".onnx"):
             model.load_onnx(args.init)
@@ -259,13 +248,17 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     # channels-last: the convolutions run ~1.5x faster per step on AVX2 CPUs (measured; same numbers)
     model = model.to(memory_format=torch.channels_last)
     if args.resume and ckpt.exists():
-        state = torch.load(ckpt, map_location="cpu", weights_only=False)
-        model.load_state_dict(state["model"])
-        opt.load_state_dict(state["optimizer"])
-        step, elapsed = state["step"], state["elapsed"]
-        rng.bit_generator.state = state["rng"]
-        log(f"resumed from {ckpt} at step {step} ({elapsed / 60:.1f} min)")
-    log(f"damage {json.dumps(vars(args))} params={count_parameters(model)}")
+        saved = torch.load(ckpt, map_location="cpu", weights_only=False)
+        model.load_state_dict(saved["model"])
+        opt.load_state_dict(saved["optimizer"])
+        state = RunState(saved["step"], saved["elapsed"])
+        rng.bit_generator.state = saved["rng"]
+        log(f"resumed from {ckpt} at step {state.step} ({state.elapsed / 60:.1f} min)")
+    return model, opt, rng, state
+
+
+def load_data(args: argparse.Namespace, log) -> tuple[list[np.ndarray], list]:
+    """Training photos and the held-out validation crops (whole photos held out)."""
     train_files, held_files = split_photos(Path(args.photos) if args.photos else photo_root())
     if args.max_images:
         train_files, held_files = train_files[:args.max_images], held_files[:max(1, args.max_images // 4)]
@@ -274,8 +267,18 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     images = [load_photo(p) for p in train_files]
     vset = validation_set([load_photo(p) for p in held_files], per_photo=args.val_per_photo)
     log(f"{len(images)} training photos, {len(held_files)} held-out photos → {len(vset)} validation crops")
+    return images, vset
+
+
+def train(args: argparse.Namespace) -> dict[str, Any]:
+    out_dir, log = start_run(args.out, args.threads, args.seed)
+    cv2.setNumThreads(1)
+    ckpt = out_dir / "last.pt"
+    model, opt, rng, state = start_model(args, ckpt, log)
+    log(f"damage {json.dumps(vars(args))} params={count_parameters(model)}")
+    images, vset = load_data(args, log)
     pos_weight = torch.tensor(args.pos_weight)
-    pool = SamplePool(damage_sample, images, args.patch, args.seed + step, size=args.pool, reuse=args.reuse)
+    pool = SamplePool(damage_sample, images, args.patch, args.seed + state.step, size=args.pool, reuse=args.reuse)
     pool.start(min(args.pool, max(args.batch * 2, 8)))
     probe_x, _ = batch_tensors(pool.batch(np.random.default_rng(12345), min(args.batch, PROBE_BATCH)))
 
@@ -285,61 +288,48 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         out.float().mean().backward()
         model.zero_grad(set_to_none=True)
     use_bf16 = choose_precision(args.precision, probe, log)
+    budget = Budget(args.steps, args.minutes)
 
-    def done() -> bool:
-        return step >= args.steps if args.steps else elapsed >= args.minutes * 60.0
+    def step(now: RunState) -> StepOutcome:
+        lr = cosine_lr(args.lr, budget.fraction(now), now.step, args.warmup, floor=0.02)
+        for g in opt.param_groups:
+            g["lr"] = lr
+        x, y = batch_tensors(pool.batch(rng, args.batch))
+        with autocast_context(use_bf16):
+            logits = model.logits(x.contiguous(memory_format=torch.channels_last)).float()
+        bce = F.binary_cross_entropy_with_logits(logits, y, pos_weight=pos_weight)
+        prob = torch.sigmoid(logits)
+        dice = (1 - (2 * (prob * y).sum() + 1) / (prob.sum() + y.sum() + 1)) * args.dice_weight
+        opt.zero_grad(set_to_none=True)
+        (bce + dice).backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        return StepOutcome(float(bce.detach() + dice.detach()), {"bce": float(bce), "dice": float(dice)}, lr)
 
-    def save() -> None:
-        tmp = ckpt.with_suffix(".tmp")
-        torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "step": step, "elapsed": elapsed,
-                    "rng": rng.bit_generator.state, "args": vars(args), "config": model.config()}, tmp)
-        os.replace(tmp, ckpt)
+    def save(now: RunState) -> None:
+        save_checkpoint(ckpt, {"model": model.state_dict(), "optimizer": opt.state_dict(), "step": now.step,
+                               "elapsed": now.elapsed, "rng": rng.bit_generator.state, "args": vars(args),
+                               "config": model.config()})
+
+    def validate(now: RunState) -> None:
+        v = scores(val_logits(model, vset), vset, 0.0)
+        log(f"step {now.step} val " + " ".join(f"{k} {val:.4f}" for k, val in v.items()))
 
     model.train()
-    t0, start_elapsed, last_ckpt = time.time(), elapsed, time.time()
-    window, window_n, window_t = {}, 0, time.time()
+    settings = LoopSettings(budget, args.log_every, args.val_every, args.ckpt_minutes)
     try:
-        while not done():
-            lr = lr_at(args, step, elapsed)
-            for g in opt.param_groups:
-                g["lr"] = lr
-            x, y = batch_tensors(pool.batch(rng, args.batch))
-            x = x.contiguous(memory_format=torch.channels_last)
-            with autocast_context(use_bf16):
-                logits = model.logits(x)
-            logits = logits.float()
-            bce = F.binary_cross_entropy_with_logits(logits, y, pos_weight=pos_weight)
-            prob = torch.sigmoid(logits)
-            dice = (1 - (2 * (prob * y).sum() + 1) / (prob.sum() + y.sum() + 1)) * args.dice_weight
-            loss = bce + dice
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            opt.step()
-            step += 1
-            elapsed = start_elapsed + (time.time() - t0)
-            window["bce"] = window.get("bce", 0.0) + float(bce.detach())
-            window["dice"] = window.get("dice", 0.0) + float(dice.detach())
-            window_n += 1
-            if step % args.log_every == 0:
-                terms = " ".join(f"{k} {v / window_n:.4f}" for k, v in window.items())
-                log(f"step {step} {terms} lr {lr:.2e} it/s {window_n / (time.time() - window_t):.2f} "
-                    f"elapsed {elapsed / 60:.1f} min pool {pool.made}/{pool.drawn}")
-                window, window_n, window_t = {}, 0, time.time()
-            if args.val_every and step % args.val_every == 0:
-                v = scores(val_logits(model, vset), vset, 0.0)
-                log(f"step {step} val " + " ".join(f"{k} {val:.4f}" for k, val in v.items()))
-                window_t = time.time()
-            if time.time() - last_ckpt > args.ckpt_minutes * 60:
-                save()
-                last_ckpt = time.time()
+        run_loop(state, settings, LoopHooks(step, save, log, validate, lambda: f" pool {pool.made}/{pool.drawn}"))
     finally:
         pool.close()
-    save()
-    result: dict[str, Any] = {"steps": step, "minutes": round(elapsed / 60, 1)}
+    return finish(args, model, vset, state, out_dir, log)
+
+
+def finish(args: argparse.Namespace, model: DamageNet, vset, state: RunState, out_dir: Path, log) -> dict[str, Any]:
+    """Raw validation, calibration, the calibrated checkpoint and (with --export) the ONNX file."""
+    result: dict[str, Any] = {"steps": state.step, "minutes": round(state.elapsed / 60, 1)}
     result["val_raw"] = scores(val_logits(model, vset), vset, 0.0)
     result["calibration"] = calibrate(model, vset, log)
-    log(f"trained {step} steps in {elapsed / 60:.1f} min; {json.dumps(result)}")
+    log(f"trained {state.step} steps in {state.elapsed / 60:.1f} min; {json.dumps(result)}")
     torch.save({"model": model.state_dict(), "config": model.config(), "result": result}, out_dir / "calibrated.pt")
     if args.export:
         export(model, Path(args.export), args.manifest, result, log)

@@ -57,6 +57,9 @@ def test_tiny_training_run_exports_a_calibrated_detector(tmp_path):
     got = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"]).run(None, {"image": x.numpy()})[0]
     assert got.shape == (1, 1, 40, 56) and np.abs(got - want).max() < 1e-4
     assert (tmp_path / "run" / "last.pt").exists()
+    args.resume, args.steps, args.export = True, 6, ""  # the shared loop carries the step count across a resume
+    assert train_damage.train(args)["steps"] == 6
+    assert "resumed from" in (tmp_path / "run" / "train.log").read_text()
 
 
 def test_scan_pair_labels_only_what_is_visible_after_the_scan():
