@@ -126,86 +126,18 @@ def write_card(models: Path, runs: Path, sheets: Path) -> Path:
     heldout = _last_json(runs / "damage_heldout.log")
     default = bool(entry.get("default"))
     arch = entry.get("arch", "DamageNet")
-    text = f"""# Print damage detector (v2) — `{MODEL_ID}`
-
-Task `detect-scratches`{' (the default)' if default else ' (not the default, see Status)'}, stride {entry['stride']}.
-File `models/{entry['file']}` (sha256 `{entry['sha256']}`), one self-contained ONNX (opset 17), input `image`, output
-`mask`, NCHW float32 in [0, 1], dynamic height/width. Parameters: {entry['parameters']:,}. Licence: {entry['licence']}.
-Meant to replace `scratch-detector`, which was trained on smooth synthetic film scratches and found almost none of the
-cracks on real prints (issue 12). It drives `restore` too (detect → mask sized to the damage → fill, in the print's tone).
-
-{status(m, v1, heldout, default)}
-## What it marks
-Damage on scanned prints: branching crack networks (light paper base or dark), creases and folds, chipped and torn
-borders and corners, emulsion-loss patches 5–40 px, dust, hairs, fibres, foxing, and thin film scratches — over
-greyscale, sepia or faded colour pictures with grain, halftone, JPEG blocks and scanner blur. The engine then keeps
-only marks within 2 px of a light or dark structure narrower than 21 px (white/black top-hat ≥ 10/255: a blank page,
-a smooth gradient or a plain step edge is never marked) and drops marked regions under 5 px (grain, not damage; this
-is the "found nothing" rule: `restore` then says so and returns the picture unchanged).
-
-## Calibrated output: sensitivity
-The exported output is calibrated on held-out photos: Platt scaling of the logits (a, b = {cal.get('platt')}), then the
-bias moved so that 0.5 is the best-F1 threshold among those that mark at most {cal.get('clean_budget')} of the clean
-held-out prints (baked: {cal.get('baked')}). `--sensitivity S` marks pixels with output > 1 − S; 0.5 is the default.
-F1 by sensitivity on the held-out crops: {json.dumps(cal.get('f1_by_sensitivity'))}; by kind at 0.5:
-{json.dumps(cal.get('at_sensitivity_0.5_by_kind'))}.
-
-## Architecture
-{arch} (`llmvis_studio/training/archs/damage.py`). CalibratedScratchNet is the old detector's small U-Net (full-resolution
-convolutions, 1/2 and 1/4 with dilations, stride 4) with the calibration baked in; it starts from `scratch-detector`'s
-weights, so it keeps finding thin scratches while it learns print damage. DamageNet (pixel-unshuffle, 1/2–1/8, about a
-third of the time per pixel) trained from nothing did not learn thin scratches in the CPU time one window gives
-(thin-scratch F1 0.22 on held-out crops after 630 steps). `restore` on a 4000×3000 print:
-{json.dumps(m.get('restore_4000x3000_timing', m.get('restore_seconds_4000x3000_2_threads')))} (seconds on 2 threads of a shared
-machine): the detector's ONNX run is most of it (about 2.6 s per megapixel, 3× DamageNet), so the 15 s target for a
-4000×3000 scan is NOT met by this model on this CPU.
-
-## Training
-- Data: the training photo pack `../shared/training/photos` — BSDS500 train+test (Corel images distributed for
-  research by UC Berkeley; check the terms before a commercial release of these weights), Kodak24 (Eastman Kodak,
-  unrestricted), 49 Wikimedia Commons photos (CC-BY / CC-BY-SA / public domain, each listed with its page in
-  `photos/wikimedia/SOURCES.md`). One photo in 20 (by a hash of its path) is held out whole for validation,
-  calibration and the default decision. Never Set5/Set14. No image is redistributed with the model.
-- Samples (`llmvis_studio/training/print_damage.py`): 128 px crops at a random scale, turned into an old print
-  (greyscale, sepia, faded colour; lifted blacks, yellowed highlights), then damaged: Voronoi-like fracture networks
-  jagged by a displacement field, branching cracks that run in straight stretches with sharp kinks and split, cracks
-  along crease lines (widths 1–6 px varying along the crack, ragged edges, emulsion lifted unevenly; mostly the paper
-  colour, 25 % dark), folds (light ridge, dark shadow), emulsion-loss patches, torn edges and corners, dust, hairs,
-  foxing; then scanned (blur, grain or halftone, 8-bit, JPEG). 15 % of crops carry no damage. 30 % of samples use the
-  old film defects (`masks.add_defects`), 10 % the old thin-scratch protocol on plain photos.
-  Label = what the damage visibly changed AFTER the scan: the clean and the damaged print are scanned with the same
-  texture (same seed) and the label is where they differ by ≥ 10/255 (measured before the JPEG step) next to drawn
-  damage — a crack blurred away is not labelled, its blur halo is. Contact sheet (print | label in red):
-
-  ![training samples]({SAMPLES_PNG})
-- Loss: BCE (positive weight 1.5) + 0.5 × soft Dice. Adam, lr 1e-3 with warm-up and cosine decay
-  over the wall-clock budget, batch 8, fp32 (bf16 autocast is ~20× slower on this AVX2-only CPU), channels-last.
-- Run: {facts.get('steps', '?')} steps in {facts.get('minutes', '?')} min (mean {facts.get('it_s', '?')} it/s) on
-  2 threads, {_cpu()}, a machine shared with other jobs (load average 4–9 during the run: the step rate, 0.18–0.8 it/s, was limited by that),
-  started from `models/scratch-detector.onnx`.
-
-## Reproduce
-`make models-damage`, i.e.
-
-```
-python -m llmvis_studio.training.train_damage --arch CalibratedScratchNet --init models/scratch-detector.onnx --minutes 40 --batch 8 --warmup 20 --lr 1e-3 --threads 2 --out runs/damage --resume --export models/damage-detector.onnx --manifest models/manifest.json
-python benchmarks/damage_heldout.py --apply > runs/damage_heldout.log
-python benchmarks/real_damage.py --update-manifest --sheets runs/real_damage
-python -m llmvis_studio.training.damage_card
-```
-Training is time-budgeted and the sample buffer is filled by a thread, so a rerun gives a close, not bit-identical model.
-
-## Measured (manifest `metrics`)
-{_table(m)}
-
-Protocol (`benchmarks/real_damage.py`, Set5 + Set14, reporting only): synthetic prints made by the same generator with
-fixed seeds; 1 px tolerance, pooled; `crack_contrast_removed` = 1 − mean|restored − clean| / mean|damaged − clean| over
-the reference mask (luma); clean = the undamaged photos and their undamaged old-print looks. No real damaged scans
-with a licence that allows it were available offline: these are synthetic figures, not a promise on real prints.
-Before | mask (red = marked, blue = missed) | after `restore`:
-
-![before, mask, after]({RESTORE_PNG})
-"""
+    values = {
+        "model_id": MODEL_ID, "default_note": " (the default)" if default else " (not the default, see Status)",
+        "stride": entry["stride"], "file": entry["file"], "sha256": entry["sha256"],
+        "parameters": f"{entry['parameters']:,}", "licence": entry["licence"], "status": status(m, v1, heldout, default),
+        "platt": cal.get("platt"), "clean_budget": cal.get("clean_budget"), "baked": cal.get("baked"),
+        "f1_by_sensitivity": json.dumps(cal.get("f1_by_sensitivity")),
+        "by_kind": json.dumps(cal.get("at_sensitivity_0.5_by_kind")), "arch": arch,
+        "timing": json.dumps(m.get("restore_4000x3000_timing", m.get("restore_seconds_4000x3000_2_threads"))),
+        "samples_png": SAMPLES_PNG, "restore_png": RESTORE_PNG, "steps": facts.get("steps", "?"),
+        "minutes": facts.get("minutes", "?"), "it_s": facts.get("it_s", "?"), "cpu": _cpu(), "table": _table(m),
+    }
+    text = (Path(__file__).parent / "card_templates" / f"{MODEL_ID}.md").read_text(encoding="utf-8").format(**values)
     return export.write_card(models, MODEL_ID, text)
 
 
