@@ -214,7 +214,8 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("input")
     up.add_argument("output")
     up.add_argument("--scale", type=int, default=4, choices=(2, 3, 4, 8))
-    up.add_argument("--model", help="model id (see `models list`); default: the catalog's default for the scale")
+    up.add_argument("--model", help="model id (see `models list`), e.g. sr-scan-x4 / sr-scan-x2 = Scan / photo "
+                    "(realistic) for scans and old or JPEG photos; default: the catalog's default for the scale")
     up.add_argument("--tile", type=int, default=None, help="tile size in input pixels; 0 = no tiling; default: from memory")
     _add_device(up)
     add_overwrite(up)

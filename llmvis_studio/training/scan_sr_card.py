@@ -35,7 +35,7 @@ def real_inputs() -> list[tuple[str, np.ndarray]]:
            ("skimage camera (real, grey)", camera[60:60 + CROP, 200:200 + CROP]),
            ("skimage astronaut (1984 scan)", skimage.data.astronaut()[40:40 + CROP, 180:180 + CROP])]
     held = dict(photo_pack.load_pack("held-out"))
-    for name, (y, x) in (("kodak24/kodim23", (60, 110)), ("wikimedia/047", (120, 120))):
+    for name, (y, x) in (("kodak24/kodim23", (24, 60)), ("wikimedia/047", (60, 100))):
         lr = degrade.old_print(held[name], 4, seed=3)
         out.append((f"{name} old-print look (held out)", np.rint(lr[y:y + CROP, x:x + CROP] * 255).astype(np.uint8)))
     return out

@@ -6,7 +6,7 @@ on realistic degradations (degrade.py: blur, noise, JPEG, halftone, scanner soft
 
 Generator loss: L1 + `--detail-weight` × a perceptual-ish term (L1 between Laplacian pyramids and image gradients:
 no pretrained VGG exists offline) + `--adv-weight` × non-saturating GAN loss from a small spectral-norm patch
-discriminator (70×70-ish receptive field on 128 px HR patches). The start is the faithful model (its weights are read
+discriminator (about 70 px receptive field on 96 px HR patches). The start is the faithful model (its weights are read
 from its ONNX file or a checkpoint), so a short CPU run already restores; a small adversarial weight keeps it from
 inventing texture (Set5 ×4 must stay ≥ bicubic + 1 dB).
 
@@ -186,6 +186,9 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     def done() -> bool:
         return step >= args.steps if args.steps else elapsed >= args.minutes * 60.0
 
+    if crops and step == 0:  # the faithful starting point, for comparison
+        history.append({"step": 0, "minutes": 0.0, **validate(g, crops, args.scale)})
+        log(f"step 0 val psnr_y {json.dumps(history[-1])}")
     t0, start_elapsed, last_ckpt, window = time.time(), elapsed, time.time(), []
     while not done():
         lr_np, hr_np = make_batch(rng, images, args.batch, args.patch, args.scale)
@@ -212,7 +215,7 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         opt_g.step()
         step += 1
         elapsed = start_elapsed + time.time() - t0
-        window.append((float(pixel), float(detail), float(adv), float(d_loss)))
+        window.append((pixel.item(), detail.item(), adv.item(), d_loss.item()))
         if step % args.log_every == 0:
             m = np.mean(window, axis=0)
             log(f"step {step} l1 {m[0]:.4f} detail {m[1]:.4f} adv {m[2]:.3f} d {m[3]:.3f} lr×{f:.2f} "
@@ -274,11 +277,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--steps", type=int, default=0, help="stop after this many steps (overrides --minutes)")
     p.add_argument("--init", default="", help="faithful model to start from: its .onnx or a .pt checkpoint")
     p.add_argument("--resume", action="store_true")
-    p.add_argument("--batch", type=int, default=8)
-    p.add_argument("--patch", type=int, default=128, help="HR patch size")
+    p.add_argument("--batch", type=int, default=6)
+    p.add_argument("--patch", type=int, default=96, help="HR patch size")
     p.add_argument("--channels", type=int, default=64)
     p.add_argument("--blocks", type=int, default=8)
-    p.add_argument("--d-channels", type=int, default=32)
+    p.add_argument("--d-channels", type=int, default=16)
     p.add_argument("--lr", type=float, default=2e-4)
     p.add_argument("--d-lr", type=float, default=2e-4)
     p.add_argument("--detail-weight", type=float, default=0.5)
