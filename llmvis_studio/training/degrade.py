@@ -117,7 +117,7 @@ def halftone(rng: np.random.Generator, img: np.ndarray) -> np.ndarray:
     return rgb.astype(np.float32)
 
 
-def degrade(rng: np.random.Generator, hr: np.ndarray, scale: int, clean_share: float = 0.15,
+def degrade(rng: np.random.Generator, hr: np.ndarray, scale: int, clean_share: float = 0.25,
             halftone_share: float = 0.1) -> np.ndarray:
     """hr uint8 H×W×3 (H, W multiples of scale) → lr float32 (H/s)×(W/s)×3 in 0..1, quantised to 8 bits."""
     h, w = hr.shape[:2]

@@ -81,7 +81,7 @@ def card_text(models: Path, runs: Path, columns: list[str], rows: list[str]) -> 
              "## Training", "- Start: `sr-compact-x{s}` weights (read from its ONNX file).",
              "- Degradations (llmvis_studio/training/degrade.py), Real-ESRGAN recipe, second order: anisotropic Gaussian "
              "blur, scanner softness (1-D box), random resize, Gaussian/Poisson noise (colour or grey), JPEG q30–95, "
-             "halftone print screens (CMYK 15/75/0/45° or black, 10 %), and 15 % plain bicubic to stay faithful.",
+             "halftone print screens (CMYK 15/75/0/45° or black, 10 %), and 25 % plain bicubic to stay faithful.",
              "- Loss: L1 + 0.5 × detail (Laplacian pyramid + gradient L1: no pretrained VGG offline) + 0.01 × "
              "non-saturating GAN loss from a spectral-norm patch discriminator (576 K parameters, training only).",
              "- Data: `../shared/training/photos` — BSDS500 train+test (400; Corel images distributed for research by "

@@ -88,7 +88,7 @@ def init_weights(model: CompactSR, source: str) -> list[str]:
 
 
 def make_batch(rng: np.random.Generator, images: list[np.ndarray], batch: int, patch: int,
-               scale: int) -> tuple[np.ndarray, np.ndarray]:
+               scale: int, clean_share: float = 0.25) -> tuple[np.ndarray, np.ndarray]:
     """(lr, hr) float32 NCHW: random HR crops and their realistic degradations."""
     patch -= patch % scale
     weights = np.array([im.shape[0] * im.shape[1] for im in images], np.float64) ** 0.5
@@ -96,7 +96,7 @@ def make_batch(rng: np.random.Generator, images: list[np.ndarray], batch: int, p
     lrs, hrs = [], []
     for _ in range(batch):
         hr = random_crop(rng, images[int(rng.choice(len(images), p=weights))], patch, 0.3)
-        lrs.append(degrade.degrade(rng, hr, scale).transpose(2, 0, 1))
+        lrs.append(degrade.degrade(rng, hr, scale, clean_share).transpose(2, 0, 1))
         hrs.append(to_chw(hr))
     return np.ascontiguousarray(np.stack(lrs)), np.stack(hrs)
 
@@ -191,7 +191,7 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         log(f"step 0 val psnr_y {json.dumps(history[-1])}")
     t0, start_elapsed, last_ckpt, window = time.time(), elapsed, time.time(), []
     while not done():
-        lr_np, hr_np = make_batch(rng, images, args.batch, args.patch, args.scale)
+        lr_np, hr_np = make_batch(rng, images, args.batch, args.patch, args.scale, args.clean_share)
         lr_t, hr_t = torch.from_numpy(lr_np), torch.from_numpy(hr_np)
         f = lr_factor(args, step, elapsed)
         for opt, base in ((opt_g, args.lr), (opt_d, args.d_lr)):
@@ -286,6 +286,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--d-lr", type=float, default=2e-4)
     p.add_argument("--detail-weight", type=float, default=0.5)
     p.add_argument("--adv-weight", type=float, default=0.01)
+    p.add_argument("--clean-share", type=float, default=0.25,
+                   help="share of samples with the plain bicubic degradation (keeps the model faithful on clean input)")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--limit-photos", type=int, default=0, help="train on the first N photos only (tiny runs)")
