@@ -25,7 +25,7 @@ from PIL import Image
 from _common import ROOT, emit, machine
 
 SET5 = ROOT.parent / "shared" / "benchmarks" / "sr" / "Set5"
-MODELS = ROOT / "models"
+MODELS = Path(os.environ.get("LLMVIS_MODELS_DIR", ROOT / "models"))
 
 
 def session(model_id: str, threads: int):

@@ -23,12 +23,13 @@ Colour matching pulls a hole whose mean colour drifts from the NS fill's back to
 connected hole is cut into 24 px cells judged by the ring of known pixels near them; a toned ring (grey, sepia: a*b*
 a straight line of L*) gives the fill that tone at its own lightness, a colour ring gives the palette the fill's
 chroma must stay within (4 Lab units; further out it is pulled back and, the further, replaced by the NS fill's
-chroma). `python benchmarks/inpaint_chroma.py` (kodim22 red barn with a stroke across the red wall and door, sepia
-and grey copies, strokes on kodim22 / Set14 pepper / flowers; 2 shared AVX2 cores): off-palette pixels (chroma
-more than 8 units from every true colour within 15 px) on the barn stroke 0.21 % → 0 %, over the colour cases
-0.24 % → 0.18 % (NS 0.18 %); sepia chroma error 1.62 → 1.33; hole PSNR unchanged (±0.015 dB); outside-mask pixels
-bit-exact, grey input stays grey. This model rarely paints blotches on these photos, so the guard is mostly a
-safety net; it removes blue/orange blotches painted into a red door in the unit tests.
+chroma). `python benchmarks/inpaint_chroma.py` (2 shared AVX2 cores; kodim22 red barn with a 17 px stroke across the red wall
+and door, its sepia and grey copies, strokes on Set14 pepper / flowers, Set14 man as a warm grainy scan with two
+larger holes), guard off → on: barn stroke off-palette pixels (chroma more than 8 units from every true colour within
+15 px) 0.21 % → 0 %; toned man scan, fill's distance from the tone line mean 1.82 → 0.30, 99th percentile 7.7 → 0.67
+(NS 2.39: a purple-blue blotch in the coat is gone); sepia barn 99th percentile 3.92 → 1.12; hole PSNR within
+±0.015 dB everywhere; outside-mask pixels bit-exact; grey input stays grey. Crops (truth | NS | guard off | guard on):
+models/cards/inpaint-chroma-guard.png.
 """
 
 ARCH = {

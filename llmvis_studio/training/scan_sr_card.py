@@ -100,7 +100,14 @@ def card_text(models: Path, runs: Path, columns: list[str], rows: list[str]) -> 
         lines += [f"| {k} | {json.dumps(v)} |" for k, v in e.get("metrics", {}).items()]
         log = runs / mid.replace("sr-", "") / "train.log"
         if log.is_file():
-            tail = [ln for ln in log.read_text().splitlines() if "val psnr_y" in ln][-6:]
+            text = log.read_text().splitlines()
+            runs_args = [json.loads(ln.split("scan-sr ", 1)[1].rsplit(" params=", 1)[0]) for ln in text if " scan-sr {" in ln]
+            if runs_args:
+                a = runs_args[-1]
+                lines += ["", f"Run: batch {a['batch']}, HR patch {a['patch']} px, lr {a['lr']} (cosine to 10 %), "
+                          f"{a['threads']} torch thread(s), {len(runs_args)} start(s)/resume(s); see the metrics for steps "
+                          "and minutes."]
+            tail = [ln for ln in text if "val psnr_y" in ln][-6:]
             lines += ["", "Validation during training (PSNR-Y, held-out crops; bicubic input / realistic input):", "```",
                       *tail, "```"]
         lines.append("")
