@@ -86,7 +86,7 @@ def add_noise(rng: np.random.Generator, img: np.ndarray, sigma_range: tuple[floa
 def jpeg(rng: np.random.Generator, img: np.ndarray, quality_range: tuple[int, int] = (30, 95)) -> np.ndarray:
     u8 = np.clip(np.rint(img * 255.0), 0, 255).astype(np.uint8)
     q = int(rng.integers(quality_range[0], quality_range[1] + 1))
-    ok, buf = cv2.imencode(".jpg", cv2.cvtColor(u8, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, q])
+    _, buf = cv2.imencode(".jpg", cv2.cvtColor(u8, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, q])
     return cv2.cvtColor(cv2.imdecode(buf, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB).astype(np.float32) / 255.0
 
 

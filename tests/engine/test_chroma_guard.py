@@ -87,7 +87,7 @@ def test_engine_keeps_sepia_tone_and_grey_with_an_untrained_net(engine):  # noqa
         assert np.array_equal(on[mask == 0], image[mask == 0])
         known = chroma_guard.to_lab(image[mask == 0].astype(np.float32) / 255)
         coef, _ = chroma_guard.tone_fit(known)
-        def off_tone(x: np.ndarray) -> float:
+        def off_tone(x: np.ndarray, coef: np.ndarray = coef) -> float:
             lab = chroma_guard.to_lab(x[mask > 0].astype(np.float32) / 255)
             tone = np.stack([np.ones(len(lab)), lab[:, 0]], axis=1) @ coef
             return float(np.linalg.norm(lab[:, 1:] - tone, axis=1).mean())
