@@ -95,3 +95,19 @@ def test_tiny_run_resumes_exports_and_the_engine_upscales_with_it(tmp_path, monk
 def test_a_missing_init_file_is_one_line(tmp_path, capsys):
     assert train_scan_sr.main(["--out", str(tmp_path), "--init", str(tmp_path / "nope.onnx")]) == 1
     assert "no such file" in capsys.readouterr().err
+
+
+def test_the_shipped_scan_models_are_offered_next_to_the_faithful_ones():
+    from pathlib import Path
+
+    from llmvis_studio.catalog import load_catalog
+
+    catalog = load_catalog(Path(__file__).resolve().parents[2] / "models")
+    upscalers = [spec.id for spec in catalog.for_task("upscale")]
+    for scale in (4, 2):
+        scan = catalog.get(f"sr-scan-x{scale}")
+        assert scan.name == f"Scan / photo (realistic) ×{scale}" and scan.scale == scale and not scan.default
+        assert catalog.default_for("upscale", scale).id != scan.id  # the faithful model stays the default
+        catalog.verify(scan)  # file present, sha256 matches
+    faithful = max(i for i, mid in enumerate(upscalers) if mid.startswith("sr-compact-"))
+    assert upscalers[faithful + 1:faithful + 3] == ["sr-scan-x4", "sr-scan-x2"]
