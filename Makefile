@@ -123,8 +123,8 @@ models-denoise: $(VENV)/.test-installed training-data
 
 # The scan / photo upscalers (sr-scan-x4, sr-scan-x2): the compact nets fine-tuned as a small GAN on realistic
 # degradations (training/degrade.py) from the faithful models; 12 + 11 min of training (wall-clock budgets,
-# resumable from runs/scan-x4, runs/scan-x2; the shipped models ran side by side, one thread each), then the benchmark (Set5, reporting only; speed vs realesrgan-x4plus)
-# and the card with its before/after sheet.
+# resumable from runs/scan-x4, runs/scan-x2; the shipped models ran side by side, one thread each), then the
+# benchmark (Set5, reporting only; speed vs realesrgan-x4plus) and the card with its before/after sheet.
 SCAN_SR := $(BIN)/python -m llmvis_studio.training.train_scan_sr --threads 1 --resume --val-every 100 --manifest models/manifest.json
 models-scan-sr: $(VENV)/.test-installed
 	$(SCAN_SR) --scale 4 --minutes 12 --out runs/scan-x4 --init models/sr-compact-x4.onnx --export models/sr-scan-x4.onnx
