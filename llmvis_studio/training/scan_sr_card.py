@@ -107,7 +107,8 @@ def card_text(models: Path, runs: Path, columns: list[str], rows: list[str]) -> 
                 lines += ["", f"Run: batch {a['batch']}, HR patch {a['patch']} px, lr {a['lr']} (cosine to 10 %), "
                           f"{a['threads']} torch thread(s), {len(runs_args)} start(s)/resume(s); see the metrics for steps "
                           "and minutes."]
-            tail = [ln for ln in text if "val psnr_y" in ln][-6:]
+            vals = [ln for ln in text if "val psnr_y" in ln]
+            tail = vals[:1] + vals[1:][-5:]  # the faithful start, then the end of the run
             lines += ["", "Validation during training (PSNR-Y, held-out crops; bicubic input / realistic input):", "```",
                       *tail, "```"]
         lines.append("")
