@@ -21,6 +21,15 @@ from PIL import Image
 from llmvis_studio.training import degrade, photo_pack
 
 CROP = 80  # input px per tile (320 px at ×4)
+# written from the shipped run's measurements; revisit after retraining
+LIMITATIONS = """## Limitations (measured, 2026-11-30)
+- A short CPU fine-tune (12 + 11 min, ~500 steps each): it removes JPEG blocking, grain and softness better than the
+  faithful model but stays far softer than Real-ESRGAN x4plus (see the sheet) and smears some fine hair texture.
+- On clean bicubic input it costs fidelity: Set5 ×4 29.53 vs the faithful 31.02 (bicubic + 1.10 dB, just above the
+  + 1 dB bar), ×2 34.71 vs 37.36 (bicubic + 1.03).
+- Speed vs realesrgan-x4plus depends on the input size on a loaded machine: 46.8× on a 192 px crop, but only 9.8× on a
+  128 px crop in an earlier run of the same benchmark (fixed overheads dominate a tiny input).
+"""
 
 
 def real_inputs() -> list[tuple[str, np.ndarray]]:
@@ -112,6 +121,7 @@ def card_text(models: Path, runs: Path, columns: list[str], rows: list[str]) -> 
             lines += ["", "Validation during training (PSNR-Y, held-out crops; bicubic input / realistic input):", "```",
                       *tail, "```"]
         lines.append("")
+    lines += [LIMITATIONS]
     lines += ["## Before / after (models/cards/sr-scan-x4-sheet.png)",
               "Columns: " + " | ".join(columns) + ".", "Rows: " + "; ".join(rows) + ".", "",
               "![sheet](sr-scan-x4-sheet.png)", ""]
