@@ -64,7 +64,8 @@ def register(sub) -> None:
     up = _in_out(sub, "upscale", "super-resolution ×2/×4")
     up.add_argument("--scale", type=int, default=4, choices=(2, 3, 4, 8))
     finish_command(up, cmd_upscale, overwrite=True,
-                   model_help="model id (see `models list`); default: the catalog's default for the scale",
+                   model_help="model id (see `models list`), e.g. sr-scan-x4 / sr-scan-x2 = Scan / photo (realistic) "
+                              "for scans and old or JPEG photos; default: the catalog's default for the scale",
                    tile_help="tile size in input pixels; 0 = no tiling; default: from memory")
 
     inp = sub.add_parser("inpaint", help="fill the white part of MASK")

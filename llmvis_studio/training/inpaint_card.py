@@ -16,6 +16,22 @@ from llmvis_studio.training.train_inpaint import INPAINT_ID, RECIPES, SCRATCH_ID
 
 STAGE = {INPAINT_ID: "inpaint", SCRATCH_ID: "scratch"}
 
+# the engine's post-steps and their measured effect (benchmarks/inpaint_chroma.py)
+POST_STEPS = """## Engine post-steps (llmvis_studio/engine/ops/inpaint_learned.py)
+Colour matching pulls a hole whose mean colour drifts from the NS fill's back toward it. Then the chroma guard
+(engine/ops/chroma_guard.py, parameter `chroma_guard`, on by default) works in CIE Lab with the lightness kept: each
+connected hole is cut into 24 px cells judged by the ring of known pixels near them; a toned ring (grey, sepia: a*b*
+a straight line of L*) gives the fill that tone at its own lightness, a colour ring gives the palette the fill's
+chroma must stay within (4 Lab units; further out it is pulled back and, the further, replaced by the NS fill's
+chroma). `python benchmarks/inpaint_chroma.py` (2 shared AVX2 cores; kodim22 red barn with a 17 px stroke across the red wall
+and door, its sepia and grey copies, strokes on Set14 pepper / flowers, Set14 man as a warm grainy scan with two
+larger holes), guard off → on: barn stroke off-palette pixels (chroma more than 8 units from every true colour within
+15 px) 0.21 % → 0 %; toned man scan, fill's distance from the tone line mean 1.82 → 0.30, 99th percentile 7.7 → 0.67
+(NS 2.39: a purple-blue blotch in the coat is gone); sepia barn 99th percentile 3.92 → 1.12; hole PSNR within
+±0.015 dB everywhere; outside-mask pixels bit-exact; grey input stays grey. Crops (truth | NS | guard off | guard on):
+models/cards/inpaint-chroma-guard.png.
+"""
+
 ARCH = {
     "inpaint": "InpaintNet (llmvis_studio/training/archs/inpaint.py). Inputs `image`, `mask` (1 = fill), `fill` (the "
                "OpenCV Navier–Stokes fill, radius 5). The net sees the composite (photo outside the hole, NS fill "
@@ -96,6 +112,7 @@ dynamic height/width (pad to a multiple of the stride). Parameters: {entry['para
 ## Architecture
 {ARCH[stage]}
 
+{POST_STEPS if stage == "inpaint" else ""}
 ## Training
 - Data: {DATA[stage]}
 - Optimiser: Adam (β 0.9/0.99), learning rate {recipe[recipe.index('--lr') + 1]} with a cosine decay to 2 % over the

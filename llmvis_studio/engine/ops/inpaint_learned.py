@@ -10,7 +10,8 @@ colour of a scan.
 Parameters: `color_match` (default on), `ensemble` (1/2/4/8: average over flips / rotations; default from the
 manifest entry), `classical_within_px` (default from the manifest entry, else 0): hole pixels this close to the hole's
 edge keep the classical fill and the network's correction ramps in over the next pixel — a 1–3 px scratch is fixed by
-its neighbours, where Navier–Stokes is hard to beat and a correction mostly adds noise; `feather` (px, default 0: ramp the paste weight up inside the mask's edge — for loose hand-painted
+its neighbours, where Navier–Stokes is hard to beat and a correction mostly adds noise; `chroma_guard` (default on: the fill's chroma stays within what the
+hole's surroundings allow, and toned content keeps its tone; see chroma_guard.py), `feather` (px, default 0: ramp the paste weight up inside the mask's edge — for loose hand-painted
 masks; a mask that hugs a defect must not let it show through), `margin` (context px).
 
 The model takes `image`, `mask` (1 = fill) and `fill` (NCHW float 0..1) and returns the completed image.
@@ -29,7 +30,7 @@ from ...core.pixels import blend_inside_mask, from_float_rgb, max_value
 from ...core.requests import EditRequest
 from ..session import LoadedModel, short_provider, translate_ort_error
 from ..tiling import run_tiled
-from . import inpaint_classical
+from . import chroma_guard, inpaint_classical
 from .base import OpContext, OpOutput, ProgressLike
 from .params import InpaintParams, request_params
 
@@ -127,7 +128,7 @@ def correction_weight(hole: np.ndarray, classical_within_px: float) -> np.ndarra
 
 def fill_region(model: LoadedModel, rgb: np.ndarray, hole: np.ndarray, stride: int, classical: int,
                 colour_match: bool = True, ensemble: int = DEFAULT_ENSEMBLE,
-                classical_within_px: float = 0.0) -> np.ndarray:
+                classical_within_px: float = 0.0, guard_chroma: bool = True) -> np.ndarray:
     """Inpaint one crop. rgb: H×W×3 uint8/uint16, hole: H×W bool → H×W×3 float32 0..1 (hole pixels filled)."""
     top = max_value(rgb.dtype)
     hole_u8 = hole.astype(np.uint8) * 255
@@ -156,6 +157,8 @@ def fill_region(model: LoadedModel, rgb: np.ndarray, hole: np.ndarray, stride: i
     out = np.clip(fill + weight * (out - fill), 0.0, 1.0)
     if colour_match and hole.any():
         out = match_colour(out, fill, hole)
+    if guard_chroma:
+        out = chroma_guard.guard(out, fill, image, hole)
     return out
 
 
@@ -197,6 +200,7 @@ def run(context: OpContext, request: EditRequest, spec: ModelSpec, progress: Pro
     ensemble = _given(params.ensemble, _given(spec.settings.ensemble, DEFAULT_ENSEMBLE))
     classical_within_px = _given(params.classical_within_px, _given(spec.settings.classical_within_px, 0.0))
     feather = params.feather
+    guard_chroma = params.chroma_guard
     classical = inpaint_classical.METHODS.get(spec.settings.classical_fill, cv2.INPAINT_NS)
     hole_all = mask > 0
     regions, labels = plan_regions(hole_all, margin)
@@ -206,7 +210,7 @@ def run(context: OpContext, request: EditRequest, spec: ModelSpec, progress: Pro
         progress.set(index / max(1, len(regions)), "Filling")
         image_crop = request.image[crop.slices]
         filled = fill_region(model, image_crop[..., :3], hole_all[crop.slices], spec.stride, classical, colour_match,
-                             ensemble, classical_within_px)
+                             ensemble, classical_within_px, guard_chroma)
         inner = core.relative_to(crop)
         edited = from_float_rgb(filled[inner.slices], request.image[core.slices], reuse_input=True)
         weights = mask[core.slices]

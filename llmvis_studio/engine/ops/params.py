@@ -62,6 +62,7 @@ class InpaintParams(OpParams):
     ensemble: Optional[int] = None  # learned fill: flips/rotations averaged; None: the model's ensemble
     classical_within_px: Optional[float] = None  # learned fill: classical fill this close to the edge
     feather: float = 0.0  # learned fill: px over which the fill fades in inside the mask's edge
+    chroma_guard: bool = True  # learned fill: keep its colours within what the hole's surroundings show (chroma_guard.py)
     radius: Optional[int] = None  # classical fill: OpenCV's radius; None: inpaint_classical.RADIUS
 
 
