@@ -24,6 +24,7 @@ from ...core.pixels import blend_inside_mask, from_float_rgb, to_float_rgb
 from ...core.requests import EditRequest
 from ..conditioning import Conditioning, conditioning_for_prompt, unpack_vector
 from ..session import LoadedModel, short_provider, translate_ort_error
+from . import texture_fill
 from .base import OpContext, OpOutput, ProgressLike
 
 MAX_SAMPLES = 64
@@ -89,6 +90,8 @@ def sample(context: OpContext, spec: ModelSpec, prompt: str, count: int, seed: i
     """(N×S×S×3 float images, a one-line description of the conditioning, provider)."""
     if not 1 <= count <= MAX_SAMPLES:
         raise InputError(f"Ask for 1 to {MAX_SAMPLES} images, not {count}.")
+    if texture_fill.is_texture_model(spec):  # one adapter per model family
+        return texture_fill.sample(context, spec, prompt, count, seed, device)
     info = GeneratorInfo.of(spec)
     rng = np.random.default_rng(seed)
     z = (rng.standard_normal((count, info.z_dim)) * info.truncation).astype(np.float32)
@@ -167,6 +170,8 @@ def fill_region(image: np.ndarray, mask: np.ndarray, sample_rgb: np.ndarray, bou
 
 
 def run(context: OpContext, request: EditRequest, spec: ModelSpec, progress: ProgressLike) -> OpOutput:
+    if texture_fill.is_texture_model(spec):  # resolution-free generators paint the mask at full size
+        return texture_fill.run(context, request, spec, progress)
     if request.mask is None or not request.mask.any():
         raise InputError("Paint a mask first: generate fills the masked area with new content.")
     bounds = nonzero_bounds(request.mask)
@@ -191,4 +196,6 @@ def sample_to_uint8(images: np.ndarray) -> list[np.ndarray]:
 
 
 def class_names(spec: ModelSpec) -> Sequence[str]:
+    if texture_fill.is_texture_model(spec):
+        return texture_fill.TextureInfo.of(spec).names
     return GeneratorInfo.of(spec).names

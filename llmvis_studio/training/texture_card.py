@@ -1,0 +1,111 @@
+"""models/cards/texture-gan.md from the data's sources.json, the run's model.json and the benchmark's JSON.
+
+    python -m llmvis_studio.training.texture_card --data DATA --run RUN --bench bench.json --sheets DIR --models models
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+from collections import Counter
+from pathlib import Path
+from typing import Optional
+
+
+def sources_table(sources: dict) -> list[str]:
+    lines = ["| class | sources (region as x0,y0,x1,y1 fractions; `storm` = darkened, desaturated copy) | licences |",
+             "|---|---|---|"]
+    for name, rows in sources["classes"].items():
+        files = "; ".join(f"{r['file']}" + ("" if r["box"] == [0, 0, 1, 1] else f" {tuple(r['box'])}")
+                          + (f" ({r['transform']})" if r["transform"] else "") for r in rows)
+        licences = ", ".join(f"{k} ×{v}" for k, v in Counter(r["licence"] for r in rows).items())
+        lines.append(f"| {name} | {files} | {licences} |")
+    return lines
+
+
+def bench_lines(bench: dict) -> list[str]:
+    lines = [f"- class match (independent classifier, 16 classes): **{bench['class_match']}** "
+             f"(the classifier's own accuracy on other held-out real crops: {bench['classifier_accuracy_on_real_heldout']})",
+             f"- repetition (worst class, 512×512 paint): **{bench['repetition_max']}**; detail (lowest class, vs real "
+             f"held-out crops): **{bench['detail_min']}**", "",
+             "| class | repetition | detail | class match | most often called |", "|---|---|---|---|---|"]
+    for name, row in bench["per_class"].items():
+        lines.append(f"| {name} | {row['repetition']} | {row['detail']} | {row['class_match']} | {row['confused_with']} |")
+    lines += ["", "Must-show fills (600×400 mask, native 1296×864 photo, engine `generate`):", "",
+              "| prompt | repetition | detail | seam | seam of the untouched photo | outside unchanged |",
+              "|---|---|---|---|---|---|"]
+    for name, row in bench["must_show"].items():
+        lines.append(f"| {name} | {row['repetition']} | {row['detail']} | {row['seam']} | {row['seam_original_photo']} "
+                     f"| {row['outside_unchanged']} |")
+    if "timing_1mp" in bench:
+        t = bench["timing_1mp"]
+        lines += ["", f"1 MP fill (1000×1000 mask on 2048×1538, 2 threads): {t['wall_s']} s wall, {t['cpu_s']} s CPU "
+                      f"(load average {t['load_average']:.1f} on {bench['machine']['cpu_kind']}, "
+                      f"{bench['machine']['cpus']} cores, shared)."]
+    return lines
+
+
+def write(data: Path, run: Path, bench: Optional[Path], sheets: Optional[Path], models: Path) -> Path:
+    sources = json.loads((data / "sources.json").read_text(encoding="utf-8"))
+    entry = json.loads((run / "model.json").read_text(encoding="utf-8"))
+    cards = models / "cards"
+    (cards / "texture-gan").mkdir(parents=True, exist_ok=True)
+    pictures = []
+    if sheets is not None:
+        for png in sorted(sheets.glob("*.png")):
+            shutil.copyfile(png, cards / "texture-gan" / png.name)
+            pictures.append(f"![{png.stem}](texture-gan/{png.name})")
+    samples = sorted((run / "samples").glob("step_*.png"))
+    if samples:
+        shutil.copyfile(samples[-1], cards / "texture-gan" / "samples_last_step.png")
+        pictures.insert(0, "![samples: 3 per class, 128 px, classes in manifest order, column-major]"
+                           "(texture-gan/samples_last_step.png)")
+    m = entry["metrics"]
+    text = [f"# {entry['id']}: {entry['name']}", "",
+            "A resolution-free, text-conditioned texture generator (Spatial GAN family): a 1/16-resolution structure "
+            "noise field plus per-pixel grain maps, FiLM-modulated by the prompt's MiniLM embedding (a softmax mix of "
+            "the class embeddings, so \"dark stormy clouds\" or \"wet sand\" mix classes). No fixed output size: "
+            "the editor paints a mask once at the photo's own resolution (no tiling), fits colour and light to the "
+            "ring around the mask in Lab, and blends the edge (engine/ops/texture_fill.py).", "",
+            "## Training", "",
+            f"`{entry['reproduce']}`: {m['steps']} steps, {m['train_minutes']} min on 2 shared AVX2 CPU cores "
+            f"(fp32, one thread: two threads were ~10× slower under the machine's load), batch of 64 px crops. "
+            "Loss: centred covariances (\"Gram\" statistics) of a fixed random 4-scale conv net, relative error per "
+            "class, against per-class means over real crops; the patch critic with a projection of c is in the code "
+            "(`--adv`) but the run below used it only as stated in `reproduce`. "
+            f"Generator {entry['parameters']:,} parameters; ONNX vs torch max |diff| {m['onnx_vs_torch_max_abs']}.", "",
+            "## Data and licences", "",
+            f"Textures at a working scale (longer side ≤ {sources['work_side']} px; walls, planks, rock and bark "
+            "smaller). The right quarter of every source is held out for the benchmark's classifier and detail "
+            "reference (held-out crops, not held-out photos: most classes have 3–8 sources). STK licences are read "
+            "per file from the package's DEP-5 copyright file. Model licence: CC-BY-SA-4.0 (share-alike of the "
+            "STK textures; GPL-3+ gimp patterns and CC-BY Wikimedia photos also contributed — see "
+            "../shared/training/photos/wikimedia/SOURCES.md for attribution).", ""]
+    text += sources_table(sources)
+    if bench is not None:
+        text += ["", "## Measured (benchmarks/generate_quality.py)", ""] + bench_lines(json.loads(bench.read_text()))
+    text += ["", "## Pictures", ""] + pictures
+    text += ["", "## Weak", "",
+             "- Structured classes (brick wall, stone wall, wood planks) come out as irregular blotches with the "
+             "class's colours and grain, not as courses of bricks or straight planks: 64 px crops and a few "
+             "thousand CPU steps do not teach layout.",
+             "- Skies are statistics-matched noise; large cumulus shapes are beyond the training crop.", ""]
+    path = cards / "texture-gan.md"
+    path.write_text("\n".join(text), encoding="utf-8")
+    return path
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, required=True)
+    parser.add_argument("--run", type=Path, required=True)
+    parser.add_argument("--bench", type=Path)
+    parser.add_argument("--sheets", type=Path)
+    parser.add_argument("--models", type=Path, default=Path("models"))
+    args = parser.parse_args(argv)
+    print(write(args.data, args.run, args.bench, args.sheets, args.models))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
