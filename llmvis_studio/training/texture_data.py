@@ -20,10 +20,13 @@ import json
 import struct
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import numpy as np
 from PIL import Image
+
+if TYPE_CHECKING:
+    from llmvis_studio.training.image_folder import FolderSummary
 
 STK = Path("/usr/share/games/supertuxkart/data/textures")
 STK_COPYRIGHT = Path("/usr/share/doc/supertuxkart-data/copyright")
@@ -242,6 +245,15 @@ class TextureSet:
             names.append(name)
             images.append([np.asarray(Image.open(Path(folder) / f).convert("RGB")) for f in files])
         return cls(names, images)
+
+    @classmethod
+    def from_folder(cls, folder: Path, side: int = 256) -> tuple["TextureSet", "FolderSummary"]:
+        """A user's image folder (one sub-folder per class, the rules of `train gan`): every image scaled so its
+        shorter side is about `side` px. Returns the set and the folder summary (skipped files, notes)."""
+        from llmvis_studio.training.image_folder import ImageFolder
+
+        folder_data = ImageFolder(str(folder), side)
+        return cls(list(folder_data.classes), folder_data.images), folder_data.summary
 
     def crops(self, rng: np.random.Generator, labels: np.ndarray, size: int, augment: bool = True) -> np.ndarray:
         """N×size×size×3 uint8 random crops, one per label; sources picked by area so big ones count more."""

@@ -31,6 +31,7 @@ import torch.nn.functional as F
 from llmvis_studio.training.archs.texture_gan import (
     DOWNSAMPLE, ExportWrapper, PatchCritic, TextureGenerator, TextureStats, count_parameters,
 )
+from llmvis_studio.core.errors import InputError
 from llmvis_studio.training.texture_data import TextureSet
 
 KIND = "texture-gan"
@@ -55,6 +56,8 @@ class TextureConfig:
     export_minutes: float = 4.0
     model_id: str = MODEL_ID
     command: str = ""
+    resume: bool = False
+    register: bool = False  # add each export to the user's models folder (train-your-own)
 
 
 def log_to(path: Path):
@@ -83,7 +86,7 @@ class Trainer:
         self.log = log_to(self.out / "train.log")
         torch.set_num_threads(cfg.threads)
         torch.manual_seed(cfg.seed)
-        self.data = TextureSet.load(Path(cfg.data))
+        self.data = self.load_data(Path(cfg.data))
         vectors, self.embedder = class_vectors(self.data.names)
         self.vectors = torch.from_numpy(vectors)
         self.generator = TextureGenerator(self.vectors.shape[1], cfg.z_channels, widths=tuple(cfg.widths))
@@ -98,15 +101,27 @@ class Trainer:
         self.step, self.elapsed, self.history = 0, 0.0, {"step": [], "stats": [], "adv": [], "D": []}
         self.resume()
 
+    def load_data(self, folder: Path) -> TextureSet:
+        """The bundled texture cache (sources.json) or a user's image folder (one sub-folder per class)."""
+        if (folder / "sources.json").is_file():
+            return TextureSet.load(folder)
+        data, summary = TextureSet.from_folder(folder)
+        for line in summary.lines():
+            self.log(line)
+        return data
+
     # ------------------------------------------------------------ state
 
     def resume(self) -> None:
         path = self.out / "checkpoint.pt"
         if not path.is_file():
             return
+        if not self.cfg.resume:
+            raise InputError(f"{self.out} already holds a run: add --resume to continue it, or choose another --out.")
         state = torch.load(path, map_location="cpu", weights_only=True)
         if json.loads(state["names"]) != self.data.names:
-            raise SystemExit(f"{path} was trained on other classes; choose another --out.")
+            raise InputError(f"{path} was trained on other classes ({', '.join(json.loads(state['names']))}); "
+                             "resume with the same data, or choose another --out.")
         for key in ("generator", "ema", "critic", "opt_g", "opt_d"):
             getattr(self, key).load_state_dict(state[key])
         self.step, self.elapsed = int(state["step"]), float(state["elapsed"])
@@ -197,6 +212,10 @@ class Trainer:
         tmp = self.out / "model.json.tmp"
         tmp.write_text(json.dumps(entry, indent=2), encoding="utf-8")
         os.replace(tmp, self.out / "model.json")
+        if self.cfg.register:
+            from llmvis_studio.training.gen_train import register_model
+
+            register_model(entry, self.out)
         sample_sheet(sampler, self.vectors, self.data.names, self.out / "samples" / f"step_{self.step:06d}.png")
         self.log(f"exported step {self.step} ({self.elapsed / 60:.1f} min): ONNX vs torch {max_abs:.1e}")
         return onnx_path
@@ -265,8 +284,8 @@ def manifest_entry(trainer: Trainer, onnx_path: Path, max_abs: float) -> dict:
     from llmvis_studio.training.manifest_tools import sha256_of
 
     cfg, g = trainer.cfg, trainer.ema
-    sources = json.loads((Path(cfg.data) / "sources.json").read_text(encoding="utf-8"))["classes"]
-    classes = [{"name": name, "images": len(sources.get(name, [])), "embedding": pack_vector(trainer.vectors[i].numpy())}
+    bundled = (Path(cfg.data) / "sources.json").is_file()
+    classes = [{"name": name, "images": len(trainer.data.images[i]), "embedding": pack_vector(trainer.vectors[i].numpy())}
                for i, name in enumerate(trainer.data.names)]
     return {
         "id": cfg.model_id,
@@ -289,8 +308,8 @@ def manifest_entry(trainer: Trainer, onnx_path: Path, max_abs: float) -> dict:
         "parameters": count_parameters(g),
         "embedder": trainer.embedder,
         "classes": classes,
-        "licence": "CC-BY-SA-4.0 (trained on CC-BY-SA-3.0/4.0, CC0, GPL-3+ and CC-BY photo sources: "
-                   "see models/cards/texture-gan.md)",
+        "licence": ("CC-BY-SA-4.0 (trained on CC-BY-SA-3.0/4.0, CC0, GPL-3+ and CC-BY photo sources: "
+                    "see models/cards/texture-gan.md)") if bundled else "the training images' licence (user data)",
         "source": f"trained here (llmvis_studio.training.texture_gan, {trainer.step} steps)",
         "reproduce": cfg.command or "python -m llmvis_studio.training.texture_gan --data DATA --out RUN",
         "metrics": {"steps": trainer.step, "train_minutes": round(trainer.elapsed / 60.0, 2),
@@ -312,6 +331,25 @@ def install(run: Path, models: Path) -> Path:
         if other.get("task") == "generate" and other["id"] != entry["id"] and other.get("default"):
             upsert_entry(models / "manifest.json", {**other, "default": False})
     return target
+
+
+def train_from_args(args: argparse.Namespace) -> int:
+    """`llmvis-studio train texture`: a user's folder, exported and registered like `train gan`."""
+    from pathlib import PurePath
+
+    if args.crop % DOWNSAMPLE or args.crop < 2 * DOWNSAMPLE:
+        raise InputError(f"--crop must be a multiple of {DOWNSAMPLE} and at least {2 * DOWNSAMPLE}, not {args.crop}.")
+    if not Path(args.data).is_dir():
+        raise InputError(f"The data folder {args.data} does not exist or is not a folder.")
+    model_id = args.model_id or f"texture-{PurePath(Path(args.out).resolve()).name}"
+    cfg = TextureConfig(data=str(args.data), out=str(args.out), minutes=args.minutes, steps=args.steps,
+                        batch=args.batch, crop=args.crop, adv=args.adv, threads=args.threads, model_id=model_id,
+                        resume=args.resume, register=not args.no_register,
+                        command=f"llmvis-studio train texture --data {args.data} --out {args.out} --minutes {args.minutes}")
+    Trainer(cfg).run()
+    print(f"{Path(args.out) / 'generator.onnx'}: model '{model_id}'"
+          + ("" if args.no_register else ", registered in the user's models folder"))
+    return 0
 
 
 def main(argv: Optional[list[str]] = None) -> int:

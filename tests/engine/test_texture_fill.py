@@ -73,7 +73,8 @@ def test_variations_differ_and_repeat_exactly(engine, photo):
     again = fill(engine, photo, mask, "grass", seed=2, variation=0).image
     other = fill(engine, photo, mask, "grass", seed=2, variation=1).image
     np.testing.assert_array_equal(first, again)
-    assert np.abs(first.astype(int) - other.astype(int)).mean() > 2
+    inside = mask > 0
+    assert np.abs(first[inside].astype(int) - other[inside].astype(int)).mean() > 2
 
 
 def test_16_bit_photos_stay_16_bit(engine, photo):
@@ -84,14 +85,14 @@ def test_16_bit_photos_stay_16_bit(engine, photo):
     np.testing.assert_array_equal(out[mask == 0], deep[mask == 0])
 
 
-def test_the_edge_meets_the_photo(engine, photo):
-    """Just inside the mask the fill's local mean brightness is close to the photo's just outside."""
+def test_the_edge_is_seamless(engine, photo):
+    """Median gradient on the band across the mask's edge ≤ 1.5 × the ring's (the benchmark's seam measure)."""
+    from llmvis_studio.training.removal_masks import scores
+
     mask = box_mask(photo.shape, 150, 350, 150, 350)
-    out = fill(engine, photo, mask, "brick wall").image.astype(np.float32).mean(axis=2)
-    src = photo.astype(np.float32).mean(axis=2)
-    inside_band = out[153:156, 160:340].mean(axis=0)
-    outside_band = src[144:147, 160:340].mean(axis=0)
-    assert np.abs(inside_band - outside_band).mean() < 25
+    for prompt in ("brick wall", "sand"):
+        out = fill(engine, photo, mask, prompt).image
+        assert scores(out, photo, mask > 0)["seam"] <= 1.5, prompt
 
 
 def test_painting_any_size_and_prompt_mixes(engine):
