@@ -45,6 +45,7 @@ EXAMPLES: dict[str, str] = {
     "self-test": "llmvis-studio self-test --json",
     "train gan": "llmvis-studio train gan --data textures/ --out runs/gan1 --size 32 --steps 2000",
     "train vae": "llmvis-studio train vae --data textures/ --out runs/vae1 --size 32 --steps 2000",
+    "train texture": "llmvis-studio train texture --data textures/ --out runs/tex1 --minutes 20",
     "export": "llmvis-studio export runs/gan1",
     "generate": "llmvis-studio generate --model runs/gan1 --prompt 'bricks' -n 8 --out samples/",
     "prompt": "llmvis-studio prompt 'remove the scratches' --json",
@@ -55,7 +56,7 @@ FILE_ARGS = frozenset({"input", "output", "mask", "mask_output", "hints", "style
 FOLDER_ARGS = frozenset({"input_dir", "output_dir", "out", "data", "run_dir"})
 # Commands without the elapsed-time ticker: they draw their own progress or are instant (and `prompt -`,
 # which reads requests typed on the terminal).
-NO_TICKER = frozenset({"train gan", "train vae", "completion", "models list"})
+NO_TICKER = frozenset({"train gan", "train vae", "train texture", "completion", "models list"})
 OUTPUT_ARGS = ("output", "mask_output", "out", "output_dir")  # what a summary reports as written
 
 

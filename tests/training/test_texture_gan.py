@@ -100,3 +100,24 @@ def test_a_tiny_run_exports_a_model_the_engine_paints_at_any_size(tiny_data, tmp
     info = texture_fill.TextureInfo.of(spec)
     texture = texture_fill.paint(engine.open_model(spec, "cpu"), info, info.vectors[1], 70, 45, seed=0)
     assert texture.shape == (70, 45, 3)
+
+
+def test_train_texture_cli_on_an_image_folder(tmp_path, monkeypatch, capsys):
+    """Train-your-own with the texture architecture: class sub-folders in, a registered model out."""
+    from llmvis_studio.catalog import load_catalog
+    from llmvis_studio.cli import main
+
+    monkeypatch.setenv("LLMVIS_DATA_DIR", str(tmp_path / "user"))
+    photo, _ = load_image(sample_image())
+    for name, region in {"sky": photo[0:120, 280:500], "suit": photo[250:370, 150:300]}.items():
+        (tmp_path / "data" / name).mkdir(parents=True)
+        Image.fromarray(np.ascontiguousarray(region[..., :3])).save(tmp_path / "data" / name / "a.png")
+    (tmp_path / "data" / "sky" / "broken.png").write_bytes(b"not an image")
+    argv = ["train", "texture", "--data", tmp_path / "data", "--out", tmp_path / "run", "--steps", "2",
+            "--batch", "2", "--crop", "32"]
+    assert main([str(a) for a in argv]) == 0
+    assert "model 'texture-run'" in capsys.readouterr().out
+    spec = load_catalog().get("texture-run")  # registered in the user's models folder
+    assert spec.task == "generate" and spec.extra["kind"] == "texture-gan"
+    assert main([str(a) for a in argv[:-2] + ["--crop", "40"]]) == 2  # a crop that is not a multiple of 16
+    assert "--crop must be a multiple of 16" in capsys.readouterr().err
