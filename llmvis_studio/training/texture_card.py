@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 from collections import Counter
 from pathlib import Path
 from typing import Optional
@@ -45,21 +44,34 @@ def bench_lines(bench: dict) -> list[str]:
     return lines
 
 
+def small_jpeg(source: Path, target: Path, side: int = 1400) -> str:
+    """A card picture as JPEG (quality 90, longer side ≤ `side`): the PNG sheets were megabytes each."""
+    from PIL import Image
+
+    with Image.open(source) as image:
+        image = image.convert("RGB")
+        image.thumbnail((side, side), Image.LANCZOS)
+        image.save(target, quality=90)
+    return target.name
+
+
 def write(data: Path, run: Path, bench: Optional[Path], sheets: Optional[Path], models: Path) -> Path:
     sources = json.loads((data / "sources.json").read_text(encoding="utf-8"))
     entry = json.loads((run / "model.json").read_text(encoding="utf-8"))
     cards = models / "cards"
     (cards / "texture-gan").mkdir(parents=True, exist_ok=True)
     pictures = []
+    for old in (cards / "texture-gan").glob("*"):
+        old.unlink()
     if sheets is not None:
         for png in sorted(sheets.glob("*.png")):
-            shutil.copyfile(png, cards / "texture-gan" / png.name)
-            pictures.append(f"![{png.stem}](texture-gan/{png.name})")
+            name = small_jpeg(png, cards / "texture-gan" / (png.stem + ".jpg"))
+            pictures.append(f"![{png.stem}](texture-gan/{name})")
     samples = sorted((run / "samples").glob("step_*.png"))
     if samples:
-        shutil.copyfile(samples[-1], cards / "texture-gan" / "samples_last_step.png")
+        name = small_jpeg(samples[-1], cards / "texture-gan" / "samples_last_step.jpg")
         pictures.insert(0, "![samples: 3 per class, 128 px, classes in manifest order, column-major]"
-                           "(texture-gan/samples_last_step.png)")
+                           f"(texture-gan/{name})")
     m = entry["metrics"]
     text = [f"# {entry['id']}: {entry['name']}", "",
             "A resolution-free, text-conditioned texture generator (Spatial GAN family): a 1/16-resolution structure "
@@ -83,7 +95,8 @@ def write(data: Path, run: Path, bench: Optional[Path], sheets: Optional[Path], 
             "../shared/training/photos/wikimedia/SOURCES.md for attribution).", ""]
     text += sources_table(sources)
     if bench is not None:
-        text += ["", "## Measured (benchmarks/generate_quality.py)", ""] + bench_lines(json.loads(bench.read_text()))
+        measured = json.loads(bench.read_text(encoding="utf-8").strip().splitlines()[-1])
+        text += ["", "## Measured (benchmarks/generate_quality.py)", ""] + bench_lines(measured)
     text += ["", "## Pictures", ""] + pictures
     text += ["", "## Weak", "",
              "- Structured classes (brick wall, stone wall, wood planks) come out as irregular blotches with the "

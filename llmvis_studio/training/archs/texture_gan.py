@@ -58,6 +58,7 @@ class TextureGenerator(nn.Module):
     steps; the coarse field z decides where clouds, stones and planks go."""
 
     NOISE_MAPS = 4  # at 1/8, 1/4, 1/2 and full resolution
+    FINE = 8  # channels at full resolution
 
     def __init__(self, c_dim: int = 384, z_channels: int = 16, e_dim: int = 64,
                  widths: tuple[int, ...] = DEFAULT_WIDTHS) -> None:
@@ -71,9 +72,12 @@ class TextureGenerator(nn.Module):
             stages.append(nn.ModuleList([ConvFiLM(cin, cout, e_dim), ConvFiLM(cout, cout, e_dim)]))
             cin = cout
         self.stages = nn.ModuleList(stages)
-        self.noise_strength = nn.ParameterList(
-            [nn.Parameter(torch.full((w,), 0.1)) for w in widths[:-1]] + [nn.Parameter(torch.full((widths[-1],), 0.1))])
-        self.to_rgb = conv3(widths[-1], 3)  # at full size on nearest-upsampled features: no checkerboard
+        # per-class grain: how much of each noise map a channel takes depends on the class (a sky wants none)
+        self.noise_strength = nn.ModuleList([_strength(e_dim, w) for w in widths[:-1]] + [_strength(e_dim, self.FINE)])
+        # full size: squeeze to a few channels first (a 32-channel full-size tensor made a 1 MP fill memory-bound),
+        # then a 3×3 convolution on nearest-upsampled features (no checkerboard)
+        self.squeeze = nn.Conv2d(widths[-1], self.FINE, 1)
+        self.to_rgb = conv3(self.FINE, 3)
         for module in self.modules():
             if isinstance(module, nn.Conv2d):
                 # He init for leaky ReLU: PyTorch's default shrinks the signal ~3× a layer and the field was lost
@@ -92,11 +96,19 @@ class TextureGenerator(nn.Module):
         for index, (first, second) in enumerate(self.stages):
             if index:
                 x = F.interpolate(x, scale_factor=2.0, mode="nearest")
-                x = x + self.noise_strength[index - 1][None, :, None, None] * _noise_at(noise, index - 1, x)
+                x = x + self.noise_strength[index - 1](e)[:, :, None, None] * _noise_at(noise, index - 1, x)
             x = second(first(x, e), e)
-        x = F.interpolate(x, scale_factor=2.0, mode="nearest")
-        x = x + self.noise_strength[-1][None, :, None, None] * noise[:, -1:]
+        x = F.interpolate(self.squeeze(x), scale_factor=2.0, mode="nearest")
+        x = x + self.noise_strength[-1](e)[:, :, None, None] * noise[:, -1:]
         return torch.tanh(self.to_rgb(x))
+
+
+def _strength(e_dim: int, channels: int) -> nn.Linear:
+    """Class embedding → per-channel noise strength, starting at 0.1 for every class."""
+    linear = nn.Linear(e_dim, channels)
+    nn.init.zeros_(linear.weight)
+    nn.init.constant_(linear.bias, 0.1)
+    return linear
 
 
 def _noise_at(noise: torch.Tensor, index: int, like: torch.Tensor) -> torch.Tensor:
@@ -156,7 +168,7 @@ class TextureStats(nn.Module):
     def grams(self, x: torch.Tensor) -> list[torch.Tensor]:
         """x: N×3×H×W in 0..1 → [colour mean, colour covariance, then per feature scale its mean and covariance].
         Centred: raw Gram matrices of ReLU features are dominated by their means, and the texture got lost."""
-        out = [x.mean(dim=(2, 3)), _covariance(x)]
+        out = [x.mean(dim=(2, 3)), _covariance(x), _fine_energy(x)]
         h = x
         for index in range(self.layers):
             if index:
@@ -176,12 +188,32 @@ class TextureStats(nn.Module):
         """Relative error per class and statistic: a smooth sky's small grain counts as much as a brick wall's
         large one (normalised over all classes, the flat classes' errors vanished and they came out grainy)."""
         total = fake.new_zeros(())
-        for stat, target in zip(self.grams(fake), targets):
+        for index, (stat, target) in enumerate(zip(self.grams(fake), targets)):
             wanted = target[labels]
+            if index == FINE_ENERGY:  # already logarithmic: an e-fold error in grain costs 1
+                total = total + (stat - wanted).pow(2).mean()
+                continue
             dims = tuple(range(1, wanted.ndim))
-            scale = wanted.pow(2).mean(dim=dims) + 0.01 * target.pow(2).mean()
+            scale = wanted.pow(2).mean(dim=dims) + 1e-3 * target.pow(2).mean()
             total = total + ((stat - wanted).pow(2).mean(dim=dims) / scale).mean()
         return total
+
+
+FINE_ENERGY = 2  # position of _fine_energy in TextureStats.grams
+LAPLACE = torch.tensor([[0.0, 1.0, 0.0], [1.0, -4.0, 1.0], [0.0, 1.0, 0.0]])
+
+
+def _fine_energy(x: torch.Tensor) -> torch.Tensor:
+    """log of the mean squared Laplacian per colour channel at full and half size: the pixel-level grain.
+    Random 3×3 features hardly see white noise, so without this a sky came out as grainy as gravel."""
+    out = []
+    for level in range(2):
+        if level:
+            x = F.avg_pool2d(x, 2)
+        kernel = LAPLACE.to(x)[None, None].repeat(x.shape[1], 1, 1, 1)
+        lap = F.conv2d(x, kernel, groups=x.shape[1])
+        out.append(torch.log(lap.pow(2).mean(dim=(2, 3)) + 1e-6))
+    return torch.cat(out, dim=1)
 
 
 def _covariance(h: torch.Tensor) -> torch.Tensor:
