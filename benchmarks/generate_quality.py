@@ -9,7 +9,7 @@
   held-out crops of the class (texture_data's held-out strips, at the working scale); must be ≥ 0.5.
 - class match: an independent classifier (Lab colour moments and histograms, multi-scale gradient energy and
   orientation: logistic regression; NOT the discriminator) trained on held-out real crops, asked which of the
-  16 classes each painted 128 px crop shows; must be ≥ 0.8. Its own accuracy on other held-out crops is reported.
+  16 classes each painted 64 px crop shows; must be ≥ 0.8. Its own accuracy on other held-out crops is reported.
 - seam and the must-show fills: a 600×400 mask on a photo at its native 1296×864 (a Wikimedia photo no texture
   class was cut from: ../shared/training/photos/wikimedia/039.png, a steam locomotive) filled with clouds, grass,
   water, sand and brick wall through the engine's generate op: repetition of the fill, detail vs real crops,
@@ -44,7 +44,7 @@ from llmvis_studio.training.texture_data import TextureSet
 
 MUST_SHOW = ("clouds", "grass", "water", "sand", "brick wall")
 PHOTO = ROOT.parent / "shared" / "training" / "photos" / "wikimedia" / "039.png"
-CROP = 128
+CROP = 64  # the held-out strips are at least 64 px wide: larger crops were upscaled (blurred) copies
 
 
 def luminance(rgb: np.ndarray) -> np.ndarray:
@@ -123,7 +123,7 @@ def painted(engine: Engine, model_id: str, name: str, size: int, seed: int) -> n
     spec = engine.catalog.get(model_id)
     info = texture_fill.TextureInfo.of(spec)
     model = engine.open_model(spec, "cpu")
-    c = info.vectors[info.names.index(name)]
+    c, _ = info.condition(name, engine.catalog, seed)  # what a fill with this prompt and seed uses
     return np.clip(np.rint(texture_fill.paint(model, info, c, size, size, seed) * 255), 0, 255).astype(np.uint8)
 
 

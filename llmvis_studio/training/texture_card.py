@@ -80,11 +80,14 @@ def write(data: Path, run: Path, bench: Optional[Path], sheets: Optional[Path], 
             "the editor paints a mask once at the photo's own resolution (no tiling), fits colour and light to the "
             "ring around the mask in Lab, and blends the edge (engine/ops/texture_fill.py).", "",
             "## Training", "",
+            f"`python -m llmvis_studio.training.texture_data --out runs/texture-data` (the sources below), then "
             f"`{entry['reproduce']}`: {m['steps']} steps, {m['train_minutes']} min on 2 shared AVX2 CPU cores "
-            f"(fp32, one thread: two threads were ~10× slower under the machine's load), batch of 64 px crops. "
-            "Loss: centred covariances (\"Gram\" statistics) of a fixed random 4-scale conv net, relative error per "
-            "class, against per-class means over real crops; the patch critic with a projection of c is in the code "
-            "(`--adv`) but the run below used it only as stated in `reproduce`. "
+            "(fp32, one torch thread: two threads were ~10× slower under the machine's load), batches of 8 crops "
+            "of 64 px. Losses: (1) texture statistics of a fixed random 4-scale conv net (feature means and centred "
+            "covariances, colour mean and covariance), relative error per class, against per-class means over real "
+            "crops; (2) the log of the class's mean Laplacian energy at full and half size (the grain); (3) the hinge "
+            "loss of a spectrally normalised patch critic with a projection of c, weight `--adv` from step "
+            "`--adv-after`. EMA of the generator's weights is what is exported. "
             f"Generator {entry['parameters']:,} parameters; ONNX vs torch max |diff| {m['onnx_vs_torch_max_abs']}.", "",
             "## Data and licences", "",
             f"Textures at a working scale (longer side ≤ {sources['work_side']} px; walls, planks, rock and bark "

@@ -34,6 +34,7 @@ GIMP = Path("/usr/share/gimp/2.0/patterns")
 PHOTOS = Path(__file__).resolve().parents[3] / "shared" / "training" / "photos"  # ../shared next to the repo
 WORK_SIDE = 512
 HOLDOUT_FRACTION = 0.25
+MAX_MODES = 8  # looks per class the generator learns apart (one per source; a user's many images share 8)
 MIN_SIDE = 64  # a pattern smaller than this is tiled 2×2 (gimp patterns are seamless)
 
 
@@ -255,14 +256,17 @@ class TextureSet:
         folder_data = ImageFolder(str(folder), side)
         return cls(list(folder_data.classes), folder_data.images), folder_data.summary
 
-    def crops(self, rng: np.random.Generator, labels: np.ndarray, size: int, augment: bool = True) -> np.ndarray:
-        """N×size×size×3 uint8 random crops, one per label; sources picked by area so big ones count more."""
+    def crops(self, rng: np.random.Generator, labels: np.ndarray, size: int, augment: bool = True,
+              modes: Optional[np.ndarray] = None) -> np.ndarray:
+        """N×size×size×3 uint8 random crops, one per label: from source `modes[i]` of the class when given
+        (see `mode_of`), else a source picked by area so big ones count more."""
         out = np.empty((len(labels), size, size, 3), np.uint8)
         for row, label in enumerate(labels):
             pool = self.images[label]
+            if modes is not None:
+                pool = [im for j, im in enumerate(pool) if j % MAX_MODES == modes[row]]
             weights = np.array([max(1, (im.shape[0] - size + 1) * (im.shape[1] - size + 1)) for im in pool], float)
-            image = pool[rng.choice(len(pool), p=weights / weights.sum())]
-            image = _at_least(image, size)
+            image = _at_least(pool[rng.choice(len(pool), p=weights / weights.sum())], size)
             y = rng.integers(0, image.shape[0] - size + 1)
             x = rng.integers(0, image.shape[1] - size + 1)
             crop = image[y:y + size, x:x + size]
@@ -271,6 +275,20 @@ class TextureSet:
             if augment and self.names[label] in VFLIP_OK and rng.random() < 0.5:
                 crop = crop[::-1]
             out[row] = crop
+        return out
+
+    def mode_counts(self) -> list[int]:
+        """Modes per class: its sources (image j belongs to mode j % MAX_MODES)."""
+        return [min(len(pool), MAX_MODES) for pool in self.images]
+
+    def random_modes(self, rng: np.random.Generator, labels: np.ndarray, size: int) -> np.ndarray:
+        """A mode per label, by the area of its sources (a big texture is a more common look of the class)."""
+        out = np.empty(len(labels), np.int64)
+        for row, label in enumerate(labels):
+            area = np.zeros(self.mode_counts()[label])
+            for j, im in enumerate(self.images[label]):
+                area[j % MAX_MODES] += max(1, (im.shape[0] - size + 1) * (im.shape[1] - size + 1))
+            out[row] = rng.choice(len(area), p=area / area.sum())
         return out
 
 

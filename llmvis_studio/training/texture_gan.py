@@ -93,8 +93,15 @@ class Trainer:
         self.ema = copy.deepcopy(self.generator).eval()
         self.critic = PatchCritic(self.vectors.shape[1])
         self.stats = TextureStats()
-        self.targets = self.stats.targets([to_tensor(self.data.crops(np.random.default_rng(99), np.full(64, k), cfg.crop))
-                                           .add(1.0).mul(0.5) for k in range(len(self.data.names))])
+        # one conditioning offset and one statistics target per look (source) of a class: matching the class mean
+        # made every brick wall the grey-brown average of red and beige bricks
+        counts = self.data.mode_counts()
+        self.mode_base = torch.tensor(np.concatenate([[0], np.cumsum(counts)[:-1]]), dtype=torch.long)
+        self.offsets = mode_offsets(sum(counts), self.vectors.shape[1])
+        rng = np.random.default_rng(99)
+        self.targets = self.stats.targets([
+            to_tensor(self.data.crops(rng, np.full(32, k), cfg.crop, modes=np.full(32, m))).add(1.0).mul(0.5)
+            for k, count in enumerate(counts) for m in range(count)])
         self.opt_g = torch.optim.Adam(self.generator.parameters(), lr=cfg.lr, betas=(0.5, 0.99))
         self.opt_d = torch.optim.Adam(self.critic.parameters(), lr=2e-4, betas=(0.0, 0.9))
         self.rng = np.random.default_rng(cfg.seed)
@@ -140,19 +147,22 @@ class Trainer:
 
     def train_step(self) -> dict[str, float]:
         cfg = self.cfg
-        labels = torch.from_numpy(self.rng.integers(0, len(self.data.names), size=cfg.batch))
-        c = self.vectors[labels]
+        labels_np = self.rng.integers(0, len(self.data.names), size=cfg.batch)
+        modes_np = self.data.random_modes(self.rng, labels_np, cfg.crop)
+        labels = torch.from_numpy(labels_np)
+        flat = self.mode_base[labels] + torch.from_numpy(modes_np)
+        c = self.vectors[labels] + self.offsets[flat]
         z, noise = noise_inputs(cfg.batch, cfg.z_channels, cfg.crop // DOWNSAMPLE, cfg.crop // DOWNSAMPLE)
         fake = self.generator(z, noise, c)
         use_adv = cfg.adv > 0 and self.step >= cfg.adv_after
         loss_d = torch.zeros(())
         if use_adv:  # real crops are only needed by the critic
-            real = to_tensor(self.data.crops(self.rng, labels.numpy(), cfg.crop))
+            real = to_tensor(self.data.crops(self.rng, labels_np, cfg.crop, modes=modes_np))
             loss_d = F.relu(1.0 - self.critic(real, c)).mean() + F.relu(1.0 + self.critic(fake.detach(), c)).mean()
             self.opt_d.zero_grad(set_to_none=True)
             loss_d.backward()
             self.opt_d.step()
-        stats = self.stats.loss((fake + 1.0) * 0.5, labels, self.targets)
+        stats = self.stats.loss((fake + 1.0) * 0.5, flat, self.targets)
         adv = -self.critic(fake, c).mean() if use_adv else torch.zeros(())
         loss = stats + cfg.adv * adv
         self.opt_g.zero_grad(set_to_none=True)
@@ -200,6 +210,11 @@ class Trainer:
                 last_export = time.time()
         return self.export()
 
+    def conditions(self) -> list[torch.Tensor]:
+        """Per class: its modes' conditioning vectors (class embedding + mode offset), M×c_dim."""
+        return [self.vectors[k] + self.offsets[int(self.mode_base[k]):int(self.mode_base[k]) + count]
+                for k, count in enumerate(self.data.mode_counts())]
+
     # ------------------------------------------------------------ export
 
     def export(self) -> Path:
@@ -216,7 +231,7 @@ class Trainer:
             from llmvis_studio.training.gen_train import register_model
 
             register_model(entry, self.out)
-        sample_sheet(sampler, self.vectors, self.data.names, self.out / "samples" / f"step_{self.step:06d}.png")
+        sample_sheet(sampler, self.conditions(), self.data.names, self.out / "samples" / f"step_{self.step:06d}.png")
         self.log(f"exported step {self.step} ({self.elapsed / 60:.1f} min): ONNX vs torch {max_abs:.1e}")
         return onnx_path
 
@@ -260,8 +275,17 @@ def onnx_matches(generator: TextureGenerator, path: Path) -> float:
     return worst
 
 
+MODE_NORM = 0.5  # class embeddings are unit vectors about 1 apart; a look is a smaller step off its class
+
+
+def mode_offsets(count: int, c_dim: int, seed: int = 4321) -> torch.Tensor:
+    """Fixed random directions (norm MODE_NORM), one per look of a class; stored in the manifest per class."""
+    offsets = torch.randn(count, c_dim, generator=torch.Generator().manual_seed(seed))
+    return offsets / offsets.norm(dim=1, keepdim=True) * MODE_NORM
+
+
 @torch.no_grad()
-def sample_sheet(generator: TextureGenerator, vectors: torch.Tensor, names: list[str], path: Path,
+def sample_sheet(generator: TextureGenerator, conditions: list[torch.Tensor], names: list[str], path: Path,
                  size: int = 128) -> Path:
     from PIL import Image
 
@@ -270,7 +294,8 @@ def sample_sheet(generator: TextureGenerator, vectors: torch.Tensor, names: list
     rows = []
     for index in range(len(names)):
         z, noise = noise_inputs(3, generator.z_channels, cells, cells, gen)
-        images = ExportWrapper(generator)(z, noise, vectors[index:index + 1].repeat(3, 1))
+        modes = conditions[index]
+        images = ExportWrapper(generator)(z, noise, modes[torch.arange(3) % len(modes)])  # three looks
         rows.append(np.concatenate(list(images.clamp(0, 1).permute(0, 2, 3, 1).numpy()), axis=1))
     columns = (len(rows) + 7) // 8
     sheet = np.concatenate([np.concatenate(rows[i * 8:(i + 1) * 8], axis=0) for i in range(columns)], axis=1)
@@ -285,7 +310,9 @@ def manifest_entry(trainer: Trainer, onnx_path: Path, max_abs: float) -> dict:
 
     cfg, g = trainer.cfg, trainer.ema
     bundled = (Path(cfg.data) / "sources.json").is_file()
-    classes = [{"name": name, "images": len(trainer.data.images[i]), "embedding": pack_vector(trainer.vectors[i].numpy())}
+    modes = trainer.conditions()
+    classes = [{"name": name, "images": len(trainer.data.images[i]), "embedding": pack_vector(trainer.vectors[i].numpy()),
+                "modes": [pack_vector((m - trainer.vectors[i]).numpy()) for m in modes[i]]}
                for i, name in enumerate(trainer.data.names)]
     return {
         "id": cfg.model_id,

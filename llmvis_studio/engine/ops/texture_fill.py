@@ -48,6 +48,7 @@ class TextureInfo:
     noise_channels: int
     downsample: int
     embedder: dict
+    modes: tuple[np.ndarray, ...] = ()  # per class: M×c_dim offsets, one per look it learned (may be empty)
 
     @classmethod
     def of(cls, spec: ModelSpec) -> "TextureInfo":
@@ -58,21 +59,29 @@ class TextureInfo:
             vectors = np.stack([unpack_vector(c["embedding"]) for c in classes]).astype(np.float32)
             z_channels, downsample = int(extra["z_channels"]), int(extra["downsample"])
             noise_channels = int(extra.get("noise_channels", 0))
+            modes = tuple(np.stack([unpack_vector(m) for m in c["modes"]]).astype(np.float32) if c.get("modes")
+                          else np.zeros((0, vectors.shape[1]), np.float32) for c in classes)
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelError(f"Model '{spec.id}' is not a texture generator this version can use (its manifest "
                              "lacks classes, z_channels or downsample).", detail=repr(exc)) from exc
         if not names or z_channels < 1 or downsample < 1:
             raise ModelError(f"Model '{spec.id}' lists no classes.")
         return cls(names, vectors, z_channels, noise_channels, downsample,
-                   dict(extra.get("embedder", {"kind": "hashed-bow"})))
+                   dict(extra.get("embedder", {"kind": "hashed-bow"})), modes)
 
     def condition(self, prompt: str, catalog: Optional[Catalog], seed: int) -> tuple[np.ndarray, str]:
-        """The c vector for a prompt (a mix of classes) or, with no prompt, one class picked by the seed."""
+        """The c vector for a prompt (a mix of classes) or, with no prompt, one class picked by the seed; each
+        class takes one of its learned looks (red or beige bricks, white or grey clouds), picked by the seed."""
+        rng = np.random.default_rng(seed)
         mix: Optional[Conditioning] = conditioning_for_prompt(prompt, self.names, self.vectors, self.embedder, catalog)
         if mix is not None:
-            return mix.vector, f"{mix.describe(self.names)} (matched by {mix.matched_by})"
-        pick = int(np.random.default_rng(seed).integers(0, len(self.names)))
-        return self.vectors[pick], f"random class: {self.names[pick]}"
+            weights, described = mix.weights, f"{mix.describe(self.names)} (matched by {mix.matched_by})"
+        else:
+            pick = int(rng.integers(0, len(self.names)))
+            weights, described = np.eye(len(self.names), dtype=np.float32)[pick], f"random class: {self.names[pick]}"
+        looks = [m[int(rng.integers(0, len(m)))] if len(m) else np.zeros_like(v) for m, v in zip(self.modes, self.vectors)]
+        c = (np.asarray(weights, np.float32)[:, None] * (self.vectors + np.stack(looks))).sum(axis=0)
+        return c.astype(np.float32), described
 
 
 def paint(model: LoadedModel, info: TextureInfo, c: np.ndarray, height: int, width: int, seed: int) -> np.ndarray:
@@ -101,8 +110,11 @@ def sample(context: OpContext, spec: ModelSpec, prompt: str, count: int, seed: i
     """(N×size×size×3 float textures, the conditioning in words, provider): the `generate` command's samples."""
     info = TextureInfo.of(spec)
     model = context.open_model(spec, device)
-    c, described = info.condition(prompt, context.catalog, seed)
-    images = np.stack([paint(model, info, c, size, size, seed + k) for k in range(count)])
+    images, described = [], ""
+    for k in range(count):  # each sample its own look and noise
+        c, described = info.condition(prompt, context.catalog, seed + k)
+        images.append(paint(model, info, c, size, size, seed + k))
+    images = np.stack(images)
     return images, described, short_provider(model.provider)
 
 
@@ -237,7 +249,7 @@ def run(context: OpContext, request: EditRequest, spec: ModelSpec, progress: Pro
     info = TextureInfo.of(spec)
     progress.set(0.05, "Generating")
     model = context.open_model(spec, request.device)
-    c, described = info.condition(prompt, context.catalog, seed)
+    c, described = info.condition(prompt, context.catalog, seed * 1000 + variation)
     progress.check()
     result = fill_box(request.image, request.mask, bounds,
                       lambda h, w: paint(model, info, c, h, w, seed * 1000 + variation))

@@ -15,6 +15,8 @@ term keeps the result sharp.
 """
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -181,7 +183,13 @@ class TextureStats(nn.Module):
     def targets(self, crops_per_class: list[torch.Tensor]) -> list[torch.Tensor]:
         """Per class the mean of each statistic over real crops (K×... per statistic): what the generator matches.
         Matching the class mean is what matching a random real crop converges to, with far less noise."""
-        per_class = [[g.mean(dim=0) for g in self.grams(crops)] for crops in crops_per_class]
+        per_class = []
+        for crops in crops_per_class:
+            stats = self.grams(crops)
+            means = [g.mean(dim=0) for g in stats]
+            # grain: the log of the class's mean energy (not the mean log, which a few flat sources pull far down)
+            means[FINE_ENERGY] = torch.logsumexp(stats[FINE_ENERGY], dim=0) - math.log(len(crops))
+            per_class.append(means)
         return [torch.stack(column) for column in zip(*per_class)]
 
     def loss(self, fake: torch.Tensor, labels: torch.Tensor, targets: list[torch.Tensor]) -> torch.Tensor:
