@@ -169,6 +169,13 @@ def main() -> int:
               "repetition_max": max(v["repetition"] for v in per_class.values()),
               "detail_min": min(v["detail"] for v in per_class.values())}
     result["must_show"] = must_show(engine, model_id, real_hf, args.sheet_dir)
+    if "demo-textures-gan" in engine.catalog.ids():  # the 32 px generator this replaces, mirror-tiled over the mask
+        photo, mask = photo_and_mask(600, 400, seed=0)
+        old = engine.run(EditRequest.build("generate", photo, mask, model_id="demo-textures-gan",
+                                           params={"seed": 3}, prompt="clouds")).image
+        ys, xs = np.nonzero(mask)
+        result["repetition_old_demo_generator_clouds"] = round(repetition(old[ys.min():ys.max() + 1,
+                                                                                 xs.min():xs.max() + 1]), 3)
     if args.sheet_dir:
         args.sheet_dir.mkdir(parents=True, exist_ok=True)
         half = (len(sheet_rows) + 1) // 2

@@ -36,6 +36,9 @@ def bench_lines(bench: dict) -> list[str]:
     for name, row in bench["must_show"].items():
         lines.append(f"| {name} | {row['repetition']} | {row['detail']} | {row['seam']} | {row['seam_original_photo']} "
                      f"| {row['outside_unchanged']} |")
+    if "repetition_old_demo_generator_clouds" in bench:
+        lines += ["", f"For comparison, the 32 px demo generator it replaces (mirror-tiled over the same clouds mask): "
+                      f"repetition {bench['repetition_old_demo_generator_clouds']}."]
     if "timing_1mp" in bench:
         t = bench["timing_1mp"]
         lines += ["", f"1 MP fill (1000×1000 mask on 2048×1538, 2 threads): {t['wall_s']} s wall, {t['cpu_s']} s CPU "

@@ -388,8 +388,17 @@ def main(argv: Optional[list[str]] = None) -> int:
     for name in ("steps", "batch", "crop", "threads", "seed", "adv_after"):
         parser.add_argument("--" + name.replace("_", "-"), type=int, default=getattr(TextureConfig, name))
     parser.add_argument("--install", type=Path, help="after training, copy the model into this models folder")
+    parser.add_argument("--until", help="stop by this UTC time (HH:MM) even if --minutes is not used up: a run "
+                                        "that waited for the training lock must still end inside its window")
     args = parser.parse_args(argv)
-    cfg = TextureConfig(**{k: v for k, v in vars(args).items() if k != "install"},
+    if args.until:
+        import datetime as dt
+
+        now = dt.datetime.now(dt.timezone.utc)
+        hour, minute = (int(part) for part in args.until.split(":"))
+        end = now.replace(hour=hour, minute=minute, second=0, microsecond=0)
+        args.minutes = max(0.5, min(args.minutes, (end - now).total_seconds() / 60.0))
+    cfg = TextureConfig(**{k: v for k, v in vars(args).items() if k not in ("install", "until")},
                         command="python -m llmvis_studio.training.texture_gan " + " ".join(argv or sys.argv[1:]))
     trainer = Trainer(cfg)
     trainer.run()
