@@ -66,7 +66,7 @@ def cmd_stylize(args: argparse.Namespace) -> int:
     from .cli import run_file_op
 
     params = {"style": args.style, "strength": args.strength}
-    for key in ("feather", "detail", "working_size"):
+    for key in ("feather", "detail", "working_size", "colours"):
         if getattr(args, key) is not None:
             params[key] = getattr(args, key)
     return run_file_op(args, "stylize", f"stylize {Path(args.style).name}", params, mask_path=args.mask)
@@ -89,6 +89,8 @@ def add_text_commands(sub, add_device: Callable[[argparse.ArgumentParser], None]
     sty.add_argument("--detail", type=float, default=None, help="how much fine photo detail to keep, 0..2 (0.7)")
     sty.add_argument("--working-size", dest="working_size", type=int, default=None,
                      help="long side the style network sees (default 1024); the output keeps the input size")
+    sty.add_argument("--colours", choices=("style", "keep"), default=None,
+                     help="style: the painting's colours (default); keep: the photo's colours, the style's light and strokes")
     sty.add_argument("--model", help="model id (see `models list`)")
     sty.add_argument("--overwrite", action="store_true",
                      help="replace the output even if it is write-protected (its mode is kept)")
