@@ -223,7 +223,7 @@ def fill_box(image: np.ndarray, mask: np.ndarray, bounds: Bounds, paint_box) -> 
     hole = mask_crop > 0
     rgb = to_float_rgb(image_crop)
     texture = paint_box(crop.extent.height, crop.extent.width)
-    depth = float(np.clip(0.2 * min(height, width), 6.0, 120.0))
+    depth = float(np.clip(0.1 * min(height, width), 6.0, 60.0))  # longer fades read as a hazy frame
     fitted = fit_to_photo(texture, rgb, hole, ring_mask(hole, ring_width), depth)
     feather = max(1.0, min(6.0, 0.05 * min(height, width)))
     weight = inward_ramp(hole, feather) * (mask_crop.astype(np.float32) / 255.0)
