@@ -261,7 +261,7 @@ def main(argv: list[str] | None = None) -> int:
     shutil.copyfile(last_grid, models / "cards" / grid_name)
     entry.update({
         "id": MODEL_ID, "name": "Demo textures (GAN 32 px: sky, foliage, water, fur, grass, gravel, brick)",
-        "file": onnx_target.name, "sha256": sha256_of(onnx_target), "default": True, "licence": LICENCE,
+        "file": onnx_target.name, "sha256": sha256_of(onnx_target), "default": False, "licence": LICENCE,  # texture-gan is the default
         "truncation": TRUNCATION,
         "source": "trained here (llmvis_studio.training.demo_textures; photos from scikit-image and scikit-learn, "
                   f"see models/cards/{MODEL_ID}.md)",
