@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import tempfile
 import time
 from pathlib import Path
 
@@ -38,7 +37,6 @@ from llmvis_studio.catalog.catalog import spec_from_entry
 from llmvis_studio.core.requests import EditRequest
 from llmvis_studio.engine import Engine
 from llmvis_studio.engine.ops import texture_fill
-from llmvis_studio.engine.ops.base import OpContext
 from llmvis_studio.training.removal_masks import scores as seam_scores
 from llmvis_studio.training.texture_data import TextureSet
 

@@ -20,7 +20,7 @@ import shutil
 import sys
 import time
 import warnings
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
@@ -191,7 +191,6 @@ class Trainer:
                  f"critic {count_parameters(self.critic):,}; batch {cfg.batch} × {cfg.crop} px, {cfg.threads} threads")
         started, last_export = time.time(), time.time()
         base_elapsed, base_step = self.elapsed, self.step
-        exported = None
         while self.step < cfg.steps and time.time() - started < cfg.minutes * 60:
             self.set_learning_rate((time.time() - started) / (cfg.minutes * 60))
             losses = self.train_step()
@@ -206,7 +205,7 @@ class Trainer:
                          f"adv {np.mean(self.history['adv'][-25:]):.3f} D {np.mean(self.history['D'][-25:]):.3f} "
                          f"{rate:.2f} steps/s")
             if time.time() - last_export > cfg.export_minutes * 60:
-                exported = self.export()
+                self.export()  # a time limit or a crash still leaves a usable model
                 last_export = time.time()
         return self.export()
 
