@@ -26,6 +26,7 @@ EXAMPLES: dict[str, str] = {
     "self-test": "llmvis-studio self-test --json",
     "train gan": "llmvis-studio train gan --data textures/ --out runs/gan1 --size 32 --steps 2000",
     "train vae": "llmvis-studio train vae --data textures/ --out runs/vae1 --size 32 --steps 2000",
+    "train texture": "llmvis-studio train texture --data textures/ --out runs/tex1 --minutes 20",
     "export": "llmvis-studio export runs/gan1",
     "generate": "llmvis-studio generate --model runs/gan1 --prompt 'bricks' -n 8 --out samples/",
     "prompt": "llmvis-studio prompt 'remove the scratches' --json",

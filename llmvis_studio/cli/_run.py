@@ -28,7 +28,7 @@ PROGRESS_DELAY_S = 1.0  # shorter jobs print no progress at all
 DEVICES = ("auto", "cpu", "cuda")
 # Commands without the elapsed-time ticker: they draw their own progress or are instant (and `prompt -`,
 # which reads requests typed on the terminal).
-NO_TICKER = frozenset({"train gan", "train vae", "completion", "models list"})
+NO_TICKER = frozenset({"train gan", "train vae", "train texture", "completion", "models list"})
 OUTPUT_ARGS = ("output", "mask_output", "out", "output_dir")  # what a summary reports as written
 
 

@@ -95,6 +95,24 @@ def cmd_fill(args: argparse.Namespace) -> int:
     return 0
 
 
+def add_texture_training(kinds) -> None:
+    """`train texture`: the resolution-free generator (fills a mask of any size at full resolution)."""
+    p = kinds.add_parser("texture", help="resolution-free texture generator; sub-folder names are the classes")
+    p.add_argument("--data", required=True, help="image folder: one sub-folder per class")
+    p.add_argument("--out", required=True, help="run folder (checkpoint, samples, generator.onnx + model.json)")
+    p.add_argument("--minutes", type=float, default=20.0, help="wall-clock budget (default 20)")
+    p.add_argument("--steps", type=int, default=1_000_000, help="stop earlier after this many steps")
+    p.add_argument("--batch", type=int, default=8)
+    p.add_argument("--crop", type=int, default=64, help="training crop, a multiple of 16 (default 64)")
+    p.add_argument("--adv", type=float, default=0.0, help="weight of the adversarial term (default 0: statistics only)")
+    p.add_argument("--threads", type=int, default=1, help="torch threads (1 is fastest on a busy 2-core CPU)")
+    p.add_argument("--resume", action="store_true", help="continue from RUN/checkpoint.pt")
+    p.add_argument("--id", dest="model_id", default="", help="model id (default: texture-RUNFOLDERNAME)")
+    p.add_argument("--no-register", dest="no_register", action="store_true",
+                   help="do not add the exported model to the user's models folder")
+    p.set_defaults(handler=cmd_train, kind="texture")
+
+
 def register(sub) -> None:
     _register_train(sub)
     _register_export_generate_fill(sub)
@@ -135,6 +153,7 @@ def _register_train(sub) -> None:
         p.add_argument("--no-register", dest="no_register", action="store_true",
                        help="do not add the exported model to the user's models folder")
         p.set_defaults(handler=cmd_train, kind=kind)
+    add_texture_training(kinds)
 
 
 def _register_export_generate_fill(sub) -> None:

@@ -64,7 +64,7 @@ def cmd_prompt(args: argparse.Namespace) -> int:
 
 def cmd_stylize(args: argparse.Namespace) -> int:
     params = {"style": args.style, "strength": args.strength}
-    for key in ("feather", "detail", "working_size"):
+    for key in ("feather", "detail", "working_size", "colours"):
         if getattr(args, key) is not None:
             params[key] = getattr(args, key)
     return run_file_op(args, "stylize", f"stylize {Path(args.style).name}", params, mask_path=args.mask)
@@ -87,4 +87,6 @@ def register(sub) -> None:
     sty.add_argument("--detail", type=float, default=None, help="how much fine photo detail to keep, 0..2 (0.7)")
     sty.add_argument("--working-size", dest="working_size", type=int, default=None,
                      help="long side the style network sees (default 1024); the output keeps the input size")
+    sty.add_argument("--colours", choices=("style", "keep"), default=None,
+                     help="style: the painting's colours (default); keep: the photo's colours, the style's light and strokes")
     finish_command(sty, cmd_stylize, overwrite=True, model_help="model id (see `models list`)")

@@ -24,6 +24,10 @@ def config_from_args(args: argparse.Namespace, command: str = "") -> GenConfig:
 
 
 def train_command(args: argparse.Namespace) -> int:
+    if args.kind == "texture":  # the resolution-free generator has its own trainer (training/texture_gan.py)
+        from llmvis_studio.training.texture_gan import train_from_args
+
+        return train_from_args(args)
     command = (f"llmvis-studio train {args.kind} --data {shlex.quote(str(args.data))} --out {shlex.quote(str(args.out))} "
                f"--size {args.size} --steps {args.steps} --batch {args.batch}"
                + (f" --width {args.width}" if args.width else "") + f" --seed {args.seed}")

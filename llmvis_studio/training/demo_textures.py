@@ -206,7 +206,8 @@ def shipped_entry(entry: dict, onnx_target: Path, reproduce: str, longer: dict) 
 
     entry.update({
         "id": MODEL_ID, "name": "Demo textures (GAN 32 px: sky, foliage, water, fur, grass, gravel, brick)",
-        "file": onnx_target.name, "sha256": sha256_of(onnx_target), "default": True, "licence": LICENCE,
+        "file": onnx_target.name, "sha256": sha256_of(onnx_target),
+        "default": False, "licence": LICENCE,  # texture-gan is the default generator
         "truncation": TRUNCATION,
         "source": "trained here (llmvis_studio.training.demo_textures; photos from scikit-image and scikit-learn, "
                   f"see models/cards/{MODEL_ID}.md)",

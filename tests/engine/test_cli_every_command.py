@@ -22,6 +22,7 @@ COMMANDS = [name for name, _ in leaf_parsers(build_parser())]
 RUN_ELSEWHERE = {
     "train gan": "tests/training/test_gan_vae.py::test_train_gan_then_generate_four_different_images",
     "train vae": "tests/training/test_gan_vae.py::test_vae_loss_falls_and_export_works",
+    "train texture": "tests/training/test_texture_gan.py::test_train_texture_cli_on_an_image_folder",
     "export": "tests/training/test_gan_vae.py::test_export_command_rebuilds_from_the_checkpoint",
     "self-test": "tests/engine/test_batch.py::test_self_test_passes_on_the_bundled_models",
     "prompt": "tests/engine/test_text_cli.py::test_prompt_json_prints_one_object",

@@ -39,7 +39,7 @@ def test_fill_is_the_editors_request_and_keeps_every_pixel_outside_the_mask(scan
             "--seed", "5", "--variation", "3", "--json"]
     assert main([str(a) for a in argv]) == 0
     summary = json.loads(capsys.readouterr().out)
-    assert summary["model"] == "demo-textures-gan" and summary["provider"] in ("CPU", "CUDA")
+    assert summary["model"] == "texture-gan" and summary["provider"] in ("CPU", "CUDA")
     assert "Variation 3 of 4 (seed 5)" in summary["notes"][0]
     out, _ = load_image(folder / "out.png")
     np.testing.assert_array_equal(out[mask == 0], crop[mask == 0])

@@ -133,3 +133,17 @@ def test_cli_stylize_with_mask_and_a_clear_error_for_unknown_styles(tmp_path, pi
     proc = cli("stylize", tmp_path / "in.png", tmp_path / "bad.png", "--style", "nope", models=models_dir())
     assert_one_line_error(proc)
     assert "Presets:" in proc.stderr and "mosaic" in proc.stderr and not (tmp_path / "bad.png").exists()
+
+
+def test_keep_colours_transfers_the_style_on_luminance_only(engine, picture):
+    """With colours=keep the photo's Lab a/b survive (within rounding) and the lightness still changes."""
+    kept = stylize(engine, picture, colours="keep")
+    styled = stylize(engine, picture)
+    lab = lambda rgb: cv2.cvtColor(rgb.astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)  # noqa: E731
+    original, kept_lab, styled_lab = lab(picture), lab(kept), lab(styled)
+    chroma_kept = np.abs(kept_lab[..., 1:] - original[..., 1:]).mean()
+    assert chroma_kept < 0.5 * np.abs(styled_lab[..., 1:] - original[..., 1:]).mean()
+    assert np.abs(kept_lab[..., 0] - styled_lab[..., 0]).mean() < 3.0  # the same strokes and light
+    assert np.abs(kept_lab[..., 0] - original[..., 0]).mean() > 3.0
+    with pytest.raises(InputError, match="colours must be"):
+        stylize(engine, picture, colours="sepia")

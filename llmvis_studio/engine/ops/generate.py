@@ -25,6 +25,7 @@ from ...core.pixels import blend_inside_mask, from_float_rgb, to_float_rgb
 from ...core.requests import EditRequest
 from ..conditioning import Conditioning, conditioning_for_prompt, unpack_vector
 from ..session import LoadedModel, short_provider, translate_ort_error
+from . import texture_fill
 from .base import OpContext, OpOutput, ProgressLike
 from .params import GenerateParams, request_params
 
@@ -91,6 +92,8 @@ def sample(context: OpContext, spec: ModelSpec, prompt: str, count: int, seed: i
     """(N×S×S×3 float images, a one-line description of the conditioning, provider)."""
     if not 1 <= count <= MAX_SAMPLES:
         raise InputError(f"Ask for 1 to {MAX_SAMPLES} images, not {count}.")
+    if texture_fill.is_texture_model(spec):  # one adapter per model family
+        return texture_fill.sample(context, spec, prompt, count, seed, device)
     info = GeneratorInfo.of(spec)
     rng = np.random.default_rng(seed)
     z = (rng.standard_normal((count, info.z_dim)) * info.truncation).astype(np.float32)
@@ -169,6 +172,8 @@ def fill_region(image: np.ndarray, mask: np.ndarray, sample_rgb: np.ndarray, bou
 
 
 def run(context: OpContext, request: EditRequest, spec: ModelSpec, progress: ProgressLike) -> OpOutput:
+    if texture_fill.is_texture_model(spec):  # resolution-free generators paint the mask at full size
+        return texture_fill.run(context, request, spec, progress)
     bounds = None if request.mask is None else nonzero_bounds(request.mask)
     if request.mask is None or bounds is None:
         raise InputError("Paint a mask first: generate fills the masked area with new content.")

@@ -81,6 +81,7 @@ class StylizeParams(OpParams):
     detail: Optional[float] = None  # 0..2; None: the model's detail
     working_size: Optional[float] = None  # px; None: the model's working_size
     feather: Optional[float] = None  # px; None: from the image size
+    colours: Optional[str] = None  # "style" (the painting's colours, default) or "keep" (the photo's, style on lightness)
 
 
 @dataclass(frozen=True)

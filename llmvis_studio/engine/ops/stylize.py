@@ -9,7 +9,8 @@ So the output always has the input's size, with no cap.
 
 With a mask the edit fades in over `feather` pixels on both sides of the mask edge and nothing
 changes farther than `feather` pixels outside it (bit-exact). `strength` (0..1) blends with the
-original; 0 returns the input unchanged.
+original; 0 returns the input unchanged. `colours` = keep transfers the style on luminance only (the photo's
+own a/b in Lab), for painting styles whose palette would otherwise recolour the scene.
 """
 from __future__ import annotations
 
@@ -208,6 +209,15 @@ def _or(value: Optional[float], default: float) -> float:
     return default if value is None else float(value)
 
 
+def keep_colours(styled: np.ndarray, original: np.ndarray) -> np.ndarray:
+    """The style on luminance only: Lab lightness from the stylised picture, a/b from the photo (grass stays
+    green and the sky blue under a watercolour)."""
+    styled_lab = cv2.cvtColor(np.ascontiguousarray(styled, np.float32), cv2.COLOR_RGB2Lab)
+    original_lab = cv2.cvtColor(np.ascontiguousarray(original, np.float32), cv2.COLOR_RGB2Lab)
+    styled_lab[..., 1:] = original_lab[..., 1:]
+    return np.clip(cv2.cvtColor(styled_lab, cv2.COLOR_Lab2RGB), 0.0, 1.0)
+
+
 def _number(key: str, value: Optional[float], default: float, low: float, high: float) -> float:
     """The given value (the params parser made it a float) or the default, within [low, high]."""
     number = default if value is None else value
@@ -252,7 +262,14 @@ def run(context: OpContext, request: EditRequest, spec: ModelSpec, progress: Pro
 
             raise translate_ort_error(exc) from exc
 
-    styled = stylize_rgb(transfer_run, to_float_rgb(request.image), vector, working_size, detail, progress)
+    colours = params.colours or "style"
+    if colours not in ("style", "keep"):
+        raise InputError(f"colours must be 'style' or 'keep', not {colours!r}.")
+    rgb = to_float_rgb(request.image)
+    styled = stylize_rgb(transfer_run, rgb, vector, working_size, detail, progress)
+    if colours == "keep":
+        styled = keep_colours(styled, rgb)
+    del rgb
     progress.check()
     edited = from_float_rgb(styled, request.image)
     del styled
