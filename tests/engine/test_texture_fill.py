@@ -1,6 +1,8 @@
 """The resolution-free texture generator (models/texture-gan.onnx) through the engine's generate op."""
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -123,6 +125,6 @@ def test_push_pull_fills_gaps_smoothly():
 
 def test_a_manifest_without_the_noise_layout_is_refused(engine):
     spec = engine.catalog.get(MODEL)
-    broken = type(spec)(**{**spec.__dict__, "extra": {k: v for k, v in spec.extra.items() if k != "z_channels"}})
+    broken = dataclasses.replace(spec, extra={k: v for k, v in spec.extra.items() if k != "z_channels"})
     with pytest.raises(ModelError, match="not a texture generator"):
         texture_fill.TextureInfo.of(broken)
