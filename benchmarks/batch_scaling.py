@@ -18,7 +18,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-
 from _common import emit
 
 os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")  # the private head listens on 127.0.0.1 only

@@ -12,13 +12,11 @@ input in 8-bit levels (L*·255/100, exact CIE formulas, and OpenCV's 8-bit Lab a
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import time
 import zlib
 
 import numpy as np
-
 from _common import ROOT, emit
 from denoise_quality import colour_images
 from sr_quality import entry, session

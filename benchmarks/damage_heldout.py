@@ -19,13 +19,10 @@ import argparse
 import time
 from pathlib import Path
 
-import cv2
-import numpy as np
-
-from _common import emit
-
 import inpaint_quality as iq
+import numpy as np
 import real_damage as rd
+from _common import emit
 
 MAX_SIDE = 800
 SENSITIVITY = None  # the model's default (0.5 for a calibrated detector)
@@ -136,6 +133,7 @@ def apply_default(new: str, old: str, new_wins: bool) -> None:
     import json
 
     from _common import ROOT
+
     from llmvis_studio.training.manifest_tools import upsert_entry
 
     path = ROOT / "models" / "manifest.json"

@@ -19,7 +19,6 @@ import time
 import zlib
 
 import numpy as np
-
 from _common import ROOT, emit
 from sr_quality import entry, load_set, memory_per_input_pixel, session
 

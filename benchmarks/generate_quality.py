@@ -29,7 +29,6 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-
 from _common import ROOT, emit
 
 from llmvis_studio.catalog import Catalog, load_catalog

@@ -30,9 +30,8 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from PIL import Image
-
 from _common import ROOT, emit
+from PIL import Image
 
 PHOTOS = ROOT.parent / "shared" / "training" / "photos" / "kodak24"
 BENCH = ROOT.parent / "shared" / "benchmarks" / "sr" / "Set14"

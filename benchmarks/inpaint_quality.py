@@ -29,9 +29,8 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from PIL import Image
-
 from _common import ROOT, emit, record_metrics
+from PIL import Image
 
 from llmvis_studio.core.metrics import hole_psnr, hole_ssim
 

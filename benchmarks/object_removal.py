@@ -25,9 +25,9 @@ import time
 
 import cv2
 import numpy as np
-
 from _common import emit
 from inpaint_quality import load_images
+
 from llmvis_studio.training.removal_masks import object_mask, scores
 
 KINDS = ("blob", "silhouette")

@@ -25,11 +25,9 @@ import time
 from pathlib import Path
 
 import cv2
-import numpy as np
-
-from _common import cpu_kind, emit, record_metrics
-
 import inpaint_quality as iq
+import numpy as np
+from _common import cpu_kind, emit, record_metrics
 
 MODEL_ID = "damage-detector"
 LUMA = np.array([0.299, 0.587, 0.114], np.float32)

@@ -20,9 +20,8 @@ import time
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
-
 from _common import ROOT, emit, machine
+from PIL import Image
 
 SET5 = ROOT.parent / "shared" / "benchmarks" / "sr" / "Set5"
 MODELS = Path(os.environ.get("LLMVIS_MODELS_DIR", ROOT / "models"))

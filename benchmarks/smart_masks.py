@@ -16,7 +16,6 @@ import time
 
 import cv2
 import numpy as np
-
 from _common import emit
 
 from llmvis_studio.core.requests import EditRequest

@@ -25,9 +25,8 @@ import time
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
-
 from _common import ROOT, emit
+from PIL import Image
 
 from llmvis_studio.core.metrics import psnr_y
 

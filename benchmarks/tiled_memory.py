@@ -49,7 +49,6 @@ def main() -> None:
     args = parser.parse_args()
 
     import cv2
-    import numpy as np
 
     from llmvis_studio.core.requests import EditRequest
     from llmvis_studio.engine import Engine

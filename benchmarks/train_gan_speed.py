@@ -9,7 +9,6 @@ Prints JSON with the CPU kind, the precision the run chose and its measured per-
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import subprocess
 import sys
@@ -18,9 +17,8 @@ import time
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
-
 from _common import ROOT, emit
+from PIL import Image
 
 
 def make_folder(root: Path, per_class: int = 12, size: int = 128) -> Path:

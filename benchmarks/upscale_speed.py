@@ -14,9 +14,8 @@ import time
 
 import numpy as np
 import onnx
-from PIL import Image
-
 from _common import ROOT, emit
+from PIL import Image
 
 
 def conv_macs_per_input_pixel(path) -> float:

@@ -23,9 +23,10 @@ import socket
 import sys
 import time
 from collections import deque
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator, Optional
+from typing import Any, Optional
 
 from .batch import BatchJob, BatchSummary, attempt_one, prepare, record_failure
 from .core.errors import InputError, StudioError

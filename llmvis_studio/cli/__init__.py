@@ -12,7 +12,7 @@ goes to the log file instead).
 from __future__ import annotations
 
 import argparse
-from typing import Sequence
+from collections.abc import Sequence
 
 from . import batch, colour, edit, generators, masks, models, text
 from ._help import completion_script, finish_parser

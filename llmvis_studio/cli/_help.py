@@ -4,7 +4,7 @@ a `--json` flag, and file/folder hints for shell completion, given by one walk o
 from __future__ import annotations
 
 import argparse
-from typing import Iterator
+from collections.abc import Iterator
 
 from ..core.errors import StudioError
 

@@ -15,9 +15,10 @@ import logging
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 from ..core.errors import Cancelled, InputError, StudioError
 from ..core.progress import Progress
@@ -74,7 +75,7 @@ class ProgressBar:
     innermost open one draws, so a command-wide ticker gives way to a job's own bar.
     """
 
-    _open: list["ProgressBar"] = []
+    _open: list[ProgressBar] = []
     _lock = threading.RLock()
     _paused = False  # a half-printed line is on the terminal
 
@@ -102,7 +103,7 @@ class ProgressBar:
         self.fraction = min(1.0, max(0.0, float(fraction)))
         self.draw()
 
-    def __enter__(self) -> "ProgressBar":
+    def __enter__(self) -> ProgressBar:
         return self
 
     def __exit__(self, *exc_info: Any) -> None:
@@ -270,18 +271,18 @@ def handle_errors(handler: Callable[[argparse.Namespace], int], args: argparse.N
     try:
         return int(handler(args) or 0)
     except Cancelled:
-        raise fail(130, "cancelled", prefix="")
+        raise fail(130, "cancelled", prefix="") from None
     except StudioError as exc:
         if exc.detail:
             log.debug("detail: %s", exc.detail)
-        raise fail(2, exc.user_message)
+        raise fail(2, exc.user_message) from None
     except KeyboardInterrupt:
-        raise fail(130, "interrupted", prefix="\n")
+        raise fail(130, "interrupted", prefix="\n") from None
     except MemoryError:
-        raise fail(1, "not enough memory for this image; try a smaller --tile")
+        raise fail(1, "not enough memory for this image; try a smaller --tile") from None
     except Exception as exc:  # a bug: one line for the user, the trace in the log
         log.exception("unexpected failure")
-        raise fail(1, f"unexpected failure ({type(exc).__name__}: {exc}); see the log")
+        raise fail(1, f"unexpected failure ({type(exc).__name__}: {exc}); see the log") from None
 
 
 # ---------------------------------------------------------------- the file-op runner

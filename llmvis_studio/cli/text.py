@@ -7,8 +7,8 @@ import codecs
 import json
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from ._run import finish_command, run_file_op
 

@@ -13,9 +13,10 @@ from __future__ import annotations
 import logging
 import threading
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Optional, Union
+from typing import Optional, Union
 
 log = logging.getLogger("llmvis_studio.notify")
 LOG_NAME = "llmvis.log"

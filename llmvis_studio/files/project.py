@@ -41,8 +41,15 @@ from ..core.errors import ImageLoadError, InputError, LargeImageError
 from ..core.hint_layer import POINT_COLUMNS, from_points, to_points
 from .atomic import write_atomically
 from .imageio import ASK_PIXELS, MAX_PIXELS
-from .project_schema import (FORMAT, MAX_HEADER_BYTES, VERSION, VERSION_WITHOUT_HINTS, NewerVersion,
-                             ProjectFormatError, check_header)
+from .project_schema import (
+    FORMAT,
+    MAX_HEADER_BYTES,
+    VERSION,
+    VERSION_WITHOUT_HINTS,
+    NewerVersion,
+    ProjectFormatError,
+    check_header,
+)
 
 ARRAYS = ("original.npy", "image.npy", "mask.npy")
 HINTS = "hints.npy"  # optional (version 2): N×6 uint32 rows y, x, r, g, b, a

@@ -7,9 +7,10 @@ from __future__ import annotations
 import argparse
 import os
 import shlex
-from typing import Any, Callable, Optional
+from collections.abc import Callable
+from typing import Any, Optional
 
-from llmvis_studio.training.gen_train import GenConfig, export_run, run_training, ProgressPrinter
+from llmvis_studio.training.gen_train import GenConfig, ProgressPrinter, export_run, run_training
 
 CONFIG_KEYS = ("data", "out", "size", "steps", "batch", "device", "resume", "width", "z_dim", "lr", "seed",
                "threads", "checkpoint_every", "text_embedder", "model_id", "ms_weight")

@@ -16,9 +16,9 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable
 
 import numpy as np
 from PIL import Image

@@ -15,8 +15,9 @@ import os
 import sys
 import time
 from collections import Counter
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from llmvis_studio.training.tool_cli import model_tool_main
 

@@ -25,11 +25,12 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 
 from llmvis_studio.catalog import load_catalog
-from llmvis_studio.engine.text import router as R
 from llmvis_studio.engine.side_files import side_file
+from llmvis_studio.engine.text import router as R
 from llmvis_studio.engine.text.encoder import load_text_encoder
 from llmvis_studio.training import manifest_tools
-from llmvis_studio.training.tool_cli import log_since as _log, model_tool_main
+from llmvis_studio.training.tool_cli import log_since as _log
+from llmvis_studio.training.tool_cli import model_tool_main
 
 FILE_NAME = "prompt-router.json"
 LEXICAL_WEIGHTS = (0.0, 0.5, 1.0)

@@ -9,9 +9,10 @@ import json
 import os
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Optional
 
 import numpy as np
 import torch
@@ -65,7 +66,7 @@ class GenConfig:
     command: str = ""  # how the run was started (the model's `reproduce`)
     extra: dict = field(default_factory=dict)
 
-    def resolved(self) -> "GenConfig":
+    def resolved(self) -> GenConfig:
         if self.kind not in KINDS:
             raise InputError(f"Unknown model kind '{self.kind}'. Use gan or vae.")
         if self.size not in SIZES:
@@ -119,7 +120,7 @@ def autocast_for(device: torch.device, bf16: Optional[bool], probe: Optional[Cal
     return (lambda: autocast_context(enabled)), False
 
 
-def precision_probe(models: "Models", x: torch.Tensor, c: torch.Tensor, kind: str) -> Callable[[bool], None]:
+def precision_probe(models: Models, x: torch.Tensor, c: torch.Tensor, kind: str) -> Callable[[bool], None]:
     """One forward + backward through both nets on a real batch, gradients cleared (what the timing compares)."""
     # own generator: the probe must not move the training's random stream
     z = torch.randn(x.shape[0], models.generator.z_dim, generator=torch.Generator().manual_seed(0)).to(x.device)

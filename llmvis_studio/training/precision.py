@@ -11,8 +11,9 @@ than fp32 on its first step stops there, so an AVX2 machine spends about one slo
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from contextlib import AbstractContextManager
-from typing import Callable, Literal
+from typing import Literal
 
 import torch
 

@@ -238,7 +238,7 @@ class TextureSet:
     images: list[list[np.ndarray]]
 
     @classmethod
-    def load(cls, folder: Path, part: str = "train") -> "TextureSet":
+    def load(cls, folder: Path, part: str = "train") -> TextureSet:
         record = json.loads((Path(folder) / "sources.json").read_text(encoding="utf-8"))
         names, images = [], []
         for name, rows in record["classes"].items():
@@ -248,7 +248,7 @@ class TextureSet:
         return cls(names, images)
 
     @classmethod
-    def from_folder(cls, folder: Path, side: int = 256) -> tuple["TextureSet", "FolderSummary"]:
+    def from_folder(cls, folder: Path, side: int = 256) -> tuple[TextureSet, FolderSummary]:
         """A user's image folder (one sub-folder per class, the rules of `train gan`): every image scaled so its
         shorter side is about `side` px. Returns the set and the folder summary (skipped files, notes)."""
         from llmvis_studio.training.image_folder import ImageFolder

@@ -28,10 +28,15 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from llmvis_studio.training.archs.texture_gan import (
-    DOWNSAMPLE, ExportWrapper, PatchCritic, TextureGenerator, TextureStats, count_parameters,
-)
 from llmvis_studio.core.errors import InputError
+from llmvis_studio.training.archs.texture_gan import (
+    DOWNSAMPLE,
+    ExportWrapper,
+    PatchCritic,
+    TextureGenerator,
+    TextureStats,
+    count_parameters,
+)
 from llmvis_studio.training.texture_data import TextureSet
 
 KIND = "texture-gan"

@@ -22,7 +22,6 @@ import json
 import math
 import os
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -34,9 +33,19 @@ import torch.nn.functional as F
 from llmvis_studio.training import masks, print_damage
 from llmvis_studio.training.archs.damage import DamageNet, build
 from llmvis_studio.training.archs.sr import count_parameters
+from llmvis_studio.training.loop import (
+    Budget,
+    Logger,
+    LoopHooks,
+    LoopSettings,
+    RunState,
+    StepOutcome,
+    cosine_lr,
+    run_loop,
+    save_checkpoint,
+    start_run,
+)
 from llmvis_studio.training.precision import PROBE_BATCH, add_precision_argument, autocast_context, choose_precision
-from llmvis_studio.training.loop import (Budget, Logger, LoopHooks, LoopSettings, RunState, StepOutcome, cosine_lr,
-                                         run_loop, save_checkpoint, start_run)
 from llmvis_studio.training.train_inpaint import SamplePool, export_onnx, tolerant_prf
 
 MODEL_ID = "damage-detector"
@@ -179,7 +188,7 @@ def scores(logits: list[np.ndarray], vset, threshold_logit: float, only: str = "
 
 def platt(logits: list[np.ndarray], vset, pixels: int = 400_000, seed: int = 0) -> tuple[float, float]:
     """Fit p = sigmoid(a·z + b) to the held-out labels (a pixel subsample)."""
-    z = np.concatenate([l.ravel() for l in logits])
+    z = np.concatenate([logit.ravel() for logit in logits])
     y = np.concatenate([(v[2] > 0).ravel() for v in vset]).astype(np.float32)
     idx = np.random.default_rng(seed).choice(z.size, min(pixels, z.size), replace=False)
     zt, yt = torch.from_numpy(z[idx]), torch.from_numpy(y[idx])

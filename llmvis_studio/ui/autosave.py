@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import logging
 import traceback
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Optional
 
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 

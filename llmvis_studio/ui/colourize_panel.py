@@ -15,15 +15,24 @@ import cv2
 import numpy as np
 from PySide6.QtCore import QPointF, Qt, Slot
 from PySide6.QtGui import QAction, QColor, QPen, QUndoCommand
-from PySide6.QtWidgets import (QCheckBox, QColorDialog, QDockWidget, QGraphicsEllipseItem, QHBoxLayout, QLabel,
-                               QPushButton, QSlider, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QColorDialog,
+    QDockWidget,
+    QGraphicsEllipseItem,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSlider,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ..core.errors import StudioError
 from ..core.hint_layer import HintLayer, to_points
 from ..core.requests import EditRequest
 from .canvas.tools import Tool
 from .colourize_live import LiveColourize
-from .editor import build_op_request
 
 DOT = 3            # hint dot side in image pixels (what the model was trained with)
 MARKER_RADIUS = 5  # ring shown on the canvas, scene pixels
@@ -33,7 +42,7 @@ MAX_MARKERS = 2000  # rings drawn at most (a long stroke of dots would otherwise
 class HintDotCommand(QUndoCommand):
     """One hint dot: redo paints it, undo puts the previous pixels back."""
 
-    def __init__(self, panel: "ColourizePanel", y: int, x: int, colour: QColor) -> None:
+    def __init__(self, panel: ColourizePanel, y: int, x: int, colour: QColor) -> None:
         super().__init__("Colour hint")
         self.panel, self.y, self.x = panel, y, x
         self.rgba = np.array([colour.red(), colour.green(), colour.blue(), 255], np.uint8)
@@ -61,7 +70,7 @@ class HintDotCommand(QUndoCommand):
 class ClearHintsCommand(QUndoCommand):
     """Clear all hints as one undo step (the hinted pixels are kept sparse for the undo)."""
 
-    def __init__(self, panel: "ColourizePanel") -> None:
+    def __init__(self, panel: ColourizePanel) -> None:
         super().__init__("Clear colour hints")
         self.panel = panel
         self.points = to_points(panel.hints.rgba)
@@ -83,7 +92,7 @@ class ClearHintsCommand(QUndoCommand):
 class HintBrushTool(Tool):
     """Canvas tool: a click puts one hint dot of the panel's colour."""
 
-    def __init__(self, panel: "ColourizePanel") -> None:
+    def __init__(self, panel: ColourizePanel) -> None:
         super().__init__(panel.window.doc, panel.window.canvas.scene())
         self.panel = panel
 

@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 from PySide6.QtCore import QObject, Qt, Signal, Slot
 from PySide6.QtGui import QImage, QPixmap
-from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QLabel, QMenu, QSlider, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QMenu, QSlider, QVBoxLayout, QWidget
 
 from ..core.errors import StudioError
 from ..core.mask import drop_specks

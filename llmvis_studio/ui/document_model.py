@@ -14,7 +14,8 @@ that was undone (or never applied, e.g. cancelled) is not in the history a proje
 """
 from __future__ import annotations
 
-from typing import Any, Iterable, Optional
+from collections.abc import Iterable
+from typing import Any, Optional
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal, Slot
@@ -29,7 +30,7 @@ from ..core.history import Atom, PatchAtom
 class AtomCommand(QUndoCommand):
     """One undo step wrapping one history atom."""
 
-    def __init__(self, doc: "DocumentModel", atom: Atom) -> None:
+    def __init__(self, doc: DocumentModel, atom: Atom) -> None:
         super().__init__(atom.label)
         self.doc = doc
         self.atom = atom
@@ -46,7 +47,7 @@ class AtomCommand(QUndoCommand):
 class JobCommand(QUndoCommand):
     """One undo step for one applied job: its atoms in order, and the record a project keeps."""
 
-    def __init__(self, doc: "DocumentModel", label: str, atoms: list[Atom], record: Optional[dict[str, Any]]):
+    def __init__(self, doc: DocumentModel, label: str, atoms: list[Atom], record: Optional[dict[str, Any]]):
         super().__init__(label)
         self.doc = doc
         self.atoms = atoms

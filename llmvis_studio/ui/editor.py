@@ -6,7 +6,8 @@ import circle, and it would invite reaching into any widget of the window.
 """
 from __future__ import annotations
 
-from typing import Any, Mapping, Optional, Protocol
+from collections.abc import Mapping
+from typing import Any, Optional, Protocol
 
 from ..catalog import Catalog
 from ..core.document import Document

@@ -25,8 +25,8 @@ from .appearance import AppearanceMenus
 from .autosave import Autosaver
 from .canvas.tools import BrushSettings, BrushTool, LassoTool, RectangleTool, Tool, clear_mask
 from .canvas.view import CanvasView
-from .defects import DefectReview
 from .colourize_panel import install_colourize
+from .defects import DefectReview
 from .document_model import DocumentModel
 from .file_controller import APP_NAME, FileActions
 from .jobs import JobController

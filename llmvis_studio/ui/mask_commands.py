@@ -6,7 +6,7 @@ their own entries with `add_action` (they keep their own slots; `on_menu` ignore
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from PySide6.QtCore import QObject, Slot
 from PySide6.QtGui import QAction, QKeySequence

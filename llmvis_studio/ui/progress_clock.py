@@ -9,8 +9,9 @@ Python, no Qt: JobController drives it from a GUI-thread timer.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable, Optional
+from typing import Optional
 
 MIN_SECONDS_FOR_ESTIMATE = 0.3  # two reports closer than this say little about the speed
 MAX_TIME_FRACTION = 0.95  # a time-based bar never claims "done" before the job is

@@ -23,7 +23,13 @@ from ..worker.client import EngineClient
 from .document_model import DocumentModel
 from .panels.prompt import PromptPanel
 from .panels.prompt_extras import (
-    NOT_AN_EDIT, PromptHistory, cannot_text, choices_text, in_this_build, op_label, routing_summary,
+    NOT_AN_EDIT,
+    PromptHistory,
+    cannot_text,
+    choices_text,
+    in_this_build,
+    op_label,
+    routing_summary,
 )
 
 

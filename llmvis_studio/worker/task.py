@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import threading
 import traceback
-from typing import Any, Callable, Optional
+from collections.abc import Callable
+from typing import Any, Optional
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 

@@ -1,8 +1,6 @@
 """Style transfer with the shipped Magenta networks: full resolution, masks, strength, presets, errors."""
 from __future__ import annotations
 
-import json
-
 import cv2
 import numpy as np
 import pytest

@@ -46,7 +46,7 @@ def test_stdin_batches_group_the_lines_that_arrived_together():
     from llmvis_studio.cli.text import stdin_batches
 
     read, write = os.pipe()
-    os.write(write, "upscale x2\r\nfüll mit wolken\npartial".encode("utf-8"))
+    os.write(write, "upscale x2\r\nfüll mit wolken\npartial".encode())
     os.close(write)
     assert list(stdin_batches(read)) == [["upscale x2", "füll mit wolken"], ["partial"]]
     os.close(read)

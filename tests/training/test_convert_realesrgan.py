@@ -15,10 +15,9 @@ import torch
 from onnx import external_data_helper
 from PIL import Image
 from skimage import data
-
-from llmvis_studio.core.metrics import psnr_y
 from torch.nn import functional as F
 
+from llmvis_studio.core.metrics import psnr_y
 from llmvis_studio.training import convert_realesrgan as conv
 from llmvis_studio.training import manifest_tools, ncnn
 from llmvis_studio.training.archs.rrdbnet import RRDBNet

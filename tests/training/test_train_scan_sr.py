@@ -42,7 +42,7 @@ def test_halftone_puts_a_dot_screen_on_flat_grey():
     flat = np.full((64, 64, 3), 0.5, np.float32)
     rng = np.random.default_rng(0)
     dots = degrade.halftone(rng, flat)
-    assert dots.shape == flat.shape and 0 <= dots.min() and dots.max() <= 1
+    assert dots.shape == flat.shape and dots.min() >= 0 and dots.max() <= 1
     assert dots.std() > 0.15 and abs(float(dots.mean()) - 0.5) < 0.25  # dots, not a flat tone; roughly mid-grey
 
 

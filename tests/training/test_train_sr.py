@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import json
-import os
-from pathlib import Path
 
 import numpy as np
 import onnx
@@ -58,7 +56,7 @@ def test_sr_batch_shapes_and_degradation():
     imgs = [img for _, img in data.load_images("train", names=["skimage/astronaut"])]
     lr, hr = data.sr_batch(rng, imgs, 3, 50, 4)  # patch rounded down to a multiple of the scale
     assert lr.shape == (3, 3, 12, 12) and hr.shape == (3, 3, 48, 48)
-    assert lr.dtype == np.float32 and 0.0 <= lr.min() and hr.max() <= 1.0
+    assert lr.dtype == np.float32 and lr.min() >= 0.0 and hr.max() <= 1.0
     hr_u8 = (hr[0].transpose(1, 2, 0) * 255 + 0.5).astype(np.uint8)
     ref = np.asarray(Image.fromarray(hr_u8).resize((12, 12), Image.BICUBIC))
     assert np.abs(lr[0].transpose(1, 2, 0) * 255 - ref).max() < 1.0

@@ -7,8 +7,8 @@ from __future__ import annotations
 import gc
 import re
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pytest
@@ -61,7 +61,7 @@ class FakeEngine:
         if self.behaviour == "no-router":
             raise InputError("The prompt router is not installed.")
         lower = text.lower()
-        for keywords, op, confidence in FAKE_ROUTES:
+        for keywords, op, confidence in FAKE_ROUTES:  # noqa: B007 (the matching route is used after the loop)
             if any(word in lower for word in keywords):
                 break
         else:

@@ -4,7 +4,6 @@ from __future__ import annotations
 import errno
 import json
 import os
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -358,8 +357,9 @@ def test_large_image_yes_loads_with_allow_large(window, tmp_path, monkeypatch):
 # --- hostile files and protected targets (issue 24) ----------------------------------------------
 def crafted_project(path, header) -> None:
     """A project whose project.json is `header` (anything JSON), everything else intact."""
-    from llmvis_studio.files.project import save_project
     import zipfile
+
+    from llmvis_studio.files.project import save_project
 
     save_project(path, lost_work(path.parent), backup=False)
     with zipfile.ZipFile(path) as source:

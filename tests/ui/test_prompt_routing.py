@@ -150,7 +150,7 @@ def test_a_new_op_this_build_cannot_run_is_named_and_not_run(qtbot, window, text
     if op in OPS:  # once the op is in the build, the ordinary "no installed model" message applies
         assert "no installed model can" in label
     else:
-        assert label.endswith(f"is not available in this build, so nothing was run."), label
+        assert label.endswith("is not available in this build, so nothing was run."), label
     assert fake.requests == [] and not window.jobs.busy and window.doc.prompts == []
 
 

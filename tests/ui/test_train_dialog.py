@@ -15,7 +15,6 @@ from llmvis_studio.worker import EngineClient
 from tests.generator_helpers import write_generator_catalog
 
 
-
 def synthetic_image(width: int = 200, height: int = 150) -> np.ndarray:
     yy, xx = np.mgrid[:height, :width]
     return np.stack([xx % 256, yy % 256, (xx + yy) % 256], axis=2).astype(np.uint8)

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 import uuid
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -153,7 +154,7 @@ def test_simulated_disk_full_during_a_backup_copy_keeps_the_old_backup(tmp_path,
 
     def copy_half(source, destination):
         with open(destination, "wb") as stream:
-            stream.write(open(source, "rb").read()[:100])
+            stream.write(Path(source).read_bytes()[:100])
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(atomic.shutil, "copyfile", copy_half)

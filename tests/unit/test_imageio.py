@@ -102,7 +102,8 @@ def test_grey_sources_are_saved_grey(tmp_path, suffix, dtype):
     else:
         save_image(source, np.repeat(grey[..., None], 3, axis=2))
         source_grey = tmp_path / f"g16{suffix}"
-        import tifffile, cv2
+        import cv2
+        import tifffile
         if suffix == ".tif":
             tifffile.imwrite(source_grey, grey)
         else:

@@ -4,7 +4,14 @@ from llmvis_studio.core.document import Document
 from llmvis_studio.core.geometry import Bounds
 from llmvis_studio.core.history import ReplaceImageAtom, changed_bounds, patch_atom
 from llmvis_studio.core.mask import (
-    brush_stamp, feathered, fill_polygon, fill_rectangle, grown, inverted, paint_line, shrunk,
+    brush_stamp,
+    feathered,
+    fill_polygon,
+    fill_rectangle,
+    grown,
+    inverted,
+    paint_line,
+    shrunk,
 )
 
 

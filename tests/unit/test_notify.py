@@ -2,7 +2,7 @@
 subscribers drop out without disturbing the code that reported."""
 import gc
 
-from llmvis_studio.core.notify import NotificationHub, Notice, notify
+from llmvis_studio.core.notify import Notice, NotificationHub, notify
 from tests import notify_log
 
 log_file = notify_log.log_file  # the fixture, found by its name

@@ -30,7 +30,7 @@ def npy_header(shape, dtype) -> bytes:
     return buffer.getvalue()
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def crc_of_zeros(prefix: bytes, total: int) -> int:
     crc = zlib.crc32(prefix)
     zeros = bytes(CHUNK)

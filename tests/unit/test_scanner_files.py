@@ -1,7 +1,6 @@
 """Scanner and camera files (issue 13): a corpus written by the test itself, opened, processed and saved with the
 bit depth kept; healthy files are never called damaged."""
 import io
-import json
 import subprocess
 import sys
 from pathlib import Path

@@ -10,8 +10,9 @@ model's manifest entry (`chroma_calibration`); training/colourize_calibrate.py f
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping, Optional
+from typing import Any, Optional
 
 import cv2
 import numpy as np
@@ -67,7 +68,7 @@ class ChromaCalibration:
                 "multiplier": self.multiplier, "texture_edges": list(self.texture_edges)}
 
     @classmethod
-    def from_json(cls, data: Optional[Mapping[str, Any]]) -> Optional["ChromaCalibration"]:
+    def from_json(cls, data: Optional[Mapping[str, Any]]) -> Optional[ChromaCalibration]:
         if not data:
             return None
         try:

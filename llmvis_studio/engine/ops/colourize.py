@@ -14,8 +14,9 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import OrderedDict
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Optional
+from typing import Any, Optional
 
 import cv2
 import numpy as np
@@ -52,7 +53,7 @@ class ColourizeParams:
 
     @classmethod
     def from_mapping(cls, params: Mapping[str, Any], shape: tuple[int, int], gain: float = 1.0,
-                     calibration: Optional[ChromaCalibration] = None) -> "ColourizeParams":
+                     calibration: Optional[ChromaCalibration] = None) -> ColourizeParams:
         given = ColourizeRequestParams.parse(params, "colourize")
         strength = given.strength
         if not 0.0 <= strength <= 1.0:

@@ -11,7 +11,6 @@ stays bit-identical.
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Optional
 

@@ -52,7 +52,7 @@ class TextureInfo:
     modes: tuple[np.ndarray, ...] = ()  # per class: M×c_dim offsets, one per look it learned (may be empty)
 
     @classmethod
-    def of(cls, spec: ModelSpec) -> "TextureInfo":
+    def of(cls, spec: ModelSpec) -> TextureInfo:
         extra = spec.extra
         try:
             classes = list(extra["classes"])

@@ -13,8 +13,8 @@ so a single 1-pixel hint reaches the coarse layers that spread it over its regio
 from __future__ import annotations
 
 import torch
-from torch import nn
 import torch.nn.functional as F
+from torch import nn
 
 STRIDE = 16
 AB_SCALE = 110.0

@@ -27,7 +27,7 @@ class BertConfig:
     layer_norm_eps: float = 1e-12
 
     @classmethod
-    def from_json(cls, data: dict) -> "BertConfig":
+    def from_json(cls, data: dict) -> BertConfig:
         if data.get("hidden_act", "gelu") != "gelu" or data.get("position_embedding_type", "absolute") != "absolute":
             raise ValueError("only BERT with exact GELU and absolute positions is supported")
         return cls(**{key: data[key] for key in cls.__dataclass_fields__ if key in data})

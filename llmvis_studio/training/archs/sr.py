@@ -8,8 +8,8 @@ Input and output: RGB float in [0, 1], NCHW.
 from __future__ import annotations
 
 import torch
-from torch import nn
 import torch.nn.functional as F
+from torch import nn
 
 
 class ResBlock(nn.Module):

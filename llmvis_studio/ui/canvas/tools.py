@@ -7,7 +7,8 @@ i spans [i, i+1); core/mask.py wants pixel-centre coordinates, hence the half-pi
 from __future__ import annotations
 
 import math
-from typing import Callable, Optional
+from collections.abc import Callable
+from typing import Optional
 
 import numpy as np
 from PySide6.QtCore import QObject, QPointF, QRectF, Qt, Signal

@@ -7,7 +7,15 @@ from typing import Optional
 from PySide6.QtCore import QEvent, Qt, Signal, Slot
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
-    QButtonGroup, QDockWidget, QFormLayout, QGridLayout, QGroupBox, QPushButton, QSlider, QSpinBox, QVBoxLayout,
+    QButtonGroup,
+    QDockWidget,
+    QFormLayout,
+    QGridLayout,
+    QGroupBox,
+    QPushButton,
+    QSlider,
+    QSpinBox,
+    QVBoxLayout,
     QWidget,
 )
 
