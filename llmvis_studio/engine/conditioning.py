@@ -187,3 +187,11 @@ def conditioning_for_prompt(prompt: str, names: Sequence[str], class_vectors: np
     similarities = cosine(prompt_vector, keys)
     weights = softmax(similarities, temperature)
     return Conditioning((weights @ class_vectors).astype(np.float32), weights, similarities, matched_by)
+
+
+def class_table(extra: Mapping[str, Any]) -> tuple[tuple[str, ...], np.ndarray]:
+    """A generator manifest's classes: their names and their conditioning vectors (N×c_dim float32).
+    Raises KeyError / TypeError / ValueError on a malformed table (the caller names the model)."""
+    classes = list(extra["classes"])
+    names = tuple(str(c["name"]) for c in classes)
+    return names, np.stack([unpack_vector(c["embedding"]) for c in classes]).astype(np.float32)

@@ -4,14 +4,20 @@
 """
 from __future__ import annotations
 
-import argparse
 import json
 import platform
 import sys
 from pathlib import Path
 
 from llmvis_studio.training import data, export
-from llmvis_studio.training.model_card import _cpu, log_facts, training_images_table, wallpaper_packages
+from llmvis_studio.training.model_card import (
+    IMAGES_TABLE_HEAD,
+    _cpu,
+    card_parser,
+    log_facts,
+    training_images_table,
+    wallpaper_packages,
+)
 from llmvis_studio.training.train_inpaint import INPAINT_ID, RECIPES, SCRATCH_ID, recipe_command
 
 STAGE = {INPAINT_ID: "inpaint", SCRATCH_ID: "scratch"}
@@ -151,19 +157,13 @@ Debian packages: {pkgs} (photographic wallpapers only). Each image is decoded, i
 {data.MAX_SIDE} px, and kept in memory; sha256 is of the source file, or of the raw pixel array for in-package arrays.
 No image is redistributed with the model.
 
-| name | split | origin | sha256 |
-|---|---|---|---|
-{rows}
+{IMAGES_TABLE_HEAD}{rows}
 """
     return export.write_card(models, model_id, text)
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m llmvis_studio.training.inpaint_card")
-    ap.add_argument("ids", nargs="*", default=[INPAINT_ID, SCRATCH_ID])
-    ap.add_argument("--runs", default="runs")
-    ap.add_argument("--models", default="models")
-    a = ap.parse_args(argv)
+    a = card_parser("inpaint_card", nargs="*", default=[INPAINT_ID, SCRATCH_ID]).parse_args(argv)
     manifest = json.loads((Path(a.models) / "manifest.json").read_text(encoding="utf-8"))
     present = {e["id"] for e in manifest["models"]}
     for mid in a.ids:

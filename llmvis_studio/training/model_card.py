@@ -11,6 +11,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from llmvis_studio.training import data, export
 from llmvis_studio.training.recipes import RECIPES, command
@@ -102,6 +103,9 @@ def log_facts(log: Path) -> dict[str, str]:
         facts["it_s"] = f"{sum(rates) / len(rates):.2f}"
     facts["resumes"] = str(text.count("resumed from"))
     return facts
+
+
+IMAGES_TABLE_HEAD = "| name | split | origin | sha256 |\n|---|---|---|---|\n"  # the cards' training-images table
 
 
 def training_stages(model_id: str, runs: Path) -> tuple[str, str]:
@@ -196,19 +200,22 @@ BICUBIC), and kept in memory. sha256 is of the source file, or of the raw pixel 
 Licences are those of the source packages (scikit-image, scikit-learn, matplotlib sample data; the wallpaper
 packages' `/usr/share/doc/<package>/copyright`); no image is redistributed with the model.
 
-| name | split | origin | sha256 |
-|---|---|---|---|
-{rows}
+{IMAGES_TABLE_HEAD}{rows}
 """
     return export.write_card(models, model_id, text)
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m llmvis_studio.training.model_card")
-    ap.add_argument("ids", nargs="+", choices=sorted(STAGE))
+def card_parser(module: str, **ids: Any) -> argparse.ArgumentParser:
+    """The card scripts' command line: model ids (positional, `ids` configures them), --runs and --models."""
+    ap = argparse.ArgumentParser(prog=f"python -m llmvis_studio.training.{module}")
+    ap.add_argument("ids", **ids)
     ap.add_argument("--runs", default="runs")
     ap.add_argument("--models", default="models")
-    a = ap.parse_args(argv)
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    a = card_parser("model_card", nargs="+", choices=sorted(STAGE)).parse_args(argv)
     for mid in a.ids:
         print(write_card(mid, Path(a.runs), Path(a.models)))
     return 0

@@ -333,12 +333,13 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     return finish(args, model, vset, state, out_dir, log)
 
 
-def finish(args: argparse.Namespace, model: DamageNet, vset, state: RunState, out_dir: Path, log) -> dict[str, Any]:
+def finish(args: argparse.Namespace, model: DamageNet, vset, state: RunState, out_dir: Path, log,
+           done: str = "trained") -> dict[str, Any]:
     """Raw validation, calibration, the calibrated checkpoint and (with --export) the ONNX file."""
     result: dict[str, Any] = {"steps": state.step, "minutes": round(state.elapsed / 60, 1)}
     result["val_raw"] = scores(val_logits(model, vset), vset, 0.0)
     result["calibration"] = calibrate(model, vset, log)
-    log(f"trained {state.step} steps in {state.elapsed / 60:.1f} min; {json.dumps(result)}")
+    log(f"{done} {state.step} steps in {state.elapsed / 60:.1f} min; {json.dumps(result)}")
     torch.save({"model": model.state_dict(), "config": model.config(), "result": result}, out_dir / "calibrated.pt")
     if args.export:
         export(model, Path(args.export), args.manifest, result, log)
@@ -357,15 +358,7 @@ def calibrate_only(args: argparse.Namespace) -> dict[str, Any]:
     _, held_files = split_photos(Path(args.photos) if args.photos else photo_root())
     vset = validation_set([load_photo(p) for p in held_files], per_photo=args.val_per_photo)
     log(f"calibrate-only: step {state['step']}, {len(vset)} held-out crops")
-    result: dict[str, Any] = {"steps": state["step"], "minutes": round(state["elapsed"] / 60, 1)}
-    result["val_raw"] = scores(val_logits(model, vset), vset, 0.0)
-    result["calibration"] = calibrate(model, vset, log)
-    log(f"calibrated {json.dumps(result)}")
-    torch.save({"model": model.state_dict(), "config": model.config(), "result": result}, out_dir / "calibrated.pt")
-    if args.export:
-        export(model, Path(args.export), args.manifest, result, log)
-    result["model"] = model
-    return result
+    return finish(args, model, vset, RunState(state["step"], state["elapsed"]), out_dir, log, done="calibrated after")
 
 
 def export(model: DamageNet, path: Path, manifest: str, result: dict[str, Any], log) -> None:

@@ -22,7 +22,7 @@ from ...core.errors import InputError, ModelError
 from ...core.geometry import Bounds, nonzero_bounds
 from ...core.pixels import blend_inside_mask, from_float_rgb, to_float_rgb
 from ...core.requests import EditRequest
-from ..conditioning import Conditioning, conditioning_for_prompt, unpack_vector
+from ..conditioning import Conditioning, class_table, conditioning_for_prompt
 from ..session import LoadedModel, short_provider, translate_ort_error
 from . import texture_fill
 from .base import OpContext, OpOutput, ProgressLike
@@ -46,9 +46,7 @@ class GeneratorInfo:
     def of(cls, spec: ModelSpec) -> GeneratorInfo:
         extra = spec.extra
         try:
-            classes = list(extra["classes"])
-            names = tuple(str(c["name"]) for c in classes)
-            vectors = np.stack([unpack_vector(c["embedding"]) for c in classes]).astype(np.float32)
+            names, vectors = class_table(extra)
             size, z_dim = int(extra["image_size"]), int(extra["z_dim"])
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelError(f"Model '{spec.id}' is not a generator this version can use (its manifest lacks "

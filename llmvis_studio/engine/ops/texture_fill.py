@@ -26,7 +26,7 @@ from ...core.errors import InputError, ModelError
 from ...core.geometry import Bounds, nonzero_bounds
 from ...core.pixels import blend_inside_mask, from_float_rgb, to_float_rgb
 from ...core.requests import EditRequest
-from ..conditioning import Conditioning, conditioning_for_prompt, unpack_vector
+from ..conditioning import Conditioning, class_table, conditioning_for_prompt, unpack_vector
 from ..session import LoadedModel, short_provider, translate_ort_error
 from .base import OpContext, OpOutput, ProgressLike
 from .params import GenerateParams, request_params
@@ -55,9 +55,8 @@ class TextureInfo:
     def of(cls, spec: ModelSpec) -> TextureInfo:
         extra = spec.extra
         try:
+            names, vectors = class_table(extra)
             classes = list(extra["classes"])
-            names = tuple(str(c["name"]) for c in classes)
-            vectors = np.stack([unpack_vector(c["embedding"]) for c in classes]).astype(np.float32)
             z_channels, downsample = int(extra["z_channels"]), int(extra["downsample"])
             noise_channels = int(extra.get("noise_channels", 0))
             modes = tuple(np.stack([unpack_vector(m) for m in c["modes"]]).astype(np.float32) if c.get("modes")
