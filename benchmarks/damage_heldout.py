@@ -37,7 +37,7 @@ def heldout_photos() -> dict[str, np.ndarray]:
 
 def bench(engine, model_id: str, photos: dict[str, np.ndarray]) -> dict:
     from llmvis_studio.core.requests import EditRequest
-    from llmvis_studio.training import masks, print_damage
+    from llmvis_studio.training import print_damage
 
     def marks(img: np.ndarray) -> np.ndarray:
         params = {"sensitivity": SENSITIVITY} if SENSITIVITY is not None else {}
@@ -48,15 +48,8 @@ def bench(engine, model_id: str, photos: dict[str, np.ndarray]) -> dict:
     clean_marked, clean_px, worst = 0, 0, 0.0
     t = time.time()
     for idx, img in enumerate(photos.values()):
-        for variant in ("light", "dark"):
-            rng = np.random.default_rng(40_000 + 2 * idx + (variant == "dark"))
-            damaged = img.astype(np.float32) / 255.0
-            truth = np.zeros(img.shape[:2], np.uint8)
-            for _ in range(4):
-                damaged, shape = masks.render_scratch(damaged, rng, light=variant == "light",
-                                                      strength=float(rng.uniform(0.5, 1.0)))
-                truth = np.maximum(truth, shape)
-            c = iq.tolerant_counts(marks(np.clip(np.round(damaged * 255), 0, 255).astype(np.uint8)), truth)
+        for variant, damaged8, truth in iq.scratched_variants(img, 40_000 + 2 * idx):
+            c = iq.tolerant_counts(marks(damaged8), truth)
             counts[variant] = [a + b for a, b in zip(counts[variant], c)]
         look, _ = print_damage.old_print_look(np.random.default_rng(50_000 + idx), img)
         for clean in (img, np.clip(np.round(look * 255), 0, 255).astype(np.uint8)):

@@ -106,21 +106,12 @@ def bench_inpaint(engine, images, learned: bool) -> dict:
 
 def bench_detector(engine, images) -> dict:
     from llmvis_studio.core.requests import EditRequest
-    from llmvis_studio.training import masks
 
     counts = {"light": [0, 0, 0, 0], "dark": [0, 0, 0, 0]}
     clean_fp = 0
     clean_px = 0
     for idx, img in enumerate(images.values()):
-        for variant in ("light", "dark"):
-            rng = np.random.default_rng(20_000 + 2 * idx + (variant == "dark"))
-            damaged = img.astype(np.float32) / 255.0
-            truth = np.zeros(img.shape[:2], np.uint8)
-            for _ in range(4):
-                damaged, shape = masks.render_scratch(damaged, rng, light=variant == "light",
-                                                      strength=float(rng.uniform(0.5, 1.0)))
-                truth = np.maximum(truth, shape)
-            damaged8 = np.clip(np.round(damaged * 255), 0, 255).astype(np.uint8)
+        for variant, damaged8, truth in scratched_variants(img, 20_000 + 2 * idx):
             res = engine.run(EditRequest.build("detect-scratches", damaged8, model_id=DETECTOR_ID, device="cpu"))
             c = tolerant_counts(res.image[..., 0], truth)
             counts[variant] = [a + b for a, b in zip(counts[variant], c)]
@@ -132,6 +123,22 @@ def bench_detector(engine, images) -> dict:
     return {"threshold": float(spec.extra.get("threshold", 0.5)), "tolerance_px": 1, "all": prf(total),
             "light": prf(counts["light"]), "dark": prf(counts["dark"]),
             "clean_images_marked_fraction": round(clean_fp / max(1, clean_px), 5)}
+
+
+def scratched_variants(img: np.ndarray, seed: int):
+    """The thin-scratch protocol: (variant, scratched 8-bit copy, truth mask) for four light, then four dark
+    scratches drawn on `img` (seeds `seed` and `seed` + 1)."""
+    from llmvis_studio.training import masks
+
+    for variant in ("light", "dark"):
+        rng = np.random.default_rng(seed + (variant == "dark"))
+        damaged = img.astype(np.float32) / 255.0
+        truth = np.zeros(img.shape[:2], np.uint8)
+        for _ in range(4):
+            damaged, shape = masks.render_scratch(damaged, rng, light=variant == "light",
+                                                  strength=float(rng.uniform(0.5, 1.0)))
+            truth = np.maximum(truth, shape)
+        yield variant, np.clip(np.round(damaged * 255), 0, 255).astype(np.uint8), truth
 
 
 def bench_timing(images, model_id: str | None) -> dict:
