@@ -1,4 +1,5 @@
 """Small helpers shared by the benchmark scripts (each script prints JSON on its last line)."""
+
 from __future__ import annotations
 
 import json
@@ -24,8 +25,12 @@ def cpu_kind() -> str:
 
 
 def machine() -> dict:
-    return {"cpus": os.cpu_count(), "cpu_kind": cpu_kind(), "python": platform.python_version(),
-            "machine": platform.machine()}
+    return {
+        "cpus": os.cpu_count(),
+        "cpu_kind": cpu_kind(),
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+    }
 
 
 def emit(result: dict) -> None:

@@ -7,6 +7,7 @@ model once per worker, every image written. Ray's own start-up (once per run of 
 
     python benchmarks/batch_scaling.py [--count 40] [--size 96] [--scale 4]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,7 +33,7 @@ def make_inputs(folder: Path, count: int, size: int) -> None:
     folder.mkdir()
     for i in range(count):
         y, x = int(rng.integers(0, photo.shape[0] - size)), int(rng.integers(0, photo.shape[1] - size))
-        save_image(folder / f"scan{i:03d}.png", np.ascontiguousarray(photo[y:y + size, x:x + size]))
+        save_image(folder / f"scan{i:03d}.png", np.ascontiguousarray(photo[y : y + size, x : x + size]))
 
 
 def digest(folder: Path) -> dict[str, str]:
@@ -44,7 +45,8 @@ def same_pixels(ours: Path, reference: Path) -> bool:
 
     names = sorted(p.name for p in reference.glob("*.png"))
     return names == sorted(p.name for p in ours.glob("*.png")) and all(
-        np.array_equal(load_image(ours / n)[0], load_image(reference / n)[0]) for n in names)
+        np.array_equal(load_image(ours / n)[0], load_image(reference / n)[0]) for n in names
+    )
 
 
 def main() -> None:
@@ -69,8 +71,13 @@ def main() -> None:
         return BatchJob(op="upscale", input_dir=inputs, output_dir=work / out, params={"scale": args.scale})
 
     local = run_batch(job("local"), Engine().run)
-    results = {"local_engine": {"images_per_s": round(local.done / local.seconds, 2),
-                                "seconds": round(local.seconds, 2), "note": "one process, onnxruntime on all cores"}}
+    results = {
+        "local_engine": {
+            "images_per_s": round(local.done / local.seconds, 2),
+            "seconds": round(local.seconds, 2),
+            "note": "one process, onnxruntime on all cores",
+        }
+    }
     started = time.monotonic()
     ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
     ray_start = time.monotonic() - started
@@ -82,16 +89,27 @@ def main() -> None:
             assert summary.done == args.count and not summary.failed, summary.errors
             identical = identical and same_pixels(work / f"ray{workers}", work / "local")
             results[f"ray_{workers}_worker{'s' if workers > 1 else ''}"] = {
-                "images_per_s": round(summary.done / summary.seconds, 2), "seconds": round(summary.seconds, 2),
-                "note": "one onnxruntime thread per worker; actor start and model load included"}
+                "images_per_s": round(summary.done / summary.seconds, 2),
+                "seconds": round(summary.seconds, 2),
+                "note": "one onnxruntime thread per worker; actor start and model load included",
+            }
     finally:
         ray.shutdown()
     one, two = results["ray_1_worker"]["images_per_s"], results["ray_2_workers"]["images_per_s"]
-    emit({"benchmark": "batch_scaling", "images": args.count, "size": f"{args.size}x{args.size}",
-          "op": f"upscale x{args.scale} (catalog default)", **results,
-          "speedup_2_vs_1_workers": round(two / one, 2), "ray_start_s": round(ray_start, 1),
-          "outputs_identical_to_local": identical, "inputs_untouched": digest(inputs) == before,
-          "ray_node_ip": node_ip})
+    emit(
+        {
+            "benchmark": "batch_scaling",
+            "images": args.count,
+            "size": f"{args.size}x{args.size}",
+            "op": f"upscale x{args.scale} (catalog default)",
+            **results,
+            "speedup_2_vs_1_workers": round(two / one, 2),
+            "ray_start_s": round(ray_start, 1),
+            "outputs_identical_to_local": identical,
+            "inputs_untouched": digest(inputs) == before,
+            "ray_node_ip": node_ip,
+        }
+    )
     shutil.rmtree(work, ignore_errors=True)
 
 

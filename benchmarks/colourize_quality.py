@@ -9,6 +9,7 @@ Hasler–Süsstrunk colourfulness of the originals and of the automatic results;
 input in 8-bit levels (L*·255/100, exact CIE formulas, and OpenCV's 8-bit Lab as a second opinion); seconds for a
 12 MP (4000×3000) photo through the engine's colourize function, 2 threads. Prints one JSON object on its last line.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -86,8 +87,12 @@ def main() -> None:
         seed = zlib.crc32(name.encode())
         row = {"grey": psnr(grey, img), "cf_orig": colourfulness(img)}
         # "auto" is the default (PSNR-best gains); "vivid" the opt-in colourful table
-        for key, count, vivid in (("auto", 0, False), ("vivid", 0, True), ("hints10", 10, False),
-                                  ("hints50", 50, False)):
+        for key, count, vivid in (
+            ("auto", 0, False),
+            ("vivid", 0, True),
+            ("hints10", 10, False),
+            ("hints50", 50, False),
+        ):
             hints = dot_hints(img, count, seed) if count else None
             out = colourize(grey, infer, ColourizeParams(hints=hints, gain=gain, calibration=calibration, vivid=vivid))
             row[key] = psnr(out, img)
@@ -99,28 +104,47 @@ def main() -> None:
     mean = {k: round(float(np.mean([r[k] for r in rows.values()])), 3) for k in next(iter(rows.values()))}
     mean["cf_ratio"] = round(mean["cf_auto"] / mean["cf_orig"], 3)
     mean["cf_ratio_vivid"] = round(mean["cf_vivid"] / mean["cf_orig"], 3)
-    result = {"benchmark": "colourize_quality", "model": path.split("/")[-1], "chroma_gain": gain,
-              "chroma_calibration": calibration is not None,
-              "images": len(rows), "mean": mean,
-              "gain_hints10_db": round(mean["hints10"] - mean["auto"], 3),
-              "gain_hints50_db": round(mean["hints50"] - mean["auto"], 3),
-              "auto_minus_grey_db": round(mean["auto"] - mean["grey"], 3),
-              "vivid_minus_grey_db": round(mean["vivid"] - mean["grey"], 3),
-              "max_delta_l_levels_exact": round(worst_exact, 3), "max_delta_l_levels_opencv8": worst_cv2,
-              "per_image": rows}
+    result = {
+        "benchmark": "colourize_quality",
+        "model": path.split("/")[-1],
+        "chroma_gain": gain,
+        "chroma_calibration": calibration is not None,
+        "images": len(rows),
+        "mean": mean,
+        "gain_hints10_db": round(mean["hints10"] - mean["auto"], 3),
+        "gain_hints50_db": round(mean["hints50"] - mean["auto"], 3),
+        "auto_minus_grey_db": round(mean["auto"] - mean["grey"], 3),
+        "vivid_minus_grey_db": round(mean["vivid"] - mean["grey"], 3),
+        "max_delta_l_levels_exact": round(worst_exact, 3),
+        "max_delta_l_levels_opencv8": worst_cv2,
+        "per_image": rows,
+    }
     if not a.no_speed:
         wall, cpu = speed_12mp(infer, next(iter(colour_images().values())), gain, calibration)
         # the machine is shared: the load average says how much of the 2 cores the run really had
-        result.update({"seconds_12mp_2_threads": round(wall, 2), "cpu_seconds_12mp": round(cpu, 2),
-                       "load_average_1min": round(os.getloadavg()[0], 1)})
+        result.update(
+            {
+                "seconds_12mp_2_threads": round(wall, 2),
+                "cpu_seconds_12mp": round(cpu, 2),
+                "load_average_1min": round(os.getloadavg()[0], 1),
+            }
+        )
     if a.update_manifest and e:
         from llmvis_studio.training.manifest_tools import upsert_entry
 
         m = dict(e.get("metrics", {}))
         m.update({f"set5_set14_{k}": v for k, v in mean.items()})
-        for key in ("gain_hints10_db", "gain_hints50_db", "auto_minus_grey_db", "vivid_minus_grey_db",
-                    "max_delta_l_levels_exact",
-                    "max_delta_l_levels_opencv8", "seconds_12mp_2_threads", "cpu_seconds_12mp", "load_average_1min"):
+        for key in (
+            "gain_hints10_db",
+            "gain_hints50_db",
+            "auto_minus_grey_db",
+            "vivid_minus_grey_db",
+            "max_delta_l_levels_exact",
+            "max_delta_l_levels_opencv8",
+            "seconds_12mp_2_threads",
+            "cpu_seconds_12mp",
+            "load_average_1min",
+        ):
             if key in result:
                 m[key] = result[key]
         m["measured_on"] = time.strftime("%Y-%m-%d") + ", benchmarks/colourize_quality.py, 2-core AMD EPYC (shared)"

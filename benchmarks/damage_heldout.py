@@ -13,6 +13,7 @@ pooled. Clean: marked fraction on each undamaged photo and on its undamaged old-
 
     python benchmarks/damage_heldout.py [--models damage-detector scratch-detector] [--apply]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -41,8 +42,9 @@ def bench(engine, model_id: str, photos: dict[str, np.ndarray]) -> dict:
 
     def marks(img: np.ndarray) -> np.ndarray:
         params = {"sensitivity": SENSITIVITY} if SENSITIVITY is not None else {}
-        return engine.run(EditRequest.build("detect-scratches", img, model_id=model_id, device="cpu",
-                                            params=params)).image[..., 0]
+        return engine.run(
+            EditRequest.build("detect-scratches", img, model_id=model_id, device="cpu", params=params)
+        ).image[..., 0]
 
     counts = {"light": [0, 0, 0, 0], "dark": [0, 0, 0, 0]}
     clean_marked, clean_px, worst = 0, 0, 0.0
@@ -64,18 +66,26 @@ def bench(engine, model_id: str, photos: dict[str, np.ndarray]) -> dict:
         prints = [a + b for a, b in zip(prints, iq.tolerant_counts(found, truth))]
         marked, ref = marked + int(np.count_nonzero(found)), ref + int(np.count_nonzero(truth))
     total = [a + b for a, b in zip(counts["light"], counts["dark"])]
-    return {"prints": {**iq.prf(prints), "marked_over_reference_area": round(marked / max(1, ref), 3)},
-            "thin": iq.prf(total), "light": iq.prf(counts["light"]), "dark": iq.prf(counts["dark"]),
-            "clean_marked_fraction": round(clean_marked / max(1, clean_px), 5),
-            "clean_worst_photo_fraction": round(worst, 5), "seconds": round(time.time() - t, 1)}
+    return {
+        "prints": {**iq.prf(prints), "marked_over_reference_area": round(marked / max(1, ref), 3)},
+        "thin": iq.prf(total),
+        "light": iq.prf(counts["light"]),
+        "dark": iq.prf(counts["dark"]),
+        "clean_marked_fraction": round(clean_marked / max(1, clean_px), 5),
+        "clean_worst_photo_fraction": round(worst, 5),
+        "seconds": round(time.time() - t, 1),
+    }
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--models", nargs="+", default=["damage-detector", "scratch-detector"])
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--cache", default="runs/damage_heldout_cache.json",
-                    help="results by model sha256: a model measured before is not run again ('' = no cache)")
+    ap.add_argument(
+        "--cache",
+        default="runs/damage_heldout_cache.json",
+        help="results by model sha256: a model measured before is not run again ('' = no cache)",
+    )
     ap.add_argument("--apply", action="store_true", help="make the winner the default detector in models/manifest.json")
     ap.add_argument("--sensitivity", type=float, default=None, help="instead of the model's default (no cache)")
     a = ap.parse_args()

@@ -11,6 +11,7 @@ Images: ../shared/benchmarks/sr/{Set5,Set14} (override with LLMVIS_BENCHMARKS).
 
 Prints one JSON object on its last line.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -103,10 +104,14 @@ def main() -> None:
         per[str(sigma)] = rows
         keys = next(iter(rows.values())).keys()
         means[str(sigma)] = {k: round(float(np.mean([r[k] for r in rows.values()])), 3) for k in keys}
-    result = {"protocol": "Set5+Set14 colour images, AWGN sigma 15/25/50 (0-255 scale, seeded, clipped), "
-                          "PSNR RGB of the 8-bit output, onnxruntime CPU 2 threads",
-              "images": sorted(images), "mean": means, "per_image": per,
-              "reference_cbm3d_cbsd68": CBM3D_CBSD68}
+    result = {
+        "protocol": "Set5+Set14 colour images, AWGN sigma 15/25/50 (0-255 scale, seeded, clipped), "
+        "PSNR RGB of the 8-bit output, onnxruntime CPU 2 threads",
+        "images": sorted(images),
+        "mean": means,
+        "per_image": per,
+        "reference_cbm3d_cbsd68": CBM3D_CBSD68,
+    }
     if sess is not None and t_model:
         result["model_mp_per_s_2_threads"] = round(px / t_model / 1e6, 3)
     if e:

@@ -4,6 +4,7 @@ Reports seconds per run, the ORT / torch-eager speed ratio, achieved GFLOP/s (co
 from the module's layers) and the fraction of a measured fp32 matmul peak on this machine.
 Needs the train extra (torch). Usage: python benchmarks/engine_vs_torch.py [--size 96] [--repeats 3]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -88,14 +89,24 @@ def main() -> None:
     difference = float(np.abs(run_ort() - run_torch().numpy()).max())
     flops = conv_flops(model, args.size, args.size)
     peak = matmul_peak_gflops(threads)
-    emit({
-        "benchmark": "engine_vs_torch", "model": "realesrgan-x4plus", "input": f"{args.size}x{args.size}",
-        "threads": threads, "ort_s": round(ort_s, 3), "torch_eager_s": round(torch_s, 3),
-        "ort_speedup_vs_torch": round(torch_s / ort_s, 2), "gflop_per_run": round(flops / 1e9, 1),
-        "ort_gflops": round(flops / ort_s / 1e9, 1), "torch_gflops": round(flops / torch_s / 1e9, 1),
-        "matmul_peak_gflops": round(peak, 1), "ort_fraction_of_peak": round(flops / ort_s / 1e9 / peak, 3),
-        "output_mp_per_s_ort": round((args.size * 4) ** 2 / 1e6 / ort_s, 3), "max_abs_difference": difference,
-    })
+    emit(
+        {
+            "benchmark": "engine_vs_torch",
+            "model": "realesrgan-x4plus",
+            "input": f"{args.size}x{args.size}",
+            "threads": threads,
+            "ort_s": round(ort_s, 3),
+            "torch_eager_s": round(torch_s, 3),
+            "ort_speedup_vs_torch": round(torch_s / ort_s, 2),
+            "gflop_per_run": round(flops / 1e9, 1),
+            "ort_gflops": round(flops / ort_s / 1e9, 1),
+            "torch_gflops": round(flops / torch_s / 1e9, 1),
+            "matmul_peak_gflops": round(peak, 1),
+            "ort_fraction_of_peak": round(flops / ort_s / 1e9 / peak, 3),
+            "output_mp_per_s_ort": round((args.size * 4) ** 2 / 1e6 / ort_s, 3),
+            "max_abs_difference": difference,
+        }
+    )
 
 
 if __name__ == "__main__":

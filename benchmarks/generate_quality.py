@@ -19,6 +19,7 @@
 
 Prints one JSON object on its last line.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -64,8 +65,8 @@ def repetition(rgb: np.ndarray, exclude: int = 12, sigma: float = 8.0) -> float:
     auto = auto / np.maximum(overlap, 1.0)  # per-lag mean product
     auto = np.fft.fftshift(auto / auto[0, 0])
     cy, cx = h, w
-    yy, xx = np.mgrid[-cy:2 * h - cy, -cx:2 * w - cx]
-    valid = (yy ** 2 + xx ** 2 > exclude ** 2) & (np.abs(yy) < h // 2) & (np.abs(xx) < w // 2)  # half overlap at least
+    yy, xx = np.mgrid[-cy : 2 * h - cy, -cx : 2 * w - cx]
+    valid = (yy**2 + xx**2 > exclude**2) & (np.abs(yy) < h // 2) & (np.abs(xx) < w // 2)  # half overlap at least
     return float(auto[valid].max())
 
 
@@ -84,7 +85,7 @@ def features(rgb: np.ndarray) -> np.ndarray:
     for scale in (1, 2, 4):
         ys = cv2.resize(y, (y.shape[1] // scale, y.shape[0] // scale), interpolation=cv2.INTER_AREA) if scale > 1 else y
         gx, gy = cv2.Sobel(ys, cv2.CV_32F, 1, 0), cv2.Sobel(ys, cv2.CV_32F, 0, 1)
-        mag = np.sqrt(gx ** 2 + gy ** 2)
+        mag = np.sqrt(gx**2 + gy**2)
         angle = (np.arctan2(gy, gx) % np.pi) / np.pi
         orient = np.histogram(angle, bins=6, range=(0, 1), weights=mag)[0]
         out += [np.array([mag.mean() * 4, np.log1p(hf_energy(ys) * 100)]), orient / max(orient.sum(), 1e-6)]
@@ -130,7 +131,7 @@ def photo_and_mask(mask_w: int, mask_h: int, seed: int) -> tuple[np.ndarray, np.
     mask = np.zeros(photo.shape[:2], np.uint8)
     y = int(rng.integers(40, photo.shape[0] - mask_h - 40))
     x = int(rng.integers(40, photo.shape[1] - mask_w - 40))
-    mask[y:y + mask_h, x:x + mask_w] = 255
+    mask[y : y + mask_h, x : x + mask_w] = 255
     return photo, mask
 
 
@@ -147,32 +148,45 @@ def main() -> int:
     rng = np.random.default_rng(0)
     held = TextureSet.load(args.data, "holdout")
     clf, clf_real = classifier(held, rng)
-    real_hf = {name: float(np.mean([hf_energy(c) for c in held.crops(rng, np.full(24, k), CROP, augment=False)]))
-               for k, name in enumerate(held.names)}
+    real_hf = {
+        name: float(np.mean([hf_energy(c) for c in held.crops(rng, np.full(24, k), CROP, augment=False)]))
+        for k, name in enumerate(held.names)
+    }
     per_class, correct, total, sheet_rows = {}, 0, 0, []
     for k, name in enumerate(held.names):
         texture = painted(engine, model_id, name, 512, seed=k)
-        tiles = [texture[y:y + CROP, x:x + CROP] for y in range(0, 512, CROP) for x in range(0, 512, CROP)]
+        tiles = [texture[y : y + CROP, x : x + CROP] for y in range(0, 512, CROP) for x in range(0, 512, CROP)]
         predicted = clf.predict(np.stack([features(t) for t in tiles]))
         correct += int((predicted == k).sum())
         total += len(tiles)
-        per_class[name] = {"repetition": round(repetition(texture), 3),
-                           "detail": round(hf_energy(texture) / max(real_hf[name], 1e-9), 3),
-                           "class_match": round(float((predicted == k).mean()), 3),
-                           "confused_with": held.names[int(np.bincount(predicted, minlength=len(held.names)).argmax())]}
+        per_class[name] = {
+            "repetition": round(repetition(texture), 3),
+            "detail": round(hf_energy(texture) / max(real_hf[name], 1e-9), 3),
+            "class_match": round(float((predicted == k).mean()), 3),
+            "confused_with": held.names[int(np.bincount(predicted, minlength=len(held.names)).argmax())],
+        }
         sheet_rows.append(np.concatenate([texture[:256, :256], held.crops(rng, np.array([k]), 256, False)[0]], 1))
-    result = {"model": model_id, "classes": len(held.names), "class_match": round(correct / total, 3),
-              "classifier_accuracy_on_real_heldout": round(clf_real, 3), "per_class": per_class,
-              "repetition_max": max(v["repetition"] for v in per_class.values()),
-              "detail_min": min(v["detail"] for v in per_class.values())}
+    result = {
+        "model": model_id,
+        "classes": len(held.names),
+        "class_match": round(correct / total, 3),
+        "classifier_accuracy_on_real_heldout": round(clf_real, 3),
+        "per_class": per_class,
+        "repetition_max": max(v["repetition"] for v in per_class.values()),
+        "detail_min": min(v["detail"] for v in per_class.values()),
+    }
     result["must_show"] = must_show(engine, model_id, real_hf, args.sheet_dir)
     if "demo-textures-gan" in engine.catalog.ids():  # the 32 px generator this replaces, mirror-tiled over the mask
         photo, mask = photo_and_mask(600, 400, seed=0)
-        old = engine.run(EditRequest.build("generate", photo, mask, model_id="demo-textures-gan",
-                                           params={"seed": 3}, prompt="clouds")).image
+        old = engine.run(
+            EditRequest.build(
+                "generate", photo, mask, model_id="demo-textures-gan", params={"seed": 3}, prompt="clouds"
+            )
+        ).image
         ys, xs = np.nonzero(mask)
-        result["repetition_old_demo_generator_clouds"] = round(repetition(old[ys.min():ys.max() + 1,
-                                                                                 xs.min():xs.max() + 1]), 3)
+        result["repetition_old_demo_generator_clouds"] = round(
+            repetition(old[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]), 3
+        )
     if args.sheet_dir:
         args.sheet_dir.mkdir(parents=True, exist_ok=True)
         half = (len(sheet_rows) + 1) // 2
@@ -188,22 +202,26 @@ def must_show(engine: Engine, model_id: str, real_hf: dict, sheet_dir: Path | No
     out = {}
     for index, name in enumerate(MUST_SHOW):
         photo, mask = photo_and_mask(600, 400, seed=index)
-        request = EditRequest.build("generate", photo, mask, model_id=model_id,
-                                    params={"seed": 3, "variations": 4, "variation": 0}, prompt=name)
+        request = EditRequest.build(
+            "generate", photo, mask, model_id=model_id, params={"seed": 3, "variations": 4, "variation": 0}, prompt=name
+        )
         filled = engine.run(request).image
         hole = mask > 0
         ys, xs = np.nonzero(hole)
-        region = filled[ys.min():ys.max() + 1, xs.min():xs.max() + 1]
+        region = filled[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
         seams = seam_scores(filled, photo, hole)
-        out[name] = {"repetition": round(repetition(region), 3),
-                     "detail": round(hf_energy(region) / max(real_hf[name], 1e-9), 3),
-                     "seam": round(seams["seam"], 3), "seam_original_photo": round(seams["seam_original"], 3),
-                     "outside_unchanged": bool(np.array_equal(filled[~hole], photo[~hole])),
-                     "mean_rgb": [int(v) for v in region.reshape(-1, 3).mean(0)]}
+        out[name] = {
+            "repetition": round(repetition(region), 3),
+            "detail": round(hf_energy(region) / max(real_hf[name], 1e-9), 3),
+            "seam": round(seams["seam"], 3),
+            "seam_original_photo": round(seams["seam_original"], 3),
+            "outside_unchanged": bool(np.array_equal(filled[~hole], photo[~hole])),
+            "mean_rgb": [int(v) for v in region.reshape(-1, 3).mean(0)],
+        }
         if sheet_dir:
             sheet_dir.mkdir(parents=True, exist_ok=True)
             y0, x0 = max(0, ys.min() - 60), max(0, xs.min() - 60)
-            view = filled[y0:ys.max() + 61, x0:xs.max() + 61]
+            view = filled[y0 : ys.max() + 61, x0 : xs.max() + 61]
             cv2.imwrite(str(sheet_dir / f"fill_{name.replace(' ', '_')}.png"), cv2.cvtColor(view, cv2.COLOR_RGB2BGR))
     return out
 
@@ -218,8 +236,13 @@ def timing(engine: Engine, model_id: str) -> dict:
     cv2.setNumThreads(2)
     started, cpu = time.perf_counter(), time.process_time()
     engine.run(request)
-    return {"wall_s": round(time.perf_counter() - started, 2), "cpu_s": round(time.process_time() - cpu, 2),
-            "threads": 2, "load_average": os.getloadavg()[0], "mask_px": int((mask > 0).sum())}
+    return {
+        "wall_s": round(time.perf_counter() - started, 2),
+        "cpu_s": round(time.process_time() - cpu, 2),
+        "threads": 2,
+        "load_average": os.getloadavg()[0],
+        "mask_px": int((mask > 0).sum()),
+    }
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ and 99th percentile). Also checks that no pixel outside the mask changed and tha
 
 Prints one JSON object on its last line.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -37,8 +38,11 @@ PHOTOS = ROOT.parent / "shared" / "training" / "photos" / "kodak24"
 BENCH = ROOT.parent / "shared" / "benchmarks" / "sr" / "Set14"
 OUTLIER = 15.0
 OFF_PALETTE = 8.0
-METHODS = {"ns": ("opencv-ns", {}), "guard_off": ("inpaint-gated-ns", {"chroma_guard": False}),
-           "guard_on": ("inpaint-gated-ns", {})}
+METHODS = {
+    "ns": ("opencv-ns", {}),
+    "guard_off": ("inpaint-gated-ns", {"chroma_guard": False}),
+    "guard_on": ("inpaint-gated-ns", {}),
+}
 
 
 def load(path: Path) -> np.ndarray:
@@ -49,7 +53,7 @@ def load(path: Path) -> np.ndarray:
 def sepia(rgb: np.ndarray) -> np.ndarray:
     """A classic sepia toning of the luminance (warm highlights, brown shadows)."""
     y = rgb.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32) / 255.0
-    tone = np.stack([y ** 0.9, y ** 1.0 * 0.86, y ** 1.15 * 0.66], axis=-1)
+    tone = np.stack([y**0.9, y**1.0 * 0.86, y**1.15 * 0.66], axis=-1)
     return np.clip(np.rint(tone * 255.0), 0, 255).astype(np.uint8)
 
 
@@ -65,10 +69,14 @@ def cases() -> list[tuple[str, np.ndarray, np.ndarray]]:
     from llmvis_studio.training.masks import benchmark_mask
 
     barn = load(PHOTOS / "kodim22.png")
-    out = [("kodim22/door", barn, door_mask(*barn.shape[:2])),
-           ("kodim22-sepia/door", sepia(barn), door_mask(*barn.shape[:2])),
-           ("kodim22-grey/door", np.repeat(sepia(barn)[..., 1:2], 3, axis=2), door_mask(*barn.shape[:2]))]
-    for seed, (name, path) in enumerate([("Set14/pepper", BENCH / "pepper.png"), ("Set14/flowers", BENCH / "flowers.png")]):
+    out = [
+        ("kodim22/door", barn, door_mask(*barn.shape[:2])),
+        ("kodim22-sepia/door", sepia(barn), door_mask(*barn.shape[:2])),
+        ("kodim22-grey/door", np.repeat(sepia(barn)[..., 1:2], 3, axis=2), door_mask(*barn.shape[:2])),
+    ]
+    for seed, (name, path) in enumerate(
+        [("Set14/pepper", BENCH / "pepper.png"), ("Set14/flowers", BENCH / "flowers.png")]
+    ):
         img = load(path)
         out.append((f"{name}/strokes", img, benchmark_mask("stroke", *img.shape[:2], seed=101 + seed)))
     out.append(("Set14/man-toned/holes", toned_scan(load(BENCH / "man.png")), holes()))
@@ -102,33 +110,36 @@ def off_tone(out: np.ndarray, truth: np.ndarray, hole: np.ndarray) -> np.ndarray
 def chroma_error(out: np.ndarray, truth: np.ndarray, hole: np.ndarray) -> np.ndarray:
     def ab(a: np.ndarray) -> np.ndarray:
         return cv2.cvtColor(a[hole].reshape(-1, 1, 3).astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)[:, 0, 1:]
+
     return np.sqrt(((ab(out) - ab(truth)) ** 2).sum(axis=1))
 
 
 def off_palette(out: np.ndarray, truth: np.ndarray, hole: np.ndarray, reach: int = 15, cell: int = 16) -> np.ndarray:
     """Per hole pixel: the a*b* distance from its chroma to the nearest chroma of the TRUE picture within `reach` px
     (hole and surroundings): a colour that occurs nowhere near in the real photo is a blotch."""
+
     def lab_ab(a: np.ndarray) -> np.ndarray:
         return cv2.cvtColor(a.astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)[..., 1:]
+
     out_ab, true_ab = lab_ab(out), lab_ab(truth)
     dist = np.zeros(hole.shape, np.float32)
     h, w = hole.shape
     for y in range(0, h, cell):
         for x in range(0, w, cell):
-            sel = hole[y:y + cell, x:x + cell]
+            sel = hole[y : y + cell, x : x + cell]
             if not sel.any():
                 continue
-            near = true_ab[max(0, y - reach):y + cell + reach, max(0, x - reach):x + cell + reach].reshape(-1, 2)
+            near = true_ab[max(0, y - reach) : y + cell + reach, max(0, x - reach) : x + cell + reach].reshape(-1, 2)
             palette = np.unique(np.round(near), axis=0)
-            pts = out_ab[y:y + cell, x:x + cell][sel]
+            pts = out_ab[y : y + cell, x : x + cell][sel]
             d2 = ((pts[:, None, :] - palette[None]) ** 2).sum(axis=2).min(axis=1)
-            dist[y:y + cell, x:x + cell][sel] = np.sqrt(d2)
+            dist[y : y + cell, x : x + cell][sel] = np.sqrt(d2)
     return dist[hole]
 
 
 def hole_psnr(out: np.ndarray, truth: np.ndarray, hole: np.ndarray) -> float:
     d = out[hole].astype(np.float64) - truth[hole].astype(np.float64)
-    return 10 * math.log10(255.0 ** 2 / max(float(np.mean(d ** 2)), 1e-12))
+    return 10 * math.log10(255.0**2 / max(float(np.mean(d**2)), 1e-12))
 
 
 def save_crops(folder: Path, name: str, truth: np.ndarray, results: dict[str, np.ndarray]) -> None:
@@ -161,31 +172,48 @@ def main() -> None:
         results, row = {}, {}
         for key, (model_id, params) in METHODS.items():
             t0 = time.perf_counter()
-            res = engine.run(EditRequest.build("inpaint", damaged, mask, model_id=model_id, params=params,
-                                               device="cpu"))
+            res = engine.run(
+                EditRequest.build("inpaint", damaged, mask, model_id=model_id, params=params, device="cpu")
+            )
             seconds[key] += time.perf_counter() - t0
             out = res.image
             outside_ok &= bool(np.array_equal(out[~hole], truth[~hole]))
             if "grey" in name:
                 grey_ok &= bool((out[..., 0] == out[..., 1]).all() and (out[..., 1] == out[..., 2]).all())
             err = chroma_error(out, truth, hole)
-            row[key] = {"hole_psnr": round(hole_psnr(out, truth, hole), 3), "chroma_err": round(float(err.mean()), 2),
-                        "chroma_outliers": round(float((err > OUTLIER).mean()), 4),
-                        "off_palette": round(float((off_palette(out, truth, hole) > OFF_PALETTE).mean()), 4)}
+            row[key] = {
+                "hole_psnr": round(hole_psnr(out, truth, hole), 3),
+                "chroma_err": round(float(err.mean()), 2),
+                "chroma_outliers": round(float((err > OUTLIER).mean()), 4),
+                "off_palette": round(float((off_palette(out, truth, hole) > OFF_PALETTE).mean()), 4),
+            }
             if "toned" in name or "sepia" in name:
                 tone = off_tone(out, truth, hole)
-                row[key].update(off_tone_mean=round(float(tone.mean()), 2),
-                                off_tone_p99=round(float(np.percentile(tone, 99)), 2))
+                row[key].update(
+                    off_tone_mean=round(float(tone.mean()), 2), off_tone_p99=round(float(np.percentile(tone, 99)), 2)
+                )
             results[key] = out
         rows[name] = row
         if a.crops and (name.endswith("/door") or name.endswith("/holes")):
             save_crops(Path(a.crops), name, truth, results)
     colour = [r for n, r in rows.items() if "sepia" not in n and "grey" not in n and "toned" not in n]
-    summary = {k: {m: round(float(np.mean([r[k][m] for r in colour])), 4)
-                   for m in ("hole_psnr", "chroma_err", "chroma_outliers", "off_palette")} for k in METHODS}
-    emit({"benchmark": "inpaint_chroma", "per_image": rows, "colour_mean": summary,
-          "outside_mask_bit_exact": outside_ok, "grey_stays_grey": grey_ok,
-          "seconds": {k: round(v, 2) for k, v in seconds.items()}})
+    summary = {
+        k: {
+            m: round(float(np.mean([r[k][m] for r in colour])), 4)
+            for m in ("hole_psnr", "chroma_err", "chroma_outliers", "off_palette")
+        }
+        for k in METHODS
+    }
+    emit(
+        {
+            "benchmark": "inpaint_chroma",
+            "per_image": rows,
+            "colour_mean": summary,
+            "outside_mask_bit_exact": outside_ok,
+            "grey_stays_grey": grey_ok,
+            "seconds": {k: round(v, 2) for k, v in seconds.items()},
+        }
+    )
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ default model through the engine on 2 onnxruntime threads; the first run (sessio
 
 Prints one JSON object on its last line.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -65,8 +66,11 @@ def tolerant_counts(pred: np.ndarray, truth: np.ndarray, tol: int = 1) -> tuple[
 def prf(c: list[int]) -> dict[str, float]:
     precision = c[0] / max(1, c[1])
     recall = c[2] / max(1, c[3])
-    return {"precision": round(precision, 4), "recall": round(recall, 4),
-            "f1": round(2 * precision * recall / max(1e-9, precision + recall), 4)}
+    return {
+        "precision": round(precision, 4),
+        "recall": round(recall, 4),
+        "f1": round(2 * precision * recall / max(1e-9, precision + recall), 4),
+    }
 
 
 def bench_inpaint(engine, images, learned: bool) -> dict:
@@ -86,19 +90,23 @@ def bench_inpaint(engine, images, learned: bool) -> dict:
             mask = masks.benchmark_mask(kind, h, w, seed=1000 * (kind == "stroke") + idx)
             hole = mask > 0
             for method, (model_id, params) in methods.items():
-                res = engine.run(EditRequest.build("inpaint", img, mask, model_id=model_id, params=params,
-                                                   device="cpu"))
+                res = engine.run(
+                    EditRequest.build("inpaint", img, mask, model_id=model_id, params=params, device="cpu")
+                )
                 outside_exact &= bool(np.array_equal(res.image[~hole], img[~hole]))
                 p = hole_psnr(res.image, img, hole)
                 scores[kind][method]["psnr"].append(p)
                 scores[kind][method]["ssim"].append(hole_ssim(res.image, img, hole))
                 per_image.setdefault(name, {}).setdefault(kind, {})[method] = round(p, 2)
-    summary = {kind: {m: {k: round(float(np.mean(v)), 3) for k, v in d.items()} for m, d in by.items()}
-               for kind, by in scores.items()}
+    summary = {
+        kind: {m: {k: round(float(np.mean(v)), 3) for k, v in d.items()} for m, d in by.items()}
+        for kind, by in scores.items()
+    }
     if learned:
         for kind in ("thin", "stroke"):
-            summary[kind]["learned_minus_ns_db"] = round(summary[kind]["learned"]["psnr"] -
-                                                         summary[kind]["ns"]["psnr"], 3)
+            summary[kind]["learned_minus_ns_db"] = round(
+                summary[kind]["learned"]["psnr"] - summary[kind]["ns"]["psnr"], 3
+            )
             wins = sum(a > b for a, b in zip(scores[kind]["learned"]["psnr"], scores[kind]["ns"]["psnr"]))
             summary[kind]["learned_beats_ns_images"] = f"{wins}/{len(images)}"
     return {"inpaint": summary, "outside_mask_bit_exact": outside_exact, "per_image_psnr": per_image}
@@ -120,9 +128,14 @@ def bench_detector(engine, images) -> dict:
         clean_px += img.shape[0] * img.shape[1]
     total = [a + b for a, b in zip(counts["light"], counts["dark"])]
     spec = engine.catalog.get(DETECTOR_ID)
-    return {"threshold": float(spec.extra.get("threshold", 0.5)), "tolerance_px": 1, "all": prf(total),
-            "light": prf(counts["light"]), "dark": prf(counts["dark"]),
-            "clean_images_marked_fraction": round(clean_fp / max(1, clean_px), 5)}
+    return {
+        "threshold": float(spec.extra.get("threshold", 0.5)),
+        "tolerance_px": 1,
+        "all": prf(total),
+        "light": prf(counts["light"]),
+        "dark": prf(counts["dark"]),
+        "clean_images_marked_fraction": round(clean_fp / max(1, clean_px), 5),
+    }
 
 
 def scratched_variants(img: np.ndarray, seed: int):
@@ -135,8 +148,9 @@ def scratched_variants(img: np.ndarray, seed: int):
         damaged = img.astype(np.float32) / 255.0
         truth = np.zeros(img.shape[:2], np.uint8)
         for _ in range(4):
-            damaged, shape = masks.render_scratch(damaged, rng, light=variant == "light",
-                                                  strength=float(rng.uniform(0.5, 1.0)))
+            damaged, shape = masks.render_scratch(
+                damaged, rng, light=variant == "light", strength=float(rng.uniform(0.5, 1.0))
+            )
             truth = np.maximum(truth, shape)
         yield variant, np.clip(np.round(damaged * 255), 0, 255).astype(np.uint8), truth
 
@@ -153,8 +167,13 @@ def bench_timing(images, model_id: str | None) -> dict:
     rng = np.random.default_rng(7)
     for _ in range(5):
         x, y = int(rng.integers(200, 3700)), int(rng.integers(200, 2700))
-        cv2.line(mask, (x, y), (x + int(rng.integers(-120, 120)), y + int(rng.integers(-120, 120))), 255,
-                 int(rng.integers(9, 22)))
+        cv2.line(
+            mask,
+            (x, y),
+            (x + int(rng.integers(-120, 120)), y + int(rng.integers(-120, 120))),
+            255,
+            int(rng.integers(9, 22)),
+        )
     for _ in range(3):
         x, y = int(rng.integers(200, 3500)), int(rng.integers(200, 2500))
         cv2.line(mask, (x, y), (x + int(rng.integers(100, 400)), y + int(rng.integers(-50, 50))), 255, 2)
@@ -168,8 +187,15 @@ def bench_timing(images, model_id: str | None) -> dict:
         t = time.perf_counter()
         engine.run(request)
         runs.append(time.perf_counter() - t)
-    return {"size": "4000x3000", "mask_fraction": round(float((mask > 0).mean()), 5), "model": res.model_id,
-            "threads": 2, "first_run_s": round(first, 2), "best_of_3_s": round(min(runs), 2), "target_s": 10}
+    return {
+        "size": "4000x3000",
+        "mask_fraction": round(float((mask > 0).mean()), 5),
+        "model": res.model_id,
+        "threads": 2,
+        "first_run_s": round(first, 2),
+        "best_of_3_s": round(min(runs), 2),
+        "target_s": 10,
+    }
 
 
 def main() -> int:
@@ -209,10 +235,15 @@ def update_manifest(result: dict) -> None:
         record_metrics(INPAINT_ID, m, "inpaint_quality.py")
     if "detector" in result:
         d = result["detector"]
-        record_metrics(DETECTOR_ID, {"set5_set14_thin_scratches_1px_tolerance": d["all"],
-                                     "set5_set14_light_dark_f1": {"light": d["light"]["f1"], "dark": d["dark"]["f1"]},
-                                     "clean_images_marked_fraction": d["clean_images_marked_fraction"]},
-                       "inpaint_quality.py")
+        record_metrics(
+            DETECTOR_ID,
+            {
+                "set5_set14_thin_scratches_1px_tolerance": d["all"],
+                "set5_set14_light_dark_f1": {"light": d["light"]["f1"], "dark": d["dark"]["f1"]},
+                "clean_images_marked_fraction": d["clean_images_marked_fraction"],
+            },
+            "inpaint_quality.py",
+        )
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ Timing: a 4000×3000 photo (a Set14 image resized) with a 10 % blob hole, method
 
 Prints one JSON object on its last line.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -56,8 +57,9 @@ def run_methods(engine, images: dict, methods: tuple[str, ...]):
                 res = engine.run(EditRequest.build("inpaint", img, mask, params={"method": method}, device="cpu"))
                 seconds[method] += time.perf_counter() - started
                 outside_exact &= bool(np.array_equal(res.image[~hole], img[~hole]))
-                rows[method].append(dict(scores(res.image, img, hole), image=name, kind=kind,
-                                         fraction=float(hole.mean())))
+                rows[method].append(
+                    dict(scores(res.image, img, hole), image=name, kind=kind, fraction=float(hole.mean()))
+                )
                 outs[method] = res.image
             examples.append((img, mask, outs))
     return rows, seconds, outside_exact, examples
@@ -68,25 +70,32 @@ def summarise(rows: dict, seconds: dict) -> dict:
     ns = np.array([r["psnr"] for r in rows["ns"]])
     for method, rs in rows.items():
         psnr = np.array([r["psnr"] for r in rs])
-        out[method] = {"psnr": round(float(psnr.mean()), 3), "psnr_minus_ns_db": round(float((psnr - ns).mean()), 3),
-                       "texture": round(float(np.mean([r["texture"] for r in rs])), 3),
-                       "seam": round(float(np.mean([r["seam"] for r in rs])), 3),
-                       "seam_worst": round(float(np.max([r["seam"] for r in rs])), 3),
-                       "beats_ns_minus_0_5_db": f"{int(np.sum(psnr >= ns - 0.5))}/{len(rs)}",
-                       "seconds_mean": round(seconds[method] / len(rs), 2)}
+        out[method] = {
+            "psnr": round(float(psnr.mean()), 3),
+            "psnr_minus_ns_db": round(float((psnr - ns).mean()), 3),
+            "texture": round(float(np.mean([r["texture"] for r in rs])), 3),
+            "seam": round(float(np.mean([r["seam"] for r in rs])), 3),
+            "seam_worst": round(float(np.max([r["seam"] for r in rs])), 3),
+            "beats_ns_minus_0_5_db": f"{int(np.sum(psnr >= ns - 0.5))}/{len(rs)}",
+            "seconds_mean": round(seconds[method] / len(rs), 2),
+        }
         for kind in KINDS:
             sel = [i for i, r in enumerate(rs) if r["kind"] == kind]
-            out[method][kind] = {"psnr_minus_ns_db": round(float((psnr[sel] - ns[sel]).mean()), 3),
-                                 "texture": round(float(np.mean([rs[i]["texture"] for i in sel])), 3)}
+            out[method][kind] = {
+                "psnr_minus_ns_db": round(float((psnr[sel] - ns[sel]).mean()), 3),
+                "texture": round(float(np.mean([rs[i]["texture"] for i in sel])), 3),
+            }
     out["original_photo_seam"] = round(float(np.mean([r["seam_original"] for r in rows["ns"]])), 3)
     return out
 
 
 def verdict(summary: dict) -> dict:
     p = summary["patch"]
-    return {"texture_ok": p["texture"] >= TARGETS["texture_min"],
-            "psnr_ok": p["psnr_minus_ns_db"] >= TARGETS["psnr_vs_ns_min_db"],
-            "seam_ok": p["seam"] <= TARGETS["seam_max"]}
+    return {
+        "texture_ok": p["texture"] >= TARGETS["texture_min"],
+        "psnr_ok": p["psnr_minus_ns_db"] >= TARGETS["psnr_vs_ns_min_db"],
+        "seam_ok": p["seam"] <= TARGETS["seam_max"],
+    }
 
 
 def contact_sheet(examples: list, methods: tuple[str, ...], path: str, count: int = 4, side: int = 160) -> None:
@@ -105,8 +114,10 @@ def contact_sheet(examples: list, methods: tuple[str, ...], path: str, count: in
         s = side / max(h, w)
         size = (max(1, round(w * s)), max(1, round(h * s)))
         tiles = [cv2.resize(t, size, interpolation=cv2.INTER_AREA) for t in tiles]
-        tiles = [np.pad(t, ((0, side - t.shape[0] + 4), (0, side - t.shape[1] + 4), (0, 0)), constant_values=255)
-                 for t in tiles]
+        tiles = [
+            np.pad(t, ((0, side - t.shape[0] + 4), (0, side - t.shape[1] + 4), (0, 0)), constant_values=255)
+            for t in tiles
+        ]
         rows.append(np.concatenate(tiles, axis=1))
     labels = np.full((22, rows[0].shape[1], 3), 255, np.uint8)
     for i, label in enumerate(("input", "hole") + methods):
@@ -132,9 +143,17 @@ def bench_timing(images: dict, threads: int) -> dict:
         res = engine.run(request, Progress(lambda f, _m: fractions.append(f)))
         runs.append(time.perf_counter() - t)
         cpu.append(time.process_time() - c)
-    return {"size": "4000x3000", "hole_fraction": round(float((mask > 0).mean()), 4), "model": res.model_id,
-            "threads": threads, "first_run_s": round(runs[0], 2), "second_run_s": round(runs[1], 2),
-            "cpu_s_second_run": round(cpu[1], 2), "progress_updates": len(fractions) // 2, "target_s": 20}
+    return {
+        "size": "4000x3000",
+        "hole_fraction": round(float((mask > 0).mean()), 4),
+        "model": res.model_id,
+        "threads": threads,
+        "first_run_s": round(runs[0], 2),
+        "second_run_s": round(runs[1], 2),
+        "cpu_s_second_run": round(cpu[1], 2),
+        "progress_updates": len(fractions) // 2,
+        "target_s": 20,
+    }
 
 
 def main() -> int:
@@ -151,7 +170,7 @@ def main() -> int:
 
     images = load_images()
     if a.limit:
-        images = dict(list(images.items())[:a.limit])
+        images = dict(list(images.items())[: a.limit])
     if a.only:
         images = {k: v for k, v in images.items() if k in a.only.split(",")}
     engine = Engine(threads=a.threads)
@@ -159,12 +178,20 @@ def main() -> int:
     t = time.time()
     rows, seconds, exact, examples = run_methods(engine, images, methods)
     summary = summarise(rows, seconds)
-    result: dict = {"images": len(images), "holes": len(rows["ns"]), "sets": ["Set5", "Set14"],
-                    "hole_fraction_range": [0.05, 0.15], "summary": summary, "targets": TARGETS,
-                    "verdict": verdict(summary), "outside_mask_bit_exact": exact,
-                    "per_hole_patch": [{k: (round(v, 2) if isinstance(v, float) else v) for k, v in r.items()}
-                                       for r in rows["patch"]],
-                    "quality_seconds": round(time.time() - t, 1)}
+    result: dict = {
+        "images": len(images),
+        "holes": len(rows["ns"]),
+        "sets": ["Set5", "Set14"],
+        "hole_fraction_range": [0.05, 0.15],
+        "summary": summary,
+        "targets": TARGETS,
+        "verdict": verdict(summary),
+        "outside_mask_bit_exact": exact,
+        "per_hole_patch": [
+            {k: (round(v, 2) if isinstance(v, float) else v) for k, v in r.items()} for r in rows["patch"]
+        ],
+        "quality_seconds": round(time.time() - t, 1),
+    }
     if a.sheet:
         contact_sheet(examples, methods, a.sheet)
         result["sheet"] = a.sheet

@@ -18,6 +18,7 @@ the project, not here.
 
     python benchmarks/real_damage.py [--update-manifest] [--no-timing] [--sheets runs/real_damage]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -53,8 +54,8 @@ def big_print(src: np.ndarray, seed: int, w: int = 4000, h: int = 3000, block: i
     look, paper = pd.old_print_look(rng, cv2.resize(src, (w, h), interpolation=cv2.INTER_CUBIC))
     for y in range(0, h, block):
         for x in range(0, w, block):
-            tile = look[y:y + block, x:x + block]
-            look[y:y + block, x:x + block], _ = pd.add_print_damage(rng, tile, paper, 0.6)
+            tile = look[y : y + block, x : x + block]
+            look[y : y + block, x : x + block], _ = pd.add_print_damage(rng, tile, paper, 0.6)
     return np.clip(np.round(pd.scan(rng, look) * 255), 0, 255).astype(np.uint8)
 
 
@@ -70,21 +71,26 @@ def bench_prints(engine, images: dict, sheets: Path | None) -> dict:
     rows = []
     for idx, img in enumerate(images.values()):
         clean, damaged, truth = synthetic_print(img, 31_000 + idx)
-        det = engine.run(EditRequest.build("detect-scratches", damaged, model_id=MODEL_ID, device="cpu",
-                                           params={"sensitivity": 0.5}))
+        det = engine.run(
+            EditRequest.build("detect-scratches", damaged, model_id=MODEL_ID, device="cpu", params={"sensitivity": 0.5})
+        )
         pred = det.image[..., 0]
         counts = [a + b for a, b in zip(counts, iq.tolerant_counts(pred, truth))]
         marked += int(np.count_nonzero(pred))
         ref += int(np.count_nonzero(truth))
-        res = engine.run(EditRequest.build("restore", damaged, model_id=MODEL_ID, device="cpu",
-                                           params={"sensitivity": 0.5}))
+        res = engine.run(
+            EditRequest.build("restore", damaged, model_id=MODEL_ID, device="cpu", params={"sensitivity": 0.5})
+        )
         hole = truth > 0
         if hole.any():
             before.append(float(np.abs(luma(damaged) - luma(clean))[hole].mean()))
             after.append(float(np.abs(luma(res.image) - luma(clean))[hole].mean()))
         for photo in (img, clean):  # undamaged photo and its undamaged old-print look
-            c = engine.run(EditRequest.build("detect-scratches", photo, model_id=MODEL_ID, device="cpu",
-                                             params={"sensitivity": 0.5}))
+            c = engine.run(
+                EditRequest.build(
+                    "detect-scratches", photo, model_id=MODEL_ID, device="cpu", params={"sensitivity": 0.5}
+                )
+            )
             clean_marked += int(np.count_nonzero(c.image[..., 0]))
             clean_px += photo.shape[0] * photo.shape[1]
         if sheets is not None and len(rows) < 6 and min(img.shape[:2]) >= 256:
@@ -92,16 +98,20 @@ def bench_prints(engine, images: dict, sheets: Path | None) -> dict:
     if sheets is not None and rows:
         _save_sheet(sheets / "prints_before_mask_after.png", rows)
     out = iq.prf(counts)
-    out.update({"marked_over_reference_area": round(marked / max(1, ref), 3),
-                "crack_contrast_removed": round(1 - float(np.mean(after)) / max(1e-9, float(np.mean(before))), 4),
-                "clean_marked_fraction": round(clean_marked / max(1, clean_px), 5)})
+    out.update(
+        {
+            "marked_over_reference_area": round(marked / max(1, ref), 3),
+            "crack_contrast_removed": round(1 - float(np.mean(after)) / max(1e-9, float(np.mean(before))), 4),
+            "clean_marked_fraction": round(clean_marked / max(1, clean_px), 5),
+        }
+    )
     return out
 
 
 def _sheet_row(damaged, pred, restored, truth, side: int = 256) -> np.ndarray:
     h, w = damaged.shape[:2]
     y, x = (h - side) // 2, (w - side) // 2
-    crop = lambda a: a[y:y + side, x:x + side]  # noqa: E731
+    crop = lambda a: a[y : y + side, x : x + side]  # noqa: E731
     overlay = crop(damaged).copy()
     overlay[crop(pred) > 0] = (255, 0, 0)
     miss = (crop(truth) > 0) & (crop(pred) == 0)
@@ -129,14 +139,23 @@ def bench_timing(images: dict, threads: int, sheets: Path | None) -> dict:
         runs.append(time.perf_counter() - t)
         cpu.append(time.process_time() - c)
     if sheets is not None:
-        _save_sheet(sheets / "scan_4000x3000_before_after.png",
-                    [np.concatenate([scan[1000:1512, 1500:2012], res.image[1000:1512, 1500:2012]], 1)])
+        _save_sheet(
+            sheets / "scan_4000x3000_before_after.png",
+            [np.concatenate([scan[1000:1512, 1500:2012], res.image[1000:1512, 1500:2012]], 1)],
+        )
     changed = float(np.mean(np.any(res.image != scan, axis=2)))
-    return {"size": "4000x3000", "threads": threads, "first_run_s": round(runs[0], 2),
-            "second_run_s": round(runs[1], 2), "second_run_cpu_s": round(cpu[1], 2),
-            "load_average_1min": round(__import__("os").getloadavg()[0], 1), "changed_fraction": round(changed, 4), "notes": list(res.notes),
-            "target_s": 15, "cpu": cpu_kind()}
-
+    return {
+        "size": "4000x3000",
+        "threads": threads,
+        "first_run_s": round(runs[0], 2),
+        "second_run_s": round(runs[1], 2),
+        "second_run_cpu_s": round(cpu[1], 2),
+        "load_average_1min": round(__import__("os").getloadavg()[0], 1),
+        "changed_fraction": round(changed, 4),
+        "notes": list(res.notes),
+        "target_s": 15,
+        "cpu": cpu_kind(),
+    }
 
 
 def main() -> int:  # noqa: C901
@@ -163,8 +182,14 @@ def main() -> int:  # noqa: C901
         emit(result)
         return 0
     t = time.time()
-    result: dict = {"images": len(images), "sets": ["Set5", "Set14"], "model": MODEL_ID, "sensitivity": 0.5,
-                    "synthetic_prints": bench_prints(engine, images, sheets), "thin": iq.bench_detector(engine, images)}
+    result: dict = {
+        "images": len(images),
+        "sets": ["Set5", "Set14"],
+        "model": MODEL_ID,
+        "sensitivity": 0.5,
+        "synthetic_prints": bench_prints(engine, images, sheets),
+        "thin": iq.bench_detector(engine, images),
+    }
     result["quality_seconds"] = round(time.time() - t, 1)
     if not a.no_timing:
         result["timing"] = bench_timing(images, a.threads, sheets)
@@ -179,14 +204,19 @@ def update_manifest(result: dict) -> None:
     if "timing" in result:
         t = result["timing"]
         m["restore_seconds_4000x3000_2_threads"] = t["second_run_s"]
-        m["restore_4000x3000_timing"] = {k: t[k] for k in ("second_run_s", "second_run_cpu_s", "load_average_1min",
-                                                           "changed_fraction", "cpu")}
+        m["restore_4000x3000_timing"] = {
+            k: t[k] for k in ("second_run_s", "second_run_cpu_s", "load_average_1min", "changed_fraction", "cpu")
+        }
     if "synthetic_prints" in result:  # not --timing-only
         thin = result["thin"]
-        m.update({"set5_set14_synthetic_prints_1px_tolerance": result["synthetic_prints"],
-                  "set5_set14_thin_scratches_1px_tolerance": thin["all"],
-                  "set5_set14_light_dark_f1": {"light": thin["light"]["f1"], "dark": thin["dark"]["f1"]},
-                  "clean_images_marked_fraction": thin["clean_images_marked_fraction"]})
+        m.update(
+            {
+                "set5_set14_synthetic_prints_1px_tolerance": result["synthetic_prints"],
+                "set5_set14_thin_scratches_1px_tolerance": thin["all"],
+                "set5_set14_light_dark_f1": {"light": thin["light"]["f1"], "dark": thin["dark"]["f1"]},
+                "clean_images_marked_fraction": thin["clean_images_marked_fraction"],
+            }
+        )
     record_metrics(MODEL_ID, m, "real_damage.py")
 
 

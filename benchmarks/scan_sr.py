@@ -11,6 +11,7 @@ realesrgan-x4plus: fidelity on Set5 and speed on the same machine.
 
 Prints one JSON object on its last line (machine, CPU kind and load average included: the machine is shared).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -45,8 +46,9 @@ def run(sess, lr: np.ndarray) -> np.ndarray:
 def psnr_y(a: np.ndarray, b: np.ndarray, shave: int) -> float:
     def y(img: np.ndarray) -> np.ndarray:
         return 16.0 + 65.481 * img[..., 0] + 128.553 * img[..., 1] + 24.966 * img[..., 2]
+
     d = (y(a.astype(np.float64)) - y(b.astype(np.float64)))[shave:-shave, shave:-shave]
-    return float(10 * np.log10(255.0 ** 2 / max(float(np.mean(d ** 2)), 1e-12)))
+    return float(10 * np.log10(255.0**2 / max(float(np.mean(d**2)), 1e-12)))
 
 
 def set5(scale: int, sessions: dict) -> dict:
@@ -54,7 +56,7 @@ def set5(scale: int, sessions: dict) -> dict:
     for p in sorted(SET5.glob("*.png")):
         with Image.open(p) as im:
             hr = np.asarray(im.convert("RGB"))
-        hr = hr[:hr.shape[0] - hr.shape[0] % scale, :hr.shape[1] - hr.shape[1] % scale]
+        hr = hr[: hr.shape[0] - hr.shape[0] % scale, : hr.shape[1] - hr.shape[1] % scale]
         h, w = hr.shape[:2]
         lr_im = Image.fromarray(hr).resize((w // scale, h // scale), Image.BICUBIC)
         gt = hr.astype(np.float32) / 255.0
@@ -96,9 +98,12 @@ def main() -> None:
     if "sr-scan-x4" in ids and "realesrgan-x4plus" in ids:
         fast = speed(session("sr-scan-x4", a.threads), crop, 5)
         slow = speed(session("realesrgan-x4plus", a.threads), crop, 1)
-        result["speed_192px_x4_seconds"] = {"sr-scan-x4": round(fast, 4), "realesrgan-x4plus": round(slow, 3),
-                                            "speedup": round(slow / fast, 1),
-                                            "sr-scan-x4_output_mp_per_s": round(768 * 768 / fast / 1e6, 3)}
+        result["speed_192px_x4_seconds"] = {
+            "sr-scan-x4": round(fast, 4),
+            "realesrgan-x4plus": round(slow, 3),
+            "speedup": round(slow / fast, 1),
+            "sr-scan-x4_output_mp_per_s": round(768 * 768 / fast / 1e6, 3),
+        }
     result["load_average_after"] = os.getloadavg()
     if a.update_manifest:
         update_manifest(result)

@@ -8,6 +8,7 @@ photos; see llmvis_studio/training/smart_mask_samples.py). Time: select-subject,
 detect-text on a 4000×3000 photo with a rendered date stamp, the models already loaded, wall clock and the
 process's CPU seconds (on a shared machine the CPU seconds say more: wall ≈ CPU / 2 on two free cores).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -58,8 +59,10 @@ def main() -> None:
     text = samples.text_samples()[0]
     image, coverage = twelve_megapixel(text)
     repeats = 1 if args.quick else 3
-    result["time_12mp"] = {op: timed(engine, EditRequest(op, image, device="cpu"), repeats)
-                           for op in ("select-subject", "remove-background", "detect-text")}
+    result["time_12mp"] = {
+        op: timed(engine, EditRequest(op, image, device="cpu"), repeats)
+        for op in ("select-subject", "remove-background", "detect-text")
+    }
     mask = engine.run(EditRequest("detect-text", image, device="cpu")).image[..., 0]
     result["text_12mp"] = {k: round(v, 4) for k, v in samples.text_scores(mask > 0, coverage).items()}
     result["load_average_1min_after"] = round(os.getloadavg()[0], 2)

@@ -13,6 +13,7 @@ in fresh processes at two input sizes.
 
 Prints one JSON object on its last line.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -184,10 +185,11 @@ def memory_per_input_pixel(path: Path, sizes: tuple[int, int] = (384, 768)) -> i
     after the session is set up). The smaller size is measured too and the larger of the two ratios is kept."""
     kib = []
     for s in sizes:
-        out = subprocess.run([sys.executable, "-c", _MEM_CHILD, str(path), str(s)], capture_output=True, text=True,
-                             check=True)
+        out = subprocess.run(
+            [sys.executable, "-c", _MEM_CHILD, str(path), str(s)], capture_output=True, text=True, check=True
+        )
         kib.append(int(out.stdout.strip().splitlines()[-1]))
-    return int(math.ceil(max(k * 1024 / sz ** 2 for k, sz in zip(kib, sizes))))
+    return int(math.ceil(max(k * 1024 / sz**2 for k, sz in zip(kib, sizes))))
 
 
 def main() -> None:
@@ -198,9 +200,12 @@ def main() -> None:
     a = ap.parse_args()
 
     sets = {"set5": load_set("Set5"), "set14": load_set("Set14")}
-    result: dict = {"protocol": "PSNR-Y BT.601 16-235, shave=scale, LR=Pillow BICUBIC (antialiased) downscale of HR "
-                                "cropped to a multiple of the scale, outputs rounded to 8 bits, onnxruntime CPU",
-                    "published_set5_x4": PUBLISHED_SET5_X4, "published_set5_x2": PUBLISHED_SET5_X2}
+    result: dict = {
+        "protocol": "PSNR-Y BT.601 16-235, shave=scale, LR=Pillow BICUBIC (antialiased) downscale of HR "
+        "cropped to a multiple of the scale, outputs rounded to 8 bits, onnxruntime CPU",
+        "published_set5_x4": PUBLISHED_SET5_X4,
+        "published_set5_x2": PUBLISHED_SET5_X2,
+    }
     speed: dict = {}
     memory: dict = {}
     for scale in (4, 2):
@@ -237,7 +242,8 @@ def main() -> None:
     per14 = result["x4"]["set14"]["per_image"]
     if OURS[4] in next(iter(per14.values())):
         summary["set14_x4_mean_gain_over_bicubic"] = round(
-            float(np.mean([r[OURS[4]] - r["bicubic"] for r in per14.values()])), 3)
+            float(np.mean([r[OURS[4]] - r["bicubic"] for r in per14.values()])), 3
+        )
     result["summary"] = summary
 
     if a.update_manifest:
@@ -249,10 +255,14 @@ def main() -> None:
             if not e:
                 continue
             m = dict(e.get("metrics", {}))
-            m.update({f"set5_x{scale}_psnr_y": summary.get(f"set5_x{scale}_{mid}"),
-                      f"set14_x{scale}_psnr_y": summary.get(f"set14_x{scale}_{mid}"),
-                      f"bicubic_set5_x{scale}": summary.get(f"set5_x{scale}_bicubic"),
-                      f"bicubic_set14_x{scale}": summary.get(f"set14_x{scale}_bicubic")})
+            m.update(
+                {
+                    f"set5_x{scale}_psnr_y": summary.get(f"set5_x{scale}_{mid}"),
+                    f"set14_x{scale}_psnr_y": summary.get(f"set14_x{scale}_{mid}"),
+                    f"bicubic_set5_x{scale}": summary.get(f"set5_x{scale}_bicubic"),
+                    f"bicubic_set14_x{scale}": summary.get(f"set14_x{scale}_bicubic"),
+                }
+            )
             if mid in speed:
                 m["onnx_output_mp_per_s_2_threads"] = speed[mid]["onnx_mp_per_s"]
                 if "onnx_over_eager" in speed[mid]:

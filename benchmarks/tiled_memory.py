@@ -5,6 +5,7 @@ Reported: the output's own size, the peak RSS, and the peak above the RSS measur
 the job (after imports and opening the model), which is what tiling is meant to bound.
 Usage: python benchmarks/tiled_memory.py [--model ID] [--width 2000 --height 1500] [--tile N]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -67,11 +68,21 @@ def main() -> None:
     seconds = time.perf_counter() - started
     peak = peak_mb()
     output_mb = result.image.nbytes / 2**20
-    emit({"benchmark": "tiled_upscale_memory", "model": model, "input": f"{args.width}x{args.height}",
-          "output": f"{result.image.shape[1]}x{result.image.shape[0]}", "seconds": round(seconds, 1),
-          "output_mp_per_s": round(result.image.shape[0] * result.image.shape[1] / 1e6 / seconds, 3),
-          "output_mb": round(output_mb, 1), "rss_before_job_mb": round(before, 1), "peak_rss_mb": round(peak, 1),
-          "peak_above_before_mb": round(peak - before, 1), "peak_is_job_only": exact})
+    emit(
+        {
+            "benchmark": "tiled_upscale_memory",
+            "model": model,
+            "input": f"{args.width}x{args.height}",
+            "output": f"{result.image.shape[1]}x{result.image.shape[0]}",
+            "seconds": round(seconds, 1),
+            "output_mp_per_s": round(result.image.shape[0] * result.image.shape[1] / 1e6 / seconds, 3),
+            "output_mb": round(output_mb, 1),
+            "rss_before_job_mb": round(before, 1),
+            "peak_rss_mb": round(peak, 1),
+            "peak_above_before_mb": round(peak - before, 1),
+            "peak_is_job_only": exact,
+        }
+    )
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ Prints JSON with the CPU kind, the precision the run chose and its measured per-
 
     python benchmarks/train_gan_speed.py [--steps 60] [--threads 2]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,7 +33,7 @@ def make_folder(root: Path, per_class: int = 12, size: int = 128) -> Path:
         for i in range(per_class):
             y = int(rng.integers(rows[0], max(rows[0] + 1, min(rows[1], h - size))))
             x = int(rng.integers(0, w - size))
-            Image.fromarray(photo[y:y + size, x:x + size]).save(folder / f"{label}{i:02d}.png")
+            Image.fromarray(photo[y : y + size, x : x + size]).save(folder / f"{label}{i:02d}.png")
     return root
 
 
@@ -44,18 +45,44 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         data = make_folder(Path(tmp) / "data")
         run = Path(tmp) / "run"
-        command = [sys.executable, "-m", "llmvis_studio", "train", "gan", "--data", str(data), "--out", str(run),
-                   "--size", "32", "--steps", str(args.steps), "--threads", str(args.threads), "--no-register"]
+        command = [
+            sys.executable,
+            "-m",
+            "llmvis_studio",
+            "train",
+            "gan",
+            "--data",
+            str(data),
+            "--out",
+            str(run),
+            "--size",
+            "32",
+            "--steps",
+            str(args.steps),
+            "--threads",
+            str(args.threads),
+            "--no-register",
+        ]
         started = time.perf_counter()
         done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
         seconds = time.perf_counter() - started
         log = (run / "train.log").read_text() if (run / "train.log").exists() else done.stderr
     precision = re.search(r"precision (\w+) \(([^)]*)\)", log)
-    emit({"benchmark": "train_gan_speed", "steps": args.steps, "size": 32, "images": 24, "threads": args.threads,
-          "ok": done.returncode == 0, "seconds": round(seconds, 1), "target_seconds": 60,
-          "precision": precision.group(1) if precision else None,
-          "precision_timing": precision.group(2) if precision else None,
-          "error": None if done.returncode == 0 else done.stderr.strip().splitlines()[-1:]})
+    emit(
+        {
+            "benchmark": "train_gan_speed",
+            "steps": args.steps,
+            "size": 32,
+            "images": 24,
+            "threads": args.threads,
+            "ok": done.returncode == 0,
+            "seconds": round(seconds, 1),
+            "target_seconds": 60,
+            "precision": precision.group(1) if precision else None,
+            "precision_timing": precision.group(2) if precision else None,
+            "error": None if done.returncode == 0 else done.stderr.strip().splitlines()[-1:],
+        }
+    )
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ window's JobController (progress text, time left, applying the result as an undo
 the view), as a user's Run does. Usage:
   python benchmarks/ui_latency.py [--model realesrgan-x4plus] [--size 160] [--via-window]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -80,11 +81,19 @@ def main() -> None:
     ticker.stop()
     client.shutdown()
     gaps = np.diff(np.array(stamps, dtype=np.float64)) / 1e6
-    emit({"benchmark": "ui_event_loop_gap_during_upscale", "model": model, "input": f"{args.size}x{args.size}",
-          "via_window": args.via_window,
-          "job_s": round(seconds, 2), "max_gap_ms": round(float(gaps.max() - 2.0), 2),
-          "p99_gap_ms": round(float(np.percentile(gaps, 99) - 2.0), 2), "ticks": len(stamps),
-          "error": state.get("error")})
+    emit(
+        {
+            "benchmark": "ui_event_loop_gap_during_upscale",
+            "model": model,
+            "input": f"{args.size}x{args.size}",
+            "via_window": args.via_window,
+            "job_s": round(seconds, 2),
+            "max_gap_ms": round(float(gaps.max() - 2.0), 2),
+            "p99_gap_ms": round(float(np.percentile(gaps, 99) - 2.0), 2),
+            "ticks": len(stamps),
+            "error": state.get("error"),
+        }
+    )
 
 
 if __name__ == "__main__":

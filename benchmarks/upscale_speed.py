@@ -7,6 +7,7 @@ matmul peak, so the figure means the same on AVX2 and AVX-512 machines. Peak: nu
 
     python benchmarks/upscale_speed.py [--size 1000x750] [--repeats 2] [--threads 2]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -27,8 +28,7 @@ def conv_macs_per_input_pixel(path) -> float:
         if node.op_type == "Conv":
             dims = weights.get(node.input[1])
             if dims is None:  # QDQ graphs: the weight passes through DequantizeLinear
-                source = next((n.input[0] for n in model.graph.node if n.output and n.output[0] == node.input[1]),
-                              None)
+                source = next((n.input[0] for n in model.graph.node if n.output and n.output[0] == node.input[1]), None)
                 dims = weights.get(source)
             if dims:
                 total += float(np.prod(dims))
@@ -42,7 +42,7 @@ def matmul_peak_gflops(threads: int) -> float:
     with threadpool_limits(threads):
         a @ a
         best = min(_timed(lambda: a @ a) for _ in range(5))
-    return 2 * 2048 ** 3 / best / 1e9
+    return 2 * 2048**3 / best / 1e9
 
 
 def _timed(function) -> float:
@@ -80,14 +80,24 @@ def main() -> None:
             times[spec.id].append(_timed(lambda request=request: engine.run(request)))
     output_mp = width * height * 16 / 1e6
     peak = matmul_peak_gflops(args.threads)
-    result = {"benchmark": "upscale_speed", "input": f"{width}x{height}", "output": f"{width * 4}x{height * 4}",
-              "threads": args.threads, "default_x4_model": default.id, "matmul_peak_gflops": round(peak, 1)}
+    result = {
+        "benchmark": "upscale_speed",
+        "input": f"{width}x{height}",
+        "output": f"{width * 4}x{height * 4}",
+        "threads": args.threads,
+        "default_x4_model": default.id,
+        "matmul_peak_gflops": round(peak, 1),
+    }
     for spec in (default, fp32):
         seconds = min(times[spec.id])
         gflop = 2 * conv_macs_per_input_pixel(ROOT / "models" / spec.file.name) * width * height / 1e9
-        result[spec.id] = {"seconds": round(seconds, 2), "output_mp_per_s": round(output_mp / seconds, 2),
-                           "conv_gflop": round(gflop, 1), "gflops": round(gflop / seconds, 1),
-                           "fraction_of_fp32_peak": round(gflop / seconds / peak, 3)}
+        result[spec.id] = {
+            "seconds": round(seconds, 2),
+            "output_mp_per_s": round(output_mp / seconds, 2),
+            "conv_gflop": round(gflop, 1),
+            "gflops": round(gflop / seconds, 1),
+            "fraction_of_fp32_peak": round(gflop / seconds / peak, 3),
+        }
     result["speedup_default_over_fp32"] = round(min(times[fp32.id]) / min(times[default.id]), 2)
     emit(result)
 

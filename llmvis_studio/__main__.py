@@ -3,6 +3,7 @@
 Wiring lives here: the editor gets an EngineClient whose worker thread builds the Engine on
 first use, so neither onnxruntime nor a model is loaded before the window shows.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -91,8 +92,15 @@ def run_gui(args: argparse.Namespace) -> int:
         return 2
     client = EngineClient(engine_factory(gui_thread_count()))
     try:
-        window = build_main_window(client, catalog, Path(args.image) if args.image else None, device=args.device,
-                                   offer_recovery=not args.screenshot, trainer=dialog_trainer(), error_hook=True)
+        window = build_main_window(
+            client,
+            catalog,
+            Path(args.image) if args.image else None,
+            device=args.device,
+            offer_recovery=not args.screenshot,
+            trainer=dialog_trainer(),
+            error_hook=True,
+        )
         if args.screenshot:
             return 0 if save_screenshot(window, Path(args.screenshot)) else 1
         window.show()

@@ -6,6 +6,7 @@ Temp files carry their writer's pid, so two runs into one folder never remove ea
 files in flight (files.atomic); both finish with valid outputs (the later rename wins).
 Bad files are logged and skipped; the run goes on.
 """
+
 from __future__ import annotations
 
 import logging
@@ -52,8 +53,7 @@ class BatchSummary:
     errors: list[str] = field(default_factory=list)
 
     def line(self) -> str:
-        return (f"{self.done} written, {self.skipped} already done, {self.failed} failed "
-                f"in {self.seconds:.1f} s")
+        return f"{self.done} written, {self.skipped} already done, {self.failed} failed in {self.seconds:.1f} s"
 
 
 def check_folders(job: BatchJob) -> None:
@@ -95,9 +95,12 @@ def pending(job: BatchJob, files: list[Path], summary: BatchSummary) -> Iterator
         yield source
 
 
-def run_batch(job: BatchJob, engine_run: Callable[[EditRequest, Progress], Any],
-              on_file: Optional[Callable[[int, int, Path], None]] = None,
-              token: Optional[Progress] = None) -> BatchSummary:
+def run_batch(
+    job: BatchJob,
+    engine_run: Callable[[EditRequest, Progress], Any],
+    on_file: Optional[Callable[[int, int, Path], None]] = None,
+    token: Optional[Progress] = None,
+) -> BatchSummary:
     """Process every pending file; `engine_run(request, progress)` does one image."""
     summary, todo, started = prepare(job)
     for index, source in enumerate(todo):
@@ -148,15 +151,17 @@ def make_output_folder(folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         parent = next((p for p in folder.parents if p.exists()), folder.parent)
-        raise ImageSaveError(f"Cannot create the output folder {folder}: {describe_os_error(exc, parent)}.",
-                             detail=repr(exc)) from exc
+        raise ImageSaveError(
+            f"Cannot create the output folder {folder}: {describe_os_error(exc, parent)}.", detail=repr(exc)
+        ) from exc
 
 
 def process_one(job: BatchJob, source: Path, engine_run, token: Progress) -> None:
     image, metadata = load_image(source)
     mask = mask_for(job, source, image.shape[:2])
-    request = EditRequest(op=job.op, image=image, mask=mask, model_id=job.model_id, params=job.params,
-                          device=job.device, tile=job.tile)
+    request = EditRequest(
+        op=job.op, image=image, mask=mask, model_id=job.model_id, params=job.params, device=job.device, tile=job.tile
+    )
     result = engine_run(request, token)
     target = output_path(job, source)
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -14,6 +14,7 @@ gone); a second run finishes whatever is left.
 Ray is optional (the `cluster` extra) and imported only here, lazily; the desktop bundle never has it.
 Network: with no --address a private Ray instance starts on 127.0.0.1 only, and stops with the run.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -59,6 +60,7 @@ def import_ray(private_head: bool):
 @dataclass
 class ImageOutcome:
     """What a worker reports for one image; shaped like an EditResult for the CLI's --json summary."""
+
     source: str
     error: Optional[str] = None
     model_id: Optional[str] = None
@@ -103,7 +105,7 @@ class BatchWorker:
 def first_line(exc: BaseException, limit: int = 200) -> str:
     """Ray's messages run to many lines; the CLI shows one."""
     text = str(exc).strip()
-    return (text.splitlines()[0][:limit] if text else type(exc).__name__)
+    return text.splitlines()[0][:limit] if text else type(exc).__name__
 
 
 # ---------------------------------------------------------------- connecting
@@ -127,8 +129,10 @@ def check_loopback(ray) -> None:
     address = ray.util.get_node_ip_address()
     if address not in ("127.0.0.1", "::1", "localhost"):
         ray.shutdown()
-        raise StudioError(f"The local Ray instance chose {address} instead of 127.0.0.1 and was stopped; "
-                          f"set {LOOPBACK_ONLY_ENV}=0 before Python imports ray.")
+        raise StudioError(
+            f"The local Ray instance chose {address} instead of 127.0.0.1 and was stopped; "
+            f"set {LOOPBACK_ONLY_ENV}=0 before Python imports ray."
+        )
 
 
 @contextlib.contextmanager
@@ -202,10 +206,14 @@ class WorkerPool:
         self.actors.clear()
 
 
-def run_batch_ray(job: BatchJob, workers: int = 2, address: Optional[str] = None,
-                  on_file: Optional[Callable[[int, int, Path], None]] = None,
-                  on_result: Optional[Callable[[ImageOutcome], None]] = None,
-                  on_pool: Optional[Callable[[WorkerPool], None]] = None) -> BatchSummary:
+def run_batch_ray(
+    job: BatchJob,
+    workers: int = 2,
+    address: Optional[str] = None,
+    on_file: Optional[Callable[[int, int, Path], None]] = None,
+    on_result: Optional[Callable[[ImageOutcome], None]] = None,
+    on_pool: Optional[Callable[[WorkerPool], None]] = None,
+) -> BatchSummary:
     """Like batch.run_batch, on `workers` Ray actors. on_file(done, total, source) after each image;
     on_result(outcome) for each written one; on_pool(pool) once the actors exist (tests use it)."""
     if workers < 1:
@@ -226,8 +234,7 @@ def run_batch_ray(job: BatchJob, workers: int = 2, address: Optional[str] = None
     return summary
 
 
-def schedule(ray, pool: WorkerPool, job: BatchJob, todo: list[Path], summary: BatchSummary,
-             on_file, on_result) -> None:
+def schedule(ray, pool: WorkerPool, job: BatchJob, todo: list[Path], summary: BatchSummary, on_file, on_result) -> None:
     """One image in flight per actor; a dead actor's image goes back to the queue for the next free worker."""
     queue: deque[Path] = deque(todo)
     tries: dict[Path, int] = {}
@@ -250,8 +257,10 @@ def schedule(ray, pool: WorkerPool, job: BatchJob, todo: list[Path], summary: Ba
             tries[source] = tries.get(source, 0) + 1
             log.warning("worker %s died on %s (try %d): %s", slot, source.name, tries[source], exc)
             if not pool.replace(slot) and not pool.actors:
-                raise StudioError(f"Every Ray worker died (the last on {source.name}: {first_line(exc)}); "
-                                  "rerun to finish the rest.", detail=repr(exc)) from exc
+                raise StudioError(
+                    f"Every Ray worker died (the last on {source.name}: {first_line(exc)}); rerun to finish the rest.",
+                    detail=repr(exc),
+                ) from exc
             if tries[source] < MAX_TRIES:
                 queue.appendleft(source)
                 feed(slot)

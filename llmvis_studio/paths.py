@@ -1,4 +1,5 @@
 """Where bundled models and resources live: the source tree, or a PyInstaller bundle."""
+
 from __future__ import annotations
 
 import os

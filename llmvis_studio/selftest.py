@@ -2,6 +2,7 @@
 
 Works the same in the source tree and in the frozen bundle; exit code 0 only if all pass.
 """
+
 from __future__ import annotations
 
 import json
@@ -31,13 +32,13 @@ def tiny_image(size: int = 24) -> np.ndarray:
     """A small structured image (gradients and an edge), not noise."""
     y, x = np.mgrid[:size, :size]
     image = np.stack([x * 255 // size, y * 255 // size, ((x + y) % 7) * 36], axis=2)
-    image[size // 3: size // 2] = 255
+    image[size // 3 : size // 2] = 255
     return image.astype(np.uint8)
 
 
 def tiny_mask(size: int = 24) -> np.ndarray:
     mask = np.zeros((size, size), np.uint8)
-    mask[size // 2 - 1: size // 2 + 1, 2: size - 2] = 255
+    mask[size // 2 - 1 : size // 2 + 1, 2 : size - 2] = 255
     return mask
 
 

@@ -2,6 +2,7 @@
 
 llmvis_studio/__main__.py uses relative imports, so it cannot be the script itself.
 """
+
 import sys
 
 from llmvis_studio.__main__ import main

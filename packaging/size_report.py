@@ -6,6 +6,7 @@ Sizes are of regular files (symlinks are not counted twice). "largest" lists fil
 folders together, ranked by size; a folder is listed only when no single file inside it
 or sub-folder already accounts for nearly all (>= 90 %) of it, so each row says something new.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -65,8 +66,11 @@ def report(bundle: Path, top: int = 15) -> dict:
     for path, size in [(p.relative_to(bundle), s) for p, s in files] + list(folder_sizes.items()):
         biggest_child[path.parent] = max(biggest_child[path.parent], size)
     entries = [(str(p.relative_to(bundle)), s, "file") for p, s in files]
-    entries += [(str(p) + "/", s, "dir") for p, s in folder_sizes.items()
-                if p != inside.relative_to(bundle) and biggest_child[p] < 0.9 * s]
+    entries += [
+        (str(p) + "/", s, "dir")
+        for p, s in folder_sizes.items()
+        if p != inside.relative_to(bundle) and biggest_child[p] < 0.9 * s
+    ]
     entries.sort(key=lambda e: -e[1])
     return {
         "bundle": str(bundle),
@@ -74,8 +78,10 @@ def report(bundle: Path, top: int = 15) -> dict:
         "total_mib": round(total / 2**20, 1),
         "files": len(files),
         "largest": [{"path": p, "kind": k, "mib": round(s / 2**20, 1)} for p, s, k in entries[:top]],
-        "by_component": [{"component": g, "mib": round(s / 2**20, 1), "percent": round(100 * s / max(total, 1), 1)}
-                         for g, s in sorted(groups.items(), key=lambda kv: -kv[1])],
+        "by_component": [
+            {"component": g, "mib": round(s / 2**20, 1), "percent": round(100 * s / max(total, 1), 1)}
+            for g, s in sorted(groups.items(), key=lambda kv: -kv[1])
+        ],
     }
 
 
@@ -92,8 +98,10 @@ def main(argv=None) -> int:
     if args.tarball and args.tarball.is_file():
         data["tarball"] = str(args.tarball)
         data["tarball_mib"] = round(args.tarball.stat().st_size / 2**20, 1)
-    print(f"bundle {data['bundle']}: {data['total_mib']} MiB in {data['files']} files"
-          + (f"; {data['tarball']}: {data['tarball_mib']} MiB" if "tarball" in data else ""))
+    print(
+        f"bundle {data['bundle']}: {data['total_mib']} MiB in {data['files']} files"
+        + (f"; {data['tarball']}: {data['tarball_mib']} MiB" if "tarball" in data else "")
+    )
     print(f"largest {args.top}:")
     for entry in data["largest"]:
         print(f"  {entry['mib']:8.1f} MiB  {entry['path']}")

@@ -4,6 +4,7 @@ grimp (import-linter's graph library) sees every `import` statement, including t
 exist only to delay loading; a circle through those still ties the modules together, so it counts.
 Usage: python scripts/import_cycles.py [PACKAGE]
 """
+
 from __future__ import annotations
 
 import sys

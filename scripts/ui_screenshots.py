@@ -6,6 +6,7 @@ Writes welcome.jpg (started without a file), masked-fill.jpg (a scratch masked, 
 compare.jpg (after the fill: mask cleared, before/after divider dragged in the view, zoomed in) and
 train.jpg (Tools ▸ Train Generator…) and dark.jpg (View ▸ Theme ▸ Dark); JPEG keeps them small.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -42,8 +43,14 @@ def scratched_sample(folder: str) -> Path:
 
     image, metadata = load_image(sample_image())
     image = np.ascontiguousarray(image)
-    cv2.polylines(image, [np.array([(80, 120), (200, 150), (330, 135), (450, 180)], np.int32)], False,
-                  (245, 245, 240), 3, cv2.LINE_AA)
+    cv2.polylines(
+        image,
+        [np.array([(80, 120), (200, 150), (330, 135), (450, 180)], np.int32)],
+        False,
+        (245, 245, 240),
+        3,
+        cv2.LINE_AA,
+    )
     path = Path(folder) / "scratched.png"
     save_image(path, image, metadata)
     return path

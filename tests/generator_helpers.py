@@ -1,4 +1,5 @@
 """A tiny real `generate` model built with onnx.helper (no torch): (z, c) → N×3×S×S in 0..1."""
+
 from __future__ import annotations
 
 import hashlib
@@ -33,12 +34,18 @@ def tiny_generator_onnx(path: Path, size: int = 16, z_dim: int = 8, c_dim: int =
         helper.make_node("Reshape", ["flat", "shape"], ["image"]),
     ]
     graph = helper.make_graph(
-        nodes, "tiny_generator",
-        [helper.make_tensor_value_info("z", TensorProto.FLOAT, ["n", z_dim]),
-         helper.make_tensor_value_info("c", TensorProto.FLOAT, ["n", c_dim])],
+        nodes,
+        "tiny_generator",
+        [
+            helper.make_tensor_value_info("z", TensorProto.FLOAT, ["n", z_dim]),
+            helper.make_tensor_value_info("c", TensorProto.FLOAT, ["n", c_dim]),
+        ],
         [helper.make_tensor_value_info("image", TensorProto.FLOAT, ["n", 3, size, size])],
-        initializer=[numpy_helper.from_array(wz, "wz"), numpy_helper.from_array(wc.astype(np.float32), "wc"),
-                     numpy_helper.from_array(np.array([-1, 3, size, size], np.int64), "shape")],
+        initializer=[
+            numpy_helper.from_array(wz, "wz"),
+            numpy_helper.from_array(wc.astype(np.float32), "wc"),
+            numpy_helper.from_array(np.array([-1, 3, size, size], np.int64), "shape"),
+        ],
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8
@@ -49,12 +56,20 @@ def tiny_generator_onnx(path: Path, size: int = 16, z_dim: int = 8, c_dim: int =
 def generator_entry(model_id: str, file: Path, size: int = 16, z_dim: int = 8) -> dict:
     vectors = hashed_embedding(list(CLASSES))
     return {
-        "id": model_id, "name": "Tiny generator", "task": "generate", "file": file.name,
+        "id": model_id,
+        "name": "Tiny generator",
+        "task": "generate",
+        "file": file.name,
         "sha256": hashlib.sha256(file.read_bytes()).hexdigest(),
         "inputs": [{"name": "z", "layout": "NC", "range": [-4, 4]}, {"name": "c", "layout": "NC", "range": [-1, 1]}],
         "outputs": [{"name": "image", "layout": "NCHW", "range": [0, 1], "channels": "RGB"}],
-        "tile": {"supported": False}, "licence": "CC0 (test)", "source": "built in the test",
-        "reproduce": "tests/generator_helpers.py", "image_size": size, "z_dim": z_dim, "c_dim": 384,
+        "tile": {"supported": False},
+        "licence": "CC0 (test)",
+        "source": "built in the test",
+        "reproduce": "tests/generator_helpers.py",
+        "image_size": size,
+        "z_dim": z_dim,
+        "c_dim": 384,
         "embedder": {"kind": "hashed-bow", "model_id": None, "dim": 384},
         "classes": [{"name": n, "images": 1, "embedding": v.tolist()} for n, v in zip(CLASSES, vectors)],
     }

@@ -1,4 +1,5 @@
 """Shared test helpers: a tiny real ONNX upscaler and a catalog folder around it."""
+
 from __future__ import annotations
 
 import hashlib
@@ -21,7 +22,8 @@ def tiny_upscaler_onnx(path: Path, scale: int = 2, seed: int = 0) -> Path:
         helper.make_node("Sigmoid", ["shuffled"], ["output"]),
     ]
     graph = helper.make_graph(
-        nodes, "tiny_upscaler",
+        nodes,
+        "tiny_upscaler",
         [helper.make_tensor_value_info("image", TensorProto.FLOAT, [1, 3, "h", "w"])],
         [helper.make_tensor_value_info("output", TensorProto.FLOAT, [1, 3, "oh", "ow"])],
         initializer=[numpy_helper.from_array(weight, "w"), numpy_helper.from_array(bias, "b")],
@@ -34,12 +36,19 @@ def tiny_upscaler_onnx(path: Path, scale: int = 2, seed: int = 0) -> Path:
 
 def manifest_entry(model_id: str, file: Path, scale: int, task: str = "upscale", **extra) -> dict:
     entry = {
-        "id": model_id, "name": f"Tiny ×{scale}", "task": task, "file": file.name,
+        "id": model_id,
+        "name": f"Tiny ×{scale}",
+        "task": task,
+        "file": file.name,
         "sha256": hashlib.sha256(file.read_bytes()).hexdigest(),
         "inputs": [{"name": "image", "layout": "NCHW", "dtype": "float32", "range": [0, 1], "channels": "RGB"}],
         "outputs": [{"name": "output", "layout": "NCHW", "dtype": "float32", "range": [0, 1], "channels": "RGB"}],
-        "scale": scale, "stride": 1, "tile": {"supported": True, "min_overlap": 4, "default": 64},
-        "memory_bytes_per_input_pixel": 512, "licence": "CC0 (test)", "source": "built in the test",
+        "scale": scale,
+        "stride": 1,
+        "tile": {"supported": True, "min_overlap": 4, "default": 64},
+        "memory_bytes_per_input_pixel": 512,
+        "licence": "CC0 (test)",
+        "source": "built in the test",
         "reproduce": "tests/helpers.py",
     }
     entry.update(extra)
@@ -65,14 +74,15 @@ def photo(height: int = 96, width: int = 128, seed: int = 1) -> np.ndarray:
     rng = np.random.default_rng(seed)
     y = int(rng.integers(0, image.shape[0] - height))
     x = int(rng.integers(0, image.shape[1] - width))
-    return np.ascontiguousarray(image[y:y + height, x:x + width])
+    return np.ascontiguousarray(image[y : y + height, x : x + width])
 
 
 def tiny_denoiser_onnx(path: Path) -> Path:
     """A 3×3 mean filter per channel: a real (if crude) denoiser with stride 2 declared."""
     weight = np.full((3, 1, 3, 3), 1 / 9, np.float32)
     graph = helper.make_graph(
-        [helper.make_node("Conv", ["image", "w"], ["output"], pads=[1, 1, 1, 1], group=3)], "tiny_denoiser",
+        [helper.make_node("Conv", ["image", "w"], ["output"], pads=[1, 1, 1, 1], group=3)],
+        "tiny_denoiser",
         [helper.make_tensor_value_info("image", TensorProto.FLOAT, [1, 3, "h", "w"])],
         [helper.make_tensor_value_info("output", TensorProto.FLOAT, [1, 3, "h", "w"])],
         initializer=[numpy_helper.from_array(weight, "w")],

@@ -1,4 +1,5 @@
 """The `log_file` fixture: core.notify's log file in a temporary data folder, detached again afterwards."""
+
 import logging
 
 import pytest

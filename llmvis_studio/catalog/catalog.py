@@ -3,6 +3,7 @@
 The manifest is read once; an entry that lacks a required field is refused with a message
 naming the field, rather than failing later inside a session.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -81,12 +82,27 @@ class ModelSpec:
         }
 
 
-def _builtin(model_id: str, name: str, task: str, default: bool = False,
-             licence: str = "Apache-2.0 (OpenCV)",
-             source: str = "opencv-python-headless (classical algorithm)") -> ModelSpec:
+def _builtin(
+    model_id: str,
+    name: str,
+    task: str,
+    default: bool = False,
+    licence: str = "Apache-2.0 (OpenCV)",
+    source: str = "opencv-python-headless (classical algorithm)",
+) -> ModelSpec:
     return ModelSpec(
-        id=model_id, task=task, name=name, file=None, sha256="", inputs=(), outputs=(),
-        licence=licence, source=source, reproduce="built in", tile_supported=False, default=default,
+        id=model_id,
+        task=task,
+        name=name,
+        file=None,
+        sha256="",
+        inputs=(),
+        outputs=(),
+        licence=licence,
+        source=source,
+        reproduce="built in",
+        tile_supported=False,
+        default=default,
     )
 
 
@@ -94,8 +110,13 @@ BUILTIN_MODELS = (
     _builtin("opencv-telea", "Fast fill (OpenCV Telea)", "inpaint", default=True),
     _builtin("opencv-ns", "Fast fill (OpenCV Navier-Stokes)", "inpaint"),
     # PatchMatch texture on the learned fill's colours (engine/ops/remove_object.py); no model file of its own
-    _builtin("remove-object", "Remove object (content-aware fill)", "inpaint", licence="BSD-3-Clause (this project)",
-             source="built here (PatchMatch + the installed learned inpainting model)"),
+    _builtin(
+        "remove-object",
+        "Remove object (content-aware fill)",
+        "inpaint",
+        licence="BSD-3-Clause (this project)",
+        source="built here (PatchMatch + the installed learned inpainting model)",
+    ),
 )
 
 
@@ -110,13 +131,23 @@ def sha256_of(path: Path) -> str:
 def _tensor(entry: Mapping[str, Any]) -> TensorSpec:
     low, high = entry.get("range", (0.0, 1.0))
     return TensorSpec(
-        name=str(entry["name"]), layout=str(entry.get("layout", "NCHW")), dtype=str(entry.get("dtype", "float32")),
-        value_range=(float(low), float(high)), channels=str(entry.get("channels", "RGB")),
+        name=str(entry["name"]),
+        layout=str(entry.get("layout", "NCHW")),
+        dtype=str(entry.get("dtype", "float32")),
+        value_range=(float(low), float(high)),
+        channels=str(entry.get("channels", "RGB")),
     )
 
 
 _KNOWN_KEYS = set(REQUIRED_FIELDS) | {
-    "name", "scale", "stride", "tile", "memory_bytes_per_input_pixel", "pre_pad", "default", "metrics",
+    "name",
+    "scale",
+    "stride",
+    "tile",
+    "memory_bytes_per_input_pixel",
+    "pre_pad",
+    "default",
+    "metrics",
     "licence_file",
 }
 
@@ -127,16 +158,25 @@ def spec_from_entry(entry: Mapping[str, Any], folder: Path) -> ModelSpec:
         raise ModelError(f"Model entry '{entry.get('id', '?')}' lacks {', '.join(missing)} in the manifest.")
     tile = entry.get("tile", {})
     return ModelSpec(
-        id=str(entry["id"]), task=str(entry["task"]), name=str(entry.get("name", entry["id"])),
-        file=folder / str(entry["file"]), sha256=str(entry["sha256"]).lower(),
-        inputs=tuple(_tensor(t) for t in entry["inputs"]), outputs=tuple(_tensor(t) for t in entry["outputs"]),
-        licence=str(entry["licence"]), source=str(entry["source"]), reproduce=str(entry["reproduce"]),
-        scale=int(entry.get("scale", 1)), stride=int(entry.get("stride", 1)),
-        tile_supported=bool(tile.get("supported", True)), tile_min_overlap=int(tile.get("min_overlap", 16)),
+        id=str(entry["id"]),
+        task=str(entry["task"]),
+        name=str(entry.get("name", entry["id"])),
+        file=folder / str(entry["file"]),
+        sha256=str(entry["sha256"]).lower(),
+        inputs=tuple(_tensor(t) for t in entry["inputs"]),
+        outputs=tuple(_tensor(t) for t in entry["outputs"]),
+        licence=str(entry["licence"]),
+        source=str(entry["source"]),
+        reproduce=str(entry["reproduce"]),
+        scale=int(entry.get("scale", 1)),
+        stride=int(entry.get("stride", 1)),
+        tile_supported=bool(tile.get("supported", True)),
+        tile_min_overlap=int(tile.get("min_overlap", 16)),
         tile_default=int(tile.get("default", 256)),
         memory_bytes_per_input_pixel=int(entry.get("memory_bytes_per_input_pixel", 4096)),
         pre_pad=int(entry.get("pre_pad", 0)),
-        default=bool(entry.get("default", False)), metrics=dict(entry.get("metrics", {})),
+        default=bool(entry.get("default", False)),
+        metrics=dict(entry.get("metrics", {})),
         extra={k: v for k, v in entry.items() if k not in _KNOWN_KEYS},
     )
 
@@ -213,7 +253,9 @@ def check_not_pickle_or_pointer(path: Path) -> None:
         )
     is_zip_pickle = head.startswith(b"PK") and path.suffix.lower() in PICKLE_SUFFIXES
     if head[:1] == b"\x80" or is_zip_pickle or path.suffix.lower() in PICKLE_SUFFIXES - {".bin"}:
-        raise ModelIntegrityError(f"{path.name} looks like a Python pickle; pickles are refused because they can run code.")
+        raise ModelIntegrityError(
+            f"{path.name} looks like a Python pickle; pickles are refused because they can run code."
+        )
 
 
 def _read_entries(manifest: Path) -> list:
@@ -229,7 +271,9 @@ def load_run_dir(run_dir: Path) -> ModelSpec:
     run_dir = Path(run_dir)
     path = run_dir / RUN_MODEL_FILE
     if not path.is_file():
-        raise ModelNotFound(f"{run_dir} has no {RUN_MODEL_FILE}: train to the end or run `llmvis-studio export {run_dir}`.")
+        raise ModelNotFound(
+            f"{run_dir} has no {RUN_MODEL_FILE}: train to the end or run `llmvis-studio export {run_dir}`."
+        )
     try:
         entry = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
@@ -284,5 +328,7 @@ def _builtin_defaults_yield(specs: list[ModelSpec]) -> list[ModelSpec]:
     """A built-in method stays a task's default only while no model file claims the default for that task (the
     learned inpainting model replaces OpenCV Telea as the default; the classical fills stay as the fast choice)."""
     claimed = {spec.task for spec in specs if spec.default and not spec.builtin}
-    return [replace(spec, default=False) if spec.builtin and spec.default and spec.task in claimed else spec
-            for spec in specs]
+    return [
+        replace(spec, default=False) if spec.builtin and spec.default and spec.task in claimed else spec
+        for spec in specs
+    ]

@@ -4,6 +4,7 @@ The manifest keeps these as free-form keys next to the required ones (`extra`); 
 the ops know, so a mistyped value in a manifest is refused when the catalog loads, naming the model and the key.
 `None` means "the op's own default". Structured side data (style presets, generator classes) stays in `extra`.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping

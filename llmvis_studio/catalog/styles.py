@@ -2,6 +2,7 @@
 
 Only the names are read here; the engine checks the presets file's sha256 when a job uses it.
 """
+
 from __future__ import annotations
 
 import json

@@ -9,6 +9,7 @@ EXAMPLES line, one README table row (tests/engine/test_cli_every_command.py chec
 Every failure the user can cause prints one line `error: ...` and exits non-zero; a traceback is never shown (it
 goes to the log file instead).
 """
+
 from __future__ import annotations
 
 import argparse

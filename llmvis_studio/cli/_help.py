@@ -1,6 +1,7 @@
 """What every subcommand's help shares: the example under `--help` (EXAMPLES, which the README table repeats),
 a `--json` flag, and file/folder hints for shell completion, given by one walk over the built parser.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -40,7 +41,9 @@ FOLDER_ARGS = frozenset({"input_dir", "output_dir", "out", "data", "run_dir"})
 # ---------------------------------------------------------------- the parser walk
 
 
-def leaf_parsers(parser: argparse.ArgumentParser, path: tuple[str, ...] = ()) -> Iterator[tuple[str, argparse.ArgumentParser]]:
+def leaf_parsers(
+    parser: argparse.ArgumentParser, path: tuple[str, ...] = ()
+) -> Iterator[tuple[str, argparse.ArgumentParser]]:
     """('models list', parser), ('upscale', parser), ...: every subcommand that runs something."""
     actions = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
     if not actions and path:
@@ -57,9 +60,12 @@ def finish_parser(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
             sub.epilog = f"example:\n  {EXAMPLES[name]}"
             sub.formatter_class = argparse.RawDescriptionHelpFormatter
         if not any("--json" in a.option_strings for a in sub._actions) and not sub.get_default("no_summary"):
-            sub.add_argument("--json", action="store_true",
-                             help="print a JSON summary on stdout (what ran, model, provider, seconds, output); "
-                                  "other output goes to stderr")
+            sub.add_argument(
+                "--json",
+                action="store_true",
+                help="print a JSON summary on stdout (what ran, model, provider, seconds, output); "
+                "other output goes to stderr",
+            )
             sub.set_defaults(summary_json=True)
         sub.set_defaults(command_path=name)
         for action in sub._actions:

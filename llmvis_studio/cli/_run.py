@@ -6,6 +6,7 @@ The command-group modules only register subcommands (an `add_parser` call, its a
 `run_command` runs the handler: a status line on stderr once the job passes a second, the summary on stdout with
 `--json`, and errors as one `error: ...` line with a non-zero exit.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -41,18 +42,25 @@ class StudioArgumentParser(argparse.ArgumentParser):
 
 
 def add_device(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--device", choices=DEVICES, default="auto",
-                        help="execution provider: CUDA when present (auto), or force one")
+    parser.add_argument(
+        "--device", choices=DEVICES, default="auto", help="execution provider: CUDA when present (auto), or force one"
+    )
 
 
 def add_overwrite(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--overwrite", action="store_true",
-                        help="replace the output even if it is write-protected (its mode is kept)")
+    parser.add_argument(
+        "--overwrite", action="store_true", help="replace the output even if it is write-protected (its mode is kept)"
+    )
 
 
-def finish_command(parser: argparse.ArgumentParser, handler: Callable[[argparse.Namespace], int], *,
-                   model_help: Optional[str] = None, tile_help: Optional[str] = None,
-                   overwrite: bool = False) -> None:
+def finish_command(
+    parser: argparse.ArgumentParser,
+    handler: Callable[[argparse.Namespace], int],
+    *,
+    model_help: Optional[str] = None,
+    tile_help: Optional[str] = None,
+    overwrite: bool = False,
+) -> None:
     """The options most subcommands end with (--model, --tile, --device, --overwrite), then the handler."""
     if model_help is not None:
         parser.add_argument("--model", help=model_help)
@@ -79,8 +87,9 @@ class ProgressBar:
     _lock = threading.RLock()
     _paused = False  # a half-printed line is on the terminal
 
-    def __init__(self, label: str, stream=None, width: int = 30, delay: Optional[float] = None,
-                 tick: float = 0.25) -> None:
+    def __init__(
+        self, label: str, stream=None, width: int = 30, delay: Optional[float] = None, tick: float = 0.25
+    ) -> None:
         self.label = label
         self.stream = stream if stream is not None else sys.stderr
         if isinstance(self.stream, _ClearingWriter):  # draw on the terminal itself, not through the wiper
@@ -185,9 +194,16 @@ class Summary:
 
     def to_json(self, args: argparse.Namespace, exit_code: int, error: str = "") -> dict[str, Any]:
         outputs = [str(getattr(args, name)) for name in OUTPUT_ARGS if getattr(args, name, None)]
-        data = {"command": self.command, "ok": exit_code == 0, "exit_code": exit_code, "model": self.model,
-                "provider": self.provider, "seconds": round(time.perf_counter() - self.started, 3),
-                "engine_seconds": round(self.engine_seconds, 3), "output": outputs[0] if outputs else None}
+        data = {
+            "command": self.command,
+            "ok": exit_code == 0,
+            "exit_code": exit_code,
+            "model": self.model,
+            "provider": self.provider,
+            "seconds": round(time.perf_counter() - self.started, 3),
+            "engine_seconds": round(self.engine_seconds, 3),
+            "output": outputs[0] if outputs else None,
+        }
         if error:
             data["error"] = error
         return {**data, **self.details}
@@ -218,10 +234,12 @@ def record_result(result) -> None:
 
 def recording(engine_run: Callable) -> Callable:
     """engine.run wrapped so every result lands in the summary (for commands that run many requests)."""
+
     def run(request, progress=None):
         result = engine_run(request, progress)
         record_result(result)
         return result
+
     return run
 
 
@@ -264,6 +282,7 @@ class ReportedError(Exception):
 
 def handle_errors(handler: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
     """The handler's exit code; every failure becomes one `error: ...` line on stderr (the trace goes to the log)."""
+
     def fail(code: int, message: str, prefix: str = "error: ") -> ReportedError:
         print(f"{prefix}{message}", file=sys.stderr)
         return ReportedError(code, message)
@@ -314,8 +333,10 @@ def save_result(out_path: Path, result, metadata, overwrite: bool = False) -> No
     for notice in save_image(out_path, result.image, metadata, replace_protected=overwrite):
         print(f"note: {notice}", file=sys.stderr)
     print_notes(result)
-    print(f"{out_path}: {result.image.shape[1]}×{result.image.shape[0]}, {result.model_id} on "
-          f"{result.provider}, {result.seconds:.2f} s")
+    print(
+        f"{out_path}: {result.image.shape[1]}×{result.image.shape[0]}, {result.model_id} on "
+        f"{result.provider}, {result.seconds:.2f} s"
+    )
 
 
 def save_mask_result(out_path: Path, result, overwrite: bool = False) -> None:
@@ -346,9 +367,15 @@ def print_notices(metadata) -> None:
         print(f"note: {notice}", file=sys.stderr)
 
 
-def run_file_op(args: argparse.Namespace, op: str, label: str, params: Optional[dict] = None,
-                mask_path: Optional[str] = None, tile: Optional[int] = None,
-                sample_path: Optional[str] = None) -> int:
+def run_file_op(
+    args: argparse.Namespace,
+    op: str,
+    label: str,
+    params: Optional[dict] = None,
+    mask_path: Optional[str] = None,
+    tile: Optional[int] = None,
+    sample_path: Optional[str] = None,
+) -> int:
     """The shared shape of the one-image subcommands: check OUT, load IN (and MASK), run, save."""
     from ..engine.ops.params import parse_params
     from ..files import load_image, load_mask
@@ -361,7 +388,15 @@ def run_file_op(args: argparse.Namespace, op: str, label: str, params: Optional[
     print_notices(metadata)
     mask = load_mask(mask_path, expected_shape=image.shape[:2]) if mask_path else None
     sample_from = load_mask(sample_path, expected_shape=image.shape[:2]) if sample_path else None
-    request = EditRequest(op=op, image=image, mask=mask, model_id=args.model, params=params or {},
-                          device=args.device, tile=tile, sample_from=sample_from)
+    request = EditRequest(
+        op=op,
+        image=image,
+        mask=mask,
+        model_id=args.model,
+        params=params or {},
+        device=args.device,
+        tile=tile,
+        sample_from=sample_from,
+    )
     save_result(out, run_request(request, label), metadata, overwrite)
     return 0

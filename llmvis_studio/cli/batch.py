@@ -1,4 +1,5 @@
 """CLI subcommand `batch OP --in DIR --out DIR`: one operation over a folder, resumable, locally or on Ray."""
+
 from __future__ import annotations
 
 import argparse
@@ -22,9 +23,18 @@ def cmd_batch(args: argparse.Namespace) -> int:
         if not args.style:
             raise InputError("Batch stylize needs --style NAME|IMAGE.")
         params.update(style=args.style, strength=args.strength)
-    job = BatchJob(op=args.op, input_dir=Path(args.input_dir), output_dir=Path(args.output_dir),
-                   recursive=args.recursive, overwrite=args.overwrite, mask=Path(args.mask) if args.mask else None,
-                   model_id=args.model, params=params, device=args.device, tile=args.tile)
+    job = BatchJob(
+        op=args.op,
+        input_dir=Path(args.input_dir),
+        output_dir=Path(args.output_dir),
+        recursive=args.recursive,
+        overwrite=args.overwrite,
+        mask=Path(args.mask) if args.mask else None,
+        model_id=args.model,
+        params=params,
+        device=args.device,
+        tile=args.tile,
+    )
     bar = ProgressBar(f"batch {args.op}")
     try:
         summary = _run_batch_on(args.engine, job, args, bar)
@@ -52,8 +62,13 @@ def _run_batch_on(engine_name: str, job, args: argparse.Namespace, bar: Progress
     from ..batch_ray import run_batch_ray  # ray is imported only here (the cluster extra)
 
     record(engine="ray", workers=args.workers)
-    return run_batch_ray(job, workers=args.workers, address=args.address, on_result=record_result,
-                         on_file=lambda done, total, source: bar(done / max(1, total)))
+    return run_batch_ray(
+        job,
+        workers=args.workers,
+        address=args.address,
+        on_result=record_result,
+        on_file=lambda done, total, source: bar(done / max(1, total)),
+    )
 
 
 def register(sub) -> None:
@@ -62,19 +77,27 @@ def register(sub) -> None:
     batch.add_argument("--in", dest="input_dir", required=True, help="input folder (never written to)")
     batch.add_argument("--out", dest="output_dir", required=True, help="output folder (same file names)")
     batch.add_argument("--recursive", action="store_true", help="include sub-folders")
-    batch.add_argument("--overwrite", action="store_true",
-                       help="redo outputs that already exist, write-protected ones included")
+    batch.add_argument(
+        "--overwrite", action="store_true", help="redo outputs that already exist, write-protected ones included"
+    )
     batch.add_argument("--mask", help="inpaint: one mask file, or a folder of masks named like the images")
     batch.add_argument("--scale", type=int, default=4, choices=(2, 3, 4, 8))
     batch.add_argument("--style", help="stylize: preset name or style image")
     batch.add_argument("--strength", type=float, default=1.0)
     batch.add_argument("--model")
     batch.add_argument("--tile", type=int, default=None)
-    batch.add_argument("--engine", choices=("local", "ray"), default="local",
-                       help="local: this process; ray: a Ray actor pool, one loaded model per worker "
-                            "(needs the cluster extra: pip install 'llmvis-studio[cluster]')")
-    batch.add_argument("--address", help="ray: an existing cluster's head, HOST:PORT (IN and OUT must be on storage "
-                                         "every node sees); default: a private Ray instance on 127.0.0.1")
+    batch.add_argument(
+        "--engine",
+        choices=("local", "ray"),
+        default="local",
+        help="local: this process; ray: a Ray actor pool, one loaded model per worker "
+        "(needs the cluster extra: pip install 'llmvis-studio[cluster]')",
+    )
+    batch.add_argument(
+        "--address",
+        help="ray: an existing cluster's head, HOST:PORT (IN and OUT must be on storage "
+        "every node sees); default: a private Ray instance on 127.0.0.1",
+    )
     batch.add_argument("--workers", type=int, default=2, help="ray: number of workers (default 2)")
     add_device(batch)
     batch.set_defaults(handler=cmd_batch)

@@ -1,5 +1,5 @@
-"""CLI subcommand `colourize IN OUT [--hints HINTS.png] [--strength S]`.
-"""
+"""CLI subcommand `colourize IN OUT [--hints HINTS.png] [--strength S]`."""
+
 from __future__ import annotations
 
 import argparse
@@ -23,11 +23,15 @@ def load_hints(path: str, shape: tuple[int, int]):
 
     hints, _ = load_image(path)
     if hints.shape[2] != 4:
-        raise InputError(f"{path}: the hint image needs an alpha channel (transparent = no hint, opaque dots = "
-                         "the colour wanted there).")
+        raise InputError(
+            f"{path}: the hint image needs an alpha channel (transparent = no hint, opaque dots = "
+            "the colour wanted there)."
+        )
     if hints.shape[:2] != shape:
-        raise InputError(f"The hint image is {hints.shape[1]}×{hints.shape[0]} but the photo is {shape[1]}×{shape[0]}; "
-                         "they must be the same size.")
+        raise InputError(
+            f"The hint image is {hints.shape[1]}×{hints.shape[0]} but the photo is {shape[1]}×{shape[0]}; "
+            "they must be the same size."
+        )
     return hints
 
 
@@ -50,13 +54,19 @@ def cmd_colourize(args: argparse.Namespace) -> int:
 
 
 def register(sub) -> None:
-    col = sub.add_parser("colourize", help="colour a black-and-white photo (automatic, or guided by colour hints)",
-                         description="Colour a black-and-white (or sepia) photo. " + HELP_EXAMPLES.split("\n\n")[1],
-                         formatter_class=argparse.RawDescriptionHelpFormatter)  # the example: _help.EXAMPLES
+    col = sub.add_parser(
+        "colourize",
+        help="colour a black-and-white photo (automatic, or guided by colour hints)",
+        description="Colour a black-and-white (or sepia) photo. " + HELP_EXAMPLES.split("\n\n")[1],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )  # the example: _help.EXAMPLES
     col.add_argument("input")
     col.add_argument("output")
     col.add_argument("--hints", metavar="HINTS.png", help="RGBA image: the colour wanted where alpha > 0")
     col.add_argument("--strength", type=float, default=1.0, help="0..1: how much colour (default 1)")
-    col.add_argument("--vivid", action="store_true",
-                     help="stronger automatic colours (about twice the chroma; today they lean yellow)")
+    col.add_argument(
+        "--vivid",
+        action="store_true",
+        help="stronger automatic colours (about twice the chroma; today they lean yellow)",
+    )
     finish_command(col, cmd_colourize, overwrite=True, model_help="colourize model id (see `models list`)")

@@ -2,6 +2,7 @@
 
 Each handler builds the same EditRequest the editor builds and runs it through `_run.run_file_op`.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,8 +30,14 @@ def cmd_detect_scratches(args: argparse.Namespace) -> int:
     check_output_path(out, args.overwrite)
     image, metadata = load_image(args.input)
     print_notices(metadata)
-    request = EditRequest(op="detect-scratches", image=image, model_id=args.model, params=_detector_params(args),
-                          device=args.device, tile=args.tile)
+    request = EditRequest(
+        op="detect-scratches",
+        image=image,
+        model_id=args.model,
+        params=_detector_params(args),
+        device=args.device,
+        tile=args.tile,
+    )
     save_mask_result(out, run_request(request, "detect scratches"), args.overwrite)
     return 0
 
@@ -63,41 +70,65 @@ def _in_out(sub, name: str, help_text: str) -> argparse.ArgumentParser:
 def register(sub) -> None:
     up = _in_out(sub, "upscale", "super-resolution ×2/×4")
     up.add_argument("--scale", type=int, default=4, choices=(2, 3, 4, 8))
-    finish_command(up, cmd_upscale, overwrite=True,
-                   model_help="model id (see `models list`), e.g. sr-scan-x4 / sr-scan-x2 = Scan / photo (realistic) "
-                              "for scans and old or JPEG photos; default: the catalog's default for the scale",
-                   tile_help="tile size in input pixels; 0 = no tiling; default: from memory")
+    finish_command(
+        up,
+        cmd_upscale,
+        overwrite=True,
+        model_help="model id (see `models list`), e.g. sr-scan-x4 / sr-scan-x2 = Scan / photo (realistic) "
+        "for scans and old or JPEG photos; default: the catalog's default for the scale",
+        tile_help="tile size in input pixels; 0 = no tiling; default: from memory",
+    )
 
     inp = sub.add_parser("inpaint", help="fill the white part of MASK")
     inp.add_argument("input")
     inp.add_argument("mask", help="PNG, white = fill, same size as the image")
     inp.add_argument("output")
     inp.add_argument("--model", help="model id (see `models list`)")
-    inp.add_argument("--method", choices=("auto", "learned", "patch", "telea", "ns"), default=None,
-                     help="auto (default): thin scratches and strokes → learned, object-sized holes → patch "
-                          "(remove object: copied texture on the learned fill's colours); telea / ns: OpenCV")
-    inp.add_argument("--sample-from", help="patch: PNG, white = where texture may be copied from "
-                                           "(default: around the hole)")
+    inp.add_argument(
+        "--method",
+        choices=("auto", "learned", "patch", "telea", "ns"),
+        default=None,
+        help="auto (default): thin scratches and strokes → learned, object-sized holes → patch "
+        "(remove object: copied texture on the learned fill's colours); telea / ns: OpenCV",
+    )
+    inp.add_argument(
+        "--sample-from", help="patch: PNG, white = where texture may be copied from (default: around the hole)"
+    )
     finish_command(inp, cmd_inpaint, overwrite=True)
 
     det = sub.add_parser("detect-scratches", help="mark scratches and dust: writes a white-on-black mask PNG")
     det.add_argument("input")
     det.add_argument("mask_output", metavar="MASK_OUT", help="PNG to write (white = defect)")
-    det.add_argument("--sensitivity", type=float, default=None,
-                     help="0..1; higher marks more (default 0.5, the best-F1 point of a calibrated detector)")
+    det.add_argument(
+        "--sensitivity",
+        type=float,
+        default=None,
+        help="0..1; higher marks more (default 0.5, the best-F1 point of a calibrated detector)",
+    )
     det.add_argument("--threshold", type=float, default=None, help="0..1 on the model's output; lower marks more")
-    finish_command(det, cmd_detect_scratches, overwrite=True, model_help="detector model id (see `models list`)",
-                   tile_help="tile size; 0 = no tiling")
+    finish_command(
+        det,
+        cmd_detect_scratches,
+        overwrite=True,
+        model_help="detector model id (see `models list`)",
+        tile_help="tile size; 0 = no tiling",
+    )
 
     res = _in_out(sub, "restore", "detect scratches and dust and fill them in one go")
     res.add_argument("--sensitivity", type=float, default=None, help="detector sensitivity 0..1 (default 0.5)")
     res.add_argument("--threshold", type=float, default=None, help="detector threshold 0..1 on the model's output")
     res.add_argument("--mask", help="optional PNG: look for defects only in its white part")
     res.add_argument("--inpaint-model", help="inpainting model id (default: the default inpaint model)")
-    finish_command(res, cmd_restore, overwrite=True, model_help="detector model id",
-                   tile_help="detector tile size; 0 = no tiling")
+    finish_command(
+        res, cmd_restore, overwrite=True, model_help="detector model id", tile_help="detector tile size; 0 = no tiling"
+    )
 
     den = _in_out(sub, "denoise", "remove noise, grain and JPEG artefacts")
     den.add_argument("--mask", help="optional PNG: only the white part is cleaned")
-    finish_command(den, cmd_denoise, overwrite=True, model_help="model id (see `models list`)",
-                   tile_help="tile size; 0 = no tiling")
+    finish_command(
+        den,
+        cmd_denoise,
+        overwrite=True,
+        model_help="model id (see `models list`)",
+        tile_help="tile size; 0 = no tiling",
+    )

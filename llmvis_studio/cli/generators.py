@@ -6,6 +6,7 @@ optional extra, and the runtime (GUI, other subcommands) must start without it. 
 "nothing outside training imports torch" therefore cannot see this edge; it is the only such edge besides
 the same one in __main__.py (the editor's Train dialog).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -89,8 +90,15 @@ def cmd_fill(args: argparse.Namespace) -> int:
     mask = load_mask(args.mask, expected_shape=image.shape[:2])
     if not mask.any():
         raise InputError(f"{args.mask} has no white pixels: nothing to fill.")
-    request = EditRequest(op="generate", image=image, mask=mask, model_id=model_id, prompt=args.prompt,
-                          params=generate_params(args.seed, args.variation - 1), device=args.device)
+    request = EditRequest(
+        op="generate",
+        image=image,
+        mask=mask,
+        model_id=model_id,
+        prompt=args.prompt,
+        params=generate_params(args.seed, args.variation - 1),
+        device=args.device,
+    )
     save_result(out, run_request(request, "fill", lambda: Engine(catalog=catalog)), metadata, args.overwrite)
     return 0
 
@@ -108,8 +116,12 @@ def add_texture_training(kinds) -> None:
     p.add_argument("--threads", type=int, default=1, help="torch threads (1 is fastest on a busy 2-core CPU)")
     p.add_argument("--resume", action="store_true", help="continue from RUN/checkpoint.pt")
     p.add_argument("--id", dest="model_id", default="", help="model id (default: texture-RUNFOLDERNAME)")
-    p.add_argument("--no-register", dest="no_register", action="store_true",
-                   help="do not add the exported model to the user's models folder")
+    p.add_argument(
+        "--no-register",
+        dest="no_register",
+        action="store_true",
+        help="do not add the exported model to the user's models folder",
+    )
     p.set_defaults(handler=cmd_train, kind="texture")
 
 
@@ -122,8 +134,9 @@ def _register_train(sub) -> None:
     train = sub.add_parser("train", help="train a generator (GAN or VAE) on an image folder (needs the train extra)")
     kinds = train.add_subparsers(dest="kind", required=True)
     for kind in ("gan", "vae"):
-        p = kinds.add_parser(kind, help=f"class-conditional {'GAN' if kind == 'gan' else 'VAE'}; "
-                                        "sub-folder names are the classes")
+        p = kinds.add_parser(
+            kind, help=f"class-conditional {'GAN' if kind == 'gan' else 'VAE'}; sub-folder names are the classes"
+        )
         p.add_argument("--data", required=True, help="image folder: one sub-folder per class (or just images)")
         p.add_argument("--out", required=True, help="run folder (checkpoints, samples, loss curves, export)")
         p.add_argument("--size", type=int, default=32, choices=(32, 64, 128))
@@ -131,27 +144,55 @@ def _register_train(sub) -> None:
         p.add_argument("--batch", type=int, default=32)
         p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
         p.add_argument("--resume", action="store_true", help="continue from RUN/checkpoint.pt")
-        p.add_argument("--width", type=int, default=0,
-                       help="network width: channels at full resolution (default 32 for --size 32, else 64)")
+        p.add_argument(
+            "--width",
+            type=int,
+            default=0,
+            help="network width: channels at full resolution (default 32 for --size 32, else 64)",
+        )
         p.add_argument("--z-dim", dest="z_dim", type=int, default=0, help="noise/latent size (default 128 GAN, 64 VAE)")
         p.add_argument("--lr", type=float, default=0.0, help="learning rate (default 2e-4 GAN, 1e-3 VAE)")
         p.add_argument("--seed", type=int, default=0)
         p.add_argument("--threads", type=int, default=0, help="CPU threads for torch (0: its default)")
-        p.add_argument("--checkpoint-every", dest="checkpoint_every", type=int, default=0,
-                       help="steps between checkpoints and sample grids (default: a tenth of --steps)")
-        p.add_argument("--text-embedder", dest="text_embedder", choices=("auto", "hashed"), default="auto",
-                       help="embed class names with the text encoder if installed (auto) or hashed words")
+        p.add_argument(
+            "--checkpoint-every",
+            dest="checkpoint_every",
+            type=int,
+            default=0,
+            help="steps between checkpoints and sample grids (default: a tenth of --steps)",
+        )
+        p.add_argument(
+            "--text-embedder",
+            dest="text_embedder",
+            choices=("auto", "hashed"),
+            default="auto",
+            help="embed class names with the text encoder if installed (auto) or hashed words",
+        )
         p.add_argument("--id", dest="model_id", default="", help="model id (default: KIND-RUNFOLDERNAME)")
-        p.add_argument("--precision", choices=("auto", "fp32", "bf16"), default="auto",
-                       help="CPU training precision; auto times a few steps both ways and keeps the faster (default)")
+        p.add_argument(
+            "--precision",
+            choices=("auto", "fp32", "bf16"),
+            default="auto",
+            help="CPU training precision; auto times a few steps both ways and keeps the faster (default)",
+        )
         p.add_argument("--bf16", dest="precision", action="store_const", const="bf16", help="same as --precision bf16")
-        p.add_argument("--no-bf16", dest="precision", action="store_const", const="fp32",
-                       help="same as --precision fp32")
+        p.add_argument(
+            "--no-bf16", dest="precision", action="store_const", const="fp32", help="same as --precision fp32"
+        )
         if kind == "gan":
-            p.add_argument("--ms-weight", dest="ms_weight", type=float, default=None,
-                           help="weight of the mode-seeking term that keeps samples of one class apart (default 0.25)")
-        p.add_argument("--no-register", dest="no_register", action="store_true",
-                       help="do not add the exported model to the user's models folder")
+            p.add_argument(
+                "--ms-weight",
+                dest="ms_weight",
+                type=float,
+                default=None,
+                help="weight of the mode-seeking term that keeps samples of one class apart (default 0.25)",
+            )
+        p.add_argument(
+            "--no-register",
+            dest="no_register",
+            action="store_true",
+            help="do not add the exported model to the user's models folder",
+        )
         p.set_defaults(handler=cmd_train, kind=kind)
     add_texture_training(kinds)
 
@@ -176,8 +217,9 @@ def _register_export_generate_fill(sub) -> None:
     fill.add_argument("mask", help="PNG, white = fill, same size as the image")
     fill.add_argument("output")
     fill.add_argument("--prompt", required=True, help="what to put there; matched to the generator's classes")
-    fill.add_argument("--model", help="generator id (see `models list`) or a training run folder; default: the catalog's")
+    fill.add_argument(
+        "--model", help="generator id (see `models list`) or a training run folder; default: the catalog's"
+    )
     fill.add_argument("--seed", type=int, default=0, help="which noise (as the editor's seed box)")
     fill.add_argument("--variation", type=int, default=1, help="which of the 4 samples of that seed (1-4)")
     finish_command(fill, cmd_fill, overwrite=True)
-

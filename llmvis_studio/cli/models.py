@@ -1,4 +1,5 @@
 """CLI subcommands about the installed models: `models list` and `self-test`."""
+
 from __future__ import annotations
 
 import argparse

@@ -1,5 +1,5 @@
-"""CLI subcommands for text and style: `prompt TEXT|-` (the router) and `stylize IN OUT --style ...`.
-"""
+"""CLI subcommands for text and style: `prompt TEXT|-` (the router) and `stylize IN OUT --style ...`."""
+
 from __future__ import annotations
 
 import argparse
@@ -85,8 +85,17 @@ def register(sub) -> None:
     sty.add_argument("--strength", type=float, default=1.0, help="0 (unchanged) .. 1 (full style); default 1")
     sty.add_argument("--feather", type=float, default=None, help="mask edge softness in pixels (default: size/150)")
     sty.add_argument("--detail", type=float, default=None, help="how much fine photo detail to keep, 0..2 (0.7)")
-    sty.add_argument("--working-size", dest="working_size", type=int, default=None,
-                     help="long side the style network sees (default 1024); the output keeps the input size")
-    sty.add_argument("--colours", choices=("style", "keep"), default=None,
-                     help="style: the painting's colours (default); keep: the photo's colours, the style's light and strokes")
+    sty.add_argument(
+        "--working-size",
+        dest="working_size",
+        type=int,
+        default=None,
+        help="long side the style network sees (default 1024); the output keeps the input size",
+    )
+    sty.add_argument(
+        "--colours",
+        choices=("style", "keep"),
+        default=None,
+        help="style: the painting's colours (default); keep: the photo's colours, the style's light and strokes",
+    )
     finish_command(sty, cmd_stylize, overwrite=True, model_help="model id (see `models list`)")

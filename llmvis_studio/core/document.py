@@ -1,4 +1,5 @@
 """The open image, its metadata and its mask."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -42,7 +43,6 @@ class Document:
     @property
     def bit_depth(self) -> int:
         return 16 if self.image.dtype == np.uint16 else 8
-
 
 
 def empty_mask_for(image: np.ndarray) -> np.ndarray:

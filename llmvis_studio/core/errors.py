@@ -3,6 +3,7 @@
 Every layer raises these; the CLI prints `user_message` on one line and the UI shows it in a
 message box. Details for a log go in `detail`, never in front of the user.
 """
+
 from __future__ import annotations
 
 

@@ -1,4 +1,5 @@
 """Small value types for rectangles and sizes, and padding to a network's stride."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -3,6 +3,7 @@
 Numpy only. Kept by the document model (so it is saved with the project) and painted by the Colour hint brush.
 On disk it is stored sparse (one row per hinted pixel: y, x, r, g, b, a), since hints cover a tiny share of a photo.
 """
+
 from __future__ import annotations
 
 from typing import Optional

@@ -3,6 +3,7 @@
 A brush stroke or a masked job stores only its bounding box, not a copy of the whole layer.
 The Qt undo stack wraps these atoms; they know nothing about Qt.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -73,7 +74,9 @@ class ReplaceImageAtom:
         return sum(a.nbytes for a in (self.before_image, self.after_image, self.before_mask, self.after_mask))
 
 
-def patch_atom(label: str, layer: Layer, bounds: Bounds, before_layer: np.ndarray, after_layer: np.ndarray) -> PatchAtom:
+def patch_atom(
+    label: str, layer: Layer, bounds: Bounds, before_layer: np.ndarray, after_layer: np.ndarray
+) -> PatchAtom:
     """Cut the changed rectangle out of whole-layer before/after arrays."""
     return PatchAtom(label, layer, bounds, before_layer[bounds.slices].copy(), after_layer[bounds.slices].copy())
 

@@ -5,15 +5,16 @@ exactly, also for 16-bit scans (cv2's Lab works on 8-bit or float only, and its 
 luminance Y is kept as the invariant: a colour is built in linear RGB as Y·(1,1,1) + t·d with luminance(d) = 0, and the
 gamut is met by shrinking t per pixel, which never changes Y (so L* = 116·f(Y) − 16 never changes either).
 """
+
 from __future__ import annotations
 
 import cv2
 import numpy as np
 
 # sRGB (linear) → XYZ, D65; and back
-M_RGB2XYZ = np.array([[0.4124564, 0.3575761, 0.1804375],
-                      [0.2126729, 0.7151522, 0.0721750],
-                      [0.0193339, 0.1191920, 0.9503041]])
+M_RGB2XYZ = np.array(
+    [[0.4124564, 0.3575761, 0.1804375], [0.2126729, 0.7151522, 0.0721750], [0.0193339, 0.1191920, 0.9503041]]
+)
 M_XYZ2RGB = np.linalg.inv(M_RGB2XYZ)
 WHITE = M_RGB2XYZ.sum(axis=1)  # XYZ of RGB (1,1,1): the D65 white point (Yn = 1)
 LUMA_WEIGHTS = M_RGB2XYZ[1]
@@ -54,7 +55,7 @@ def f_lab(t: np.ndarray) -> np.ndarray:
 
 
 def f_lab_inverse(f: np.ndarray) -> np.ndarray:
-    return np.where(f ** 3 > _EPS, f ** 3, (116 * f - 16) / _KAPPA)
+    return np.where(f**3 > _EPS, f**3, (116 * f - 16) / _KAPPA)
 
 
 def luminance(rgb: np.ndarray) -> np.ndarray:

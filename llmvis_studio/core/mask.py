@@ -4,6 +4,7 @@ Painting functions change the mask in place and return the rectangle they touche
 caller can record a bounding-box undo patch. OpenCV does the morphology: it is Qt-free and
 already a runtime dependency for the classical inpainting.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -48,7 +49,9 @@ def _stamp_at(mask: np.ndarray, stamp: np.ndarray, cx: float, cy: float, erase: 
     return clipped
 
 
-def paint_line(mask: np.ndarray, start: Point, end: Point, radius: float, hardness: float, erase: bool = False) -> Bounds:
+def paint_line(
+    mask: np.ndarray, start: Point, end: Point, radius: float, hardness: float, erase: bool = False
+) -> Bounds:
     """Stamp along a segment with spacing of a quarter radius; returns the touched rectangle."""
     stamp = brush_stamp(radius, hardness)
     length = float(np.hypot(end[0] - start[0], end[1] - start[1]))

@@ -3,6 +3,7 @@
 PSNR on the Y channel follows the super-resolution papers (BT.601 luma on the 16–235 scale, border shaved by the
 scale), so our figures sit in the same table as theirs (DESIGN §8).
 """
+
 from __future__ import annotations
 
 import math
@@ -13,7 +14,7 @@ MSE_FLOOR = 1e-12  # identical images: a large finite PSNR instead of a division
 
 
 def psnr_from_mse(mse: float, peak: float = 255.0) -> float:
-    return 10 * math.log10(peak ** 2 / max(float(mse), MSE_FLOOR))
+    return 10 * math.log10(peak**2 / max(float(mse), MSE_FLOOR))
 
 
 def psnr(a: np.ndarray, b: np.ndarray, peak: float = 255.0) -> float:
@@ -45,7 +46,7 @@ def hole_psnr(out: np.ndarray, truth: np.ndarray, hole: np.ndarray) -> float:
     peak = 255.0 if truth.dtype == np.uint8 else 1.0
     inside = hole > 0
     d = out.astype(np.float64)[inside] - truth.astype(np.float64)[inside]
-    return psnr_from_mse(float(np.mean(d ** 2)) if d.size else 0.0, peak)
+    return psnr_from_mse(float(np.mean(d**2)) if d.size else 0.0, peak)
 
 
 def hole_ssim(out: np.ndarray, truth: np.ndarray, hole: np.ndarray) -> float:
@@ -79,6 +80,6 @@ def dot_hints(original: np.ndarray, count: int, seed: int = 3) -> np.ndarray:
     hints = np.zeros((h, w, 4), np.uint8)
     for _ in range(count):
         y, x = int(rng.integers(0, h - 2)), int(rng.integers(0, w - 2))
-        hints[y:y + 3, x:x + 3, :3] = np.rint(original[y:y + 3, x:x + 3].reshape(-1, 3).mean(0))
-        hints[y:y + 3, x:x + 3, 3] = 255
+        hints[y : y + 3, x : x + 3, :3] = np.rint(original[y : y + 3, x : x + 3].reshape(-1, 3).mean(0))
+        hints[y : y + 3, x : x + 3, 3] = 255
     return hints

@@ -8,6 +8,7 @@ napari's `utils/notifications.py` has the same shape. Subscribers are held weakl
 so a closed window's bridge drops out by itself; a subscriber that raises is logged and dropped, never allowed to
 break the code that reported the failure.
 """
+
 from __future__ import annotations
 
 import logging
@@ -54,7 +55,7 @@ class NotificationHub:
         if hasattr(subscriber, "__self__") and hasattr(subscriber, "__func__"):
             ref = weakref.WeakMethod(subscriber)
         else:
-            ref = (lambda s=subscriber: s)  # plain functions are held strongly
+            ref = lambda s=subscriber: s  # plain functions are held strongly
         with self._lock:
             self._subscribers.append(ref)
         return lambda: self._drop(ref)
@@ -88,8 +89,9 @@ class NotificationHub:
 hub = NotificationHub()
 
 
-def notify(message: str, detail: str = "", *, source: str = "", severity: str = "error",
-           dialog: bool = False) -> Notice:
+def notify(
+    message: str, detail: str = "", *, source: str = "", severity: str = "error", dialog: bool = False
+) -> Notice:
     """Log `message` (with `detail`) and pass it to every subscriber; the Notice is returned."""
     return hub.notify(Notice(message, detail, severity, source, dialog))
 

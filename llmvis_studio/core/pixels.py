@@ -1,4 +1,5 @@
 """Conversions between stored pixels (uint8/uint16 RGB[A]) and model tensors (float32 RGB 0..1)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -14,8 +15,9 @@ def to_float_rgb(image: np.ndarray) -> np.ndarray:
     return image[..., :3].astype(np.float32) / max_value(image.dtype)
 
 
-def from_float_rgb(rgb: np.ndarray, like: np.ndarray, alpha: np.ndarray | None = None,
-                   reuse_input: bool = False) -> np.ndarray:
+def from_float_rgb(
+    rgb: np.ndarray, like: np.ndarray, alpha: np.ndarray | None = None, reuse_input: bool = False
+) -> np.ndarray:
     """float32 0..1 RGB → the dtype of `like`, rounding, with alpha re-attached if `like` had one.
 
     reuse_input=True scales, rounds and clips `rgb` in place: a 4000×3000 result then needs no

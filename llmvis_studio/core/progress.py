@@ -2,6 +2,7 @@
 
 The engine calls `set()` and `check()` between tiles; any thread may call `cancel()`.
 """
+
 from __future__ import annotations
 
 import threading

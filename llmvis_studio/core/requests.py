@@ -3,6 +3,7 @@
 A request is built on the UI thread (or by the CLI) from copies of the document's arrays, so
 later edits cannot change a job in flight and the worker never touches UI state.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -15,8 +16,19 @@ import numpy as np
 from .errors import InputError
 from .geometry import Bounds
 
-OPS = ("upscale", "inpaint", "restore", "denoise", "stylize", "generate", "detect-scratches", "select-subject",
-       "remove-background", "detect-text", "colourize")
+OPS = (
+    "upscale",
+    "inpaint",
+    "restore",
+    "denoise",
+    "stylize",
+    "generate",
+    "detect-scratches",
+    "select-subject",
+    "remove-background",
+    "detect-text",
+    "colourize",
+)
 DEVICES = ("auto", "cpu", "cuda")
 
 

@@ -3,6 +3,7 @@ field's declared type: numbers from strings or numpy scalars, None only where th
 
 Used by the ops' parameter classes (engine/ops/params.py) and the models' settings (catalog/settings.py).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -29,8 +30,9 @@ def build(cls: type[T], values: Mapping[str, Any], error: type[StudioError], wha
     decides whether they are an error). A value that does not convert raises `error` naming the field."""
     hints = typing.get_type_hints(cls)
     known = set(field_names(cls))
-    return cls(**{name: convert(name, value, hints[name], error, what) for name, value in values.items()
-                  if name in known})
+    return cls(
+        **{name: convert(name, value, hints[name], error, what) for name, value in values.items() if name in known}
+    )
 
 
 def convert(name: str, value: Any, hint: Any, error: type[StudioError], what: str = "") -> Any:

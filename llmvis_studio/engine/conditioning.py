@@ -11,6 +11,7 @@ cosine similarity, and `c` is the softmax-weighted mix of the class embeddings. 
 encoder is not installed any more, the prompt is matched against the class *names* with the hashed
 embedder instead (the stored `c` vectors are still what the generator receives).
 """
+
 from __future__ import annotations
 
 import base64
@@ -47,8 +48,11 @@ def unpack_vector(stored: Any) -> np.ndarray:
     """The inverse of pack_vector; a plain list of numbers is accepted too."""
     if isinstance(stored, Mapping):
         raw = base64.b64decode(str(stored["base64"]))
-        return np.frombuffer(raw, dtype=np.dtype(str(stored.get("dtype", "float32"))).newbyteorder("<")).reshape(
-            stored.get("shape", [-1])).astype(np.float32)
+        return (
+            np.frombuffer(raw, dtype=np.dtype(str(stored.get("dtype", "float32"))).newbyteorder("<"))
+            .reshape(stored.get("shape", [-1]))
+            .astype(np.float32)
+        )
     return np.asarray(stored, np.float32)
 
 
@@ -67,7 +71,7 @@ def hashed_embedding(texts: Sequence[str], dim: int = HASH_DIM) -> np.ndarray:
             out[row, index] += sign
             padded = f"#{word}#"
             for start in range(len(padded) - 2):
-                index, sign = _bucket("t:" + padded[start:start + 3], dim)
+                index, sign = _bucket("t:" + padded[start : start + 3], dim)
                 out[row, index] += 0.3 * sign
         norm = float(np.linalg.norm(out[row]))
         if norm > 0:
@@ -168,9 +172,14 @@ class Conditioning:
         return ", ".join(f"{names[i]} {self.weights[i]:.0%}" for i in order if self.weights[i] >= 0.01)
 
 
-def conditioning_for_prompt(prompt: str, names: Sequence[str], class_vectors: np.ndarray,
-                            embedder_info: Mapping[str, Any], catalog=None,
-                            temperature: float = TEMPERATURE) -> Optional[Conditioning]:
+def conditioning_for_prompt(
+    prompt: str,
+    names: Sequence[str],
+    class_vectors: np.ndarray,
+    embedder_info: Mapping[str, Any],
+    catalog=None,
+    temperature: float = TEMPERATURE,
+) -> Optional[Conditioning]:
     """Softmax-weighted mix of the class vectors by the prompt's similarity; None for an empty prompt."""
     if not prompt.strip() or not len(names):
         return None

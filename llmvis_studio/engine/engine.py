@@ -1,4 +1,5 @@
 """Engine.run(request, progress) → EditResult: picks the model and the op, times the job."""
+
 from __future__ import annotations
 
 import time
@@ -27,8 +28,12 @@ DEFAULT_MEMORY_BUDGET = 512 << 20  # activations of one tile; the output array c
 class Engine:
     """Owns the catalog and the session cache. Not thread-safe: one worker thread uses it."""
 
-    def __init__(self, catalog: Optional[Catalog] = None, threads: Optional[int] = None,
-                 memory_budget: int = DEFAULT_MEMORY_BUDGET) -> None:
+    def __init__(
+        self,
+        catalog: Optional[Catalog] = None,
+        threads: Optional[int] = None,
+        memory_budget: int = DEFAULT_MEMORY_BUDGET,
+    ) -> None:
         self.catalog = catalog if catalog is not None else load_catalog()
         self._own_catalog = catalog is None  # re-read from disk when a newly trained model is asked for
         self.sessions = SessionCache(threads)
@@ -43,9 +48,17 @@ class Engine:
 
             self._router = load_router(self.catalog, self.threads)
         routing = self._router.route(text)
-        return PromptRouting(prompt=routing.prompt, op=routing.op, confidence=routing.confidence,
-                             alternatives=routing.alternatives, style=routing.style, content=routing.content,
-                             params=routing.params, ask=routing.ask, then=routing.then)
+        return PromptRouting(
+            prompt=routing.prompt,
+            op=routing.op,
+            confidence=routing.confidence,
+            alternatives=routing.alternatives,
+            style=routing.style,
+            content=routing.content,
+            params=routing.params,
+            ask=routing.ask,
+            then=routing.then,
+        )
 
     def supported_ops(self) -> list[str]:
         return [op for op in REGISTRY if self.catalog.for_task(task_of(op))]
@@ -94,8 +107,9 @@ class Engine:
             self.catalog = load_catalog()
         return self.catalog.get(model_id)
 
-    def generate_images(self, model_id: Optional[str], prompt: str, count: int, seed: int = 0,
-                        device: str = "auto") -> tuple[list, str, str]:
+    def generate_images(
+        self, model_id: Optional[str], prompt: str, count: int, seed: int = 0, device: str = "auto"
+    ) -> tuple[list, str, str]:
         """`count` uint8 H×W×3 samples of a `generate` model; returns (images, description, provider)."""
         spec = self.get_model(model_id) if model_id else self.catalog.default_for("generate")
         if spec.task != "generate":
@@ -125,6 +139,11 @@ class Engine:
         if op.keeps_grey and image.ndim == 3 and image.shape[2] >= 3 and is_grey(request.image):
             image = to_grey_like(image)
         return EditResult(
-            op=request.op, image=image, model_id=spec.id, provider=output.provider,
-            seconds=time.perf_counter() - started, changed=output.changed, notes=output.notes,
+            op=request.op,
+            image=image,
+            model_id=spec.id,
+            provider=output.provider,
+            seconds=time.perf_counter() - started,
+            changed=output.changed,
+            notes=output.notes,
         )

@@ -3,6 +3,7 @@
 onnxruntime-gpu lists CUDA even on machines without a GPU and silently falls back to the
 CPU, so the provider we report is read back from the session, never assumed.
 """
+
 from __future__ import annotations
 
 import logging
@@ -75,8 +76,11 @@ def translate_ort_error(exc: Exception) -> Exception:
     if "external data" in lower and ("escapes" in lower or "outside" in lower or ".." in text):
         return ModelIntegrityError("The model refers to weight data outside its own folder; refused.", detail=text)
     if "external data" in lower and "absolute path" in lower:
-        return ModelIntegrityError("The model refers to weight data by an absolute path; refused (a model's "
-                                   "weight files must lie in its own folder).", detail=text)
+        return ModelIntegrityError(
+            "The model refers to weight data by an absolute path; refused (a model's "
+            "weight files must lie in its own folder).",
+            detail=text,
+        )
     if "external data" in lower and "does not exist" in lower:
         return ModelError("A weight file the model refers to is missing from its folder.", detail=text)
     if kind == "InvalidProtobuf" or "protobuf parsing failed" in lower:
@@ -91,7 +95,9 @@ def translate_ort_error(exc: Exception) -> Exception:
 def check_image_input(path: Path, model_input, expected_name: str) -> None:
     """An image model must take one NCHW tensor with 3 channels under the manifest's name."""
     if model_input.name != expected_name:
-        raise ModelError(f"{path.name} takes an input named '{model_input.name}', but its manifest says '{expected_name}'.")
+        raise ModelError(
+            f"{path.name} takes an input named '{model_input.name}', but its manifest says '{expected_name}'."
+        )
     shape = list(model_input.shape)
     channels = shape[1] if len(shape) == 4 else None
     if len(shape) != 4 or (isinstance(channels, int) and channels != 3):
@@ -106,7 +112,9 @@ class SessionCache:
         self._sessions: dict[tuple[Path, str], LoadedModel] = {}
         self._lock = threading.Lock()
 
-    def get(self, path: Path, device: str, expected_input: Optional[str] = None, fixed_size: bool = False) -> LoadedModel:
+    def get(
+        self, path: Path, device: str, expected_input: Optional[str] = None, fixed_size: bool = False
+    ) -> LoadedModel:
         """fixed_size: the model only ever sees one input size, so the memory arena is kept (U²-Net-p at 320²
         runs in about 30 % less CPU time with it)."""
         key = (path, device)

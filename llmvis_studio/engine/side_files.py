@@ -1,4 +1,5 @@
 """Extra files a manifest entry names ({"file": ..., "sha256": ...} under some key), checked like models."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -27,7 +28,8 @@ def side_file(spec: ModelSpec, key: str) -> Path:
     if _verified.get(path) != (stat.st_size, stat.st_mtime_ns):
         check_not_pickle_or_pointer(path)
         if sha256_of(path) != str(info["sha256"]).lower():
-            raise ModelIntegrityError(f"The {key} file of model '{spec.id}' is damaged or was replaced; reinstall it.",
-                                      detail=f"{path}")
+            raise ModelIntegrityError(
+                f"The {key} file of model '{spec.id}' is damaged or was replaced; reinstall it.", detail=f"{path}"
+            )
         _verified[path] = (stat.st_size, stat.st_mtime_ns)
     return path

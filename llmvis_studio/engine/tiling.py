@@ -6,6 +6,7 @@ pixels of context on every side that is not the image border. Neighbouring tiles
 tile is split into quarters and the size limit is halved for the rest of the run (the ONNX
 counterpart of chaiNNer's auto_split). The output lives in one preallocated array.
 """
+
 from __future__ import annotations
 
 import math
@@ -64,8 +65,16 @@ def _even_cuts(length: int, parts: int) -> list[int]:
 def split_core(core: Bounds) -> list[Bounds]:
     """Quarter a core (halves when one side is already small)."""
     half_w, half_h = core.width // 2, core.height // 2
-    xs = [(core.x, half_w), (core.x + half_w, core.width - half_w)] if half_w >= MIN_CORE // 2 else [(core.x, core.width)]
-    ys = [(core.y, half_h), (core.y + half_h, core.height - half_h)] if half_h >= MIN_CORE // 2 else [(core.y, core.height)]
+    xs = (
+        [(core.x, half_w), (core.x + half_w, core.width - half_w)]
+        if half_w >= MIN_CORE // 2
+        else [(core.x, core.width)]
+    )
+    ys = (
+        [(core.y, half_h), (core.y + half_h, core.height - half_h)]
+        if half_h >= MIN_CORE // 2
+        else [(core.y, core.height)]
+    )
     return [Bounds(x, y, w, h) for y, h in ys for x, w in xs]
 
 
@@ -97,8 +106,16 @@ def ramp_weights(context: Bounds, core: Bounds, extent: Extent, scale: int) -> n
 class TiledRun:
     """One tiled pass over an image; create, call `run()`, read the result."""
 
-    def __init__(self, image: np.ndarray, infer: TileFn, scale: int, tile: int, overlap: int,
-                 stride: int = 1, progress: Optional[ProgressLike] = None) -> None:
+    def __init__(
+        self,
+        image: np.ndarray,
+        infer: TileFn,
+        scale: int,
+        tile: int,
+        overlap: int,
+        stride: int = 1,
+        progress: Optional[ProgressLike] = None,
+    ) -> None:
         self.image = image
         self.infer = infer
         self.scale = scale
@@ -133,8 +150,9 @@ class TiledRun:
             out = self._infer_padded(context)
         except OutOfMemory as error:
             if len(parts) == 1:
-                raise OutOfMemory("Not enough memory even for the smallest tile; close other programs or use a "
-                                  "smaller image.") from error
+                raise OutOfMemory(
+                    "Not enough memory even for the smallest tile; close other programs or use a smaller image."
+                ) from error
             self.limit = max(MIN_CORE, max(context.width, context.height) // 2)
             self.splits += 1
             for part in parts:
@@ -157,8 +175,15 @@ class TiledRun:
             self.progress.set(self._done_pixels / max(1, self.extent.pixels))
 
 
-def run_tiled(image: np.ndarray, infer: TileFn, scale: int = 1, tile: int = 0, overlap: int = 16,
-              stride: int = 1, progress: Optional[ProgressLike] = None) -> np.ndarray:
+def run_tiled(
+    image: np.ndarray,
+    infer: TileFn,
+    scale: int = 1,
+    tile: int = 0,
+    overlap: int = 16,
+    stride: int = 1,
+    progress: Optional[ProgressLike] = None,
+) -> np.ndarray:
     """Run `infer` over `image` (H×W×C float32) in tiles and blend; tile=0 means one pass."""
     return TiledRun(image, infer, scale, tile, overlap, stride, progress).run()
 

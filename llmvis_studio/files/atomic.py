@@ -24,6 +24,7 @@ never costs the last good backup. Design choices (issue 24):
   the caller passes replace_protected: the CLI's --overwrite, or the editor after asking.
 - Messages name the cause: disk full (with the free space), read-only file system, permission.
 """
+
 from __future__ import annotations
 
 import errno
@@ -251,8 +252,9 @@ def _check_free_space(folder: Path, need: int) -> None:
 
 
 # --- the write ------------------------------------------------------------------------------------
-def write_atomically(target: Path, write: Callable[[Path], object], keep_backup: bool = True,
-                     replace_protected: bool = False) -> None:
+def write_atomically(
+    target: Path, write: Callable[[Path], object], keep_backup: bool = True, replace_protected: bool = False
+) -> None:
     """Call `write(temp_path)`, then move the temp file onto `target`.
 
     With keep_backup an existing target becomes `target~` (the previous backup is replaced only

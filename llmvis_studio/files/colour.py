@@ -3,6 +3,7 @@
 Printers' CMYK is far from the naive 1 − C formula: without the profile a CMYK photo comes out with washed-out,
 shifted colours, so the embedded profile is used whenever there is one. The result is sRGB.
 """
+
 from __future__ import annotations
 
 import io
@@ -16,8 +17,13 @@ def cmyk_to_srgb(picture: Image.Image, icc_profile: bytes) -> tuple[Image.Image,
     if icc_profile:
         try:
             source = ImageCms.ImageCmsProfile(io.BytesIO(icc_profile))
-            converted = ImageCms.profileToProfile(picture, source, ImageCms.createProfile("sRGB"),
-                                                  renderingIntent=ImageCms.Intent.PERCEPTUAL, outputMode="RGB")
+            converted = ImageCms.profileToProfile(
+                picture,
+                source,
+                ImageCms.createProfile("sRGB"),
+                renderingIntent=ImageCms.Intent.PERCEPTUAL,
+                outputMode="RGB",
+            )
             if converted is not None:
                 return converted, True
         except (ImageCms.PyCMSError, OSError, ValueError):

@@ -4,6 +4,7 @@ Pillow reads most formats but turns 16-bit RGB into 8-bit, so 16-bit PNG goes th
 (LZW, Deflate, JPEG, tiled, BigTIFF… as scanners write them) through tifffile (files/tiff.py). CMYK JPEGs are
 converted with their embedded ICC profile (files/colour.py).
 """
+
 from __future__ import annotations
 
 import io
@@ -25,8 +26,15 @@ from .tiff import is_tiff, read_tiff
 ASK_PIXELS = 100_000_000  # above this, ask before decoding (a possible decompression bomb)
 MAX_PIXELS = 250_000_000  # hard limit: refuse above this (about 1 GB of 8-bit RGBA)
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
-SAVE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".tif": "TIFF", ".tiff": "TIFF",
-                ".webp": "WEBP", ".bmp": "BMP"}
+SAVE_FORMATS = {
+    ".png": "PNG",
+    ".jpg": "JPEG",
+    ".jpeg": "JPEG",
+    ".tif": "TIFF",
+    ".tiff": "TIFF",
+    ".webp": "WEBP",
+    ".bmp": "BMP",
+}
 SIXTEEN_BIT_FORMATS = {"PNG", "TIFF"}
 
 
@@ -66,8 +74,11 @@ def _pillow_to_array(picture: Image.Image) -> tuple[np.ndarray, list[str]]:
         return _to_rgb_layout(np.clip(grey, 0, 65535).astype(np.uint16), bgr=False), notices
     if picture.mode == "CMYK":
         rgb, profiled = cmyk_to_srgb(picture, picture.info.get("icc_profile", b""))
-        notices.append("CMYK image converted to RGB with its colour profile." if profiled else
-                       "CMYK image converted to RGB without a colour profile; colours may shift.")
+        notices.append(
+            "CMYK image converted to RGB with its colour profile."
+            if profiled
+            else "CMYK image converted to RGB without a colour profile; colours may shift."
+        )
         return np.asarray(rgb).copy(), notices
     has_alpha = picture.mode in ("RGBA", "LA", "PA") or (picture.mode == "P" and "transparency" in picture.info)
     converted = picture.convert("RGBA" if has_alpha else "RGB")
@@ -81,11 +92,15 @@ def _check_size(picture: Image.Image | _HeaderSize, name: str, allow_large: bool
     if width <= 0 or height <= 0:
         raise ImageLoadError(f"{name} declares an empty image.")
     if pixels > MAX_PIXELS:
-        raise ImageLoadError(f"{name} is {width}×{height} ({pixels / 1e6:.0f} megapixels), above the "
-                             f"{MAX_PIXELS // 1_000_000} megapixel limit; refused.")
+        raise ImageLoadError(
+            f"{name} is {width}×{height} ({pixels / 1e6:.0f} megapixels), above the "
+            f"{MAX_PIXELS // 1_000_000} megapixel limit; refused."
+        )
     if pixels > ASK_PIXELS and not allow_large:
-        raise LargeImageError(f"{name} is {width}×{height} ({pixels / 1e6:.0f} megapixels) and needs a lot of "
-                              "memory. Open it anyway?", pixels / 1e6)
+        raise LargeImageError(
+            f"{name} is {width}×{height} ({pixels / 1e6:.0f} megapixels) and needs a lot of memory. Open it anyway?",
+            pixels / 1e6,
+        )
 
 
 def load_image(path: Path | str, allow_large: bool = False) -> tuple[np.ndarray, ImageMetadata]:
@@ -110,8 +125,10 @@ def load_image(path: Path | str, allow_large: bool = False) -> tuple[np.ndarray,
             if getattr(picture, "n_frames", 1) > 1:
                 notices.append("The file has several frames or pages; only the first was opened.")
             metadata = ImageMetadata(
-                format=picture.format or "PNG", exif=picture.info.get("exif", b""),
-                icc_profile=picture.info.get("icc_profile", b""), dpi=picture.info.get("dpi"),
+                format=picture.format or "PNG",
+                exif=picture.info.get("exif", b""),
+                icc_profile=picture.info.get("icc_profile", b""),
+                dpi=picture.info.get("dpi"),
                 grey=picture.mode in ("1", "L", "LA", "I", "I;16", "I;16B", "I;16L"),
             )
             if _is_sixteen_bit_png(data[:32]):
@@ -131,8 +148,18 @@ def load_image(path: Path | str, allow_large: bool = False) -> tuple[np.ndarray,
         raise ImageLoadError(f"{path.name} is not an image this app can read.") from None
     except ImageLoadError:
         raise
-    except (OSError, SyntaxError, ValueError, EOFError, MemoryError, IndexError, TypeError, struct_error,
-            ZeroDivisionError, RuntimeError) as exc:
+    except (
+        OSError,
+        SyntaxError,
+        ValueError,
+        EOFError,
+        MemoryError,
+        IndexError,
+        TypeError,
+        struct_error,
+        ZeroDivisionError,
+        RuntimeError,
+    ) as exc:
         raise ImageLoadError(f"{path.name} is damaged or truncated and cannot be opened.", detail=repr(exc)) from exc
     metadata.notices = tuple(notices)
     return array, metadata
@@ -153,8 +180,11 @@ def _check_tiff_size(data: bytes, name: str, allow_large: bool) -> None:
     try:
         with tifffile.TiffFile(io.BytesIO(data)) as tif:
             shape = tif.pages.first.shape
-            height, width = (shape[1], shape[2]) if len(shape) == 3 and shape[0] in (3, 4) and shape[2] > 4 \
+            height, width = (
+                (shape[1], shape[2])
+                if len(shape) == 3 and shape[0] in (3, 4) and shape[2] > 4
                 else (shape[0], shape[1])
+            )
     except Exception as exc:  # noqa: BLE001 - any header failure is reported by read_tiff with its cause
         del exc
         return
@@ -177,12 +207,18 @@ def format_for(path: Path) -> str:
     try:
         return SAVE_FORMATS[path.suffix.lower()]
     except KeyError:
-        raise InputError(f"Cannot save as '{path.suffix or 'no extension'}'. Use one of: "
-                         f"{', '.join(sorted(SAVE_FORMATS))}.") from None
+        raise InputError(
+            f"Cannot save as '{path.suffix or 'no extension'}'. Use one of: {', '.join(sorted(SAVE_FORMATS))}."
+        ) from None
 
 
-def save_image(path: Path | str, image: np.ndarray, metadata: Optional[ImageMetadata] = None,
-               backup: bool = True, replace_protected: bool = False) -> list[str]:
+def save_image(
+    path: Path | str,
+    image: np.ndarray,
+    metadata: Optional[ImageMetadata] = None,
+    backup: bool = True,
+    replace_protected: bool = False,
+) -> list[str]:
     """Write atomically in the format the extension names; returns notices (e.g. 16→8 bit).
 
     With backup, a file being replaced is kept as `NAME~`. A write-protected file is replaced
@@ -265,8 +301,10 @@ def load_mask(path: Path | str, expected_shape: Optional[tuple[int, int]] = None
         grey /= 257.0
     mask = np.clip(np.rint(grey), 0, 255).astype(np.uint8)
     if expected_shape is not None and mask.shape != tuple(expected_shape):
-        raise InputError(f"The mask is {mask.shape[1]}×{mask.shape[0]} but the image is "
-                         f"{expected_shape[1]}×{expected_shape[0]}; they must be the same size.")
+        raise InputError(
+            f"The mask is {mask.shape[1]}×{mask.shape[0]} but the image is "
+            f"{expected_shape[1]}×{expected_shape[0]}; they must be the same size."
+        )
     return mask
 
 
@@ -274,5 +312,9 @@ def save_mask(path: Path | str, mask: np.ndarray, replace_protected: bool = Fals
     path = Path(path)
     if format_for(path) != "PNG":
         raise InputError("Masks are saved as PNG.")
-    write_atomically(path, lambda temp: Image.fromarray(mask, "L").save(temp, format="PNG"), keep_backup=False,
-                     replace_protected=replace_protected)
+    write_atomically(
+        path,
+        lambda temp: Image.fromarray(mask, "L").save(temp, format="PNG"),
+        keep_backup=False,
+        replace_protected=replace_protected,
+    )

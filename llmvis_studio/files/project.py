@@ -22,6 +22,7 @@ Reading treats the file as hostile (issue 24); nothing is decompressed until it 
   RGBA project, which is what such a project needs; a crafted file cannot ask for more).
 Every failure is an ImageLoadError with one sentence; nothing else escapes.
 """
+
 from __future__ import annotations
 
 import io
@@ -95,8 +96,12 @@ def save_project(path: Path | str, project: Project, backup: bool = True, replac
     hints = project.hints
     has_hints = hints is not None and hints.shape[:2] == doc.image.shape[:2] and bool(hints[..., 3].any())
     header = {
-        "format": FORMAT, "version": VERSION if has_hints else VERSION_WITHOUT_HINTS, "source_path": str(doc.path) if doc.path else None,
-        "metadata": _metadata_json(doc.metadata), "jobs": project.jobs, "prompts": project.prompts,
+        "format": FORMAT,
+        "version": VERSION if has_hints else VERSION_WITHOUT_HINTS,
+        "source_path": str(doc.path) if doc.path else None,
+        "metadata": _metadata_json(doc.metadata),
+        "jobs": project.jobs,
+        "prompts": project.prompts,
     }
 
     def write(temp: Path) -> None:
@@ -128,7 +133,7 @@ def check_directory(handle: BinaryIO) -> int:
     at = tail.rfind(b"PK\x05\x06")
     if at < 0 or len(tail) - at < 22:
         raise _Refused("is damaged or not a project file")
-    entries, directory_bytes = struct.unpack("<HI", tail[at + 10:at + 16])
+    entries, directory_bytes = struct.unpack("<HI", tail[at + 10 : at + 16])
     if entries > MAX_ENTRIES or directory_bytes > MAX_DIRECTORY_BYTES:
         raise _Refused(f"has {entries} entries; a project has at most {MAX_ENTRIES}; refused")
     return size
@@ -161,11 +166,14 @@ def check_declared_size(info: zipfile.ZipInfo) -> None:
         raise _Refused(f"uses a compression LLMVis never writes ('{name}'); refused")
     limit = _limit_for(name)
     if info.file_size > limit:
-        raise _Refused(f"declares '{name}' as {info.file_size / 1e6:.0f} MB, above the {limit / 1e6:.0f} MB "
-                       "limit; refused")
+        raise _Refused(
+            f"declares '{name}' as {info.file_size / 1e6:.0f} MB, above the {limit / 1e6:.0f} MB limit; refused"
+        )
     if info.file_size > RATIO_FREE_BYTES and info.file_size > MAX_RATIO * max(1, info.compress_size):
-        raise _Refused(f"declares '{name}' as {info.file_size / 1e6:.0f} MB packed into "
-                       f"{info.compress_size / 1e6:.1f} MB, more than a project can compress; refused")
+        raise _Refused(
+            f"declares '{name}' as {info.file_size / 1e6:.0f} MB packed into "
+            f"{info.compress_size / 1e6:.1f} MB, more than a project can compress; refused"
+        )
 
 
 # --- streaming reads ----------------------------------------------------------------------------
@@ -191,6 +199,7 @@ def _array_header(prefix: bytes) -> tuple[tuple[int, ...], np.dtype, int]:
 @dataclass(frozen=True)
 class _Layout:
     """What an .npy entry declares, read from its first bytes only."""
+
     shape: tuple[int, ...]
     dtype: np.dtype
     header_length: int
@@ -220,8 +229,9 @@ def _check_image_layout(name: str, layout: _Layout) -> int:
         raise _Refused(f"is damaged ('{name}' is not an RGB(A) 8- or 16-bit image)")
     height, width = shape[:2]
     if height < 1 or width < 1 or height * width > MAX_PIXELS:
-        raise _Refused(f"holds a {width}×{height} image, outside the 1 to {MAX_PIXELS // 1_000_000} megapixel "
-                       "limit; refused")
+        raise _Refused(
+            f"holds a {width}×{height} image, outside the 1 to {MAX_PIXELS // 1_000_000} megapixel limit; refused"
+        )
     return height * width
 
 
@@ -233,8 +243,11 @@ def check_layouts(label: str, layouts: dict[str, _Layout], allow_large: bool) ->
         raise _Refused("is damaged (the mask does not match the image)")
     if pixels > ASK_PIXELS and not allow_large:
         gigabytes = sum(layout.nbytes for layout in layouts.values()) / 1e9
-        raise LargeImageError(f"{label} holds a {pixels / 1e6:.0f} megapixel image and needs about "
-                              f"{gigabytes:.1f} GB of memory. Open it anyway?", pixels / 1e6)
+        raise LargeImageError(
+            f"{label} holds a {pixels / 1e6:.0f} megapixel image and needs about "
+            f"{gigabytes:.1f} GB of memory. Open it anyway?",
+            pixels / 1e6,
+        )
 
 
 def _read_array(archive: zipfile.ZipFile, info: zipfile.ZipInfo, layout: _Layout) -> np.ndarray:
@@ -251,7 +264,7 @@ def _read_array(archive: zipfile.ZipFile, info: zipfile.ZipInfo, layout: _Layout
             chunk = stream.read(min(_CHUNK, size - done))
             if not chunk:
                 raise _Refused(f"is damaged ('{name}' is cut short)")
-            flat[done:done + len(chunk)] = np.frombuffer(chunk, np.uint8)
+            flat[done : done + len(chunk)] = np.frombuffer(chunk, np.uint8)
             done += len(chunk)
         if stream.read(1):  # reaching the end also makes zipfile check the CRC
             raise _Refused(f"is damaged ('{name}' is longer than it declares)")
@@ -306,8 +319,9 @@ def _load(path: Path, allow_large: bool) -> Project:
             original, image, mask = (_read_array(archive, infos[name], layouts[name]) for name in ARRAYS)
             blobs = {name: _read_small(archive, infos[name]) if name in infos else b"" for name in BLOBS}
             hints = _read_hints(archive, infos.get(HINTS), image.shape) if header.version >= 2 else None
-    metadata = ImageMetadata(format=header.image_format, dpi=header.dpi, exif=blobs["exif.bin"],
-                             icc_profile=blobs["icc.bin"])
+    metadata = ImageMetadata(
+        format=header.image_format, dpi=header.dpi, exif=blobs["exif.bin"], icc_profile=blobs["icc.bin"]
+    )
     source = header.source_path
     try:
         document = Document(image=image, mask=mask, metadata=metadata, path=Path(source) if source else None)
@@ -316,13 +330,19 @@ def _load(path: Path, allow_large: bool) -> Project:
     return Project(document, original, header.jobs, header.prompts, hints)
 
 
-def _read_hints(archive: zipfile.ZipFile, info: Optional[zipfile.ZipInfo], shape: tuple[int, ...]) -> Optional[np.ndarray]:
+def _read_hints(
+    archive: zipfile.ZipFile, info: Optional[zipfile.ZipInfo], shape: tuple[int, ...]
+) -> Optional[np.ndarray]:
     """The colour hint layer, checked like the other arrays before it is read; None when the project has none."""
     if info is None:
         return None
     layout = _peek_layout(archive, info)
-    if (len(layout.shape) != 2 or layout.shape[1] != POINT_COLUMNS or layout.shape[0] > MAX_HINT_POINTS
-            or layout.dtype != np.dtype("<u4")):
+    if (
+        len(layout.shape) != 2
+        or layout.shape[1] != POINT_COLUMNS
+        or layout.shape[0] > MAX_HINT_POINTS
+        or layout.dtype != np.dtype("<u4")
+    ):
         raise _Refused(f"is damaged ('{HINTS}' is not a list of hint points)")
     try:
         return from_points(_read_array(archive, info, layout), shape[0], shape[1])

@@ -5,6 +5,7 @@ version may add one. Every violation raises ProjectFormatError naming the key, w
 turns into a one-line message. Limits: the header entry itself is at most MAX_HEADER_BYTES, so
 the lists below are bounded twice; the per-item limits keep one prompt or path from being absurd.
 """
+
 from __future__ import annotations
 
 import math
@@ -86,8 +87,11 @@ def _image_format(value: Any) -> str:
 def _dpi(value: Any) -> Optional[tuple[float, float]]:
     if value is None:
         return None
-    if (not isinstance(value, list) or len(value) != 2
-            or not all(_is_number(v) and 0 < v <= MAX_DPI and math.isfinite(v) for v in value)):
+    if (
+        not isinstance(value, list)
+        or len(value) != 2
+        or not all(_is_number(v) and 0 < v <= MAX_DPI and math.isfinite(v) for v in value)
+    ):
         raise ProjectFormatError("'metadata.dpi' must be two positive numbers")
     return float(value[0]), float(value[1])
 
@@ -127,6 +131,13 @@ def _is_number(value: Any) -> bool:
 
 
 def _kind(value: Any) -> str:
-    names = {dict: "an object", list: "a list", str: "text", bool: "true/false", int: "a number",
-             float: "a number", type(None): "null"}
+    names = {
+        dict: "an object",
+        list: "a list",
+        str: "text",
+        bool: "true/false",
+        int: "a number",
+        float: "a number",
+        type(None): "null",
+    }
     return names.get(type(value), type(value).__name__)

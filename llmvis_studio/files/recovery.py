@@ -3,6 +3,7 @@ plus `autosave.json` beside it (what was being edited, and when).
 
 No Qt here: the UI's autosaver calls `write_recovery` from a background Python thread.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -46,8 +47,9 @@ def write_recovery(folder: Path, project: Project, project_path: Optional[Path] 
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise ImageSaveError(f"Cannot create the recovery folder {folder}: {exc.strerror or exc}.",
-                             detail=repr(exc)) from exc
+        raise ImageSaveError(
+            f"Cannot create the recovery folder {folder}: {exc.strerror or exc}.", detail=repr(exc)
+        ) from exc
     save_project(folder / PROJECT_NAME, project, backup=False)
     source = project.document.path
     info = {
@@ -78,8 +80,9 @@ def find_recovery(folder: Path) -> Optional[RecoveryInfo]:
             saved_at = datetime.fromtimestamp(project.stat().st_mtime).astimezone()
         except OSError:
             saved_at = datetime.now().astimezone()
-    return RecoveryInfo(project, saved_at, _text_or_none(info.get("source_path")),
-                        _text_or_none(info.get("project_path")))
+    return RecoveryInfo(
+        project, saved_at, _text_or_none(info.get("source_path")), _text_or_none(info.get("project_path"))
+    )
 
 
 def remove_recovery(folder: Path) -> None:
@@ -87,8 +90,7 @@ def remove_recovery(folder: Path) -> None:
     folder = Path(folder)
     names = [PROJECT_NAME, INFO_NAME]
     with contextlib.suppress(OSError):  # leftovers of this process's interrupted writes, and of dead processes'
-        names += [p.name for p in folder.glob(".autosave.*.part")
-                  if owner_pid(p) == os.getpid() or is_stale(p)]
+        names += [p.name for p in folder.glob(".autosave.*.part") if owner_pid(p) == os.getpid() or is_stale(p)]
     for name in names:
         try:
             (folder / name).unlink(missing_ok=True)

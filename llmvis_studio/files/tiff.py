@@ -5,6 +5,7 @@ RGBA, CMYK, palette, stripped or tiled, BigTIFF and multi-page (first page, with
 of that (no BigTIFF, no 16-bit RGB), and a file it cannot read is not a damaged file: errors here name the real
 cause, e.g. "uses LZW compression, which needs the imagecodecs package".
 """
+
 from __future__ import annotations
 
 import io
@@ -59,8 +60,11 @@ def _compression_name(page) -> str:
 def _read_error(name: str, exc: Exception, compression: Optional[str]) -> ImageLoadError:
     text = str(exc)
     if "imagecodecs" in text:
-        return ImageLoadError(f"{name} uses {compression or 'a'} compression, which needs the imagecodecs package "
-                              "(pip install imagecodecs); the file itself is fine.", detail=text)
+        return ImageLoadError(
+            f"{name} uses {compression or 'a'} compression, which needs the imagecodecs package "
+            "(pip install imagecodecs); the file itself is fine.",
+            detail=text,
+        )
     if isinstance(exc, (NotImplementedError, KeyError)) or "not supported" in text or "unsupported" in text.lower():
         return ImageLoadError(f"{name} uses a TIFF feature this app cannot read: {text}.", detail=repr(exc))
     return ImageLoadError(f"{name} is a damaged or truncated TIFF file and cannot be opened.", detail=repr(exc))

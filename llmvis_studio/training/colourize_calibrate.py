@@ -10,6 +10,7 @@ counts as in the mean PSNR), shrunk toward the global gain; then the multiplier 
 TUNE mean PSNR stays PSNR_MARGIN above the grey input's. REPORT numbers are computed once, through the engine's
 colourize() at SIDE px, and never feed back. The benchmarks (Set5/Set14) are not read here.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,12 +27,34 @@ from llmvis_studio.engine.ops.colourize import WORK_SIDE, ColourizeParams, _work
 from llmvis_studio.training.colourize_tune import dot_hints, grey_of
 from llmvis_studio.training.train_colourize import PHOTOS, colourfulness, psnr
 
-TUNE = ("kodak24/kodim21.png", "kodak24/kodim22.png", "wikimedia/046.png", "wikimedia/047.png",
-        "bsds500/test-100007.jpg", "bsds500/test-100039.jpg", "bsds500/test-100099.jpg", "bsds500/test-10081.jpg",
-        "skimage:astronaut.png", "skimage:coffee.png", "skimage:rocket.jpg", "sklearn:china.jpg")
-REPORT = ("kodak24/kodim23.png", "kodak24/kodim24.png", "wikimedia/048.png", "wikimedia/049.png",
-          "bsds500/test-101027.jpg", "bsds500/test-101084.jpg", "bsds500/test-102062.jpg", "bsds500/test-103006.jpg",
-          "skimage:chelsea.png", "skimage:motorcycle_left.png", "sklearn:flower.jpg", "matplotlib:grace_hopper.jpg")
+TUNE = (
+    "kodak24/kodim21.png",
+    "kodak24/kodim22.png",
+    "wikimedia/046.png",
+    "wikimedia/047.png",
+    "bsds500/test-100007.jpg",
+    "bsds500/test-100039.jpg",
+    "bsds500/test-100099.jpg",
+    "bsds500/test-10081.jpg",
+    "skimage:astronaut.png",
+    "skimage:coffee.png",
+    "skimage:rocket.jpg",
+    "sklearn:china.jpg",
+)
+REPORT = (
+    "kodak24/kodim23.png",
+    "kodak24/kodim24.png",
+    "wikimedia/048.png",
+    "wikimedia/049.png",
+    "bsds500/test-101027.jpg",
+    "bsds500/test-101084.jpg",
+    "bsds500/test-102062.jpg",
+    "bsds500/test-103006.jpg",
+    "skimage:chelsea.png",
+    "skimage:motorcycle_left.png",
+    "sklearn:flower.jpg",
+    "matplotlib:grace_hopper.jpg",
+)
 HUE_SECTORS = 8
 CHROMA_EDGES = (4.0, 8.0, 14.0, 22.0)
 LIGHTNESS_EDGES = (25.0, 50.0, 75.0)
@@ -49,11 +72,14 @@ def photo_path(name: str) -> Path:
     package, file = name.split(":")
     if package == "skimage":
         import skimage.data
+
         return Path(skimage.data.__file__).parent / file
     if package == "sklearn":
         import sklearn.datasets
+
         return Path(sklearn.datasets.__file__).parent / "images" / file
     import matplotlib
+
     return Path(matplotlib.get_data_path()) / "sample_data" / file
 
 
@@ -76,16 +102,18 @@ def working_features(infer, img: np.ndarray) -> tuple[np.ndarray, np.ndarray, np
 
 
 def fit_table(features) -> np.ndarray:
-    empty = ChromaCalibration(HUE_SECTORS, CHROMA_EDGES, LIGHTNESS_EDGES, (1.0,) * _cells(),
-                              texture_edges=TEXTURE_EDGES)
+    empty = ChromaCalibration(
+        HUE_SECTORS, CHROMA_EDGES, LIGHTNESS_EDGES, (1.0,) * _cells(), texture_edges=TEXTURE_EDGES
+    )
     cells, preds, truths, weights = [], [], [], []
     for lightness, pred, truth in features:
         cells.append(empty.cell_index(lightness, pred).ravel())
         preds.append(pred.reshape(-1, 2))
         truths.append(truth.reshape(-1, 2))
-        weights.append(np.full(lightness.size, 1.0 / max(float(np.mean(truth ** 2)), 1e-6)))
-    return fit_gains(np.concatenate(cells), np.concatenate(preds), np.concatenate(truths), np.concatenate(weights),
-                     _cells(), SHRINK)
+        weights.append(np.full(lightness.size, 1.0 / max(float(np.mean(truth**2)), 1e-6)))
+    return fit_gains(
+        np.concatenate(cells), np.concatenate(preds), np.concatenate(truths), np.concatenate(weights), _cells(), SHRINK
+    )
 
 
 def _cells() -> int:
@@ -93,8 +121,14 @@ def _cells() -> int:
 
 
 def calibration(gains: np.ndarray, multiplier: float) -> ChromaCalibration:
-    return ChromaCalibration(HUE_SECTORS, CHROMA_EDGES, LIGHTNESS_EDGES, tuple(float(g) for g in gains * multiplier),
-                             multiplier, TEXTURE_EDGES)
+    return ChromaCalibration(
+        HUE_SECTORS,
+        CHROMA_EDGES,
+        LIGHTNESS_EDGES,
+        tuple(float(g) for g in gains * multiplier),
+        multiplier,
+        TEXTURE_EDGES,
+    )
 
 
 def evaluate(infer, photos: list[np.ndarray], params: ColourizeParams, counts=(0,)) -> dict[str, float]:
@@ -105,8 +139,7 @@ def evaluate(infer, photos: list[np.ndarray], params: ColourizeParams, counts=(0
         row = {"grey": psnr(grey, img), "cf_orig": colourfulness(img)}
         for count in counts:
             hints = dot_hints(img, count, 100 + i) if count else None
-            out = colourize(grey, infer, ColourizeParams(hints=hints, gain=params.gain,
-                                                         calibration=params.calibration))
+            out = colourize(grey, infer, ColourizeParams(hints=hints, gain=params.gain, calibration=params.calibration))
             row[f"psnr_{count}"] = psnr(out, img)
             if count == 0:
                 row["cf_auto"] = colourfulness(out)
@@ -141,12 +174,17 @@ def main(argv: list[str] | None = None) -> int:
     multiplier, by_multiplier = choose_multiplier(infer, tune, gains)
     chosen = calibration(gains, multiplier)
     report = [load(n) for n in REPORT]
-    result = {"multiplier": multiplier, "psnr_margin_db": PSNR_MARGIN, "calibration": chosen.to_json(),
-              "tune_by_multiplier": by_multiplier,
-              "tune": evaluate(infer, tune, ColourizeParams(calibration=chosen), counts=(0, 10, 50)),
-              "report": evaluate(infer, report, ColourizeParams(calibration=chosen), counts=(0, 10, 50)),
-              "report_global_gain_0.4": evaluate(infer, report, ColourizeParams(gain=0.4)),
-              "tune_photos": list(TUNE), "report_photos": list(REPORT)}
+    result = {
+        "multiplier": multiplier,
+        "psnr_margin_db": PSNR_MARGIN,
+        "calibration": chosen.to_json(),
+        "tune_by_multiplier": by_multiplier,
+        "tune": evaluate(infer, tune, ColourizeParams(calibration=chosen), counts=(0, 10, 50)),
+        "report": evaluate(infer, report, ColourizeParams(calibration=chosen), counts=(0, 10, 50)),
+        "report_global_gain_0.4": evaluate(infer, report, ColourizeParams(gain=0.4)),
+        "tune_photos": list(TUNE),
+        "report_photos": list(REPORT),
+    }
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
     Path(a.out).write_text(json.dumps(result, indent=1))
     if a.update_manifest:

@@ -6,6 +6,7 @@ The contact sheet uses held-out training-source photos (never trained on, never 
 input, the 50 simulated hints drawn over it, the automatic result, the hinted result and the original.
 Benchmark figures (benchmarks/colourize_quality.py --update-manifest) already in the manifest entry are kept.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -22,33 +23,61 @@ from llmvis_studio.training.train_colourize import PHOTOS, photo_paths
 
 MODEL_ID = "colourize-unet"
 ROOT = Path(__file__).resolve().parents[2]
-SHEET_PHOTOS = ("kodak24/kodim23.png", "wikimedia/047.png", "bsds500/test-100039.jpg", "skimage:chelsea.png",
-                "matplotlib:grace_hopper.jpg", "wikimedia/048.png")
+SHEET_PHOTOS = (
+    "kodak24/kodim23.png",
+    "wikimedia/047.png",
+    "bsds500/test-100039.jpg",
+    "skimage:chelsea.png",
+    "matplotlib:grace_hopper.jpg",
+    "wikimedia/048.png",
+)
 ROW_HEIGHT = 200
 
 
 def manifest_entry(result: dict, onnx: Path, old: dict, gain: float) -> dict:
     metrics = dict(old.get("metrics", {}))
     val = result["val"]
-    metrics.update({
-        "train_steps": result["steps"], "train_minutes": result["minutes"],
-        "heldout_psnr_grey": round(val["grey"], 3), "heldout_psnr_auto": round(val["auto"], 3),
-        "heldout_psnr_hints10": round(val["h10"], 3), "heldout_psnr_hints50": round(val["h50"], 3),
-        "heldout_colourfulness_ratio_auto": round(val["cf_ratio"], 3),
-    })
+    metrics.update(
+        {
+            "train_steps": result["steps"],
+            "train_minutes": result["minutes"],
+            "heldout_psnr_grey": round(val["grey"], 3),
+            "heldout_psnr_auto": round(val["auto"], 3),
+            "heldout_psnr_hints10": round(val["h10"], 3),
+            "heldout_psnr_hints50": round(val["h50"], 3),
+            "heldout_colourfulness_ratio_auto": round(val["cf_ratio"], 3),
+        }
+    )
     return {
-        "id": MODEL_ID, "name": "Colourize (automatic or with colour hints)", "task": "colourize",
-        "file": onnx.name, "sha256": sha256_of(onnx),
-        "inputs": [{"name": "input", "layout": "NCHW", "dtype": "float32", "range": [-1, 1],
-                    "channels": "L*/100, hint a*/110, hint b*/110, hint mask (0/1)"}],
-        "outputs": [{"name": "ab", "layout": "NCHW", "dtype": "float32", "range": [-1, 1],
-                     "channels": "a*/110, b*/110"}],
-        "scale": 1, "stride": 16, "tile": {"supported": False, "min_overlap": 0, "default": 0},
-        "working_side": 192, "chroma_gain": gain, "parameters": result["parameters"], "default": True,
+        "id": MODEL_ID,
+        "name": "Colourize (automatic or with colour hints)",
+        "task": "colourize",
+        "file": onnx.name,
+        "sha256": sha256_of(onnx),
+        "inputs": [
+            {
+                "name": "input",
+                "layout": "NCHW",
+                "dtype": "float32",
+                "range": [-1, 1],
+                "channels": "L*/100, hint a*/110, hint b*/110, hint mask (0/1)",
+            }
+        ],
+        "outputs": [
+            {"name": "ab", "layout": "NCHW", "dtype": "float32", "range": [-1, 1], "channels": "a*/110, b*/110"}
+        ],
+        "scale": 1,
+        "stride": 16,
+        "tile": {"supported": False, "min_overlap": 0, "default": 0},
+        "working_side": 192,
+        "chroma_gain": gain,
+        "parameters": result["parameters"],
+        "default": True,
         "licence": "BSD-3-Clause (trained here; training photos: see the model card)",
         "source": "trained here (llmvis_studio.training.train_colourize, photos listed in "
-                  "models/cards/colourize-unet.md)",
-        "reproduce": "make models-colourize", "metrics": metrics,
+        "models/cards/colourize-unet.md)",
+        "reproduce": "make models-colourize",
+        "metrics": metrics,
         **({"chroma_calibration": old["chroma_calibration"]} if "chroma_calibration" in old else {}),
     }
 
@@ -99,12 +128,16 @@ def _draw_dots(grey: np.ndarray, hints: np.ndarray) -> np.ndarray:
 
 
 def gain_table(tune: dict) -> str:
-    rows = [f"| {g} | {v['psnr_0']:.2f} | {v['grey']:.2f} | {v['cf_ratio']:.3f} |"
-            for g, v in tune.get("by_gain", {}).items()]
+    rows = [
+        f"| {g} | {v['psnr_0']:.2f} | {v['grey']:.2f} | {v['cf_ratio']:.3f} |"
+        for g, v in tune.get("by_gain", {}).items()
+    ]
     if not rows:
         return "(no gain table: colourize_tune.py was not run)"
-    return ("| chroma gain | held-out PSNR automatic | held-out PSNR grey input | colourfulness / originals' |\n"
-            "|---|---|---|---|\n" + "\n".join(rows))
+    return (
+        "| chroma gain | held-out PSNR automatic | held-out PSNR grey input | colourfulness / originals' |\n"
+        "|---|---|---|---|\n" + "\n".join(rows)
+    )
 
 
 def calibration_table(calibration: dict) -> str:
@@ -113,38 +146,64 @@ def calibration_table(calibration: dict) -> str:
     rows = []
     for split in ("tune", "report"):
         r = calibration[split]
-        rows.append(f"| {split.upper()} ({len(calibration[split + '_photos'])} photos) | {r['grey']:.2f} | {r['psnr_0']:.2f} "
-                    f"| {r['cf_ratio']:.3f} | {r['psnr_10'] - r['psnr_0']:+.2f} | {r['psnr_50'] - r['psnr_0']:+.2f} |")
+        rows.append(
+            f"| {split.upper()} ({len(calibration[split + '_photos'])} photos) | {r['grey']:.2f} | {r['psnr_0']:.2f} "
+            f"| {r['cf_ratio']:.3f} | {r['psnr_10'] - r['psnr_0']:+.2f} | {r['psnr_50'] - r['psnr_0']:+.2f} |"
+        )
     r = calibration.get("report_global_gain_0.4")
     if r:
         rows.append(f"| REPORT, old single gain 0.4 | {r['grey']:.2f} | {r['psnr_0']:.2f} | {r['cf_ratio']:.3f} | | |")
-    return ("| split | PSNR grey input | PSNR automatic | colourfulness / originals' | 10 hints | 50 hints |\n"
-            "|---|---|---|---|---|---|\n" + "\n".join(rows) + "\n\nTUNE: " + ", ".join(calibration["tune_photos"])
-            + ".\nREPORT: " + ", ".join(calibration["report_photos"]) + ".")
+    return (
+        "| split | PSNR grey input | PSNR automatic | colourfulness / originals' | 10 hints | 50 hints |\n"
+        "|---|---|---|---|---|---|\n"
+        + "\n".join(rows)
+        + "\n\nTUNE: "
+        + ", ".join(calibration["tune_photos"])
+        + ".\nREPORT: "
+        + ", ".join(calibration["report_photos"])
+        + "."
+    )
 
 
 def card_text(entry: dict, result: dict, log_tail: str, tune: dict, calibration: dict | None = None) -> str:
     """The card: card_templates/colourize-unet.md filled in (the prose lives in the template, the numbers here)."""
     m = entry["metrics"]
-    bench = {k: v for k, v in m.items()
-             if k.startswith(("set5_", "gain_", "auto_minus", "vivid_minus", "max_delta", "seconds_", "cpu_seconds",
-                              "load_average"))}
+    bench = {
+        k: v
+        for k, v in m.items()
+        if k.startswith(
+            ("set5_", "gain_", "auto_minus", "vivid_minus", "max_delta", "seconds_", "cpu_seconds", "load_average")
+        )
+    }
     counts = {f: sum(1 for p in photo_paths() if p.parent.name == f) for f in ("bsds500", "kodak24", "wikimedia")}
     report = (calibration or {}).get("report", {})
     values = {
-        "model_id": MODEL_ID, "file": entry["file"], "sha256": entry["sha256"], "parameters": f"{entry['parameters']:,}",
-        "multiplier": entry.get("chroma_calibration", {}).get("multiplier", "?"), "chroma_gain": entry["chroma_gain"],
-        "widths": result["config"]["widths"], "n_bsds": counts["bsds500"], "n_kodak": counts["kodak24"],
-        "n_wiki": counts["wikimedia"], "batch": result["batch"], "precision": result["precision"],
-        "minutes": result["minutes"], "threads": result["threads"], "steps": result["steps"],
+        "model_id": MODEL_ID,
+        "file": entry["file"],
+        "sha256": entry["sha256"],
+        "parameters": f"{entry['parameters']:,}",
+        "multiplier": entry.get("chroma_calibration", {}).get("multiplier", "?"),
+        "chroma_gain": entry["chroma_gain"],
+        "widths": result["config"]["widths"],
+        "n_bsds": counts["bsds500"],
+        "n_kodak": counts["kodak24"],
+        "n_wiki": counts["wikimedia"],
+        "batch": result["batch"],
+        "precision": result["precision"],
+        "minutes": result["minutes"],
+        "threads": result["threads"],
+        "steps": result["steps"],
         "held": ", ".join(rel for rel in result["held_out"] if (PHOTOS / rel).is_file()),
         "val": json.dumps({k: round(v, 3) for k, v in result["val"].items()}),
         "bench_rows": "\n".join(f"| {k} | {v} |" for k, v in bench.items()) or "| (not measured yet) | |",
-        "calibration_table": calibration_table(calibration or {}), "gain_table": gain_table(tune),
-        "set5_cf_ratio": m.get("set5_set14_cf_ratio", "?"), "set5_auto_minus_grey": m.get("auto_minus_grey_db", "?"),
+        "calibration_table": calibration_table(calibration or {}),
+        "gain_table": gain_table(tune),
+        "set5_cf_ratio": m.get("set5_set14_cf_ratio", "?"),
+        "set5_auto_minus_grey": m.get("auto_minus_grey_db", "?"),
         "set5_cf_ratio_vivid": m.get("set5_set14_cf_ratio_vivid", "?"),
         "set5_vivid_minus_grey": m.get("vivid_minus_grey_db", "?"),
-        "report_cf_ratio": report.get("cf_ratio", "?"), "report_auto_minus_grey": report.get("auto_minus_grey_db", "?"),
+        "report_cf_ratio": report.get("cf_ratio", "?"),
+        "report_auto_minus_grey": report.get("auto_minus_grey_db", "?"),
         "log_tail": log_tail,
     }
     return (Path(__file__).parent / "card_templates" / f"{MODEL_ID}.md").read_text(encoding="utf-8").format(**values)
@@ -168,8 +227,12 @@ def main(argv: list[str] | None = None) -> int:
     if not a.no_sheet:
         from llmvis_studio.engine.ops.colour_calibration import ChromaCalibration
 
-        contact_sheet(onnx, models / "cards" / f"{MODEL_ID}-samples.png", float(tune["chroma_gain"]),
-                      ChromaCalibration.from_json(entry.get("chroma_calibration")))
+        contact_sheet(
+            onnx,
+            models / "cards" / f"{MODEL_ID}-samples.png",
+            float(tune["chroma_gain"]),
+            ChromaCalibration.from_json(entry.get("chroma_calibration")),
+        )
     log_tail = "\n".join((runs / "log.txt").read_text().splitlines()[-6:])
     calibration_path = runs / "calibration.json"
     calibration = json.loads(calibration_path.read_text()) if calibration_path.exists() else None

@@ -7,6 +7,7 @@ Kept: among the gains whose held-out PSNR stays above the grey input's, the smal
 originals' colourfulness, else the most colourful of them (see choose_gain).
 The engine reads it from the manifest entry (`chroma_gain`). Everything runs through the engine's colourize().
 """
+
 from __future__ import annotations
 
 import argparse
@@ -65,8 +66,13 @@ def main(argv: list[str] | None = None) -> int:
     table = {str(g): evaluate(infer, photos, g) for g in GAINS}
     gain = choose_gain(table)
     hinted = evaluate(infer, photos, gain, counts=(0, 10, 50))
-    result = {"chroma_gain": gain, "target_ratio": TARGET_RATIO, "by_gain": table, "hints_at_gain": hinted,
-              "photos": [rel for rel in HELD_OUT if (PHOTOS / rel).is_file()]}
+    result = {
+        "chroma_gain": gain,
+        "target_ratio": TARGET_RATIO,
+        "by_gain": table,
+        "hints_at_gain": hinted,
+        "photos": [rel for rel in HELD_OUT if (PHOTOS / rel).is_file()],
+    }
     Path(a.out).write_text(json.dumps(result, indent=2))
     print(json.dumps({"chroma_gain": gain, "at_gain": table[str(gain)], "hints": hinted}, indent=1))
     return 0

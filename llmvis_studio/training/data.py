@@ -11,6 +11,7 @@ Benchmark images (Set5, Set14, anything under ../shared/benchmarks) are never pa
 Images are decoded once, their longest side capped (which also hides wallpaper JPEG artefacts), and kept as uint8
 arrays in memory. A few images are held out for validation crops and never used for training.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -30,10 +31,35 @@ SKIMAGE_COLOUR = ["astronaut", "coffee", "chelsea", "rocket", "hubble_deep_field
 SKIMAGE_GREY = ["camera", "coins", "moon", "grass", "gravel", "brick", "clock"]
 
 # Photographic wallpapers (checked by eye on a contact sheet); the rest of those packages are drawn or abstract.
-PLASMA_PHOTOS = ["Autumn", "BytheWater", "ColdRipple", "ColorfulCups", "DarkestHour", "EveningGlow", "FallenLeaf",
-                 "Grey", "Kite", "OneStandsOut", "Path", "Volna", "summer_1am"]
-MATE_NATURE = ["Aqua", "Blinds", "Dune", "FreshFlower", "Garden", "GreenMeadow", "LadyBird", "RainDrops", "Storm",
-               "TwoWings", "Wood", "YellowFlower"]
+PLASMA_PHOTOS = [
+    "Autumn",
+    "BytheWater",
+    "ColdRipple",
+    "ColorfulCups",
+    "DarkestHour",
+    "EveningGlow",
+    "FallenLeaf",
+    "Grey",
+    "Kite",
+    "OneStandsOut",
+    "Path",
+    "Volna",
+    "summer_1am",
+]
+MATE_NATURE = [
+    "Aqua",
+    "Blinds",
+    "Dune",
+    "FreshFlower",
+    "Garden",
+    "GreenMeadow",
+    "LadyBird",
+    "RainDrops",
+    "Storm",
+    "TwoWings",
+    "Wood",
+    "YellowFlower",
+]
 PLASMA_DIR = Path("/usr/share/wallpapers")
 MATE_DIR = Path("/usr/share/backgrounds/mate/nature")
 APT_PACKAGES = ["plasma-workspace-wallpapers", "mate-backgrounds"]
@@ -44,9 +70,9 @@ VALIDATION_NAMES = ("skimage/rocket", "mate/Dune", "plasma/Grey")
 
 @dataclass(frozen=True)
 class SourceImage:
-    name: str          # e.g. "skimage/astronaut", "plasma/Autumn"
-    origin: str        # file path or python call that produced the pixels
-    sha256: str        # of the source file bytes (or of the raw array for in-memory sources)
+    name: str  # e.g. "skimage/astronaut", "plasma/Autumn"
+    origin: str  # file path or python call that produced the pixels
+    sha256: str  # of the source file bytes (or of the raw array for in-memory sources)
     loader: Callable[[], np.ndarray]
 
 
@@ -54,6 +80,7 @@ def _file_loader(path: Path) -> Callable[[], np.ndarray]:
     def load() -> np.ndarray:
         with Image.open(path) as im:
             return np.asarray(im.convert("RGB"))
+
     return load
 
 
@@ -71,8 +98,9 @@ def _skimage_source(name: str) -> SourceImage | None:
         arr = np.asarray(func())
     except Exception:  # needs a download (pooch) on this install
         return None
-    return SourceImage(f"skimage/{name}", f"skimage.data.{name}()", hashlib.sha256(arr.tobytes()).hexdigest(),
-                       lambda a=arr: a)
+    return SourceImage(
+        f"skimage/{name}", f"skimage.data.{name}()", hashlib.sha256(arr.tobytes()).hexdigest(), lambda a=arr: a
+    )
 
 
 def _largest_plasma(name: str) -> Path | None:
@@ -97,16 +125,20 @@ def list_sources() -> list[SourceImage]:
 
         for path in sorted(sklearn.datasets.load_sample_images().filenames):
             p = Path(path)
-            out.append(SourceImage(f"sklearn/{p.stem}", f"sklearn sample image {p.name}", _sha_file(p),
-                                   _file_loader(p)))
+            out.append(
+                SourceImage(f"sklearn/{p.stem}", f"sklearn sample image {p.name}", _sha_file(p), _file_loader(p))
+            )
     except Exception:
         pass
     try:
         import matplotlib.cbook
 
         p = Path(matplotlib.cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
-        out.append(SourceImage("matplotlib/grace_hopper", "matplotlib sample_data/grace_hopper.jpg", _sha_file(p),
-                               _file_loader(p)))
+        out.append(
+            SourceImage(
+                "matplotlib/grace_hopper", "matplotlib sample_data/grace_hopper.jpg", _sha_file(p), _file_loader(p)
+            )
+        )
     except Exception:
         pass
     for name in PLASMA_PHOTOS:
@@ -122,8 +154,15 @@ def list_sources() -> list[SourceImage]:
 
 def training_manifest() -> list[dict[str, str]]:
     """Name, origin, sha256 and split of every source image (for the model card)."""
-    return [{"name": s.name, "origin": s.origin, "sha256": s.sha256,
-             "split": "validation" if s.name in VALIDATION_NAMES else "train"} for s in list_sources()]
+    return [
+        {
+            "name": s.name,
+            "origin": s.origin,
+            "sha256": s.sha256,
+            "split": "validation" if s.name in VALIDATION_NAMES else "train",
+        }
+        for s in list_sources()
+    ]
 
 
 def _prepare(arr: np.ndarray, max_side: int) -> np.ndarray:
@@ -142,8 +181,9 @@ def _prepare(arr: np.ndarray, max_side: int) -> np.ndarray:
     return arr
 
 
-def load_images(split: str = "train", max_side: int = MAX_SIDE,
-                names: Iterable[str] | None = None) -> list[tuple[str, np.ndarray]]:
+def load_images(
+    split: str = "train", max_side: int = MAX_SIDE, names: Iterable[str] | None = None
+) -> list[tuple[str, np.ndarray]]:
     """Decode the images of one split ("train", "validation" or "all") into uint8 HxWx3 arrays."""
     wanted = set(names) if names is not None else None
     out = []
@@ -160,6 +200,7 @@ def load_images(split: str = "train", max_side: int = MAX_SIDE,
 # ----------------------------------------------------------------------------------------------------------------
 # crops and degradations
 
+
 def random_crop(rng: np.random.Generator, img: np.ndarray, size: int, scale_aug: float = 0.0) -> np.ndarray:
     """A size×size uint8 crop with random flip / 90° rotation; with probability `scale_aug` the crop is taken from a
     larger window downscaled by up to 2× (Pillow BICUBIC), which adds detail-dense variants of each photo."""
@@ -170,7 +211,7 @@ def random_crop(rng: np.random.Generator, img: np.ndarray, size: int, scale_aug:
     src = min(src, h, w)
     y = int(rng.integers(0, h - src + 1))
     x = int(rng.integers(0, w - src + 1))
-    crop = img[y:y + src, x:x + src]
+    crop = img[y : y + src, x : x + src]
     if src != size:
         crop = np.asarray(Image.fromarray(crop).resize((size, size), Image.BICUBIC))
     k = int(rng.integers(0, 4))
@@ -201,8 +242,9 @@ def _jpeg(img_u8: np.ndarray, quality: int) -> np.ndarray:
         return np.asarray(im.convert("RGB"))
 
 
-def degrade_for_denoise(rng: np.random.Generator, clean: np.ndarray, gaussian_share: float = 0.75,
-                        jpeg_share: float = 0.35) -> np.ndarray:
+def degrade_for_denoise(
+    rng: np.random.Generator, clean: np.ndarray, gaussian_share: float = 0.75, jpeg_share: float = 0.35
+) -> np.ndarray:
     """Blind scan degradation of a uint8 HxWx3 crop → float32 HxWx3 in [0, 1].
 
     Mild blur (p=0.15), then Gaussian noise σ∈[0,55]/255 (p=gaussian_share; a fifth of it luminance-correlated) or
@@ -239,8 +281,9 @@ def to_chw(img: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(a.transpose(2, 0, 1))
 
 
-def sr_batch(rng: np.random.Generator, images: list[np.ndarray], batch: int, hr_patch: int, scale: int,
-             scale_aug: float = 0.5) -> tuple[np.ndarray, np.ndarray]:
+def sr_batch(
+    rng: np.random.Generator, images: list[np.ndarray], batch: int, hr_patch: int, scale: int, scale_aug: float = 0.5
+) -> tuple[np.ndarray, np.ndarray]:
     """(lr, hr) float32 NCHW in [0, 1]; lr is hr_patch/scale pixels square."""
     hr_patch -= hr_patch % scale
     lrs, hrs = [], []
@@ -254,8 +297,14 @@ def sr_batch(rng: np.random.Generator, images: list[np.ndarray], batch: int, hr_
     return np.stack(lrs), np.stack(hrs)
 
 
-def denoise_batch(rng: np.random.Generator, images: list[np.ndarray], batch: int,
-                  patch: int, gaussian_share: float = 0.75, jpeg_share: float = 0.35) -> tuple[np.ndarray, np.ndarray]:
+def denoise_batch(
+    rng: np.random.Generator,
+    images: list[np.ndarray],
+    batch: int,
+    patch: int,
+    gaussian_share: float = 0.75,
+    jpeg_share: float = 0.35,
+) -> tuple[np.ndarray, np.ndarray]:
     """(noisy, clean) float32 NCHW in [0, 1]; patch is made even."""
     patch -= patch % 2
     xs, ys = [], []
@@ -278,7 +327,7 @@ def validation_crops(size: int = 192, per_image: int = 2) -> list[np.ndarray]:
             h, w = img.shape[:2]
             y = int(rng.integers(0, h - size + 1))
             x = int(rng.integers(0, w - size + 1))
-            crops.append(np.ascontiguousarray(img[y:y + size, x:x + size]))
+            crops.append(np.ascontiguousarray(img[y : y + size, x : x + size]))
     return crops
 
 

@@ -15,6 +15,7 @@ A share of samples (`clean_share`) is the benchmark's plain bicubic downscale, s
 input (the issue requires Set5 ×4 ≥ bicubic + 1 dB). Every random choice comes from the caller's numpy Generator, so a
 seed reproduces a sample.
 """
+
 from __future__ import annotations
 
 import math
@@ -37,7 +38,7 @@ def gaussian_kernel(rng: np.random.Generator, sigma_range: tuple[float, float], 
     theta = float(rng.uniform(0, math.pi))
     size = size or int(np.clip(2 * math.ceil(3 * max(sx, sy)) + 1, 7, 21))
     r = size // 2
-    y, x = np.mgrid[-r:r + 1, -r:r + 1].astype(np.float64)
+    y, x = np.mgrid[-r : r + 1, -r : r + 1].astype(np.float64)
     c, s = math.cos(theta), math.sin(theta)
     u, v = c * x + s * y, -s * x + c * y
     k = np.exp(-0.5 * ((u / sx) ** 2 + (v / sy) ** 2))
@@ -69,8 +70,9 @@ def random_factor(rng: np.random.Generator, up: float, down: float) -> float:
     return 1.0
 
 
-def add_noise(rng: np.random.Generator, img: np.ndarray, sigma_range: tuple[float, float],
-              poisson_range: tuple[float, float]) -> np.ndarray:
+def add_noise(
+    rng: np.random.Generator, img: np.ndarray, sigma_range: tuple[float, float], poisson_range: tuple[float, float]
+) -> np.ndarray:
     grey = rng.random() < 0.4
     if rng.random() < 0.5:
         sigma = float(rng.uniform(*sigma_range)) / 255.0
@@ -117,8 +119,9 @@ def halftone(rng: np.random.Generator, img: np.ndarray) -> np.ndarray:
     return rgb.astype(np.float32)
 
 
-def degrade(rng: np.random.Generator, hr: np.ndarray, scale: int, clean_share: float = 0.25,
-            halftone_share: float = 0.1) -> np.ndarray:
+def degrade(
+    rng: np.random.Generator, hr: np.ndarray, scale: int, clean_share: float = 0.25, halftone_share: float = 0.1
+) -> np.ndarray:
     """hr uint8 H×W×3 (H, W multiples of scale) → lr float32 (H/s)×(W/s)×3 in 0..1, quantised to 8 bits."""
     h, w = hr.shape[:2]
     if rng.random() < clean_share:

@@ -9,6 +9,7 @@
 3. Copy the ONNX to models/demo-textures-gan.onnx, upsert its manifest entry, write models/cards/demo-textures-gan.md
    with the measured quality statistics and a sample grid.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -36,8 +37,10 @@ REGIONS: dict[str, list[tuple[str, tuple[int, int, int, int], float, int]]] = {
     "brick wall": [("skimage/brick", (0, 0, 512, 512), 0.3, 6)],
 }
 SOURCES = {
-    "sklearn/china.jpg": ("scikit-learn sample image china.jpg (Summer Palace, Beijing), photo by danielbuechele "
-                          "on Flickr", "CC-BY-2.0"),
+    "sklearn/china.jpg": (
+        "scikit-learn sample image china.jpg (Summer Palace, Beijing), photo by danielbuechele on Flickr",
+        "CC-BY-2.0",
+    ),
     "skimage/rocket": ("scikit-image data.rocket() (DSCOVR launch, SpaceX)", "public domain (released by SpaceX)"),
     "skimage/chelsea": ("scikit-image data.chelsea() (the cat Chelsea), photo by Stefan van der Walt", "CC0"),
     "skimage/grass": ("scikit-image data.grass() (greyscale)", "CC0"),
@@ -79,12 +82,13 @@ def build_dataset(folder: Path) -> dict:
                 hashes[source] = hashlib.sha256(cache[source].tobytes()).hexdigest()
             region = Image.fromarray(cache[source][y0:y1, x0:x1])
             if scale != 1.0:
-                region = region.resize((round(region.width * scale), round(region.height * scale)),
-                                       Image.Resampling.LANCZOS)
+                region = region.resize(
+                    (round(region.width * scale), round(region.height * scale)), Image.Resampling.LANCZOS
+                )
             arr = np.asarray(region)
             for y in range(0, arr.shape[0] - PATCH + 1, stride):
                 for x in range(0, arr.shape[1] - PATCH + 1, stride):
-                    Image.fromarray(arr[y:y + PATCH, x:x + PATCH]).save(out / f"{count:05d}.png")
+                    Image.fromarray(arr[y : y + PATCH, x : x + PATCH]).save(out / f"{count:05d}.png")
                     count += 1
         counts[name] = count
     return {"counts": counts, "source_sha256": hashes}
@@ -103,30 +107,52 @@ class _Measured(dict):
 def _region_rows(dataset: dict) -> str:
     """The card's data table: each class's regions (source pixels, rescale) and its patch count."""
     return "\n".join(
-        f"| {name} | " + "; ".join(f"{src} x {x0}–{x1}, y {y0}–{y1}" + (f", rescaled ×{s}" if s != 1 else "")
-                                   for src, (x0, y0, x1, y1), s, _ in regions) + f" | {dataset['counts'][name]} |"
-        for name, regions in REGIONS.items())
+        f"| {name} | "
+        + "; ".join(
+            f"{src} x {x0}–{x1}, y {y0}–{y1}" + (f", rescaled ×{s}" if s != 1 else "")
+            for src, (x0, y0, x1, y1), s, _ in regions
+        )
+        + f" | {dataset['counts'][name]} |"
+        for name, regions in REGIONS.items()
+    )
 
 
 def _source_lines(dataset: dict) -> str:
-    return "\n".join(f"- `{k}`: {v[0]} — {v[1]}; pixels sha256 `{dataset['source_sha256'].get(k, '?')[:16]}…`"
-                     for k, v in SOURCES.items())
+    return "\n".join(
+        f"- `{k}`: {v[0]} — {v[1]}; pixels sha256 `{dataset['source_sha256'].get(k, '?')[:16]}…`"
+        for k, v in SOURCES.items()
+    )
 
 
 def write_card(path: Path, entry: dict, dataset: dict, run_config: dict, grid_name: str, longer: dict) -> None:
     """card_templates/demo-textures-gan.md filled in (the prose lives in the template, the numbers here)."""
     m = entry["metrics"]
     values = {
-        "model_id": MODEL_ID, "class_count": len(REGIONS), "patch": PATCH, "licence": LICENCE, "grid_name": grid_name,
-        "rows": _region_rows(dataset), "sources": _source_lines(dataset),
+        "model_id": MODEL_ID,
+        "class_count": len(REGIONS),
+        "patch": PATCH,
+        "licence": LICENCE,
+        "grid_name": grid_name,
+        "rows": _region_rows(dataset),
+        "sources": _source_lines(dataset),
         "mbstd": " with a minibatch-std channel" if run_config.get("mbstd") else "",
         "ms": f", mode-seeking term ×{run_config['ms_weight']}" if run_config.get("ms_weight") else "",
-        "reproduce": entry["reproduce"], "width": run_config["width"], "batch": run_config["batch"],
-        "threads": run_config["threads"], "steps": m["steps"], "train_minutes": m["train_minutes"],
-        "embedder_kind": entry["embedder"]["kind"], "c_dim": entry["c_dim"], "z_dim": entry["z_dim"],
-        "parameters": entry["parameters"], "onnx_vs_torch_max_abs": m["onnx_vs_torch_max_abs"],
-        "measured_on": m["measured_on"], "m": _Measured(m), "longer": _Measured(longer),
-        "raw": _Measured(longer.get("untruncated", {})), "real": _Measured(longer.get("real_crops", {})),
+        "reproduce": entry["reproduce"],
+        "width": run_config["width"],
+        "batch": run_config["batch"],
+        "threads": run_config["threads"],
+        "steps": m["steps"],
+        "train_minutes": m["train_minutes"],
+        "embedder_kind": entry["embedder"]["kind"],
+        "c_dim": entry["c_dim"],
+        "z_dim": entry["z_dim"],
+        "parameters": entry["parameters"],
+        "onnx_vs_torch_max_abs": m["onnx_vs_torch_max_abs"],
+        "measured_on": m["measured_on"],
+        "m": _Measured(m),
+        "longer": _Measured(longer),
+        "raw": _Measured(longer.get("untruncated", {})),
+        "real": _Measured(longer.get("real_crops", {})),
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(CARD_TEMPLATE.read_text(encoding="utf-8").format(**values), encoding="utf-8")
@@ -157,8 +183,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--width", type=int, default=48)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--ms-weight", dest="ms_weight", type=float, default=0.25, help="mode-seeking term weight")
-    p.add_argument("--mbstd", action=argparse.BooleanOptionalAction, default=True,
-                   help="minibatch-std channel in the discriminator")
+    p.add_argument(
+        "--mbstd",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="minibatch-std channel in the discriminator",
+    )
     p.add_argument("--resume", action="store_true")
     p.add_argument("--export-only", action="store_true", help="skip training: export the existing run")
     return p
@@ -204,16 +234,21 @@ def shipped_entry(entry: dict, onnx_target: Path, reproduce: str, longer: dict) 
     """The run's model.json completed into the manifest entry that ships."""
     from llmvis_studio.training.manifest_tools import sha256_of
 
-    entry.update({
-        "id": MODEL_ID, "name": "Demo textures (GAN 32 px: sky, foliage, water, fur, grass, gravel, brick)",
-        "file": onnx_target.name, "sha256": sha256_of(onnx_target),
-        "default": False, "licence": LICENCE,  # texture-gan is the default generator
-        "truncation": TRUNCATION,
-        "source": "trained here (llmvis_studio.training.demo_textures; photos from scikit-image and scikit-learn, "
-                  f"see models/cards/{MODEL_ID}.md)",
-        "reproduce": reproduce,
-        "training_data": {**entry["training_data"], "root": "runs/demo-textures/data (built by the script)"},
-    })
+    entry.update(
+        {
+            "id": MODEL_ID,
+            "name": "Demo textures (GAN 32 px: sky, foliage, water, fur, grass, gravel, brick)",
+            "file": onnx_target.name,
+            "sha256": sha256_of(onnx_target),
+            "default": False,
+            "licence": LICENCE,  # texture-gan is the default generator
+            "truncation": TRUNCATION,
+            "source": "trained here (llmvis_studio.training.demo_textures; photos from scikit-image and scikit-learn, "
+            f"see models/cards/{MODEL_ID}.md)",
+            "reproduce": reproduce,
+            "training_data": {**entry["training_data"], "root": "runs/demo-textures/data (built by the script)"},
+        }
+    )
     entry["metrics"]["longer_check_512"] = {k: v for k, v in longer.items()}
     return entry
 
@@ -229,11 +264,25 @@ def main(argv: list[str] | None = None) -> int:
     data_dir, run_dir = work / "data", work / "run"
     dataset = prepare_dataset(args, data_dir, run_dir, work / "dataset.json")
     reproduce = "make models-demo-gan"
-    cfg = GenConfig(kind="gan", data=str(data_dir), out=str(run_dir), size=32, steps=args.steps, batch=args.batch,
-                    width=args.width, threads=args.threads, device="cpu", resume=args.resume, model_id=MODEL_ID,
-                    ms_weight=args.ms_weight, mbstd=args.mbstd,
-                    register=False, export=False, command=reproduce,
-                    extra={"licence": LICENCE, "source": "trained here (llmvis_studio.training.demo_textures)"})
+    cfg = GenConfig(
+        kind="gan",
+        data=str(data_dir),
+        out=str(run_dir),
+        size=32,
+        steps=args.steps,
+        batch=args.batch,
+        width=args.width,
+        threads=args.threads,
+        device="cpu",
+        resume=args.resume,
+        model_id=MODEL_ID,
+        ms_weight=args.ms_weight,
+        mbstd=args.mbstd,
+        register=False,
+        export=False,
+        command=reproduce,
+        extra={"licence": LICENCE, "source": "trained here (llmvis_studio.training.demo_textures)"},
+    )
     if not args.export_only:
         from llmvis_studio.training.gen_train import ProgressPrinter
 
@@ -251,8 +300,11 @@ def main(argv: list[str] | None = None) -> int:
     entry = shipped_entry(entry, onnx_target, reproduce, longer)
     upsert_entry(models / "manifest.json", entry)
     write_card(models / "cards" / f"{MODEL_ID}.md", entry, dataset, state["config"], grid_name, longer)
-    print(json.dumps({"onnx": str(onnx_target), "bytes": onnx_target.stat().st_size, "metrics": entry["metrics"]},
-                     indent=2))
+    print(
+        json.dumps(
+            {"onnx": str(onnx_target), "bytes": onnx_target.stat().st_size, "metrics": entry["metrics"]}, indent=2
+        )
+    )
     return 0
 
 

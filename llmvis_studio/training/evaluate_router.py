@@ -7,6 +7,7 @@ installed router exactly as `prompt - --json` does, prints accuracy overall and 
 accuracy, `none` recall and the time to route 200 prompts, and stores them under
 "router" → "heldout" in the text encoder's manifest entry (the router file itself is not touched).
 """
+
 from __future__ import annotations
 
 import datetime
@@ -40,10 +41,14 @@ def score(expected: Sequence[Mapping[str, Any]], routed: Sequence[Any]) -> dict[
     with_then = [(w, g) for w, g in zip(expected, routed) if "then" in w and g.op == w["op"]]
     per_op = {op: round(hits[op] / total[op], 4) for op in sorted(total)}
     return {
-        "prompts": len(expected), "accuracy": round(sum(hits.values()) / max(1, len(expected)), 4),
-        "per_op": per_op, "generate": per_op.get("generate"), "none_recall": per_op.get("none"),
+        "prompts": len(expected),
+        "accuracy": round(sum(hits.values()) / max(1, len(expected)), 4),
+        "per_op": per_op,
+        "generate": per_op.get("generate"),
+        "none_recall": per_op.get("none"),
         "then_agreement": round(sum(g.then == w["then"] for w, g in with_then) / len(with_then), 4)
-        if with_then else None,
+        if with_then
+        else None,
         "misses": misses,
     }
 
@@ -76,8 +81,12 @@ def evaluate(models: Path, record: bool = True) -> dict[str, Any]:
             results[name] = score(prompts, router.route_many([p["prompt"] for p in prompts]))
     everything = [p["prompt"] for name in results for p in load_held_out(name)]
     wall, cpu = time_lines(router, everything)
-    results["seconds_for_200_prompts"] = {"wall": round(wall, 3), "cpu": round(cpu, 3),
-                                          "cores": os.cpu_count(), "load_average": round(os.getloadavg()[0], 1)}
+    results["seconds_for_200_prompts"] = {
+        "wall": round(wall, 3),
+        "cpu": round(cpu, 3),
+        "cores": os.cpu_count(),
+        "load_average": round(os.getloadavg()[0], 1),
+    }
     results["measured_on"] = f"{datetime.date.today().isoformat()} CPU"
     print(json.dumps(results, indent=1))
     if record:
@@ -86,7 +95,8 @@ def evaluate(models: Path, record: bool = True) -> dict[str, Any]:
         entry = next(e for e in manifest["models"] if e["id"] == spec.id)
         entry.setdefault("router", {})["heldout"] = {
             name: {k: v for k, v in r.items() if k != "misses"} if isinstance(r, dict) else r
-            for name, r in results.items()}
+            for name, r in results.items()
+        }
         entry["router"]["evaluate"] = "python -m llmvis_studio.training.evaluate_router --models models"
         manifest_tools.upsert_entry(models / "manifest.json", entry)
     return results
@@ -96,9 +106,14 @@ def main(argv: list[str] | None = None) -> int:
     def more(parser) -> None:
         parser.add_argument("--no-record", action="store_true", help="print only; leave the manifest alone")
 
-    return model_tool_main(argv, __doc__.splitlines()[0], lambda a: evaluate(a.models, not a.no_record),
-                           folder_option="--models", folder_help="models folder (with the text encoder and router)",
-                           more_options=more)
+    return model_tool_main(
+        argv,
+        __doc__.splitlines()[0],
+        lambda a: evaluate(a.models, not a.no_record),
+        folder_option="--models",
+        folder_help="models folder (with the text encoder and router)",
+        more_options=more,
+    )
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ TorchScript exporter (one self-contained file; the dynamo exporter needs onnxscr
 install), written under a temporary name, checked to hold no external data (the catalog refuses external-data paths
 anyway) and only then moved into place, so a failed export never leaves a half-written model under its final name.
 """
+
 from __future__ import annotations
 
 import json
@@ -33,8 +34,25 @@ RGB = {"layout": "NCHW", "dtype": "float32", "range": [0, 1], "channels": "RGB"}
 MASK = {"layout": "NCHW", "dtype": "float32", "range": [0, 1], "channels": "mask"}
 TRAINED_HERE = "BSD-3-Clause (trained here)"
 # the order models/manifest.json keeps its keys in (DESIGN §4); other keys follow
-ENTRY_ORDER = ("id", "name", "task", "file", "sha256", "inputs", "outputs", "scale", "stride", "tile",
-               "memory_bytes_per_input_pixel", "parameters", "default", "licence", "source", "reproduce", "metrics")
+ENTRY_ORDER = (
+    "id",
+    "name",
+    "task",
+    "file",
+    "sha256",
+    "inputs",
+    "outputs",
+    "scale",
+    "stride",
+    "tile",
+    "memory_bytes_per_input_pixel",
+    "parameters",
+    "default",
+    "licence",
+    "source",
+    "reproduce",
+    "metrics",
+)
 
 
 class ExportError(ModelError):
@@ -46,9 +64,16 @@ def spatial_axes(names: Sequence[str]) -> dict[str, dict[int, str]]:
     return {name: {0: "batch", 2: "height", 3: "width"} for name in names}
 
 
-def export_onnx(model: torch.nn.Module, path: Path, example: tuple[torch.Tensor, ...], input_names: Sequence[str],
-                output_names: Sequence[str], dynamic_axes: Mapping[str, Mapping[int, str]],
-                opset: int = OPSET, constant_folding: bool = True) -> None:
+def export_onnx(
+    model: torch.nn.Module,
+    path: Path,
+    example: tuple[torch.Tensor, ...],
+    input_names: Sequence[str],
+    output_names: Sequence[str],
+    dynamic_axes: Mapping[str, Mapping[int, str]],
+    opset: int = OPSET,
+    constant_folding: bool = True,
+) -> None:
     """One self-contained ONNX file at `path` (written to a temporary name first)."""
     import torch
 
@@ -58,10 +83,17 @@ def export_onnx(model: torch.nn.Module, path: Path, example: tuple[torch.Tensor,
     try:
         with warnings.catch_warnings():  # the TorchScript exporter is deprecated but gives a plain, stable graph
             warnings.simplefilter("ignore", DeprecationWarning)
-            torch.onnx.export(model, example, str(tmp), dynamo=False, opset_version=opset,
-                              input_names=list(input_names), output_names=list(output_names),
-                              do_constant_folding=constant_folding,
-                              dynamic_axes={k: dict(v) for k, v in dynamic_axes.items()})
+            torch.onnx.export(
+                model,
+                example,
+                str(tmp),
+                dynamo=False,
+                opset_version=opset,
+                input_names=list(input_names),
+                output_names=list(output_names),
+                do_constant_folding=constant_folding,
+                dynamic_axes={k: dict(v) for k, v in dynamic_axes.items()},
+            )
         check_self_contained(tmp, path.name)
         os.replace(tmp, path)
     finally:
@@ -99,8 +131,9 @@ def store_weights_as_fp16(path: Path, min_elements: int = 0, exact_only: bool = 
             raise ExportError(f"{init.name} does not fit fp16")
         name, half_name = init.name, f"{init.name}__fp16"
         init.CopyFrom(numpy_helper.from_array(halved, half_name))
-        casts.append(onnx.helper.make_node("Cast", [half_name], [name], to=onnx.TensorProto.FLOAT,
-                                           name=f"{name}__cast"))
+        casts.append(
+            onnx.helper.make_node("Cast", [half_name], [name], to=onnx.TensorProto.FLOAT, name=f"{name}__cast")
+        )
     nodes = casts + list(graph.node)  # Casts first keeps the node list topologically sorted
     del graph.node[:]
     graph.node.extend(nodes)
@@ -111,8 +144,13 @@ def store_weights_as_fp16(path: Path, min_elements: int = 0, exact_only: bool = 
     return len(casts)
 
 
-def trained_entry(path: Path, model: Optional[torch.nn.Module], fields: Mapping[str, Any],
-                  source: str = "", licence: str = TRAINED_HERE) -> dict[str, Any]:
+def trained_entry(
+    path: Path,
+    model: Optional[torch.nn.Module],
+    fields: Mapping[str, Any],
+    source: str = "",
+    licence: str = TRAINED_HERE,
+) -> dict[str, Any]:
     """A manifest entry for a model file: `fields` (id, name, task, inputs, ...) plus the file, its sha256, the
     parameter count, licence and source, keys in the manifest's order."""
     entry: dict[str, Any] = {"file": path.name, "sha256": sha256_of(path), **fields}
@@ -128,8 +166,13 @@ def ordered(entry: Mapping[str, Any]) -> dict[str, Any]:
     return first | {k: v for k, v in entry.items() if k not in first}
 
 
-def ship(path: Path, write: Callable[[Path], object], entry: Callable[[Path], dict[str, Any]],
-         manifest: str | Path | None, log: Callable[[str], object]) -> Path:
+def ship(
+    path: Path,
+    write: Callable[[Path], object],
+    entry: Callable[[Path], dict[str, Any]],
+    manifest: str | Path | None,
+    log: Callable[[str], object],
+) -> Path:
     """A training run's end: `write(path)` exports the model; with a manifest, `entry(path)` is upserted into it."""
     write(path)
     log(f"exported {path}")
@@ -171,15 +214,31 @@ def tensor_spec(name: str, layout: str, value_range: list[float], channels: str)
     return {"name": name, "layout": layout, "dtype": "float32", "range": value_range, "channels": channels}
 
 
-def converted_entry(out_dir: Path, head: tuple[str, str, str, str], fields: Mapping[str, Any], source: str,
-                    source_sha256: str, common: Mapping[str, Any], metrics: Mapping[str, Any],
-                    when: str) -> dict[str, Any]:
+def converted_entry(
+    out_dir: Path,
+    head: tuple[str, str, str, str],
+    fields: Mapping[str, Any],
+    source: str,
+    source_sha256: str,
+    common: Mapping[str, Any],
+    metrics: Mapping[str, Any],
+    when: str,
+) -> dict[str, Any]:
     """A manifest entry for a converted model file: `head` is (id, name, task, file); then its sha256, `fields`
     (inputs, outputs, sizes, ...), where it came from, `common` (licence, reproduce) and `metrics` with their date."""
     model_id, name, task, file = head
-    return {"id": model_id, "name": name, "task": task, "file": file, "sha256": sha256_of(out_dir / file),
-            **fields, "source": source, "source_sha256": source_sha256, **common,
-            "metrics": {**metrics, "measured_on": when}}
+    return {
+        "id": model_id,
+        "name": name,
+        "task": task,
+        "file": file,
+        "sha256": sha256_of(out_dir / file),
+        **fields,
+        "source": source,
+        "source_sha256": source_sha256,
+        **common,
+        "metrics": {**metrics, "measured_on": when},
+    }
 
 
 def rename_tensor(graph: onnx.GraphProto, old: str, new: str) -> None:

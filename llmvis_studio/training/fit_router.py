@@ -10,6 +10,7 @@ the text encoder's manifest entry (the head only fits the encoder it was fitted 
 The held-out prompts in tests/engine/data/router_heldout*.json are never read here; the
 evaluation (training/evaluate_router.py) scores the fitted router on them afterwards.
 """
+
 from __future__ import annotations
 
 import datetime
@@ -56,8 +57,9 @@ def domain_words(texts: list[str], presets: list[R.StylePreset], known) -> list[
     for word in counts:
         if not known(word):
             # One edit away from a real word, or from a more frequent training word: a typo.
-            rivals = [v for v in counts if v != word and R.damerau(word, v, 1) <= 1
-                      and (known(v) or counts[v] > counts[word])]
+            rivals = [
+                v for v in counts if v != word and R.damerau(word, v, 1) <= 1 and (known(v) or counts[v] > counts[word])
+            ]
             if rivals:
                 continue  # a typo in the training text ("upsacle"): never a correction target
         kept.append(word)
@@ -74,16 +76,34 @@ def vocabulary_of(texts: list[str]) -> tuple[dict[str, int], np.ndarray]:
 def make_head(texts, labels, embeddings, lexical_weight, c, threshold, words_, digest="") -> R.RouterHead:
     vocabulary, idf = vocabulary_of(texts)
     label_names = tuple(op for op in R.ROUTER_LABELS if op in set(labels))
-    head = R.RouterHead(label_names, vocabulary, idf, float(lexical_weight), np.zeros((1, 1), np.float32),
-                        np.zeros(1, np.float32), np.zeros((0, embeddings.shape[1]), np.float32), float(threshold),
-                        tuple(words_), digest)
+    head = R.RouterHead(
+        label_names,
+        vocabulary,
+        idf,
+        float(lexical_weight),
+        np.zeros((1, 1), np.float32),
+        np.zeros(1, np.float32),
+        np.zeros((0, embeddings.shape[1]), np.float32),
+        float(threshold),
+        tuple(words_),
+        digest,
+    )
     features = head.features(texts, embeddings)
     model = LogisticRegression(C=c, max_iter=5000)
     model.fit(features, [label_names.index(label) for label in labels])
     in_scope = embeddings[[label != "none" for label in labels]]
-    return R.RouterHead(label_names, vocabulary, idf, float(lexical_weight),
-                        model.coef_.astype(np.float32), model.intercept_.astype(np.float32),
-                        in_scope.astype(np.float16).astype(np.float32), float(threshold), tuple(words_), digest)
+    return R.RouterHead(
+        label_names,
+        vocabulary,
+        idf,
+        float(lexical_weight),
+        model.coef_.astype(np.float32),
+        model.intercept_.astype(np.float32),
+        in_scope.astype(np.float16).astype(np.float32),
+        float(threshold),
+        tuple(words_),
+        digest,
+    )
 
 
 def predict(head: R.RouterHead, texts, embeddings) -> list[str]:
@@ -105,8 +125,15 @@ def cross_validate(texts, labels, embeddings, words_) -> tuple[dict, list[dict]]
         for repeat in range(REPEATS):
             folds = StratifiedKFold(FOLDS, shuffle=True, random_state=repeat)
             for train, test in folds.split(texts, labels_array):
-                head = make_head([texts[i] for i in train], [labels[i] for i in train], embeddings[train],
-                                 lexical_weight, c, 0.0, words_)
+                head = make_head(
+                    [texts[i] for i in train],
+                    [labels[i] for i in train],
+                    embeddings[train],
+                    lexical_weight,
+                    c,
+                    0.0,
+                    words_,
+                )
                 test_texts = [texts[i] for i in test]
                 probabilities = head.probabilities(head.features(test_texts, embeddings[test]))
                 similarity = (embeddings[test] @ head.in_scope.T).max(axis=1)
@@ -115,8 +142,14 @@ def cross_validate(texts, labels, embeddings, words_) -> tuple[dict, list[dict]]
                     predicted = ["none" if s < threshold else op for op, s in zip(raw, similarity)]
                     correct[float(threshold)] += sum(p == labels[i] for p, i in zip(predicted, test))
         for threshold, hits in correct.items():
-            results.append({"lexical_weight": lexical_weight, "C": c, "threshold": threshold,
-                            "accuracy": hits / (REPEATS * len(texts))})
+            results.append(
+                {
+                    "lexical_weight": lexical_weight,
+                    "C": c,
+                    "threshold": threshold,
+                    "accuracy": hits / (REPEATS * len(texts)),
+                }
+            )
     # Best accuracy; among ties prefer the simpler model (lower lexical weight, lower C) and the
     # higher threshold: cross-validation cannot see truly new out-of-scope requests, the threshold can.
     best = max(results, key=lambda r: (round(r["accuracy"], 4), -r["lexical_weight"], -r["C"], r["threshold"]))
@@ -144,15 +177,22 @@ def fit(models: Path) -> dict:
     embeddings = encoder.encode(texts)
     _log(started, f"{len(texts)} examples embedded; {len(words_)} domain words")
     best, _ = cross_validate(texts, labels, embeddings, words_)
-    _log(started, f"cross-validated ({FOLDS}-fold x{REPEATS}): accuracy {best['accuracy']:.3f} with lexical weight "
-                  f"{best['lexical_weight']}, C {best['C']}, threshold {best['threshold']}")
-    head = make_head(texts, labels, embeddings, best["lexical_weight"], best["C"], best["threshold"], words_,
-                     R.examples_digest())
+    _log(
+        started,
+        f"cross-validated ({FOLDS}-fold x{REPEATS}): accuracy {best['accuracy']:.3f} with lexical weight "
+        f"{best['lexical_weight']}, C {best['C']}, threshold {best['threshold']}",
+    )
+    head = make_head(
+        texts, labels, embeddings, best["lexical_weight"], best["C"], best["threshold"], words_, R.examples_digest()
+    )
     train_accuracy = float(np.mean([p == label for p, label in zip(predict(head, texts, embeddings), labels)]))
     metrics = {
-        "cv_accuracy": round(best["accuracy"], 4), "cv": f"stratified {FOLDS}-fold x{REPEATS} on the training examples",
-        "train_accuracy": round(train_accuracy, 4), "examples": len(texts),
-        "examples_per_op": dict(Counter(labels)), "measured_on": f"{datetime.date.today().isoformat()} CPU",
+        "cv_accuracy": round(best["accuracy"], 4),
+        "cv": f"stratified {FOLDS}-fold x{REPEATS} on the training examples",
+        "train_accuracy": round(train_accuracy, 4),
+        "examples": len(texts),
+        "examples_per_op": dict(Counter(labels)),
+        "measured_on": f"{datetime.date.today().isoformat()} CPU",
     }
     head = R.RouterHead(**{**head.__dict__, "metrics": metrics})
     path = models / FILE_NAME
@@ -176,8 +216,13 @@ def fit(models: Path) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    return model_tool_main(argv, __doc__.splitlines()[0], lambda args: fit(args.models), folder_option="--models",
-                           folder_help="models folder (with the text encoder)")
+    return model_tool_main(
+        argv,
+        __doc__.splitlines()[0],
+        lambda args: fit(args.models),
+        folder_option="--models",
+        folder_help="models folder (with the text encoder)",
+    )
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 EMA, one training step, checkpoints. The loop is in gen_train.py, pictures and quality statistics in gen_pictures.py,
 ONNX export in gen_export.py.
 """
+
 from __future__ import annotations
 
 import copy
@@ -107,8 +108,12 @@ def pick_device(name: str) -> torch.device:
     return torch.device("cpu")
 
 
-def autocast_for(device: torch.device, bf16: Optional[bool], probe: Optional[Callable[[bool], None]] = None,
-                 log: Callable[[str], None] = print) -> tuple[Callable, bool]:
+def autocast_for(
+    device: torch.device,
+    bf16: Optional[bool],
+    probe: Optional[Callable[[bool], None]] = None,
+    log: Callable[[str], None] = print,
+) -> tuple[Callable, bool]:
     """(a context factory, whether a GradScaler is needed). On the CPU, bf16=None times `probe` both ways."""
     if device.type == "cuda":
         dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
@@ -135,6 +140,7 @@ def precision_probe(models: Models, x: torch.Tensor, c: torch.Tensor, kind: str)
         loss.backward()
         models.generator.zero_grad(set_to_none=True)
         models.critic.zero_grad(set_to_none=True)
+
     return probe
 
 
@@ -209,8 +215,9 @@ def ema_update(ema: nn.Module, model: nn.Module, step: int, decay: float = 0.999
 
 
 @torch.no_grad()
-def standing_stats(generator: Generator, vectors: torch.Tensor, seed: int = 0, batches: int = 16,
-                   batch: int = 64) -> Generator:
+def standing_stats(
+    generator: Generator, vectors: torch.Tensor, seed: int = 0, batches: int = 16, batch: int = 64
+) -> Generator:
     """A copy of `generator` in eval mode whose BatchNorm statistics are averaged over fresh samples."""
     model = copy.deepcopy(generator).float()
     norms = [m for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
@@ -278,12 +285,19 @@ def build_models(cfg: GenConfig, vectors: torch.Tensor, device: torch.device) ->
 # ---------------------------------------------------------------- one training step
 
 
-def gan_step(models: Models, x: torch.Tensor, c_real: torch.Tensor, c_fake: torch.Tensor, autocast: Callable,
-             scalers: Optional[tuple], ms_weight: float = 0.25) -> dict[str, float]:
+def gan_step(
+    models: Models,
+    x: torch.Tensor,
+    c_real: torch.Tensor,
+    c_fake: torch.Tensor,
+    autocast: Callable,
+    scalers: Optional[tuple],
+    ms_weight: float = 0.25,
+) -> dict[str, float]:
     g, d = models.generator, models.critic
     half = x.shape[0] // 2
     if half:  # pairs (z1, c), (z2, c): the mode-seeking term (MSGAN) compares their images
-        c_fake = torch.cat([c_fake[:half], c_fake[:half], c_fake[2 * half:]])
+        c_fake = torch.cat([c_fake[:half], c_fake[:half], c_fake[2 * half :]])
     z = torch.randn(x.shape[0], g.z_dim, device=x.device)
     with autocast():
         fake = g(z, c_fake)
@@ -296,19 +310,24 @@ def gan_step(models: Models, x: torch.Tensor, c_real: torch.Tensor, c_fake: torc
         loss_g = -d(fake, c_fake).float().mean()
     mode_seeking = torch.zeros(())
     if half and ms_weight > 0:  # different noise, same class → different images (Mao et al. 2019)
-        image_gap = (fake[:half] - fake[half:2 * half]).float().abs().mean(dim=(1, 2, 3))
-        noise_gap = (z[:half] - z[half:2 * half]).abs().mean(dim=1)
+        image_gap = (fake[:half] - fake[half : 2 * half]).float().abs().mean(dim=(1, 2, 3))
+        noise_gap = (z[:half] - z[half : 2 * half]).abs().mean(dim=1)
         mode_seeking = 1.0 / ((image_gap / noise_gap).mean() + 1e-5)
         loss_g = loss_g + ms_weight * mode_seeking
     models.opt_g.zero_grad(set_to_none=True)
     _backward_step(loss_g, models.opt_g, scalers[1] if scalers else None)
-    return {"D": float(loss_d.detach()), "G": float(loss_g.detach()),
-            "D(real)": float(d_real.detach().mean()), "D(fake)": float(d_fake.detach().mean()),
-            "MS": float(mode_seeking.detach())}
+    return {
+        "D": float(loss_d.detach()),
+        "G": float(loss_g.detach()),
+        "D(real)": float(d_real.detach().mean()),
+        "D(fake)": float(d_fake.detach().mean()),
+        "MS": float(mode_seeking.detach()),
+    }
 
 
-def vae_step(models: Models, x: torch.Tensor, c: torch.Tensor, beta: float, autocast: Callable,
-             scalers: Optional[tuple]) -> dict[str, float]:
+def vae_step(
+    models: Models, x: torch.Tensor, c: torch.Tensor, beta: float, autocast: Callable, scalers: Optional[tuple]
+) -> dict[str, float]:
     g, e = models.generator, models.critic
     with autocast():
         mu, logvar = e(x, c)
@@ -345,17 +364,37 @@ def _backward_step(loss: torch.Tensor, opt: torch.optim.Optimizer, scaler) -> No
 # ---------------------------------------------------------------- checkpoints
 
 
-def save_checkpoint(path: Path, cfg: GenConfig, models: Models, step: int, history: dict, classes: list[str],
-                    vectors: torch.Tensor, embedder: dict, summary: dict, rng: np.random.Generator,
-                    elapsed: float) -> None:
+def save_checkpoint(
+    path: Path,
+    cfg: GenConfig,
+    models: Models,
+    step: int,
+    history: dict,
+    classes: list[str],
+    vectors: torch.Tensor,
+    embedder: dict,
+    summary: dict,
+    rng: np.random.Generator,
+    elapsed: float,
+) -> None:
     state = {
-        "format": 1, "kind": cfg.kind, "config": json.dumps(asdict(cfg)),
-        "generator": models.generator.state_dict(), "generator_config": json.dumps(models.generator.config()),
+        "format": 1,
+        "kind": cfg.kind,
+        "config": json.dumps(asdict(cfg)),
+        "generator": models.generator.state_dict(),
+        "generator_config": json.dumps(models.generator.config()),
         "critic": models.critic.state_dict(),
-        "opt_g": models.opt_g.state_dict(), "opt_c": models.opt_c.state_dict(),
-        "step": step, "history": json.dumps(history), "classes": json.dumps(classes),
-        "class_vectors": vectors.detach().cpu(), "embedder": json.dumps(embedder), "summary": json.dumps(summary),
-        "rng": json.dumps(rng.bit_generator.state), "torch_rng": torch.get_rng_state(), "elapsed": elapsed,
+        "opt_g": models.opt_g.state_dict(),
+        "opt_c": models.opt_c.state_dict(),
+        "step": step,
+        "history": json.dumps(history),
+        "classes": json.dumps(classes),
+        "class_vectors": vectors.detach().cpu(),
+        "embedder": json.dumps(embedder),
+        "summary": json.dumps(summary),
+        "rng": json.dumps(rng.bit_generator.state),
+        "torch_rng": torch.get_rng_state(),
+        "elapsed": elapsed,
     }
     if models.generator_ema is not None:
         state["generator_ema"] = models.generator_ema.state_dict()
@@ -368,8 +407,9 @@ def load_checkpoint(path: Path) -> dict:
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:
-        raise ModelError(f"The checkpoint {path} cannot be read (damaged or from another version).",
-                         detail=repr(exc)) from exc
+        raise ModelError(
+            f"The checkpoint {path} cannot be read (damaged or from another version).", detail=repr(exc)
+        ) from exc
     for key in ("config", "history", "classes", "embedder", "summary", "rng", "generator_config"):
         state[key] = json.loads(state[key])
     return state

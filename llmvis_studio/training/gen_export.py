@@ -1,5 +1,6 @@
 """ONNX export of a GAN / VAE training run: the EMA sampler to generator.onnx, its manifest entry (model.json) and
 registration in the user's models folder."""
+
 from __future__ import annotations
 
 import json
@@ -38,8 +39,14 @@ def export_onnx(sampler: Generator, path: Path) -> None:
     from llmvis_studio.training import export
 
     example = (torch.randn(2, sampler.z_dim), torch.randn(2, sampler.c_dim))
-    export.export_onnx(ExportWrapper(sampler), path, example, ["z", "c"], ["image"],
-                       {"z": {0: "batch"}, "c": {0: "batch"}, "image": {0: "batch"}})
+    export.export_onnx(
+        ExportWrapper(sampler),
+        path,
+        example,
+        ["z", "c"],
+        ["image"],
+        {"z": {0: "batch"}, "c": {0: "batch"}, "image": {0: "batch"}},
+    )
 
 
 def onnx_matches(sampler: Generator, path: Path) -> float:
@@ -55,8 +62,9 @@ def onnx_matches(sampler: Generator, path: Path) -> float:
     return float(np.abs(got - ref).max())
 
 
-def manifest_entry(cfg: GenConfig, state: dict, onnx_path: Path, quality: dict, max_abs: float,
-                   vectors: np.ndarray) -> dict[str, Any]:
+def manifest_entry(
+    cfg: GenConfig, state: dict, onnx_path: Path, quality: dict, max_abs: float, vectors: np.ndarray
+) -> dict[str, Any]:
     from llmvis_studio.training.manifest_tools import sha256_of
 
     summary = state["summary"]
@@ -64,8 +72,10 @@ def manifest_entry(cfg: GenConfig, state: dict, onnx_path: Path, quality: dict, 
     g_cfg = state["generator_config"]
     from llmvis_studio.engine.conditioning import pack_vector
 
-    classes = [{"name": name, "images": int(counts.get(name, 0)), "embedding": pack_vector(vectors[i])}
-               for i, name in enumerate(state["classes"])]
+    classes = [
+        {"name": name, "images": int(counts.get(name, 0)), "embedding": pack_vector(vectors[i])}
+        for i, name in enumerate(state["classes"])
+    ]
     names = ", ".join(state["classes"])
     return {
         "id": cfg.model_id,
@@ -74,31 +84,54 @@ def manifest_entry(cfg: GenConfig, state: dict, onnx_path: Path, quality: dict, 
         "file": onnx_path.name,
         "sha256": sha256_of(onnx_path),
         "inputs": [
-            {"name": "z", "layout": "NC", "dtype": "float32", "range": [-4, 4], "channels": f"{g_cfg['z_dim']}-d N(0,1)"},
-            {"name": "c", "layout": "NC", "dtype": "float32", "range": [-1, 1],
-             "channels": f"{g_cfg['c_dim']}-d text embedding"},
+            {
+                "name": "z",
+                "layout": "NC",
+                "dtype": "float32",
+                "range": [-4, 4],
+                "channels": f"{g_cfg['z_dim']}-d N(0,1)",
+            },
+            {
+                "name": "c",
+                "layout": "NC",
+                "dtype": "float32",
+                "range": [-1, 1],
+                "channels": f"{g_cfg['c_dim']}-d text embedding",
+            },
         ],
         "outputs": [{"name": "image", "layout": "NCHW", "dtype": "float32", "range": [0, 1], "channels": "RGB"}],
-        "scale": 1, "stride": 1, "tile": {"supported": False},
-        "kind": cfg.kind, "image_size": int(g_cfg["size"]), "z_dim": int(g_cfg["z_dim"]), "c_dim": int(g_cfg["c_dim"]),
+        "scale": 1,
+        "stride": 1,
+        "tile": {"supported": False},
+        "kind": cfg.kind,
+        "image_size": int(g_cfg["size"]),
+        "z_dim": int(g_cfg["z_dim"]),
+        "c_dim": int(g_cfg["c_dim"]),
         "parameters": None,
         "embedder": state["embedder"],
         "classes": classes,
-        "training_data": {k: summary.get(k) for k in ("root", "images", "counts", "skipped", "skipped_files",
-                                                        "converted", "notes")},
+        "training_data": {
+            k: summary.get(k) for k in ("root", "images", "counts", "skipped", "skipped_files", "converted", "notes")
+        },
         "licence": cfg.extra.get("licence", "the training images' licence (user data)"),
         "source": cfg.extra.get("source", f"trained here (llmvis-studio train {cfg.kind}, {int(state['step'])} steps)"),
-        "reproduce": cfg.command or f"llmvis-studio train {cfg.kind} --data {shlex.quote(cfg.data)} "
-                                    f"--out {shlex.quote(cfg.out)} --size {cfg.size} --steps {cfg.steps}",
-        "metrics": {"steps": int(state["step"]), "train_minutes": round(float(state["elapsed"]) / 60.0, 2),
-                    "onnx_vs_torch_max_abs": float(f"{max_abs:.3g}"), **quality,
-                    "quality_protocol": f"{QUALITY_SAMPLES} samples vs 128 training crops, per-pixel RMS distances",
-                    "measured_on": time.strftime("%Y-%m-%d") + " CPU"},
+        "reproduce": cfg.command
+        or f"llmvis-studio train {cfg.kind} --data {shlex.quote(cfg.data)} "
+        f"--out {shlex.quote(cfg.out)} --size {cfg.size} --steps {cfg.steps}",
+        "metrics": {
+            "steps": int(state["step"]),
+            "train_minutes": round(float(state["elapsed"]) / 60.0, 2),
+            "onnx_vs_torch_max_abs": float(f"{max_abs:.3g}"),
+            **quality,
+            "quality_protocol": f"{QUALITY_SAMPLES} samples vs 128 training crops, per-pixel RMS distances",
+            "measured_on": time.strftime("%Y-%m-%d") + " CPU",
+        },
     }
 
 
-def export_run(run_dir: str | Path, register: bool = True, echo: bool = True,
-               data: Optional[ImageFolder] = None) -> dict[str, Any]:
+def export_run(
+    run_dir: str | Path, register: bool = True, echo: bool = True, data: Optional[ImageFolder] = None
+) -> dict[str, Any]:
     """RUN_DIR/checkpoint.pt → generator.onnx + model.json (+ the user's models folder)."""
     run_dir = Path(run_dir)
     checkpoint = run_dir / CHECKPOINT
@@ -127,14 +160,22 @@ def export_run(run_dir: str | Path, register: bool = True, echo: bool = True,
     entry["parameters"] = count_parameters(generator)
     (run_dir / (MODEL_JSON + ".tmp")).write_text(json.dumps(entry, indent=2), encoding="utf-8")
     os.replace(run_dir / (MODEL_JSON + ".tmp"), run_dir / MODEL_JSON)  # one manifest entry, written atomically
-    log(f"exported {onnx_path.name} ({onnx_path.stat().st_size / 1e6:.1f} MB, ONNX vs torch {max_abs:.1e}); "
-        f"quality {json.dumps(quality)}")
+    log(
+        f"exported {onnx_path.name} ({onnx_path.stat().st_size / 1e6:.1f} MB, ONNX vs torch {max_abs:.1e}); "
+        f"quality {json.dumps(quality)}"
+    )
     registered = None
     if register:
         registered = register_model(entry, run_dir)
         log(f"registered '{entry['id']}' in {registered}")
-    return {"onnx": str(onnx_path), "model_json": str(run_dir / MODEL_JSON), "model_id": entry["id"],
-            "quality": quality, "onnx_max_abs": max_abs, "registered": str(registered) if registered else None}
+    return {
+        "onnx": str(onnx_path),
+        "model_json": str(run_dir / MODEL_JSON),
+        "model_id": entry["id"],
+        "quality": quality,
+        "onnx_max_abs": max_abs,
+        "registered": str(registered) if registered else None,
+    }
 
 
 def register_model(entry: dict, run_dir: Path) -> Path:

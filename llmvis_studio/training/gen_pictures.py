@@ -1,4 +1,5 @@
 """The GAN / VAE trainer's pictures (sample and reconstruction grids, loss curves) and quality statistics."""
+
 from __future__ import annotations
 
 import math
@@ -33,7 +34,7 @@ def grid(images: np.ndarray, columns: int, pad: int = 2) -> np.ndarray:
     out = np.full((rows * (h + pad) + pad, columns * (w + pad) + pad, 3), 255, np.uint8)
     for i, image in enumerate(images):
         r, c = divmod(i, columns)
-        out[pad + r * (h + pad):pad + r * (h + pad) + h, pad + c * (w + pad):pad + c * (w + pad) + w] = image
+        out[pad + r * (h + pad) : pad + r * (h + pad) + h, pad + c * (w + pad) : pad + c * (w + pad) + w] = image
     return out
 
 
@@ -92,7 +93,7 @@ def plot_losses(history: dict[str, list], path: Path, kind: str) -> None:
         raw = ax.plot(steps, values, alpha=0.25, linewidth=0.8)[0]
         window = max(1, len(values) // 50)
         smooth = np.convolve(values, np.ones(window) / window, mode="valid")
-        ax.plot(steps[window - 1:], smooth, label=key, linewidth=1.5, color=raw.get_color())
+        ax.plot(steps[window - 1 :], smooth, label=key, linewidth=1.5, color=raw.get_color())
     ax.set_xlabel("step")
     ax.set_title(f"{kind.upper()} losses")
     if kind == "vae":
@@ -109,9 +110,13 @@ def plot_losses(history: dict[str, list], path: Path, kind: str) -> None:
 # ---------------------------------------------------------------- quality statistics
 
 
-def quality_stats(samples: np.ndarray, reference: np.ndarray, seed: int = 0,
-                  sample_labels: Optional[np.ndarray] = None, reference_labels: Optional[np.ndarray] = None
-                  ) -> dict[str, float]:
+def quality_stats(
+    samples: np.ndarray,
+    reference: np.ndarray,
+    seed: int = 0,
+    sample_labels: Optional[np.ndarray] = None,
+    reference_labels: Optional[np.ndarray] = None,
+) -> dict[str, float]:
     """Collapse and noise checks on N×S×S×3 float images in 0..1 (distances are per-pixel RMS).
 
     - diversity_ratio = mean pairwise distance of the samples / that of the training crops
@@ -122,17 +127,18 @@ def quality_stats(samples: np.ndarray, reference: np.ndarray, seed: int = 0,
     - class_diversity_ratio (with labels): mean within-class pairwise distance of the samples / that of the
       training crops (a generator that ignores the noise, one texture per class → 0).
     """
+
     def flat(a: np.ndarray) -> np.ndarray:
         return a.reshape(len(a), -1).astype(np.float64)
 
     def pairwise_mean(a: np.ndarray) -> float:
-        sq = (a ** 2).sum(1)
+        sq = (a**2).sum(1)
         d2 = np.maximum(sq[:, None] + sq[None, :] - 2 * a @ a.T, 0.0)
         n = len(a)
         return float(np.sqrt(d2 / a.shape[1])[~np.eye(n, dtype=bool)].mean()) if n > 1 else 0.0
 
     def nearest(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        d2 = np.maximum((a ** 2).sum(1)[:, None] + (b ** 2).sum(1)[None, :] - 2 * a @ b.T, 0.0)
+        d2 = np.maximum((a**2).sum(1)[:, None] + (b**2).sum(1)[None, :] - 2 * a @ b.T, 0.0)
         index = d2.argmin(1)
         return np.sqrt(d2[np.arange(len(a)), index] / a.shape[1]), index
 
@@ -141,8 +147,10 @@ def quality_stats(samples: np.ndarray, reference: np.ndarray, seed: int = 0,
     s_nn, s_idx = nearest(s, r)
     n_nn, _ = nearest(noise, r)
     out = {
-        "sample_diversity": pairwise_mean(s), "train_diversity": pairwise_mean(r),
-        "nearest_train": float(s_nn.mean()), "nearest_train_noise": float(n_nn.mean()),
+        "sample_diversity": pairwise_mean(s),
+        "train_diversity": pairwise_mean(r),
+        "nearest_train": float(s_nn.mean()),
+        "nearest_train_noise": float(n_nn.mean()),
     }
     out["diversity_ratio"] = out["sample_diversity"] / max(out["train_diversity"], 1e-8)
     out["noise_ratio"] = out["nearest_train"] / max(out["nearest_train_noise"], 1e-8)
@@ -160,8 +168,9 @@ def quality_stats(samples: np.ndarray, reference: np.ndarray, seed: int = 0,
 
 
 @torch.no_grad()
-def measure_quality(sampler: Generator, vectors: torch.Tensor, data: ImageFolder, count: int = QUALITY_SAMPLES,
-                    truncation: float = 1.0) -> dict[str, float]:
+def measure_quality(
+    sampler: Generator, vectors: torch.Tensor, data: ImageFolder, count: int = QUALITY_SAMPLES, truncation: float = 1.0
+) -> dict[str, float]:
     """quality_stats of `count` samples (classes in turn; z scaled by `truncation`, as the generate op does)."""
     gen = torch.Generator(device="cpu").manual_seed(11)
     labels = torch.arange(count) % vectors.shape[0]

@@ -16,6 +16,7 @@ encoder + the same generator as decoder, KL weight warmed up linearly over the f
 Mixed precision: on the CPU fp32 or bf16 autocast, whichever a few timed steps show faster (bf16 is about 2× faster
 on AVX-512-BF16/AMX and about 20× slower on AVX2-only CPUs); fp16/bf16 autocast on CUDA.
 """
+
 from __future__ import annotations
 
 import json
@@ -70,10 +71,28 @@ from llmvis_studio.training.image_folder import ImageFolder
 from llmvis_studio.training.precision import PROBE_BATCH
 
 # gen_train is the trainer's front door: the names other modules and the tests import from it
-__all__ = ["CHECKPOINT", "GenConfig", "Generator", "ImageFolder", "ProgressPrinter", "TrainingRun", "checkpoint_due",
-           "class_embeddings", "default_width", "export_onnx", "export_run", "load_checkpoint", "manifest_entry",
-           "measure_quality", "onnx_matches", "quality_stats", "register_model", "run_training", "standing_stats",
-           "to_uint8"]
+__all__ = [
+    "CHECKPOINT",
+    "GenConfig",
+    "Generator",
+    "ImageFolder",
+    "ProgressPrinter",
+    "TrainingRun",
+    "checkpoint_due",
+    "class_embeddings",
+    "default_width",
+    "export_onnx",
+    "export_run",
+    "load_checkpoint",
+    "manifest_entry",
+    "measure_quality",
+    "onnx_matches",
+    "quality_stats",
+    "register_model",
+    "run_training",
+    "standing_stats",
+    "to_uint8",
+]
 
 # ---------------------------------------------------------------- the loop
 
@@ -101,8 +120,10 @@ def class_vectors(cfg: GenConfig, data: ImageFolder, state: Optional[dict]) -> t
     if state is None:
         return class_embeddings(data.classes, cfg.text_embedder)
     if state["classes"] != data.classes:
-        raise InputError(f"The data's classes ({', '.join(data.classes)}) differ from the checkpoint's "
-                         f"({', '.join(state['classes'])}); resume with the same folder layout.")
+        raise InputError(
+            f"The data's classes ({', '.join(data.classes)}) differ from the checkpoint's "
+            f"({', '.join(state['classes'])}); resume with the same folder layout."
+        )
     return state["class_vectors"].numpy(), state["embedder"]
 
 
@@ -139,14 +160,29 @@ class TrainingRun:
     def checkpoint(self, final: bool = False) -> Path:
         """Write the checkpoint, history and loss plot, and a sample grid (returned)."""
         cfg, models, out = self.cfg, self.models, self.out
-        save_checkpoint(out / CHECKPOINT, cfg, models, self.step, self.history, self.data.classes, self.vectors,
-                        self.embedder, self.data.summary.to_json(), self.rng, self.elapsed)
+        save_checkpoint(
+            out / CHECKPOINT,
+            cfg,
+            models,
+            self.step,
+            self.history,
+            self.data.classes,
+            self.vectors,
+            self.embedder,
+            self.data.summary.to_json(),
+            self.rng,
+            self.elapsed,
+        )
         (out / "history.json").write_text(json.dumps(self.history), encoding="utf-8")
         plot_losses(self.history, out / "loss_curves.png", cfg.kind)
         models.generator.eval()
         # a preview grid needs rougher BatchNorm statistics than the export (16 batches): 4 is a quarter of the cost
-        path = sample_grid(models.sampler(self.vectors, batches=PREVIEW_STAT_BATCHES), self.vectors, cfg.z_dim,
-                           out / "samples" / f"step_{self.step:06d}.png")
+        path = sample_grid(
+            models.sampler(self.vectors, batches=PREVIEW_STAT_BATCHES),
+            self.vectors,
+            cfg.z_dim,
+            out / "samples" / f"step_{self.step:06d}.png",
+        )
         if cfg.kind == "vae":
             recon_grid(models, self.data, self.vectors, out / "samples" / f"recon_{self.step:06d}.png")
         models.generator.train()
@@ -161,15 +197,18 @@ class TrainingRun:
         c_real = vectors[torch.from_numpy(labels).to(vectors.device)]
         if cfg.kind == "gan":
             fake_labels = torch.from_numpy(self.rng.integers(0, len(self.data.classes), size=cfg.batch))
-            losses = gan_step(models, x, c_real, vectors[fake_labels.to(vectors.device)], autocast, scalers,
-                              cfg.ms_weight)
+            losses = gan_step(
+                models, x, c_real, vectors[fake_labels.to(vectors.device)], autocast, scalers, cfg.ms_weight
+            )
             ema_update(models.generator_ema, models.generator, self.step)
         else:
             beta = min(1.0, (self.step + 1) / max(1.0, cfg.kl_warmup * cfg.steps))
             losses = vae_step(models, x, c_real, beta, autocast, scalers)
         if not all(math.isfinite(v) for v in losses.values()):
             self.checkpoint()
-            raise ModelError(f"Training diverged at step {self.step} (a loss became NaN/inf); try a lower learning rate.")
+            raise ModelError(
+                f"Training diverged at step {self.step} (a loss became NaN/inf); try a lower learning rate."
+            )
         return losses
 
 
@@ -187,19 +226,23 @@ def start_training(cfg: GenConfig, echo: bool) -> tuple[TrainingRun, Optional[di
         log(line)
     vectors_np, embedder = class_vectors(cfg, data, state)
     vectors = torch.from_numpy(vectors_np).to(device)
-    run = TrainingRun(cfg, out, log, data, vectors, embedder, build_models(cfg, vectors, device),
-                      np.random.default_rng(cfg.seed))
+    run = TrainingRun(
+        cfg, out, log, data, vectors, embedder, build_models(cfg, vectors, device), np.random.default_rng(cfg.seed)
+    )
     if state is not None:
         run.restore(state)
     (out / "config.json").write_text(json.dumps(asdict(cfg), indent=2), encoding="utf-8")
-    log(f"{cfg.kind} {cfg.size}px on {device.type}: G {count_parameters(run.models.generator):,} params, "
+    log(
+        f"{cfg.kind} {cfg.size}px on {device.type}: G {count_parameters(run.models.generator):,} params, "
         f"{'D' if cfg.kind == 'gan' else 'E'} {count_parameters(run.models.critic):,}; classes embedded by "
-        f"{embedder['kind']} ({vectors.shape[1]}-d)")
+        f"{embedder['kind']} ({vectors.shape[1]}-d)"
+    )
     return run, state
 
 
-def run_training(cfg: GenConfig, report: Optional[Report] = None, should_stop: Optional[ShouldStop] = None,
-                 echo: bool = True) -> dict[str, Any]:
+def run_training(
+    cfg: GenConfig, report: Optional[Report] = None, should_stop: Optional[ShouldStop] = None, echo: bool = True
+) -> dict[str, Any]:
     """Train (or continue) a run; export at the end. Returns paths, steps, history and quality stats.
 
     `report` gets {"step", "steps", "losses", "rate", "elapsed", "sample" (a PNG path, at checkpoints)};
@@ -209,8 +252,9 @@ def run_training(cfg: GenConfig, report: Optional[Report] = None, should_stop: O
     run, state = start_training(cfg, echo)
     models, log, device = run.models, run.log, run.vectors.device
     probe_x, probe_labels = run.data.batch(np.random.default_rng(12345), min(cfg.batch, PROBE_BATCH))
-    probe = precision_probe(models, torch.from_numpy(probe_x).to(device),
-                            run.vectors[torch.from_numpy(probe_labels).to(device)], cfg.kind)
+    probe = precision_probe(
+        models, torch.from_numpy(probe_x).to(device), run.vectors[torch.from_numpy(probe_labels).to(device)], cfg.kind
+    )
     autocast, needs_scaler = autocast_for(device, cfg.bf16, probe, log)
     scalers = (torch.amp.GradScaler("cuda"), torch.amp.GradScaler("cuda")) if needs_scaler else None
     models.generator.train()
@@ -233,13 +277,26 @@ def run_training(cfg: GenConfig, report: Optional[Report] = None, should_stop: O
         sample_path = run.checkpoint(final=run.step == cfg.steps) if due else None
         if report is not None:
             shown = {k: v for k, v in losses.items() if k in ("D", "G", "recon", "KL")}
-            report({"step": run.step, "steps": cfg.steps, "losses": shown, "rate": rate, "elapsed": run.elapsed,
-                    "sample": str(sample_path) if sample_path else None})
+            report(
+                {
+                    "step": run.step,
+                    "steps": cfg.steps,
+                    "losses": shown,
+                    "rate": rate,
+                    "elapsed": run.elapsed,
+                    "sample": str(sample_path) if sample_path else None,
+                }
+            )
     if state is not None and int(state["step"]) >= cfg.steps:
         log(f"the checkpoint is already at step {run.step} (--steps {cfg.steps}): nothing to train")
-    result: dict[str, Any] = {"run_dir": str(run.out), "steps": run.step, "history": run.history,
-                              "classes": run.data.classes, "minutes": run.elapsed / 60.0,
-                              "summary": run.data.summary.to_json()}
+    result: dict[str, Any] = {
+        "run_dir": str(run.out),
+        "steps": run.step,
+        "history": run.history,
+        "classes": run.data.classes,
+        "minutes": run.elapsed / 60.0,
+        "summary": run.data.summary.to_json(),
+    }
     if cfg.export:
         result.update(export_run(run.out, register=cfg.register, echo=echo, data=run.data))
     log(f"done: {run.step} steps in {run.elapsed / 60:.1f} min")

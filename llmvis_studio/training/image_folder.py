@@ -8,6 +8,7 @@ over white), is resized so its shorter side is a little larger than the training
 fine) and kept in memory; batches are random crops at the training size with horizontal flips.
 Unreadable files (not images, truncated, empty) are skipped and listed in the summary.
 """
+
 from __future__ import annotations
 
 import warnings
@@ -38,9 +39,16 @@ class FolderSummary:
         return sum(self.counts.values())
 
     def to_json(self) -> dict[str, Any]:
-        return {"root": self.root, "classes": self.classes, "counts": self.counts, "images": self.total,
-                "skipped": len(self.skipped), "skipped_files": self.skipped[:50], "converted": self.converted,
-                "notes": self.notes}
+        return {
+            "root": self.root,
+            "classes": self.classes,
+            "counts": self.counts,
+            "images": self.total,
+            "skipped": len(self.skipped),
+            "skipped_files": self.skipped[:50],
+            "converted": self.converted,
+            "notes": self.notes,
+        }
 
     def lines(self) -> list[str]:
         per_class = ", ".join(f"{name} {self.counts[name]}" for name in self.classes)
@@ -110,8 +118,10 @@ class ImageFolder:
         if not groups:
             groups = [(root.resolve().name or "images", loose)]
         elif loose:
-            notes.append(f"{len(loose)} file(s) directly in {root.name} were ignored: with sub-folders, "
-                         "each sub-folder is a class")
+            notes.append(
+                f"{len(loose)} file(s) directly in {root.name} were ignored: with sub-folders, "
+                "each sub-folder is a class"
+            )
         if not any(files for _, files in groups):
             raise InputError(f"No images found in {root}: put images in it, or one sub-folder of images per class.")
         converted: dict[str, int] = {}
@@ -122,8 +132,14 @@ class ImageFolder:
             for path in files[:MAX_IMAGES_PER_CLASS]:
                 try:
                     loaded.append(load_image_file(path, size, converted))
-                except (OSError, UnidentifiedImageError, ValueError, SyntaxError, Image.DecompressionBombError,
-                        Image.DecompressionBombWarning) as exc:
+                except (
+                    OSError,
+                    UnidentifiedImageError,
+                    ValueError,
+                    SyntaxError,
+                    Image.DecompressionBombError,
+                    Image.DecompressionBombWarning,
+                ) as exc:
                     reason = "not an image" if isinstance(exc, UnidentifiedImageError) else type(exc).__name__
                     skipped.append({"file": str(path.relative_to(root)), "reason": reason})
             if len(files) > MAX_IMAGES_PER_CLASS:
@@ -135,8 +151,10 @@ class ImageFolder:
             else:
                 notes.append(f"class {name} has no readable images and was left out")
         if not names:
-            raise InputError(f"None of the {len(skipped)} file(s) in {root} could be read as images "
-                             "(PNG, JPEG, WebP, BMP, TIFF, ...).")
+            raise InputError(
+                f"None of the {len(skipped)} file(s) in {root} could be read as images "
+                "(PNG, JPEG, WebP, BMP, TIFF, ...)."
+            )
         total = sum(counts.values())
         if total == 1:
             notes.append("only one image: the model can at best learn crops of it")
@@ -158,7 +176,7 @@ class ImageFolder:
             image = pool[int(rng.integers(0, len(pool)))]
             y = int(rng.integers(0, image.shape[0] - size + 1))
             x = int(rng.integers(0, image.shape[1] - size + 1))
-            crop = image[y:y + size, x:x + size]
+            crop = image[y : y + size, x : x + size]
             out[i] = crop[:, ::-1] if rng.random() < 0.5 else crop
         tensor = out.transpose(0, 3, 1, 2).astype(np.float32) / 127.5 - 1.0
         return np.ascontiguousarray(tensor), labels.astype(np.int64)

@@ -1,7 +1,8 @@
 """Write models/cards/<id>.md for the learned inpainting model and the scratch detector.
 
-    python -m llmvis_studio.training.inpaint_card [--runs runs] [--models models]
+python -m llmvis_studio.training.inpaint_card [--runs runs] [--models models]
 """
+
 from __future__ import annotations
 
 import json
@@ -40,46 +41,46 @@ models/cards/inpaint-chroma-guard.png.
 
 ARCH = {
     "inpaint": "InpaintNet (llmvis_studio/training/archs/inpaint.py). Inputs `image`, `mask` (1 = fill), `fill` (the "
-               "OpenCV Navier–Stokes fill, radius 5). The net sees the composite (photo outside the hole, NS fill "
-               "inside) and the mask and predicts a correction Δ added inside the hole only: output = image·(1−m) + "
-               "(fill + Δ)·m. Full-resolution path (2 × conv 3×3, 32 ch) so 1–3 px scratches are not downsampled "
-               "away; gated-convolution encoder (DeepFill v2 gates) to 1/2, 1/4, 1/8; five gated residual blocks at "
-               "1/8 with dilations 1, 2, 4, 8, 1; U-Net decoder with skips back to full resolution. Last layer "
-               "initialised at 0.1× its default (so training starts at the classical fill). Stride 8.",
+    "OpenCV Navier–Stokes fill, radius 5). The net sees the composite (photo outside the hole, NS fill "
+    "inside) and the mask and predicts a correction Δ added inside the hole only: output = image·(1−m) + "
+    "(fill + Δ)·m. Full-resolution path (2 × conv 3×3, 32 ch) so 1–3 px scratches are not downsampled "
+    "away; gated-convolution encoder (DeepFill v2 gates) to 1/2, 1/4, 1/8; five gated residual blocks at "
+    "1/8 with dilations 1, 2, 4, 8, 1; U-Net decoder with skips back to full resolution. Last layer "
+    "initialised at 0.1× its default (so training starts at the classical fill). Stride 8.",
     "scratch": "ScratchNet (llmvis_studio/training/archs/inpaint.py): a small U-Net — 2 convs at full resolution "
-               "(16 ch), 1/2 (32 ch), 1/4 (64 ch, dilations 2 and 4), decoder with skips, sigmoid output `mask` "
-               "(probability of a defect). Stride 4. Thresholded at the manifest entry's `threshold`, picked for the best "
-               "F1 on held-out crops (metrics `heldout_threshold_choice`).",
+    "(16 ch), 1/2 (32 ch), 1/4 (64 ch, dilations 2 and 4), decoder with skips, sigmoid output `mask` "
+    "(probability of a defect). Stride 4. Thresholded at the manifest entry's `threshold`, picked for the best "
+    "F1 on held-out crops (metrics `heldout_threshold_choice`).",
 }
 DATA = {
     "inpaint": "128 px crops (flips / 90° rotations; 60 % from a window up to 2× larger, downscaled) with synthetic "
-               "holes made on the fly (llmvis_studio/training/masks.py): thin scratches 1–3 px, dust specks, hairs, "
-               "brush strokes 9–21 px, irregular blobs, 5–30 % of the area; the NS fill of each hole is computed "
-               "with OpenCV. A ring buffer of 1500 samples is refilled by a background thread and each batch draws "
-               "from it under a random flip/rotation. Loss: 10 × MSE inside the hole (PSNR is an MSE measure) + 0.2 × "
-               "L1 of the horizontal and vertical image gradients around the hole + a light hinge adversarial term "
-               "(weight 0.001, from 85 % of the budget on) of a spectral-norm PatchGAN (4 → 32 → 64 → 128 channels) "
-               "weighted to the hole's patches.",
+    "holes made on the fly (llmvis_studio/training/masks.py): thin scratches 1–3 px, dust specks, hairs, "
+    "brush strokes 9–21 px, irregular blobs, 5–30 % of the area; the NS fill of each hole is computed "
+    "with OpenCV. A ring buffer of 1500 samples is refilled by a background thread and each batch draws "
+    "from it under a random flip/rotation. Loss: 10 × MSE inside the hole (PSNR is an MSE measure) + 0.2 × "
+    "L1 of the horizontal and vertical image gradients around the hole + a light hinge adversarial term "
+    "(weight 0.001, from 85 % of the budget on) of a spectral-norm PatchGAN (4 → 32 → 64 → 128 channels) "
+    "weighted to the hole's patches.",
     "scratch": "128 px crops with synthetic defects (llmvis_studio/training/masks.py add_defects): 0–6 marks per crop "
-               "— thin scratches 1–3 px, dust specks, hairs, creases (a line with a light and a dark side) — each "
-               "light or dark, opacity 0.35–1, usually with a soft edge; 10 % of crops without any defect; film "
-               "grain / sensor noise over 70 % of the crops as a distractor that is never part of the target; 8-bit "
-               "rounding. Target: the drawn defect pixels whose colour changed by at least 6/255 (a light scratch "
-               "over white sky is not labelled). Loss: BCE (positive weight 1.5) + 0.5 × soft Dice.",
+    "— thin scratches 1–3 px, dust specks, hairs, creases (a line with a light and a dark side) — each "
+    "light or dark, opacity 0.35–1, usually with a soft edge; 10 % of crops without any defect; film "
+    "grain / sensor noise over 70 % of the crops as a distractor that is never part of the target; 8-bit "
+    "rounding. Target: the drawn defect pixels whose colour changed by at least 6/255 (a light scratch "
+    "over white sky is not labelled). Loss: BCE (positive weight 1.5) + 0.5 × soft Dice.",
 }
 # how the shipped weights were really made: resumed legs whose settings changed (the recipe is one leg with the
 # final settings and the final budget)
 HISTORY = {
     "inpaint": "One fresh run. An earlier run with an L1 hole loss (1,200 steps over two sessions) stalled at the NS "
-               "fill — its correction shrank to ~0.002 and the body's gradients vanished — and was discarded; with "
-               "MSE the same net gained +0.15 dB on strokes in a 600-step probe.",
+    "fill — its correction shrank to ~0.002 and the body's gradients vanished — and was discarded; with "
+    "MSE the same net gained +0.15 dB on strokes in a 600-step probe.",
     "scratch": "Trained in two legs that resume one run: 10 min (600 steps) with positive weight 3 and every drawn "
-               "pixel as target, then resumed to the 35-min budget with positive weight 1.5 and only the visibly "
-               "changed pixels as target.",
+    "pixel as target, then resumed to the 35-min budget with positive weight 1.5 and only the visibly "
+    "changed pixels as target.",
 }
 VALID = {
     "inpaint": "PSNR over the hole's RGB values on held-out crops of training-source photos (never benchmark "
-               "images) with the benchmark's thin/stroke mask generator; `*_ns` is the NS fill on the same crops.",
+    "images) with the benchmark's thin/stroke mask generator; `*_ns` is the NS fill on the same crops.",
     "scratch": "precision / recall / F1 (1 px tolerance) on held-out crops with 3 thin scratches each.",
 }
 
@@ -89,31 +90,42 @@ def write_card(model_id: str, runs: Path, models: Path) -> Path:
     stage = STAGE[model_id]
     facts = log_facts(runs / stage / "train.log")
     recipe = RECIPES[stage]
-    cmd = " ".join(["python -m llmvis_studio.training.train_inpaint"] + recipe_command(stage, Path("runs"),
-                                                                                          Path("models")))
+    cmd = " ".join(
+        ["python -m llmvis_studio.training.train_inpaint"] + recipe_command(stage, Path("runs"), Path("models"))
+    )
     rows = training_images_table()
     pkgs = wallpaper_packages()
     metrics = "\n".join(f"| {k} | {json.dumps(v, ensure_ascii=False)} |" for k, v in entry.get("metrics", {}).items())
     ios = ", ".join(f"`{t['name']}`" for t in entry["inputs"])
-    role = (("Default for `inpaint` (faithful: PSNR-oriented, light adversarial term). OpenCV Telea / Navier–Stokes "
-             "stay available as the fast fills." if entry.get("default") else
-             "NOT the default yet: " + str(entry.get("metrics", {}).get("note", "it does not beat OpenCV NS yet."))
-             ) if stage == "inpaint" else
-            "Default (only) model for `detect-scratches`; also drives `restore` (detect, grow 1 px, inpaint).")
+    role = (
+        (
+            "Default for `inpaint` (faithful: PSNR-oriented, light adversarial term). OpenCV Telea / Navier–Stokes "
+            "stay available as the fast fills."
+            if entry.get("default")
+            else "NOT the default yet: " + str(entry.get("metrics", {}).get("note", "it does not beat OpenCV NS yet."))
+        )
+        if stage == "inpaint"
+        else "Default (only) model for `detect-scratches`; also drives `restore` (detect, grow 1 px, inpaint)."
+    )
     if stage == "inpaint":
         ramp = float(entry.get("classical_within_px", 0))
-        role += (f" Inference defaults, chosen on held-out crops (inpaint_defaults.py): self-ensemble of "
-                 f"{entry.get('ensemble', 1)} flip(s)/rotation(s); " +
-                 (f"hole pixels within {ramp:g} px of the hole's edge keep the Navier–Stokes fill and the network's "
-                  "correction ramps in over the next pixel." if ramp > 0 else
-                  "the network corrects every hole pixel (keeping the NS fill next to the hole's edge, "
-                  "`classical_within_px`, scored lower on held-out thin scratches and strokes)."))
-    text = f"""# {entry['name']} — `{model_id}`
+        role += (
+            f" Inference defaults, chosen on held-out crops (inpaint_defaults.py): self-ensemble of "
+            f"{entry.get('ensemble', 1)} flip(s)/rotation(s); "
+            + (
+                f"hole pixels within {ramp:g} px of the hole's edge keep the Navier–Stokes fill and the network's "
+                "correction ramps in over the next pixel."
+                if ramp > 0
+                else "the network corrects every hole pixel (keeping the NS fill next to the hole's edge, "
+                "`classical_within_px`, scored lower on held-out thin scratches and strokes)."
+            )
+        )
+    text = f"""# {entry["name"]} — `{model_id}`
 
-Task `{entry['task']}`, stride {entry['stride']}. File `models/{entry['file']}` (sha256 `{entry['sha256']}`), one
-self-contained ONNX (opset 17), inputs {ios}, output `{entry['outputs'][0]['name']}`, NCHW float32 in [0, 1],
-dynamic height/width (pad to a multiple of the stride). Parameters: {entry['parameters']:,}. Licence:
-{entry['licence']}. {role}
+Task `{entry["task"]}`, stride {entry["stride"]}. File `models/{entry["file"]}` (sha256 `{entry["sha256"]}`), one
+self-contained ONNX (opset 17), inputs {ios}, output `{entry["outputs"][0]["name"]}`, NCHW float32 in [0, 1],
+dynamic height/width (pad to a multiple of the stride). Parameters: {entry["parameters"]:,}. Licence:
+{entry["licence"]}. {role}
 
 ## Architecture
 {ARCH[stage]}
@@ -121,17 +133,17 @@ dynamic height/width (pad to a multiple of the stride). Parameters: {entry['para
 {POST_STEPS if stage == "inpaint" else ""}
 ## Training
 - Data: {DATA[stage]}
-- Optimiser: Adam (β 0.9/0.99), learning rate {recipe[recipe.index('--lr') + 1]} with a cosine decay to 2 % over the
-  wall-clock budget, 100 warm-up steps, batch {recipe[recipe.index('--batch') + 1]}, gradient-norm clip 1,
+- Optimiser: Adam (β 0.9/0.99), learning rate {recipe[recipe.index("--lr") + 1]} with a cosine decay to 2 % over the
+  wall-clock budget, 100 warm-up steps, batch {recipe[recipe.index("--batch") + 1]}, gradient-norm clip 1,
   bfloat16 autocast.
-- Budget: {recipe[recipe.index('--minutes') + 1]} minutes wall clock on {recipe[recipe.index('--threads') + 1]} CPU
-  threads; this run: {facts.get('steps', '?')} steps in {facts.get('minutes', '?')} min (mean {facts.get('it_s', '?')}
-  it/s), resumed {facts.get('resumes', '0')} time(s). {HISTORY[stage]}
+- Budget: {recipe[recipe.index("--minutes") + 1]} minutes wall clock on {recipe[recipe.index("--threads") + 1]} CPU
+  threads; this run: {facts.get("steps", "?")} steps in {facts.get("minutes", "?")} min (mean {facts.get("it_s", "?")}
+  it/s), resumed {facts.get("resumes", "0")} time(s). {HISTORY[stage]}
 - Hardware: {_cpu()}, Python {platform.python_version()}, torch (CPU).
-- Validation: {VALID[stage]} End of training: {facts.get('val', '?')}.
+- Validation: {VALID[stage]} End of training: {facts.get("val", "?")}.
 
 ## Reproduce from scratch
-`make models-inpaint` (after `apt-get install -y {' '.join(data.APT_PACKAGES)}`), i.e. for this model:
+`make models-inpaint` (after `apt-get install -y {" ".join(data.APT_PACKAGES)}`), i.e. for this model:
 
 ```
 {cmd}

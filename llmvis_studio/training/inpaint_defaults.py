@@ -9,6 +9,7 @@ generator (other seeds), prints hole PSNR per setting as JSON; --write stores th
 and makes the learned fill the `inpaint` default only when that setting beats OpenCV NS on both kinds there. For the scratch detector it
 picks the threshold with the best F1 (1 px tolerance) on held-out crops with light / dark thin scratches.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -34,9 +35,11 @@ def evaluate(models: Path, settings: list[dict]) -> dict:
         for i, crop in enumerate(crops):
             mask = masks.benchmark_mask(kind, 384, 384, seed=77_000 + i)
             for name, model_id, params in [("ns", "opencv-ns", {}), ("telea", "opencv-telea", {})] + [
-                    (json.dumps(s, sort_keys=True), INPAINT_ID, s) for s in settings]:
-                res = engine.run(EditRequest.build("inpaint", crop, mask, model_id=model_id, params=params,
-                                                   device="cpu"))
+                (json.dumps(s, sort_keys=True), INPAINT_ID, s) for s in settings
+            ]:
+                res = engine.run(
+                    EditRequest.build("inpaint", crop, mask, model_id=model_id, params=params, device="cpu")
+                )
                 out.setdefault(kind, {}).setdefault(name, []).append(hole_psnr(res.image, crop, mask))
     return {k: {n: round(float(np.mean(v)), 3) for n, v in d.items()} for k, d in out.items()}
 
@@ -107,6 +110,7 @@ THIN_RAMPS = (0.0, 2.0)  # classical_within_px: 2 keeps 1–3 px holes at the NS
 def pick_setting(res: dict) -> tuple[dict, bool]:
     """The setting with the best stroke PSNR among those that do not lose to NS on thin scratches (an ensemble must
     add 0.05 dB over one pass to be worth its cost); the flag says whether any setting qualified."""
+
     def key(e: int, r: float) -> str:
         return json.dumps({"classical_within_px": r, "ensemble": e}, sort_keys=True)
 
@@ -144,8 +148,10 @@ def choose_inpaint_defaults(models: Path, write: bool) -> None:
     if default:
         metrics.pop("note", None)
     else:
-        metrics["note"] = ("on held-out crops it trails OpenCV NS (thin {thin:+.2f} dB, strokes {stroke:+.2f} dB), "
-                           "so OpenCV Telea stays the default.").format(**wins)
+        metrics["note"] = (
+            "on held-out crops it trails OpenCV NS (thin {thin:+.2f} dB, strokes {stroke:+.2f} dB), "
+            "so OpenCV Telea stays the default."
+        ).format(**wins)
     upsert_entry(path, entry)
 
 

@@ -5,6 +5,7 @@ A task supplies what differs (how to build a batch and take one optimiser step, 
 checkpoint holds); this module owns the bookkeeping every task repeated. The precision (fp32 or bf16 autocast) is
 chosen by timing in training/precision.py before the loop starts.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -112,8 +113,10 @@ def run_loop(state: RunState, settings: LoopSettings, hooks: LoopHooks) -> list[
         window_n += 1
         if state.step % settings.log_every == 0:
             terms = " ".join(f"{k} {v / window_n:.5f}" for k, v in window.items())
-            hooks.log(f"step {state.step} {terms} lr {outcome.lr:.2e} it/s {window_n / (time.time() - window_t):.2f} "
-                      f"elapsed {state.elapsed / 60:.1f} min{hooks.status()}")
+            hooks.log(
+                f"step {state.step} {terms} lr {outcome.lr:.2e} it/s {window_n / (time.time() - window_t):.2f} "
+                f"elapsed {state.elapsed / 60:.1f} min{hooks.status()}"
+            )
             window, window_n, window_t = {}, 0, time.time()
         if settings.val_every and hooks.validate is not None and state.step % settings.val_every == 0:
             hooks.validate(state)
@@ -145,11 +148,20 @@ def add_run_arguments(p: argparse.ArgumentParser, minutes: float, batch: int, lr
     p.add_argument("--manifest", default="", help="manifest.json to upsert the entry into")
 
 
-def kind_parsers(prog: str, description: Optional[str], kinds: Sequence[str], minutes: float, batch: int, lr: float,
-                 ckpt_minutes: float) -> tuple[argparse.ArgumentParser, Any, dict[str, argparse.ArgumentParser]]:
+def kind_parsers(
+    prog: str,
+    description: Optional[str],
+    kinds: Sequence[str],
+    minutes: float,
+    batch: int,
+    lr: float,
+    ckpt_minutes: float,
+) -> tuple[argparse.ArgumentParser, Any, dict[str, argparse.ArgumentParser]]:
     """A training command with one subcommand per model kind, each with the shared run options: the parser, its
     subparsers (for more commands) and the kinds' parsers (for their own options)."""
-    p = argparse.ArgumentParser(prog=prog, description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog=prog, description=description, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = p.add_subparsers(dest="kind", required=True)
     parsers = {}
     for kind in kinds:

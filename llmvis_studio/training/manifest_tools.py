@@ -1,4 +1,5 @@
 """Helpers for models/manifest.json: file hashes and atomic, id-keyed upserts."""
+
 from __future__ import annotations
 
 import json

@@ -14,6 +14,7 @@ marks with soft edges and partial opacity, plus creases (a light/dark line pair)
 whole picture as a distractor that must not be detected. Returns the damaged image and the defect mask (only where
 the mark visibly changed the photo).
 """
+
 from __future__ import annotations
 
 import math
@@ -70,8 +71,14 @@ def draw_stroke(rng: np.random.Generator, mask: np.ndarray, width: int | None = 
     h, w = mask.shape
     t = int(width if width is not None else rng.integers(9, 22))
     length = rng.uniform(0.2, 0.7) * max(h, w)
-    cv2.polylines(mask, [_polyline(rng, h, w, length, 0.35, int(rng.integers(2, 6)))], False, 255, thickness=t,
-                  lineType=cv2.LINE_8)
+    cv2.polylines(
+        mask,
+        [_polyline(rng, h, w, length, 0.35, int(rng.integers(2, 6)))],
+        False,
+        255,
+        thickness=t,
+        lineType=cv2.LINE_8,
+    )
 
 
 def draw_blob(rng: np.random.Generator, mask: np.ndarray) -> None:
@@ -90,8 +97,9 @@ _DRAW = {"thin": draw_thin, "dust": draw_dust, "hair": draw_hair, "stroke": draw
 TRAIN_WEIGHTS = {"thin": 0.25, "dust": 0.08, "hair": 0.07, "stroke": 0.5, "blob": 0.1}
 
 
-def hole_mask(rng: np.random.Generator, h: int, w: int, max_area: float = 0.3,
-              kinds: dict[str, float] | None = None) -> np.ndarray:
+def hole_mask(
+    rng: np.random.Generator, h: int, w: int, max_area: float = 0.3, kinds: dict[str, float] | None = None
+) -> np.ndarray:
     """A training hole: one to a few shapes of randomly chosen kinds, area ≤ max_area (never empty)."""
     kinds = kinds or TRAIN_WEIGHTS
     names = list(kinds)
@@ -131,6 +139,7 @@ def benchmark_mask(kind: str, h: int, w: int, seed: int) -> np.ndarray:
 # ----------------------------------------------------------------------------------------------------------------
 # defects for the detector
 
+
 def _paint(img: np.ndarray, shape: np.ndarray, rng: np.random.Generator, light: bool, strength: float) -> np.ndarray:
     """Blend a light or dark mark into float img (H×W×3, 0..1) along `shape` (uint8 mask) with soft edges."""
     a = shape.astype(np.float32) / 255.0
@@ -147,8 +156,9 @@ def _paint(img: np.ndarray, shape: np.ndarray, rng: np.random.Generator, light: 
     return img * (1 - a[..., None]) + target[None, None, :] * a[..., None]
 
 
-def render_scratch(img: np.ndarray, rng: np.random.Generator, light: bool, strength: float,
-                   width: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+def render_scratch(
+    img: np.ndarray, rng: np.random.Generator, light: bool, strength: float, width: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """One thin scratch (1–3 px) drawn into float img; returns (img, its mask)."""
     shape = np.zeros(img.shape[:2], np.uint8)
     draw_thin(rng, shape, width)
@@ -202,7 +212,9 @@ def add_defects(rng: np.random.Generator, clean: np.ndarray) -> tuple[np.ndarray
     return img.astype(np.float32), mask
 
 
-def visible_part(mask: np.ndarray, damaged: np.ndarray, clean_u8: np.ndarray, min_change: float = 6 / 255) -> np.ndarray:
+def visible_part(
+    mask: np.ndarray, damaged: np.ndarray, clean_u8: np.ndarray, min_change: float = 6 / 255
+) -> np.ndarray:
     """Keep only the mask pixels whose colour the defect really changed: a light scratch over white sky is invisible,
     and labelling it anyway teaches the detector to mark lines it cannot see (false positives elsewhere)."""
     change = np.abs(damaged - clean_u8.astype(np.float32) / 255.0).max(axis=2)

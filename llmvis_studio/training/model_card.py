@@ -1,7 +1,8 @@
 """Write models/cards/<id>.md for the models trained here, from the manifest entry, the run log and the data list.
 
-    python -m llmvis_studio.training.model_card sr-compact-x4 sr-compact-x2 denoise-compact [--runs runs]
+python -m llmvis_studio.training.model_card sr-compact-x4 sr-compact-x2 denoise-compact [--runs runs]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -18,33 +19,38 @@ from llmvis_studio.training.recipes import RECIPES, command
 
 STAGE = {"sr-compact-x4": "sr-x4", "sr-compact-x2": "sr-x2", "denoise-compact": "denoise"}
 # every stage that leads to the shipped weights, in order (later stages start from earlier ones' weights)
-CHAIN = {"sr-compact-x4": ["sr-x4"], "sr-compact-x2": ["sr-x4", "sr-x2"],
-         "denoise-compact": ["denoise", "denoise-ft", "denoise-ft2", "denoise-ft3", "denoise-ft4"]}
+CHAIN = {
+    "sr-compact-x4": ["sr-x4"],
+    "sr-compact-x2": ["sr-x4", "sr-x2"],
+    "denoise-compact": ["denoise", "denoise-ft", "denoise-ft2", "denoise-ft3", "denoise-ft4"],
+}
 MAKE_STAGES = {"models-sr": "sr-x4 sr-x2", "models-denoise": " ".join(CHAIN["denoise-compact"])}
 MAKE = {"sr-compact-x4": "make models-sr", "sr-compact-x2": "make models-sr", "denoise-compact": "make models-denoise"}
 
-VAL = {"sr": "PSNR-Y on fixed crops of the held-out training-source photos " + ", ".join(data.VALIDATION_NAMES),
-       "denoise": "PSNR RGB at Gaussian σ=25 on fixed crops of the held-out training-source photos "
-                  + ", ".join(data.VALIDATION_NAMES)}
+VAL = {
+    "sr": "PSNR-Y on fixed crops of the held-out training-source photos " + ", ".join(data.VALIDATION_NAMES),
+    "denoise": "PSNR RGB at Gaussian σ=25 on fixed crops of the held-out training-source photos "
+    + ", ".join(data.VALIDATION_NAMES),
+}
 ARCH = {
     "sr-x4": "CompactSR (llmvis_studio/training/archs/sr.py): conv 3→64, 8 residual blocks (conv-ReLU-conv + skip), "
-             "conv + global skip, one conv 64→48 at low resolution, PixelShuffle(4), plus a nearest-neighbour copy "
-             "of the input. Every convolution runs at the input resolution.",
+    "conv + global skip, one conv 64→48 at low resolution, PixelShuffle(4), plus a nearest-neighbour copy "
+    "of the input. Every convolution runs at the input resolution.",
     "sr-x2": "CompactSR (llmvis_studio/training/archs/sr.py): conv 3→64, 8 residual blocks (conv-ReLU-conv + skip), "
-             "conv + global skip, one conv 64→12 at low resolution, PixelShuffle(2), plus a nearest-neighbour copy "
-             "of the input. Initialised from the ×4 model's body (all tensors but the upsampler).",
+    "conv + global skip, one conv 64→12 at low resolution, PixelShuffle(2), plus a nearest-neighbour copy "
+    "of the input. Initialised from the ×4 model's body (all tensors but the upsampler).",
     "denoise": "CompactDenoise (llmvis_studio/training/archs/denoise.py): PixelUnshuffle(2), conv 12→64, 6 residual "
-               "blocks at half resolution, conv 64→12, PixelShuffle(2); predicts the noise, output = input − noise. "
-               "Stride 2 (pad inputs to even sizes).",
+    "blocks at half resolution, conv 64→12, PixelShuffle(2); predicts the noise, output = input − noise. "
+    "Stride 2 (pad inputs to even sizes).",
 }
 DEGRADE = {
     "sr": "HR crops (192 px for ×4, 96 px for ×2; random flips/90° rotations; half of them taken from a window up to "
-          "2× larger and downscaled), LR = Pillow BICUBIC downscale (antialiased) — the benchmark protocol's "
-          "degradation. Loss: L1 on RGB.",
+    "2× larger and downscaled), LR = Pillow BICUBIC downscale (antialiased) — the benchmark protocol's "
+    "degradation. Loss: L1 on RGB.",
     "denoise": "96 px crops (flips/rotations, scale augmentation); degradations made on the fly: mild Gaussian blur "
-               "(p 0.15, σ 0.3–1 px), then Gaussian noise σ 0–55 (p 0.75, a fifth of it partly luminance-"
-               "correlated) or Poisson noise (p 0.15, 10–1000 photons at white), clipped, then JPEG quality 10–90 "
-               "(p 0.35) or 8-bit rounding. Target: the clean crop. Loss: L1 on RGB.",
+    "(p 0.15, σ 0.3–1 px), then Gaussian noise σ 0–55 (p 0.75, a fifth of it partly luminance-"
+    "correlated) or Poisson noise (p 0.15, 10–1000 photons at white), clipped, then JPEG quality 10–90 "
+    "(p 0.35) or 8-bit rounding. Target: the clean crop. Loss: L1 on RGB.",
 }
 
 
@@ -62,8 +68,9 @@ def _pkg_versions() -> dict[str, str]:
     out = {}
     for pkg in data.APT_PACKAGES:
         try:
-            v = subprocess.run(["dpkg-query", "-W", "-f=${Version}", pkg], capture_output=True, text=True,
-                               check=True).stdout.strip()
+            v = subprocess.run(
+                ["dpkg-query", "-W", "-f=${Version}", pkg], capture_output=True, text=True, check=True
+            ).stdout.strip()
         except (OSError, subprocess.CalledProcessError):
             v = "not installed"
         out[pkg] = v
@@ -77,8 +84,9 @@ def wallpaper_packages() -> str:
 
 def training_images_table() -> str:
     """Markdown rows (name | split | origin | sha256) of every training and validation photo."""
-    return "\n".join(f"| {s['name']} | {s['split']} | `{s['origin']}` | `{s['sha256']}` |"
-                     for s in data.training_manifest())
+    return "\n".join(
+        f"| {s['name']} | {s['split']} | `{s['origin']}` | `{s['sha256']}` |" for s in data.training_manifest()
+    )
 
 
 def log_facts(log: Path) -> dict[str, str]:
@@ -119,29 +127,37 @@ def training_stages(model_id: str, runs: Path) -> tuple[str, str]:
         total += float(f.get("minutes", 0) or 0)
         init = f", starting from `{r[r.index('--init') + 1].replace('{runs}', 'runs')}`" if "--init" in r else ""
         threads = r[r.index("--threads") + 1] if "--threads" in r else "1"
-        mix = (f", noise mix: Gaussian share {r[r.index('--gaussian-share') + 1]}, JPEG share "
-               f"{r[r.index('--jpeg-share') + 1]}" if "--gaussian-share" in r else "")
-        stages_md += (f"- Stage `{st}`{init}: Adam (β 0.9/0.99), learning rate {r[r.index('--lr') + 1]} with 100 "
-                      f"warm-up steps and a cosine decay to 1 % over {r[r.index('--minutes') + 1]} minutes of wall "
-                      f"clock, batch {r[r.index('--batch') + 1]}, patch {r[r.index('--patch') + 1]} px{mix}, "
-                      f"{threads} CPU thread(s). This run: "
-                      f"{f.get('steps', '?')} steps in {f.get('minutes', '?')} min (mean {f.get('it_s', '?')} it/s), "
-                      f"held-out validation {f.get('val_psnr', '?')} dB at the end ({VAL[RECIPES[STAGE[model_id]][0]]}).\n")
+        mix = (
+            f", noise mix: Gaussian share {r[r.index('--gaussian-share') + 1]}, JPEG share "
+            f"{r[r.index('--jpeg-share') + 1]}"
+            if "--gaussian-share" in r
+            else ""
+        )
+        stages_md += (
+            f"- Stage `{st}`{init}: Adam (β 0.9/0.99), learning rate {r[r.index('--lr') + 1]} with 100 "
+            f"warm-up steps and a cosine decay to 1 % over {r[r.index('--minutes') + 1]} minutes of wall "
+            f"clock, batch {r[r.index('--batch') + 1]}, patch {r[r.index('--patch') + 1]} px{mix}, "
+            f"{threads} CPU thread(s). This run: "
+            f"{f.get('steps', '?')} steps in {f.get('minutes', '?')} min (mean {f.get('it_s', '?')} it/s), "
+            f"held-out validation {f.get('val_psnr', '?')} dB at the end ({VAL[RECIPES[STAGE[model_id]][0]]}).\n"
+        )
         cmds.append(" ".join(["python -m llmvis_studio.training.train"] + command(st, Path("runs"), Path("models"))))
     stages_md += f"- Total training time: {total:.1f} min of wall clock."
     return stages_md, "\n".join(cmds)
 
 
-ROLE = {"sr": "Default upscaler for ×{scale} (faithful, PSNR-oriented); Real-ESRGAN x4plus stays available as the sharp "
-              "choice.",
-        "denoise": "Default denoiser (blind: Gaussian/Poisson noise up to σ≈50, JPEG quality 10–90, mild blur)."}
+ROLE = {
+    "sr": "Default upscaler for ×{scale} (faithful, PSNR-oriented); Real-ESRGAN x4plus stays available as the sharp "
+    "choice.",
+    "denoise": "Default denoiser (blind: Gaussian/Poisson noise up to σ≈50, JPEG quality 10–90, mild blur).",
+}
 PROTOCOL = {
     "sr": "PSNR-Y protocol: BT.601 Y (16–235), border shaved by the scale, LR = Pillow BICUBIC downscale of the HR "
-          "cropped to a multiple of the scale, output rounded to 8 bits, onnxruntime CPU. Bicubic with this protocol: "
-          "Set5 ×4 28.43, ×2 33.67 (published 28.42 / 33.66).",
+    "cropped to a multiple of the scale, output rounded to 8 bits, onnxruntime CPU. Bicubic with this protocol: "
+    "Set5 ×4 28.43, ×2 33.67 (published 28.42 / 33.66).",
     "denoise": "Denoise protocol: Set5 + Set14 colour images, AWGN σ 15/25/50 on the 0–255 scale, seeded, clipped to "
-               "[0, 1]; PSNR over RGB of the 8-bit output. CBM3D figures are published CBSD68 results (other images), "
-               "listed for reference only.",
+    "[0, 1]; PSNR over RGB of the 8-bit output. CBM3D figures are published CBSD68 results (other images), "
+    "listed for reference only.",
 }
 
 
@@ -152,12 +168,12 @@ def write_card(model_id: str, runs: Path, models: Path) -> Path:
     rows = training_images_table()
     pkgs = wallpaper_packages()
     metrics = "\n".join(f"| {k} | {json.dumps(v, ensure_ascii=False)} |" for k, v in entry.get("metrics", {}).items())
-    text = f"""# {entry['name']} — `{model_id}`
+    text = f"""# {entry["name"]} — `{model_id}`
 
-Task `{entry['task']}`, scale {entry['scale']}, stride {entry['stride']}. File `models/{entry['file']}`
-(sha256 `{entry['sha256']}`), one self-contained ONNX (opset 17), input `image`, output `output`, RGB float NCHW in
-[0, 1], dynamic height/width. Parameters: {entry['parameters']:,}. Licence: {entry['licence']}.
-{ROLE[kind].format(scale=entry['scale'])}
+Task `{entry["task"]}`, scale {entry["scale"]}, stride {entry["stride"]}. File `models/{entry["file"]}`
+(sha256 `{entry["sha256"]}`), one self-contained ONNX (opset 17), input `image`, output `output`, RGB float NCHW in
+[0, 1], dynamic height/width. Parameters: {entry["parameters"]:,}. Licence: {entry["licence"]}.
+{ROLE[kind].format(scale=entry["scale"])}
 
 ## Architecture
 {ARCH[stage]}
@@ -170,7 +186,7 @@ Task `{entry['task']}`, scale {entry['scale']}, stride {entry['stride']}. File `
   in the same wall-clock budget.
 
 ## Reproduce from scratch
-`{MAKE[model_id]}`, which runs (after `apt-get install -y {' '.join(data.APT_PACKAGES)}`):
+`{MAKE[model_id]}`, which runs (after `apt-get install -y {" ".join(data.APT_PACKAGES)}`):
 
 ```
 python -m llmvis_studio.training.recipes {MAKE_STAGES[MAKE[model_id].split()[-1]]} --fresh
@@ -182,7 +198,7 @@ i.e. for this model:
 {cmds}
 ```
 
-then `python benchmarks/{'sr' if kind == 'sr' else 'denoise'}_quality.py --update-manifest` and
+then `python benchmarks/{"sr" if kind == "sr" else "denoise"}_quality.py --update-manifest` and
 `python -m llmvis_studio.training.model_card {model_id}`. Training is time-budgeted, so a rerun gives a close but not
 bit-identical model.
 

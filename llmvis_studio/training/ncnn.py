@@ -5,6 +5,7 @@ that Real-ESRGAN's networks use. The `.bin` has no index — it is every layer's
 back in `.param` order — so a layer type we cannot size makes every later offset wrong; such a
 layer raises `NcnnFormatError` instead of producing garbage.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -20,11 +21,31 @@ TAG_INT8 = 0x000D4B38
 TAG_FP32 = 0
 
 # Layers that store nothing in the .bin (so they can be skipped while walking it).
-WEIGHTLESS_TYPES = frozenset({
-    "Input", "Split", "Concat", "Eltwise", "BinaryOp", "UnaryOp", "Interp", "ReLU", "Sigmoid",
-    "TanH", "Clip", "Crop", "Padding", "PixelShuffle", "Reshape", "Permute", "Flatten", "Noop",
-    "Softmax", "Pooling", "Dropout",
-})
+WEIGHTLESS_TYPES = frozenset(
+    {
+        "Input",
+        "Split",
+        "Concat",
+        "Eltwise",
+        "BinaryOp",
+        "UnaryOp",
+        "Interp",
+        "ReLU",
+        "Sigmoid",
+        "TanH",
+        "Clip",
+        "Crop",
+        "Padding",
+        "PixelShuffle",
+        "Reshape",
+        "Permute",
+        "Flatten",
+        "Noop",
+        "Softmax",
+        "Pooling",
+        "Dropout",
+    }
+)
 
 # ncnn's fused activation_type (Convolution param 9); LeakyReLU's slope is activation param 0.
 ACTIVATION_NONE = 0
@@ -96,8 +117,8 @@ def _parse_layer(tokens: list[str], line_number: int) -> NcnnLayer:
     blobs_end = 4 + n_bottom + n_top
     if len(tokens) < blobs_end:
         raise NcnnFormatError(f"ncnn .param line {line_number}: fewer blob names than declared")
-    bottoms = tuple(tokens[4:4 + n_bottom])
-    tops = tuple(tokens[4 + n_bottom:blobs_end])
+    bottoms = tuple(tokens[4 : 4 + n_bottom])
+    tops = tuple(tokens[4 + n_bottom : blobs_end])
     params = dict(_parse_param_entry(token, line_number) for token in tokens[blobs_end:])
     return NcnnLayer(layer_type, name, bottoms, tops, params)
 
@@ -115,8 +136,7 @@ def _parse_param_entry(token: str, line_number: int) -> tuple[int, ParamValue]:
     except ValueError as exc:
         raise NcnnFormatError(f"ncnn .param line {line_number}: bad parameter {token!r}") from exc
     if int(count_text) != len(values):
-        raise NcnnFormatError(
-            f"ncnn .param line {line_number}: array {token!r} declares {count_text} values")
+        raise NcnnFormatError(f"ncnn .param line {line_number}: array {token!r} declares {count_text} values")
     return ARRAY_KEY_BASE - key, values
 
 
@@ -141,8 +161,9 @@ class _BinReader:
         end = self.offset + size
         if end > len(self.data):
             raise NcnnFormatError(
-                f"ncnn .bin ends early while reading {what} (need {end} bytes, have {len(self.data)})")
-        chunk = self.data[self.offset:end]
+                f"ncnn .bin ends early while reading {what} (need {end} bytes, have {len(self.data)})"
+            )
+        chunk = self.data[self.offset : end]
         self.offset = end
         return chunk
 
@@ -154,7 +175,7 @@ class _BinReader:
         tag = int(np.frombuffer(self.take(4, what), dtype="<u4")[0])
         if tag == TAG_FP16:
             chunk = self.take(_align4(2 * count), what)  # fp16 data is padded to 4 bytes
-            return np.frombuffer(chunk[:2 * count], dtype="<f2").astype(np.float32)
+            return np.frombuffer(chunk[: 2 * count], dtype="<f2").astype(np.float32)
         if tag == TAG_FP32:
             return self.raw_fp32(count, what)
         if tag == TAG_INT8:
@@ -180,11 +201,13 @@ def read_weights(layers: list[NcnnLayer], data: bytes) -> dict[str, tuple[np.nda
         elif layer.type not in WEIGHTLESS_TYPES:
             raise NcnnFormatError(
                 f"ncnn layer {layer.name!r} has type {layer.type!r}, which this reader does not "
-                "handle; its weights (if any) cannot be located in the .bin")
+                "handle; its weights (if any) cannot be located in the .bin"
+            )
     if reader.offset != len(data):
         raise NcnnFormatError(
             f"ncnn .bin has {len(data) - reader.offset} bytes left after the last layer "
-            "(the .param and .bin do not match)")
+            "(the .param and .bin do not match)"
+        )
     return weights
 
 
@@ -201,8 +224,7 @@ def _read_convolution(reader: _BinReader, layer: NcnnLayer) -> tuple[np.ndarray,
 # ---------------------------------------------------------------- convolutions
 
 
-def convolutions(layers: list[NcnnLayer],
-                 weights: dict[str, tuple[np.ndarray, ...]]) -> list[NcnnConv]:
+def convolutions(layers: list[NcnnLayer], weights: dict[str, tuple[np.ndarray, ...]]) -> list[NcnnConv]:
     """The Convolution layers, in `.param` order, with weights shaped (out, in, kh, kw)."""
     return [_to_conv(layer, weights[layer.name]) for layer in layers if layer.type == "Convolution"]
 
@@ -218,8 +240,7 @@ def _to_conv(layer: NcnnLayer, blobs: tuple[np.ndarray, ...]) -> NcnnConv:
     kh = int(p(11, kw))
     flat = blobs[0]
     if out_ch <= 0 or kh <= 0 or kw <= 0 or flat.size % (out_ch * kh * kw):
-        raise NcnnFormatError(
-            f"Convolution {layer.name!r}: {flat.size} weights do not fit {out_ch}x?x{kh}x{kw}")
+        raise NcnnFormatError(f"Convolution {layer.name!r}: {flat.size} weights do not fit {out_ch}x?x{kh}x{kw}")
     pad_w = int(p(4, 0))
     pad_h = int(p(14, pad_w))
     if pad_w < 0 or p(15, pad_w) != pad_w or p(16, pad_h) != pad_h:

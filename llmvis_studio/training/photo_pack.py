@@ -5,6 +5,7 @@ Licences (see ../shared/training/README.md): BSDS500 — Corel images distribute
 Kodak24 — released by Eastman Kodak for unrestricted use; Wikimedia — per file in photos/wikimedia/SOURCES.md
 (mostly CC-BY / CC-BY-SA / public domain, attribution required). ../shared/benchmarks is never read here.
 """
+
 from __future__ import annotations
 
 import os

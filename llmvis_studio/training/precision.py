@@ -8,6 +8,7 @@ The probe must not change the model: it runs forward + backward and the caller's
 (no optimiser step). Probes run on a small batch (PROBE_BATCH samples), and a bf16 probe that is already far slower
 than fp32 on its first step stops there, so an AVX2 machine spends about one slow small-batch step on finding out.
 """
+
 from __future__ import annotations
 
 import time
@@ -57,8 +58,9 @@ def measure(probe: Callable[[bool], None], steps: int = 2) -> dict[str, float]:
 PROBE_BATCH = 4  # samples per probe step: enough to time the kernels, an eighth of a usual batch's cost
 
 
-def choose_precision(requested: str, probe: Callable[[bool], None], log: Callable[[str], None] = print,
-                     device_type: str = "cpu") -> bool:
+def choose_precision(
+    requested: str, probe: Callable[[bool], None], log: Callable[[str], None] = print, device_type: str = "cpu"
+) -> bool:
     """Whether to train in bf16 autocast. `requested` is auto|fp32|bf16; auto times `probe` both ways.
 
     On CUDA the callers use their own autocast policy; this function only decides for the CPU.
@@ -71,15 +73,22 @@ def choose_precision(requested: str, probe: Callable[[bool], None], log: Callabl
         return use
     timing = measure(probe)
     use = timing["bf16"] * BF16_MARGIN < timing["fp32"]
-    log(f"precision {'bf16' if use else 'fp32'} (auto: fp32 {timing['fp32'] * 1000:.0f} ms/step, "
-        f"bf16 {timing['bf16'] * 1000:.0f} ms/step on {torch.backends.cpu.get_cpu_capability()})")
+    log(
+        f"precision {'bf16' if use else 'fp32'} (auto: fp32 {timing['fp32'] * 1000:.0f} ms/step, "
+        f"bf16 {timing['bf16'] * 1000:.0f} ms/step on {torch.backends.cpu.get_cpu_capability()})"
+    )
     return use
 
 
 def add_precision_argument(parser) -> None:
     """--precision auto|fp32|bf16 (and the older --bf16/--no-bf16 as aliases for bf16/fp32)."""
-    parser.add_argument("--precision", choices=CHOICES, default="auto",
-                        help="training precision: auto times a few steps in fp32 and bf16 and keeps the faster")
+    parser.add_argument(
+        "--precision",
+        choices=CHOICES,
+        default="auto",
+        help="training precision: auto times a few steps in fp32 and bf16 and keeps the faster",
+    )
     parser.add_argument("--bf16", dest="precision", action="store_const", const="bf16", help="same as --precision bf16")
-    parser.add_argument("--no-bf16", dest="precision", action="store_const", const="fp32",
-                        help="same as --precision fp32")
+    parser.add_argument(
+        "--no-bf16", dest="precision", action="store_const", const="fp32", help="same as --precision fp32"
+    )

@@ -16,6 +16,7 @@ Labels are the pixels where the damaged scan differs from the clean print scanne
 MIN_CHANGE (a light crack over white sky, or one blurred away, is not labelled: teaching the net to mark what it
 cannot see makes false positives elsewhere).
 """
+
 from __future__ import annotations
 
 import math
@@ -29,6 +30,7 @@ LUMA = np.array([0.299, 0.587, 0.114], np.float32)
 
 # ----------------------------------------------------------------------------------------------------------------
 # old-print looks
+
 
 def paper_colour(rng: np.random.Generator) -> np.ndarray:
     """The paper base that shows where the emulsion is gone: off-white, slightly yellow or grey."""
@@ -74,6 +76,7 @@ def old_print_look(rng: np.random.Generator, rgb_u8: np.ndarray) -> tuple[np.nda
 # ----------------------------------------------------------------------------------------------------------------
 # shapes (float alpha maps 0..1)
 
+
 def smooth_noise(rng: np.random.Generator, h: int, w: int, scale: float) -> np.ndarray:
     """Smooth noise in about [-1, 1] with features about `scale` px across."""
     sh, sw = max(2, int(h / scale) + 2), max(2, int(w / scale) + 2)
@@ -105,7 +108,7 @@ def voronoi_cracks(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
     """A fracture network: edges of random Voronoi cells (some cells merged away, so it branches and ends),
     jagged by a displacement field. Returns a 1 px skeleton (float 0/1)."""
     cell = float(rng.uniform(18, 90))
-    n = max(3, int(h * w / cell ** 2))
+    n = max(3, int(h * w / cell**2))
     seeds = np.full((h, w), 255, np.uint8)
     ys, xs = rng.integers(0, h, n), rng.integers(0, w, n)
     seeds[ys, xs] = 0
@@ -120,8 +123,9 @@ def voronoi_cracks(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
     return _jagged(rng, edge.astype(np.float32), float(rng.uniform(1.0, 4.0)))
 
 
-def branching_walk(rng: np.random.Generator, h: int, w: int, start=None, angle=None, depth: int = 0,
-                   out: np.ndarray | None = None) -> np.ndarray:
+def branching_walk(
+    rng: np.random.Generator, h: int, w: int, start=None, angle=None, depth: int = 0, out: np.ndarray | None = None
+) -> np.ndarray:
     """A crack that runs in nearly straight short segments with sharp kinks and sometimes splits (each branch
     shorter). Real emulsion cracks are brittle fractures: straight-ish runs and angular turns, not curly worms."""
     if out is None:
@@ -195,8 +199,14 @@ def hair(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
         a += rng.normal(0, curl)
         x, y = x + 3 * math.cos(a), y + 3 * math.sin(a)
         pts.append((x, y))
-    cv2.polylines(out, [np.round(np.array(pts)).astype(np.int32).reshape(-1, 1, 2)], False, 1.0,
-                  int(rng.integers(1, 3)), cv2.LINE_AA)
+    cv2.polylines(
+        out,
+        [np.round(np.array(pts)).astype(np.int32).reshape(-1, 1, 2)],
+        False,
+        1.0,
+        int(rng.integers(1, 3)),
+        cv2.LINE_AA,
+    )
     return out
 
 
@@ -210,6 +220,7 @@ def dust(rng: np.random.Generator, h: int, w: int, count: int) -> np.ndarray:
 
 # ----------------------------------------------------------------------------------------------------------------
 # painting the damage
+
 
 def _light_colour(rng: np.random.Generator, paper: np.ndarray, h: int, w: int) -> np.ndarray:
     """Paper base with a little texture (bare paper is never perfectly flat)."""
@@ -239,17 +250,19 @@ def _crack_alpha(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
     else:  # cracks following a crease line
         line, _ = crease_line(rng, h, w)
         skel = np.clip(_jagged(rng, line, float(rng.uniform(1, 3))) * 2, 0, 1)
-        skel *= (smooth_noise(rng, h, w, float(rng.uniform(10, 40))) > -0.4)
+        skel *= smooth_noise(rng, h, w, float(rng.uniform(10, 40))) > -0.4
     skel = _jagged(rng, (skel > 0.3).astype(np.float32), float(rng.uniform(0.0, 0.8)))  # fine-scale raggedness
     wide = rng.random() < 0.2
-    alpha = widen(rng, (skel > 0.3).astype(np.float32), 1.0,
-                  float(rng.uniform(2.5, 6) if wide else rng.uniform(1.2, 2.5)))
+    alpha = widen(
+        rng, (skel > 0.3).astype(np.float32), 1.0, float(rng.uniform(2.5, 6) if wide else rng.uniform(1.2, 2.5))
+    )
     # the emulsion is not gone evenly along a crack: some stretches are only partly lifted
     return alpha * (0.75 + 0.25 * smooth_noise(rng, h, w, float(rng.uniform(8, 30))))
 
 
-def add_print_damage(rng: np.random.Generator, img: np.ndarray, paper: np.ndarray,
-                     amount: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+def add_print_damage(
+    rng: np.random.Generator, img: np.ndarray, paper: np.ndarray, amount: float = 1.0
+) -> tuple[np.ndarray, np.ndarray]:
     """Damage a float H×W×3 print. Returns (damaged float32, uint8 label 255 = visibly changed by damage).
     `amount` scales how many defects are drawn (0 = none)."""
     h, w = img.shape[:2]
@@ -299,6 +312,7 @@ def add_print_damage(rng: np.random.Generator, img: np.ndarray, paper: np.ndarra
 # ----------------------------------------------------------------------------------------------------------------
 # the scan
 
+
 def scan(rng: np.random.Generator, img: np.ndarray, jpeg: bool = True) -> np.ndarray:
     """Scanner and print texture, applied over the damage: blur, grain or halftone, noise, 8-bit, sometimes JPEG.
     jpeg=False skips the JPEG step but draws the same random numbers (scan_pair's label view)."""
@@ -333,8 +347,9 @@ def scan(rng: np.random.Generator, img: np.ndarray, jpeg: bool = True) -> np.nda
     return (np.round(out * 255) / 255).astype(np.float32)
 
 
-def scan_pair(rng: np.random.Generator, clean: np.ndarray, damaged: np.ndarray,
-              support: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def scan_pair(
+    rng: np.random.Generator, clean: np.ndarray, damaged: np.ndarray, support: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Scan the clean and the damaged print with the very same texture (same seed: same blur, grain, halftone, JPEG)
     → (clean scan, damaged scan, label). The label is what the damage visibly changed AFTER the scan: the pixels where
     the two scans (before JPEG) differ by at least MIN_CHANGE, near where damage was drawn (`support`, grown by the blur). A crack
@@ -343,22 +358,24 @@ def scan_pair(rng: np.random.Generator, clean: np.ndarray, damaged: np.ndarray,
     clean_scan = scan(np.random.default_rng(seed), clean)
     damaged_scan = scan(np.random.default_rng(seed), damaged)
     # the change is measured without the JPEG step: its block noise would turn a faint mark into scattered labels
-    change = np.abs(scan(np.random.default_rng(seed), damaged, jpeg=False)
-                    - scan(np.random.default_rng(seed), clean, jpeg=False)).max(axis=2)
+    change = np.abs(
+        scan(np.random.default_rng(seed), damaged, jpeg=False) - scan(np.random.default_rng(seed), clean, jpeg=False)
+    ).max(axis=2)
     near = cv2.dilate(support, np.ones((3, 3), np.uint8)) > 0
     label = (near & (change >= MIN_CHANGE)).astype(np.uint8) * 255
     return clean_scan, damaged_scan, label
 
 
-def make_sample(rng: np.random.Generator, photo_u8: np.ndarray, size: int,
-                clean_share: float = 0.15) -> tuple[np.ndarray, np.ndarray]:
+def make_sample(
+    rng: np.random.Generator, photo_u8: np.ndarray, size: int, clean_share: float = 0.15
+) -> tuple[np.ndarray, np.ndarray]:
     """A random size×size crop of a photo (at a random scale) as a damaged, scanned old print:
     (float32 H×W×3 0..1, uint8 label 255 = damage visible after the scan). `clean_share` of the samples carry no
     damage at all."""
     h, w = photo_u8.shape[:2]
     src = int(min(h, w, size * rng.uniform(1.0, 2.5)))
     y, x = int(rng.integers(0, h - src + 1)), int(rng.integers(0, w - src + 1))
-    crop = photo_u8[y:y + src, x:x + src]
+    crop = photo_u8[y : y + src, x : x + src]
     if src != size:
         crop = cv2.resize(crop, (size, size), interpolation=cv2.INTER_AREA)
     look, paper = old_print_look(rng, crop)

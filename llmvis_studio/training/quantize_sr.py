@@ -9,6 +9,7 @@ residual that becomes the picture) stay fp32: quantising them cost 0.35 dB on he
 costs about 0.01 dB. Calibration crops come from the training photos (../shared/training), never the benchmarks.
 Multiplications by the residual scale 1.0 are dropped first (exact) so each conv's output feeds its Add directly.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -51,15 +52,18 @@ def calibration_inputs(photos: list[Path], scale: int, seed: int = 0) -> list[np
         if min(h, w) < CROP:
             continue
         y, x = int(rng.integers(0, h - CROP + 1)), int(rng.integers(0, w - CROP + 1))
-        lr = Image.fromarray(photo[y:y + CROP, x:x + CROP]).resize((CROP // scale,) * 2, Image.BICUBIC)
+        lr = Image.fromarray(photo[y : y + CROP, x : x + CROP]).resize((CROP // scale,) * 2, Image.BICUBIC)
         inputs.append((np.asarray(lr, np.float32) / 255.0).transpose(2, 0, 1)[None].copy())
     return inputs
 
 
 def drop_unit_multiplications(model: onnx.ModelProto) -> int:
     """Remove `Mul(x, 1.0)` nodes (the exported residual scale); returns how many."""
-    constants = {n.output[0]: numpy_helper.to_array(n.attribute[0].t) for n in model.graph.node
-                 if n.op_type == "Constant" and n.attribute and n.attribute[0].t is not None}
+    constants = {
+        n.output[0]: numpy_helper.to_array(n.attribute[0].t)
+        for n in model.graph.node
+        if n.op_type == "Constant" and n.attribute and n.attribute[0].t is not None
+    }
     constants.update({i.name: numpy_helper.to_array(i) for i in model.graph.initializer})
     renamed: dict[str, str] = {}
     kept = []
@@ -105,35 +109,51 @@ def quantize(source: Path, target: Path, inputs: list[np.ndarray]) -> None:
         plain, prepared = Path(tmp) / "plain.onnx", Path(tmp) / "prepared.onnx"
         onnx.save(model, str(plain))
         quant_pre_process(str(plain), str(prepared), skip_symbolic_shape=True)
-        quantize_static(str(prepared), str(target), _Reader(model.graph.input[0].name, inputs),
-                        quant_format=QuantFormat.QDQ, per_channel=True, activation_type=QuantType.QUInt8,
-                        weight_type=QuantType.QInt8, calibrate_method=CalibrationMethod.Percentile,
-                        nodes_to_exclude=[convs[0], convs[-1]],
-                        extra_options={"CalibPercentile": 99.999, "WeightSymmetric": True})
+        quantize_static(
+            str(prepared),
+            str(target),
+            _Reader(model.graph.input[0].name, inputs),
+            quant_format=QuantFormat.QDQ,
+            per_channel=True,
+            activation_type=QuantType.QUInt8,
+            weight_type=QuantType.QInt8,
+            calibrate_method=CalibrationMethod.Percentile,
+            nodes_to_exclude=[convs[0], convs[-1]],
+            extra_options={"CalibPercentile": 99.999, "WeightSymmetric": True},
+        )
 
 
 def int8_entry(source_entry: dict, target: Path, calibration_count: int) -> dict:
     entry = json.loads(json.dumps(source_entry))  # a deep copy: same task, I/O, scale, tiling
     source_id = source_entry["id"]
-    entry.update({
-        "id": f"{source_id}-int8", "name": source_entry["name"].replace("(", "(int8, ", 1),
-        "file": target.name, "sha256": sha256_of(target), "default": True,
-        "source": f"int8 QDQ quantisation of {source_id} (trained here), calibrated on {calibration_count} "
-                  "crops of the training photos (llmvis_studio.training.quantize_sr)",
-        "reproduce": "make models-sr-int8",
-        "quantised_from": source_id,
-        "metrics": {"calibration_crops": calibration_count},
-    })
+    entry.update(
+        {
+            "id": f"{source_id}-int8",
+            "name": source_entry["name"].replace("(", "(int8, ", 1),
+            "file": target.name,
+            "sha256": sha256_of(target),
+            "default": True,
+            "source": f"int8 QDQ quantisation of {source_id} (trained here), calibrated on {calibration_count} "
+            "crops of the training photos (llmvis_studio.training.quantize_sr)",
+            "reproduce": "make models-sr-int8",
+            "quantised_from": source_id,
+            "metrics": {"calibration_crops": calibration_count},
+        }
+    )
     return entry
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m llmvis_studio.training.quantize_sr", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m llmvis_studio.training.quantize_sr",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--source", default="sr-compact-x4", help="manifest id of the fp32 net")
     parser.add_argument("--models", default="models")
-    parser.add_argument("--photos", default=str(Path(__file__).resolve().parents[2].parent / "shared" / "training"
-                                                / "photos"))
+    parser.add_argument(
+        "--photos", default=str(Path(__file__).resolve().parents[2].parent / "shared" / "training" / "photos")
+    )
     args = parser.parse_args(argv)
     models = Path(args.models)
     manifest = json.loads((models / "manifest.json").read_text())

@@ -11,6 +11,7 @@ Scores (8-bit RGB output vs the original photo):
 - seam ratio: median gradient magnitude on the band straddling the hole's edge (2 px each side) divided by the ring's
   median; for reference the same ratio is computed on the original photo (a seam-free fill would score about that).
 """
+
 from __future__ import annotations
 
 import math
@@ -92,11 +93,14 @@ def _bands(hole: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 def scores(out: np.ndarray, truth: np.ndarray, hole: np.ndarray) -> dict[str, float]:
     d = out[hole].astype(np.float64) - truth[hole].astype(np.float64)
-    psnr = 10 * math.log10(255.0 ** 2 / max(float(np.mean(d ** 2)), 1e-12))
+    psnr = 10 * math.log10(255.0**2 / max(float(np.mean(d**2)), 1e-12))
     inner, ring, seam = _bands(hole)
     g = _gradient(out)
     g_truth = _gradient(truth)
     ring_mean = max(float(g[ring].mean()), 1e-6)
-    return {"psnr": psnr, "texture": float(g[inner].mean()) / ring_mean,
-            "seam": float(np.median(g[seam])) / max(float(np.median(g[ring])), 1e-6),
-            "seam_original": float(np.median(g_truth[seam])) / max(float(np.median(g_truth[ring])), 1e-6)}
+    return {
+        "psnr": psnr,
+        "texture": float(g[inner].mean()) / ring_mean,
+        "seam": float(np.median(g[seam])) / max(float(np.median(g[ring])), 1e-6),
+        "seam_original": float(np.median(g_truth[seam])) / max(float(np.median(g_truth[ring])), 1e-6),
+    }

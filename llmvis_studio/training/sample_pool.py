@@ -1,5 +1,6 @@
 """A ring buffer of training samples filled by a background thread (making a sample, e.g. an OpenCV fill or a
 synthetic print defect, costs more than a training step uses it); batches re-use samples under random D4 transforms."""
+
 from __future__ import annotations
 
 import threading

@@ -8,6 +8,7 @@ photos as they are (matplotlib's grace_hopper.jpg, an old portrait saved as a JP
 greyscale photo; scikit-image's `astronaut`, a 1984 NASA scan), and two held-out training-pack photos (never trained
 on) given a seeded old-print look (degrade.old_print: faded, soft, grainy, JPEG'd).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -40,13 +41,17 @@ def real_inputs() -> list[tuple[str, np.ndarray]]:
     with Image.open(matplotlib.cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)) as im:
         hopper = np.asarray(im.convert("RGB"))
     camera = np.repeat(skimage.data.camera()[..., None], 3, axis=2)
-    out = [("grace_hopper.jpg (real JPEG)", hopper[150:150 + CROP, 200:200 + CROP]),
-           ("skimage camera (real, grey)", camera[60:60 + CROP, 200:200 + CROP]),
-           ("skimage astronaut (1984 scan)", skimage.data.astronaut()[40:40 + CROP, 180:180 + CROP])]
+    out = [
+        ("grace_hopper.jpg (real JPEG)", hopper[150 : 150 + CROP, 200 : 200 + CROP]),
+        ("skimage camera (real, grey)", camera[60 : 60 + CROP, 200 : 200 + CROP]),
+        ("skimage astronaut (1984 scan)", skimage.data.astronaut()[40 : 40 + CROP, 180 : 180 + CROP]),
+    ]
     held = dict(photo_pack.load_pack("held-out"))
     for name, (y, x) in (("kodak24/kodim23", (24, 60)), ("wikimedia/047", (60, 100))):
         lr = degrade.old_print(held[name], 4, seed=3)
-        out.append((f"{name} old-print look (held out)", np.rint(lr[y:y + CROP, x:x + CROP] * 255).astype(np.uint8)))
+        out.append(
+            (f"{name} old-print look (held out)", np.rint(lr[y : y + CROP, x : x + CROP] * 255).astype(np.uint8))
+        )
     return out
 
 
@@ -69,9 +74,12 @@ def sheet(models: Path, with_realesrgan: bool) -> tuple[Image.Image, list[str]]:
     rows, labels = [], []
     for label, lr in real_inputs():
         big = (CROP * 4, CROP * 4)
-        tiles = [cv2.resize(lr, big, interpolation=cv2.INTER_NEAREST),
-                 np.asarray(Image.fromarray(lr).resize(big, Image.BICUBIC)),
-                 upscale(models, "sr-compact-x4", lr), upscale(models, "sr-scan-x4", lr)]
+        tiles = [
+            cv2.resize(lr, big, interpolation=cv2.INTER_NEAREST),
+            np.asarray(Image.fromarray(lr).resize(big, Image.BICUBIC)),
+            upscale(models, "sr-compact-x4", lr),
+            upscale(models, "sr-scan-x4", lr),
+        ]
         if with_realesrgan:
             tiles.append(upscale(models, "realesrgan-x4plus", lr))
         rows.append(np.concatenate([np.pad(t, ((0, 4), (0, 4), (0, 0)), constant_values=255) for t in tiles], 1))
@@ -81,50 +89,78 @@ def sheet(models: Path, with_realesrgan: bool) -> tuple[Image.Image, list[str]]:
 
 def card_text(models: Path, runs: Path, columns: list[str], rows: list[str]) -> str:
     entries = {e["id"]: e for e in json.loads((models / "manifest.json").read_text())["models"]}
-    lines = ["# Scan / photo (realistic) upscaler — `sr-scan-x4`" + (", `sr-scan-x2`" if "sr-scan-x2" in entries else ""),
-             "", "Compact GAN super-resolution for real scans and old or low-quality photos: the faithful compact net",
-             "(CompactSR, 64 channels, 8 residual blocks, the same architecture and speed as `sr-compact-x4`) fine-tuned",
-             "on realistic degradations. Offered next to the faithful model as “Scan / photo (realistic)” (editor model",
-             "list; CLI `llmvis-studio upscale in.jpg out.png --model sr-scan-x4`). Not the default: on clean input the",
-             "faithful model is more accurate.", "",
-             "## Training", "- Start: `sr-compact-x{s}` weights (read from its ONNX file).",
-             "- Degradations (llmvis_studio/training/degrade.py), Real-ESRGAN recipe, second order: anisotropic Gaussian "
-             "blur, scanner softness (1-D box), random resize, Gaussian/Poisson noise (colour or grey), JPEG q30–95, "
-             "halftone print screens (CMYK 15/75/0/45° or black, 10 %), and 25 % plain bicubic to stay faithful.",
-             "- Loss: L1 + 0.5 × detail (Laplacian pyramid + gradient L1: no pretrained VGG offline) + 0.01 × "
-             "non-saturating GAN loss from a spectral-norm patch discriminator (576 K parameters, training only).",
-             "- Data: `../shared/training/photos` — BSDS500 train+test (400; Corel images distributed for research by "
-             "UC Berkeley: check the terms before a commercial release of these weights), Kodak24 (Eastman Kodak, "
-             "unrestricted), 49 Wikimedia Commons photos (licences and attribution per file in "
-             "`../shared/training/photos/wikimedia/SOURCES.md`). Held out (never trained on): "
-             + ", ".join(photo_pack.HELD_OUT) + ". Set5/Set14 are never trained or tuned on.",
-             "- Hardware: AMD EPYC, 2 cores with AVX2 only, shared with other jobs during the run; fp32 (chosen by "
-             "timing: bf16 autocast is several times slower on AVX2).", ""]
+    lines = [
+        "# Scan / photo (realistic) upscaler — `sr-scan-x4`" + (", `sr-scan-x2`" if "sr-scan-x2" in entries else ""),
+        "",
+        "Compact GAN super-resolution for real scans and old or low-quality photos: the faithful compact net",
+        "(CompactSR, 64 channels, 8 residual blocks, the same architecture and speed as `sr-compact-x4`) fine-tuned",
+        "on realistic degradations. Offered next to the faithful model as “Scan / photo (realistic)” (editor model",
+        "list; CLI `llmvis-studio upscale in.jpg out.png --model sr-scan-x4`). Not the default: on clean input the",
+        "faithful model is more accurate.",
+        "",
+        "## Training",
+        "- Start: `sr-compact-x{s}` weights (read from its ONNX file).",
+        "- Degradations (llmvis_studio/training/degrade.py), Real-ESRGAN recipe, second order: anisotropic Gaussian "
+        "blur, scanner softness (1-D box), random resize, Gaussian/Poisson noise (colour or grey), JPEG q30–95, "
+        "halftone print screens (CMYK 15/75/0/45° or black, 10 %), and 25 % plain bicubic to stay faithful.",
+        "- Loss: L1 + 0.5 × detail (Laplacian pyramid + gradient L1: no pretrained VGG offline) + 0.01 × "
+        "non-saturating GAN loss from a spectral-norm patch discriminator (576 K parameters, training only).",
+        "- Data: `../shared/training/photos` — BSDS500 train+test (400; Corel images distributed for research by "
+        "UC Berkeley: check the terms before a commercial release of these weights), Kodak24 (Eastman Kodak, "
+        "unrestricted), 49 Wikimedia Commons photos (licences and attribution per file in "
+        "`../shared/training/photos/wikimedia/SOURCES.md`). Held out (never trained on): "
+        + ", ".join(photo_pack.HELD_OUT)
+        + ". Set5/Set14 are never trained or tuned on.",
+        "- Hardware: AMD EPYC, 2 cores with AVX2 only, shared with other jobs during the run; fp32 (chosen by "
+        "timing: bf16 autocast is several times slower on AVX2).",
+        "",
+    ]
     for mid in ("sr-scan-x4", "sr-scan-x2"):
         if mid not in entries:
             continue
         e = entries[mid]
-        lines += [f"## `{mid}`", f"File `models/{e['file']}` (sha256 `{e['sha256']}`), {e['parameters']:,} parameters, "
-                  f"scale {e['scale']}. Reproduce: `make models-scan-sr`.", "", "| metric | value |", "|---|---|"]
+        lines += [
+            f"## `{mid}`",
+            f"File `models/{e['file']}` (sha256 `{e['sha256']}`), {e['parameters']:,} parameters, "
+            f"scale {e['scale']}. Reproduce: `make models-scan-sr`.",
+            "",
+            "| metric | value |",
+            "|---|---|",
+        ]
         lines += [f"| {k} | {json.dumps(v)} |" for k, v in e.get("metrics", {}).items()]
         log = runs / mid.replace("sr-", "") / "train.log"
         if log.is_file():
             text = log.read_text().splitlines()
-            runs_args = [json.loads(ln.split("scan-sr ", 1)[1].rsplit(" params=", 1)[0]) for ln in text if " scan-sr {" in ln]
+            runs_args = [
+                json.loads(ln.split("scan-sr ", 1)[1].rsplit(" params=", 1)[0]) for ln in text if " scan-sr {" in ln
+            ]
             if runs_args:
                 a = runs_args[-1]
-                lines += ["", f"Run: batch {a['batch']}, HR patch {a['patch']} px, lr {a['lr']} (cosine to 10 %), "
-                          f"{a['threads']} torch thread(s), {len(runs_args)} start(s)/resume(s); see the metrics for steps "
-                          "and minutes."]
+                lines += [
+                    "",
+                    f"Run: batch {a['batch']}, HR patch {a['patch']} px, lr {a['lr']} (cosine to 10 %), "
+                    f"{a['threads']} torch thread(s), {len(runs_args)} start(s)/resume(s); see the metrics for steps "
+                    "and minutes.",
+                ]
             vals = [ln for ln in text if "val psnr_y" in ln]
             tail = vals[:1] + vals[1:][-5:]  # the faithful start, then the end of the run
-            lines += ["", "Validation during training (PSNR-Y, held-out crops; bicubic input / realistic input):", "```",
-                      *tail, "```"]
+            lines += [
+                "",
+                "Validation during training (PSNR-Y, held-out crops; bicubic input / realistic input):",
+                "```",
+                *tail,
+                "```",
+            ]
         lines.append("")
     lines += [LIMITATIONS]
-    lines += ["## Before / after (models/cards/sr-scan-x4-sheet.png)",
-              "Columns: " + " | ".join(columns) + ".", "Rows: " + "; ".join(rows) + ".", "",
-              "![sheet](sr-scan-x4-sheet.png)", ""]
+    lines += [
+        "## Before / after (models/cards/sr-scan-x4-sheet.png)",
+        "Columns: " + " | ".join(columns) + ".",
+        "Rows: " + "; ".join(rows) + ".",
+        "",
+        "![sheet](sr-scan-x4-sheet.png)",
+        "",
+    ]
     return "\n".join(lines)
 
 
@@ -135,11 +171,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-realesrgan", action="store_true", help="leave the slow realesrgan-x4plus column out")
     a = p.parse_args(argv)
     image, labels = sheet(a.models, not a.no_realesrgan)
-    columns = labels[:5 if not a.no_realesrgan else 4]
+    columns = labels[: 5 if not a.no_realesrgan else 4]
     cards = a.models / "cards"
     cards.mkdir(parents=True, exist_ok=True)
     image.save(cards / "sr-scan-x4-sheet.png", optimize=True)
-    (cards / "sr-scan-x4.md").write_text(card_text(a.models, a.runs, columns, labels[len(columns):]), encoding="utf-8")
+    (cards / "sr-scan-x4.md").write_text(card_text(a.models, a.runs, columns, labels[len(columns) :]), encoding="utf-8")
     print(f"wrote {cards / 'sr-scan-x4.md'} and {cards / 'sr-scan-x4-sheet.png'}")
     return 0
 

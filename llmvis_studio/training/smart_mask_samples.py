@@ -7,6 +7,7 @@ larger sizes onto strongly blurred Kodak photos, where the reference is exactly 
 Text: captions and date stamps rendered onto Wikimedia training photos;
 the reference is the text layer's own coverage, and the clean photo is kept for the hole PSNR.
 """
+
 from __future__ import annotations
 
 import os
@@ -70,12 +71,12 @@ def _drop_specks(mask: np.ndarray, min_area: int) -> np.ndarray:
     return np.isin(labels, keep)
 
 
-def composite(subject: SubjectSample, background: np.ndarray, scale: float, at: tuple[float, float],
-              name: str) -> SubjectSample:
+def composite(
+    subject: SubjectSample, background: np.ndarray, scale: float, at: tuple[float, float], name: str
+) -> SubjectSample:
     """The subject (its reference as a 1-px soft alpha) pasted, scaled, onto a blurred background."""
     image = cv2.resize(subject.image, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
-    alpha = cv2.resize(subject.reference.astype(np.float32), None, fx=scale, fy=scale,
-                       interpolation=cv2.INTER_LINEAR)
+    alpha = cv2.resize(subject.reference.astype(np.float32), None, fx=scale, fy=scale, interpolation=cv2.INTER_LINEAR)
     height, width = background.shape[:2]
     canvas = cv2.GaussianBlur(background, (0, 0), 40).astype(np.float32)  # no rival subject left in it
     top = int(at[1] * (height - image.shape[0]))
@@ -92,13 +93,18 @@ def subject_samples() -> list[SubjectSample]:
     backdrop or portrait-mode look), one of them mirrored. BSDS frames carry a dark 1–2 px border: cropped."""
     eagle_image = np.ascontiguousarray(_read(PHOTOS / "bsds500" / "train-135069.jpg")[4:-4, 4:-4])
     eagle = SubjectSample("eagle-sky", eagle_image, sky_reference(eagle_image))
-    mirrored = SubjectSample("eagle-mirrored", np.ascontiguousarray(eagle.image[:, ::-1]),
-                             np.ascontiguousarray(eagle.reference[:, ::-1]))
-    backdrops = [cv2.resize(_read(PHOTOS / "kodak24" / name), None, fx=2, fy=2, interpolation=cv2.INTER_CUBIC)
-                 for name in ("kodim14.png", "kodim23.png")]  # 1536×1024
-    return [eagle,
-            composite(eagle, backdrops[0], 2.5, (0.5, 0.4), "eagle-on-blur"),
-            composite(mirrored, backdrops[1], 1.8, (0.2, 0.8), "eagle-mirrored-on-blur")]
+    mirrored = SubjectSample(
+        "eagle-mirrored", np.ascontiguousarray(eagle.image[:, ::-1]), np.ascontiguousarray(eagle.reference[:, ::-1])
+    )
+    backdrops = [
+        cv2.resize(_read(PHOTOS / "kodak24" / name), None, fx=2, fy=2, interpolation=cv2.INTER_CUBIC)
+        for name in ("kodim14.png", "kodim23.png")
+    ]  # 1536×1024
+    return [
+        eagle,
+        composite(eagle, backdrops[0], 2.5, (0.5, 0.4), "eagle-on-blur"),
+        composite(mirrored, backdrops[1], 1.8, (0.2, 0.8), "eagle-mirrored-on-blur"),
+    ]
 
 
 # ---------------------------------------------------------------- text
@@ -112,8 +118,14 @@ def _pil_text(shape: tuple[int, int], text: str, at: tuple[int, int], size: int)
     return np.asarray(layer, dtype=np.float32) / 255.0
 
 
-def _cv_text(shape: tuple[int, int], text: str, at: tuple[int, int], scale: float, thickness: int,
-             font: int = cv2.FONT_HERSHEY_SIMPLEX) -> np.ndarray:
+def _cv_text(
+    shape: tuple[int, int],
+    text: str,
+    at: tuple[int, int],
+    scale: float,
+    thickness: int,
+    font: int = cv2.FONT_HERSHEY_SIMPLEX,
+) -> np.ndarray:
     layer = np.zeros(shape, np.uint8)
     cv2.putText(layer, text, at, font, scale, 255, thickness, cv2.LINE_AA)
     return layer.astype(np.float32) / 255.0
@@ -134,18 +146,38 @@ def text_samples(scale: Optional[float] = None) -> list[TextSample]:
     samples = []
     tiger = _read(wiki / "001.png")
     h, w = tiger.shape[:2]
-    samples.append(render_text(tiger, [
-        (_pil_text((h, w), "Summer holiday at the lake, 1998", (40, h - 90), 34), (255, 255, 255)),
-        (_cv_text((h, w), "'98 7 14", (w - 260, h - 40), 1.3, 3), (255, 140, 30))], "caption+datestamp"))
+    samples.append(
+        render_text(
+            tiger,
+            [
+                (_pil_text((h, w), "Summer holiday at the lake, 1998", (40, h - 90), 34), (255, 255, 255)),
+                (_cv_text((h, w), "'98 7 14", (w - 260, h - 40), 1.3, 3), (255, 140, 30)),
+            ],
+            "caption+datestamp",
+        )
+    )
     city = _read(wiki / "020.png")
     h, w = city.shape[:2]
-    samples.append(render_text(city, [
-        (_cv_text((h, w), "2004.08.21 15:42", (w - 420, h - 36), 1.2, 2, cv2.FONT_HERSHEY_DUPLEX), (250, 250, 235)),
-        (_pil_text((h, w), "Grandma's house", (30, 30), 44), (20, 20, 30))], "datestamp+dark-caption"))
+    samples.append(
+        render_text(
+            city,
+            [
+                (
+                    _cv_text((h, w), "2004.08.21 15:42", (w - 420, h - 36), 1.2, 2, cv2.FONT_HERSHEY_DUPLEX),
+                    (250, 250, 235),
+                ),
+                (_pil_text((h, w), "Grandma's house", (30, 30), 44), (20, 20, 30)),
+            ],
+            "datestamp+dark-caption",
+        )
+    )
     third = _read(wiki / "013.png")
     h, w = third.shape[:2]
-    samples.append(render_text(third, [
-        (_pil_text((h, w), "(c) Family archive", (w // 2 - 180, h // 2), 40), (255, 230, 60))], "watermark"))
+    samples.append(
+        render_text(
+            third, [(_pil_text((h, w), "(c) Family archive", (w // 2 - 180, h // 2), 40), (255, 230, 60))], "watermark"
+        )
+    )
     return samples
 
 
@@ -180,8 +212,11 @@ def measure_subject(models: Optional[Path] = None) -> dict:
     for sample in subject_samples():
         result = engine.run(EditRequest("select-subject", sample.image, device="cpu"))
         scores[sample.name] = round(iou(result.image[..., 0] >= 128, sample.reference), 4)
-    return {"subject_iou": scores, "subject_iou_min": min(scores.values()),
-            "subject_reference": "BSDS500 train-135069 eagle (sky model) + composites on blurred kodim14/23"}
+    return {
+        "subject_iou": scores,
+        "subject_iou_min": min(scores.values()),
+        "subject_reference": "BSDS500 train-135069 eagle (sky model) + composites on blurred kodim14/23",
+    }
 
 
 def measure_text(models: Optional[Path] = None) -> dict:
@@ -197,11 +232,19 @@ def measure_text(models: Optional[Path] = None) -> dict:
         scores = text_scores(mask > 0, sample.coverage)
         recall[sample.name], ratio[sample.name] = round(scores["recall"], 4), round(scores["area_ratio"], 3)
         hole = true_text_hole(sample)
-        fills = {"ours": (mask, None), "ns_same": (mask, "opencv-ns"),
-                 "ns_exact": (np.where(hole, 255, 0).astype(np.uint8), "opencv-ns")}
+        fills = {
+            "ours": (mask, None),
+            "ns_same": (mask, "opencv-ns"),
+            "ns_exact": (np.where(hole, 255, 0).astype(np.uint8), "opencv-ns"),
+        }
         for key, (fill_mask, model) in fills.items():
             filled = engine.run(EditRequest("inpaint", sample.image, mask=fill_mask, model_id=model)).image
             psnr[key][sample.name] = round(float(hole_psnr(filled, sample.clean, hole)), 2)
-    return {"text_recall_1px": recall, "text_area_ratio": ratio, "text_hole_psnr_default_inpaint": psnr["ours"],
-            "text_hole_psnr_ns_same_mask": psnr["ns_same"], "text_hole_psnr_ns_exact_text_mask": psnr["ns_exact"],
-            "text_reference": "captions/date stamps rendered on Wikimedia training photos 001, 020, 013"}
+    return {
+        "text_recall_1px": recall,
+        "text_area_ratio": ratio,
+        "text_hole_psnr_default_inpaint": psnr["ours"],
+        "text_hole_psnr_ns_same_mask": psnr["ns_same"],
+        "text_hole_psnr_ns_exact_text_mask": psnr["ns_exact"],
+        "text_reference": "captions/date stamps rendered on Wikimedia training photos 001, 020, 013",
+    }

@@ -5,6 +5,7 @@ rights (CC0 by construction) and are reproducible bit for bit. Each function ret
 RGB uint8 image, the size the Magenta style predictor expects; only its 100-d style vector is
 stored (models/style-presets.json).
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -29,7 +30,7 @@ class PresetSpec:
 
 
 def _rgb(hexes: str) -> np.ndarray:
-    return np.array([[int(h[i:i + 2], 16) for i in (0, 2, 4)] for h in hexes.split()], np.float32)
+    return np.array([[int(h[i : i + 2], 16) for i in (0, 2, 4)] for h in hexes.split()], np.float32)
 
 
 def _smooth_noise(rng: np.random.Generator, cells: int, size: int = SIZE) -> np.ndarray:
@@ -161,7 +162,7 @@ def pop_art(rng: np.random.Generator) -> np.ndarray:
     bands = np.sort(rng.choice(np.arange(32, SIZE - 32, 16), 3, replace=False))
     edges_x = [0, *bands, SIZE]
     for i in range(len(edges_x) - 1):
-        image[:, edges_x[i]:edges_x[i + 1]] = palette[i % len(palette)]
+        image[:, edges_x[i] : edges_x[i + 1]] = palette[i % len(palette)]
     for _ in range(5):
         centre = tuple(int(v) for v in rng.uniform(30, 226, 2))
         radius = int(rng.uniform(18, 45))
@@ -169,11 +170,11 @@ def pop_art(rng: np.random.Generator) -> np.ndarray:
         cv2.circle(outline, centre, radius, 255, 4)
     yy, xx = np.mgrid[:SIZE, :SIZE]
     cell = 8
-    radius = (1.2 + 2.6 * _smooth_noise(rng, 3))  # halftone dots growing across the picture
-    dots = ((xx % cell - cell / 2) ** 2 + (yy % cell - cell / 2) ** 2) < radius ** 2
+    radius = 1.2 + 2.6 * _smooth_noise(rng, 3)  # halftone dots growing across the picture
+    dots = ((xx % cell - cell / 2) ** 2 + (yy % cell - cell / 2) ** 2) < radius**2
     image[dots] *= 0.25
     for x in edges_x[1:-1]:
-        outline[:, max(0, x - 2):x + 2] = 255
+        outline[:, max(0, x - 2) : x + 2] = 255
     image[outline > 0] = 0
     return np.clip(image, 0, 255).astype(np.uint8)
 
@@ -201,8 +202,9 @@ def neon(rng: np.random.Generator) -> np.ndarray:
             ys = SIZE / 2 + rng.uniform(40, 110) * np.sin(xs / rng.uniform(18, 45) + rng.uniform(0, 6))
             cv2.polylines(layer, [np.stack([xs, ys], 1).astype(np.int32)], False, 1.0, 2, cv2.LINE_AA)
         else:
-            cv2.circle(layer, tuple(int(v) for v in rng.uniform(40, 216, 2)), int(rng.uniform(20, 70)), 1.0, 2,
-                       cv2.LINE_AA)
+            cv2.circle(
+                layer, tuple(int(v) for v in rng.uniform(40, 216, 2)), int(rng.uniform(20, 70)), 1.0, 2, cv2.LINE_AA
+            )
         halo = cv2.GaussianBlur(layer, (0, 0), 6) * 3.0 + cv2.GaussianBlur(layer, (0, 0), 2) * 1.5
         glow += (halo[..., None] * colour) + layer[..., None] * 255
     image = 8 + glow
@@ -237,8 +239,7 @@ def pointillism(rng: np.random.Generator) -> np.ndarray:
         if glow[int(y), int(x)] > 0.75 and rng.random() < 0.6:
             base = sun
         colour = np.clip(base + rng.normal(0, 45, 3), 0, 255)  # pure, varied dabs
-        cv2.circle(image, (int(x), int(y)), int(rng.integers(2, 4)), tuple(float(c) for c in colour), -1,
-                   cv2.LINE_AA)
+        cv2.circle(image, (int(x), int(y)), int(rng.integers(2, 4)), tuple(float(c) for c in colour), -1, cv2.LINE_AA)
     return np.clip(image, 0, 255).astype(np.uint8)
 
 
@@ -254,30 +255,90 @@ def woodcut(rng: np.random.Generator) -> np.ndarray:
 
 
 PRESETS: tuple[PresetSpec, ...] = (
-    PresetSpec("watercolour", "Watercolour painting: soft translucent washes of colour bleeding into textured paper, "
-               "pastel and airy.", ("watercolor", "water colour", "water color", "aquarelle"), watercolour, 11),
-    PresetSpec("starry-swirls", "Swirling thick oil-paint brush strokes in deep blue and yellow, like Van Gogh's "
-               "Starry Night; post-impressionist oil painting.",
-               ("van gogh", "starry night", "swirls", "swirly", "oil painting", "impasto"), starry_swirls, 12),
-    PresetSpec("mosaic", "Mosaic: small square coloured stone and glass tiles set in grey grout, like a Roman floor.",
-               ("mosaic", "tiles", "tiled"), mosaic, 13),
-    PresetSpec("pencil-sketch", "Pencil sketch: grey graphite hatching and line drawing on white paper, monochrome "
-               "hand-drawn look.", ("pencil", "sketch", "graphite", "pencil drawing"), pencil_sketch, 14),
-    PresetSpec("ink-wash", "Ink wash painting: bold black Japanese sumi-e brush strokes and grey washes on rice "
-               "paper, monochrome.", ("ink", "sumi e", "sumie", "ink painting", "calligraphy"), ink_wash, 15),
-    PresetSpec("pop-art", "Pop art: flat bright primary colours, halftone comic-book dots and thick black outlines, "
-               "like Warhol or Lichtenstein.", ("pop art", "popart", "comic", "comic book", "warhol", "lichtenstein",
-                                               "halftone"), pop_art, 16, 0.45),
-    PresetSpec("stained-glass", "Stained glass window: jewel-coloured glass panes joined by thick black lead lines, "
-               "like a cathedral window.", ("stained glass", "church window", "cathedral window"), stained_glass, 17),
-    PresetSpec("neon", "Neon glow: bright glowing pink, cyan and purple light lines on a dark background, "
-               "synthwave.", ("neon", "synthwave", "glowing lines", "cyberpunk"), neon, 18, 0.55),
-    PresetSpec("cubist", "Cubism: fragmented geometric planes and angular shapes in muted earthy browns and greys, "
-               "like Picasso or Braque.", ("cubism", "cubist", "picasso", "braque"), cubist, 19),
-    PresetSpec("pointillism", "Pointillism: dense small dots of pure colour, like Seurat's impressionist "
-               "paintings.", ("pointillism", "pointillist", "seurat", "dots", "dotted"), pointillism, 20, 0.7),
-    PresetSpec("woodcut", "Woodcut print: bold black carved lines on cream paper, like a linocut or engraving.",
-               ("woodcut", "linocut", "engraving", "woodblock", "wood block"), woodcut, 21, 0.55),
+    PresetSpec(
+        "watercolour",
+        "Watercolour painting: soft translucent washes of colour bleeding into textured paper, pastel and airy.",
+        ("watercolor", "water colour", "water color", "aquarelle"),
+        watercolour,
+        11,
+    ),
+    PresetSpec(
+        "starry-swirls",
+        "Swirling thick oil-paint brush strokes in deep blue and yellow, like Van Gogh's "
+        "Starry Night; post-impressionist oil painting.",
+        ("van gogh", "starry night", "swirls", "swirly", "oil painting", "impasto"),
+        starry_swirls,
+        12,
+    ),
+    PresetSpec(
+        "mosaic",
+        "Mosaic: small square coloured stone and glass tiles set in grey grout, like a Roman floor.",
+        ("mosaic", "tiles", "tiled"),
+        mosaic,
+        13,
+    ),
+    PresetSpec(
+        "pencil-sketch",
+        "Pencil sketch: grey graphite hatching and line drawing on white paper, monochrome hand-drawn look.",
+        ("pencil", "sketch", "graphite", "pencil drawing"),
+        pencil_sketch,
+        14,
+    ),
+    PresetSpec(
+        "ink-wash",
+        "Ink wash painting: bold black Japanese sumi-e brush strokes and grey washes on rice paper, monochrome.",
+        ("ink", "sumi e", "sumie", "ink painting", "calligraphy"),
+        ink_wash,
+        15,
+    ),
+    PresetSpec(
+        "pop-art",
+        "Pop art: flat bright primary colours, halftone comic-book dots and thick black outlines, "
+        "like Warhol or Lichtenstein.",
+        ("pop art", "popart", "comic", "comic book", "warhol", "lichtenstein", "halftone"),
+        pop_art,
+        16,
+        0.45,
+    ),
+    PresetSpec(
+        "stained-glass",
+        "Stained glass window: jewel-coloured glass panes joined by thick black lead lines, like a cathedral window.",
+        ("stained glass", "church window", "cathedral window"),
+        stained_glass,
+        17,
+    ),
+    PresetSpec(
+        "neon",
+        "Neon glow: bright glowing pink, cyan and purple light lines on a dark background, synthwave.",
+        ("neon", "synthwave", "glowing lines", "cyberpunk"),
+        neon,
+        18,
+        0.55,
+    ),
+    PresetSpec(
+        "cubist",
+        "Cubism: fragmented geometric planes and angular shapes in muted earthy browns and greys, "
+        "like Picasso or Braque.",
+        ("cubism", "cubist", "picasso", "braque"),
+        cubist,
+        19,
+    ),
+    PresetSpec(
+        "pointillism",
+        "Pointillism: dense small dots of pure colour, like Seurat's impressionist paintings.",
+        ("pointillism", "pointillist", "seurat", "dots", "dotted"),
+        pointillism,
+        20,
+        0.7,
+    ),
+    PresetSpec(
+        "woodcut",
+        "Woodcut print: bold black carved lines on cream paper, like a linocut or engraving.",
+        ("woodcut", "linocut", "engraving", "woodblock", "wood block"),
+        woodcut,
+        21,
+        0.55,
+    ),
 )
 
 

@@ -1,7 +1,8 @@
 """models/cards/texture-gan.md from the data's sources.json, the run's model.json and the benchmark's JSON.
 
-    python -m llmvis_studio.training.texture_card --data DATA --run RUN --bench bench.json --sheets DIR --models models
+python -m llmvis_studio.training.texture_card --data DATA --run RUN --bench bench.json --sheets DIR --models models
 """
+
 from __future__ import annotations
 
 import argparse
@@ -12,38 +13,62 @@ from typing import Optional
 
 
 def sources_table(sources: dict) -> list[str]:
-    lines = ["| class | sources (region as x0,y0,x1,y1 fractions; `storm` = darkened, desaturated copy) | licences |",
-             "|---|---|---|"]
+    lines = [
+        "| class | sources (region as x0,y0,x1,y1 fractions; `storm` = darkened, desaturated copy) | licences |",
+        "|---|---|---|",
+    ]
     for name, rows in sources["classes"].items():
-        files = "; ".join(f"{r['file']}" + ("" if r["box"] == [0, 0, 1, 1] else f" {tuple(r['box'])}")
-                          + (f" ({r['transform']})" if r["transform"] else "") for r in rows)
+        files = "; ".join(
+            f"{r['file']}"
+            + ("" if r["box"] == [0, 0, 1, 1] else f" {tuple(r['box'])}")
+            + (f" ({r['transform']})" if r["transform"] else "")
+            for r in rows
+        )
         licences = ", ".join(f"{k} ×{v}" for k, v in Counter(r["licence"] for r in rows).items())
         lines.append(f"| {name} | {files} | {licences} |")
     return lines
 
 
 def bench_lines(bench: dict) -> list[str]:
-    lines = [f"- class match (independent classifier, 16 classes): **{bench['class_match']}** "
-             f"(the classifier's own accuracy on other held-out real crops: {bench['classifier_accuracy_on_real_heldout']})",
-             f"- repetition (worst class, 512×512 paint): **{bench['repetition_max']}**; detail (lowest class, vs real "
-             f"held-out crops): **{bench['detail_min']}**", "",
-             "| class | repetition | detail | class match | most often called |", "|---|---|---|---|---|"]
+    lines = [
+        f"- class match (independent classifier, 16 classes): **{bench['class_match']}** "
+        f"(the classifier's own accuracy on other held-out real crops: {bench['classifier_accuracy_on_real_heldout']})",
+        f"- repetition (worst class, 512×512 paint): **{bench['repetition_max']}**; detail (lowest class, vs real "
+        f"held-out crops): **{bench['detail_min']}**",
+        "",
+        "| class | repetition | detail | class match | most often called |",
+        "|---|---|---|---|---|",
+    ]
     for name, row in bench["per_class"].items():
-        lines.append(f"| {name} | {row['repetition']} | {row['detail']} | {row['class_match']} | {row['confused_with']} |")
-    lines += ["", "Must-show fills (600×400 mask, native 1296×864 photo, engine `generate`):", "",
-              "| prompt | repetition | detail | seam | seam of the untouched photo | outside unchanged |",
-              "|---|---|---|---|---|---|"]
+        lines.append(
+            f"| {name} | {row['repetition']} | {row['detail']} | {row['class_match']} | {row['confused_with']} |"
+        )
+    lines += [
+        "",
+        "Must-show fills (600×400 mask, native 1296×864 photo, engine `generate`):",
+        "",
+        "| prompt | repetition | detail | seam | seam of the untouched photo | outside unchanged |",
+        "|---|---|---|---|---|---|",
+    ]
     for name, row in bench["must_show"].items():
-        lines.append(f"| {name} | {row['repetition']} | {row['detail']} | {row['seam']} | {row['seam_original_photo']} "
-                     f"| {row['outside_unchanged']} |")
+        lines.append(
+            f"| {name} | {row['repetition']} | {row['detail']} | {row['seam']} | {row['seam_original_photo']} "
+            f"| {row['outside_unchanged']} |"
+        )
     if "repetition_old_demo_generator_clouds" in bench:
-        lines += ["", f"For comparison, the 32 px demo generator it replaces (mirror-tiled over the same clouds mask): "
-                      f"repetition {bench['repetition_old_demo_generator_clouds']}."]
+        lines += [
+            "",
+            f"For comparison, the 32 px demo generator it replaces (mirror-tiled over the same clouds mask): "
+            f"repetition {bench['repetition_old_demo_generator_clouds']}.",
+        ]
     if "timing_1mp" in bench:
         t = bench["timing_1mp"]
-        lines += ["", f"1 MP fill (1000×1000 mask on 2048×1538, 2 threads): {t['wall_s']} s wall, {t['cpu_s']} s CPU "
-                      f"(load average {t['load_average']:.1f} on {bench['machine']['cpu_kind']}, "
-                      f"{bench['machine']['cpus']} cores, shared)."]
+        lines += [
+            "",
+            f"1 MP fill (1000×1000 mask on 2048×1538, 2 threads): {t['wall_s']} s wall, {t['cpu_s']} s CPU "
+            f"(load average {t['load_average']:.1f} on {bench['machine']['cpu_kind']}, "
+            f"{bench['machine']['cpus']} cores, shared).",
+        ]
     return lines
 
 
@@ -73,46 +98,60 @@ def write(data: Path, run: Path, bench: Optional[Path], sheets: Optional[Path], 
     samples = sorted((run / "samples").glob("step_*.png"))
     if samples:
         name = small_jpeg(samples[-1], cards / "texture-gan" / "samples_last_step.jpg")
-        pictures.insert(0, "![samples: 3 per class, 128 px, classes in manifest order, column-major]"
-                           f"(texture-gan/{name})")
+        pictures.insert(
+            0, f"![samples: 3 per class, 128 px, classes in manifest order, column-major](texture-gan/{name})"
+        )
     m = entry["metrics"]
-    text = [f"# {entry['id']}: {entry['name']}", "",
-            "A resolution-free, text-conditioned texture generator (Spatial GAN family): a 1/16-resolution structure "
-            "noise field plus per-pixel grain maps, FiLM-modulated by the prompt's MiniLM embedding (a softmax mix of "
-            "the class embeddings, so \"dark stormy clouds\" or \"wet sand\" mix classes). No fixed output size: "
-            "the editor paints a mask once at the photo's own resolution (no tiling), fits colour and light to the "
-            "ring around the mask in Lab, and blends the edge (engine/ops/texture_fill.py).", "",
-            "## Training", "",
-            f"`python -m llmvis_studio.training.texture_data --out runs/texture-data` (the sources below), then "
-            f"`{entry['reproduce']}`: {m['steps']} steps, {m['train_minutes']} min on 2 shared AVX2 CPU cores "
-            "(fp32, one torch thread: two threads were ~10× slower under the machine's load), batches of 8 crops "
-            "of 64 px. Losses: (1) texture statistics of a fixed random 4-scale conv net (feature means and centred "
-            "covariances, colour mean and covariance), relative error per class, against per-class means over real "
-            "crops; (2) the log of the class's mean Laplacian energy at full and half size (the grain); (3) the hinge "
-            "loss of a spectrally normalised patch critic with a projection of c, weight `--adv` from step "
-            "`--adv-after`. EMA of the generator's weights is what is exported. "
-            f"Generator {entry['parameters']:,} parameters; ONNX vs torch max |diff| {m['onnx_vs_torch_max_abs']}.", "",
-            "## Data and licences", "",
-            f"Textures at a working scale (longer side ≤ {sources['work_side']} px; walls, planks, rock and bark "
-            "smaller). The right quarter of every source is held out for the benchmark's classifier and detail "
-            "reference (held-out crops, not held-out photos: most classes have 3–8 sources). STK licences are read "
-            "per file from the package's DEP-5 copyright file. Model licence: CC-BY-SA-4.0 (share-alike of the "
-            "STK textures; GPL-3+ gimp patterns and CC-BY Wikimedia photos also contributed — see "
-            "../shared/training/photos/wikimedia/SOURCES.md for attribution).", ""]
+    text = [
+        f"# {entry['id']}: {entry['name']}",
+        "",
+        "A resolution-free, text-conditioned texture generator (Spatial GAN family): a 1/16-resolution structure "
+        "noise field plus per-pixel grain maps, FiLM-modulated by the prompt's MiniLM embedding (a softmax mix of "
+        'the class embeddings, so "dark stormy clouds" or "wet sand" mix classes). No fixed output size: '
+        "the editor paints a mask once at the photo's own resolution (no tiling), fits colour and light to the "
+        "ring around the mask in Lab, and blends the edge (engine/ops/texture_fill.py).",
+        "",
+        "## Training",
+        "",
+        f"`python -m llmvis_studio.training.texture_data --out runs/texture-data` (the sources below), then "
+        f"`{entry['reproduce']}`: {m['steps']} steps, {m['train_minutes']} min on 2 shared AVX2 CPU cores "
+        "(fp32, one torch thread: two threads were ~10× slower under the machine's load), batches of 8 crops "
+        "of 64 px. Losses: (1) texture statistics of a fixed random 4-scale conv net (feature means and centred "
+        "covariances, colour mean and covariance), relative error per class, against per-class means over real "
+        "crops; (2) the log of the class's mean Laplacian energy at full and half size (the grain); (3) the hinge "
+        "loss of a spectrally normalised patch critic with a projection of c, weight `--adv` from step "
+        "`--adv-after`. EMA of the generator's weights is what is exported. "
+        f"Generator {entry['parameters']:,} parameters; ONNX vs torch max |diff| {m['onnx_vs_torch_max_abs']}.",
+        "",
+        "## Data and licences",
+        "",
+        f"Textures at a working scale (longer side ≤ {sources['work_side']} px; walls, planks, rock and bark "
+        "smaller). The right quarter of every source is held out for the benchmark's classifier and detail "
+        "reference (held-out crops, not held-out photos: most classes have 3–8 sources). STK licences are read "
+        "per file from the package's DEP-5 copyright file. Model licence: CC-BY-SA-4.0 (share-alike of the "
+        "STK textures; GPL-3+ gimp patterns and CC-BY Wikimedia photos also contributed — see "
+        "../shared/training/photos/wikimedia/SOURCES.md for attribution).",
+        "",
+    ]
     text += sources_table(sources)
     if bench is not None:
         measured = json.loads(bench.read_text(encoding="utf-8").strip().splitlines()[-1])
         text += ["", "## Measured (benchmarks/generate_quality.py)", ""] + bench_lines(measured)
     text += ["", "## Pictures", ""] + pictures
-    text += ["", "## Weak", "",
-             "- Class match by the independent classifier is below the 0.8 asked for (see above): grass/foliage, "
-             "clouds/water/sea waves and rock/wood planks get confused; a ~18-minute CPU run is far from converged "
-             "(it was still improving: 0.45 at 500 steps, 0.60 at 2000).",
-             "- Detail (high-frequency energy vs real crops) is below 0.5 for some looks (smooth grass, calm water, "
-             "bricks) and far above for others (a few cloud and sea looks are grainy).",
-             "- Structured classes (brick wall, stone wall, wood planks) have the class's colours and grain but not its "
-             "layout: no courses of bricks or straight planks; 64 px crops and a few thousand steps do not teach it.",
-             "- The 1 MP timing is on a shared 2-core machine; `cpu_s` is the process's CPU time.", ""]
+    text += [
+        "",
+        "## Weak",
+        "",
+        "- Class match by the independent classifier is below the 0.8 asked for (see above): grass/foliage, "
+        "clouds/water/sea waves and rock/wood planks get confused; a ~18-minute CPU run is far from converged "
+        "(it was still improving: 0.45 at 500 steps, 0.60 at 2000).",
+        "- Detail (high-frequency energy vs real crops) is below 0.5 for some looks (smooth grass, calm water, "
+        "bricks) and far above for others (a few cloud and sea looks are grainy).",
+        "- Structured classes (brick wall, stone wall, wood planks) have the class's colours and grain but not its "
+        "layout: no courses of bricks or straight planks; 64 px crops and a few thousand steps do not teach it.",
+        "- The 1 MP timing is on a shared 2-core machine; `cpu_s` is the process's CPU time.",
+        "",
+    ]
     path = cards / "texture-gan.md"
     path.write_text("\n".join(text), encoding="utf-8")
     return path

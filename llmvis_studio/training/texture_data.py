@@ -12,6 +12,7 @@ Every source is scaled so its longer side is at most WORK_SIDE px (the scale the
 the left part trains the GAN, the right HOLDOUT_FRACTION is held out for the benchmark's classifier and its
 detail reference (held-out crops, not held-out photos: most classes have only 3-7 sources).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -60,44 +61,114 @@ def photo(path: str, box=(0.0, 0.0, 1.0, 1.0), transform: str = "") -> Source:
 
 # Chosen by looking at contact sheets of every candidate (regions avoid objects, text and horizon lines).
 CLASSES: dict[str, list[Source]] = {
-    "sky": [stk("skybox/blue_sky_east.jpg", (0, 0, 1, 0.45)), stk("skybox/blue_sky_north.jpg", (0, 0, 1, 0.45)),
-            stk("skybox/blue_sky_top.jpg"), photo("wikimedia/049.png", (0, 0, 1, 0.33)),
-            photo("wikimedia/008.png", (0, 0, 0.3, 0.5))],
-    "clouds": [stk("sky3.jpg"), stk("stk_generic_clouds_a.png"), stk("stk_generic_cloudsPattern_a.png"),
-               stk("skybox/genericskybox_east.jpg", (0, 0, 1, 0.6)), gimp("Sky/sky.pat"),
-               photo("wikimedia/047.png", (0, 0, 0.5, 0.42)), photo("wikimedia/047.png", (0.65, 0, 1, 0.42)),
-               photo("kodak24/kodim16.png", (0, 0.03, 1, 0.36))],
-    "storm clouds": [stk("sky.jpg"), stk("cloudshadow.png"), photo("wikimedia/018.png", (0, 0, 1, 0.3)),
-                     stk("sky.jpg", transform="storm"), stk("sky3.jpg", transform="storm"),
-                     stk("stk_generic_clouds_a.png", transform="storm"),
-                     photo("wikimedia/047.png", (0, 0, 0.5, 0.42), transform="storm")],
-    "sunset sky": [stk("stk_generic_sunsetPattern_a.png"), stk("skybox/generic_purple_skybox_east.png", (0, 0, 1, 0.45)),
-                   stk("skybox/generic_purple_skybox_north.png", (0, 0, 1, 0.45)),
-                   photo("wikimedia/018.png", (0, 0.27, 1, 0.5))],
-    "grass": [stk("grass2.jpg"), stk("racetrack_grass.jpg"), stk("stk_generic_grassA.png"), stk("stk_generic_grassB.png"),
-              stk("stk_generic_grassC.png"), stk("grass3.jpg")],
-    "foliage": [stk("plants.jpg", (0, 0, 1, 0.6)), stk("TiZeta_ivy.png"), gimp("Plant/leaves.pat"),
-                photo("kodak24/kodim13.png", (0, 0.22, 1, 0.45))],
-    "tree bark": [stk("TiZeta_barkM.png"), stk("palmBark.jpg"), stk("hd_palmTreeBark_a_Albedo.png"), stk("city_tree.jpg"),
-                  gimp("Wood/bark.pat")],
-    "water": [stk("oceanicWater.png"), stk("canyon_water.png"), gimp("Water/pool.pat"),
-              photo("kodak24/kodim16.png", (0, 0.5, 1, 1)), photo("wikimedia/047.png", (0, 0.7, 0.45, 1)),
-              photo("wikimedia/047.png", (0.6, 0.7, 1, 1))],
-    "sea waves": [stk("sea.jpg"), stk("sea2.jpg"), photo("kodak24/kodim06.png", (0, 0.3, 1, 0.5)),
-                  photo("kodak24/kodim06.png", (0.78, 0.5, 1, 1))],
-    "sand": [stk("sand.png"), stk("sand2.jpg"), stk("hd_beach_01_d.png"), stk("stk_generic_sand_a.png"),
-             photo("wikimedia/049.png", (0, 0.6, 1, 1))],
+    "sky": [
+        stk("skybox/blue_sky_east.jpg", (0, 0, 1, 0.45)),
+        stk("skybox/blue_sky_north.jpg", (0, 0, 1, 0.45)),
+        stk("skybox/blue_sky_top.jpg"),
+        photo("wikimedia/049.png", (0, 0, 1, 0.33)),
+        photo("wikimedia/008.png", (0, 0, 0.3, 0.5)),
+    ],
+    "clouds": [
+        stk("sky3.jpg"),
+        stk("stk_generic_clouds_a.png"),
+        stk("stk_generic_cloudsPattern_a.png"),
+        stk("skybox/genericskybox_east.jpg", (0, 0, 1, 0.6)),
+        gimp("Sky/sky.pat"),
+        photo("wikimedia/047.png", (0, 0, 0.5, 0.42)),
+        photo("wikimedia/047.png", (0.65, 0, 1, 0.42)),
+        photo("kodak24/kodim16.png", (0, 0.03, 1, 0.36)),
+    ],
+    "storm clouds": [
+        stk("sky.jpg"),
+        stk("cloudshadow.png"),
+        photo("wikimedia/018.png", (0, 0, 1, 0.3)),
+        stk("sky.jpg", transform="storm"),
+        stk("sky3.jpg", transform="storm"),
+        stk("stk_generic_clouds_a.png", transform="storm"),
+        photo("wikimedia/047.png", (0, 0, 0.5, 0.42), transform="storm"),
+    ],
+    "sunset sky": [
+        stk("stk_generic_sunsetPattern_a.png"),
+        stk("skybox/generic_purple_skybox_east.png", (0, 0, 1, 0.45)),
+        stk("skybox/generic_purple_skybox_north.png", (0, 0, 1, 0.45)),
+        photo("wikimedia/018.png", (0, 0.27, 1, 0.5)),
+    ],
+    "grass": [
+        stk("grass2.jpg"),
+        stk("racetrack_grass.jpg"),
+        stk("stk_generic_grassA.png"),
+        stk("stk_generic_grassB.png"),
+        stk("stk_generic_grassC.png"),
+        stk("grass3.jpg"),
+    ],
+    "foliage": [
+        stk("plants.jpg", (0, 0, 1, 0.6)),
+        stk("TiZeta_ivy.png"),
+        gimp("Plant/leaves.pat"),
+        photo("kodak24/kodim13.png", (0, 0.22, 1, 0.45)),
+    ],
+    "tree bark": [
+        stk("TiZeta_barkM.png"),
+        stk("palmBark.jpg"),
+        stk("hd_palmTreeBark_a_Albedo.png"),
+        stk("city_tree.jpg"),
+        gimp("Wood/bark.pat"),
+    ],
+    "water": [
+        stk("oceanicWater.png"),
+        stk("canyon_water.png"),
+        gimp("Water/pool.pat"),
+        photo("kodak24/kodim16.png", (0, 0.5, 1, 1)),
+        photo("wikimedia/047.png", (0, 0.7, 0.45, 1)),
+        photo("wikimedia/047.png", (0.6, 0.7, 1, 1)),
+    ],
+    "sea waves": [
+        stk("sea.jpg"),
+        stk("sea2.jpg"),
+        photo("kodak24/kodim06.png", (0, 0.3, 1, 0.5)),
+        photo("kodak24/kodim06.png", (0.78, 0.5, 1, 1)),
+    ],
+    "sand": [
+        stk("sand.png"),
+        stk("sand2.jpg"),
+        stk("hd_beach_01_d.png"),
+        stk("stk_generic_sand_a.png"),
+        photo("wikimedia/049.png", (0, 0.6, 1, 1)),
+    ],
     "gravel": [stk("canyon_dirt_road.jpg"), stk("dirt.jpg"), gimp("Stone/granite1.pat")],
-    "rock": [stk("rock1.jpg"), stk("stk_generic_rock_a.png"), stk("stk_generic_rock_b.png"), stk("rockMountain.jpg"),
-             stk("blackrock.jpg"), stk("snowrock.jpg"), stk("stk_karstRock_a.png")],
+    "rock": [
+        stk("rock1.jpg"),
+        stk("stk_generic_rock_a.png"),
+        stk("stk_generic_rock_b.png"),
+        stk("rockMountain.jpg"),
+        stk("blackrock.jpg"),
+        stk("snowrock.jpg"),
+        stk("stk_karstRock_a.png"),
+    ],
     "snow": [stk("snow.png"), stk("stk_generic_snow_a.png"), stk("snowyroad.png", (0.15, 0, 0.75, 1))],
-    "brick wall": [stk("city_bricks.png"), stk("stk_generic_brickA.png"), stk("beige_bricks.jpg"),
-                   stk("stk_generic_brickRoad_a.png"), gimp("Stone/brick.pat")],
-    "stone wall": [stk("HortonRockWall.jpg"), stk("HortonRockWall2.jpg"), stk("HortonStone6.jpg"),
-                   stk("stk_generic_wallRock_a.png"), stk("castelwall.jpg"), stk("hacienda_ground.jpg"),
-                   gimp("Stone/rock.pat")],
-    "wood planks": [stk("oldWood.png"), stk("dark-wall-wood.png"), stk("canyon_boards.png"), stk("japanRedWood.png"),
-                    stk("JapanwoodBridge.jpg")],
+    "brick wall": [
+        stk("city_bricks.png"),
+        stk("stk_generic_brickA.png"),
+        stk("beige_bricks.jpg"),
+        stk("stk_generic_brickRoad_a.png"),
+        gimp("Stone/brick.pat"),
+    ],
+    "stone wall": [
+        stk("HortonRockWall.jpg"),
+        stk("HortonRockWall2.jpg"),
+        stk("HortonStone6.jpg"),
+        stk("stk_generic_wallRock_a.png"),
+        stk("castelwall.jpg"),
+        stk("hacienda_ground.jpg"),
+        gimp("Stone/rock.pat"),
+    ],
+    "wood planks": [
+        stk("oldWood.png"),
+        stk("dark-wall-wood.png"),
+        stk("canyon_boards.png"),
+        stk("japanRedWood.png"),
+        stk("JapanwoodBridge.jpg"),
+    ],
 }
 # Walls, planks and rock are shown smaller than the game's texture scale: a 64 px crop should hold a few bricks.
 CLASS_SCALE = {"brick wall": 0.5, "stone wall": 0.6, "wood planks": 0.6, "rock": 0.7, "tree bark": 0.7}
@@ -114,7 +185,7 @@ def read_gimp_pattern(path: Path) -> np.ndarray:
     header, _version, width, height, depth = struct.unpack(">5I", raw[:20])
     if raw[20:24] != b"GPAT" or depth not in (1, 2, 3, 4):
         raise ValueError(f"{path} is not a GIMP pattern")
-    pixels = np.frombuffer(raw[header:header + width * height * depth], np.uint8).reshape(height, width, depth)
+    pixels = np.frombuffer(raw[header : header + width * height * depth], np.uint8).reshape(height, width, depth)
     return np.repeat(pixels[..., :1], 3, axis=2) if depth < 3 else pixels[..., :3].copy()
 
 
@@ -176,7 +247,7 @@ def load_source(source: Source, photos: Path = PHOTOS, scale: float = 1.0) -> np
             rgb = np.asarray(Image.alpha_composite(white, rgba).convert("RGB"))
     h, w = rgb.shape[:2]
     x0, y0, x1, y1 = source.box
-    rgb = rgb[int(y0 * h):int(np.ceil(y1 * h)), int(x0 * w):int(np.ceil(x1 * w))]
+    rgb = rgb[int(y0 * h) : int(np.ceil(y1 * h)), int(x0 * w) : int(np.ceil(x1 * w))]
     scale *= min(1.0, WORK_SIDE / max(rgb.shape[:2]))
     if scale < 1.0:
         size = (max(1, round(rgb.shape[1] * scale)), max(1, round(rgb.shape[0] * scale)))
@@ -222,10 +293,17 @@ def build(out: Path, photos: Path = PHOTOS) -> dict:
             Image.fromarray(train).save(out / f"train_{stem}.png")
             if held is not None:
                 Image.fromarray(held).save(out / f"holdout_{stem}.png")
-            rows.append({"file": f"{source.kind}:{source.path}", "box": list(source.box), "transform": source.transform,
-                         "licence": licence_of(source, stanzas), "train": f"train_{stem}.png",
-                         "holdout": f"holdout_{stem}.png" if held is not None else None,
-                         "size": [int(rgb.shape[1]), int(rgb.shape[0])]})
+            rows.append(
+                {
+                    "file": f"{source.kind}:{source.path}",
+                    "box": list(source.box),
+                    "transform": source.transform,
+                    "licence": licence_of(source, stanzas),
+                    "train": f"train_{stem}.png",
+                    "holdout": f"holdout_{stem}.png" if held is not None else None,
+                    "size": [int(rgb.shape[1]), int(rgb.shape[0])],
+                }
+            )
         record["classes"][name] = rows
     (out / "sources.json").write_text(json.dumps(record, indent=2), encoding="utf-8")
     return record
@@ -234,6 +312,7 @@ def build(out: Path, photos: Path = PHOTOS) -> dict:
 @dataclass
 class TextureSet:
     """The cache in memory: per class a list of RGB uint8 images (train or held-out parts)."""
+
     names: list[str]
     images: list[list[np.ndarray]]
 
@@ -256,8 +335,14 @@ class TextureSet:
         folder_data = ImageFolder(str(folder), side)
         return cls(list(folder_data.classes), folder_data.images), folder_data.summary
 
-    def crops(self, rng: np.random.Generator, labels: np.ndarray, size: int, augment: bool = True,
-              modes: Optional[np.ndarray] = None) -> np.ndarray:
+    def crops(
+        self,
+        rng: np.random.Generator,
+        labels: np.ndarray,
+        size: int,
+        augment: bool = True,
+        modes: Optional[np.ndarray] = None,
+    ) -> np.ndarray:
         """N×size×size×3 uint8 random crops, one per label: from source `modes[i]` of the class when given
         (see `mode_of`), else a source picked by area so big ones count more."""
         out = np.empty((len(labels), size, size, 3), np.uint8)
@@ -269,7 +354,7 @@ class TextureSet:
             image = _at_least(pool[rng.choice(len(pool), p=weights / weights.sum())], size)
             y = rng.integers(0, image.shape[0] - size + 1)
             x = rng.integers(0, image.shape[1] - size + 1)
-            crop = image[y:y + size, x:x + size]
+            crop = image[y : y + size, x : x + size]
             if augment and rng.random() < 0.5:
                 crop = crop[:, ::-1]
             if augment and self.names[label] in VFLIP_OK and rng.random() < 0.5:
@@ -297,8 +382,9 @@ def _at_least(image: np.ndarray, size: int) -> np.ndarray:
     if h >= size and w >= size:
         return image
     scale = size / min(h, w)
-    return np.asarray(Image.fromarray(image).resize((max(size, round(w * scale)), max(size, round(h * scale))),
-                                                    Image.LANCZOS))
+    return np.asarray(
+        Image.fromarray(image).resize((max(size, round(w * scale)), max(size, round(h * scale))), Image.LANCZOS)
+    )
 
 
 def main(argv: Optional[list[str]] = None) -> int:

@@ -10,6 +10,7 @@ a time limit still leaves a usable model. `--install models/` copies the last ex
 Losses: Gram matrices of fixed random features against a real crop of the same class (fast, stable colour and
 grain), plus a hinge adversarial term from a patch critic with a projection of c (sharpness), weight --adv.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -71,6 +72,7 @@ def log_to(path: Path):
         with open(path, "a", encoding="utf-8") as handle:
             handle.write(line + "\n")
         print(line, file=sys.stderr, flush=True)
+
     return log
 
 
@@ -104,9 +106,13 @@ class Trainer:
         self.mode_base = torch.tensor(np.concatenate([[0], np.cumsum(counts)[:-1]]), dtype=torch.long)
         self.offsets = mode_offsets(sum(counts), self.vectors.shape[1])
         rng = np.random.default_rng(99)
-        self.targets = self.stats.targets([
-            to_tensor(self.data.crops(rng, np.full(32, k), cfg.crop, modes=np.full(32, m))).add(1.0).mul(0.5)
-            for k, count in enumerate(counts) for m in range(count)])
+        self.targets = self.stats.targets(
+            [
+                to_tensor(self.data.crops(rng, np.full(32, k), cfg.crop, modes=np.full(32, m))).add(1.0).mul(0.5)
+                for k, count in enumerate(counts)
+                for m in range(count)
+            ]
+        )
         self.opt_g = torch.optim.Adam(self.generator.parameters(), lr=cfg.lr, betas=(0.5, 0.99))
         self.opt_d = torch.optim.Adam(self.critic.parameters(), lr=2e-4, betas=(0.0, 0.9))
         self.rng = np.random.default_rng(cfg.seed)
@@ -132,8 +138,10 @@ class Trainer:
             raise InputError(f"{self.out} already holds a run: add --resume to continue it, or choose another --out.")
         state = torch.load(path, map_location="cpu", weights_only=True)
         if json.loads(state["names"]) != self.data.names:
-            raise InputError(f"{path} was trained on other classes ({', '.join(json.loads(state['names']))}); "
-                             "resume with the same data, or choose another --out.")
+            raise InputError(
+                f"{path} was trained on other classes ({', '.join(json.loads(state['names']))}); "
+                "resume with the same data, or choose another --out."
+            )
         for key in ("generator", "ema", "critic", "opt_g", "opt_d"):
             getattr(self, key).load_state_dict(state[key])
         self.step, self.elapsed = int(state["step"]), float(state["elapsed"])
@@ -142,8 +150,9 @@ class Trainer:
 
     def save(self) -> None:
         state = {key: getattr(self, key).state_dict() for key in ("generator", "ema", "critic", "opt_g", "opt_d")}
-        state.update(step=self.step, elapsed=self.elapsed, history=json.dumps(self.history),
-                     names=json.dumps(self.data.names))
+        state.update(
+            step=self.step, elapsed=self.elapsed, history=json.dumps(self.history), names=json.dumps(self.data.names)
+        )
         tmp = self.out / "checkpoint.tmp"
         torch.save(state, tmp)
         os.replace(tmp, self.out / "checkpoint.pt")
@@ -192,8 +201,10 @@ class Trainer:
 
     def run(self) -> Path:
         cfg = self.cfg
-        self.log(f"{len(self.data.names)} classes; G {count_parameters(self.generator):,} params, "
-                 f"critic {count_parameters(self.critic):,}; batch {cfg.batch} × {cfg.crop} px, {cfg.threads} threads")
+        self.log(
+            f"{len(self.data.names)} classes; G {count_parameters(self.generator):,} params, "
+            f"critic {count_parameters(self.critic):,}; batch {cfg.batch} × {cfg.crop} px, {cfg.threads} threads"
+        )
         started, last_export = time.time(), time.time()
         base_elapsed, base_step = self.elapsed, self.step
         while self.step < cfg.steps and time.time() - started < cfg.minutes * 60:
@@ -206,9 +217,11 @@ class Trainer:
                 self.history[key].append(round(value, 5))
             if self.step % 25 == 0:
                 rate = (self.step - base_step) / max(1e-6, time.time() - started)
-                self.log(f"step {self.step}: stats {np.mean(self.history['stats'][-25:]):.4f} "
-                         f"adv {np.mean(self.history['adv'][-25:]):.3f} D {np.mean(self.history['D'][-25:]):.3f} "
-                         f"{rate:.2f} steps/s")
+                self.log(
+                    f"step {self.step}: stats {np.mean(self.history['stats'][-25:]):.4f} "
+                    f"adv {np.mean(self.history['adv'][-25:]):.3f} D {np.mean(self.history['D'][-25:]):.3f} "
+                    f"{rate:.2f} steps/s"
+                )
             if time.time() - last_export > cfg.export_minutes * 60:
                 self.export()  # a time limit or a crash still leaves a usable model
                 last_export = time.time()
@@ -216,8 +229,10 @@ class Trainer:
 
     def conditions(self) -> list[torch.Tensor]:
         """Per class: its modes' conditioning vectors (class embedding + mode offset), M×c_dim."""
-        return [self.vectors[k] + self.offsets[int(self.mode_base[k]):int(self.mode_base[k]) + count]
-                for k, count in enumerate(self.data.mode_counts())]
+        return [
+            self.vectors[k] + self.offsets[int(self.mode_base[k]) : int(self.mode_base[k]) + count]
+            for k, count in enumerate(self.data.mode_counts())
+        ]
 
     # ------------------------------------------------------------ export
 
@@ -240,8 +255,9 @@ class Trainer:
         return onnx_path
 
 
-def noise_inputs(n: int, z_channels: int, cells_h: int, cells_w: int,
-                 gen: Optional[torch.Generator] = None) -> tuple[torch.Tensor, torch.Tensor]:
+def noise_inputs(
+    n: int, z_channels: int, cells_h: int, cells_w: int, gen: Optional[torch.Generator] = None
+) -> tuple[torch.Tensor, torch.Tensor]:
     z = torch.randn(n, z_channels, cells_h, cells_w, generator=gen)
     noise = torch.randn(n, TextureGenerator.NOISE_MAPS, cells_h * DOWNSAMPLE, cells_w * DOWNSAMPLE, generator=gen)
     return z, noise
@@ -254,11 +270,22 @@ def export_onnx(generator: TextureGenerator, path: Path) -> None:
     tmp = path.with_name(path.stem + ".tmp.onnx")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        torch.onnx.export(wrapper, (z, noise, c), str(tmp), dynamo=False, opset_version=17,
-                          input_names=["z", "noise", "c"], output_names=["image"], do_constant_folding=True,
-                          dynamic_axes={"z": {0: "batch", 2: "height", 3: "width"}, "c": {0: "batch"},
-                                        "noise": {0: "batch", 2: "out_height", 3: "out_width"},
-                                        "image": {0: "batch", 2: "out_height", 3: "out_width"}})
+        torch.onnx.export(
+            wrapper,
+            (z, noise, c),
+            str(tmp),
+            dynamo=False,
+            opset_version=17,
+            input_names=["z", "noise", "c"],
+            output_names=["image"],
+            do_constant_folding=True,
+            dynamic_axes={
+                "z": {0: "batch", 2: "height", 3: "width"},
+                "c": {0: "batch"},
+                "noise": {0: "batch", 2: "out_height", 3: "out_width"},
+                "image": {0: "batch", 2: "out_height", 3: "out_width"},
+            },
+        )
     os.replace(tmp, path)
 
 
@@ -289,8 +316,9 @@ def mode_offsets(count: int, c_dim: int, seed: int = 4321) -> torch.Tensor:
 
 
 @torch.no_grad()
-def sample_sheet(generator: TextureGenerator, conditions: list[torch.Tensor], names: list[str], path: Path,
-                 size: int = 128) -> Path:
+def sample_sheet(
+    generator: TextureGenerator, conditions: list[torch.Tensor], names: list[str], path: Path, size: int = 128
+) -> Path:
     from PIL import Image
 
     gen = torch.Generator().manual_seed(7)
@@ -302,7 +330,7 @@ def sample_sheet(generator: TextureGenerator, conditions: list[torch.Tensor], na
         images = ExportWrapper(generator)(z, noise, modes[torch.arange(3) % len(modes)])  # three looks
         rows.append(np.concatenate(list(images.clamp(0, 1).permute(0, 2, 3, 1).numpy()), axis=1))
     columns = (len(rows) + 7) // 8
-    sheet = np.concatenate([np.concatenate(rows[i * 8:(i + 1) * 8], axis=0) for i in range(columns)], axis=1)
+    sheet = np.concatenate([np.concatenate(rows[i * 8 : (i + 1) * 8], axis=0) for i in range(columns)], axis=1)
     path.parent.mkdir(parents=True, exist_ok=True)
     Image.fromarray(np.rint(sheet * 255).astype(np.uint8)).save(path)
     return path
@@ -315,9 +343,15 @@ def manifest_entry(trainer: Trainer, onnx_path: Path, max_abs: float) -> dict:
     cfg, g = trainer.cfg, trainer.ema
     bundled = (Path(cfg.data) / "sources.json").is_file()
     modes = trainer.conditions()
-    classes = [{"name": name, "images": len(trainer.data.images[i]), "embedding": pack_vector(trainer.vectors[i].numpy()),
-                "modes": [pack_vector((m - trainer.vectors[i]).numpy()) for m in modes[i]]}
-               for i, name in enumerate(trainer.data.names)]
+    classes = [
+        {
+            "name": name,
+            "images": len(trainer.data.images[i]),
+            "embedding": pack_vector(trainer.vectors[i].numpy()),
+            "modes": [pack_vector((m - trainer.vectors[i]).numpy()) for m in modes[i]],
+        }
+        for i, name in enumerate(trainer.data.names)
+    ]
     return {
         "id": cfg.model_id,
         "name": f"Texture generator ({len(classes)} classes, any size)",
@@ -325,26 +359,56 @@ def manifest_entry(trainer: Trainer, onnx_path: Path, max_abs: float) -> dict:
         "file": onnx_path.name,
         "sha256": sha256_of(onnx_path),
         "inputs": [
-            {"name": "z", "layout": "NCHW", "dtype": "float32", "range": [-4, 4],
-             "channels": f"{g.z_channels}-channel N(0,1) structure field, 1/{DOWNSAMPLE} of the output size"},
-            {"name": "noise", "layout": "NCHW", "dtype": "float32", "range": [-4, 4],
-             "channels": f"{TextureGenerator.NOISE_MAPS}-channel N(0,1) grain, the output size"},
-            {"name": "c", "layout": "NC", "dtype": "float32", "range": [-1, 1], "channels": f"{g.c_dim}-d text embedding"},
+            {
+                "name": "z",
+                "layout": "NCHW",
+                "dtype": "float32",
+                "range": [-4, 4],
+                "channels": f"{g.z_channels}-channel N(0,1) structure field, 1/{DOWNSAMPLE} of the output size",
+            },
+            {
+                "name": "noise",
+                "layout": "NCHW",
+                "dtype": "float32",
+                "range": [-4, 4],
+                "channels": f"{TextureGenerator.NOISE_MAPS}-channel N(0,1) grain, the output size",
+            },
+            {
+                "name": "c",
+                "layout": "NC",
+                "dtype": "float32",
+                "range": [-1, 1],
+                "channels": f"{g.c_dim}-d text embedding",
+            },
         ],
         "outputs": [{"name": "image", "layout": "NCHW", "dtype": "float32", "range": [0, 1], "channels": "RGB"}],
-        "scale": 1, "stride": DOWNSAMPLE, "tile": {"supported": False},
-        "kind": KIND, "downsample": DOWNSAMPLE, "z_channels": g.z_channels, "noise_channels": g.NOISE_MAPS,
+        "scale": 1,
+        "stride": DOWNSAMPLE,
+        "tile": {"supported": False},
+        "kind": KIND,
+        "downsample": DOWNSAMPLE,
+        "z_channels": g.z_channels,
+        "noise_channels": g.NOISE_MAPS,
         "c_dim": g.c_dim,
-        "generator_config": g.config(), "train_crop": cfg.crop,
+        "generator_config": g.config(),
+        "train_crop": cfg.crop,
         "parameters": count_parameters(g),
         "embedder": trainer.embedder,
         "classes": classes,
-        "licence": ("CC-BY-SA-4.0 (trained on CC-BY-SA-3.0/4.0, CC0, GPL-3+ and CC-BY photo sources: "
-                    "see models/cards/texture-gan.md)") if bundled else "the training images' licence (user data)",
+        "licence": (
+            "CC-BY-SA-4.0 (trained on CC-BY-SA-3.0/4.0, CC0, GPL-3+ and CC-BY photo sources: "
+            "see models/cards/texture-gan.md)"
+        )
+        if bundled
+        else "the training images' licence (user data)",
         "source": f"trained here (llmvis_studio.training.texture_gan, {trainer.step} steps)",
         "reproduce": cfg.command or "python -m llmvis_studio.training.texture_gan --data DATA --out RUN",
-        "metrics": {"steps": trainer.step, "train_minutes": round(trainer.elapsed / 60.0, 2),
-                    "onnx_vs_torch_max_abs": float(f"{max_abs:.3g}"), "measured_on": time.strftime("%Y-%m-%d") + " CPU"},
+        "metrics": {
+            "steps": trainer.step,
+            "train_minutes": round(trainer.elapsed / 60.0, 2),
+            "onnx_vs_torch_max_abs": float(f"{max_abs:.3g}"),
+            "measured_on": time.strftime("%Y-%m-%d") + " CPU",
+        },
     }
 
 
@@ -373,13 +437,25 @@ def train_from_args(args: argparse.Namespace) -> int:
     if not Path(args.data).is_dir():
         raise InputError(f"The data folder {args.data} does not exist or is not a folder.")
     model_id = args.model_id or f"texture-{PurePath(Path(args.out).resolve()).name}"
-    cfg = TextureConfig(data=str(args.data), out=str(args.out), minutes=args.minutes, steps=args.steps,
-                        batch=args.batch, crop=args.crop, adv=args.adv, threads=args.threads, model_id=model_id,
-                        resume=args.resume, register=not args.no_register,
-                        command=f"llmvis-studio train texture --data {args.data} --out {args.out} --minutes {args.minutes}")
+    cfg = TextureConfig(
+        data=str(args.data),
+        out=str(args.out),
+        minutes=args.minutes,
+        steps=args.steps,
+        batch=args.batch,
+        crop=args.crop,
+        adv=args.adv,
+        threads=args.threads,
+        model_id=model_id,
+        resume=args.resume,
+        register=not args.no_register,
+        command=f"llmvis-studio train texture --data {args.data} --out {args.out} --minutes {args.minutes}",
+    )
     Trainer(cfg).run()
-    print(f"{Path(args.out) / 'generator.onnx'}: model '{model_id}'"
-          + ("" if args.no_register else ", registered in the user's models folder"))
+    print(
+        f"{Path(args.out) / 'generator.onnx'}: model '{model_id}'"
+        + ("" if args.no_register else ", registered in the user's models folder")
+    )
     return 0
 
 
@@ -392,8 +468,11 @@ def main(argv: Optional[list[str]] = None) -> int:
     for name in ("steps", "batch", "crop", "threads", "seed", "adv_after"):
         parser.add_argument("--" + name.replace("_", "-"), type=int, default=getattr(TextureConfig, name))
     parser.add_argument("--install", type=Path, help="after training, copy the model into this models folder")
-    parser.add_argument("--until", help="stop by this UTC time (HH:MM) even if --minutes is not used up: a run "
-                                        "that waited for the training lock must still end inside its window")
+    parser.add_argument(
+        "--until",
+        help="stop by this UTC time (HH:MM) even if --minutes is not used up: a run "
+        "that waited for the training lock must still end inside its window",
+    )
     args = parser.parse_args(argv)
     if args.until:
         import datetime as dt
@@ -402,8 +481,10 @@ def main(argv: Optional[list[str]] = None) -> int:
         hour, minute = (int(part) for part in args.until.split(":"))
         end = now.replace(hour=hour, minute=minute, second=0, microsecond=0)
         args.minutes = max(0.5, min(args.minutes, (end - now).total_seconds() / 60.0))
-    cfg = TextureConfig(**{k: v for k, v in vars(args).items() if k not in ("install", "until")},
-                        command="python -m llmvis_studio.training.texture_gan " + " ".join(argv or sys.argv[1:]))
+    cfg = TextureConfig(
+        **{k: v for k, v in vars(args).items() if k not in ("install", "until")},
+        command="python -m llmvis_studio.training.texture_gan " + " ".join(argv or sys.argv[1:]),
+    )
     trainer = Trainer(cfg)
     trainer.run()
     if args.install:

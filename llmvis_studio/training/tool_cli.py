@@ -1,5 +1,6 @@
 """The shared shell of the one-shot model tools (converters, exporters, the router fit): timestamped progress lines
 and a `main` that turns the tool's own error types into one `error: …` line and exit status 1."""
+
 from __future__ import annotations
 
 import argparse
@@ -15,10 +16,15 @@ def log_since(started: float, message: str) -> None:
     print(f"[{time.perf_counter() - started:6.1f}s] {message}", flush=True)
 
 
-def model_tool_main(argv: Optional[list[str]], description: str, action: Callable[[argparse.Namespace], object],
-                    errors: tuple[type[BaseException], ...] = (), folder_option: str = "--out",
-                    folder_help: str = "models folder",
-                    more_options: Optional[Callable[[argparse.ArgumentParser], None]] = None) -> int:
+def model_tool_main(
+    argv: Optional[list[str]],
+    description: str,
+    action: Callable[[argparse.Namespace], object],
+    errors: tuple[type[BaseException], ...] = (),
+    folder_option: str = "--out",
+    folder_help: str = "models folder",
+    more_options: Optional[Callable[[argparse.ArgumentParser], None]] = None,
+) -> int:
     """Parse `folder_option` (a Path, default models/) plus `more_options`, run `action(args)`; the tool's expected
     failures (`errors`) become one line on stderr and exit status 1, anything else is a bug and propagates."""
     parser = argparse.ArgumentParser(description=description)
@@ -46,8 +52,13 @@ def train_and_report(train: Callable[[str, argparse.Namespace], dict], args: arg
     return 0
 
 
-def run_stages(stages: list[str], runs: Path, fresh: bool, command: Callable[[str], list[str]],
-               trainer_main: Callable[[list[str]], int]) -> int:
+def run_stages(
+    stages: list[str],
+    runs: Path,
+    fresh: bool,
+    command: Callable[[str], list[str]],
+    trainer_main: Callable[[list[str]], int],
+) -> int:
     """Train recipe stages in order; `fresh` deletes a stage's run folder first (otherwise it resumes)."""
     import shutil
 

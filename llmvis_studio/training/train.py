@@ -10,6 +10,7 @@ resumes). Every --ckpt-minutes the state (model, optimiser, step, elapsed time, 
 ``--resume`` continues from it. Validation PSNR is computed on fixed crops of held-out training-source photos
 (never on benchmark images).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -66,26 +67,56 @@ def lr_at(args: argparse.Namespace, step: int, elapsed: float) -> float:
 
 def export_onnx(model: torch.nn.Module, path: Path, example_hw: tuple[int, int] = (64, 64)) -> None:
     """One self-contained ONNX file (opset 17), input `image`, output `output`, dynamic H/W."""
-    export.export_onnx(model.float(), path, (torch.rand(1, 3, *example_hw),), ["image"], ["output"],
-                       {"image": {0: "batch", 2: "height", 3: "width"},
-                        "output": {0: "batch", 2: "out_height", 3: "out_width"}})
+    export.export_onnx(
+        model.float(),
+        path,
+        (torch.rand(1, 3, *example_hw),),
+        ["image"],
+        ["output"],
+        {"image": {0: "batch", 2: "height", 3: "width"}, "output": {0: "batch", 2: "out_height", 3: "out_width"}},
+    )
 
 
-def manifest_entry(kind: str, model: torch.nn.Module, onnx_path: Path, args: argparse.Namespace,
-                   extra_metrics: dict[str, Any] | None = None) -> dict[str, Any]:
+def manifest_entry(
+    kind: str,
+    model: torch.nn.Module,
+    onnx_path: Path,
+    args: argparse.Namespace,
+    extra_metrics: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     if kind == "sr":
         mid = f"sr-compact-x{args.scale}"
-        fields = {"id": mid, "name": f"Compact SR ×{args.scale} (faithful, fast)", "task": "upscale",
-                  "scale": args.scale, "stride": 1, "reproduce": "make models-sr"}
+        fields = {
+            "id": mid,
+            "name": f"Compact SR ×{args.scale} (faithful, fast)",
+            "task": "upscale",
+            "scale": args.scale,
+            "stride": 1,
+            "reproduce": "make models-sr",
+        }
     else:
         mid = "denoise-compact"
-        fields = {"id": mid, "name": "Compact denoise / JPEG cleanup (scans)", "task": "denoise",
-                  "scale": 1, "stride": 2, "reproduce": "make models-denoise"}
-    fields |= {"inputs": [{"name": "image", **export.RGB}], "outputs": [{"name": "output", **export.RGB}],
-               "tile": {"supported": True, "min_overlap": 16, "default": 256}, "default": True,
-               "metrics": extra_metrics or {}}
-    return export.trained_entry(onnx_path, model, fields,
-                                f"trained here (llmvis_studio.training, offline photos listed in models/cards/{mid}.md)")
+        fields = {
+            "id": mid,
+            "name": "Compact denoise / JPEG cleanup (scans)",
+            "task": "denoise",
+            "scale": 1,
+            "stride": 2,
+            "reproduce": "make models-denoise",
+        }
+    fields |= {
+        "inputs": [{"name": "image", **export.RGB}],
+        "outputs": [{"name": "output", **export.RGB}],
+        "tile": {"supported": True, "min_overlap": 16, "default": 256},
+        "default": True,
+        "metrics": extra_metrics or {},
+    }
+    return export.trained_entry(
+        onnx_path,
+        model,
+        fields,
+        f"trained here (llmvis_studio.training, offline photos listed in models/cards/{mid}.md)",
+    )
 
 
 def train(kind: str, args: argparse.Namespace) -> dict[str, Any]:
@@ -124,10 +155,20 @@ def train(kind: str, args: argparse.Namespace) -> dict[str, Any]:
         log(f"step {now.step} val_psnr {v:.3f} (best {best:.3f})")
 
     def save(now: RunState) -> None:
-        loop.save_checkpoint(ckpt, {"model": model.state_dict(), "optimizer": opt.state_dict(), "step": now.step,
-                                    "elapsed": now.elapsed, "rng": rng.bit_generator.state,
-                                    "torch_rng": torch.get_rng_state(), "args": vars(args),
-                                    "config": model.config(), "best_val": best})
+        loop.save_checkpoint(
+            ckpt,
+            {
+                "model": model.state_dict(),
+                "optimizer": opt.state_dict(),
+                "step": now.step,
+                "elapsed": now.elapsed,
+                "rng": rng.bit_generator.state,
+                "torch_rng": torch.get_rng_state(),
+                "args": vars(args),
+                "config": model.config(),
+                "best_val": best,
+            },
+        )
 
     settings = loop.LoopSettings(Budget(args.steps, args.minutes), args.log_every, args.val_every, args.ckpt_minutes)
     losses = loop.run_loop(state, settings, loop.LoopHooks(step, save, log, validate_now))
@@ -141,8 +182,14 @@ def train(kind: str, args: argparse.Namespace) -> dict[str, Any]:
     return result
 
 
-def _resume_or_init(args: argparse.Namespace, ckpt: Path, model: nn.Module, opt: torch.optim.Optimizer,
-                    rng: np.random.Generator, log: Logger) -> tuple[RunState, float]:
+def _resume_or_init(
+    args: argparse.Namespace,
+    ckpt: Path,
+    model: nn.Module,
+    opt: torch.optim.Optimizer,
+    rng: np.random.Generator,
+    log: Logger,
+) -> tuple[RunState, float]:
     """Continue from OUT/last.pt (--resume), or copy matching tensors from --init; (state, best validation)."""
     if args.resume and ckpt.exists():
         saved = loop.load_checkpoint(ckpt)
@@ -159,13 +206,22 @@ def _resume_or_init(args: argparse.Namespace, ckpt: Path, model: nn.Module, opt:
     return RunState(), -1.0
 
 
-def _export(kind: str, model: nn.Module, args: argparse.Namespace, state: RunState, val_psnr: float,
-            log: Logger) -> Path:
+def _export(
+    kind: str, model: nn.Module, args: argparse.Namespace, state: RunState, val_psnr: float, log: Logger
+) -> Path:
     """--export: the ONNX file; --manifest: its entry upserted into that manifest."""
-    metrics = {"val_psnr_heldout": round(val_psnr, 3), "train_steps": state.step,
-               "train_minutes": round(state.elapsed / 60, 1)}
-    return export.ship(Path(args.export), lambda path: export_onnx(model, path),
-                       lambda path: manifest_entry(kind, model, path, args, metrics), args.manifest, log)
+    metrics = {
+        "val_psnr_heldout": round(val_psnr, 3),
+        "train_steps": state.step,
+        "train_minutes": round(state.elapsed / 60, 1),
+    }
+    return export.ship(
+        Path(args.export),
+        lambda path: export_onnx(model, path),
+        lambda path: manifest_entry(kind, model, path, args, metrics),
+        args.manifest,
+        log,
+    )
 
 
 def _batch(kind: str, rng: np.random.Generator, images: list, args: argparse.Namespace):
@@ -184,12 +240,20 @@ def _precision_probe(kind: str, model: nn.Module, images: list, args: argparse.N
             pred = model(x)
         F.l1_loss(pred.float(), y).backward()
         model.zero_grad(set_to_none=True)
+
     return probe
 
 
 def parser() -> argparse.ArgumentParser:
-    p, _, kinds = loop.kind_parsers("python -m llmvis_studio.training.train", __doc__, ("sr", "denoise"),
-                                    minutes=30.0, batch=16, lr=1e-3, ckpt_minutes=3.0)
+    p, _, kinds = loop.kind_parsers(
+        "python -m llmvis_studio.training.train",
+        __doc__,
+        ("sr", "denoise"),
+        minutes=30.0,
+        batch=16,
+        lr=1e-3,
+        ckpt_minutes=3.0,
+    )
     for kind, s in kinds.items():
         s.add_argument("--min-lr-ratio", type=float, default=0.01)
         s.add_argument("--channels", type=int, default=64)

@@ -12,6 +12,7 @@ random flip, converted to CIE Lab. Hints are simulated as in Zhang et al. 2017: 
 Loss: Huber on ab + a colourfulness term (per image, the mean chroma may not fall below 90 % of the ground truth's;
 plain regression averages plausible colours into brown) + L1 at the hint pixels (hints must be obeyed).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -40,21 +41,32 @@ from llmvis_studio.training.precision import (
 PHOTOS = Path(os.environ.get("LLMVIS_TRAINING_PHOTOS", "/work/shared/training/photos"))
 # whole photos kept out of training: the validation set (and the card's contact sheet); wikimedia stops at 049,
 # so 050 holds nothing back (kept so the shipped run's held-out set stays exactly as trained)
-HELD_OUT = tuple(f"kodak24/kodim{i}.png" for i in (21, 22, 23, 24)) + tuple(
-    f"wikimedia/{i:03d}.png" for i in (46, 47, 48, 49, 50)) + (
-    "bsds500/test-100007.jpg", "bsds500/test-100039.jpg", "bsds500/test-100099.jpg", "bsds500/test-10081.jpg",
-    "bsds500/test-101027.jpg", "bsds500/test-101084.jpg", "bsds500/test-102062.jpg", "bsds500/test-103006.jpg")
-STORE_SIDE = 224       # long side kept in memory
-MIN_SIDE = 128         # samples are resized to a long side in [MIN_SIDE, STORE_SIDE]
+HELD_OUT = (
+    tuple(f"kodak24/kodim{i}.png" for i in (21, 22, 23, 24))
+    + tuple(f"wikimedia/{i:03d}.png" for i in (46, 47, 48, 49, 50))
+    + (
+        "bsds500/test-100007.jpg",
+        "bsds500/test-100039.jpg",
+        "bsds500/test-100099.jpg",
+        "bsds500/test-10081.jpg",
+        "bsds500/test-101027.jpg",
+        "bsds500/test-101084.jpg",
+        "bsds500/test-102062.jpg",
+        "bsds500/test-103006.jpg",
+    )
+)
+STORE_SIDE = 224  # long side kept in memory
+MIN_SIDE = 128  # samples are resized to a long side in [MIN_SIDE, STORE_SIDE]
 PATCH = 80
-WORK_SIDE = 192        # the engine's working size (long side)
-P_AUTO = 0.3           # share of samples without any hint
+WORK_SIDE = 192  # the engine's working size (long side)
+P_AUTO = 0.3  # share of samples without any hint
 MAX_HINTS = 50
 MIN_COLOURFULNESS = 8.0  # near-grey photos teach nothing about colour
 
 
 # ----------------------------------------------------------------------------------------------------------------
 # colour helpers (shared with benchmarks and tests through the engine's numpy versions)
+
 
 def rgb_to_lab(rgb_u8: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(rgb_u8.astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)
@@ -72,13 +84,14 @@ def simulate_hints(rng: np.random.Generator, ab: np.ndarray, count: int, sizes=(
     for _ in range(count):
         s = int(rng.choice(sizes))
         y, x = int(rng.integers(0, h - s + 1)), int(rng.integers(0, w - s + 1))
-        hints[y:y + s, x:x + s, :2] = ab[y:y + s, x:x + s].reshape(-1, 2).mean(0)
-        hints[y:y + s, x:x + s, 2] = 1.0
+        hints[y : y + s, x : x + s, :2] = ab[y : y + s, x : x + s].reshape(-1, 2).mean(0)
+        hints[y : y + s, x : x + s, 2] = 1.0
     return hints
 
 
 # ----------------------------------------------------------------------------------------------------------------
 # data
+
 
 def photo_paths() -> list[Path]:
     paths = []
@@ -118,7 +131,7 @@ def make_sample(rng: np.random.Generator, img: np.ndarray) -> tuple[np.ndarray, 
         h, w = max(PATCH, round(img.shape[0] * scale)), max(PATCH, round(img.shape[1] * scale))
     small = cv2.resize(img, (w, h), interpolation=cv2.INTER_AREA)
     y, x = int(rng.integers(0, h - PATCH + 1)), int(rng.integers(0, w - PATCH + 1))
-    crop = small[y:y + PATCH, x:x + PATCH]
+    crop = small[y : y + PATCH, x : x + PATCH]
     if rng.random() < 0.5:
         crop = crop[:, ::-1]
     lab = rgb_to_lab(np.ascontiguousarray(crop))
@@ -136,10 +149,11 @@ def make_batch(rng, images, n) -> tuple[torch.Tensor, torch.Tensor]:
 # ----------------------------------------------------------------------------------------------------------------
 # loss
 
+
 def loss_terms(pred: torch.Tensor, target: torch.Tensor, x: torch.Tensor) -> dict[str, torch.Tensor]:
     rec = F.smooth_l1_loss(pred, target, beta=0.05)
-    chroma_p = torch.sqrt((pred ** 2).sum(1) + 1e-6).mean(dim=(1, 2))
-    chroma_t = torch.sqrt((target ** 2).sum(1) + 1e-6).mean(dim=(1, 2))
+    chroma_p = torch.sqrt((pred**2).sum(1) + 1e-6).mean(dim=(1, 2))
+    chroma_t = torch.sqrt((target**2).sum(1) + 1e-6).mean(dim=(1, 2))
     colour = F.relu(0.9 * chroma_t - chroma_p).mean()
     mask = x[:, 3:4]
     hint = ((pred - target).abs() * mask).sum() / (2 * mask.sum() + 1.0)
@@ -152,6 +166,7 @@ def total_loss(terms: dict[str, torch.Tensor], args) -> torch.Tensor:
 
 # ----------------------------------------------------------------------------------------------------------------
 # validation: whole held-out photos at the engine's working size
+
 
 def predict_ab(model, lab: np.ndarray, hints: np.ndarray) -> np.ndarray:
     """ab (H×W×2, Lab units) for a working-size Lab image and H×W×3 hints, padded to the stride."""
@@ -200,13 +215,21 @@ def validate(model, val: list[tuple[str, np.ndarray]], gain: float = 1.0) -> dic
 # ----------------------------------------------------------------------------------------------------------------
 # export
 
+
 def export_onnx(model: torch.nn.Module, path: Path) -> None:
-    export.export_onnx(model, path, (torch.zeros(1, 4, 64, 64),), ["input"], ["ab"],
-                       {"input": {0: "n", 2: "h", 3: "w"}, "ab": {0: "n", 2: "h", 3: "w"}})
+    export.export_onnx(
+        model,
+        path,
+        (torch.zeros(1, 4, 64, 64),),
+        ["input"],
+        ["ab"],
+        {"input": {0: "n", 2: "h", 3: "w"}, "ab": {0: "n", 2: "h", 3: "w"}},
+    )
 
 
 # ----------------------------------------------------------------------------------------------------------------
 # loop
+
 
 def train(args) -> dict:
     out, log = _start(args)
@@ -290,24 +313,41 @@ def _step(model, opt, lr: float, batch, use_bf16: bool, args) -> dict[str, float
     return {k: v.item() for k, v in terms.items()}
 
 
-def _finish(args, out: Path, model, val, step: int, elapsed: float, use_bf16: bool, photos: int,
-            log: Logger) -> dict:
+def _finish(args, out: Path, model, val, step: int, elapsed: float, use_bf16: bool, photos: int, log: Logger) -> dict:
     """Final validation, --export, and OUT/result.json (what colourize_card reads)."""
     metrics = validate(model, val)
     log("final val " + json.dumps({k: round(v, 3) for k, v in metrics.items()}))
     if args.export:
         export_onnx(model, Path(args.export))
         log(f"exported {args.export}")
-    info = {"steps": step, "minutes": round(elapsed / 60, 1), "threads": args.threads, "batch": args.batch,
-            "patch": PATCH, "precision": "bf16" if use_bf16 else "fp32", "val": metrics, "config": model.config(),
-            "parameters": count_parameters(model), "train_photos": photos, "held_out": list(HELD_OUT)}
+    info = {
+        "steps": step,
+        "minutes": round(elapsed / 60, 1),
+        "threads": args.threads,
+        "batch": args.batch,
+        "patch": PATCH,
+        "precision": "bf16" if use_bf16 else "fp32",
+        "val": metrics,
+        "config": model.config(),
+        "parameters": count_parameters(model),
+        "train_photos": photos,
+        "held_out": list(HELD_OUT),
+    }
     (out / "result.json").write_text(json.dumps(info, indent=2))
     return info
 
 
 def _save(path: Path, model, opt, step: int, elapsed: float) -> None:
-    save_checkpoint(path, {"model": model.state_dict(), "optimizer": opt.state_dict(), "step": step,
-                           "elapsed": elapsed, "config": model.config()})
+    save_checkpoint(
+        path,
+        {
+            "model": model.state_dict(),
+            "optimizer": opt.state_dict(),
+            "step": step,
+            "elapsed": elapsed,
+            "config": model.config(),
+        },
+    )
 
 
 def parser() -> argparse.ArgumentParser:

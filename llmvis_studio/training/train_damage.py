@@ -14,6 +14,7 @@ shifted so that the best-F1 threshold lands on 0.5 — the exported probability 
 and `--sensitivity 0.5` (threshold 1 − 0.5) is the best-F1 point. Precision: `--precision auto` (default) times fp32
 against bf16 autocast on this CPU and keeps the faster (bf16 is ~20× slower on AVX2-only CPUs); fp32 or bf16 force one.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -54,11 +55,14 @@ HELD_OUT_EVERY = 20  # one photo in 20 (by name hash) is never trained on: valid
 MAX_SIDE = 1280
 FILM_SHARE = 0.3  # share of samples with film-style defects (thin straight scratches, dust, hairs)
 THIN_SHARE = 0.1  # share of samples in the old detector's thin-scratch protocol (the bar for becoming the default)
-CLEAN_BUDGET = 0.005  # calibration: at sensitivity 0.5 at most this fraction of a clean held-out print is marked (the issue's bar)
+CLEAN_BUDGET = (
+    0.005  # calibration: at sensitivity 0.5 at most this fraction of a clean held-out print is marked (the issue's bar)
+)
 
 
 # ----------------------------------------------------------------------------------------------------------------
 # data
+
 
 def photo_root() -> Path:
     env = os.environ.get("LLMVIS_TRAINING_PHOTOS")
@@ -70,8 +74,10 @@ def split_photos(root: Path) -> tuple[list[Path], list[Path]]:
     files = sorted(p for p in root.rglob("*") if p.suffix.lower() in (".png", ".jpg", ".jpeg"))
     if not files:
         raise FileNotFoundError(f"no training photos under {root}")
+
     def held(p: Path) -> bool:
         return int(hashlib.sha256(str(p.relative_to(root)).encode()).hexdigest(), 16) % HELD_OUT_EVERY == 0
+
     return [p for p in files if not held(p)], [p for p in files if held(p)]
 
 
@@ -92,7 +98,7 @@ def film_sample(rng: np.random.Generator, photo: np.ndarray, size: int) -> tuple
     h, w = photo.shape[:2]
     s = min(size, h, w)
     y, x = int(rng.integers(0, h - s + 1)), int(rng.integers(0, w - s + 1))
-    crop = photo[y:y + s, x:x + s]
+    crop = photo[y : y + s, x : x + s]
     if s != size:
         crop = cv2.resize(crop, (size, size), interpolation=cv2.INTER_CUBIC)
     if rng.random() < 0.5:
@@ -108,7 +114,7 @@ def thin_sample(rng: np.random.Generator, photo: np.ndarray, size: int) -> tuple
     h, w = photo.shape[:2]
     s = min(size, h, w)
     y, x = int(rng.integers(0, h - s + 1)), int(rng.integers(0, w - s + 1))
-    img = photo[y:y + s, x:x + s].astype(np.float32) / 255.0
+    img = photo[y : y + s, x : x + s].astype(np.float32) / 255.0
     truth = np.zeros((s, s), np.uint8)
     light = bool(rng.random() < 0.5)
     for _ in range(2):
@@ -117,8 +123,9 @@ def thin_sample(rng: np.random.Generator, photo: np.ndarray, size: int) -> tuple
     return np.clip(np.round(img * 255), 0, 255) / 255.0, truth
 
 
-def damage_sample(rng: np.random.Generator, images: list[np.ndarray], patch: int,
-                  weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def damage_sample(
+    rng: np.random.Generator, images: list[np.ndarray], patch: int, weights: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     photo = images[int(rng.choice(len(images), p=weights))]
     r = rng.random()
     if r < FILM_SHARE:
@@ -133,7 +140,9 @@ def damage_sample(rng: np.random.Generator, images: list[np.ndarray], patch: int
 KINDS = ("print", "film", "clean", "thin")
 
 
-def validation_set(photos: list[np.ndarray], size: int = 192, per_photo: int = 4) -> list[tuple[str, np.ndarray, np.ndarray]]:
+def validation_set(
+    photos: list[np.ndarray], size: int = 192, per_photo: int = 4
+) -> list[tuple[str, np.ndarray, np.ndarray]]:
     """Fixed (kind, image, label) crops of held-out photos: print damage, film scratches and clean old prints."""
     out = []
     for i, photo in enumerate(photos):
@@ -159,6 +168,7 @@ def batch_tensors(samples) -> tuple[torch.Tensor, torch.Tensor]:
 # ----------------------------------------------------------------------------------------------------------------
 # validation and calibration
 
+
 @torch.no_grad()
 def val_logits(model: DamageNet, vset) -> list[np.ndarray]:
     model.eval()
@@ -182,8 +192,12 @@ def scores(logits: list[np.ndarray], vset, threshold_logit: float, only: str = "
         ps.append(p)
         rs.append(r)
     p, r = float(np.mean(ps)), float(np.mean(rs))
-    return {"precision": p, "recall": r, "f1": 2 * p * r / max(1e-9, p + r),
-            "clean_marked": float(np.mean(clean)) if clean else 0.0}
+    return {
+        "precision": p,
+        "recall": r,
+        "f1": 2 * p * r / max(1e-9, p + r),
+        "clean_marked": float(np.mean(clean)) if clean else 0.0,
+    }
 
 
 def platt(logits: list[np.ndarray], vset, pixels: int = 400_000, seed: int = 0) -> tuple[float, float]:
@@ -200,9 +214,12 @@ def platt(logits: list[np.ndarray], vset, pixels: int = 400_000, seed: int = 0) 
         loss = F.binary_cross_entropy_with_logits(zt * ab[0] + ab[1], yt)
         loss.backward()
         return loss
+
     opt.step(closure)
     a, b = float(ab[0].detach()), float(ab[1].detach())
-    if not (math.isfinite(a) and math.isfinite(b)) or not 0.05 <= a <= 20:  # an untrained net (tiny test runs): no scaling
+    if (
+        not (math.isfinite(a) and math.isfinite(b)) or not 0.05 <= a <= 20
+    ):  # an untrained net (tiny test runs): no scaling
         return 1.0, 0.0
     return a, b
 
@@ -225,22 +242,31 @@ def calibrate(model: DamageNet, vset, log) -> dict[str, Any]:
     model.calibration.copy_(torch.tensor([a, b_shift]))
     log(f"calibration platt a {a:.3f} b {b:.3f}; best F1 {f1[best]:.3f} at platt p {best}; baked b {b_shift:.3f}")
     at_half = scores(logits, vset, -b_shift / a)
-    by_sens = {s: round(scores(logits, vset, (math.log((1 - s) / s) - b_shift) / a)["f1"], 4)
-               for s in (0.2, 0.35, 0.5, 0.65, 0.8)}
-    by_kind = {k: {m: round(v, 4) for m, v in scores(logits, vset, -b_shift / a, only=k).items()}
-               for k in KINDS if k != "clean"}
+    by_sens = {
+        s: round(scores(logits, vset, (math.log((1 - s) / s) - b_shift) / a)["f1"], 4)
+        for s in (0.2, 0.35, 0.5, 0.65, 0.8)
+    }
+    by_kind = {
+        k: {m: round(v, 4) for m, v in scores(logits, vset, -b_shift / a, only=k).items()}
+        for k in KINDS
+        if k != "clean"
+    }
     log(f"at sensitivity 0.5 by kind {json.dumps(by_kind)}")
-    return {"platt": [round(a, 4), round(b, 4)], "baked": [round(a, 4), round(b_shift, 4)],
-            "at_sensitivity_0.5_by_kind": by_kind,
-            "f1_by_platt_threshold": {str(k): round(v, 4) for k, v in f1.items()},
-            "clean_marked_by_platt_threshold": {str(k): round(v, 5) for k, v in clean.items()},
-            "clean_budget": CLEAN_BUDGET,
-            "f1_by_sensitivity": {str(k): v for k, v in by_sens.items()},
-            "at_sensitivity_0.5": {k: round(v, 5) for k, v in at_half.items()}}
+    return {
+        "platt": [round(a, 4), round(b, 4)],
+        "baked": [round(a, 4), round(b_shift, 4)],
+        "at_sensitivity_0.5_by_kind": by_kind,
+        "f1_by_platt_threshold": {str(k): round(v, 4) for k, v in f1.items()},
+        "clean_marked_by_platt_threshold": {str(k): round(v, 5) for k, v in clean.items()},
+        "clean_budget": CLEAN_BUDGET,
+        "f1_by_sensitivity": {str(k): v for k, v in by_sens.items()},
+        "at_sensitivity_0.5": {k: round(v, 5) for k, v in at_half.items()},
+    }
 
 
 # ----------------------------------------------------------------------------------------------------------------
 # the loop
+
 
 def start_model(args: argparse.Namespace, ckpt: Path, log) -> tuple[DamageNet, Any, np.random.Generator, RunState]:
     """The net (warm-started from --init, or resumed from the checkpoint), its optimiser, the data rng, the run state."""
@@ -270,7 +296,7 @@ def load_data(args: argparse.Namespace, log) -> tuple[list[np.ndarray], list]:
     """Training photos and the held-out validation crops (whole photos held out)."""
     train_files, held_files = split_photos(Path(args.photos) if args.photos else photo_root())
     if args.max_images:
-        train_files, held_files = train_files[:args.max_images], held_files[:max(1, args.max_images // 4)]
+        train_files, held_files = train_files[: args.max_images], held_files[: max(1, args.max_images // 4)]
     if not held_files:  # a tiny photo folder (tests): validate on the last photo rather than on nothing
         held_files = train_files[-1:]
     images = [load_photo(p) for p in train_files]
@@ -296,6 +322,7 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
             out = model.logits(probe_x)
         out.float().mean().backward()
         model.zero_grad(set_to_none=True)
+
     use_bf16 = choose_precision(args.precision, probe, log)
     budget = Budget(args.steps, args.minutes)
 
@@ -316,9 +343,18 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         return StepOutcome(float(bce.detach() + dice.detach()), {"bce": float(bce), "dice": float(dice)}, lr)
 
     def save(now: RunState) -> None:
-        save_checkpoint(ckpt, {"model": model.state_dict(), "optimizer": opt.state_dict(), "step": now.step,
-                               "elapsed": now.elapsed, "rng": rng.bit_generator.state, "args": vars(args),
-                               "config": model.config()})
+        save_checkpoint(
+            ckpt,
+            {
+                "model": model.state_dict(),
+                "optimizer": opt.state_dict(),
+                "step": now.step,
+                "elapsed": now.elapsed,
+                "rng": rng.bit_generator.state,
+                "args": vars(args),
+                "config": model.config(),
+            },
+        )
 
     def validate(now: RunState) -> None:
         v = scores(val_logits(model, vset), vset, 0.0)
@@ -333,8 +369,9 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     return finish(args, model, vset, state, out_dir, log)
 
 
-def finish(args: argparse.Namespace, model: DamageNet, vset, state: RunState, out_dir: Path, log,
-           done: str = "trained") -> dict[str, Any]:
+def finish(
+    args: argparse.Namespace, model: DamageNet, vset, state: RunState, out_dir: Path, log, done: str = "trained"
+) -> dict[str, Any]:
     """Raw validation, calibration, the calibrated checkpoint and (with --export) the ONNX file."""
     result: dict[str, Any] = {"steps": state.step, "minutes": round(state.elapsed / 60, 1)}
     result["val_raw"] = scores(val_logits(model, vset), vset, 0.0)
@@ -367,8 +404,15 @@ def export(model: DamageNet, path: Path, manifest: str, result: dict[str, Any], 
     if manifest:
         from llmvis_studio.training.manifest_tools import upsert_entry
 
-        entry = manifest_entry(model, path, {"train_steps": result["steps"], "train_minutes": result["minutes"],
-                                             "heldout_calibration": result["calibration"]})
+        entry = manifest_entry(
+            model,
+            path,
+            {
+                "train_steps": result["steps"],
+                "train_minutes": result["minutes"],
+                "heldout_calibration": result["calibration"],
+            },
+        )
         upsert_entry(manifest, entry)
         log(f"manifest entry {MODEL_ID} → {manifest}")
 
@@ -378,21 +422,38 @@ def manifest_entry(model: DamageNet, path: Path, metrics: dict[str, Any]) -> dic
 
     rgb = {"layout": "NCHW", "dtype": "float32", "range": [0, 1], "channels": "RGB"}
     one = {"layout": "NCHW", "dtype": "float32", "range": [0, 1], "channels": "mask"}
-    return {"id": MODEL_ID, "name": "Print damage detector (cracks, tears, dust, scratches)",
-            "task": "detect-scratches", "file": path.name, "sha256": sha256_of(path),
-            "inputs": [{"name": "image", **rgb}], "outputs": [{"name": "mask", **one}],
-            "scale": 1, "stride": model.STRIDE, "tile": {"supported": True, "min_overlap": 32, "default": 1024},
-            "memory_bytes_per_input_pixel": 400 if model.STRIDE == 8 else 600, "threshold": 0.5, "calibrated": True,
-            # not the default until a run beats scratch-detector on thin scratches and clean photos (see its card)
-            "parameters": count_parameters(model), "arch": model.config()["arch"], "default": False, "licence": "BSD-3-Clause (trained here)",
-            "source": "trained here (llmvis_studio.training.train_damage on ../shared/training/photos, see "
-                      "models/cards/damage-detector.md)",
-            "reproduce": "make models-damage", "metrics": metrics}
+    return {
+        "id": MODEL_ID,
+        "name": "Print damage detector (cracks, tears, dust, scratches)",
+        "task": "detect-scratches",
+        "file": path.name,
+        "sha256": sha256_of(path),
+        "inputs": [{"name": "image", **rgb}],
+        "outputs": [{"name": "mask", **one}],
+        "scale": 1,
+        "stride": model.STRIDE,
+        "tile": {"supported": True, "min_overlap": 32, "default": 1024},
+        "memory_bytes_per_input_pixel": 400 if model.STRIDE == 8 else 600,
+        "threshold": 0.5,
+        "calibrated": True,
+        # not the default until a run beats scratch-detector on thin scratches and clean photos (see its card)
+        "parameters": count_parameters(model),
+        "arch": model.config()["arch"],
+        "default": False,
+        "licence": "BSD-3-Clause (trained here)",
+        "source": "trained here (llmvis_studio.training.train_damage on ../shared/training/photos, see "
+        "models/cards/damage-detector.md)",
+        "reproduce": "make models-damage",
+        "metrics": metrics,
+    }
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m llmvis_studio.training.train_damage", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="python -m llmvis_studio.training.train_damage",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("--out", required=True)
     p.add_argument("--photos", default="", help="photo folder (default ../shared/training/photos)")
     p.add_argument("--max-images", type=int, default=0, help="use only the first N photos (tiny test runs)")

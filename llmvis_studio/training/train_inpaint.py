@@ -16,6 +16,7 @@ Inpainting loss: L1 or (recipe) MSE inside the hole + an edge term (L1 of image 
 adversarial term from a spectral-norm PatchGAN that starts at --adv-start of the budget. Detector loss: BCE with a
 positive weight + soft Dice.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -46,12 +47,14 @@ DEFAULT_THRESHOLD = 0.5
 # ----------------------------------------------------------------------------------------------------------------
 # samples
 
+
 def ns_fill(img_u8: np.ndarray, hole: np.ndarray) -> np.ndarray:
     return cv2.inpaint(np.ascontiguousarray(img_u8), (hole > 0).astype(np.uint8) * 255, 5, cv2.INPAINT_NS)
 
 
-def inpaint_sample(rng: np.random.Generator, images: list[np.ndarray], patch: int,
-                   weights: np.ndarray) -> tuple[np.ndarray, ...]:
+def inpaint_sample(
+    rng: np.random.Generator, images: list[np.ndarray], patch: int, weights: np.ndarray
+) -> tuple[np.ndarray, ...]:
     img = images[int(rng.choice(len(images), p=weights))]
     clean = data.random_crop(rng, img, patch, 0.6)
     hole = masks.hole_mask(rng, patch, patch)
@@ -59,8 +62,9 @@ def inpaint_sample(rng: np.random.Generator, images: list[np.ndarray], patch: in
     return clean, (hole > 0).astype(np.uint8), fill
 
 
-def scratch_sample(rng: np.random.Generator, images: list[np.ndarray], patch: int,
-                   weights: np.ndarray) -> tuple[np.ndarray, ...]:
+def scratch_sample(
+    rng: np.random.Generator, images: list[np.ndarray], patch: int, weights: np.ndarray
+) -> tuple[np.ndarray, ...]:
     img = images[int(rng.choice(len(images), p=weights))]
     clean = data.random_crop(rng, img, patch, 0.5)
     damaged, mask = masks.add_defects(rng, clean)
@@ -82,6 +86,7 @@ def scratch_tensors(samples) -> tuple[torch.Tensor, torch.Tensor]:
 
 # ----------------------------------------------------------------------------------------------------------------
 # losses and metrics
+
 
 def hole_l1(out: torch.Tensor, gt: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     return ((out - gt).abs() * mask).sum() / (mask.sum() * 3 + 1.0)
@@ -115,6 +120,7 @@ def tolerant_prf(pred: np.ndarray, truth: np.ndarray, tol: int = 1) -> tuple[flo
 
 # ----------------------------------------------------------------------------------------------------------------
 # validation on held-out training-source photos (never benchmark images)
+
 
 def _val_inpaint_set(size: int = 192) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, str]]:
     crops = data.validation_crops(size=size, per_image=2)
@@ -171,6 +177,7 @@ def validate_scratch(model: ScratchNet, vset, threshold: float = DEFAULT_THRESHO
 # ----------------------------------------------------------------------------------------------------------------
 # the loop
 
+
 def lr_at(args, step: int, elapsed: float) -> float:
     fraction = Budget(args.steps, args.minutes).fraction(RunState(step, elapsed))
     return loop.cosine_lr(args.lr, fraction, step, args.warmup, 0.02)
@@ -185,6 +192,7 @@ def _precision_probe(kind: str, model: torch.nn.Module, samples):
             out = model(*inputs) if kind == "inpaint" else model.logits(*inputs)
         out.float().mean().backward()
         model.zero_grad(set_to_none=True)
+
     return probe
 
 
@@ -236,8 +244,10 @@ def scratch_step(model, args, use_bf16: bool, samples, pos_weight: torch.Tensor)
     logits = logits.float()
     prob = torch.sigmoid(logits)
     inter = (prob * y).sum()
-    return {"bce": F.binary_cross_entropy_with_logits(logits, y, pos_weight=pos_weight),
-            "dice": (1 - (2 * inter + 1) / (prob.sum() + y.sum() + 1)) * args.dice_weight}
+    return {
+        "bce": F.binary_cross_entropy_with_logits(logits, y, pos_weight=pos_weight),
+        "dice": (1 - (2 * inter + 1) / (prob.sum() + y.sum() + 1)) * args.dice_weight,
+    }
 
 
 def train(kind: str, args: argparse.Namespace) -> dict[str, Any]:
@@ -281,11 +291,21 @@ def train(kind: str, args: argparse.Namespace) -> dict[str, Any]:
         return StepOutcome(float(loss.item()), {k: float(v.detach()) for k, v in parts.items()}, lr)
 
     def save(now: RunState) -> None:
-        loop.save_checkpoint(ckpt, {"model": model.state_dict(), "optimizer": opt.state_dict(),
-                                    "critic": critic.state_dict() if critic is not None else None,
-                                    "critic_optimizer": opt_d.state_dict() if opt_d is not None else None,
-                                    "step": now.step, "elapsed": now.elapsed, "rng": rng.bit_generator.state,
-                                    "args": vars(args), "config": model.config(), "val": best})
+        loop.save_checkpoint(
+            ckpt,
+            {
+                "model": model.state_dict(),
+                "optimizer": opt.state_dict(),
+                "critic": critic.state_dict() if critic is not None else None,
+                "critic_optimizer": opt_d.state_dict() if opt_d is not None else None,
+                "step": now.step,
+                "elapsed": now.elapsed,
+                "rng": rng.bit_generator.state,
+                "args": vars(args),
+                "config": model.config(),
+                "val": best,
+            },
+        )
 
     model.train()
     hooks = loop.LoopHooks(step, save, log, validate_now, lambda: f" pool {pool.made}/{pool.drawn}")
@@ -306,16 +326,23 @@ def _data(kind: str, args: argparse.Namespace, step: int, log: Logger) -> tuple[
     """The started sample pool over the training photos, and the held-out validation set (empty: no validation)."""
     names = args.images.split(",") if args.images else None
     images = [img for _, img in data.load_images("train", names=names)]
-    pool = SamplePool(inpaint_sample if kind == "inpaint" else scratch_sample, images, args.patch,
-                      args.seed + step, size=args.pool, reuse=args.reuse)
+    pool = SamplePool(
+        inpaint_sample if kind == "inpaint" else scratch_sample,
+        images,
+        args.patch,
+        args.seed + step,
+        size=args.pool,
+        reuse=args.reuse,
+    )
     pool.start(min(args.pool, max(args.batch * 2, 8)))
     vset = (_val_inpaint_set() if kind == "inpaint" else _val_scratch_set()) if args.val_every else []
     log(f"{len(images)} training images, {len(vset)} validation items")
     return pool, vset
 
 
-def _resume_or_init(args: argparse.Namespace, ckpt: Path, nets: tuple, rng: np.random.Generator,
-                    log: Logger) -> tuple[RunState, dict[str, float]]:
+def _resume_or_init(
+    args: argparse.Namespace, ckpt: Path, nets: tuple, rng: np.random.Generator, log: Logger
+) -> tuple[RunState, dict[str, float]]:
     """Continue from OUT/last.pt (--resume) or start from --init's weights; (state, last validation)."""
     model, opt, critic, opt_d = nets
     if args.resume and ckpt.exists():
@@ -334,17 +361,24 @@ def _resume_or_init(args: argparse.Namespace, ckpt: Path, nets: tuple, rng: np.r
     return RunState(), {}
 
 
-def _export(kind: str, model: torch.nn.Module, args: argparse.Namespace, state: RunState, val: dict[str, float],
-            log: Logger) -> Path:
+def _export(
+    kind: str, model: torch.nn.Module, args: argparse.Namespace, state: RunState, val: dict[str, float], log: Logger
+) -> Path:
     """--export: the ONNX file; --manifest: its entry (with the held-out validation) upserted there."""
     metrics = {"train_steps": state.step, "train_minutes": round(state.elapsed / 60, 1)}
     metrics.update({f"val_heldout_{k}": round(v, 3) for k, v in val.items()})
-    return export.ship(Path(args.export), lambda path: export_onnx(kind, model, path),
-                       lambda path: manifest_entry(kind, model, path, metrics), args.manifest, log)
+    return export.ship(
+        Path(args.export),
+        lambda path: export_onnx(kind, model, path),
+        lambda path: manifest_entry(kind, model, path, metrics),
+        args.manifest,
+        log,
+    )
 
 
 # ----------------------------------------------------------------------------------------------------------------
 # export and manifest
+
 
 def export_onnx(kind: str, model: torch.nn.Module, path: Path) -> None:
     if kind == "inpaint":
@@ -359,20 +393,39 @@ def export_onnx(kind: str, model: torch.nn.Module, path: Path) -> None:
 def manifest_entry(kind: str, model: torch.nn.Module, path: Path, metrics: dict[str, Any]) -> dict[str, Any]:
     rgb, one = export.RGB, export.MASK
     if kind == "inpaint":
-        fields = {"id": INPAINT_ID, "name": "Learned fill (faithful; NS fill + learned correction)", "task": "inpaint",
-                  "inputs": [{"name": "image", **rgb}, {"name": "mask", **one}, {"name": "fill", **rgb}],
-                  "outputs": [{"name": "output", **rgb}], "scale": 1, "stride": InpaintNet.STRIDE,
-                  "tile": {"supported": False, "min_overlap": 64, "default": 512},
-                  "memory_bytes_per_input_pixel": 3000, "working_margin": 48, "classical_fill": "opencv-ns"}
+        fields = {
+            "id": INPAINT_ID,
+            "name": "Learned fill (faithful; NS fill + learned correction)",
+            "task": "inpaint",
+            "inputs": [{"name": "image", **rgb}, {"name": "mask", **one}, {"name": "fill", **rgb}],
+            "outputs": [{"name": "output", **rgb}],
+            "scale": 1,
+            "stride": InpaintNet.STRIDE,
+            "tile": {"supported": False, "min_overlap": 64, "default": 512},
+            "memory_bytes_per_input_pixel": 3000,
+            "working_margin": 48,
+            "classical_fill": "opencv-ns",
+        }
     else:
-        fields = {"id": SCRATCH_ID, "name": "Scratch and dust detector", "task": "detect-scratches",
-                  "inputs": [{"name": "image", **rgb}], "outputs": [{"name": "mask", **one}],
-                  "scale": 1, "stride": ScratchNet.STRIDE,
-                  "tile": {"supported": True, "min_overlap": 16, "default": 1024},
-                  "memory_bytes_per_input_pixel": 600, "threshold": DEFAULT_THRESHOLD}
+        fields = {
+            "id": SCRATCH_ID,
+            "name": "Scratch and dust detector",
+            "task": "detect-scratches",
+            "inputs": [{"name": "image", **rgb}],
+            "outputs": [{"name": "mask", **one}],
+            "scale": 1,
+            "stride": ScratchNet.STRIDE,
+            "tile": {"supported": True, "min_overlap": 16, "default": 1024},
+            "memory_bytes_per_input_pixel": 600,
+            "threshold": DEFAULT_THRESHOLD,
+        }
     fields |= {"default": True, "reproduce": "make models-inpaint", "metrics": metrics}
-    return export.trained_entry(path, model, fields, "trained here (llmvis_studio.training.train_inpaint, offline "
-                                                     f"photos listed in models/cards/{fields['id']}.md)")
+    return export.trained_entry(
+        path,
+        model,
+        fields,
+        f"trained here (llmvis_studio.training.train_inpaint, offline photos listed in models/cards/{fields['id']}.md)",
+    )
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -381,22 +434,68 @@ def manifest_entry(kind: str, model: torch.nn.Module, path: Path, metrics: dict[
 # The shipped models were trained in legs (resumed runs whose budget grew; see their cards); a recipe is one
 # leg with the final settings and the final total budget.
 RECIPES: dict[str, list[str]] = {
-    "inpaint": ["inpaint", "--minutes", "68", "--threads", "2", "--batch", "12", "--patch", "128", "--lr", "1e-3",
-                "--channels", "32", "--pixel-loss", "mse", "--adv-start", "0.85"],
-    "scratch": ["scratch", "--minutes", "35", "--threads", "2", "--batch", "12", "--patch", "128", "--lr", "2e-3",
-                "--channels", "16", "--pos-weight", "1.5"],
+    "inpaint": [
+        "inpaint",
+        "--minutes",
+        "68",
+        "--threads",
+        "2",
+        "--batch",
+        "12",
+        "--patch",
+        "128",
+        "--lr",
+        "1e-3",
+        "--channels",
+        "32",
+        "--pixel-loss",
+        "mse",
+        "--adv-start",
+        "0.85",
+    ],
+    "scratch": [
+        "scratch",
+        "--minutes",
+        "35",
+        "--threads",
+        "2",
+        "--batch",
+        "12",
+        "--patch",
+        "128",
+        "--lr",
+        "2e-3",
+        "--channels",
+        "16",
+        "--pos-weight",
+        "1.5",
+    ],
 }
 EXPORT = {"inpaint": f"{INPAINT_ID}.onnx", "scratch": f"{SCRATCH_ID}.onnx"}
 
 
 def recipe_command(stage: str, runs: Path, models: Path) -> list[str]:
-    return RECIPES[stage] + ["--out", str(runs / stage), "--resume", "--export", str(models / EXPORT[stage]),
-                             "--manifest", str(models / "manifest.json")]
+    return RECIPES[stage] + [
+        "--out",
+        str(runs / stage),
+        "--resume",
+        "--export",
+        str(models / EXPORT[stage]),
+        "--manifest",
+        str(models / "manifest.json"),
+    ]
 
 
 def parser() -> argparse.ArgumentParser:
-    p, sub, kinds = loop.kind_parsers("python -m llmvis_studio.training.train_inpaint", __doc__,
-                                      ("inpaint", "scratch"), minutes=25.0, batch=12, lr=1e-3, ckpt_minutes=2.0)
+    p, sub, kinds = loop.kind_parsers(
+        "python -m llmvis_studio.training.train_inpaint",
+        __doc__,
+        ("inpaint", "scratch"),
+        minutes=25.0,
+        batch=12,
+        lr=1e-3,
+        ckpt_minutes=2.0,
+    )
     for kind, s in kinds.items():
         s.add_argument("--patch", type=int, default=128)
         s.add_argument("--channels", type=int, default=32 if kind == "inpaint" else 16)

@@ -15,6 +15,7 @@ OUT/last.pt (atomic). --minutes is a wall-clock budget across resumes. Precision
 (precision.py). Validation (held-out whole photos, photo_pack.HELD_OUT): PSNR-Y on bicubic ×s input (fidelity) and on
 seeded realistic degradations (restoration).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -87,8 +88,9 @@ def init_weights(model: CompactSR, source: str) -> list[str]:
     return load_body_from(model, state)
 
 
-def make_batch(rng: np.random.Generator, images: list[np.ndarray], batch: int, patch: int,
-               scale: int, clean_share: float = 0.25) -> tuple[np.ndarray, np.ndarray]:
+def make_batch(
+    rng: np.random.Generator, images: list[np.ndarray], batch: int, patch: int, scale: int, clean_share: float = 0.25
+) -> tuple[np.ndarray, np.ndarray]:
     """(lr, hr) float32 NCHW: random HR crops and their realistic degradations."""
     patch -= patch % scale
     weights = np.array([im.shape[0] * im.shape[1] for im in images], np.float64) ** 0.5
@@ -109,9 +111,14 @@ def validation_set(scale: int, size: int = 192, per_photo: int = 2) -> list[tupl
         for _ in range(per_photo):
             y = int(rng.integers(0, img.shape[0] - size + 1))
             x = int(rng.integers(0, img.shape[1] - size + 1))
-            hr = np.ascontiguousarray(img[y:y + size, x:x + size])
-            out.append((hr, bicubic_down(hr, scale).astype(np.float32) / 255.0,
-                        degrade.degrade(rng, hr, scale, clean_share=0.0, halftone_share=0.0)))
+            hr = np.ascontiguousarray(img[y : y + size, x : x + size])
+            out.append(
+                (
+                    hr,
+                    bicubic_down(hr, scale).astype(np.float32) / 255.0,
+                    degrade.degrade(rng, hr, scale, clean_share=0.0, halftone_share=0.0),
+                )
+            )
     return out
 
 
@@ -129,10 +136,22 @@ def validate(model: CompactSR, crops: list, scale: int) -> dict[str, float]:
 
 def save_checkpoint(path: Path, g, d, opt_g, opt_d, step: int, elapsed: float, rng, args, history) -> None:
     tmp = path.with_suffix(".tmp")
-    torch.save({"generator": g.state_dict(), "discriminator": d.state_dict(), "opt_g": opt_g.state_dict(),
-                "opt_d": opt_d.state_dict(), "step": step, "elapsed": elapsed, "rng": rng.bit_generator.state,
-                "torch_rng": torch.get_rng_state(), "args": vars(args), "config": g.config(),
-                "history": history}, tmp)
+    torch.save(
+        {
+            "generator": g.state_dict(),
+            "discriminator": d.state_dict(),
+            "opt_g": opt_g.state_dict(),
+            "opt_d": opt_d.state_dict(),
+            "step": step,
+            "elapsed": elapsed,
+            "rng": rng.bit_generator.state,
+            "torch_rng": torch.get_rng_state(),
+            "args": vars(args),
+            "config": g.config(),
+            "history": history,
+        },
+        tmp,
+    )
     os.replace(tmp, path)
 
 
@@ -173,14 +192,16 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     crops = validation_set(args.scale, per_photo=args.val_per_photo) if args.val_every else []
     log(f"{len(images)} training photos, {len(crops)} validation crops")
 
-    x, y = (torch.from_numpy(a) for a in make_batch(np.random.default_rng(7), images, PROBE_BATCH, args.patch,
-                                                     args.scale))
+    x, y = (
+        torch.from_numpy(a) for a in make_batch(np.random.default_rng(7), images, PROBE_BATCH, args.patch, args.scale)
+    )
 
     def probe(use_bf16: bool) -> None:
         with autocast_context(use_bf16):
             pred = g(x)
         F.l1_loss(pred.float(), y).backward()
         g.zero_grad(set_to_none=True)
+
     use_bf16 = choose_precision(args.precision, probe, log)
 
     def done() -> bool:
@@ -218,8 +239,10 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         window.append((pixel.item(), detail.item(), adv.item(), d_loss.item()))
         if step % args.log_every == 0:
             m = np.mean(window, axis=0)
-            log(f"step {step} l1 {m[0]:.4f} detail {m[1]:.4f} adv {m[2]:.3f} d {m[3]:.3f} lr×{f:.2f} "
-                f"elapsed {elapsed / 60:.1f} min")
+            log(
+                f"step {step} l1 {m[0]:.4f} detail {m[1]:.4f} adv {m[2]:.3f} d {m[3]:.3f} lr×{f:.2f} "
+                f"elapsed {elapsed / 60:.1f} min"
+            )
             window = []
         if args.val_every and step % args.val_every == 0:
             v = validate(g, crops, args.scale)
@@ -247,9 +270,18 @@ def export(g: CompactSR, args: argparse.Namespace, result: dict[str, Any], log) 
     if args.manifest:
         from llmvis_studio.training.manifest_tools import upsert_entry
 
-        upsert_entry(args.manifest, manifest_entry(g, onnx_path, {
-            "val_psnr_y_heldout": result.get("val_psnr_y", {}), "train_steps": result["steps"],
-            "train_minutes": result["minutes"]}))
+        upsert_entry(
+            args.manifest,
+            manifest_entry(
+                g,
+                onnx_path,
+                {
+                    "val_psnr_y_heldout": result.get("val_psnr_y", {}),
+                    "train_steps": result["steps"],
+                    "train_minutes": result["minutes"],
+                },
+            ),
+        )
         log(f"manifest entry {MODEL_ID.format(scale=g.scale)} → {args.manifest}")
 
 
@@ -258,19 +290,34 @@ def manifest_entry(g: CompactSR, onnx_path: Path, metrics: dict[str, Any]) -> di
 
     io = {"layout": "NCHW", "dtype": "float32", "range": [0, 1], "channels": "RGB"}
     mid = MODEL_ID.format(scale=g.scale)
-    return {"id": mid, "name": NAME.format(scale=g.scale), "task": "upscale", "file": onnx_path.name,
-            "sha256": sha256_of(onnx_path), "inputs": [{"name": "image", **io}], "outputs": [{"name": "output", **io}],
-            "scale": g.scale, "stride": 1, "tile": {"supported": True, "min_overlap": 16, "default": 256},
-            "memory_bytes_per_input_pixel": 1665, "parameters": count_parameters(g), "default": False,
-            "licence": "BSD-3-Clause (trained here; training photos: see the model card)",
-            "source": f"trained here (llmvis_studio.training.train_scan_sr on ../shared/training photos; "
-                      f"models/cards/{mid}.md)",
-            "reproduce": "make models-scan-sr", "metrics": metrics}
+    return {
+        "id": mid,
+        "name": NAME.format(scale=g.scale),
+        "task": "upscale",
+        "file": onnx_path.name,
+        "sha256": sha256_of(onnx_path),
+        "inputs": [{"name": "image", **io}],
+        "outputs": [{"name": "output", **io}],
+        "scale": g.scale,
+        "stride": 1,
+        "tile": {"supported": True, "min_overlap": 16, "default": 256},
+        "memory_bytes_per_input_pixel": 1665,
+        "parameters": count_parameters(g),
+        "default": False,
+        "licence": "BSD-3-Clause (trained here; training photos: see the model card)",
+        "source": f"trained here (llmvis_studio.training.train_scan_sr on ../shared/training photos; "
+        f"models/cards/{mid}.md)",
+        "reproduce": "make models-scan-sr",
+        "metrics": metrics,
+    }
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m llmvis_studio.training.train_scan_sr", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="python -m llmvis_studio.training.train_scan_sr",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("--out", required=True, help="run folder (train.log, last.pt)")
     p.add_argument("--scale", type=int, default=4, choices=(2, 4))
     p.add_argument("--minutes", type=float, default=9.0, help="wall-clock budget across resumes")
@@ -286,8 +333,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--d-lr", type=float, default=2e-4)
     p.add_argument("--detail-weight", type=float, default=0.5)
     p.add_argument("--adv-weight", type=float, default=0.01)
-    p.add_argument("--clean-share", type=float, default=0.25,
-                   help="share of samples with the plain bicubic degradation (keeps the model faithful on clean input)")
+    p.add_argument(
+        "--clean-share",
+        type=float,
+        default=0.25,
+        help="share of samples with the plain bicubic degradation (keeps the model faithful on clean input)",
+    )
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--limit-photos", type=int, default=0, help="train on the first N photos only (tiny runs)")

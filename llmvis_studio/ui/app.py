@@ -1,4 +1,5 @@
 """Entry points for __main__.py: build the window, show errors as messages, take a screenshot."""
+
 from __future__ import annotations
 
 import logging
@@ -17,9 +18,16 @@ from .main_window import APP_NAME, MainWindow
 log = logging.getLogger(__name__)
 
 
-def build_main_window(client: EngineClient, catalog: Catalog, image_path: Optional[Path | str] = None,
-                      settings: Optional[QSettings] = None, device: str = "auto",
-                      offer_recovery: bool = False, trainer=None, error_hook: bool = False) -> MainWindow:
+def build_main_window(
+    client: EngineClient,
+    catalog: Catalog,
+    image_path: Optional[Path | str] = None,
+    settings: Optional[QSettings] = None,
+    device: str = "auto",
+    offer_recovery: bool = False,
+    trainer=None,
+    error_hook: bool = False,
+) -> MainWindow:
     """A ready-to-show MainWindow; the caller owns the client and shuts it down after app.exec().
 
     With offer_recovery (the interactive start, never --screenshot) the window is shown and, if an
@@ -62,8 +70,11 @@ def install_error_hook(window: MainWindow) -> None:
         app = QApplication.instance()
         if showing[0] or app is None or QThread.currentThread() is not app.thread():
             return
-        message = exc.user_message if isinstance(exc, StudioError) else (
-            f"Something went wrong ({exc_type.__name__}). The details are in the log file.")
+        message = (
+            exc.user_message
+            if isinstance(exc, StudioError)
+            else (f"Something went wrong ({exc_type.__name__}). The details are in the log file.")
+        )
         showing[0] = True
         try:
             QMessageBox.critical(window, APP_NAME, message)

@@ -4,6 +4,7 @@ the View menu entries that choose them.
 Dark uses the Fusion style with a dark palette, which looks the same on every platform; "system"
 follows Qt's colour-scheme hint and changes with it.
 """
+
 from __future__ import annotations
 
 from typing import Optional
@@ -42,12 +43,22 @@ def wants_dark(choice: str) -> bool:
 def dark_palette() -> QPalette:
     palette = QPalette()
     window, base, text = QColor(45, 45, 48), QColor(30, 30, 32), QColor(230, 230, 230)
-    for role, colour in ((QPalette.Window, window), (QPalette.WindowText, text), (QPalette.Base, base),
-                         (QPalette.AlternateBase, window), (QPalette.ToolTipBase, window),
-                         (QPalette.ToolTipText, text), (QPalette.Text, text), (QPalette.Button, window),
-                         (QPalette.ButtonText, text), (QPalette.BrightText, QColor(255, 80, 80)),
-                         (QPalette.Highlight, QColor(64, 128, 220)), (QPalette.HighlightedText, QColor(255, 255, 255)),
-                         (QPalette.Link, QColor(110, 170, 255)), (QPalette.PlaceholderText, QColor(140, 140, 140))):
+    for role, colour in (
+        (QPalette.Window, window),
+        (QPalette.WindowText, text),
+        (QPalette.Base, base),
+        (QPalette.AlternateBase, window),
+        (QPalette.ToolTipBase, window),
+        (QPalette.ToolTipText, text),
+        (QPalette.Text, text),
+        (QPalette.Button, window),
+        (QPalette.ButtonText, text),
+        (QPalette.BrightText, QColor(255, 80, 80)),
+        (QPalette.Highlight, QColor(64, 128, 220)),
+        (QPalette.HighlightedText, QColor(255, 255, 255)),
+        (QPalette.Link, QColor(110, 170, 255)),
+        (QPalette.PlaceholderText, QColor(140, 140, 140)),
+    ):
         palette.setColor(role, colour)
     for role in (QPalette.Text, QPalette.ButtonText, QPalette.WindowText):
         palette.setColor(QPalette.Disabled, role, QColor(120, 120, 120))
@@ -83,8 +94,9 @@ def choice_group(menu: QMenu, choices: dict[str, str], current: str) -> QActionG
 class AppearanceMenus(QObject):
     """View ▸ Mask Colour and View ▸ Theme; applies the saved theme at start and follows the system."""
 
-    def __init__(self, settings: QSettings, canvas, overlay_menu: QMenu, theme_menu: QMenu,
-                 parent: Optional[QObject] = None) -> None:
+    def __init__(
+        self, settings: QSettings, canvas, overlay_menu: QMenu, theme_menu: QMenu, parent: Optional[QObject] = None
+    ) -> None:
         from .canvas.images import OVERLAY_COLOURS
         from .canvas.outline import STYLES
 
@@ -93,8 +105,10 @@ class AppearanceMenus(QObject):
         self.canvas = canvas
         chosen = overlay_choice(settings)
         canvas.set_overlay_choice(chosen)
-        colours = {OVERLAY_AUTO: "Automatic (stands out from the picture)",
-                   **{name: name.capitalize() for name in OVERLAY_COLOURS}}
+        colours = {
+            OVERLAY_AUTO: "Automatic (stands out from the picture)",
+            **{name: name.capitalize() for name in OVERLAY_COLOURS},
+        }
         self.overlay_group = choice_group(overlay_menu, colours, chosen)
         self.overlay_group.triggered.connect(self.on_overlay_chosen)
         overlay_menu.addSeparator()

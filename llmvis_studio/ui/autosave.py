@@ -7,6 +7,7 @@ files.recovery.write_recovery. That thread touches no Qt object: a QTimer on the
 polls its Future. A failed write goes through core.notify (the log file with its trace, a status-bar
 note, never a dialog) and is retried after `retry_ms` (30 s, or the interval if that is shorter).
 """
+
 from __future__ import annotations
 
 import logging
@@ -36,8 +37,14 @@ Snapshot = Callable[[], tuple[Project, Optional[Path]]]
 class Autosaver(QObject):
     saved = Signal(str)  # the recovery file's path
 
-    def __init__(self, doc: DocumentModel, snapshot: Snapshot, interval_ms: int,
-                 parent: Optional[QObject] = None, folder: Optional[Path] = None) -> None:
+    def __init__(
+        self,
+        doc: DocumentModel,
+        snapshot: Snapshot,
+        interval_ms: int,
+        parent: Optional[QObject] = None,
+        folder: Optional[Path] = None,
+    ) -> None:
         super().__init__(parent)
         self.doc = doc
         self.folder = Path(folder) if folder is not None else recovery_dir()
@@ -121,8 +128,12 @@ class Autosaver(QObject):
         self._restart_timer(self.retry_ms)
         seconds = max(1, round(self.retry_ms / 1000))
         trace = "".join(traceback.format_exception(type(error), error, error.__traceback__))
-        notify(f"Autosave failed ({reason.rstrip('.')}); retrying in {seconds} s.",
-               f"folder {self.folder}, try {self.failures}\n{trace}", source="autosave", severity="warning")
+        notify(
+            f"Autosave failed ({reason.rstrip('.')}); retrying in {seconds} s.",
+            f"folder {self.folder}, try {self.failures}\n{trace}",
+            source="autosave",
+            severity="warning",
+        )
 
     # --- the file ------------------------------------------------------------------------
     def adopt_existing(self) -> None:

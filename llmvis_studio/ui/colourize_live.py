@@ -11,6 +11,7 @@
   `base`), so a re-run with the same hints gives the same pixels and adds no undo step (an undone hint re-runs to
   exactly the picture already shown). The base is dropped when another job changes the picture or a file opens.
 """
+
 from __future__ import annotations
 
 from typing import Optional

@@ -7,6 +7,7 @@ document's undo stack; each dot shows as a small ring on the canvas. Colourize b
 "colourize", strength, a copy of the hint layer) and submits it like any other job; the result comes back as one undo
 step. After that, with Live checked, hint and strength changes re-run it on the worker (ui/colourize_live.py).
 """
+
 from __future__ import annotations
 
 from typing import Optional
@@ -34,7 +35,7 @@ from ..core.requests import EditRequest
 from .canvas.tools import Tool
 from .colourize_live import LiveColourize
 
-DOT = 3            # hint dot side in image pixels (what the model was trained with)
+DOT = 3  # hint dot side in image pixels (what the model was trained with)
 MARKER_RADIUS = 5  # ring shown on the canvas, scene pixels
 MAX_MARKERS = 2000  # rings drawn at most (a long stroke of dots would otherwise flood the scene)
 
@@ -51,8 +52,9 @@ class HintDotCommand(QUndoCommand):
 
     def _slices(self) -> tuple[slice, slice]:
         h, w = self.panel.hints.rgba.shape[:2]
-        return slice(max(0, self.y - DOT // 2), min(h, self.y + DOT // 2 + 1)), \
-            slice(max(0, self.x - DOT // 2), min(w, self.x + DOT // 2 + 1))
+        return slice(max(0, self.y - DOT // 2), min(h, self.y + DOT // 2 + 1)), slice(
+            max(0, self.x - DOT // 2), min(w, self.x + DOT // 2 + 1)
+        )
 
     def redo(self) -> None:
         self.panel.hints.rgba[self._slices()] = self.rgba
@@ -237,8 +239,7 @@ class ColourizePanel(QDockWidget):
         if not self.hints.is_empty() and self.hints.matches(image.shape):
             params["hints"] = self.hints.rgba.copy()
         try:
-            return EditRequest.build("colourize", image, params=params,
-                                     device=self.window.prompt_panel.device())
+            return EditRequest.build("colourize", image, params=params, device=self.window.prompt_panel.device())
         except StudioError as error:
             self.window.show_error("Cannot start the job", error)
             return None

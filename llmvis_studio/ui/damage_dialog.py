@@ -8,6 +8,7 @@ numpy comparison, never a new run of the network.
 
 Hooked into the main window by one call, `install(window, menu)`, next to Remove Scratches and Dust.
 """
+
 from __future__ import annotations
 
 from typing import Optional

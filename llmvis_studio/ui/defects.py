@@ -5,6 +5,7 @@ installed, and Mask ▸ Remove Scratches filled an auto-mask nobody could check.
 with no mask runs the detector at the Mask panel's Sensitivity; its mask lands in the mask layer (one
 undo step, editable), the panel says so, and the user's next Run fills exactly what is masked.
 """
+
 from __future__ import annotations
 
 from typing import Optional
@@ -30,8 +31,12 @@ class DefectReview(QObject):
         """An inpaint (`op`, else the op chosen in the list) of scratches, dust or damage with nothing masked:
         find them first."""
         panel, text = self.window.prompt_panel, self.window.prompt_panel.prompt_text().lower()
-        return ((op or panel.op) == "inpaint" and not self.window.document.mask.any()
-                and any(word in text for word in DEFECT_WORDS) and self.has_detector())
+        return (
+            (op or panel.op) == "inpaint"
+            and not self.window.document.mask.any()
+            and any(word in text for word in DEFECT_WORDS)
+            and self.has_detector()
+        )
 
     def find_for_review(self) -> Optional[int]:
         job = self.find()
@@ -44,7 +49,7 @@ class DefectReview(QObject):
         return self.run_job("detect-scratches")
 
     def run_job(self, op: str) -> Optional[int]:
-        """"detect-scratches" fills the mask layer (one undo step, editable afterwards); "restore" detects and
+        """ "detect-scratches" fills the mask layer (one undo step, editable afterwards); "restore" detects and
         fills the defects in the image. Both run on the worker like any other job."""
         window = self.window
         if not self.has_detector():
@@ -60,8 +65,11 @@ class DefectReview(QObject):
         if pixels:
             panel.show_understood(
                 f"Found {pixels:,} px of scratches and dust: they are in the mask now. Check it (paint or erase, or "
-                "change Sensitivity in the Mask panel and Find again), then press Run to fill them.")
+                "change Sensitivity in the Mask panel and Find again), then press Run to fill them."
+            )
             self.window.tools_panel.choose_tool("brush")
         else:
-            panel.show_understood("No scratches or dust found at this sensitivity. Raise Sensitivity and Find "
-                                  "again, or paint a mask over them.")
+            panel.show_understood(
+                "No scratches or dust found at this sensitivity. Raise Sensitivity and Find "
+                "again, or paint a mask over them."
+            )

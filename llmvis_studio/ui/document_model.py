@@ -12,6 +12,7 @@ A job is one `JobCommand` (its image atom plus the mask clearing that follows a 
 one Ctrl+Z brings back both the picture and the mask. `jobs` is read from the undo stack: a job
 that was undone (or never applied, e.g. cancelled) is not in the history a project saves.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -124,9 +125,14 @@ class DocumentModel(QObject):
         if not isinstance(atom, PatchAtom):  # whole-image replacement also replaced the mask
             self.maskChanged.emit(Bounds.of_array(self.document.mask))
 
-    def replace_document(self, document: Document, original: Optional[np.ndarray] = None,
-                         jobs: Iterable[dict[str, Any]] = (), prompts: Iterable[str] = (),
-                         hints: Optional[np.ndarray] = None) -> None:
+    def replace_document(
+        self,
+        document: Document,
+        original: Optional[np.ndarray] = None,
+        jobs: Iterable[dict[str, Any]] = (),
+        prompts: Iterable[str] = (),
+        hints: Optional[np.ndarray] = None,
+    ) -> None:
         """A new current document; `original` (handed over, made read-only) defaults to a copy of its image."""
         self.document = document
         self.before_image = document.image

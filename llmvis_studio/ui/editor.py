@@ -4,6 +4,7 @@ of the main window: the `Editor` protocol, and `submit_op` for their whole-image
 They type against this small surface instead of importing main_window.py, which imports them: that would be an
 import circle, and it would invite reaching into any widget of the window.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -41,8 +42,9 @@ def build_op_request(editor: Editor, op: str, params: Optional[Mapping[str, Any]
     return EditRequest.build(op, editor.document.image, params=dict(params or {}), device=editor.prompt_panel.device())
 
 
-def submit_op(editor: Editor, op: str, params: Optional[Mapping[str, Any]] = None,
-              error_title: str = "Cannot start the job") -> Optional[int]:
+def submit_op(
+    editor: Editor, op: str, params: Optional[Mapping[str, Any]] = None, error_title: str = "Cannot start the job"
+) -> Optional[int]:
     """Queue `op` on the whole image as an ordinary job; None (and the reason shown) when it did not start."""
     try:
         request = build_op_request(editor, op, params)

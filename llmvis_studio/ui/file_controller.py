@@ -8,6 +8,7 @@ Files: images, and `.llmvis` projects (original, current image, mask, applied jo
 While a document has unsaved changes an Autosaver keeps a recovery copy in the user's data
 folder; `offer_recovery()` (called at start-up) offers it back after a crash.
 """
+
 from __future__ import annotations
 
 import copy
@@ -35,12 +36,16 @@ log = logging.getLogger(__name__)
 APP_NAME = "LLMVis Studio"
 PROJECT_SUFFIX = ".llmvis"
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.tif *.tiff *.webp *.bmp);;All files (*)"
-OPEN_FILTER = ("Images and projects (*.png *.jpg *.jpeg *.tif *.tiff *.webp *.bmp *.llmvis);;"
-               "LLMVis projects (*.llmvis);;All files (*)")
+OPEN_FILTER = (
+    "Images and projects (*.png *.jpg *.jpeg *.tif *.tiff *.webp *.bmp *.llmvis);;"
+    "LLMVis projects (*.llmvis);;All files (*)"
+)
 PROJECT_FILTER = "LLMVis project (*.llmvis)"
 MASK_FILTER = "Mask PNG (*.png)"
-PROJECT_KEEPS = ("A project keeps the picture, its mask, the original and the applied jobs; undo history and "
-                 "before/after start afresh.")
+PROJECT_KEEPS = (
+    "A project keeps the picture, its mask, the original and the applied jobs; undo history and "
+    "before/after start afresh."
+)
 
 
 def edited_name(path: Path) -> Path:
@@ -101,8 +106,9 @@ class FileActions:
 
     def ask_open_large(self, question: LargeImageError) -> QMessageBox.StandardButton:
         """Separate so tests can answer it. The message already ends with "Open it anyway?"."""
-        return QMessageBox.question(self, APP_NAME, question.user_message,
-                                    QMessageBox.Yes | QMessageBox.No, QMessageBox.No)
+        return QMessageBox.question(
+            self, APP_NAME, question.user_message, QMessageBox.Yes | QMessageBox.No, QMessageBox.No
+        )
 
     def open_project(self, path: Path | str) -> bool:
         path = Path(path)
@@ -128,8 +134,9 @@ class FileActions:
 
     def _show_project(self, project: Project, project_path: Optional[Path]) -> None:
         self.jobs.cancel()
-        self.doc.replace_document(project.document, original=project.original, jobs=project.jobs,
-                                  prompts=project.prompts, hints=project.hints)
+        self.doc.replace_document(
+            project.document, original=project.original, jobs=project.jobs, prompts=project.prompts, hints=project.hints
+        )
         self.project_path = project_path
         self.refresh_title()
 
@@ -137,8 +144,9 @@ class FileActions:
         """The document as a Project; with copy_arrays it is safe to hand to another thread."""
         doc = self.document
         if copy_arrays:  # the original is read-only: shared, not copied
-            doc = Document(image=doc.image.copy(), mask=doc.mask.copy(), metadata=copy.deepcopy(doc.metadata),
-                           path=doc.path)
+            doc = Document(
+                image=doc.image.copy(), mask=doc.mask.copy(), metadata=copy.deepcopy(doc.metadata), path=doc.path
+            )
         hints = None if self.doc.hints.is_empty() else self.doc.hints.rgba.copy()
         return Project(doc, self.doc.original, copy.deepcopy(self.doc.jobs), list(self.doc.prompts), hints)
 
@@ -233,8 +241,13 @@ class FileActions:
 
     def ask_replace_protected(self, path: Path) -> QMessageBox.StandardButton:
         """Separate so tests can answer it."""
-        return QMessageBox.question(self, APP_NAME, f"{path.name} is write-protected. Replace it anyway?",
-                                    QMessageBox.Yes | QMessageBox.No, QMessageBox.No)
+        return QMessageBox.question(
+            self,
+            APP_NAME,
+            f"{path.name} is write-protected. Replace it anyway?",
+            QMessageBox.Yes | QMessageBox.No,
+            QMessageBox.No,
+        )
 
     def on_save_project(self) -> bool:
         if self.project_path is not None:
@@ -273,8 +286,13 @@ class FileActions:
         """Separate so tests can answer it."""
         source = Path(info.project_path or info.source_path or "").name
         about = f" ({source})" if source else ""
-        return QMessageBox.question(self, APP_NAME, f"Recover unsaved work from {info.when()}{about}?",
-                                    QMessageBox.Yes | QMessageBox.No, QMessageBox.Yes)
+        return QMessageBox.question(
+            self,
+            APP_NAME,
+            f"Recover unsaved work from {info.when()}{about}?",
+            QMessageBox.Yes | QMessageBox.No,
+            QMessageBox.Yes,
+        )
 
     def offer_recovery(self) -> bool:
         """At start-up: if an earlier run left a recovery copy, offer it back. Yes → it becomes the
@@ -288,8 +306,12 @@ class FileActions:
         except StudioError as error:
             log.warning("Damaged recovery file %s: %s %s", info.project, error.user_message, error.detail)
             self.autosaver.discard()
-            QMessageBox.warning(self, APP_NAME, "Unsaved work from an earlier session was found but is damaged "
-                                                "and cannot be recovered; it has been deleted.")
+            QMessageBox.warning(
+                self,
+                APP_NAME,
+                "Unsaved work from an earlier session was found but is damaged "
+                "and cannot be recovered; it has been deleted.",
+            )
             return False
         if self.ask_recover(info) != QMessageBox.Yes:
             self.autosaver.discard()
@@ -335,8 +357,13 @@ class FileActions:
         """The unsaved-changes question. Its Save never overwrites the opened photo: for an image it is
         "Save As…" (and the default, as Enter then only asks for a name); for a project it saves the
         project, and Cancel is the default."""
-        box = QMessageBox(QMessageBox.Question, APP_NAME, "The picture has unsaved changes. Save them first?",
-                          QMessageBox.Save | QMessageBox.Discard | QMessageBox.Cancel, self)
+        box = QMessageBox(
+            QMessageBox.Question,
+            APP_NAME,
+            "The picture has unsaved changes. Save them first?",
+            QMessageBox.Save | QMessageBox.Discard | QMessageBox.Cancel,
+            self,
+        )
         is_project = self.project_path is not None
         box.button(QMessageBox.Save).setText("Save Project" if is_project else "Save As…")
         box.button(QMessageBox.Discard).setText("Discard Changes")
@@ -376,4 +403,3 @@ def _dropped_file(event) -> Optional[str]:
     if urls and urls[0].isLocalFile():
         return urls[0].toLocalFile()
     return None
-

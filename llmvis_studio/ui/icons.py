@@ -1,5 +1,6 @@
 """Small tool icons drawn with QPainter (no image files to ship or theme): brush, eraser,
 rectangle, lasso. Drawn in the palette's text colour so they suit the light and dark themes."""
+
 from __future__ import annotations
 
 from PySide6.QtCore import QPointF, QRectF, Qt

@@ -3,6 +3,7 @@
 EngineClient re-emits its worker's signals from the GUI thread; they are still connected to
 @Slot methods only (a lambda on a worker-thread signal runs in that thread).
 """
+
 from __future__ import annotations
 
 import json
@@ -60,8 +61,13 @@ def result_atom(doc: DocumentModel, result: EditResult) -> Optional[Atom]:
         return patch_atom(job_label(result), "image", bounds, document.image, result.image)
     height, width = result.image.shape[:2]
     doc.before_image = document.image  # never written in place again: undo restores a copy
-    return ReplaceImageAtom(job_label(result), before_image=document.image, after_image=np.array(result.image),
-                            before_mask=document.mask, after_mask=resized_mask(document.mask, width, height))
+    return ReplaceImageAtom(
+        job_label(result),
+        before_image=document.image,
+        after_image=np.array(result.image),
+        before_mask=document.mask,
+        after_mask=resized_mask(document.mask, width, height),
+    )
 
 
 def clear_mask_atom(doc: DocumentModel) -> Optional[PatchAtom]:
@@ -74,8 +80,9 @@ def clear_mask_atom(doc: DocumentModel) -> Optional[PatchAtom]:
     return PatchAtom("Clear mask", "mask", bounds, mask[bounds.slices].copy(), np.zeros_like(mask[bounds.slices]))
 
 
-def apply_result(doc: DocumentModel, result: EditResult, record: Optional[dict[str, Any]] = None,
-                 clear_mask: bool = False) -> bool:
+def apply_result(
+    doc: DocumentModel, result: EditResult, record: Optional[dict[str, Any]] = None, clear_mask: bool = False
+) -> bool:
     """Apply a finished job as ONE undo step (with the mask clearing when asked). False: nothing changed."""
     atom = result_atom(doc, result)
     if atom is None:
@@ -101,9 +108,15 @@ def job_record(request: EditRequest, result: EditResult) -> dict[str, Any]:
     """What a project keeps about one applied job; plain JSON types only, so it reads back equal."""
     params = json.loads(json.dumps(dict(request.params), default=str))
     return {
-        "op": result.op, "model": result.model_id, "params": params, "prompt": request.prompt,
-        "device": request.device, "tile": request.tile, "provider": result.provider,
-        "seconds": float(result.seconds), "time": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "op": result.op,
+        "model": result.model_id,
+        "params": params,
+        "prompt": request.prompt,
+        "device": request.device,
+        "tile": request.tile,
+        "provider": result.provider,
+        "seconds": float(result.seconds),
+        "time": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
 
 
@@ -117,8 +130,10 @@ def output_size(request: EditRequest) -> tuple[int, int]:
 def large_output_question(width: int, height: int) -> str:
     megapixels = width * height / 1e6
     gigabytes = width * height * 3 * 4 / 1e9  # the float working copies dominate
-    return (f"The result will be {width}×{height} ({megapixels:.0f} megapixels). That takes a long time and "
-            f"about {gigabytes:.1f} GB of memory. Run it anyway?")
+    return (
+        f"The result will be {width}×{height} ({megapixels:.0f} megapixels). That takes a long time and "
+        f"about {gigabytes:.1f} GB of memory. Run it anyway?"
+    )
 
 
 def describe(result: EditResult) -> str:
@@ -133,8 +148,13 @@ class JobController(QObject):
     maskDetected = Signal(int)  # a detector filled the mask: how many pixels it marked
     jobEnded = Signal(str, bool)  # op, and whether its result was applied (False: failed, cancelled, stale)
 
-    def __init__(self, client: EngineClient, doc: DocumentModel, dialog_parent: Optional[QWidget] = None,
-                 settings: Optional[QSettings] = None) -> None:
+    def __init__(
+        self,
+        client: EngineClient,
+        doc: DocumentModel,
+        dialog_parent: Optional[QWidget] = None,
+        settings: Optional[QSettings] = None,
+    ) -> None:
         super().__init__(dialog_parent)
         self.settings = settings  # remembers each op's speed, so even a first fill shows time left
         self.client = client
@@ -194,8 +214,13 @@ class JobController(QObject):
 
     def ask_large_output(self, width: int, height: int) -> bool:
         """Separate so tests can answer it; No is the default."""
-        answer = QMessageBox.question(self.dialog_parent, "Large result", large_output_question(width, height),
-                                      QMessageBox.Yes | QMessageBox.No, QMessageBox.No)
+        answer = QMessageBox.question(
+            self.dialog_parent,
+            "Large result",
+            large_output_question(width, height),
+            QMessageBox.Yes | QMessageBox.No,
+            QMessageBox.No,
+        )
         return answer == QMessageBox.Yes
 
     @Slot()

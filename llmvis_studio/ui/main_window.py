@@ -4,6 +4,7 @@ The caller injects the EngineClient and the Catalog and shuts the client down af
 app.exec(); closing the window only cancels its running job. Opening, saving, projects,
 recent files and crash recovery live in ui/file_controller.py (the FileActions mixin).
 """
+
 from __future__ import annotations
 
 import logging
@@ -50,8 +51,15 @@ def blank_document() -> Document:
 
 
 class MainWindow(FileActions, QMainWindow):
-    def __init__(self, client: EngineClient, catalog: Catalog, parent: Optional[QWidget] = None,
-                 settings: Optional[QSettings] = None, device: str = "auto", trainer=None) -> None:
+    def __init__(
+        self,
+        client: EngineClient,
+        catalog: Catalog,
+        parent: Optional[QWidget] = None,
+        settings: Optional[QSettings] = None,
+        device: str = "auto",
+        trainer=None,
+    ) -> None:
         super().__init__(parent)
         self.trainer = trainer  # training callable for the Train dialog (None: torch not installed)
         self.client = client
@@ -78,8 +86,9 @@ class MainWindow(FileActions, QMainWindow):
         self.defects = DefectReview(self, self)
         self.prompt_routing = PromptRoutingController(client, self.prompt_panel, self.doc, self.settings, self)
         self.jobs.jobEnded.connect(self.prompt_routing.on_job_ended)  # two-step prompts (detect-text → inpaint)
-        self.autosaver = Autosaver(self.doc, self.autosave_snapshot,
-                                   int(autosave_minutes(self.settings) * 60_000), self)
+        self.autosaver = Autosaver(
+            self.doc, self.autosave_snapshot, int(autosave_minutes(self.settings) * 60_000), self
+        )
         self._create_actions()
         self._create_menus()
         self._create_toolbar()
@@ -116,18 +125,21 @@ class MainWindow(FileActions, QMainWindow):
         self.save_action = self._action("&Save", self.save, QKeySequence.Save)
         self.save_as_action = self._action("Save &As…", self.save_as, QKeySequence.SaveAs)
         self.save_project_action = self._action("Save &Project…", self.on_save_project)
-        self.save_project_action.setToolTip("Keeps the picture, its mask, the original and the applied jobs (not the "
-                                            "undo history)")
+        self.save_project_action.setToolTip(
+            "Keeps the picture, its mask, the original and the applied jobs (not the undo history)"
+        )
         self.import_mask_action = self._action("&Import Mask…", self.on_import_mask)
         self.export_mask_action = self._action("&Export Mask…", self.on_export_mask)
         self.close_action = self._action("&Close Window", self.close, QKeySequence.Close)
         stack = self.doc.undo_stack
         self.undo_action = self._action("&Undo", self.undo, QKeySequence.Undo)
         self.redo_action = self._action("&Redo", self.redo, QKeySequence.Redo)
-        for action, icon, label in ((self.open_action, QStyle.SP_DialogOpenButton, "Open"),
-                                    (self.save_action, QStyle.SP_DialogSaveButton, "Save"),
-                                    (self.undo_action, QStyle.SP_ArrowBack, "Undo"),
-                                    (self.redo_action, QStyle.SP_ArrowForward, "Redo")):
+        for action, icon, label in (
+            (self.open_action, QStyle.SP_DialogOpenButton, "Open"),
+            (self.save_action, QStyle.SP_DialogSaveButton, "Save"),
+            (self.undo_action, QStyle.SP_ArrowBack, "Undo"),
+            (self.redo_action, QStyle.SP_ArrowForward, "Redo"),
+        ):
             action.setIcon(self.style().standardIcon(icon))
             action.setIconText(label)  # the toolbar shows this short text; the menu the full "Undo …"
         self.undo_action.setEnabled(False)
@@ -154,14 +166,18 @@ class MainWindow(FileActions, QMainWindow):
         view_menu = self.menuBar().addMenu("&View")
         view_menu.addActions([self.fit_action, self.actual_size_action])
         view_menu.addSeparator()
-        self.appearance = AppearanceMenus(self.settings, self.canvas, view_menu.addMenu("Mask &Colour"),
-                                          view_menu.addMenu("&Theme"), self)
+        self.appearance = AppearanceMenus(
+            self.settings, self.canvas, view_menu.addMenu("Mask &Colour"), view_menu.addMenu("&Theme"), self
+        )
         self.mask_menu = self.menuBar().addMenu("&Mask")
         self.mask_commands = MaskCommands(self, self.mask_menu, self.brush, self.defects, self.open_restore_dialog)
         self.train_action = self._action("&Train Generator…", self.on_train_generator)
         self.train_action.setEnabled(self.trainer is not None)
-        self.train_action.setToolTip("Train a generator on your pictures" if self.trainer is not None else
-                                     "training needs the train extra: pip install 'llmvis-studio[train]'")
+        self.train_action.setToolTip(
+            "Train a generator on your pictures"
+            if self.trainer is not None
+            else "training needs the train extra: pip install 'llmvis-studio[train]'"
+        )
         self.menuBar().addMenu("&Tools").addAction(self.train_action)
         install_colourize(self)  # Colour menu + Colourize panel with the colour hint brush (ui/colourize_panel.py)
         self.refresh_recent_menu()
@@ -179,8 +195,10 @@ class MainWindow(FileActions, QMainWindow):
         self.split_slider = QSlider(Qt.Horizontal)
         self.split_slider.setRange(0, 100)
         self.split_slider.setFixedWidth(140)
-        self.split_slider.setToolTip("Left of the divider shows the image before the last job (drag the divider on "
-                                     "the picture too); hold \\ to see it whole")
+        self.split_slider.setToolTip(
+            "Left of the divider shows the image before the last job (drag the divider on "
+            "the picture too); hold \\ to see it whole"
+        )
         toolbar.addWidget(self.split_slider)
 
     def _create_status_bar(self) -> None:
@@ -250,8 +268,15 @@ class MainWindow(FileActions, QMainWindow):
     def _set_editing_enabled(self, enabled: bool) -> None:
         for widget in (self.prompt_panel, self.tools_panel):
             widget.widget().setEnabled(enabled)
-        for action in (self.save_action, self.save_as_action, self.save_project_action, self.import_mask_action,
-                       self.export_mask_action, self.fit_action, self.actual_size_action):
+        for action in (
+            self.save_action,
+            self.save_as_action,
+            self.save_project_action,
+            self.import_mask_action,
+            self.export_mask_action,
+            self.fit_action,
+            self.actual_size_action,
+        ):
             action.setEnabled(enabled)
         self.mask_menu.setEnabled(enabled)
         self.split_slider.setEnabled(enabled)
@@ -398,7 +423,9 @@ class MainWindow(FileActions, QMainWindow):
         from .train_dialog import TrainDialog
 
         if self.trainer is None:
-            QMessageBox.information(self, APP_NAME, "Training needs the train extra: pip install 'llmvis-studio[train]'")
+            QMessageBox.information(
+                self, APP_NAME, "Training needs the train extra: pip install 'llmvis-studio[train]'"
+            )
             return None
         dialog = TrainDialog(self.trainer, self)
         dialog.modelTrained.connect(self.on_model_trained)

@@ -4,6 +4,7 @@ auto-mask and restore jobs, smart masks, Restore Photo, and reusing the last job
 Keyboard access to the tools panel; text fields keep their keys (Qt's shortcut override). Other modules add
 their own entries with `add_action` (they keep their own slots; `on_menu` ignores them).
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -22,8 +23,14 @@ TOOL_KEYS = {"brush": "B", "eraser": "E", "rectangle": "R", "lasso": "L"}
 
 
 class MaskCommands(QObject):
-    def __init__(self, window: Editor, menu: QMenu, brush: BrushSettings, defects: DefectReview,
-                 open_restore_dialog: Callable[[], object]) -> None:
+    def __init__(
+        self,
+        window: Editor,
+        menu: QMenu,
+        brush: BrushSettings,
+        defects: DefectReview,
+        open_restore_dialog: Callable[[], object],
+    ) -> None:
         super().__init__(menu)
         self.window = window
         self.menu = menu

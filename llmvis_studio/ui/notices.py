@@ -4,6 +4,7 @@ thread as `noticed` and becomes a status-bar note or, when it asks for one, a di
 The hub calls subscribers in the reporting thread; emitting a signal of this GUI-thread QObject from there is
 queued by Qt, so the window's @Slot always runs on the GUI thread.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable

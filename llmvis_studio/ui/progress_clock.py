@@ -6,6 +6,7 @@ and from how long the same op took per megapixel last time. The fraction counts 
 moved between two reports: a fill's one "10 %" at the start says nothing about its speed. Plain
 Python, no Qt: JobController drives it from a GUI-thread timer.
 """
+
 from __future__ import annotations
 
 import time
@@ -18,7 +19,7 @@ MAX_TIME_FRACTION = 0.95  # a time-based bar never claims "done" before the job 
 
 
 def seconds_text(seconds: float) -> str:
-    """"about 12 s", "about 3 min"; under a second reads "almost done"."""
+    """ "about 12 s", "about 3 min"; under a second reads "almost done"."""
     if seconds < 1.0:
         return "almost done"
     if seconds < 90:
@@ -82,7 +83,7 @@ class JobClock:
         return max(self.fraction, by_time)
 
     def text(self) -> str:
-        """"Filling — 42 % · about 12 s left" (or the elapsed time while nothing is known)."""
+        """ "Filling — 42 % · about 12 s left" (or the elapsed time while nothing is known)."""
         shown = self.shown_fraction()
         parts = [f"{self.message or 'Working'} — {shown * 100:.0f} %"]
         total = self.expected_total()

@@ -4,6 +4,7 @@ Each step runs as an ordinary job and lands as its own undo step; after each one
 divider is put in the middle of the view, so the user sees what that step did before running the
 next one (or stopping, or undoing it). Steps whose model is not installed are listed but disabled.
 """
+
 from __future__ import annotations
 
 from typing import Optional
@@ -30,8 +31,12 @@ class RestoreDialog(QDialog):
         self.boxes: dict[str, QCheckBox] = {}
         self.running: Optional[str] = None
         column = QVBoxLayout(self)
-        column.addWidget(QLabel("Runs one step at a time. After each step, drag the divider on the picture to "
-                                "compare, then run the next step (Ctrl+Z undoes a step you do not like)."))
+        column.addWidget(
+            QLabel(
+                "Runs one step at a time. After each step, drag the divider on the picture to "
+                "compare, then run the next step (Ctrl+Z undoes a step you do not like)."
+            )
+        )
         for op, text, task, _params in STEPS:
             box = QCheckBox(text)
             installed = bool(window.catalog.for_task(task))
@@ -57,8 +62,11 @@ class RestoreDialog(QDialog):
         self._refresh()
 
     def pending(self) -> list[tuple[str, str, dict]]:
-        return [(op, text, params) for op, text, _task, params in STEPS
-                if self.boxes[op].isChecked() and op not in self.completed]
+        return [
+            (op, text, params)
+            for op, text, _task, params in STEPS
+            if self.boxes[op].isChecked() and op not in self.completed
+        ]
 
     def _refresh(self) -> None:
         pending = self.pending()
@@ -92,8 +100,10 @@ class RestoreDialog(QDialog):
             self.completed.append(op)
             self.main.show_split(50)  # show this step's before / after
             left = len(self.pending())
-            self.status_label.setText(f"Done: {text.lower()}. Compare with the divider"
-                                      + (", then run the next step." if left else "; the photo is restored."))
+            self.status_label.setText(
+                f"Done: {text.lower()}. Compare with the divider"
+                + (", then run the next step." if left else "; the photo is restored.")
+            )
         else:
             self.status_label.setText(f"{text}: stopped; the picture is as it was before this step.")
         self._refresh()

@@ -12,6 +12,7 @@
 The client's signals are re-emitted in the GUI thread and connect only to @Slot methods here.
 Also keeps the prompt history: this document's prompts and the last 50 of past sessions (QSettings).
 """
+
 from __future__ import annotations
 
 from typing import Optional
@@ -38,8 +39,14 @@ class PromptRoutingController(QObject):
     runRouted = Signal(object, str)  # PromptRouting, the op to run (the routed one or the choice picked)
     statusMessage = Signal(str)
 
-    def __init__(self, client: EngineClient, panel: PromptPanel, doc: DocumentModel, settings: QSettings,
-                 parent: Optional[QObject] = None) -> None:
+    def __init__(
+        self,
+        client: EngineClient,
+        panel: PromptPanel,
+        doc: DocumentModel,
+        settings: QSettings,
+        parent: Optional[QObject] = None,
+    ) -> None:
         super().__init__(parent)
         self.client = client
         self.panel = panel
@@ -94,8 +101,9 @@ class PromptRoutingController(QObject):
         elif routing.ask:
             self.waiting_choice = routing
             self.panel.show_understood(choices_text(routing))
-            self.panel.show_choices([(op, score, self.panel.can_run(op))
-                                     for op, score in routing.alternatives if op != "none"])
+            self.panel.show_choices(
+                [(op, score, self.panel.can_run(op)) for op, score in routing.alternatives if op != "none"]
+            )
             self.statusMessage.emit("Not sure what the prompt asks for: pick one of the choices.")
         else:
             self.run(routing, routing.op)
@@ -119,8 +127,11 @@ class PromptRoutingController(QObject):
     def run(self, routing: PromptRouting, op: str) -> None:
         if not self.panel.can_run(op):
             self.panel.show_understood(cannot_text(routing, op))
-            self.statusMessage.emit(f"{op_label(op)} is not available in this build." if not in_this_build(op)
-                                    else f"No installed model can {op} yet.")
+            self.statusMessage.emit(
+                f"{op_label(op)} is not available in this build."
+                if not in_this_build(op)
+                else f"No installed model can {op} yet."
+            )
             return
         self.panel.show_routing(routing, op)
         # "remove the date stamp": detect-text first, then the fill; the found mask is shown for review before it

@@ -3,6 +3,7 @@
 LLMVIS_SETTINGS names an INI file to use instead of the platform store (tests point it at a
 temporary folder so they never read or write a real user's settings).
 """
+
 from __future__ import annotations
 
 import math

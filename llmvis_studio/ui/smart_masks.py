@@ -6,6 +6,7 @@ puts the found mask into the mask layer as one undo step, combined with the pain
 "Found Masks" (replace, add, subtract, intersect); Grow / Shrink / Feather then work on the result.
 Remove Background makes the image RGBA (one undo step; save as PNG, TIFF or WebP to keep the transparency).
 """
+
 from __future__ import annotations
 
 from typing import Optional
@@ -19,15 +20,28 @@ from .editor import submit_op
 
 # op → (menu text, the model task it needs, what to say when no model is installed)
 SMART_OPS = {
-    "select-subject": ("Select Subject", "select-subject",
-                       "No subject model is installed (models/u2netp-subject.onnx)."),
-    "detect-text": ("Find Text (Captions, Date Stamps)", "detect-text",
-                    "No text detector is installed (models/ppocrv4-text-det.onnx)."),
-    "remove-background": ("Remove Background", "select-subject",
-                          "No subject model is installed (models/u2netp-subject.onnx)."),
+    "select-subject": (
+        "Select Subject",
+        "select-subject",
+        "No subject model is installed (models/u2netp-subject.onnx).",
+    ),
+    "detect-text": (
+        "Find Text (Captions, Date Stamps)",
+        "detect-text",
+        "No text detector is installed (models/ppocrv4-text-det.onnx).",
+    ),
+    "remove-background": (
+        "Remove Background",
+        "select-subject",
+        "No subject model is installed (models/u2netp-subject.onnx).",
+    ),
 }
-COMBINE_TEXT = {"replace": "Replace the Mask", "add": "Add to the Mask", "subtract": "Subtract from the Mask",
-                "intersect": "Intersect with the Mask"}
+COMBINE_TEXT = {
+    "replace": "Replace the Mask",
+    "add": "Add to the Mask",
+    "subtract": "Subtract from the Mask",
+    "intersect": "Intersect with the Mask",
+}
 
 
 class SmartMasks(QObject):

@@ -12,6 +12,7 @@ Said in plain words: what it makes (a model for Edit ▸ Generate) and the time 
 dialog itself from the steps it has seen (the trainer's own rate is 0 until its first window ends).
 Defaults are sized to finish in minutes on a laptop CPU; a stopped run can be resumed.
 """
+
 from __future__ import annotations
 
 import time
@@ -47,11 +48,15 @@ DEFAULT_BATCH = 16
 CHECKPOINT_NAME = "checkpoint.pt"  # what training/gen_train.py keeps in the run folder (resume reads it)
 MIN_STEPS_FOR_ESTIMATE = 3
 MIN_SECONDS_FOR_ESTIMATE = 1.0
-INTRO = ("Teaches a small picture generator from your own photos: put them in a folder with one sub-folder per "
-         "kind of picture (e.g. sky/, grass/). When it is done, the new model appears in the Edit panel under "
-         "the operation <b>Generate</b>: paint a mask, type what to put there (e.g. “sky”) and Run.")
-PLOT_HELP = ("How the training is going: each line is one of the model's error measures. Lines that fall and then "
-             "settle mean it is learning; the numbers themselves do not matter.")
+INTRO = (
+    "Teaches a small picture generator from your own photos: put them in a folder with one sub-folder per "
+    "kind of picture (e.g. sky/, grass/). When it is done, the new model appears in the Edit panel under "
+    "the operation <b>Generate</b>: paint a mask, type what to put there (e.g. “sky”) and Run."
+)
+PLOT_HELP = (
+    "How the training is going: each line is one of the model's error measures. Lines that fall and then "
+    "settle mean it is learning; the numbers themselves do not matter."
+)
 REPORT_S = 0.05  # at most 20 progress updates a second reach the GUI thread
 COLOURS = ("#d9534f", "#337ab7", "#5cb85c", "#f0ad4e")
 
@@ -93,7 +98,9 @@ class LossPlot(QWidget):
         plot_w, plot_h = width - margin_left - margin, height - 2 * margin
 
         def at(step: int, value: float) -> QPointF:
-            return QPointF(margin_left + (step - x0) / (x1 - x0) * plot_w, margin + (1 - (value - y0) / (y1 - y0)) * plot_h)
+            return QPointF(
+                margin_left + (step - x0) / (x1 - x0) * plot_w, margin + (1 - (value - y0) / (y1 - y0)) * plot_h
+            )
 
         painter.drawText(2, margin + 10, f"{y1:.2f}")
         painter.drawText(2, height - margin, f"{y0:.2f}")
@@ -191,8 +198,9 @@ class TrainDialog(QDialog):
         self.steps_spin.setRange(10, 1_000_000)
         self.steps_spin.setSingleStep(100)
         self.steps_spin.setValue(DEFAULT_STEPS)
-        self.steps_spin.setToolTip("More steps: better pictures, longer training. The time left is shown once "
-                                   "the first steps are measured.")
+        self.steps_spin.setToolTip(
+            "More steps: better pictures, longer training. The time left is shown once the first steps are measured."
+        )
         self.device_combo = QComboBox()
         for device, label in (("auto", "Auto (GPU if present)"), ("cpu", "CPU"), ("cuda", "CUDA GPU")):
             self.device_combo.addItem(label, device)
@@ -255,10 +263,15 @@ class TrainDialog(QDialog):
 
     def settings(self) -> dict[str, Any]:
         data = self.folder_edit.text().strip()
-        return {"kind": self.kind_combo.currentData(), "data": data,
-                "out": self.out_edit.text().strip() or default_run_folder(data),
-                "size": int(self.size_combo.currentData()), "steps": int(self.steps_spin.value()),
-                "batch": DEFAULT_BATCH, "device": self.device_combo.currentData()}
+        return {
+            "kind": self.kind_combo.currentData(),
+            "data": data,
+            "out": self.out_edit.text().strip() or default_run_folder(data),
+            "size": int(self.size_combo.currentData()),
+            "steps": int(self.steps_spin.value()),
+            "batch": DEFAULT_BATCH,
+            "device": self.device_combo.currentData(),
+        }
 
     def _refresh_buttons(self) -> None:
         running = self.state in ("running", "stopping")
@@ -290,15 +303,17 @@ class TrainDialog(QDialog):
             self.progress_bar.setValue(0)
         self.step_clock.reset()
         trainer = self.trainer
-        self.task = BackgroundTask(lambda report, should_stop: trainer(settings, throttled(report), should_stop),
-                                   "training", self)
+        self.task = BackgroundTask(
+            lambda report, should_stop: trainer(settings, throttled(report), should_stop), "training", self
+        )
         self.task.progressed.connect(self.on_progress)
         self.task.finished.connect(self.on_finished)
         self.task.failed.connect(self.on_failed)
         self.task.cancelled.connect(self.on_cancelled)
         self.state = "running"
-        self.status_label.setText("Resuming: loading the pictures and the checkpoint…" if resume
-                                  else "Loading the pictures…")
+        self.status_label.setText(
+            "Resuming: loading the pictures and the checkpoint…" if resume else "Loading the pictures…"
+        )
         self._refresh_buttons()
         self.task.start()
         return True
@@ -334,8 +349,9 @@ class TrainDialog(QDialog):
     def show_sample(self, path: str) -> None:
         pixmap = QPixmap(str(path))
         if not pixmap.isNull():
-            self.sample_label.setPixmap(pixmap.scaled(self.sample_label.size(), Qt.KeepAspectRatio,
-                                                      Qt.SmoothTransformation))
+            self.sample_label.setPixmap(
+                pixmap.scaled(self.sample_label.size(), Qt.KeepAspectRatio, Qt.SmoothTransformation)
+            )
 
     @Slot(object)
     def on_finished(self, result: dict) -> None:
@@ -344,8 +360,12 @@ class TrainDialog(QDialog):
         self._stop_thread()
         self.progress_bar.setValue(1000)
         model_id = result.get("model_id")
-        self.status_label.setText(f"Done: the model '{model_id}' is in the Edit panel under Generate: paint a "
-                                  "mask, type what to put there and Run." if model_id else "Done.")
+        self.status_label.setText(
+            f"Done: the model '{model_id}' is in the Edit panel under Generate: paint a "
+            "mask, type what to put there and Run."
+            if model_id
+            else "Done."
+        )
         if model_id:
             safe_emit(self.modelTrained, str(model_id))
 

@@ -6,6 +6,7 @@ Ctrl+Z / Ctrl+Shift+Z only while it has text edits of its own to undo or redo; o
 key goes on to the window's Undo / Redo actions. The prompt panel clears its text undo history
 when a job is submitted, so Ctrl+Z right after Run undoes the job.
 """
+
 from __future__ import annotations
 
 from typing import Optional

@@ -3,6 +3,7 @@
 Started without a file the editor used to show a blank white canvas with the brush armed and
 no hint what to do; this page takes the canvas's place until a document is opened.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable

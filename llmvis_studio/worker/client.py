@@ -11,6 +11,7 @@ Rules this module keeps:
 - every failure goes through core.notify (its detail to the log file, its message to the status bar or a
   dialog); `jobs` holds only unfinished jobs, so a long session does not keep one entry per job.
 """
+
 from __future__ import annotations
 
 import enum
@@ -108,8 +109,9 @@ class EngineWorker(QObject):
         except StudioError as exc:
             self.routeFailed.emit(request_id, exc.user_message, exc.detail)
         except Exception as exc:  # a bug or a missing model file: the UI falls back, the log keeps the trace
-            self.routeFailed.emit(request_id, f"The prompt could not be understood ({type(exc).__name__}).",
-                                  traceback.format_exc())
+            self.routeFailed.emit(
+                request_id, f"The prompt could not be understood ({type(exc).__name__}).", traceback.format_exc()
+            )
         else:
             self.routed.emit(request_id, routing)
 

@@ -6,6 +6,7 @@ a few thousand emits later (progress reports, say) the interpreter aborts with "
 bool_dealloc: deallocating True or False". A probe at import time measures whether this PySide6 has the
 bug; if it does, `safe_emit` gives the reference back. Where the bug is fixed, it is a plain emit.
 """
+
 from __future__ import annotations
 
 import ctypes

@@ -10,6 +10,7 @@
 The job is `job(report, should_stop) -> result`; `report(info)` may be called from the job's thread as often as
 it likes (the owner throttles it if it must).
 """
+
 from __future__ import annotations
 
 import threading
@@ -51,8 +52,9 @@ class _TaskWorker(QObject):
         except StudioError as exc:
             safe_emit(self.failed, exc.user_message, exc.detail)
         except Exception as exc:  # a bug: a plain sentence for the user, the trace for the log
-            safe_emit(self.failed, f"{self.what} failed unexpectedly ({type(exc).__name__}: {exc}).",
-                      traceback.format_exc())
+            safe_emit(
+                self.failed, f"{self.what} failed unexpectedly ({type(exc).__name__}: {exc}).", traceback.format_exc()
+            )
         else:
             safe_emit(self.finished, result)
 

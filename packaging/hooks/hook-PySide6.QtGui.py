@@ -7,6 +7,7 @@ windows/cocoa on those systems), image formats, xcb GL integration, input method
 ibus) and the xdg-desktop-portal theme (DBus only: native file dialogs under Flatpak/Wayland).
 Wayland sessions run the xcb plugin through XWayland.
 """
+
 import re
 from pathlib import PurePath
 
@@ -26,7 +27,7 @@ def _keep(src: str, dest: str) -> bool:
     parts = PurePath(dest).parts
     if "plugins" not in parts:
         return True
-    folder = "/".join(parts[parts.index("plugins") + 1:])
+    folder = "/".join(parts[parts.index("plugins") + 1 :])
     if folder not in KEEP:
         return False
     pattern = KEEP[folder]

@@ -1,4 +1,5 @@
 """Batch runs as a user runs them: killed part-way, rerun, inputs untouched."""
+
 import hashlib
 import os
 import signal
@@ -40,7 +41,19 @@ def test_killed_batch_resumes_without_redoing_or_corrupting(tmp_path, tiny_model
     before = make_inputs(inputs)
     out = tmp_path / "out"
     env = dict(os.environ, LLMVIS_MODELS_DIR=str(tiny_models))
-    args = [sys.executable, "-m", "llmvis_studio", "batch", "upscale", "--in", str(inputs), "--out", str(out), "--scale", "4"]
+    args = [
+        sys.executable,
+        "-m",
+        "llmvis_studio",
+        "batch",
+        "upscale",
+        "--in",
+        str(inputs),
+        "--out",
+        str(out),
+        "--scale",
+        "4",
+    ]
     child = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and len(list(out.glob("img*.png"))) < 4:
@@ -70,8 +83,17 @@ def test_bad_files_are_logged_and_the_run_goes_on(tmp_path, tiny_models):
     mask = np.zeros((32, 32), np.uint8)
     mask[10:12, 2:30] = 255
     save_mask(tmp_path / "mask.png", mask)
-    proc = cli("batch", "inpaint", "--in", inputs, "--out", tmp_path / "out", "--mask", tmp_path / "mask.png",
-               models=tiny_models)
+    proc = cli(
+        "batch",
+        "inpaint",
+        "--in",
+        inputs,
+        "--out",
+        tmp_path / "out",
+        "--mask",
+        tmp_path / "mask.png",
+        models=tiny_models,
+    )
     assert proc.returncode == 1
     assert "3 written, 0 already done, 1 failed" in proc.stdout
     assert "broken.png" in (tmp_path / "out" / "batch-errors.log").read_text()
@@ -102,8 +124,19 @@ def test_two_runs_into_one_folder_both_complete_with_valid_outputs(tmp_path, tin
     make_inputs(inputs, count=8, size=160)
     out = tmp_path / "out"
     env = dict(os.environ, LLMVIS_MODELS_DIR=str(tiny_models))
-    args = [sys.executable, "-m", "llmvis_studio", "batch", "upscale", "--in", str(inputs), "--out", str(out),
-            "--scale", "4"]
+    args = [
+        sys.executable,
+        "-m",
+        "llmvis_studio",
+        "batch",
+        "upscale",
+        "--in",
+        str(inputs),
+        "--out",
+        str(out),
+        "--scale",
+        "4",
+    ]
     first = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and not list(out.glob(f".*.llmvis-{first.pid}-*.part")):

@@ -3,6 +3,7 @@
 A worker is killed mid-run: nothing is lost, every output equals the local engine's pixel for pixel, the
 inputs are untouched, a rerun finishes only what is left, and no Ray process outlives the test.
 """
+
 import contextlib
 import hashlib
 import json
@@ -86,7 +87,7 @@ def make_inputs(folder: Path, count: int = COUNT) -> dict[str, str]:
     for i in range(count):
         h, w = (int(v) for v in rng.integers(64, 97, size=2))
         y, x = int(rng.integers(0, photo.shape[0] - h)), int(rng.integers(0, photo.shape[1] - w))
-        save_image(folder / f"scan{i:02d}.png", np.ascontiguousarray(photo[y:y + h, x:x + w]))
+        save_image(folder / f"scan{i:02d}.png", np.ascontiguousarray(photo[y : y + h, x : x + w]))
     return digest(folder)
 
 
@@ -150,8 +151,9 @@ def test_killed_worker_loses_nothing_and_outputs_match_local(tmp_path, bundled_m
             del finished[name]
         again = run_batch_ray(job_for(inputs, out), workers=2)
         assert (again.done, again.skipped, again.failed) == (3, COUNT - 3, 0)
-        assert {n: t for n, t in ((p.name, p.stat().st_mtime_ns) for p in out.glob("*.png"))
-                if n in finished} == finished, "finished files were redone"
+        assert {
+            n: t for n, t in ((p.name, p.stat().st_mtime_ns) for p in out.glob("*.png")) if n in finished
+        } == finished, "finished files were redone"
         assert_same_pixels(out, reference)
         assert digest(inputs) == before
     finally:
@@ -170,8 +172,21 @@ def test_cli_engine_ray_matches_local_and_stops_its_head(tmp_path, bundled_model
     local = cli("batch", "upscale", "--in", inputs, "--out", tmp_path / "local", "--scale", "2")
     assert local.returncode == 0, local.stderr
     already = ray_processes()
-    proc = cli("batch", "upscale", "--in", inputs, "--out", tmp_path / "ray", "--scale", "2", "--engine", "ray",
-               "--workers", "2", "--json")
+    proc = cli(
+        "batch",
+        "upscale",
+        "--in",
+        inputs,
+        "--out",
+        tmp_path / "ray",
+        "--scale",
+        "2",
+        "--engine",
+        "ray",
+        "--workers",
+        "2",
+        "--json",
+    )
     assert proc.returncode == 0, proc.stderr
     summary = json.loads(proc.stdout)
     assert (summary["engine"], summary["workers"], summary["done"], summary["failed"]) == ("ray", 2, 4, 0)
@@ -194,8 +209,19 @@ def test_unreachable_address_is_one_line(tmp_path):
     inputs = tmp_path / "in"
     make_inputs(inputs, count=1)
     address = f"127.0.0.1:{free_loopback_port()}"  # nothing listens there: refused at once
-    proc = cli("batch", "upscale", "--in", inputs, "--out", tmp_path / "out", "--engine", "ray", "--address", address,
-               timeout=60)
+    proc = cli(
+        "batch",
+        "upscale",
+        "--in",
+        inputs,
+        "--out",
+        tmp_path / "out",
+        "--engine",
+        "ray",
+        "--address",
+        address,
+        timeout=60,
+    )
     assert_one_line_error(proc)
     assert f"Cannot reach the Ray cluster at {address}" in proc.stderr
 
@@ -203,12 +229,15 @@ def test_unreachable_address_is_one_line(tmp_path):
 def test_missing_ray_says_which_extra(tmp_path):
     inputs = tmp_path / "in"
     make_inputs(inputs, count=1)
-    code = ("import sys; sys.modules['ray'] = None\n"  # as if the cluster extra were not installed
-            "from llmvis_studio.cli import main\n"
-            f"sys.exit(main(['batch', 'upscale', '--in', {str(inputs)!r}, '--out', {str(tmp_path / 'out')!r}, "
-            "'--engine', 'ray']))")
+    code = (
+        "import sys; sys.modules['ray'] = None\n"  # as if the cluster extra were not installed
+        "from llmvis_studio.cli import main\n"
+        f"sys.exit(main(['batch', 'upscale', '--in', {str(inputs)!r}, '--out', {str(tmp_path / 'out')!r}, "
+        "'--engine', 'ray']))"
+    )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.returncode != 0
-    assert proc.stderr.strip() == ("error: Ray is not installed; install the cluster extra: "
-                                   "pip install 'llmvis-studio[cluster]'")
+    assert proc.stderr.strip() == (
+        "error: Ray is not installed; install the cluster extra: pip install 'llmvis-studio[cluster]'"
+    )
     assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())

@@ -1,6 +1,7 @@
 """The Ray engine's scheduler without a cluster: dead workers' images are requeued, a poisonous image is given
 up after MAX_TRIES, a slot that keeps dying is dropped, and no worker left at all is one clear error.
 (The real cluster, with a real kill, is tests/engine/test_batch_ray.py.)"""
+
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -104,9 +105,16 @@ def test_no_worker_left_is_one_clear_error(tmp_path):
     assert "\n" not in caught.value.user_message
 
 
-@pytest.mark.parametrize("device, gpus, workers, share", [
-    ("cpu", 1, 2, 0.0), ("auto", 0, 2, 0.0), ("auto", 1, 2, 0.5), ("cuda", 1, 4, 0.25), ("auto", 4, 2, 1.0),
-])
+@pytest.mark.parametrize(
+    "device, gpus, workers, share",
+    [
+        ("cpu", 1, 2, 0.0),
+        ("auto", 0, 2, 0.0),
+        ("auto", 1, 2, 0.5),
+        ("cuda", 1, 4, 0.25),
+        ("auto", 4, 2, 1.0),
+    ],
+)
 def test_workers_ask_for_a_share_of_the_gpus_unless_cpu(device, gpus, workers, share):
     from llmvis_studio.batch_ray import gpus_per_worker
 

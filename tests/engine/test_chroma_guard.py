@@ -1,4 +1,5 @@
 """The learned fill's chroma guard: toned content keeps its tone, colour content keeps the surroundings' palette."""
+
 from __future__ import annotations
 
 import cv2
@@ -18,7 +19,7 @@ def textured(h: int, w: int, seed: int = 0) -> np.ndarray:
 
 
 def sepia(y: np.ndarray) -> np.ndarray:
-    return np.clip(np.stack([y ** 0.9, y * 0.86, y ** 1.15 * 0.66], axis=-1), 0, 1).astype(np.float32)
+    return np.clip(np.stack([y**0.9, y * 0.86, y**1.15 * 0.66], axis=-1), 0, 1).astype(np.float32)
 
 
 def stroke(h: int, w: int, width: int = 11) -> np.ndarray:
@@ -60,9 +61,11 @@ def test_colour_blotches_are_pulled_into_the_surroundings_palette():
     blotchy[hole & (np.arange(w)[None] < 40)] = (1.0, 0.6, 0.1)  # orange
     out = chroma_guard.guard(blotchy, fill, image, hole)
     palette = ab(image[~hole]).reshape(-1, 2)[::7]
+
     def farthest(x: np.ndarray) -> float:
         d = np.sqrt(((ab(x[hole])[:, None, :] - palette[None]) ** 2).sum(axis=2)).min(axis=1)
         return float(d.max())
+
     assert farthest(blotchy) > 40
     assert farthest(out) < chroma_guard.RADIUS + chroma_guard.BIN
     assert np.array_equal(out[~hole], blotchy[~hole])
@@ -87,10 +90,12 @@ def test_engine_keeps_sepia_tone_and_grey_with_an_untrained_net(engine):  # noqa
         assert np.array_equal(on[mask == 0], image[mask == 0])
         known = chroma_guard.to_lab(image[mask == 0].astype(np.float32) / 255)
         coef, _ = chroma_guard.tone_fit(known)
+
         def off_tone(x: np.ndarray, coef: np.ndarray = coef) -> float:
             lab = chroma_guard.to_lab(x[mask > 0].astype(np.float32) / 255)
             tone = np.stack([np.ones(len(lab)), lab[:, 0]], axis=1) @ coef
             return float(np.linalg.norm(lab[:, 1:] - tone, axis=1).mean())
+
         assert off_tone(on) < 1.5
         if guard_needed:
             assert off_tone(off) > 2 * off_tone(on)

@@ -1,4 +1,5 @@
 """The CLI as a user runs it: a subprocess, exit codes, one-line errors, never a traceback."""
+
 import json
 import os
 import subprocess
@@ -16,8 +17,13 @@ def cli(*args, models=None, timeout=300):
     if models is not None:
         env["LLMVIS_MODELS_DIR"] = str(models)
     env["LLMVIS_DATA_DIR"] = env.get("LLMVIS_DATA_DIR", "/tmp/llmvis-test-data")
-    return subprocess.run([sys.executable, "-m", "llmvis_studio", *map(str, args)], capture_output=True,
-                          text=True, timeout=timeout, env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "llmvis_studio", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+    )
 
 
 @pytest.fixture(scope="module")

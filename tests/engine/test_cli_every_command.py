@@ -1,6 +1,7 @@
 """Every subcommand, found by walking the parser (so new ones are covered automatically): its --help has an
 example, it is in the README's command table, and it runs once for real on a small real photo (in-process,
 bundled models) or is run by the named existing test."""
+
 import json
 import re
 import shutil
@@ -141,9 +142,17 @@ def run_completion(d, out, capsys):
 
 
 INVOCATIONS = {
-    "upscale": run_upscale, "inpaint": run_inpaint, "fill": run_fill, "detect-scratches": run_detect,
-    "restore": run_restore, "denoise": run_denoise, "stylize": run_stylize, "batch": run_batch,
-    "generate": run_generate, "models list": run_models_list, "completion": run_completion,
+    "upscale": run_upscale,
+    "inpaint": run_inpaint,
+    "fill": run_fill,
+    "detect-scratches": run_detect,
+    "restore": run_restore,
+    "denoise": run_denoise,
+    "stylize": run_stylize,
+    "batch": run_batch,
+    "generate": run_generate,
+    "models list": run_models_list,
+    "completion": run_completion,
 }
 
 
@@ -180,8 +189,10 @@ def test_help_shows_an_example(command, capsys):
 
 def test_readme_command_table_lists_every_command_with_its_help_example():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    rows = {m.group(1): m.group(2) for m in re.finditer(r"^\| `([a-z][a-z -]*)` \| .+ \| `(llmvis-studio .+)` \|$",
-                                                        readme, re.M)}
+    rows = {
+        m.group(1): m.group(2)
+        for m in re.finditer(r"^\| `([a-z][a-z -]*)` \| .+ \| `(llmvis-studio .+)` \|$", readme, re.M)
+    }
     missing = [c for c in COMMANDS if c not in rows]
     assert not missing, f"README.md's command table lacks: {missing}"
     assert {c: rows[c] for c in COMMANDS} == {c: EXAMPLES[c] for c in COMMANDS}
@@ -191,8 +202,10 @@ def test_bash_completion_completes_subcommands_and_options(tmp_path, capsys):
     assert main(["completion", "bash"]) == 0
     script = tmp_path / "llmvis-studio.bash"
     script.write_text(capsys.readouterr().out)
-    probe = (f'source {script}; COMP_WORDS=(llmvis-studio fi); COMP_CWORD=1; _shtab_llmvis_studio; echo "${{COMPREPLY[@]}}"; '
-             'COMP_WORDS=(llmvis-studio fill --p); COMP_CWORD=2; _shtab_llmvis_studio; echo "${COMPREPLY[@]}"')
+    probe = (
+        f'source {script}; COMP_WORDS=(llmvis-studio fi); COMP_CWORD=1; _shtab_llmvis_studio; echo "${{COMPREPLY[@]}}"; '
+        'COMP_WORDS=(llmvis-studio fill --p); COMP_CWORD=2; _shtab_llmvis_studio; echo "${COMPREPLY[@]}"'
+    )
     lines = subprocess.run(["bash", "-c", probe], capture_output=True, text=True, timeout=30).stdout.splitlines()
     assert lines == ["fill", "--prompt"]
 

@@ -1,4 +1,5 @@
 """`llmvis-studio fill`: the editor's Generate into a mask, on real photos and the bundled generator."""
+
 import json
 
 import numpy as np
@@ -35,8 +36,19 @@ def scan(tmp_path):
 
 def test_fill_is_the_editors_request_and_keeps_every_pixel_outside_the_mask(scan, capsys):
     folder, crop, _, mask = scan
-    argv = ["fill", folder / "in.png", folder / "mask.png", folder / "out.png", "--prompt", "bricks",
-            "--seed", "5", "--variation", "3", "--json"]
+    argv = [
+        "fill",
+        folder / "in.png",
+        folder / "mask.png",
+        folder / "out.png",
+        "--prompt",
+        "bricks",
+        "--seed",
+        "5",
+        "--variation",
+        "3",
+        "--json",
+    ]
     assert main([str(a) for a in argv]) == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["model"] == "texture-gan" and summary["provider"] in ("CPU", "CUDA")
@@ -51,8 +63,24 @@ def test_fill_is_the_editors_request_and_keeps_every_pixel_outside_the_mask(scan
 
 def test_16_bit_in_16_bit_out(scan):
     folder, _, deep, mask = scan
-    assert main([str(a) for a in ("fill", folder / "in16.tif", folder / "mask.png", folder / "out16.tif",
-                                  "--prompt", "grass", "--device", "cpu")]) == 0
+    assert (
+        main(
+            [
+                str(a)
+                for a in (
+                    "fill",
+                    folder / "in16.tif",
+                    folder / "mask.png",
+                    folder / "out16.tif",
+                    "--prompt",
+                    "grass",
+                    "--device",
+                    "cpu",
+                )
+            ]
+        )
+        == 0
+    )
     out, _ = load_image(folder / "out16.tif")
     assert out.dtype == np.uint16
     np.testing.assert_array_equal(out[mask == 0], deep[mask == 0])
@@ -68,8 +96,25 @@ def test_a_training_run_folder_is_a_model(scan, capsys):
     means = {}
     for prompt in ("red", "blue"):
         out_path = folder / f"{prompt}.png"
-        assert main([str(a) for a in ("fill", folder / "in.png", folder / "mask.png", out_path, "--prompt", prompt,
-                                      "--model", run, "--json")]) == 0
+        assert (
+            main(
+                [
+                    str(a)
+                    for a in (
+                        "fill",
+                        folder / "in.png",
+                        folder / "mask.png",
+                        out_path,
+                        "--prompt",
+                        prompt,
+                        "--model",
+                        run,
+                        "--json",
+                    )
+                ]
+            )
+            == 0
+        )
         assert json.loads(capsys.readouterr().out)["model"] == "my-run-gen"
         out, _ = load_image(out_path)
         np.testing.assert_array_equal(out[mask == 0], crop[mask == 0])
@@ -99,5 +144,5 @@ def test_bad_input_is_one_line_and_writes_nothing(scan, case, capsys):
     assert len(lines) == 1 and lines[0].startswith("error: "), captured.err
     if case != "no prompt":  # with --json the failure is in the summary too
         summary = json.loads(captured.out)
-        assert summary["ok"] is False and summary["exit_code"] == 2 and summary["error"] == lines[0][len("error: "):]
+        assert summary["ok"] is False and summary["exit_code"] == 2 and summary["error"] == lines[0][len("error: ") :]
     assert not (folder / "o.png").exists()

@@ -1,4 +1,5 @@
 """cli/_run.py: progress on stderr after a second, the --json summary, one-line errors for every kind of failure."""
+
 import argparse
 import io
 import json
@@ -69,11 +70,14 @@ def test_json_moves_human_lines_to_stderr_and_prints_one_summary(capsys):
     assert "out.png: 10×10" in captured.err
 
 
-@pytest.mark.parametrize("exc, code, text", [
-    (InputError("The image is empty."), 2, "error: The image is empty."),
-    (MemoryError(), 1, "error: not enough memory for this image; try a smaller --tile"),
-    (ValueError("bug"), 1, "error: unexpected failure (ValueError: bug); see the log"),
-])
+@pytest.mark.parametrize(
+    "exc, code, text",
+    [
+        (InputError("The image is empty."), 2, "error: The image is empty."),
+        (MemoryError(), 1, "error: not enough memory for this image; try a smaller --tile"),
+        (ValueError("bug"), 1, "error: unexpected failure (ValueError: bug); see the log"),
+    ],
+)
 def test_failures_are_one_line_and_in_the_json_summary(exc, code, text, capsys):
     def handler(args):
         raise exc
@@ -85,8 +89,15 @@ def test_failures_are_one_line_and_in_the_json_summary(exc, code, text, capsys):
     assert summary["ok"] is False and summary["exit_code"] == code and text.endswith(summary["error"])
 
 
-@pytest.mark.parametrize("argv", [["upscale"], ["upscale", "a.png", "b.png", "--scale", "5"], ["nonsense"],
-                                  ["fill", "a.png", "m.png", "o.png", "--prompt", "x", "--seed", "one"]])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["upscale"],
+        ["upscale", "a.png", "b.png", "--scale", "5"],
+        ["nonsense"],
+        ["fill", "a.png", "m.png", "o.png", "--prompt", "x", "--seed", "one"],
+    ],
+)
 def test_argument_mistakes_are_one_line(argv, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(argv)

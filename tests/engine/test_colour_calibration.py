@@ -1,5 +1,6 @@
 """The calibrated chroma gain (fit, manifest round trip, use by the engine) and the prediction cache that lets the
 strength slider skip the net. Real model: the shipped colourize-unet."""
+
 import json
 
 import numpy as np
@@ -116,7 +117,7 @@ def test_strong_hints_in_the_shadows_keep_opencv_lightness_within_one_level(ship
     hints = np.zeros((128, 256, 4), np.uint8)
     rng = np.random.default_rng(1)
     for y, x in rng.integers(0, 125, (60, 2)) * [1, 2]:
-        hints[y:y + 3, x:x + 3] = (*rng.choice([0, 255], 3), 255)  # saturated primaries and secondaries
+        hints[y : y + 3, x : x + 3] = (*rng.choice([0, 255], 3), 255)  # saturated primaries and secondaries
     out = colourize(grey, infer, ColourizeParams(hints=hints))
     assert np.abs(out.astype(int) - out.mean(axis=2, keepdims=True)).max() > 10, "some colour was applied"
     before = cv2.cvtColor(grey, cv2.COLOR_RGB2LAB)[..., 0].astype(int)

@@ -2,6 +2,7 @@
 
 The photo is the bundled sample (scikit-image's astronaut): not in the colourizer's training photos, not a benchmark.
 """
+
 import cv2
 import numpy as np
 import pytest
@@ -44,8 +45,10 @@ def test_output_luminance_equals_the_input_within_one_level(engine, photo):
     assert out.shape == grey.shape and out.dtype == np.uint8
     assert not lab_is_grey(out)  # it did colour the photo
     exact = np.abs(lab.rgb_to_lab(out)[..., 0] - lab.rgb_to_lab(grey)[..., 0]).max() * 2.55
-    opencv = np.abs(cv2.cvtColor(out, cv2.COLOR_RGB2LAB)[..., 0].astype(int)
-                    - cv2.cvtColor(grey, cv2.COLOR_RGB2LAB)[..., 0].astype(int)).max()
+    opencv = np.abs(
+        cv2.cvtColor(out, cv2.COLOR_RGB2LAB)[..., 0].astype(int)
+        - cv2.cvtColor(grey, cv2.COLOR_RGB2LAB)[..., 0].astype(int)
+    ).max()
     assert exact <= 1.0 and opencv <= 1
 
 
@@ -100,10 +103,12 @@ def test_cli_bad_inputs_give_one_line_and_write_nothing(tmp_path, photo):
     no_alpha, wrong_size = tmp_path / "rgb.png", tmp_path / "small.png"
     save_image(no_alpha, photo[:64, :64])
     save_image(wrong_size, dot_hints(photo[:32, :32], 3))
-    for args, words in (((source, out, "--hints", no_alpha), "alpha"),
-                        ((source, out, "--hints", wrong_size), "same size"),
-                        ((source, out, "--strength", "1.5"), "between 0 and 1"),
-                        ((tmp_path / "missing.png", out), "missing.png")):
+    for args, words in (
+        ((source, out, "--hints", no_alpha), "alpha"),
+        ((source, out, "--hints", wrong_size), "same size"),
+        ((source, out, "--strength", "1.5"), "between 0 and 1"),
+        ((tmp_path / "missing.png", out), "missing.png"),
+    ):
         proc = cli("colourize", *args)
         assert_one_line_error(proc)
         assert words in proc.stderr

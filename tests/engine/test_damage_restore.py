@@ -1,5 +1,6 @@
 """Print-damage detection and restore with the shipped detector (models/damage-detector.onnx): sensitivity,
 mask sizing, tone-keeping fill, clean photos left alone, and bad input through the CLI (never a traceback)."""
+
 from __future__ import annotations
 
 import cv2
@@ -21,8 +22,19 @@ DETECTOR = "damage-detector"
 
 
 def spec(**extra) -> ModelSpec:
-    return ModelSpec(id="d", task="detect-scratches", name="d", file=None, sha256="", inputs=(), outputs=(),
-                     licence="", source="", reproduce="", extra=extra)
+    return ModelSpec(
+        id="d",
+        task="detect-scratches",
+        name="d",
+        file=None,
+        sha256="",
+        inputs=(),
+        outputs=(),
+        licence="",
+        source="",
+        reproduce="",
+        extra=extra,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -58,6 +70,7 @@ def cracked(img: np.ndarray, seed: int = 3) -> tuple[np.ndarray, np.ndarray]:
 # ---------------------------------------------------------------------------------------------------------------
 # pure functions
 
+
 def test_sensitivity_is_one_minus_threshold_on_a_calibrated_model_and_monotonic_otherwise():
     assert detect_scratches.threshold_for_sensitivity(0.5, spec(calibrated=True)) == pytest.approx(0.5)
     assert detect_scratches.threshold_for_sensitivity(0.8, spec(calibrated=True)) == pytest.approx(0.2)
@@ -76,8 +89,8 @@ def test_bad_sensitivity_and_empty_image_are_input_errors(engine):
 def test_mask_grows_only_into_likely_damage():
     prob = np.zeros((20, 20), np.float32)
     prob[10, 2:18] = 0.9
-    prob[9, 2:18] = 0.3   # soft edge: above half the threshold
-    prob[8, 2:18] = 0.1   # background
+    prob[9, 2:18] = 0.3  # soft edge: above half the threshold
+    prob[8, 2:18] = 0.1  # background
     mask = detect_scratches.mask_from_probability(prob, 0.5)
     grown = restore.size_to_damage(mask, prob, 0.5, grow=0)
     assert grown[9, 5] and grown[10, 5] and not grown[8, 5]
@@ -85,9 +98,9 @@ def test_mask_grows_only_into_likely_damage():
 
 def test_specks_below_the_minimum_size_are_dropped_and_real_marks_kept():
     mask = np.zeros((40, 40), np.uint8)
-    mask[5, 5] = mask[5, 6] = 255          # a 2-px speck of grain: dropped
-    mask[20, 3:30] = 255                   # a 27-px scratch: kept
-    mask[30:33, 30:33] = 255               # a 9-px dust speck: kept
+    mask[5, 5] = mask[5, 6] = 255  # a 2-px speck of grain: dropped
+    mask[20, 3:30] = 255  # a 27-px scratch: kept
+    mask[30:33, 30:33] = 255  # a 9-px dust speck: kept
     out = detect_scratches.drop_specks(mask)
     assert out[5, 5] == 0 and out[20, 3:30].all() and out[30:33, 30:33].all()
     assert np.count_nonzero(out) == 27 + 9
@@ -120,6 +133,7 @@ def test_fill_on_a_grey_image_stays_exactly_grey(sample):
 # ---------------------------------------------------------------------------------------------------------------
 # the shipped detector
 
+
 def detect(engine, img: np.ndarray) -> np.ndarray:
     req = EditRequest.build("detect-scratches", img, model_id=DETECTOR, params={"sensitivity": 0.5})
     return engine.run(req).image[..., 0] > 0
@@ -143,8 +157,11 @@ def test_issue_bar_clean_photos_stay_under_half_a_percent(engine):
         assert detect(engine, np.ascontiguousarray(clean)).mean() <= 0.005
 
 
-@pytest.mark.xfail(strict=True, reason="issue 12 bar not met by detector v2 (945 steps from scratch-detector on a "
-                                       "shared CPU): finds about 35 % of light cracks over a bright sky")
+@pytest.mark.xfail(
+    strict=True,
+    reason="issue 12 bar not met by detector v2 (945 steps from scratch-detector on a "
+    "shared CPU): finds about 35 % of light cracks over a bright sky",
+)
 def test_issue_bar_cracks_on_light_areas(engine):
     img, _ = load_image(ROOT / "resources" / "sample.png")
     damaged, truth = cracked(np.ascontiguousarray(img[:256, 256:, :3]), seed=7)  # bright sky behind the rocket
@@ -169,6 +186,7 @@ def test_restore_removes_cracks_in_tone_and_says_when_it_found_nothing(engine, s
 
 # ---------------------------------------------------------------------------------------------------------------
 # bad input through the CLI: a clear message or a correct result, never a traceback
+
 
 def test_cli_empty_file_one_pixel_white_page_and_16_bit_grey_scan(tmp_path, sample):
     (tmp_path / "empty.png").write_bytes(b"")

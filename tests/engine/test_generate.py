@@ -1,4 +1,5 @@
 """The `generate` op and sampling, with a tiny generator built in the test (no torch)."""
+
 from __future__ import annotations
 
 import json
@@ -27,7 +28,7 @@ def engine(tmp_path_factory):
 def ring_mask(shape, box):
     mask = np.zeros(shape, np.uint8)
     y0, y1, x0, x1 = box
-    yy, xx = np.mgrid[:shape[0], :shape[1]]
+    yy, xx = np.mgrid[: shape[0], : shape[1]]
     inside = ((yy - (y0 + y1) / 2) / ((y1 - y0) / 2)) ** 2 + ((xx - (x0 + x1) / 2) / ((x1 - x0) / 2)) ** 2 <= 1
     mask[inside] = 255
     return mask
@@ -52,13 +53,20 @@ def test_variations_differ_and_are_deterministic(engine):
     image = photo(48, 48)
     mask = np.zeros(image.shape[:2], np.uint8)
     mask[8:40, 8:40] = 255
-    outs = [engine.run(EditRequest.build("generate", image, mask, prompt="blue",
-                                         params={"seed": 1, "variations": 4, "variation": v})).image for v in range(4)]
+    outs = [
+        engine.run(
+            EditRequest.build(
+                "generate", image, mask, prompt="blue", params={"seed": 1, "variations": 4, "variation": v}
+            )
+        ).image
+        for v in range(4)
+    ]
     for a in range(4):
         for b in range(a + 1, 4):
             assert not np.array_equal(outs[a], outs[b])
-    again = engine.run(EditRequest.build("generate", image, mask, prompt="blue",
-                                         params={"seed": 1, "variations": 4, "variation": 2})).image
+    again = engine.run(
+        EditRequest.build("generate", image, mask, prompt="blue", params={"seed": 1, "variations": 4, "variation": 2})
+    ).image
     assert np.array_equal(again, outs[2])
 
 
@@ -110,9 +118,11 @@ def test_user_models_join_the_catalog(tmp_path, monkeypatch):
     run = tmp_path / "runs" / "r1"
     run.mkdir(parents=True)
     file = tiny_generator_onnx(run / "generator.onnx", seed=4)
-    entries = [dict(generator_entry("mine", file), file=str(file)),  # absolute path into a run folder
-               dict(generator_entry("tiny-gen", file), file=str(file)),  # clashes with a bundled id: skipped
-               {"id": "broken"}]  # lacks fields: skipped, the app still starts
+    entries = [
+        dict(generator_entry("mine", file), file=str(file)),  # absolute path into a run folder
+        dict(generator_entry("tiny-gen", file), file=str(file)),  # clashes with a bundled id: skipped
+        {"id": "broken"},
+    ]  # lacks fields: skipped, the app still starts
     (user / "manifest.json").write_text(json.dumps({"models": entries}))
     catalog = load_catalog(bundled, user_folder=user)
     assert "mine" in catalog.ids() and "broken" not in catalog.ids()
@@ -130,19 +140,51 @@ def test_user_models_join_the_catalog(tmp_path, monkeypatch):
 def test_generate_cli_writes_n_pngs(tmp_path):
     folder = write_generator_catalog(tmp_path / "models")
     env = dict(os.environ, LLMVIS_MODELS_DIR=str(folder), LLMVIS_DATA_DIR=str(tmp_path / "data"))
-    proc = subprocess.run([sys.executable, "-m", "llmvis_studio", "generate", "--model", "tiny-gen", "--prompt",
-                           "blue", "-n", "3", "--out", str(tmp_path / "out"), "--seed", "5"],
-                          capture_output=True, text=True, env=env, timeout=120)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "llmvis_studio",
+            "generate",
+            "--model",
+            "tiny-gen",
+            "--prompt",
+            "blue",
+            "-n",
+            "3",
+            "--out",
+            str(tmp_path / "out"),
+            "--seed",
+            "5",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["sample_000.png", "sample_001.png", "sample_002.png"]
-    bad = subprocess.run([sys.executable, "-m", "llmvis_studio", "generate", "--model", "nope", "--out",
-                          str(tmp_path / "o2")], capture_output=True, text=True, env=env, timeout=120)
-    assert bad.returncode == 2 and bad.stderr.startswith("error: Unknown model 'nope'") and "Traceback" not in bad.stderr
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        "sample_000.png",
+        "sample_001.png",
+        "sample_002.png",
+    ]
+    bad = subprocess.run(
+        [sys.executable, "-m", "llmvis_studio", "generate", "--model", "nope", "--out", str(tmp_path / "o2")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert (
+        bad.returncode == 2 and bad.stderr.startswith("error: Unknown model 'nope'") and "Traceback" not in bad.stderr
+    )
 
 
 def test_runtime_cli_does_not_import_torch_and_explains_the_train_extra(monkeypatch, capsys):
-    code = ("import sys, llmvis_studio.cli, llmvis_studio.cli.generators, llmvis_studio.__main__; "
-            "assert 'torch' not in sys.modules and 'llmvis_studio.training' not in sys.modules")
+    code = (
+        "import sys, llmvis_studio.cli, llmvis_studio.cli.generators, llmvis_studio.__main__; "
+        "assert 'torch' not in sys.modules and 'llmvis_studio.training' not in sys.modules"
+    )
     assert subprocess.run([sys.executable, "-c", code], timeout=60).returncode == 0
     import importlib.util
 
@@ -150,9 +192,13 @@ def test_runtime_cli_does_not_import_torch_and_explains_the_train_extra(monkeypa
     from llmvis_studio.cli import generators as cli_gen
 
     real = importlib.util.find_spec
-    monkeypatch.setattr(cli_gen.importlib.util, "find_spec", lambda name, *a: None if name == "torch" else real(name, *a))
+    monkeypatch.setattr(
+        cli_gen.importlib.util, "find_spec", lambda name, *a: None if name == "torch" else real(name, *a)
+    )
     assert cli.main(["train", "gan", "--data", "x", "--out", "y"]) == 2
-    assert capsys.readouterr().err.strip() == "error: training needs the train extra: pip install 'llmvis-studio[train]'"
+    assert (
+        capsys.readouterr().err.strip() == "error: training needs the train extra: pip install 'llmvis-studio[train]'"
+    )
     from llmvis_studio.__main__ import dialog_trainer
 
     assert dialog_trainer() is None  # the editor's Train menu is then disabled
@@ -180,8 +226,9 @@ def test_the_demo_generator_follows_the_prompt_and_fills_a_mask():
     assert np.mean(night) + 40 < np.mean(hazy)  # the night sky is much darker than the hazy one
     image = photo(96, 128)
     mask = ring_mask(image.shape[:2], (20, 80, 30, 110))
-    result = engine.run(EditRequest.build("generate", image, mask, prompt="gravel", model_id="demo-textures-gan",
-                                          params={"seed": 2}))
+    result = engine.run(
+        EditRequest.build("generate", image, mask, prompt="gravel", model_id="demo-textures-gan", params={"seed": 2})
+    )
     assert np.array_equal(result.image[mask == 0], image[mask == 0])
     assert not np.array_equal(result.image[mask > 0], image[mask > 0])
 

@@ -1,4 +1,5 @@
 """Learned inpainting, scratch detection and restore through the engine and the CLI, with tiny exported nets."""
+
 from __future__ import annotations
 
 import json
@@ -78,7 +79,7 @@ def test_regions_cover_each_hole_pixel_once_with_a_margin():
         hole = np.zeros((h, w), bool)
         for _ in range(int(rng.integers(1, 6))):
             y, x = int(rng.integers(0, h)), int(rng.integers(0, w))
-            hole[y:y + int(rng.integers(1, 30)), x:x + int(rng.integers(1, 30))] = True
+            hole[y : y + int(rng.integers(1, 30)), x : x + int(rng.integers(1, 30))] = True
         if trial % 2:  # a long thin scratch across the whole picture
             line = np.zeros((h, w), np.uint8)
             cv2.line(line, (0, 0), (w - 1, h - 1), 1, 2)
@@ -183,9 +184,13 @@ def test_classical_within_px_makes_thin_fills_identical_to_navier_stokes(engine)
     mask = np.zeros(image.shape[:2], np.uint8)
     cv2.line(mask, (4, 10), (60, 30), 255, 2)
     ns = engine.run(EditRequest.build("inpaint", image, mask, model_id="opencv-ns")).image
-    learned = engine.run(EditRequest.build("inpaint", image, mask, model_id="inpaint-gated-ns",
-                                           params={"classical_within_px": 3, "color_match": False})).image
-    free = engine.run(EditRequest.build("inpaint", image, mask, model_id="inpaint-gated-ns",
-                                        params={"color_match": False})).image
+    learned = engine.run(
+        EditRequest.build(
+            "inpaint", image, mask, model_id="inpaint-gated-ns", params={"classical_within_px": 3, "color_match": False}
+        )
+    ).image
+    free = engine.run(
+        EditRequest.build("inpaint", image, mask, model_id="inpaint-gated-ns", params={"color_match": False})
+    ).image
     assert np.abs(learned.astype(int) - ns).max() <= 1  # 8-bit rounding of the same fill
     assert np.abs(free.astype(int) - ns).max() > 1  # the untrained net's correction does show without it

@@ -1,4 +1,5 @@
 """Bad model files are refused with plain words; the engine stays usable afterwards."""
+
 import json
 
 import numpy as np
@@ -35,7 +36,8 @@ def test_corrupt_onnx(tmp_path):
 
 def test_wrong_input_shape(tmp_path):
     graph = helper.make_graph(
-        [helper.make_node("Identity", ["image"], ["output"])], "g",
+        [helper.make_node("Identity", ["image"], ["output"])],
+        "g",
         [helper.make_tensor_value_info("image", TensorProto.FLOAT, [1, 1, "h", "w"])],
         [helper.make_tensor_value_info("output", TensorProto.FLOAT, [1, 1, "h", "w"])],
     )
@@ -55,10 +57,14 @@ def model_with_external_weights(location: str) -> bytes:
         item = weight.external_data.add()
         item.key, item.value = key, value
     graph = helper.make_graph(
-        [helper.make_node("Conv", ["image", "w"], ["f"], pads=[1, 1, 1, 1]),
-         helper.make_node("DepthToSpace", ["f"], ["output"], blocksize=2, mode="CRD")], "g",
+        [
+            helper.make_node("Conv", ["image", "w"], ["f"], pads=[1, 1, 1, 1]),
+            helper.make_node("DepthToSpace", ["f"], ["output"], blocksize=2, mode="CRD"),
+        ],
+        "g",
         [helper.make_tensor_value_info("image", TensorProto.FLOAT, [1, 3, "h", "w"])],
-        [helper.make_tensor_value_info("output", TensorProto.FLOAT, [1, 1, "oh", "ow"])], initializer=[weight],
+        [helper.make_tensor_value_info("output", TensorProto.FLOAT, [1, 1, "oh", "ow"])],
+        initializer=[weight],
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8
@@ -92,4 +98,3 @@ def test_lfs_pointer_and_pickle(tmp_path):
         run(engine, "pointer")
     with pytest.raises(ModelIntegrityError, match="pickle"):
         run(engine, "pickled")
-

@@ -1,4 +1,5 @@
 """The op registry: one entry per op, typed params, and misspelt parameters refused with the allowed names."""
+
 import numpy as np
 import pytest
 
@@ -50,8 +51,19 @@ def test_the_engine_refuses_an_unknown_parameter_before_running(tmp_path):
 def _spec(extra):
     from llmvis_studio.catalog import ModelSpec
 
-    return ModelSpec(id="m", task="detect-scratches", name="m", file=None, sha256="", inputs=(), outputs=(),
-                     licence="", source="", reproduce="", extra=extra)
+    return ModelSpec(
+        id="m",
+        task="detect-scratches",
+        name="m",
+        file=None,
+        sha256="",
+        inputs=(),
+        outputs=(),
+        licence="",
+        source="",
+        reproduce="",
+        extra=extra,
+    )
 
 
 def test_model_settings_are_typed_from_the_manifest_and_a_bad_value_names_the_model():

@@ -1,4 +1,5 @@
 """The shipped Real-ESRGAN x4plus through the CLI, on a real photo."""
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -35,15 +36,18 @@ def test_upscale_x4_is_four_times_larger_and_not_bicubic(crop, untiled_x4):
     source, _ = load_image(crop)
     bicubic = np.asarray(Image.fromarray(source).resize((512, 256), Image.BICUBIC))
     assert np.abs(out.astype(float) - bicubic).mean() > 3.0  # clearly its own result
+
     # GAN sharpening: more high-frequency energy than bicubic
     def detail(a):
         return np.abs(np.diff(a.astype(float), axis=1)).mean()
+
     assert detail(out) > 1.2 * detail(bicubic)
 
 
 def test_tile_64_matches_untiled(tmp_path, crop, untiled_x4):
-    tiled = cli("upscale", crop, tmp_path / "tiled.png", "--model", "realesrgan-x4plus", "--tile", "64",
-                models=models_dir())
+    tiled = cli(
+        "upscale", crop, tmp_path / "tiled.png", "--model", "realesrgan-x4plus", "--tile", "64", models=models_dir()
+    )
     assert tiled.returncode == 0, tiled.stderr
     a, _ = load_image(untiled_x4)
     b, _ = load_image(tmp_path / "tiled.png")

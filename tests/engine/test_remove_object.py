@@ -1,5 +1,6 @@
 """Remove object (PatchMatch texture on the learned fill's colours) with the shipped models on a real photo:
 untouched pixels, texture and PSNR against Navier–Stokes, auto choice by hole size, sample-from, cancel, the CLI."""
+
 from __future__ import annotations
 
 import time

@@ -1,4 +1,5 @@
 """Engine.route_prompt on the shipped text encoder and router: what the editor's worker calls."""
+
 from __future__ import annotations
 
 import pytest

@@ -3,6 +3,7 @@
 Reference masks: see llmvis_studio/training/smart_mask_samples.py (an eagle on a plain sky with a sky-model
 reference, the eagle composited onto blurred photos; captions and date stamps rendered onto Wikimedia photos).
 """
+
 from __future__ import annotations
 
 import numpy as np

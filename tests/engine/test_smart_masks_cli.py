@@ -1,5 +1,6 @@
 """select-subject / remove-background / detect-text as a user runs them: real models, exit codes, one-line
 errors, 16 bits kept."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -9,9 +10,10 @@ from llmvis_studio.catalog import load_catalog
 from llmvis_studio.files import load_image, load_mask, save_image
 from tests.engine.test_cli import assert_one_line_error, cli
 
-pytestmark = pytest.mark.skipif(not load_catalog().for_task("select-subject") or
-                                not load_catalog().for_task("detect-text"),
-                                reason="smart-mask models not installed (make models)")
+pytestmark = pytest.mark.skipif(
+    not load_catalog().for_task("select-subject") or not load_catalog().for_task("detect-text"),
+    reason="smart-mask models not installed (make models)",
+)
 
 
 def subject_photo(height: int = 120, width: int = 160) -> np.ndarray:

@@ -1,4 +1,5 @@
 """Style transfer with the shipped Magenta networks: full resolution, masks, strength, presets, errors."""
+
 from __future__ import annotations
 
 import cv2
@@ -44,10 +45,12 @@ def test_full_resolution_output_keeps_the_size_and_the_fine_detail(engine):
     result = engine.run(EditRequest.build("stylize", image, params={"style": "watercolour"}))
     assert result.image.shape == (2000, 3000, 3) and result.image.dtype == np.uint8
     assert np.abs(result.image.astype(float) - image).mean() > 5  # the style really changed it
+
     # The fine lines come back (detail carried from the original), though the network saw ~1024 px.
     def high_pass(a):
         grey = a.astype(np.float32).mean(axis=2)
         return grey - cv2.GaussianBlur(grey, (0, 0), 3)
+
     crop = (slice(1100, 1400), slice(2100, 2500))
     correlation = np.corrcoef(high_pass(image)[crop].ravel(), high_pass(result.image)[crop].ravel())[0, 1]
     assert correlation > 0.5
@@ -123,8 +126,18 @@ def test_cli_stylize_with_mask_and_a_clear_error_for_unknown_styles(tmp_path, pi
     mask = np.zeros(picture.shape[:2], np.uint8)
     mask[50:150, 50:200] = 255
     save_mask(tmp_path / "mask.png", mask)
-    proc = cli("stylize", tmp_path / "in.png", tmp_path / "out.png", "--style", "mosaic", "--mask",
-               tmp_path / "mask.png", "--strength", "0.8", models=models_dir())
+    proc = cli(
+        "stylize",
+        tmp_path / "in.png",
+        tmp_path / "out.png",
+        "--style",
+        "mosaic",
+        "--mask",
+        tmp_path / "mask.png",
+        "--strength",
+        "0.8",
+        models=models_dir(),
+    )
     assert proc.returncode == 0, proc.stderr
     out, _ = load_image(tmp_path / "out.png")
     assert out.shape == picture.shape and np.array_equal(out[250:, 300:], picture[250:, 300:])

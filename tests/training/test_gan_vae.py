@@ -5,6 +5,7 @@ gen_train.quality_stats): samples are not collapsed when their mean pairwise RMS
 training crops' own, and not noise when their mean distance to the nearest training crop is below that of
 uniform-noise images. The longer run (600 steps, marked slow) always runs; `LLMVIS_SLOW=1` makes it 2000 steps.
 """
+
 from __future__ import annotations
 
 import json
@@ -43,18 +44,38 @@ def two_class_folder(root: Path, count: int = 8) -> Path:
         phase = rng.uniform(0, 2 * np.pi)
         s = 0.5 + 0.5 * np.sin(xx * rng.uniform(0.6, 0.9) + phase)
         Image.fromarray(np.stack([40 + 200 * s, 30 + 80 * s, 20 + 0 * s], 2).astype(np.uint8)).save(
-            root / "stripes" / f"s{i}.png")
+            root / "stripes" / f"s{i}.png"
+        )
         d = (np.sin(xx * 0.45 + phase) * np.sin(yy * 0.45 + phase) > 0).astype(np.float32)
         Image.fromarray(np.stack([20 + 30 * d, 60 + 120 * d, 90 + 160 * d], 2).astype(np.uint8)).save(
-            root / "checks" / f"c{i}.png")
+            root / "checks" / f"c{i}.png"
+        )
     return root
 
 
 def test_train_gan_then_generate_four_different_images(tmp_path, capsys):
     data = two_class_folder(tmp_path / "data")
     run = tmp_path / "run"
-    assert cli_main(["train", "gan", "--data", str(data), "--out", str(run), "--size", "32", "--steps", "60",
-                     "--checkpoint-every", "25", *FAST]) == 0
+    assert (
+        cli_main(
+            [
+                "train",
+                "gan",
+                "--data",
+                str(data),
+                "--out",
+                str(run),
+                "--size",
+                "32",
+                "--steps",
+                "60",
+                "--checkpoint-every",
+                "25",
+                *FAST,
+            ]
+        )
+        == 0
+    )
     printed = capsys.readouterr()
     assert "train gan 60/60" in printed.err and " D " in printed.err and " G " in printed.err  # progress + losses
     for name in ("generator.onnx", "model.json", "loss_curves.png", "history.json", "checkpoint.pt"):
@@ -73,9 +94,26 @@ def test_train_gan_then_generate_four_different_images(tmp_path, capsys):
 
     out = tmp_path / "generated"
     env = dict(os.environ)
-    proc = subprocess.run([sys.executable, "-m", "llmvis_studio", "generate", "--model", str(run), "--prompt",
-                           "warm stripes", "-n", "4", "--out", str(out)], capture_output=True, text=True, env=env,
-                          timeout=120)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "llmvis_studio",
+            "generate",
+            "--model",
+            str(run),
+            "--prompt",
+            "warm stripes",
+            "-n",
+            "4",
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "stripes" in proc.stdout
     images = [np.asarray(Image.open(p)) for p in sorted(out.glob("*.png"))]
@@ -84,15 +122,26 @@ def test_train_gan_then_generate_four_different_images(tmp_path, capsys):
         for b in range(a + 1, 4):
             assert not np.array_equal(images[a], images[b])
     # the registered copy is in the user's models folder, so the editor lists it
-    listing = subprocess.run([sys.executable, "-m", "llmvis_studio", "models", "list"], capture_output=True,
-                             text=True, env=env, timeout=60)
+    listing = subprocess.run(
+        [sys.executable, "-m", "llmvis_studio", "models", "list"], capture_output=True, text=True, env=env, timeout=60
+    )
     assert "gan-run" in listing.stdout and "generate" in listing.stdout
 
 
 def test_resume_continues_the_step_counter_and_history(tmp_path):
     data = two_class_folder(tmp_path / "data", count=4)
-    base = dict(kind="gan", data=str(data), out=str(tmp_path / "run"), size=32, batch=8, width=8, threads=1,
-                device="cpu", checkpoint_every=5, export=False)
+    base = dict(
+        kind="gan",
+        data=str(data),
+        out=str(tmp_path / "run"),
+        size=32,
+        batch=8,
+        width=8,
+        threads=1,
+        device="cpu",
+        checkpoint_every=5,
+        export=False,
+    )
     first = run_training(GenConfig(steps=10, **base), echo=False)
     assert first["steps"] == 10 and first["history"]["step"] == list(range(1, 11))
     with pytest.raises(InputError, match="--resume"):
@@ -115,8 +164,21 @@ def test_checkpoints_are_not_written_just_before_the_end():
 
 def test_vae_loss_falls_and_export_works(tmp_path):
     data = two_class_folder(tmp_path / "data", count=4)
-    result = run_training(GenConfig(kind="vae", data=str(data), out=str(tmp_path / "vae"), size=32, steps=40,
-                                    batch=16, width=16, threads=1, device="cpu", register=False), echo=False)
+    result = run_training(
+        GenConfig(
+            kind="vae",
+            data=str(data),
+            out=str(tmp_path / "vae"),
+            size=32,
+            steps=40,
+            batch=16,
+            width=16,
+            threads=1,
+            device="cpu",
+            register=False,
+        ),
+        echo=False,
+    )
     recon = result["history"]["recon"]
     assert np.mean(recon[-5:]) < 0.7 * np.mean(recon[:5])
     assert result["onnx_max_abs"] < 1e-3 and Path(result["onnx"]).is_file()
@@ -129,8 +191,12 @@ def test_vae_loss_falls_and_export_works(tmp_path):
 def test_export_command_rebuilds_from_the_checkpoint(tmp_path):
     data = two_class_folder(tmp_path / "data", count=2)
     run = tmp_path / "run"
-    run_training(GenConfig(kind="gan", data=str(data), out=str(run), steps=4, batch=4, width=8, threads=1,
-                           device="cpu", export=False), echo=False)
+    run_training(
+        GenConfig(
+            kind="gan", data=str(data), out=str(run), steps=4, batch=4, width=8, threads=1, device="cpu", export=False
+        ),
+        echo=False,
+    )
     assert not (run / "generator.onnx").exists()
     assert cli_main(["export", str(run), "--no-register"]) == 0
     assert json.loads((run / "model.json").read_text())["metrics"]["steps"] == 4
@@ -143,13 +209,18 @@ def test_empty_folder_is_a_clear_one_line_error(tmp_path, capsys):
     (tmp_path / "empty").mkdir()
     assert cli_main(["train", "gan", "--data", str(tmp_path / "empty"), "--out", str(tmp_path / "r"), *FAST]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert err == [f"error: No images found in {tmp_path / 'empty'}: put images in it, or one sub-folder of "
-                   "images per class."]
+    assert err == [
+        f"error: No images found in {tmp_path / 'empty'}: put images in it, or one sub-folder of images per class."
+    ]
     assert cli_main(["train", "gan", "--data", str(tmp_path / "missing"), "--out", str(tmp_path / "r"), *FAST]) == 2
     assert "does not exist" in capsys.readouterr().err
     if not torch.cuda.is_available():
-        assert cli_main(["train", "vae", "--data", str(tmp_path / "empty"), "--out", str(tmp_path / "r"),
-                         "--device", "cuda"]) == 2
+        assert (
+            cli_main(
+                ["train", "vae", "--data", str(tmp_path / "empty"), "--out", str(tmp_path / "r"), "--device", "cuda"]
+            )
+            == 2
+        )
         assert "no usable GPU" in capsys.readouterr().err
 
 
@@ -188,8 +259,20 @@ def test_one_image_mixed_sizes_greyscale_and_rgba_train(tmp_path):
     assert folder.summary.converted["greyscale"] == 2 and folder.summary.converted["alpha"] == 1
     x, labels = folder.batch(np.random.default_rng(0), 6)
     assert x.shape == (6, 3, 32, 32) and x.min() >= -1 and x.max() <= 1
-    result = run_training(GenConfig(kind="gan", data=str(single), out=str(tmp_path / "r1"), steps=3, batch=4,
-                                    width=8, threads=1, device="cpu", register=False), echo=False)
+    result = run_training(
+        GenConfig(
+            kind="gan",
+            data=str(single),
+            out=str(tmp_path / "r1"),
+            steps=3,
+            batch=4,
+            width=8,
+            threads=1,
+            device="cpu",
+            register=False,
+        ),
+        echo=False,
+    )
     assert result["steps"] == 3 and Path(result["onnx"]).is_file()
 
 
@@ -216,9 +299,21 @@ def test_longer_gan_run_is_neither_collapsed_nor_noise_and_follows_the_class(tmp
     Before the class standardiser (archs/gan.py) a 250-step run missed class match 0.8."""
     slow = bool(os.environ.get("LLMVIS_SLOW"))
     data = two_class_folder(tmp_path / "data", count=16)
-    result = run_training(GenConfig(kind="gan", data=str(data), out=str(tmp_path / "run"), size=32,
-                                    steps=2000 if slow else 600, batch=16, width=32, threads=2, device="cpu",
-                                    register=False), echo=False)
+    result = run_training(
+        GenConfig(
+            kind="gan",
+            data=str(data),
+            out=str(tmp_path / "run"),
+            size=32,
+            steps=2000 if slow else 600,
+            batch=16,
+            width=32,
+            threads=2,
+            device="cpu",
+            register=False,
+        ),
+        echo=False,
+    )
     quality = result["quality"]
     assert quality["diversity_ratio"] > 0.3, quality  # not collapsed
     assert quality["class_diversity_ratio"] > 0.3, quality  # not one fixed image per class either

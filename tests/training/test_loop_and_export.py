@@ -1,4 +1,5 @@
 """training/loop.py and training/export.py on a tiny real model: budgets, resume, checkpoints, ONNX, fp16, entries."""
+
 import json
 
 import numpy as np
@@ -61,8 +62,9 @@ def test_export_writes_one_self_contained_file_and_fp16_weights_keep_the_output(
     torch.manual_seed(0)
     model = torch.nn.Sequential(torch.nn.Conv2d(3, 16, 3, padding=1), torch.nn.ReLU(), torch.nn.Conv2d(16, 3, 1))
     path = tmp_path / "m.onnx"
-    export.export_onnx(model, path, (torch.rand(1, 3, 16, 16),), ["image"], ["output"],
-                       export.spatial_axes(["image", "output"]))
+    export.export_onnx(
+        model, path, (torch.rand(1, 3, 16, 16),), ["image"], ["output"], export.spatial_axes(["image", "output"])
+    )
     assert [p.name for p in tmp_path.iterdir()] == ["m.onnx"]  # no temp file, no external data
     x = np.random.default_rng(0).random((1, 3, 24, 20), np.float32)
     before = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, {"image": x})[0]

@@ -1,4 +1,5 @@
 """Training precision is chosen by timing, never assumed (issue 13)."""
+
 import json
 import os
 import subprocess
@@ -54,6 +55,7 @@ def test_probe_leaves_the_model_unchanged():
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
             net(x).float().mean().backward()
         net.zero_grad(set_to_none=True)
+
     timing = measure(probe)
     assert timing["fp32"] > 0 and timing["bf16"] > 0
     assert all(torch.equal(a, b) for a, b in zip(before, net.parameters()))
@@ -62,6 +64,7 @@ def test_probe_leaves_the_model_unchanged():
 
 def test_precision_flags_and_old_aliases():
     import argparse
+
     p = argparse.ArgumentParser()
     add_precision_argument(p)
     assert p.parse_args([]).precision == "auto"

@@ -1,4 +1,5 @@
 """The texture generator's data readers and a tiny real training run: train → export → the engine paints."""
+
 from __future__ import annotations
 
 import json
@@ -56,8 +57,17 @@ def tiny_data(tmp_path):
     classes = {}
     for index, (name, region) in enumerate(regions.items()):
         Image.fromarray(np.ascontiguousarray(region[..., :3])).save(tmp_path / f"train_{index}.png")
-        classes[name] = [{"file": "test", "box": [0, 0, 1, 1], "transform": "", "licence": "PD",
-                          "train": f"train_{index}.png", "holdout": None, "size": [1, 1]}]
+        classes[name] = [
+            {
+                "file": "test",
+                "box": [0, 0, 1, 1],
+                "transform": "",
+                "licence": "PD",
+                "train": f"train_{index}.png",
+                "holdout": None,
+                "size": [1, 1],
+            }
+        ]
     (tmp_path / "sources.json").write_text(json.dumps({"work_side": 512, "holdout_fraction": 0.25, "classes": classes}))
     return tmp_path
 
@@ -80,8 +90,18 @@ def test_a_tiny_run_exports_a_model_the_engine_paints_at_any_size(tiny_data, tmp
 
     torch.set_num_threads(1)
     out = tmp_path / "run"
-    cfg = TextureConfig(data=str(tiny_data), out=str(out), steps=3, batch=2, crop=32, adv=0.1, adv_after=1,
-                        threads=1, widths=(16, 16, 8, 8), minutes=2.0)
+    cfg = TextureConfig(
+        data=str(tiny_data),
+        out=str(out),
+        steps=3,
+        batch=2,
+        crop=32,
+        adv=0.1,
+        adv_after=1,
+        threads=1,
+        widths=(16, 16, 8, 8),
+        minutes=2.0,
+    )
     Trainer(cfg).run()
     entry = json.loads((out / "model.json").read_text())
     assert entry["kind"] == "texture-gan" and entry["metrics"]["steps"] == 3
@@ -113,8 +133,20 @@ def test_train_texture_cli_on_an_image_folder(tmp_path, monkeypatch, capsys):
         (tmp_path / "data" / name).mkdir(parents=True)
         Image.fromarray(np.ascontiguousarray(region[..., :3])).save(tmp_path / "data" / name / "a.png")
     (tmp_path / "data" / "sky" / "broken.png").write_bytes(b"not an image")
-    argv = ["train", "texture", "--data", tmp_path / "data", "--out", tmp_path / "run", "--steps", "2",
-            "--batch", "2", "--crop", "32"]
+    argv = [
+        "train",
+        "texture",
+        "--data",
+        tmp_path / "data",
+        "--out",
+        tmp_path / "run",
+        "--steps",
+        "2",
+        "--batch",
+        "2",
+        "--crop",
+        "32",
+    ]
     assert main([str(a) for a in argv]) == 0
     assert "model 'texture-run'" in capsys.readouterr().out
     spec = load_catalog().get("texture-run")  # registered in the user's models folder

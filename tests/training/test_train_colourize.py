@@ -1,4 +1,5 @@
 """A tiny colourizer run (a few steps on crops of the bundled sample photo): trains, validates, exports ONNX."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -14,11 +15,14 @@ from llmvis_studio.training.archs.colourize import ColourUNet
 
 def photo_folder(root):
     image, _ = load_image(sample_image())
-    for folder, names in (("bsds500", ["a.jpg", "b.jpg"]), ("kodak24", ["kodim01.png", "kodim21.png"]),
-                          ("wikimedia", ["001.png"])):
+    for folder, names in (
+        ("bsds500", ["a.jpg", "b.jpg"]),
+        ("kodak24", ["kodim01.png", "kodim21.png"]),
+        ("wikimedia", ["001.png"]),
+    ):
         (root / folder).mkdir(parents=True)
         for i, name in enumerate(names):
-            Image.fromarray(image[i * 60: i * 60 + 300, i * 40: i * 40 + 420, :3]).save(root / folder / name)
+            Image.fromarray(image[i * 60 : i * 60 + 300, i * 40 : i * 40 + 420, :3]).save(root / folder / name)
     return root
 
 
@@ -36,9 +40,34 @@ def test_simulated_hints_carry_the_mean_colour_of_their_patch():
 def test_tiny_run_exports_an_onnx_that_matches_torch(tmp_path, monkeypatch):
     monkeypatch.setattr(tc, "PHOTOS", photo_folder(tmp_path / "photos"))
     onnx_path = tmp_path / "colourize.onnx"
-    info = tc.train(tc.parser().parse_args([
-        "--steps", "3", "--minutes", "5", "--threads", "1", "--batch", "2", "--widths", "8", "8", "8", "8", "8",
-        "--out", str(tmp_path / "run"), "--export", str(onnx_path), "--precision", "fp32", "--val-every", "100"]))
+    info = tc.train(
+        tc.parser().parse_args(
+            [
+                "--steps",
+                "3",
+                "--minutes",
+                "5",
+                "--threads",
+                "1",
+                "--batch",
+                "2",
+                "--widths",
+                "8",
+                "8",
+                "8",
+                "8",
+                "8",
+                "--out",
+                str(tmp_path / "run"),
+                "--export",
+                str(onnx_path),
+                "--precision",
+                "fp32",
+                "--val-every",
+                "100",
+            ]
+        )
+    )
     assert info["steps"] == 3 and info["held_out"] and np.isfinite(info["val"]["auto"])
     model = ColourUNet((8, 8, 8, 8, 8))
     model.load_state_dict(torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=False)["model"])

@@ -1,5 +1,6 @@
 """The print-damage synthesiser and a tiny DamageNet training run: labels mark what changed, clean samples stay
 unlabelled, the calibrated ONNX export matches torch, and the manifest entry says it is calibrated."""
+
 from __future__ import annotations
 
 import json
@@ -40,12 +41,38 @@ def test_tiny_training_run_exports_a_calibrated_detector(tmp_path):
     photos.mkdir()
     img = photo()
     for i in range(3):
-        save_image(photos / f"p{i}.png", np.ascontiguousarray(img[i * 100:i * 100 + 200, i * 80:i * 80 + 200]))
+        save_image(photos / f"p{i}.png", np.ascontiguousarray(img[i * 100 : i * 100 + 200, i * 80 : i * 80 + 200]))
     onnx_path, manifest = tmp_path / "d.onnx", tmp_path / "manifest.json"
-    args = train_damage.parser().parse_args([
-        "--out", str(tmp_path / "run"), "--photos", str(photos), "--steps", "4", "--batch", "2", "--patch", "64",
-        "--channels", "4", "--warmup", "1", "--threads", "1", "--pool", "16", "--val-per-photo", "3",
-        "--val-every", "0", "--export", str(onnx_path), "--manifest", str(manifest)])
+    args = train_damage.parser().parse_args(
+        [
+            "--out",
+            str(tmp_path / "run"),
+            "--photos",
+            str(photos),
+            "--steps",
+            "4",
+            "--batch",
+            "2",
+            "--patch",
+            "64",
+            "--channels",
+            "4",
+            "--warmup",
+            "1",
+            "--threads",
+            "1",
+            "--pool",
+            "16",
+            "--val-per-photo",
+            "3",
+            "--val-every",
+            "0",
+            "--export",
+            str(onnx_path),
+            "--manifest",
+            str(manifest),
+        ]
+    )
     result = train_damage.train(args)
     assert result["steps"] == 4 and "calibration" in result
     entry = json.loads(manifest.read_text())["models"][0]
@@ -72,7 +99,9 @@ def test_scan_pair_labels_only_what_is_visible_after_the_scan():
     assert not (label > 0)[~near].any()  # the blur halo is labelled only right next to drawn damage
     # a faint mark (below MIN_CHANGE after the scan) is not labelled at all
     faint = look + 3 / 255
-    _, _, none = print_damage.scan_pair(np.random.default_rng(1), look, np.clip(faint, 0, 1), np.full(look.shape[:2], 255, np.uint8))
+    _, _, none = print_damage.scan_pair(
+        np.random.default_rng(1), look, np.clip(faint, 0, 1), np.full(look.shape[:2], 255, np.uint8)
+    )
     assert not none.any()
 
 

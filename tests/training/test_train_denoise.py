@@ -1,4 +1,5 @@
 """Tiny denoiser training runs: loss falls, resume continues, export matches torch; the degradations."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -10,8 +11,16 @@ from ._tiny import fixed_batch_loss, onnx_matches_torch, run
 
 
 def test_loss_falls_and_export_matches_torch(tmp_path):
-    res = run("denoise", tmp_path / "run", "--steps", "150", "--export", str(tmp_path / "dn.onnx"),
-              "--manifest", str(tmp_path / "manifest.json"))
+    res = run(
+        "denoise",
+        tmp_path / "run",
+        "--steps",
+        "150",
+        "--export",
+        str(tmp_path / "dn.onnx"),
+        "--manifest",
+        str(tmp_path / "manifest.json"),
+    )
     before = fixed_batch_loss("denoise", run("denoise", tmp_path / "init", "--minutes", "0")["model"])
     assert fixed_batch_loss("denoise", res["model"]) < 0.95 * before
     assert onnx_matches_torch(res["model"], tmp_path / "dn.onnx", (1, 3, 38, 30)) < 1e-4

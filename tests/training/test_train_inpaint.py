@@ -1,4 +1,5 @@
 """Tiny runs of the inpainting and scratch-detector training: loss falls, export matches torch; mask synthesis."""
+
 from __future__ import annotations
 
 import json
@@ -13,9 +14,32 @@ from ._tiny import TINY_IMAGES
 
 
 def tiny(kind: str, out, *extra: str) -> dict:
-    argv = [kind, "--out", str(out), "--batch", "4", "--patch", "48", "--channels", "8", "--lr", "3e-3",
-            "--warmup", "1", "--val-every", "0", "--log-every", "10", "--images", TINY_IMAGES, "--threads", "1",
-            "--pool", "64", *extra]
+    argv = [
+        kind,
+        "--out",
+        str(out),
+        "--batch",
+        "4",
+        "--patch",
+        "48",
+        "--channels",
+        "8",
+        "--lr",
+        "3e-3",
+        "--warmup",
+        "1",
+        "--val-every",
+        "0",
+        "--log-every",
+        "10",
+        "--images",
+        TINY_IMAGES,
+        "--threads",
+        "1",
+        "--pool",
+        "64",
+        *extra,
+    ]
     args = train_inpaint.parser().parse_args(argv)
     del args.kind
     return train_inpaint.train(kind, args)
@@ -65,8 +89,17 @@ def test_tiny_run_loss_falls_and_export_matches_torch(tmp_path, kind):
     # the shipped inpainting net starts close to the classical fill (last layer at 0.1× init), which a few dozen
     # steps barely improve; a full-size start gives the tiny run something measurable to learn
     extra = ["--out-init", "1.0"] if kind == "inpaint" else []
-    res = tiny(kind, tmp_path / "run", "--steps", "60", "--export", str(onnx_path),
-               "--manifest", str(tmp_path / "manifest.json"), *extra)
+    res = tiny(
+        kind,
+        tmp_path / "run",
+        "--steps",
+        "60",
+        "--export",
+        str(onnx_path),
+        "--manifest",
+        str(tmp_path / "manifest.json"),
+        *extra,
+    )
     before = fixed_loss(kind, tiny(kind, tmp_path / "init", "--minutes", "0", *extra)["model"])
     after = fixed_loss(kind, res["model"])
     assert after < 0.97 * before, (before, after)

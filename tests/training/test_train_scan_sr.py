@@ -1,4 +1,5 @@
 """The scan / photo upscaler: realistic degradations, a tiny resumable GAN run, export, and the engine using it."""
+
 from __future__ import annotations
 
 import json
@@ -14,7 +15,7 @@ from llmvis_studio.training.data import bicubic_down
 def photo(h: int = 96, w: int = 128) -> np.ndarray:
     import skimage.data
 
-    return np.ascontiguousarray(skimage.data.astronaut()[100:100 + h, 150:150 + w])
+    return np.ascontiguousarray(skimage.data.astronaut()[100 : 100 + h, 150 : 150 + w])
 
 
 @pytest.mark.parametrize("scale", [2, 4])
@@ -74,9 +75,32 @@ def test_tiny_run_resumes_exports_and_the_engine_upscales_with_it(tmp_path, monk
     torch.save({"model": CompactSR(4, channels=8, blocks=1).state_dict()}, init)
     models = tmp_path / "models"
     models.mkdir()
-    common = ["--out", str(tmp_path / "run"), "--channels", "8", "--blocks", "1", "--d-channels", "8", "--batch", "2",
-              "--patch", "48", "--threads", "1", "--precision", "fp32", "--val-every", "0", "--log-every", "1",
-              "--manifest", str(models / "manifest.json"), "--export", str(models / "sr-scan-x4.onnx")]
+    common = [
+        "--out",
+        str(tmp_path / "run"),
+        "--channels",
+        "8",
+        "--blocks",
+        "1",
+        "--d-channels",
+        "8",
+        "--batch",
+        "2",
+        "--patch",
+        "48",
+        "--threads",
+        "1",
+        "--precision",
+        "fp32",
+        "--val-every",
+        "0",
+        "--log-every",
+        "1",
+        "--manifest",
+        str(models / "manifest.json"),
+        "--export",
+        str(models / "sr-scan-x4.onnx"),
+    ]
     assert train_scan_sr.main([*common, "--steps", "2", "--init", str(init)]) == 0
     assert train_scan_sr.main([*common, "--steps", "4", "--resume"]) == 0
     state = torch.load(tmp_path / "run" / "last.pt", weights_only=False)
@@ -110,4 +134,4 @@ def test_the_shipped_scan_models_are_offered_next_to_the_faithful_ones():
         assert catalog.default_for("upscale", scale).id != scan.id  # the faithful model stays the default
         catalog.verify(scan)  # file present, sha256 matches
     faithful = max(i for i, mid in enumerate(upscalers) if mid.startswith("sr-compact-"))
-    assert upscalers[faithful + 1:faithful + 3] == ["sr-scan-x4", "sr-scan-x2"]
+    assert upscalers[faithful + 1 : faithful + 3] == ["sr-scan-x4", "sr-scan-x2"]

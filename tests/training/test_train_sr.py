@@ -1,4 +1,5 @@
 """Tiny super-resolution training runs: loss falls, resume continues, export matches torch; the data set."""
+
 from __future__ import annotations
 
 import json
@@ -15,8 +16,18 @@ from ._tiny import fixed_batch_loss, onnx_matches_torch, run
 
 
 def test_loss_falls_and_export_matches_torch(tmp_path):
-    res = run("sr", tmp_path / "run", "--steps", "40", "--scale", "4", "--export", str(tmp_path / "sr.onnx"),
-              "--manifest", str(tmp_path / "manifest.json"))
+    res = run(
+        "sr",
+        tmp_path / "run",
+        "--steps",
+        "40",
+        "--scale",
+        "4",
+        "--export",
+        str(tmp_path / "sr.onnx"),
+        "--manifest",
+        str(tmp_path / "manifest.json"),
+    )
     assert len(res["losses"]) == 40
     before = fixed_batch_loss("sr", run("sr", tmp_path / "init", "--minutes", "0", "--scale", "4")["model"])
     assert fixed_batch_loss("sr", res["model"]) < 0.9 * before
@@ -74,9 +85,28 @@ def _benchmark_images() -> list[np.ndarray]:
 def test_no_benchmark_image_in_the_training_set():
     sources = data.list_sources()
     assert sources, "no training images available"
-    bench_names = {"baby", "bird", "butterfly", "head", "woman", "baboon", "barbara", "bridge", "coastguard",
-                   "comic", "face", "flowers", "foreman", "lenna", "man", "monarch", "pepper", "peppers", "ppt3",
-                   "zebra"}
+    bench_names = {
+        "baby",
+        "bird",
+        "butterfly",
+        "head",
+        "woman",
+        "baboon",
+        "barbara",
+        "bridge",
+        "coastguard",
+        "comic",
+        "face",
+        "flowers",
+        "foreman",
+        "lenna",
+        "man",
+        "monarch",
+        "pepper",
+        "peppers",
+        "ppt3",
+        "zebra",
+    }
     root = str(data.benchmark_root().resolve())
     for s in sources:
         assert s.name.split("/")[-1].lower() not in bench_names, s.name

@@ -2,6 +2,7 @@
 
 Every test must leave no worker QThread running; the client fixture shuts its client down.
 """
+
 from __future__ import annotations
 
 import gc
@@ -74,8 +75,9 @@ class FakeEngine:
         scale = re.search(r"[x×]\s?([24])\b", lower)
         params = {"scale": int(scale.group(1))} if op == "upscale" and scale else {}
         then = "inpaint" if op == "detect-text" and "remove" in lower else None
-        return PromptRouting(text, op, confidence, ((op, confidence),) + others, style=style, content=content,
-                             params=params, then=then)
+        return PromptRouting(
+            text, op, confidence, ((op, confidence),) + others, style=style, content=content, params=params, then=then
+        )
 
     def run(self, request: EditRequest, progress) -> EditResult:
         self.requests.append(request)
@@ -158,8 +160,18 @@ def client(make_client) -> EngineClient:
 
 def fake_upscale_spec() -> ModelSpec:
     return ModelSpec(
-        id="fake-x2", task="upscale", name="Fake ×2", file=Path("fake-x2.onnx"), sha256="0" * 64,
-        inputs=(), outputs=(), licence="test", source="tests", reproduce="none", scale=2, default=True,
+        id="fake-x2",
+        task="upscale",
+        name="Fake ×2",
+        file=Path("fake-x2.onnx"),
+        sha256="0" * 64,
+        inputs=(),
+        outputs=(),
+        licence="test",
+        source="tests",
+        reproduce="none",
+        scale=2,
+        default=True,
     )
 
 

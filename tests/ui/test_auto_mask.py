@@ -1,4 +1,5 @@
 """Mask ▸ Auto-mask Scratches and Dust fills the mask layer as one undoable step; Restore changes the image."""
+
 from __future__ import annotations
 
 import time
@@ -23,15 +24,31 @@ def detector_run(engine, request: EditRequest, progress, fallback) -> EditResult
     mask = np.zeros((h, w), np.uint8)
     idx = np.arange(min(h, w))
     mask[idx, idx] = 255
-    return EditResult(request.op, np.repeat(mask[..., None], 3, axis=2), "fake-detector", "FakeCPU", 0.05,
-                      notes=("Marked the diagonal.",))
+    return EditResult(
+        request.op,
+        np.repeat(mask[..., None], 3, axis=2),
+        "fake-detector",
+        "FakeCPU",
+        0.05,
+        notes=("Marked the diagonal.",),
+    )
 
 
 @pytest.fixture
 def catalog() -> Catalog:  # overrides conftest's: with a (fake) detector installed
-    detector = ModelSpec(id="fake-detector", task="detect-scratches", name="Fake detector",
-                         file=Path("fake-detector.onnx"), sha256="0" * 64, inputs=(), outputs=(), licence="test",
-                         source="tests", reproduce="none", default=True)
+    detector = ModelSpec(
+        id="fake-detector",
+        task="detect-scratches",
+        name="Fake detector",
+        file=Path("fake-detector.onnx"),
+        sha256="0" * 64,
+        inputs=(),
+        outputs=(),
+        licence="test",
+        source="tests",
+        reproduce="none",
+        default=True,
+    )
     return Catalog(BUILTIN_MODELS + (detector,))
 
 

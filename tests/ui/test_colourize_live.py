@@ -1,5 +1,6 @@
 """Live Colourize (fake engine): hint and strength changes re-run the job on the worker, debounced, the latest request
 winning; re-runs with unchanged content add no undo step; hints travel in the project file."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -11,8 +12,9 @@ TIMEOUT_MS = 10_000
 
 
 def idle(qtbot, window) -> None:
-    qtbot.waitUntil(lambda: not window.jobs.busy and not window.colourize_panel.live.timer.isActive(),
-                    timeout=TIMEOUT_MS)
+    qtbot.waitUntil(
+        lambda: not window.jobs.busy and not window.colourize_panel.live.timer.isActive(), timeout=TIMEOUT_MS
+    )
 
 
 def test_changes_rerun_debounced_and_the_latest_request_wins(window, qtbot):

@@ -1,4 +1,5 @@
 """The Colourize panel: hint dots are undoable steps, and Colourize submits one frozen request with them."""
+
 from __future__ import annotations
 
 import numpy as np

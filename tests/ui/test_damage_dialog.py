@@ -1,5 +1,6 @@
 """Mask ▸ Auto-mask Damage…: one detector run, a live sensitivity slider over the cached score map, OK puts the mask
 into the mask layer as one undo step."""
+
 from __future__ import annotations
 
 import time
@@ -27,9 +28,19 @@ def score_run(engine, request: EditRequest, progress, fallback) -> EditResult:
 
 @pytest.fixture
 def catalog() -> Catalog:
-    detector = ModelSpec(id="fake-detector", task="detect-scratches", name="Fake detector",
-                         file=Path("fake-detector.onnx"), sha256="0" * 64, inputs=(), outputs=(), licence="test",
-                         source="tests", reproduce="none", default=True)
+    detector = ModelSpec(
+        id="fake-detector",
+        task="detect-scratches",
+        name="Fake detector",
+        file=Path("fake-detector.onnx"),
+        sha256="0" * 64,
+        inputs=(),
+        outputs=(),
+        licence="test",
+        source="tests",
+        reproduce="none",
+        default=True,
+    )
     return Catalog(BUILTIN_MODELS + (detector,))
 
 
@@ -47,8 +58,11 @@ def score_client(qapp, fake_engine):
 def test_mask_at_marks_more_as_sensitivity_rises():
     score = np.array([[0, 100, 128, 200, 255]], np.uint8)
     assert mask_at(score, 0.5).tolist() == [[0, 0, 255, 255, 255]]
-    assert np.count_nonzero(mask_at(score, 0.2)) < np.count_nonzero(mask_at(score, 0.5)) \
+    assert (
+        np.count_nonzero(mask_at(score, 0.2))
+        < np.count_nonzero(mask_at(score, 0.5))
         < np.count_nonzero(mask_at(score, 0.9))
+    )
 
 
 def test_slider_previews_live_and_ok_fills_the_mask_as_one_undo_step(qtbot, make_window, score_client):

@@ -1,4 +1,5 @@
 """Jobs from the prompt panel run on the worker thread and come back as one undo step."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -132,13 +133,21 @@ def test_request_carries_prompt_model_and_options(window):
     panel.tile_combo.setCurrentText("Custom")
     panel.tile_spin.setValue(256)
     request = panel.build_request(window.document.image, window.document.mask)
-    assert (request.op, request.prompt, dict(request.params), request.tile) == ("upscale", "make it bigger",
-                                                                                 {"scale": 4}, 256)
+    assert (request.op, request.prompt, dict(request.params), request.tile) == (
+        "upscale",
+        "make it bigger",
+        {"scale": 4},
+        256,
+    )
     assert request.mask is None, "an empty mask is not sent"
     assert not request.image.flags.writeable
     choose_op(window, "inpaint")
     assert [panel.model_combo.itemData(i) for i in range(panel.model_combo.count())] == [
-        None, "opencv-telea", "opencv-ns", "remove-object"]  # None: auto by hole size
+        None,
+        "opencv-telea",
+        "opencv-ns",
+        "remove-object",
+    ]  # None: auto by hole size
     assert panel.model_id == "opencv-telea"
 
 

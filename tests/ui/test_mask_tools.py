@@ -1,4 +1,5 @@
 """Mask tools and commands on the real canvas: each is one bounding-box undo step."""
+
 from __future__ import annotations
 
 import math
@@ -190,8 +191,11 @@ def test_undo_during_a_stroke_abandons_only_that_stroke(qtbot, window):
 
 
 def test_mask_menu_chooses_tools_and_steps_the_brush(window):
-    actions = {action.text(): action for menu in window.menuBar().findChildren(type(window.recent_menu))
-               for action in menu.actions()}
+    actions = {
+        action.text(): action
+        for menu in window.menuBar().findChildren(type(window.recent_menu))
+        for action in menu.actions()
+    }
     assert actions["Lasso"].shortcut().toString() == "L"
     actions["Lasso"].trigger()
     assert window.canvas.tool is window.tools["lasso"]

@@ -1,5 +1,6 @@
 """Worker failures go through core.notify: the trace to the log file in the user's data folder, a plain
 message to a dialog (jobs) or the status bar (prompt routing); the client keeps no finished jobs."""
+
 import numpy as np
 import pytest
 from PySide6.QtWidgets import QMessageBox
@@ -27,8 +28,7 @@ def buggy_client(qapp):
     client.shutdown()
 
 
-def test_a_failed_job_shows_a_plain_dialog_and_logs_its_trace(qtbot, make_window, buggy_client, log_file,
-                                                              monkeypatch):
+def test_a_failed_job_shows_a_plain_dialog_and_logs_its_trace(qtbot, make_window, buggy_client, log_file, monkeypatch):
     shown = []
     monkeypatch.setattr(QMessageBox, "warning", lambda parent, title, text, *rest: shown.append((title, text)))
     window = make_window(buggy_client)
@@ -42,8 +42,7 @@ def test_a_failed_job_shows_a_plain_dialog_and_logs_its_trace(qtbot, make_window
     np.testing.assert_array_equal(window.document.image, original)
 
 
-def test_a_failed_routing_reaches_the_status_bar_and_the_log(qtbot, make_window, buggy_client, log_file,
-                                                            monkeypatch):
+def test_a_failed_routing_reaches_the_status_bar_and_the_log(qtbot, make_window, buggy_client, log_file, monkeypatch):
     monkeypatch.setattr(QMessageBox, "warning", lambda *args: pytest.fail("routing failures are no dialog"))
     window = make_window(buggy_client)
     with qtbot.waitSignal(buggy_client.routeFailed, timeout=JOB_TIMEOUT_MS):

@@ -1,4 +1,5 @@
 """Projects in the editor, autosave, crash recovery, the large-image question and failed saves."""
+
 from __future__ import annotations
 
 import errno
@@ -37,6 +38,7 @@ def dialogs(monkeypatch):
         def show(parent, title, text, *rest):
             shown.append((kind, title, text))
             return QMessageBox.Ok
+
         return show
 
     for kind in ("warning", "critical", "information"):
@@ -83,8 +85,12 @@ def test_project_keeps_image_mask_original_jobs_and_prompts(qtbot, window, tmp_p
     doc = window.doc
     assert len(doc.jobs) == 1, "the applied job is recorded"
     job = doc.jobs[0]
-    assert (job["op"], job["prompt"], job["provider"], job["seconds"]) == ("inpaint", "remove the scratch",
-                                                                            "FakeCPU", 1.25)
+    assert (job["op"], job["prompt"], job["provider"], job["seconds"]) == (
+        "inpaint",
+        "remove the scratch",
+        "FakeCPU",
+        1.25,
+    )
     assert job["model"] == window.prompt_panel.model_id and isinstance(job["params"], dict) and job["time"]
     assert doc.prompts == ["remove the scratch"]
     np.testing.assert_array_equal(doc.original, loaded)
@@ -140,6 +146,7 @@ def disk_full(monkeypatch):
 
     def arm():
         monkeypatch.setattr(atomic.os, "replace", replace)
+
     return arm
 
 
@@ -244,8 +251,19 @@ def lost_work(tmp_path) -> Project:
     mask = np.zeros((24, 32), np.uint8)
     mask[4:9, 6:20] = 255
     original = rng.integers(0, 65536, size=(24, 32, 3), dtype=np.uint16)
-    jobs = [{"op": "inpaint", "model": "opencv-telea", "params": {}, "prompt": "remove it", "device": "auto",
-             "tile": None, "provider": "CPUExecutionProvider", "seconds": 0.5, "time": "2024-05-01T10:00:00+00:00"}]
+    jobs = [
+        {
+            "op": "inpaint",
+            "model": "opencv-telea",
+            "params": {},
+            "prompt": "remove it",
+            "device": "auto",
+            "tile": None,
+            "provider": "CPUExecutionProvider",
+            "seconds": 0.5,
+            "time": "2024-05-01T10:00:00+00:00",
+        }
+    ]
     return Project(Document(image=image, mask=mask, path=tmp_path / "lost.tif"), original, jobs, ["remove it"])
 
 
@@ -290,8 +308,9 @@ def test_declined_recovery_is_deleted(qtbot, client, catalog, tmp_path, start_im
         close_quietly(window)
 
 
-def test_damaged_recovery_file_gives_a_plain_message_and_is_deleted(qtbot, client, catalog, start_image, dialogs,
-                                                                    monkeypatch):
+def test_damaged_recovery_file_gives_a_plain_message_and_is_deleted(
+    qtbot, client, catalog, start_image, dialogs, monkeypatch
+):
     folder = recovery_dir()
     folder.mkdir(parents=True)
     (folder / PROJECT_NAME).write_bytes(b"PK\x03\x04" + os.urandom(200))
@@ -370,8 +389,14 @@ def crafted_project(path, header) -> None:
             archive.writestr(info, data)
 
 
-@pytest.mark.parametrize("header", [[1, 2], {"format": "llmvis-project", "version": 1, "jobs": 5},
-                                    {"format": "llmvis-project", "version": 1, "source_path": 5}])
+@pytest.mark.parametrize(
+    "header",
+    [
+        [1, 2],
+        {"format": "llmvis-project", "version": 1, "jobs": 5},
+        {"format": "llmvis-project", "version": 1, "source_path": 5},
+    ],
+)
 def test_crafted_project_headers_give_a_plain_warning(window, tmp_path, dialogs, header):
     before = window.document.image.copy()
     crafted_project(tmp_path / "crafted.llmvis", header)
@@ -391,8 +416,9 @@ def test_recovery_offer_runs_with_the_error_hook_in_place(qtbot, client, catalog
     crafted_project(folder / PROJECT_NAME, {"format": "llmvis-project", "version": 1, "jobs": 5})
     hooks_seen = []
     real_offer = MainWindow.offer_recovery
-    monkeypatch.setattr(MainWindow, "offer_recovery",
-                        lambda self: hooks_seen.append(sys.excepthook) or real_offer(self))
+    monkeypatch.setattr(
+        MainWindow, "offer_recovery", lambda self: hooks_seen.append(sys.excepthook) or real_offer(self)
+    )
     monkeypatch.setattr(MainWindow, "ask_recover", lambda self, info: pytest.fail("asked about a damaged file"))
     window = build_main_window(client, catalog, start_image, offer_recovery=True, error_hook=True)
     try:

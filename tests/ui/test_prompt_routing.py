@@ -2,6 +2,7 @@
 
 The FakeEngine's keyword router (conftest.FAKE_ROUTES) stands in for the text encoder.
 """
+
 from __future__ import annotations
 
 import json
@@ -20,9 +21,21 @@ STYLES = ("watercolour", "pencil-sketch", "mosaic")  # conftest.FAKE_STYLES: wha
 
 
 def fake_spec(model_id: str, task: str, folder, scale: int = 1, **extra) -> ModelSpec:
-    return ModelSpec(id=model_id, task=task, name=model_id, file=folder / f"{model_id}.onnx", sha256="0" * 64,
-                     inputs=(), outputs=(), licence="test", source="tests", reproduce="none", default=True,
-                     scale=scale, extra=extra)
+    return ModelSpec(
+        id=model_id,
+        task=task,
+        name=model_id,
+        file=folder / f"{model_id}.onnx",
+        sha256="0" * 64,
+        inputs=(),
+        outputs=(),
+        licence="test",
+        source="tests",
+        reproduce="none",
+        default=True,
+        scale=scale,
+        extra=extra,
+    )
 
 
 @pytest.fixture
@@ -100,8 +113,9 @@ def test_an_unsure_prompt_shows_the_choices_and_runs_only_the_one_picked(qtbot, 
     fake = route(qtbot, window, "fix it somehow", runs=False)
     qtbot.wait(100)
     assert fake.requests == [] and not window.jobs.busy, "an unsure routing must not run"
-    assert panel.understood_label.text() == ("Not sure what you mean. Did you mean: "
-                                             "Stylize 41 % · Inpaint 33 % · Restore 9 %")
+    assert panel.understood_label.text() == (
+        "Not sure what you mean. Did you mean: Stylize 41 % · Inpaint 33 % · Restore 9 %"
+    )
     buttons = panel.choice_bar.buttons
     assert [b.text() for b in buttons] == ["Stylize 41 %", "Inpaint 33 %", "Restore 9 %"]
     assert [b.isEnabled() for b in buttons] == [True, True, False], "no installed model can restore"
@@ -128,15 +142,19 @@ def test_an_op_no_installed_model_can_do_is_named_and_not_run(qtbot, window):
     panel = window.prompt_panel
     fake = route(qtbot, window, "restore the old photo", runs=False)
     qtbot.wait(100)
-    assert panel.understood_label.text() == ("Understood: Restore · 88 % — but no installed model can restore "
-                                             "yet, so nothing was run.")
+    assert panel.understood_label.text() == (
+        "Understood: Restore · 88 % — but no installed model can restore yet, so nothing was run."
+    )
     assert fake.requests == []
 
 
-@pytest.mark.parametrize("text, op, understood", [
-    ("colourize my grandfather's photo", "colourize", "Understood: Colourize · 93 %"),
-    ("remove the date stamp", "detect-text", "Understood: Detect text · then Inpaint · 86 %"),
-])
+@pytest.mark.parametrize(
+    "text, op, understood",
+    [
+        ("colourize my grandfather's photo", "colourize", "Understood: Colourize · 93 %"),
+        ("remove the date stamp", "detect-text", "Understood: Detect text · then Inpaint · 86 %"),
+    ],
+)
 def test_a_new_op_this_build_cannot_run_is_named_and_not_run(qtbot, window, text, op, understood):
     """The router knows ops that are built separately (colourize, the smart masks); until they are here
     the editor says so instead of running something else or failing."""
@@ -231,7 +249,7 @@ def test_prompt_history_per_document_and_across_sessions(qtbot, window, make_win
 
 
 def test_after_the_first_step_of_a_two_step_prompt_the_second_is_selected(qtbot, window):
-    """"remove the date stamp" = detect-text, then inpaint: once the text mask is there (for review), the
+    """ "remove the date stamp" = detect-text, then inpaint: once the text mask is there (for review), the
     panel selects inpaint and says to press Run; a failed first step or another job selects nothing."""
     routing, panel = window.prompt_routing, window.prompt_panel
     choose_op(window, "stylize")

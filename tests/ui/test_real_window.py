@@ -1,4 +1,5 @@
 """The real editor window on a real X server (Xvfb, xcb platform), as a person would see it."""
+
 import os
 import shutil
 import subprocess
@@ -18,8 +19,12 @@ def xvfb_display():
     if shutil.which("Xvfb") is None:
         pytest.fail("Xvfb is missing: `make test` installs it (scripts/system-deps.sh)")
     read_fd, write_fd = os.pipe()
-    server = subprocess.Popen(["Xvfb", "-displayfd", str(write_fd), "-screen", "0", "1280x900x24", "-nolisten", "tcp"],
-                              pass_fds=(write_fd,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        ["Xvfb", "-displayfd", str(write_fd), "-screen", "0", "1280x900x24", "-nolisten", "tcp"],
+        pass_fds=(write_fd,),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     os.close(write_fd)
     with os.fdopen(read_fd) as pipe:
         number = pipe.readline().strip()
@@ -32,10 +37,20 @@ def xvfb_display():
 
 def test_screenshot_of_the_real_window_shows_the_image(tmp_path, xvfb_display):
     shot = tmp_path / "window.png"
-    env = dict(os.environ, QT_QPA_PLATFORM="xcb", DISPLAY=xvfb_display, LLMVIS_DATA_DIR=str(tmp_path / "data"),
-               LLMVIS_SETTINGS=str(tmp_path / "settings.ini"))
-    proc = subprocess.run([sys.executable, "-m", "llmvis_studio", str(sample_image()), "--screenshot", str(shot)],
-                          env=env, capture_output=True, text=True, timeout=120)
+    env = dict(
+        os.environ,
+        QT_QPA_PLATFORM="xcb",
+        DISPLAY=xvfb_display,
+        LLMVIS_DATA_DIR=str(tmp_path / "data"),
+        LLMVIS_SETTINGS=str(tmp_path / "settings.ini"),
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "llmvis_studio", str(sample_image()), "--screenshot", str(shot)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     picture, _ = load_image(shot)
     height, width = picture.shape[:2]

@@ -1,4 +1,5 @@
 """Mask ▸ Restore Photo Step by Step: each step is its own undo step, shown with the before/after divider."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -10,14 +11,26 @@ from llmvis_studio.catalog import BUILTIN_MODELS, Catalog, ModelSpec
 
 
 def fake_spec(model_id: str, task: str) -> ModelSpec:
-    return ModelSpec(id=model_id, task=task, name=model_id, file=Path(f"{model_id}.onnx"), sha256="0" * 64,
-                     inputs=(), outputs=(), licence="test", source="tests", reproduce="none", default=True)
+    return ModelSpec(
+        id=model_id,
+        task=task,
+        name=model_id,
+        file=Path(f"{model_id}.onnx"),
+        sha256="0" * 64,
+        inputs=(),
+        outputs=(),
+        licence="test",
+        source="tests",
+        reproduce="none",
+        default=True,
+    )
 
 
 @pytest.fixture
 def catalog() -> Catalog:  # a detector and a denoiser installed, no upscaler
-    return Catalog(BUILTIN_MODELS + (fake_spec("fake-detector", "detect-scratches"),
-                                     fake_spec("fake-denoise", "denoise")))
+    return Catalog(
+        BUILTIN_MODELS + (fake_spec("fake-detector", "detect-scratches"), fake_spec("fake-denoise", "denoise"))
+    )
 
 
 def test_restore_photo_runs_one_step_at_a_time_with_a_preview(qtbot, window):

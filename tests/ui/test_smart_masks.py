@@ -1,6 +1,7 @@
 """Mask ▸ Select Subject / Find Text fill the mask layer (one undo step, combined with the painted mask as
 chosen); Mask ▸ Remove Background makes the image RGBA in one undo step. The engine is a fake here (the real
 models are tested in tests/engine/test_smart_masks.py)."""
+
 from __future__ import annotations
 
 import time
@@ -31,13 +32,25 @@ def smart_run(engine, request: EditRequest, progress, fallback) -> EditResult:
     if request.op == "remove-background":
         image = np.concatenate([request.image[..., :3], mask[..., None]], axis=2)
         return EditResult(request.op, image, "fake-subject", "FakeCPU", 0.02)
-    return EditResult(request.op, np.repeat(mask[..., None], 3, axis=2), "fake-subject", "FakeCPU", 0.02,
-                      notes=("Found it.",))
+    return EditResult(
+        request.op, np.repeat(mask[..., None], 3, axis=2), "fake-subject", "FakeCPU", 0.02, notes=("Found it.",)
+    )
 
 
 def _spec(model_id: str, task: str) -> ModelSpec:
-    return ModelSpec(id=model_id, task=task, name=model_id, file=Path(f"{model_id}.onnx"), sha256="0" * 64,
-                     inputs=(), outputs=(), licence="test", source="tests", reproduce="none", default=True)
+    return ModelSpec(
+        id=model_id,
+        task=task,
+        name=model_id,
+        file=Path(f"{model_id}.onnx"),
+        sha256="0" * 64,
+        inputs=(),
+        outputs=(),
+        licence="test",
+        source="tests",
+        reproduce="none",
+        default=True,
+    )
 
 
 @pytest.fixture
@@ -75,16 +88,19 @@ def test_select_subject_fills_the_mask_as_one_undo_step(qtbot, make_window, smar
     assert not window.document.mask.any()
 
 
-@pytest.mark.parametrize("mode, expected", [
-    ("add", lambda painted, found: np.maximum(painted, found)),
-    ("subtract", lambda painted, found: np.minimum(painted, 255 - found)),
-    ("intersect", lambda painted, found: np.minimum(painted, found)),
-])
+@pytest.mark.parametrize(
+    "mode, expected",
+    [
+        ("add", lambda painted, found: np.maximum(painted, found)),
+        ("subtract", lambda painted, found: np.minimum(painted, 255 - found)),
+        ("intersect", lambda painted, found: np.minimum(painted, found)),
+    ],
+)
 def test_found_masks_combine_with_the_painted_mask(qtbot, make_window, smart_client, mode, expected):
     window = make_window(smart_client)
     h, w = window.document.mask.shape
     painted = np.zeros((h, w), np.uint8)
-    painted[h // 4: h // 2, :] = 255  # a band across both halves
+    painted[h // 4 : h // 2, :] = 255  # a band across both halves
     window.document.mask[:] = painted
     window.mask_commands.smart_masks.set_combine_mode(mode)
     run_action(qtbot, window, smart_client, "detect-text")

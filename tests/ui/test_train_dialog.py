@@ -1,4 +1,5 @@
 """The Train dialog with a fake trainer (progress, plot, cancel, finish) and the editor's generate fill."""
+
 from __future__ import annotations
 
 import time
@@ -28,8 +29,15 @@ def fake_trainer(calls: list, finish_after=None, sample=None):
             if should_stop():
                 raise Cancelled(f"Training stopped at step {step}; the checkpoint is kept, resume to continue.")
             step += 1
-            report({"step": step, "steps": settings["steps"], "losses": {"D": 1.0 / step, "G": 0.5 + 0.01 * step},
-                    "rate": 100.0, "sample": sample if step == 2 else None})
+            report(
+                {
+                    "step": step,
+                    "steps": settings["steps"],
+                    "losses": {"D": 1.0 / step, "G": 0.5 + 0.01 * step},
+                    "rate": 100.0,
+                    "sample": sample if step == 2 else None,
+                }
+            )
             time.sleep(0.005)
             if finish_after is not None and step >= finish_after:
                 return {"model_id": "gan-fake", "steps": step}
@@ -57,11 +65,13 @@ def test_cancel_stops_the_trainer_and_its_thread(qtbot, pictures, tmp_path):
     dialog.size_combo.setCurrentIndex(1)
     assert dialog.start()
     assert not dialog.start_button.isEnabled() and dialog.cancel_button.isEnabled()
-    qtbot.waitUntil(lambda: dialog.progress_bar.value() > 0 and len(dialog.loss_plot.series.get("D", [])) > 3,
-                    timeout=5000)
+    qtbot.waitUntil(
+        lambda: dialog.progress_bar.value() > 0 and len(dialog.loss_plot.series.get("D", [])) > 3, timeout=5000
+    )
     assert calls[0]["size"] == 64 and calls[0]["data"] == str(pictures) and calls[0]["out"] == str(tmp_path / "run")
-    qtbot.waitUntil(lambda: dialog.sample_label.pixmap() is not None and not dialog.sample_label.pixmap().isNull(),
-                    timeout=5000)
+    qtbot.waitUntil(
+        lambda: dialog.sample_label.pixmap() is not None and not dialog.sample_label.pixmap().isNull(), timeout=5000
+    )
     dialog.loss_plot.grab()  # paints the plot with data
     dialog.cancel_button.click()
     qtbot.waitUntil(lambda: dialog.state == "cancelled", timeout=5000)
@@ -120,8 +130,9 @@ def fill_from_prompt_in_the_editor(qtbot, tmp_path, catalog, model_id: str, prom
         panel.run_button.click()
         # with the real text encoder the prompt is routed on the worker first and the job starts after that; either
         # way the picture changes once the job's result is applied
-        qtbot.waitUntil(lambda: not window.jobs.busy and not np.array_equal(window.document.image, before),
-                        timeout=timeout)
+        qtbot.waitUntil(
+            lambda: not window.jobs.busy and not np.array_equal(window.document.image, before), timeout=timeout
+        )
         after = window.document.image
         assert np.array_equal(after[mask == 0], before[mask == 0])
         assert np.abs(after[mask > 0].astype(int) - before[mask > 0]).mean() > 1
@@ -141,8 +152,9 @@ def test_editor_fills_the_mask_from_a_prompt_with_a_generator(qtbot, tmp_path):
 def test_editor_fills_the_mask_from_a_prompt_with_the_shipped_demo_generator(qtbot, tmp_path):
     catalog = load_catalog(user_folder=None)  # the bundled models/, text encoder and router included
     # routed by the real prompt router: op generate, content "gravel" (the demo's gravel class)
-    status = fill_from_prompt_in_the_editor(qtbot, tmp_path, catalog, "demo-textures-gan",
-                                            "fill the mask with gravel", timeout=60000)
+    status = fill_from_prompt_in_the_editor(
+        qtbot, tmp_path, catalog, "demo-textures-gan", "fill the mask with gravel", timeout=60000
+    )
     assert "gravel" in status, status
 
 
@@ -165,6 +177,7 @@ def test_a_trained_model_joins_the_prompt_panel(qtbot, tmp_path, monkeypatch, ma
 
 def checkpointing_trainer(calls: list):
     """Like the real trainer: writes a checkpoint when stopped; resume continues from it."""
+
     def train(settings, report, should_stop):
         calls.append(dict(settings))
         out = Path(settings["out"])

@@ -1,5 +1,6 @@
 """Issue 20: overlay colour, no empty undo steps, before/after divider in view coordinates, a steady
 toolbar, theme."""
+
 from __future__ import annotations
 
 import numpy as np

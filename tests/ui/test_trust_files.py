@@ -1,4 +1,5 @@
 """Issue 20: saving never defaults to overwriting the photo; recent files, welcome page, per-image reset."""
+
 from __future__ import annotations
 
 import numpy as np

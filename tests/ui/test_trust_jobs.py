@@ -1,4 +1,5 @@
 """Issue 20: a job applies to what the panel says it will, and Ctrl+Z undoes it whatever has focus."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -1,4 +1,5 @@
 """Files, title, status bar, zoom, drops, before/after and closing."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -96,13 +97,22 @@ def test_fit_and_actual_size_change_the_zoom_label(qtbot, window):
     assert window.zoom_label.text() == "100 %"
     centre = QPointF(window.canvas.viewport().rect().center())
     scene_before = window.canvas.mapToScene(centre.toPoint())
-    wheel = QWheelEvent(centre, window.canvas.mapToGlobal(centre), QPoint(), QPoint(0, 120),
-                        Qt.NoButton, Qt.NoModifier, Qt.NoScrollPhase, False)
+    wheel = QWheelEvent(
+        centre,
+        window.canvas.mapToGlobal(centre),
+        QPoint(),
+        QPoint(0, 120),
+        Qt.NoButton,
+        Qt.NoModifier,
+        Qt.NoScrollPhase,
+        False,
+    )
     window.canvas.wheelEvent(wheel)
     assert window.zoom_label.text() == "120 %"
     scene_after = window.canvas.mapToScene(centre.toPoint())
-    assert abs(scene_after.x() - scene_before.x()) < 2 and abs(scene_after.y() - scene_before.y()) < 2, \
+    assert abs(scene_after.x() - scene_before.x()) < 2 and abs(scene_after.y() - scene_before.y()) < 2, (
         "the point under the mouse stays put"
+    )
 
 
 def test_backslash_shows_the_before_image_while_held(qtbot, window):

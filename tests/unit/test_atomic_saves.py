@@ -3,6 +3,7 @@
 The disk-full and read-only cases run on a real small tmpfs when this machine may mount one (as
 root in CI); the simulated ENOSPC tests run everywhere.
 """
+
 import errno
 import os
 import stat
@@ -37,8 +38,9 @@ def small_disk(tmp_path):
     """A 16 MB tmpfs; skipped where mounting is not allowed."""
     point = tmp_path / "disk"
     point.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m,mode=0755", "tmpfs", str(point)],
-                             capture_output=True, text=True)
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=16m,mode=0755", "tmpfs", str(point)], capture_output=True, text=True
+    )
     if mounted.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
     try:
@@ -189,6 +191,7 @@ def test_permission_denied_is_named(tmp_path, monkeypatch):
 def umask():
     def set_to(value):
         os.umask(value)
+
     previous = os.umask(0o022)
     yield set_to
     os.umask(previous)

@@ -40,11 +40,14 @@ def test_unknown_model_lists_the_known_ones(tmp_path):
         catalog.get("nope")
 
 
-@pytest.mark.parametrize("content,name,message", [
-    (b"version https://git-lfs.github.com/spec/v1\noid sha256:abc\nsize 12\n", "m.onnx", "LFS pointer"),
-    (b"\x80\x04\x95\x10\x00\x00\x00", "m.onnx", "pickle"),
-    (b"PK\x03\x04 torch zip", "m.pt", "pickle"),
-])
+@pytest.mark.parametrize(
+    "content,name,message",
+    [
+        (b"version https://git-lfs.github.com/spec/v1\noid sha256:abc\nsize 12\n", "m.onnx", "LFS pointer"),
+        (b"\x80\x04\x95\x10\x00\x00\x00", "m.onnx", "pickle"),
+        (b"PK\x03\x04 torch zip", "m.pt", "pickle"),
+    ],
+)
 def test_pointers_and_pickles_are_refused(tmp_path, content, name, message):
     path = tmp_path / name
     path.write_bytes(content)

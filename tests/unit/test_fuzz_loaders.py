@@ -2,6 +2,7 @@
 
 A few hundred cases; the count is printed so CI logs show how much was exercised.
 """
+
 import contextlib
 import io
 import struct

@@ -49,5 +49,5 @@ def test_blend_inside_mask_leaves_outside_bit_exact():
     out = blend_inside_mask(original, edited, mask)
     np.testing.assert_array_equal(out[mask == 0], original[mask == 0])
     np.testing.assert_array_equal(out[2:5, 2:5], edited[2:5, 2:5])
-    expected = (original[6, 6].astype(float) * (127 / 255) + edited[6, 6].astype(float) * (128 / 255))
+    expected = original[6, 6].astype(float) * (127 / 255) + edited[6, 6].astype(float) * (128 / 255)
     np.testing.assert_allclose(out[6, 6], expected, atol=1)

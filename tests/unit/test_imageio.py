@@ -104,6 +104,7 @@ def test_grey_sources_are_saved_grey(tmp_path, suffix, dtype):
         source_grey = tmp_path / f"g16{suffix}"
         import cv2
         import tifffile
+
         if suffix == ".tif":
             tifffile.imwrite(source_grey, grey)
         else:

@@ -1,4 +1,5 @@
 """No import circles anywhere in llmvis_studio, including imports inside functions (scripts/import_cycles.py)."""
+
 import importlib.util
 from pathlib import Path
 

@@ -1,5 +1,6 @@
 """SIGKILL at random moments while saving: the file is always the old or the new version, and the
 temp files a killed save leaves behind are removed by the next save into that folder."""
+
 import os
 import signal
 import subprocess

@@ -1,5 +1,6 @@
 """core.notify: every notice reaches the log file with its detail and each live subscriber; dead or broken
 subscribers drop out without disturbing the code that reported."""
+
 import gc
 
 from llmvis_studio.core.notify import Notice, NotificationHub, notify
@@ -14,8 +15,12 @@ def test_a_notice_goes_to_the_log_with_its_detail_and_to_subscribers(log_file):
 
     unsubscribe = hub.subscribe(seen.append)
     try:
-        notice = notify("The job failed unexpectedly (ZeroDivisionError).", "Traceback ...\nZeroDivisionError: x",
-                        source="job", dialog=True)
+        notice = notify(
+            "The job failed unexpectedly (ZeroDivisionError).",
+            "Traceback ...\nZeroDivisionError: x",
+            source="job",
+            dialog=True,
+        )
     finally:
         unsubscribe()
     notify("after unsubscribing", source="job")

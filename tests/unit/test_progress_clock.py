@@ -1,4 +1,5 @@
 """JobClock: percentage and time left from reported progress, or from the op's last speed."""
+
 from __future__ import annotations
 
 import pytest

@@ -10,14 +10,20 @@ from tests.helpers import photo
 
 
 def make_project() -> Project:
-    image = (photo(30, 40).astype(np.uint16) * 257)
+    image = photo(30, 40).astype(np.uint16) * 257
     mask = np.zeros((30, 40), np.uint8)
     mask[5:9, 3:30] = 200
-    doc = Document(image=image, mask=mask, metadata=ImageMetadata(format="TIFF", exif=b"Exif\x00\x00II", dpi=(300, 300)))
+    doc = Document(
+        image=image, mask=mask, metadata=ImageMetadata(format="TIFF", exif=b"Exif\x00\x00II", dpi=(300, 300))
+    )
     original = image.copy()
     original[0, 0] = 7
-    return Project(doc, original, jobs=[{"op": "inpaint", "model": "opencv-telea", "params": {}}],
-                   prompts=["remove the scratch", "make it sharper"])
+    return Project(
+        doc,
+        original,
+        jobs=[{"op": "inpaint", "model": "opencv-telea", "params": {}}],
+        prompts=["remove the scratch", "make it sharper"],
+    )
 
 
 def test_project_round_trip_is_exact(tmp_path):
@@ -46,7 +52,7 @@ def test_symlink_entries_are_refused(tmp_path):
     path = tmp_path / "link.llmvis"
     save_project(path, make_project())
     info = zipfile.ZipInfo("link")
-    info.external_attr = (0o120777 << 16)
+    info.external_attr = 0o120777 << 16
     with zipfile.ZipFile(path, "a") as archive:
         archive.writestr(info, "/etc/passwd")
     with pytest.raises(ImageLoadError, match="symbolic link"):

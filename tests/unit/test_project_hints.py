@@ -1,5 +1,6 @@
 """Colour hints in the project file: saved sparse, restored exactly, version 1 kept when there are none, and a
 hostile hints entry refused with one sentence."""
+
 import io
 import json
 import zipfile
@@ -63,12 +64,15 @@ def _rewrite_hints(path, points: np.ndarray) -> None:
         archive.writestr("hints.npy", buffer.getvalue())
 
 
-@pytest.mark.parametrize("points, words", [
-    (np.array([[100, 5, 1, 2, 3, 255]], np.uint32), "outside the image"),
-    (np.array([[1, 5, 1, 2, 300, 255]], np.uint32), "outside 0..255"),
-    (np.zeros((3, 5), np.uint32), "not a list of hint points"),
-    (np.zeros((3, 6), np.float64), "not a list of hint points"),
-])
+@pytest.mark.parametrize(
+    "points, words",
+    [
+        (np.array([[100, 5, 1, 2, 3, 255]], np.uint32), "outside the image"),
+        (np.array([[1, 5, 1, 2, 300, 255]], np.uint32), "outside 0..255"),
+        (np.zeros((3, 5), np.uint32), "not a list of hint points"),
+        (np.zeros((3, 6), np.float64), "not a list of hint points"),
+    ],
+)
 def test_hostile_hints_are_refused_in_one_sentence(tmp_path, points, words):
     path = tmp_path / "bad.llmvis"
     save_project(path, hinted_project())

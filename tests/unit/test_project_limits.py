@@ -1,5 +1,6 @@
 """Hostile project files: zip bombs, lying sizes and crafted headers are refused with one sentence,
 fast and without inflating anything."""
+
 import functools
 import io
 import json
@@ -25,8 +26,9 @@ CHUNK = 16 << 20
 
 def npy_header(shape, dtype) -> bytes:
     buffer = io.BytesIO()
-    np.lib.format.write_array_header_1_0(buffer, {"descr": np.lib.format.dtype_to_descr(np.dtype(dtype)),
-                                                  "fortran_order": False, "shape": shape})
+    np.lib.format.write_array_header_1_0(
+        buffer, {"descr": np.lib.format.dtype_to_descr(np.dtype(dtype)), "fortran_order": False, "shape": shape}
+    )
     return buffer.getvalue()
 
 
@@ -61,8 +63,7 @@ def write_raw_zip(path, entries) -> None:
         compressed_size = claimed[0] if claimed else len(data)
         fields = (20, 0, method, 0, 0x21, crc, compressed_size, size, len(encoded))
         body.write(b"PK\x03\x04" + struct.pack("<HHHHHIIIHH", *fields, 0) + encoded + data)
-        directory.write(b"PK\x01\x02" + struct.pack("<HHHHHHIIIHHHHHII", 20, *fields, 0, 0, 0, 0, 0, offset)
-                        + encoded)
+        directory.write(b"PK\x01\x02" + struct.pack("<HHHHHHIIIHHHHHII", 20, *fields, 0, 0, 0, 0, 0, offset) + encoded)
     end = struct.pack("<HHHHIIH", 0, 0, len(entries), len(entries), directory.tell(), body.tell(), 0)
     path.write_bytes(body.getvalue() + directory.getvalue() + b"PK\x05\x06" + end)
 
@@ -76,8 +77,11 @@ def small_entries(image_shape=(30, 40, 3)):
     header = json.dumps({"format": "llmvis-project", "version": 1}).encode()
     image = np.zeros(image_shape, np.uint8)
     out = []
-    for name, raw in (("project.json", header), ("original.npy", project_module._npy_bytes(image)),
-                      ("mask.npy", project_module._npy_bytes(np.zeros(image_shape[:2], np.uint8)))):
+    for name, raw in (
+        ("project.json", header),
+        ("original.npy", project_module._npy_bytes(image)),
+        ("mask.npy", project_module._npy_bytes(np.zeros(image_shape[:2], np.uint8))),
+    ):
         out.append((name, *deflate(raw), zipfile.ZIP_DEFLATED))
     return out
 
@@ -92,9 +96,11 @@ def write_bomb(path, level: int):
     mask_total = len(mask_prefix) + BOMB_SHAPE[0] * BOMB_SHAPE[1]
     mask, mask_crc = deflated_zeros(mask_prefix, mask_total, level)
     entries = [entry for entry in small_entries() if entry[0] == "project.json"]
-    entries += [("image.npy", data, crc, total, zipfile.ZIP_DEFLATED),
-                ("original.npy", data, crc, total, zipfile.ZIP_DEFLATED),
-                ("mask.npy", mask, mask_crc, mask_total, zipfile.ZIP_DEFLATED)]
+    entries += [
+        ("image.npy", data, crc, total, zipfile.ZIP_DEFLATED),
+        ("original.npy", data, crc, total, zipfile.ZIP_DEFLATED),
+        ("mask.npy", mask, mask_crc, mask_total, zipfile.ZIP_DEFLATED),
+    ]
     write_raw_zip(path, entries)
     assert total > 1.99e9
     return path
@@ -231,17 +237,25 @@ def test_pixel_limit_and_mask_shape_are_checked_from_the_npy_header(tmp_path, mo
     monkeypatch.undo()
     path = tmp_path / "mask.llmvis"
     entries = [e for e in small_entries() if e[0] != "mask.npy"]
-    entries.append(("mask.npy", *deflate(project_module._npy_bytes(np.zeros((31, 40), np.uint8))),
-                    zipfile.ZIP_DEFLATED))
-    entries.append(("image.npy", *deflate(project_module._npy_bytes(np.zeros((30, 40, 3), np.uint8))),
-                    zipfile.ZIP_DEFLATED))
+    entries.append(
+        ("mask.npy", *deflate(project_module._npy_bytes(np.zeros((31, 40), np.uint8))), zipfile.ZIP_DEFLATED)
+    )
+    entries.append(
+        ("image.npy", *deflate(project_module._npy_bytes(np.zeros((30, 40, 3), np.uint8))), zipfile.ZIP_DEFLATED)
+    )
     write_raw_zip(path, entries)
     with pytest.raises(ImageLoadError, match="mask does not match"):
         load_project(path)
 
 
-@pytest.mark.parametrize("array", [np.array([{"a": 1}, None], dtype=object), np.zeros((30, 40, 3), np.float32),
-                                   np.asfortranarray(np.zeros((30, 40, 3), np.uint8))])
+@pytest.mark.parametrize(
+    "array",
+    [
+        np.array([{"a": 1}, None], dtype=object),
+        np.zeros((30, 40, 3), np.float32),
+        np.asfortranarray(np.zeros((30, 40, 3), np.uint8)),
+    ],
+)
 def test_arrays_of_the_wrong_kind_are_refused(tmp_path, array):
     buffer = io.BytesIO()
     np.save(buffer, array, allow_pickle=True)
@@ -293,8 +307,15 @@ def test_crafted_headers_give_one_sentence(tmp_path, case):
     assert caught.value.user_message.startswith("crafted.llmvis ")
 
 
-@pytest.mark.parametrize("text", [b"[" * 100_000 + b"]" * 100_000, b"\xff\xfe not utf-8", b"1" * 10_000,
-                                  b'{"format": "llmvis-project", "version": 1, "jobs": [' + b"{}," * 20_000 + b"{}]}"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        b"[" * 100_000 + b"]" * 100_000,
+        b"\xff\xfe not utf-8",
+        b"1" * 10_000,
+        b'{"format": "llmvis-project", "version": 1, "jobs": [' + b"{}," * 20_000 + b"{}]}",
+    ],
+)
 def test_nasty_json_gives_one_sentence(tmp_path, text):
     path = tmp_path / "nasty.llmvis"
     project_with_header(path, text)
@@ -304,7 +325,11 @@ def test_nasty_json_gives_one_sentence(tmp_path, text):
 
 def test_unknown_keys_are_ignored_and_known_ones_kept(tmp_path):
     path = tmp_path / "extra.llmvis"
-    project_with_header(path, json.dumps({**GOOD, "future": {"x": 1}, "prompts": ["hi"],
-                                          "metadata": {"format": "TIFF", "dpi": [300, 300]}}).encode())
+    project_with_header(
+        path,
+        json.dumps(
+            {**GOOD, "future": {"x": 1}, "prompts": ["hi"], "metadata": {"format": "TIFF", "dpi": [300, 300]}}
+        ).encode(),
+    )
     loaded = load_project(path)
     assert loaded.prompts == ["hi"] and loaded.document.metadata.dpi == (300.0, 300.0)

@@ -4,6 +4,7 @@ PySide6 6.12.0 on CPython < 3.12 drops one reference to None on every call of a 
 nothing (and some to True/False): after a few thousand calls Python aborts with "Fatal Python error:
 none_dealloc" (the editor mid-session, the test run at exit). pyproject.toml pins PySide6 below 6.12.
 """
+
 import sys
 
 from PySide6.QtCore import QObject

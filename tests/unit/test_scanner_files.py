@@ -1,5 +1,6 @@
 """Scanner and camera files (issue 13): a corpus written by the test itself, opened, processed and saved with the
 bit depth kept; healthy files are never called damaged."""
+
 import io
 import subprocess
 import sys
@@ -38,8 +39,7 @@ def as_rgb(expected: np.ndarray) -> np.ndarray:
 def write_tiff(path: Path, data: np.ndarray, **options) -> None:
     photometric = "minisblack" if data.shape[2] == 1 else "rgb"
     extras = {"extrasamples": ["unassalpha"]} if data.shape[2] == 4 else {}
-    tifffile.imwrite(path, data[..., 0] if data.shape[2] == 1 else data, photometric=photometric,
-                     **extras, **options)
+    tifffile.imwrite(path, data[..., 0] if data.shape[2] == 1 else data, photometric=photometric, **extras, **options)
 
 
 LOSSLESS = ["lzw", "zlib", "packbits", "none"]
@@ -88,8 +88,14 @@ def test_multi_page_tiff_opens_the_first_page_with_a_notice(tmp_path):
 
 def test_min_is_white_and_dpi(tmp_path):
     grey = picture(8, 1)
-    tifffile.imwrite(tmp_path / "w.tif", 255 - grey[..., 0], photometric="miniswhite", compression="lzw",
-                     resolution=(600, 600), resolutionunit="INCH")
+    tifffile.imwrite(
+        tmp_path / "w.tif",
+        255 - grey[..., 0],
+        photometric="miniswhite",
+        compression="lzw",
+        resolution=(600, 600),
+        resolutionunit="INCH",
+    )
     loaded, meta = load_image(tmp_path / "w.tif")
     np.testing.assert_array_equal(loaded, as_rgb(grey))
     assert meta.dpi == pytest.approx((600, 600))
@@ -140,6 +146,7 @@ def test_messages_name_the_real_cause(tmp_path, monkeypatch):
 
     def missing(*args, **kwargs):
         raise ValueError("<COMPRESSION.LZW: 5> requires the 'imagecodecs' package")
+
     monkeypatch.setattr(imagecodecs, "lzw_decode", missing)
     monkeypatch.setattr(tifffile.TiffPage, "asarray", lambda self, *a, **k: missing())
     with pytest.raises(ImageLoadError) as info:
@@ -161,11 +168,19 @@ def test_truncated_tiff_is_called_damaged(tmp_path):
 def test_sixteen_bit_lzw_scan_through_the_cli(tmp_path):
     src, out = tmp_path / "scan.tif", tmp_path / "out.tif"
     write_tiff(src, picture(16, 1, 64, 64), compression="lzw")
-    run = subprocess.run([sys.executable, "-m", "llmvis_studio", "denoise", str(src), str(out), "--json"],
-                         capture_output=True, text=True, timeout=120)
+    run = subprocess.run(
+        [sys.executable, "-m", "llmvis_studio", "denoise", str(src), str(out), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     if "unrecognized arguments: --json" in run.stderr:
-        run = subprocess.run([sys.executable, "-m", "llmvis_studio", "denoise", str(src), str(out)],
-                             capture_output=True, text=True, timeout=120)
+        run = subprocess.run(
+            [sys.executable, "-m", "llmvis_studio", "denoise", str(src), str(out)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
     assert run.returncode == 0, run.stderr
     result, meta = load_image(out)
     assert result.dtype == np.uint16 and meta.grey

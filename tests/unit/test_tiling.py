@@ -13,7 +13,7 @@ def blur_and_double(patch: np.ndarray) -> np.ndarray:
     out = np.zeros_like(patch)
     for dy in range(5):
         for dx in range(5):
-            out += padded[dy:dy + patch.shape[0], dx:dx + patch.shape[1]]
+            out += padded[dy : dy + patch.shape[0], dx : dx + patch.shape[1]]
     out /= 25.0
     return out.repeat(2, axis=0).repeat(2, axis=1)
 

@@ -1,4 +1,5 @@
 """What every op receives and returns."""
+
 from __future__ import annotations
 
 from collections.abc import Callable

@@ -14,6 +14,7 @@ Each connected hole is judged by a ring of known pixels around it (wider for thi
 
 Only hole pixels are changed; the caller pastes hole pixels only, so the outside stays bit-exact.
 """
+
 from __future__ import annotations
 
 import math
@@ -21,15 +22,15 @@ import math
 import cv2
 import numpy as np
 
-TONED_RMS = 2.5      # a*b* residual (Lab units) below which the content counts as toned / monochrome
-BIN = 2.0            # a*b* bin size of the allowed chroma set
-RADIUS = 4.0         # how far (Lab units) a fill's chroma may lie from the nearest allowed chroma
-MIN_SHARE = 0.002    # a bin must hold this share of the ring (and ≥ 2 pixels) to count
-MAX_SUPPORT = 1024   # most frequent bins kept
-MAX_RING = 24        # px: widest ring
-MIN_RING = 16        # ring pixels needed to judge a cell
-CELL = 24            # px: hole cells judged by their own neighbourhood
-REACH_EXTRA = 8      # px of ring beyond the nearest edge that a cell's neighbourhood takes in
+TONED_RMS = 2.5  # a*b* residual (Lab units) below which the content counts as toned / monochrome
+BIN = 2.0  # a*b* bin size of the allowed chroma set
+RADIUS = 4.0  # how far (Lab units) a fill's chroma may lie from the nearest allowed chroma
+MIN_SHARE = 0.002  # a bin must hold this share of the ring (and ≥ 2 pixels) to count
+MAX_SUPPORT = 1024  # most frequent bins kept
+MAX_RING = 24  # px: widest ring
+MIN_RING = 16  # ring pixels needed to judge a cell
+CELL = 24  # px: hole cells judged by their own neighbourhood
+REACH_EXTRA = 8  # px of ring beyond the nearest edge that a cell's neighbourhood takes in
 
 
 def to_lab(rgb: np.ndarray) -> np.ndarray:
@@ -48,7 +49,7 @@ def tone_fit(lab: np.ndarray) -> tuple[np.ndarray, float]:
     design = np.stack([np.ones(len(lab)), lab[:, 0]], axis=1).astype(np.float64)
     coef, *_ = np.linalg.lstsq(design, lab[:, 1:].astype(np.float64), rcond=None)
     residual = lab[:, 1:] - design @ coef
-    return coef, float(math.sqrt(np.mean(np.sum(residual ** 2, axis=1))))
+    return coef, float(math.sqrt(np.mean(np.sum(residual**2, axis=1))))
 
 
 def allowed_chroma(ring_ab: np.ndarray) -> np.ndarray:
@@ -68,10 +69,10 @@ def nearest(ab: np.ndarray, support: np.ndarray) -> tuple[np.ndarray, np.ndarray
     dist = np.empty(len(ab), np.float32)
     chunk = max(1, 4_000_000 // max(1, len(support)))
     for s in range(0, len(ab), chunk):
-        d2 = ((ab[s:s + chunk, None, :] - support[None]) ** 2).sum(axis=2)
+        d2 = ((ab[s : s + chunk, None, :] - support[None]) ** 2).sum(axis=2)
         j = d2.argmin(axis=1)
-        near[s:s + chunk] = support[j]
-        dist[s:s + chunk] = np.sqrt(d2[np.arange(len(j)), j])
+        near[s : s + chunk] = support[j]
+        dist[s : s + chunk] = np.sqrt(d2[np.arange(len(j)), j])
     return near, dist
 
 
@@ -127,7 +128,7 @@ def guard(out: np.ndarray, reference: np.ndarray, image: np.ndarray, hole: np.nd
         whole_ring = None
         for cy in range(0, component.shape[0], CELL):
             for cx in range(0, component.shape[1], CELL):
-                cell = component[cy:cy + CELL, cx:cx + CELL]
+                cell = component[cy : cy + CELL, cx : cx + CELL]
                 if not cell.any():
                     continue
                 window = (slice(max(0, cy - reach), cy + CELL + reach), slice(max(0, cx - reach), cx + CELL + reach))
@@ -139,7 +140,7 @@ def guard(out: np.ndarray, reference: np.ndarray, image: np.ndarray, hole: np.nd
                     ring_lab = whole_ring
                 if len(ring_lab) < MIN_RING:
                     continue
-                rows = index_here[cy:cy + CELL, cx:cx + CELL][cell]
+                rows = index_here[cy : cy + CELL, cx : cx + CELL][cell]
                 lab_out[rows, 1:] = guarded_chroma(lab_out[rows], ref_ab[rows], ring_lab)
     result = out.copy()
     result[hole] = to_rgb(lab_out)

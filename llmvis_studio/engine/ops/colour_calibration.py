@@ -8,6 +8,7 @@ colour is bought most cheaply where the prediction correlates with the truth, an
 common m is exactly that allocation (m = 2 spends the whole error budget of the grey input). The table lives in the
 model's manifest entry (`chroma_calibration`); training/colourize_calibrate.py fits it. Pure numpy, no Qt.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -23,18 +24,22 @@ from ...core.errors import InputError
 @dataclass(frozen=True)
 class ChromaCalibration:
     hue_sectors: int
-    chroma_edges: tuple[float, ...]      # predicted chroma (Lab units) bin edges
-    lightness_edges: tuple[float, ...]   # L* bin edges
-    gains: tuple[float, ...]             # hue-major, then chroma, then lightness; the multiplier already applied
-    multiplier: float = 1.0              # m: gains / m are the least-squares (PSNR-best) gains
+    chroma_edges: tuple[float, ...]  # predicted chroma (Lab units) bin edges
+    lightness_edges: tuple[float, ...]  # L* bin edges
+    gains: tuple[float, ...]  # hue-major, then chroma, then lightness; the multiplier already applied
+    multiplier: float = 1.0  # m: gains / m are the least-squares (PSNR-best) gains
     texture_edges: tuple[float, ...] = ()  # local L* std (5×5, working size) bin edges; innermost index
 
     TEXTURE_WINDOW = 5
 
     @property
     def cells(self) -> int:
-        return (self.hue_sectors * (len(self.chroma_edges) + 1) * (len(self.lightness_edges) + 1)
-                * (len(self.texture_edges) + 1))
+        return (
+            self.hue_sectors
+            * (len(self.chroma_edges) + 1)
+            * (len(self.lightness_edges) + 1)
+            * (len(self.texture_edges) + 1)
+        )
 
     def __post_init__(self) -> None:
         if self.multiplier <= 0:
@@ -51,8 +56,9 @@ class ChromaCalibration:
         cell = (sector * (len(self.chroma_edges) + 1) + c_bin) * (len(self.lightness_edges) + 1) + l_bin
         if not self.texture_edges:
             return cell
-        return cell * (len(self.texture_edges) + 1) + np.digitize(local_std(lightness, self.TEXTURE_WINDOW),
-                                                                  self.texture_edges)
+        return cell * (len(self.texture_edges) + 1) + np.digitize(
+            local_std(lightness, self.TEXTURE_WINDOW), self.texture_edges
+        )
 
     def apply(self, lightness: np.ndarray, ab: np.ndarray, vivid: bool = True) -> np.ndarray:
         """Working-size L* (H×W) and predicted ab (H×W×2) → calibrated ab (same shape, float32).
@@ -63,18 +69,28 @@ class ChromaCalibration:
         return (ab * gain[..., None]).astype(np.float32)
 
     def to_json(self) -> dict[str, Any]:
-        return {"hue_sectors": self.hue_sectors, "chroma_edges": list(self.chroma_edges),
-                "lightness_edges": list(self.lightness_edges), "gains": [round(g, 4) for g in self.gains],
-                "multiplier": self.multiplier, "texture_edges": list(self.texture_edges)}
+        return {
+            "hue_sectors": self.hue_sectors,
+            "chroma_edges": list(self.chroma_edges),
+            "lightness_edges": list(self.lightness_edges),
+            "gains": [round(g, 4) for g in self.gains],
+            "multiplier": self.multiplier,
+            "texture_edges": list(self.texture_edges),
+        }
 
     @classmethod
     def from_json(cls, data: Optional[Mapping[str, Any]]) -> Optional[ChromaCalibration]:
         if not data:
             return None
         try:
-            return cls(int(data["hue_sectors"]), tuple(float(v) for v in data["chroma_edges"]),
-                       tuple(float(v) for v in data["lightness_edges"]), tuple(float(v) for v in data["gains"]),
-                       float(data.get("multiplier", 1.0)), tuple(float(v) for v in data.get("texture_edges", ())))
+            return cls(
+                int(data["hue_sectors"]),
+                tuple(float(v) for v in data["chroma_edges"]),
+                tuple(float(v) for v in data["lightness_edges"]),
+                tuple(float(v) for v in data["gains"]),
+                float(data.get("multiplier", 1.0)),
+                tuple(float(v) for v in data.get("texture_edges", ())),
+            )
         except (KeyError, TypeError, ValueError) as error:
             raise InputError(f"The model's chroma calibration is malformed ({error}).") from error
 
@@ -87,8 +103,9 @@ def local_std(lightness: np.ndarray, window: int) -> np.ndarray:
     return np.sqrt(np.maximum(cv2.blur(values * values, (window, window)) - mean * mean, 0.0))
 
 
-def fit_gains(cells: np.ndarray, pred: np.ndarray, truth: np.ndarray, weights: np.ndarray, n_cells: int,
-              shrink: float) -> np.ndarray:
+def fit_gains(
+    cells: np.ndarray, pred: np.ndarray, truth: np.ndarray, weights: np.ndarray, n_cells: int, shrink: float
+) -> np.ndarray:
     """Least-squares gain per cell, shrunk toward the global gain (sparse cells borrow from the whole table).
 
     cells: N cell indices; pred/truth: N×2 ab; weights: N (per pixel, e.g. 1 / the photo's grey error, so each photo

@@ -9,6 +9,7 @@ The net was trained to spread hints; what it leaves unmet at the hint pixels is 
 How much of the net's own colour is trusted comes from the model's calibration table (colour_calibration.py); the
 net's output is cached (PredictionCache), so a strength change costs only the full-size recombination.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -32,28 +33,33 @@ from .params import ColourizeRequestParams
 
 STRIDE = 16
 AB_SCALE = 110.0
-WORK_SIDE = 192          # long side the model runs at (its training scale)
+WORK_SIDE = 192  # long side the model runs at (its training scale)
 SHADOW_FADE = (10.0, 20.0)  # L* range over which colour fades in (see shadow_weight)
-GUARD_LIGHTNESS = 35.0      # L* below which OpenCV's 8-bit L is checked (see keep_opencv_lightness)
+GUARD_LIGHTNESS = 35.0  # L* below which OpenCV's 8-bit L is checked (see keep_opencv_lightness)
 # hint spread: picked on the held-out training-source photos (colourize_tune.HELD_OUT), 10 and 50 simulated hints
-SPREAD_SIGMA_PX = 0.15   # hint reach: Gaussian σ as a share of the working long side
-SPREAD_SIGMA_L = 10.0    # hint reach across lightness (L* units): stops at edges between light and dark
-SPREAD_FLOOR = 0.03      # weight of "no correction" far from every hint
+SPREAD_SIGMA_PX = 0.15  # hint reach: Gaussian σ as a share of the working long side
+SPREAD_SIGMA_L = 10.0  # hint reach across lightness (L* units): stops at edges between light and dark
+SPREAD_FLOOR = 0.03  # weight of "no correction" far from every hint
 MAX_SPREAD_POINTS = 600  # hint pixels used for the residual spread (a long stroke is subsampled)
 
 
 @dataclass(frozen=True)
 class ColourizeParams:
-    strength: float = 1.0                 # 0 = grey, 1 = the predicted colours
-    hints: Optional[np.ndarray] = None    # H×W×4 uint8/uint16 RGBA, colour where alpha > 0
+    strength: float = 1.0  # 0 = grey, 1 = the predicted colours
+    hints: Optional[np.ndarray] = None  # H×W×4 uint8/uint16 RGBA, colour where alpha > 0
     work_side: int = WORK_SIDE
-    gain: float = 1.0                     # the model's chroma gain (manifest `chroma_gain`, chosen on held-out photos)
+    gain: float = 1.0  # the model's chroma gain (manifest `chroma_gain`, chosen on held-out photos)
     calibration: Optional[ChromaCalibration] = None  # manifest `chroma_calibration`; replaces `gain` when present
-    vivid: bool = False                   # automatic colours from the colourful table instead of the PSNR-best one
+    vivid: bool = False  # automatic colours from the colourful table instead of the PSNR-best one
 
     @classmethod
-    def from_mapping(cls, params: Mapping[str, Any], shape: tuple[int, int], gain: float = 1.0,
-                     calibration: Optional[ChromaCalibration] = None) -> ColourizeParams:
+    def from_mapping(
+        cls,
+        params: Mapping[str, Any],
+        shape: tuple[int, int],
+        gain: float = 1.0,
+        calibration: Optional[ChromaCalibration] = None,
+    ) -> ColourizeParams:
         given = ColourizeRequestParams.parse(params, "colourize")
         strength = given.strength
         if not 0.0 <= strength <= 1.0:
@@ -64,8 +70,10 @@ class ColourizeParams:
             if hints.ndim != 3 or hints.shape[2] != 4 or hints.dtype not in (np.uint8, np.uint16):
                 raise InputError(f"Colour hints must be an 8- or 16-bit RGBA image, got shape {hints.shape}.")
             if hints.shape[:2] != shape:
-                raise InputError(f"The hint image is {hints.shape[1]}×{hints.shape[0]} but the photo is "
-                                 f"{shape[1]}×{shape[0]}; they must be the same size.")
+                raise InputError(
+                    f"The hint image is {hints.shape[1]}×{hints.shape[0]} but the photo is "
+                    f"{shape[1]}×{shape[0]}; they must be the same size."
+                )
         work_side = WORK_SIDE if given.work_side is None else given.work_side
         if work_side < STRIDE:
             raise InputError(f"work_side must be at least {STRIDE}.")
@@ -73,9 +81,12 @@ class ColourizeParams:
 
 
 def run(context: OpContext, request: EditRequest, spec: ModelSpec, progress: ProgressLike) -> OpOutput:
-    params = ColourizeParams.from_mapping(request.params, request.image.shape[:2],
-                                          gain=spec.settings.chroma_gain,
-                                          calibration=ChromaCalibration.from_json(spec.extra.get("chroma_calibration")))
+    params = ColourizeParams.from_mapping(
+        request.params,
+        request.image.shape[:2],
+        gain=spec.settings.chroma_gain,
+        calibration=ChromaCalibration.from_json(spec.extra.get("chroma_calibration")),
+    )
     model = context.open_model(spec, request.device)
     infer = PREDICTIONS.memoised(f"{spec.id}:{spec.sha256}", model.run)
     image = colourize(request.image, infer, params, progress)
@@ -83,8 +94,12 @@ def run(context: OpContext, request: EditRequest, spec: ModelSpec, progress: Pro
     return OpOutput(image=image, provider=short_provider(model.provider))
 
 
-def colourize(image: np.ndarray, infer: Callable[[np.ndarray], np.ndarray], params: ColourizeParams,
-              progress: Optional[ProgressLike] = None) -> np.ndarray:
+def colourize(
+    image: np.ndarray,
+    infer: Callable[[np.ndarray], np.ndarray],
+    params: ColourizeParams,
+    progress: Optional[ProgressLike] = None,
+) -> np.ndarray:
     """H×W×3|4 uint8/uint16 → same shape and dtype, colourized; luminance kept exactly (alpha kept)."""
     h, w = image.shape[:2]
     y = lab.luminance(image[..., :3])  # full-size luminance: the invariant
@@ -138,14 +153,20 @@ class PredictionCache:
                 while len(self._items) > self.size:
                     self._items.popitem(last=False)
             return out
+
         return cached
 
 
 PREDICTIONS = PredictionCache()
 
 
-def predicted_chroma(infer: Callable[[np.ndarray], np.ndarray], lightness: np.ndarray, hint_ab: np.ndarray,
-                     hint_mask: np.ndarray, params: ColourizeParams) -> np.ndarray:
+def predicted_chroma(
+    infer: Callable[[np.ndarray], np.ndarray],
+    lightness: np.ndarray,
+    hint_ab: np.ndarray,
+    hint_mask: np.ndarray,
+    params: ColourizeParams,
+) -> np.ndarray:
     """The net's ab with the model's trust applied (the calibration table, else the single gain).
 
     Automatic colours use the least-squares (PSNR-best) gains unless `vivid` is asked for: the colourful table (m ×
@@ -188,12 +209,14 @@ def hints_at_working_size(hints: Optional[np.ndarray], work_hw: tuple[int, int])
     return ab, mask
 
 
-def predict(infer: Callable[[np.ndarray], np.ndarray], lightness: np.ndarray, hint_ab: np.ndarray,
-            hint_mask: np.ndarray) -> np.ndarray:
+def predict(
+    infer: Callable[[np.ndarray], np.ndarray], lightness: np.ndarray, hint_ab: np.ndarray, hint_mask: np.ndarray
+) -> np.ndarray:
     """The model's ab (Lab units, float32) at working size; input padded to the stride by reflection."""
     h, w = lightness.shape
-    planes = np.concatenate([lightness[..., None] / 100.0, hint_ab / AB_SCALE * hint_mask[..., None],
-                             hint_mask[..., None]], axis=2).astype(np.float32)
+    planes = np.concatenate(
+        [lightness[..., None] / 100.0, hint_ab / AB_SCALE * hint_mask[..., None], hint_mask[..., None]], axis=2
+    ).astype(np.float32)
     pad_h, pad_w = -h % STRIDE, -w % STRIDE
     widths = ((0, pad_h), (0, pad_w), (0, 0))
     if min(h, w) > max(pad_h, pad_w):
@@ -216,8 +239,8 @@ def spread_residual(lightness: np.ndarray, residual: np.ndarray, hint_mask: np.n
     gy, gx = np.mgrid[0:h, 0:w].astype(np.float32)
     d2 = (gy.reshape(-1, 1) - ys.astype(np.float32)) ** 2
     d2 += (gx.reshape(-1, 1) - xs.astype(np.float32)) ** 2
-    d2 *= np.float32(1 / (2 * sigma ** 2))
-    d2 += (lightness.reshape(-1, 1) - lightness[ys, xs]) ** 2 * np.float32(1 / (2 * SPREAD_SIGMA_L ** 2))
+    d2 *= np.float32(1 / (2 * sigma**2))
+    d2 += (lightness.reshape(-1, 1) - lightness[ys, xs]) ** 2 * np.float32(1 / (2 * SPREAD_SIGMA_L**2))
     weight = np.exp(-d2)
     values = residual[ys, xs]  # K×2
     corrected = (weight @ values) / (weight.sum(axis=1, keepdims=True) + SPREAD_FLOOR)

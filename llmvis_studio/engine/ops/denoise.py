@@ -3,6 +3,7 @@
 With a mask the result is blended in only where the mask is set; without one the whole image
 is processed. Tiled like super-resolution, padded to the model's stride.
 """
+
 from __future__ import annotations
 
 from ...catalog import ModelSpec
@@ -19,8 +20,15 @@ def run(context: OpContext, request: EditRequest, spec: ModelSpec, progress: Pro
     tile = request.tile
     if tile is None:
         tile = tile_for_budget(context.memory_budget, spec.memory_bytes_per_input_pixel, spec.stride)
-    out = run_tiled(to_float_rgb(request.image), nchw_runner(model), scale=1, tile=tile if spec.tile_supported else 0,
-                    overlap=spec.tile_min_overlap, stride=spec.stride, progress=progress.span(0.0, 0.98))
+    out = run_tiled(
+        to_float_rgb(request.image),
+        nchw_runner(model),
+        scale=1,
+        tile=tile if spec.tile_supported else 0,
+        overlap=spec.tile_min_overlap,
+        stride=spec.stride,
+        progress=progress.span(0.0, 0.98),
+    )
     result = from_float_rgb(out, request.image, reuse_input=True)
     changed = None
     if request.mask is not None and request.mask.any():

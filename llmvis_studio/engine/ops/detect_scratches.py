@@ -12,6 +12,7 @@ params["output"] = "score" returns, instead of the mask, a uint8 score map (all 
 is marked at sensitivity s exactly when score > 255·(1 − s): an editor caches it and moves a sensitivity slider live
 without rerunning the net (ui/damage_dialog.py).
 """
+
 from __future__ import annotations
 
 import math
@@ -101,8 +102,15 @@ def probabilities(context: OpContext, image: np.ndarray, spec: ModelSpec, device
     if tile is None:
         tile = tile_for_budget(context.memory_budget, spec.memory_bytes_per_input_pixel, spec.stride)
     rgb = to_float_rgb(image)
-    out = run_tiled(rgb, nchw_runner(model), scale=1, tile=tile if spec.tile_supported else 0,
-                    overlap=spec.tile_min_overlap, stride=spec.stride, progress=progress)
+    out = run_tiled(
+        rgb,
+        nchw_runner(model),
+        scale=1,
+        tile=tile if spec.tile_supported else 0,
+        overlap=spec.tile_min_overlap,
+        stride=spec.stride,
+        progress=progress,
+    )
     prob = out[..., 0]
     if spec.settings.calibrated:  # the print-damage detector: keep only marks on thin light/dark structures
         prob[~ridge_gate(rgb)] = 0.0
@@ -114,12 +122,12 @@ def mask_from_probability(prob: np.ndarray, threshold: float) -> np.ndarray:
     return np.where(prob > threshold, 255, 0).astype(np.uint8)
 
 
-def detect_with_probability(context: OpContext, request: EditRequest, spec: ModelSpec,
-                            progress: ProgressLike) -> tuple[np.ndarray, np.ndarray, float, str]:
+def detect_with_probability(
+    context: OpContext, request: EditRequest, spec: ModelSpec, progress: ProgressLike
+) -> tuple[np.ndarray, np.ndarray, float, str]:
     """(uint8 mask, probability map, threshold used, provider)."""
     threshold = threshold_of(request, spec)  # a bad parameter fails before the network runs
-    prob, provider = probabilities(context, request.image, spec, request.device, request.tile,
-                                   progress.span(0.0, 0.95))
+    prob, provider = probabilities(context, request.image, spec, request.device, request.tile, progress.span(0.0, 0.95))
     mask = mask_from_probability(prob, threshold)
     if spec.extra.get("calibrated"):
         mask = drop_specks(mask)
@@ -146,14 +154,21 @@ def score_map(prob: np.ndarray, spec: ModelSpec) -> np.ndarray:
 
 def run(context: OpContext, request: EditRequest, spec: ModelSpec, progress: ProgressLike) -> OpOutput:
     if request_params(request, DetectScratchesParams).output == "score":
-        prob, provider = probabilities(context, request.image, spec, request.device, request.tile,
-                                       progress.span(0.0, 0.95))
+        prob, provider = probabilities(
+            context, request.image, spec, request.device, request.tile, progress.span(0.0, 0.95)
+        )
         progress.set(1.0)
-        return OpOutput(image=np.repeat(score_map(prob, spec)[..., None], 3, axis=2), provider=provider,
-                        notes=("Damage scores for the sensitivity slider.",))
+        return OpOutput(
+            image=np.repeat(score_map(prob, spec)[..., None], 3, axis=2),
+            provider=provider,
+            notes=("Damage scores for the sensitivity slider.",),
+        )
     mask, provider = detect(context, request, spec, progress)
     marked = int(np.count_nonzero(mask))
     progress.set(1.0)
-    note = (f"Marked {marked} pixels ({100.0 * marked / mask.size:.2f} %) as damage (cracks, scratches, dust)."
-            if marked else "No damage found (no cracks, scratches or dust).")
+    note = (
+        f"Marked {marked} pixels ({100.0 * marked / mask.size:.2f} %) as damage (cracks, scratches, dust)."
+        if marked
+        else "No damage found (no cracks, scratches or dust)."
+    )
     return OpOutput(image=np.repeat(mask[..., None], 3, axis=2), provider=provider, notes=(note,))

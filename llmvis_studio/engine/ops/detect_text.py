@@ -11,6 +11,7 @@
    anti-aliased edge. A box whose "glyphs" fill most of it is marked whole.
 The result is an H×W×3 uint8 mask image (255 = text), like detect-scratches.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -48,8 +49,9 @@ def working_shape(height: int, width: int, working_size: int) -> tuple[int, int]
     return max(32, int(round(width * scale / 32)) * 32), max(32, int(round(height * scale / 32)) * 32)
 
 
-def probability_map(infer: Infer, rgb8: np.ndarray, working_size: int = WORKING_SIZE,
-                    size: Optional[tuple[int, int]] = None) -> np.ndarray:
+def probability_map(
+    infer: Infer, rgb8: np.ndarray, working_size: int = WORKING_SIZE, size: Optional[tuple[int, int]] = None
+) -> np.ndarray:
     """The detector's text probability at `size` (width, height; default from working_size)."""
     height, width = rgb8.shape[:2]
     size = size or working_shape(height, width, working_size)
@@ -60,8 +62,9 @@ def probability_map(infer: Infer, rgb8: np.ndarray, working_size: int = WORKING_
     return np.asarray(out, dtype=np.float32).reshape(size[1], size[0])
 
 
-def text_boxes(prob: np.ndarray, full_shape: tuple[int, int], threshold: float = THRESHOLD,
-               box_threshold: float = BOX_THRESHOLD) -> list[np.ndarray]:
+def text_boxes(
+    prob: np.ndarray, full_shape: tuple[int, int], threshold: float = THRESHOLD, box_threshold: float = BOX_THRESHOLD
+) -> list[np.ndarray]:
     """DB post-processing: 4×2 float32 corner arrays of the text-line boxes, in full-resolution pixels."""
     bitmap = cv2.dilate((prob > threshold).astype(np.uint8), np.ones((2, 2), np.uint8))
     count, labels, stats, _ = cv2.connectedComponentsWithStats(bitmap)
@@ -71,8 +74,8 @@ def text_boxes(prob: np.ndarray, full_shape: tuple[int, int], threshold: float =
         x, y, w, h, area = stats[index]
         if min(w, h) < 2:
             continue
-        component = labels[y:y + h, x:x + w] == index
-        if float(prob[y:y + h, x:x + w][component].mean()) < box_threshold:
+        component = labels[y : y + h, x : x + w] == index
+        if float(prob[y : y + h, x : x + w][component].mean()) < box_threshold:
             continue
         points = (np.argwhere(component)[:, ::-1] + (x, y)).astype(np.float32)
         (cx, cy), (rw, rh), angle = cv2.minAreaRect(points)
@@ -104,8 +107,10 @@ def _otsu(values: np.ndarray) -> float:
 
 
 def _distances(pixels: np.ndarray, centres: np.ndarray) -> np.ndarray:
-    return np.min(np.linalg.norm(pixels[..., None, :] - centres.reshape((1,) * (pixels.ndim - 1) + centres.shape),
-                                 axis=-1), axis=-1)
+    return np.min(
+        np.linalg.norm(pixels[..., None, :] - centres.reshape((1,) * (pixels.ndim - 1) + centres.shape), axis=-1),
+        axis=-1,
+    )
 
 
 def _text_colours(pixels: np.ndarray) -> np.ndarray:
@@ -116,8 +121,14 @@ def _text_colours(pixels: np.ndarray) -> np.ndarray:
         return single
     criteria = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 10, 1e-3)
     cv2.setRNGSeed(0)
-    _, labels, centres = cv2.kmeans(pixels.astype(np.float32), 2, None, criteria, 2,  # type: ignore[call-overload]
-                                    cv2.KMEANS_PP_CENTERS)
+    _, labels, centres = cv2.kmeans(
+        pixels.astype(np.float32),
+        2,
+        None,
+        criteria,
+        2,  # type: ignore[call-overload]
+        cv2.KMEANS_PP_CENTERS,
+    )
     share = np.bincount(labels.ravel(), minlength=2) / len(pixels)
     apart = np.linalg.norm(centres[0] - centres[1]) > 0.3
     return centres if apart and share.min() >= 0.15 else single
@@ -164,8 +175,15 @@ def glyphs_in_box(image: np.ndarray, corners: np.ndarray, mask: np.ndarray, grow
     np.maximum(mask[y0:y1, x0:x1], glyphs * np.uint8(255), out=mask[y0:y1, x0:x1])
 
 
-def text_mask(infer: Infer, image: np.ndarray, progress: ProgressLike, working_size: int = WORKING_SIZE,
-              threshold: float = THRESHOLD, box_threshold: float = BOX_THRESHOLD, grow: int = GROW) -> tuple:
+def text_mask(
+    infer: Infer,
+    image: np.ndarray,
+    progress: ProgressLike,
+    working_size: int = WORKING_SIZE,
+    threshold: float = THRESHOLD,
+    box_threshold: float = BOX_THRESHOLD,
+    grow: int = GROW,
+) -> tuple:
     """(uint8 H×W mask 0/255, number of text lines found)."""
     rgb8 = image[..., :3] if image.dtype == np.uint8 else (image[..., :3] >> 8).astype(np.uint8)
     progress.set(0.05, "Finding text")
@@ -208,7 +226,10 @@ def run(context: OpContext, request: EditRequest, spec: ModelSpec, progress: Pro
     mask, lines = text_mask(model.run, request.image, progress, **params)
     progress.set(1.0)
     marked = int(np.count_nonzero(mask))
-    note = (f"Found {lines} line{'s' if lines != 1 else ''} of text; marked {100.0 * marked / mask.size:.2f} % "
-            "of the image." if marked else "No text found.")
-    return OpOutput(image=cv2.merge([mask, mask, mask]), provider=short_provider(model.provider),
-                    notes=(note,))
+    note = (
+        f"Found {lines} line{'s' if lines != 1 else ''} of text; marked {100.0 * marked / mask.size:.2f} % "
+        "of the image."
+        if marked
+        else "No text found."
+    )
+    return OpOutput(image=cv2.merge([mask, mask, mask]), provider=short_provider(model.provider), notes=(note,))

@@ -9,6 +9,7 @@ bounding box (at most 2× enlarged, then mirror-tiled), its colour mean/std is m
 around the mask, and it is blended in with a mask feathered *inwards*, so every pixel outside the mask
 stays bit-identical.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -49,8 +50,11 @@ class GeneratorInfo:
             names, vectors = class_table(extra)
             size, z_dim = int(extra["image_size"]), int(extra["z_dim"])
         except (KeyError, TypeError, ValueError) as exc:
-            raise ModelError(f"Model '{spec.id}' is not a generator this version can use (its manifest lacks "
-                             "classes, image_size or z_dim).", detail=repr(exc)) from exc
+            raise ModelError(
+                f"Model '{spec.id}' is not a generator this version can use (its manifest lacks "
+                "classes, image_size or z_dim).",
+                detail=repr(exc),
+            ) from exc
         if not names or vectors.ndim != 2:
             raise ModelError(f"Model '{spec.id}' lists no classes.")
         truncation = spec.settings.truncation
@@ -59,8 +63,9 @@ class GeneratorInfo:
         return cls(names, vectors, size, z_dim, dict(extra.get("embedder", {"kind": "hashed-bow"})), truncation)
 
 
-def class_conditions(info: GeneratorInfo, prompt: str, count: int, rng: np.random.Generator,
-                     catalog: Optional[Catalog]) -> tuple[np.ndarray, Optional[Conditioning], list[int]]:
+def class_conditions(
+    info: GeneratorInfo, prompt: str, count: int, rng: np.random.Generator, catalog: Optional[Catalog]
+) -> tuple[np.ndarray, Optional[Conditioning], list[int]]:
     """N×c_dim conditioning: the prompt's mix for every sample, or (no prompt) a random class each."""
     mix = conditioning_for_prompt(prompt, info.names, info.vectors, info.embedder, catalog)
     if mix is not None:
@@ -84,8 +89,9 @@ def run_generator(model: LoadedModel, spec: ModelSpec, z: np.ndarray, c: np.ndar
     return np.clip(images.transpose(0, 2, 3, 1), 0.0, 1.0)
 
 
-def sample(context: OpContext, spec: ModelSpec, prompt: str, count: int, seed: int = 0,
-           device: str = "auto") -> tuple[np.ndarray, str, str]:
+def sample(
+    context: OpContext, spec: ModelSpec, prompt: str, count: int, seed: int = 0, device: str = "auto"
+) -> tuple[np.ndarray, str, str]:
     """(N×S×S×3 float images, a one-line description of the conditioning, provider)."""
     if not 1 <= count <= MAX_SAMPLES:
         raise InputError(f"Ask for 1 to {MAX_SAMPLES} images, not {count}.")

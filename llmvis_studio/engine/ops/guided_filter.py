@@ -4,6 +4,7 @@ The linear coefficients are fitted at a reduced size and applied with the full-r
 result follows edges at full resolution while the box filters run on a few hundred thousand pixels only.
 (cv2.ximgproc is not part of opencv-python-headless; this is a handful of box filters.)
 """
+
 from __future__ import annotations
 
 import cv2
@@ -11,8 +12,7 @@ import numpy as np
 
 
 def _box(array: np.ndarray, radius: int) -> np.ndarray:
-    return cv2.boxFilter(array, -1, (2 * radius + 1, 2 * radius + 1), normalize=True,
-                         borderType=cv2.BORDER_REFLECT)
+    return cv2.boxFilter(array, -1, (2 * radius + 1, 2 * radius + 1), normalize=True, borderType=cv2.BORDER_REFLECT)
 
 
 def coefficients(guide: np.ndarray, source: np.ndarray, radius: int, eps: float) -> tuple[np.ndarray, np.ndarray]:
@@ -26,20 +26,33 @@ def coefficients(guide: np.ndarray, source: np.ndarray, radius: int, eps: float)
         var[i, j] = _box(guide[..., i] * guide[..., j], radius) - mean_i[..., i] * mean_i[..., j]
     rr, rg, rb = var[0, 0] + eps, var[0, 1], var[0, 2]
     gg, gb, bb = var[1, 1] + eps, var[1, 2], var[2, 2] + eps
-    inv = [gg * bb - gb * gb, gb * rb - rg * bb, rg * gb - gg * rb,
-           rr * bb - rb * rb, rg * rb - rr * gb, rr * gg - rg * rg]
+    inv = [
+        gg * bb - gb * gb,
+        gb * rb - rg * bb,
+        rg * gb - gg * rb,
+        rr * bb - rb * rb,
+        rg * rb - rr * gb,
+        rr * gg - rg * rg,
+    ]
     det = rr * inv[0] + rg * inv[1] + rb * inv[2]
     i_rr, i_rg, i_rb, i_gg, i_gb, i_bb = (x / det for x in inv)
     c0, c1, c2 = cov_ip[..., 0], cov_ip[..., 1], cov_ip[..., 2]
-    a = np.stack([i_rr * c0 + i_rg * c1 + i_rb * c2,
-                  i_rg * c0 + i_gg * c1 + i_gb * c2,
-                  i_rb * c0 + i_gb * c1 + i_bb * c2], axis=2).astype(np.float32)
+    a = np.stack(
+        [i_rr * c0 + i_rg * c1 + i_rb * c2, i_rg * c0 + i_gg * c1 + i_gb * c2, i_rb * c0 + i_gb * c1 + i_bb * c2],
+        axis=2,
+    ).astype(np.float32)
     b = (mean_p - (a * mean_i).sum(axis=2)).astype(np.float32)
     return _box(a, radius), _box(b, radius)
 
 
-def fast_guided_filter(guide_full: np.ndarray, guide_small: np.ndarray, source_small: np.ndarray, radius: int,
-                       eps: float, guide_scale: float = 1.0) -> np.ndarray:
+def fast_guided_filter(
+    guide_full: np.ndarray,
+    guide_small: np.ndarray,
+    source_small: np.ndarray,
+    radius: int,
+    eps: float,
+    guide_scale: float = 1.0,
+) -> np.ndarray:
     """Fit on (guide_small, source_small), apply at guide_full's size; returns H×W float32 (not clipped).
 
     guide_small is H'×W'×3 float32 0..1; guide_full is H×W×3 either float32 0..1 (guide_scale 1) or the photo's

@@ -1,4 +1,5 @@
 """The inpaint op: one entry point for every inpainting model (the engine and restore both call it)."""
+
 from __future__ import annotations
 
 from ...catalog import ModelSpec

@@ -3,6 +3,7 @@
 Works on a crop around the mask with a margin, so a few small holes in a large photo stay
 fast, and writes back only masked pixels: everything else is bit-exact.
 """
+
 from __future__ import annotations
 
 import cv2

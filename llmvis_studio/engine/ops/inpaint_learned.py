@@ -16,6 +16,7 @@ masks; a mask that hugs a defect must not let it show through), `margin` (contex
 
 The model takes `image`, `mask` (1 = fill) and `fill` (NCHW float 0..1) and returns the completed image.
 """
+
 from __future__ import annotations
 
 import math
@@ -68,10 +69,10 @@ def plan_regions(hole: np.ndarray, margin: int) -> tuple[list[tuple[Bounds, Boun
         if max(whole.width, whole.height) <= 2 * CELL or area >= 0.35 * bw * bh:
             out.append((whole, whole, i))
             continue
-        holes_here = (labels[y:y + bh, x:x + bw] == i) & (coarse[y:y + bh, x:x + bw] > 0)
+        holes_here = (labels[y : y + bh, x : x + bw] == i) & (coarse[y : y + bh, x : x + bw] > 0)
         for cy in range(0, bh, cell):
             for cx in range(0, bw, cell):
-                if holes_here[cy:cy + cell, cx:cx + cell].any():
+                if holes_here[cy : cy + cell, cx : cx + cell].any():
                     core = Bounds((x + cx) * COARSE, (y + cy) * COARSE, cell * COARSE, cell * COARSE).clipped(extent)
                     out.append((core.expanded(margin).clipped(extent), core, i))
     return [r for r in out if not r[1].is_empty], labels
@@ -86,11 +87,11 @@ def owned(labels: np.ndarray, core: Bounds, label: int) -> np.ndarray:
 
 def _run_model(model: LoadedModel, image: np.ndarray, mask: np.ndarray, fill: np.ndarray) -> np.ndarray:
     """One pass: H×W×3 float image and fill, H×W float mask (already padded) → H×W×3 float."""
+
     def chw(a: np.ndarray) -> np.ndarray:
         return np.ascontiguousarray(a.transpose(2, 0, 1)[None], dtype=np.float32)
 
-    feeds = {"image": chw(image), "mask": np.ascontiguousarray(mask[None, None], dtype=np.float32),
-             "fill": chw(fill)}
+    feeds = {"image": chw(image), "mask": np.ascontiguousarray(mask[None, None], dtype=np.float32), "fill": chw(fill)}
     try:
         out = model.session.run(None, feeds)[0]
     except Exception as exc:
@@ -99,8 +100,12 @@ def _run_model(model: LoadedModel, image: np.ndarray, mask: np.ndarray, fill: np
 
 
 # self-ensemble: the model's result averaged over these flips / 90° rotations (k quarter turns, mirror)
-ENSEMBLES = {1: ((0, False),), 2: ((0, False), (0, True)), 4: ((0, False), (0, True), (2, False), (2, True)),
-             8: tuple((k, f) for k in range(4) for f in (False, True))}
+ENSEMBLES = {
+    1: ((0, False),),
+    2: ((0, False), (0, True)),
+    4: ((0, False), (0, True), (2, False), (2, True)),
+    8: tuple((k, f) for k in range(4) for f in (False, True)),
+}
 DEFAULT_ENSEMBLE = 1
 
 
@@ -126,9 +131,17 @@ def correction_weight(hole: np.ndarray, classical_within_px: float) -> np.ndarra
     return np.clip(distance - classical_within_px, 0.0, 1.0).astype(np.float32)
 
 
-def fill_region(model: LoadedModel, rgb: np.ndarray, hole: np.ndarray, stride: int, classical: int,
-                colour_match: bool = True, ensemble: int = DEFAULT_ENSEMBLE,
-                classical_within_px: float = 0.0, guard_chroma: bool = True) -> np.ndarray:
+def fill_region(
+    model: LoadedModel,
+    rgb: np.ndarray,
+    hole: np.ndarray,
+    stride: int,
+    classical: int,
+    colour_match: bool = True,
+    ensemble: int = DEFAULT_ENSEMBLE,
+    classical_within_px: float = 0.0,
+    guard_chroma: bool = True,
+) -> np.ndarray:
     """Inpaint one crop. rgb: H×W×3 uint8/uint16, hole: H×W bool → H×W×3 float32 0..1 (hole pixels filled)."""
     top = max_value(rgb.dtype)
     hole_u8 = hole.astype(np.uint8) * 255
@@ -146,6 +159,7 @@ def fill_region(model: LoadedModel, rgb: np.ndarray, hole: np.ndarray, stride: i
             padded, _, _ = pad_to_stride(view, stride)
             res = _run_model(model, padded[..., :3], padded[..., 3], padded[..., 4:])[:vh, :vw]
         else:  # a huge region: the tiler blends overlapping passes
+
             def infer(patch: np.ndarray) -> np.ndarray:
                 r = _run_model(model, patch[..., :3], patch[..., 3], patch[..., 4:])
                 return np.concatenate([r, np.zeros(r.shape[:2] + (4,), np.float32)], axis=2)
@@ -162,8 +176,9 @@ def fill_region(model: LoadedModel, rgb: np.ndarray, hole: np.ndarray, stride: i
     return out
 
 
-def match_colour(out: np.ndarray, reference: np.ndarray, hole: np.ndarray,
-                 tolerance: float = COLOUR_TOLERANCE) -> np.ndarray:
+def match_colour(
+    out: np.ndarray, reference: np.ndarray, hole: np.ndarray, tolerance: float = COLOUR_TOLERANCE
+) -> np.ndarray:
     """Shift each separate hole's mean colour back toward the classical fill's where it drifted by more than
     `tolerance` (soft threshold: small, local corrections by the network are kept)."""
     count, labels = cv2.connectedComponents(hole.astype(np.uint8), connectivity=8)
@@ -209,8 +224,17 @@ def run(context: OpContext, request: EditRequest, spec: ModelSpec, progress: Pro
         progress.check()
         progress.set(index / max(1, len(regions)), "Filling")
         image_crop = request.image[crop.slices]
-        filled = fill_region(model, image_crop[..., :3], hole_all[crop.slices], spec.stride, classical, colour_match,
-                             ensemble, classical_within_px, guard_chroma)
+        filled = fill_region(
+            model,
+            image_crop[..., :3],
+            hole_all[crop.slices],
+            spec.stride,
+            classical,
+            colour_match,
+            ensemble,
+            classical_within_px,
+            guard_chroma,
+        )
         inner = core.relative_to(crop)
         edited = from_float_rgb(filled[inner.slices], request.image[core.slices], reuse_input=True)
         weights = mask[core.slices]

@@ -7,6 +7,7 @@ does not know, so a misspelt key is an error with the allowed names instead of a
 
 The table is one screen on purpose: what every op accepts can be read here without opening its module.
 """
+
 from __future__ import annotations
 
 import types
@@ -38,8 +39,10 @@ class OpParams:
         if unknown:
             what = f"'{op}'" if op else "this operation"
             known = ", ".join(allowed) if allowed else "none"
-            raise ParamError(f"Unknown parameter{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))} "
-                             f"for {what}. Allowed: {known}.")
+            raise ParamError(
+                f"Unknown parameter{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))} "
+                f"for {what}. Allowed: {known}."
+            )
         return build(cls, values, ParamError, "Parameter ")
 
 
@@ -62,7 +65,9 @@ class InpaintParams(OpParams):
     ensemble: Optional[int] = None  # learned fill: flips/rotations averaged; None: the model's ensemble
     classical_within_px: Optional[float] = None  # learned fill: classical fill this close to the edge
     feather: float = 0.0  # learned fill: px over which the fill fades in inside the mask's edge
-    chroma_guard: bool = True  # learned fill: keep its colours within what the hole's surroundings show (chroma_guard.py)
+    chroma_guard: bool = (
+        True  # learned fill: keep its colours within what the hole's surroundings show (chroma_guard.py)
+    )
     radius: Optional[int] = None  # classical fill: OpenCV's radius; None: inpaint_classical.RADIUS
 
 
@@ -81,7 +86,9 @@ class StylizeParams(OpParams):
     detail: Optional[float] = None  # 0..2; None: the model's detail
     working_size: Optional[float] = None  # px; None: the model's working_size
     feather: Optional[float] = None  # px; None: from the image size
-    colours: Optional[str] = None  # "style" (the painting's colours, default) or "keep" (the photo's, style on lightness)
+    colours: Optional[str] = (
+        None  # "style" (the painting's colours, default) or "keep" (the photo's, style on lightness)
+    )
 
 
 @dataclass(frozen=True)
@@ -126,19 +133,21 @@ class ColourizeRequestParams(OpParams):
     vivid: bool = False  # automatic colours from the colourful calibration table (opt-in: it tints towards yellow)
 
 
-PARAMS: Mapping[str, type[OpParams]] = types.MappingProxyType({
-    "upscale": UpscaleParams,
-    "inpaint": InpaintParams,
-    "restore": RestoreParams,
-    "denoise": NoParams,
-    "stylize": StylizeParams,
-    "generate": GenerateParams,
-    "detect-scratches": DetectScratchesParams,
-    "select-subject": MaskParams,
-    "remove-background": NoParams,
-    "detect-text": DetectTextParams,
-    "colourize": ColourizeRequestParams,
-})
+PARAMS: Mapping[str, type[OpParams]] = types.MappingProxyType(
+    {
+        "upscale": UpscaleParams,
+        "inpaint": InpaintParams,
+        "restore": RestoreParams,
+        "denoise": NoParams,
+        "stylize": StylizeParams,
+        "generate": GenerateParams,
+        "detect-scratches": DetectScratchesParams,
+        "select-subject": MaskParams,
+        "remove-background": NoParams,
+        "detect-text": DetectTextParams,
+        "colourize": ColourizeRequestParams,
+    }
+)
 
 
 def parse_params(op: str, values: Mapping[str, Any]) -> OpParams:

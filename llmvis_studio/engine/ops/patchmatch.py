@@ -14,6 +14,7 @@ steps at the coarsest level so a good match spreads far), random search halves i
 
 `progress.check()` runs between passes, so a cancel stops a 12-megapixel fill within a fraction of a second.
 """
+
 from __future__ import annotations
 
 import math
@@ -53,8 +54,14 @@ class Field:
 class Level:
     """One pyramid level: current image, hole, allowed source centres, descriptor basis."""
 
-    def __init__(self, image: np.ndarray, hole: np.ndarray, source: np.ndarray, rng: np.random.Generator,
-                 basis: Optional[np.ndarray] = None) -> None:
+    def __init__(
+        self,
+        image: np.ndarray,
+        hole: np.ndarray,
+        source: np.ndarray,
+        rng: np.random.Generator,
+        basis: Optional[np.ndarray] = None,
+    ) -> None:
         self.image = np.ascontiguousarray(image, dtype=np.float32)
         self.hole = hole
         self.h, self.w = hole.shape
@@ -81,7 +88,7 @@ class Level:
         x0, x1 = max(0, cols.start - RADIUS), min(self.w, cols.stop + RADIUS)
         part = _features(self.image[y0:y1, x0:x1], self.basis)
         ry0, rx0 = rows.start - y0, cols.start - x0
-        self.features[rows, cols] = part[ry0:ry0 + rows.stop - rows.start, rx0:rx0 + cols.stop - cols.start]
+        self.features[rows, cols] = part[ry0 : ry0 + rows.stop - rows.start, rx0 : rx0 + cols.stop - cols.start]
 
 
 def _valid_centres(hole: np.ndarray, source: np.ndarray) -> np.ndarray:
@@ -230,13 +237,13 @@ def _random_field(level: Level, rng: np.random.Generator) -> Field:
     return field
 
 
-def _upsampled_field(level: Level, coarse: Level, coarse_field: Field, rng: np.random.Generator,
-                     measure: bool) -> Field:
+def _upsampled_field(
+    level: Level, coarse: Level, coarse_field: Field, rng: np.random.Generator, measure: bool
+) -> Field:
     """The coarser field with doubled offsets (targets it does not cover start at random). measure=False: costs
     are inherited from the coarser level instead of measured (for a level that only votes)."""
     targets, lookup = _targets(level.hole)
-    field = Field(targets, lookup, rng.choice(level.centre_list, size=targets.size),
-                  np.zeros(targets.size, np.float32))
+    field = Field(targets, lookup, rng.choice(level.centre_list, size=targets.size), np.zeros(targets.size, np.float32))
     ty, tx = np.divmod(field.targets, level.w)
     cy = np.minimum(ty // 2, coarse.h - 1)
     cx = np.minimum(tx // 2, coarse.w - 1)
@@ -261,8 +268,18 @@ def _hole_box(hole: np.ndarray) -> tuple[slice, slice]:
     return slice(int(ys.min()), int(ys.max()) + 1), slice(int(xs.min()), int(xs.max()) + 1)
 
 
-def _iterate(level: Level, field: Field, rng: np.random.Generator, em_steps: int, jumps: tuple[int, ...],
-             search_radius: int, owners, progress, start: float, end: float) -> None:
+def _iterate(
+    level: Level,
+    field: Field,
+    rng: np.random.Generator,
+    em_steps: int,
+    jumps: tuple[int, ...],
+    search_radius: int,
+    owners,
+    progress,
+    start: float,
+    end: float,
+) -> None:
     box = _hole_box(level.hole)
     for i in range(em_steps):
         progress.check()
@@ -305,8 +322,14 @@ def work_box(hole: np.ndarray, source: Optional[np.ndarray], context: float = CO
     return slice(max(0, y0), min(h, y1)), slice(max(0, x0), min(w, x1))
 
 
-def synthesize(image: np.ndarray, hole: np.ndarray, source: Optional[np.ndarray], progress,
-               seed: int = 0, coarsest_side: int = COARSEST_HOLE_SIDE) -> np.ndarray:
+def synthesize(
+    image: np.ndarray,
+    hole: np.ndarray,
+    source: Optional[np.ndarray],
+    progress,
+    seed: int = 0,
+    coarsest_side: int = COARSEST_HOLE_SIDE,
+) -> np.ndarray:
     """Fill `hole` (H×W bool) of `image` (H×W×3 float32 0..1) with texture copied from `source` (H×W bool; None:
     everything outside the hole within `work_box`). Pixels outside the hole are returned unchanged."""
     box = work_box(hole, source)
@@ -318,8 +341,9 @@ def synthesize(image: np.ndarray, hole: np.ndarray, source: Optional[np.ndarray]
     return out
 
 
-def _synthesize_crop(image: np.ndarray, hole: np.ndarray, source: np.ndarray, progress, seed: int,
-                     coarsest_side: int) -> np.ndarray:
+def _synthesize_crop(
+    image: np.ndarray, hole: np.ndarray, source: np.ndarray, progress, seed: int, coarsest_side: int
+) -> np.ndarray:
     rng = np.random.default_rng(seed)
     rows, cols = _hole_box(hole)
     side = max(rows.stop - rows.start, cols.stop - cols.start)
@@ -331,7 +355,7 @@ def _synthesize_crop(image: np.ndarray, hole: np.ndarray, source: np.ndarray, pr
             break
         pyramid.append(small)
     pyramid.reverse()  # coarsest first
-    weights = np.array([4.0 ** i for i in range(len(pyramid))])
+    weights = np.array([4.0**i for i in range(len(pyramid))])
     bounds = np.concatenate([[0], np.cumsum(weights) / weights.sum()])
     level = field = None
     for i, (img, hl, src) in enumerate(pyramid):
@@ -352,8 +376,11 @@ def _synthesize_crop(image: np.ndarray, hole: np.ndarray, source: np.ndarray, pr
             steps, jumps, radius = 6, (8, 4, 2, 1, 1), max(new.h, new.w)
         else:
             # a big finest level only votes: refining it hardly changed the result and cost most of the time
-            steps, jumps, radius = (3, (2, 1), 16) if not finest else (
-                (1, (1,), 4) if new.hole_idx.size < REFINE_FINEST_BELOW else (0, (), 0))
+            steps, jumps, radius = (
+                (3, (2, 1), 16)
+                if not finest
+                else ((1, (1,), 4) if new.hole_idx.size < REFINE_FINEST_BELOW else (0, (), 0))
+            )
             field = _upsampled_field(new, level, field, rng, measure=steps > 0)
             owners = _owners(new, field, _offsets(stride))
             _vote(new, field, owners)

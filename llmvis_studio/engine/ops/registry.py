@@ -5,6 +5,7 @@ and batch files all get the same check); restore runs its fill through the same 
 before any file is read. `core.requests.OPS` lists the same names (core cannot
 import the engine); a test keeps the two equal.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
@@ -51,19 +52,23 @@ def _entry(name: str, run: OpFn, task: str = "", **flags: bool) -> tuple[str, Op
     return name, OpEntry(name, task or name, P.PARAMS[name], run, **flags)
 
 
-REGISTRY: Mapping[str, OpEntry] = MappingProxyType(dict([
-    _entry("upscale", upscale.run, keeps_grey=True),
-    _entry("inpaint", inpaint.run, builtin=True, keeps_grey=True),
-    _entry("denoise", denoise.run, keeps_grey=True),
-    _entry("generate", generate.run),  # generators trained here
-    _entry("stylize", stylize.run),  # Magenta arbitrary style + presets
-    _entry("detect-scratches", detect_scratches.run),  # result image = the mask
-    _entry("restore", restore.run, "detect-scratches", keeps_grey=True),  # detect + inpaint
-    _entry("select-subject", subject.run_select),  # result image = the subject mask
-    _entry("remove-background", subject.run_remove_background, "select-subject"),  # RGBA result
-    _entry("detect-text", detect_text.run),  # result image = the text mask
-    _entry("colourize", colourize.run),  # grey photo + optional colour hints → colour
-]))
+REGISTRY: Mapping[str, OpEntry] = MappingProxyType(
+    dict(
+        [
+            _entry("upscale", upscale.run, keeps_grey=True),
+            _entry("inpaint", inpaint.run, builtin=True, keeps_grey=True),
+            _entry("denoise", denoise.run, keeps_grey=True),
+            _entry("generate", generate.run),  # generators trained here
+            _entry("stylize", stylize.run),  # Magenta arbitrary style + presets
+            _entry("detect-scratches", detect_scratches.run),  # result image = the mask
+            _entry("restore", restore.run, "detect-scratches", keeps_grey=True),  # detect + inpaint
+            _entry("select-subject", subject.run_select),  # result image = the subject mask
+            _entry("remove-background", subject.run_remove_background, "select-subject"),  # RGBA result
+            _entry("detect-text", detect_text.run),  # result image = the text mask
+            _entry("colourize", colourize.run),  # grey photo + optional colour hints → colour
+        ]
+    )
+)
 
 
 def entry(op: str) -> OpEntry:

@@ -23,6 +23,7 @@ Request fields: `mask` (the hole), `sample_from` (optional H×W mask: where text
 surroundings of the hole, see `patchmatch.work_box`). With a sample-from area the copied content keeps its own
 colours too (the user chose what the hole should show); the learned base then only meets the hole's edge. Pixels where the mask is 0 are copied bit for bit.
 """
+
 from __future__ import annotations
 
 from typing import Optional
@@ -83,8 +84,9 @@ def base_factor(hole_box: np.ndarray) -> int:
     return max(1, int(np.ceil(max(hole_box.shape) / BASE_SIDE)))
 
 
-def smooth_base(context: OpContext, request: EditRequest, spec: Optional[ModelSpec], rgb: np.ndarray,
-                hole: np.ndarray, factor: int) -> tuple[np.ndarray, str]:
+def smooth_base(
+    context: OpContext, request: EditRequest, spec: Optional[ModelSpec], rgb: np.ndarray, hole: np.ndarray, factor: int
+) -> tuple[np.ndarray, str]:
     """The learned (or NS) fill of an H×W×3 crop as float32 0..1, computed on a copy shrunk `factor` times."""
     h, w = hole.shape
     small_rgb, small_hole = rgb, hole
@@ -153,17 +155,21 @@ def run(context: OpContext, request: EditRequest, spec: ModelSpec, progress: Pro
     refine = learned_spec(context.catalog)
     notes: tuple[str, ...] = ()
     progress.set(0.02, "Filling colours")
-    base, provider = smooth_base(context, request, refine, request.image[context_box.slices][..., :3],
-                                 hole_all[context_box.slices], factor)
+    base, provider = smooth_base(
+        context, request, refine, request.image[context_box.slices][..., :3], hole_all[context_box.slices], factor
+    )
     base = base[paint.relative_to(context_box).slices]
     hole = hole_all[paint.slices]
     progress.check()
     try:
         crop_rgb = request.image[rows, cols, :3]
         crop_hole = hole_all[rows, cols]
-        exemplar = patchmatch.synthesize(crop_rgb.astype(np.float32) / max_value(crop_rgb.dtype), crop_hole,
-                                         ~crop_hole if source is None else source[rows, cols],
-                                         progress.span(0.15, 0.97))
+        exemplar = patchmatch.synthesize(
+            crop_rgb.astype(np.float32) / max_value(crop_rgb.dtype),
+            crop_hole,
+            ~crop_hole if source is None else source[rows, cols],
+            progress.span(0.15, 0.97),
+        )
         filled = combine(base, exemplar[paint.relative_to(work).slices], hole, keep_colours=source is not None)
     except patchmatch.NoSource:
         filled = base

@@ -14,6 +14,7 @@
    paint blue or orange blotches; an exactly grey image stays exactly grey.
 Pixels outside the final mask are never changed. If nothing is found, the image is returned unchanged and says so.
 """
+
 from __future__ import annotations
 
 import cv2
@@ -121,8 +122,9 @@ def choose_fill(context: OpContext, params: RestoreParams, marked: int) -> Model
 
 
 def run(context: OpContext, request: EditRequest, spec: ModelSpec, progress: ProgressLike) -> OpOutput:
-    mask, prob, threshold, provider = detect_scratches.detect_with_probability(context, request, spec,
-                                                                               progress.span(0.0, 0.6))
+    mask, prob, threshold, provider = detect_scratches.detect_with_probability(
+        context, request, spec, progress.span(0.0, 0.6)
+    )
     params = request_params(request, RestoreParams)
     mask = size_to_damage(mask, prob, threshold, params.grow)
     del prob
@@ -130,12 +132,22 @@ def run(context: OpContext, request: EditRequest, spec: ModelSpec, progress: Pro
         mask = np.where(request.mask > 0, mask, 0).astype(np.uint8)
     if not mask.any():
         progress.set(1.0)
-        return OpOutput(image=request.image, provider=provider, changed=None,
-                        notes=("No damage found (no cracks, scratches or dust); the image is unchanged.",))
+        return OpOutput(
+            image=request.image,
+            provider=provider,
+            changed=None,
+            notes=("No damage found (no cracks, scratches or dust); the image is unchanged.",),
+        )
     inpaint_spec = choose_fill(context, params, int(np.count_nonzero(mask)))
     fill_params = {"radius": CLASSICAL_RADIUS} if inpaint_spec.builtin else {}
-    sub = EditRequest(op="inpaint", image=request.image, mask=mask, model_id=inpaint_spec.id, params=fill_params,
-                      device=request.device)
+    sub = EditRequest(
+        op="inpaint",
+        image=request.image,
+        mask=mask,
+        model_id=inpaint_spec.id,
+        params=fill_params,
+        device=request.device,
+    )
     progress.set(0.6, "Filling")
     out = inpaint.run(context, sub, inpaint_spec, progress.span(0.6, 0.97))
     filled, fill_notes, fill_provider = out.image, out.notes, out.provider

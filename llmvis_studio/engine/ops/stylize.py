@@ -12,6 +12,7 @@ changes farther than `feather` pixels outside it (bit-exact). `strength` (0..1) 
 original; 0 returns the input unchanged. `colours` = keep transfers the style on luminance only (the photo's
 own a/b in Lab), for painting styles whose palette would otherwise recolour the scene.
 """
+
 from __future__ import annotations
 
 import json
@@ -55,9 +56,16 @@ class Preset:
 def load_presets(path: Path) -> list[Preset]:
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
-        return [Preset(p["name"], p.get("description", ""), tuple(p.get("aliases", ())),
-                       np.asarray(p["vector"], np.float32).reshape(1, 1, 1, -1), float(p.get("mix", 1.0)))
-                for p in data["presets"]]
+        return [
+            Preset(
+                p["name"],
+                p.get("description", ""),
+                tuple(p.get("aliases", ())),
+                np.asarray(p["vector"], np.float32).reshape(1, 1, 1, -1),
+                float(p.get("mix", 1.0)),
+            )
+            for p in data["presets"]
+        ]
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ModelError(f"The style presets file {Path(path).name} cannot be read.", detail=str(exc)) from exc
 
@@ -88,14 +96,15 @@ def style_image_tensor(image: np.ndarray) -> np.ndarray:
     height, width = rgb.shape[:2]
     side = min(height, width)
     top, left = (height - side) // 2, (width - side) // 2
-    square = rgb[top:top + side, left:left + side]
+    square = rgb[top : top + side, left : left + side]
     interpolation = cv2.INTER_AREA if side > STYLE_SIZE else cv2.INTER_CUBIC
     small = cv2.resize(square, (STYLE_SIZE, STYLE_SIZE), interpolation=interpolation)
     return np.ascontiguousarray(np.clip(small, 0, 1)[None], dtype=np.float32)
 
 
-def style_vector(context: OpContext, spec: ModelSpec, style: Any, device: str,
-                 content: Optional[np.ndarray] = None) -> tuple[np.ndarray, str]:
+def style_vector(
+    context: OpContext, spec: ModelSpec, style: Any, device: str, content: Optional[np.ndarray] = None
+) -> tuple[np.ndarray, str]:
     """(vector, label) for a preset name, an image path, an image array or a raw vector.
 
     A preset with mix < 1 is interpolated with the content's own style vector (Magenta's style
@@ -124,8 +133,9 @@ def style_vector(context: OpContext, spec: ModelSpec, style: Any, device: str,
     raise unknown_style(name, presets)
 
 
-def _mixed(context: OpContext, spec: ModelSpec, preset: Preset, device: str,
-           content: Optional[np.ndarray]) -> np.ndarray:
+def _mixed(
+    context: OpContext, spec: ModelSpec, preset: Preset, device: str, content: Optional[np.ndarray]
+) -> np.ndarray:
     if preset.mix >= 1.0 or content is None or not spec.settings.style_predictor:
         return preset.vector
     own = predict_style(context, spec, content, device)
@@ -180,8 +190,14 @@ def feather_weights(mask: np.ndarray, feather: float) -> np.ndarray:
 # ---------------------------------------------------------------- the op
 
 
-def stylize_rgb(transfer_run, rgb: np.ndarray, vector: np.ndarray, working_size: int, detail: float,
-                progress: Optional[ProgressLike] = None) -> np.ndarray:
+def stylize_rgb(
+    transfer_run,
+    rgb: np.ndarray,
+    vector: np.ndarray,
+    working_size: int,
+    detail: float,
+    progress: Optional[ProgressLike] = None,
+) -> np.ndarray:
     """Full-size float RGB 0..1 → stylised full-size float RGB 0..1."""
     height, width = rgb.shape[:2]
     small_h, small_w = working_shape(height, width, working_size)
@@ -191,7 +207,7 @@ def stylize_rgb(transfer_run, rgb: np.ndarray, vector: np.ndarray, working_size:
     if progress is not None:
         progress.set(0.1, "Stylising")
     out = transfer_run(np.ascontiguousarray(padded[None], dtype=np.float32), vector)[0]
-    styled = out[top:top + small_h, left:left + small_w]
+    styled = out[top : top + small_h, left : left + small_w]
     if progress is not None:
         progress.set(0.6, "Restoring detail")
     if not resized:
@@ -230,8 +246,15 @@ def run(context: OpContext, request: EditRequest, spec: ModelSpec, progress: Pro
     params = request_params(request, StylizeParams)
     strength = _number("strength", params.strength, 1.0, 0.0, 1.0)
     detail = _number("detail", params.detail, _or(spec.settings.detail, DEFAULT_DETAIL), 0.0, 2.0)
-    working_size = int(_number("working_size", params.working_size,
-                               _or(spec.settings.working_size, DEFAULT_WORKING_SIZE), MIN_WORKING_SIZE, 8192))
+    working_size = int(
+        _number(
+            "working_size",
+            params.working_size,
+            _or(spec.settings.working_size, DEFAULT_WORKING_SIZE),
+            MIN_WORKING_SIZE,
+            8192,
+        )
+    )
     height, width = request.image.shape[:2]
     default_feather = max(2.0, round(max(height, width) / 150))
     feather = _number("feather", params.feather, default_feather, 0.0, 1000.0)
@@ -282,6 +305,8 @@ def run(context: OpContext, request: EditRequest, spec: ModelSpec, progress: Pro
             weights = np.rint(weights.astype(np.float32) * strength).astype(np.uint8)
         image = blend_inside_mask(request.image, edited, weights)
     progress.set(1.0)
-    notes = (f"Style: {label}; worked at {' × '.join(map(str, working_shape(height, width, working_size)[::-1]))} px "
-             f"and carried the detail back to {width} × {height}.",)
+    notes = (
+        f"Style: {label}; worked at {' × '.join(map(str, working_shape(height, width, working_size)[::-1]))} px "
+        f"and carried the detail back to {width} × {height}.",
+    )
     return OpOutput(image=image, provider=short_provider(model.provider), changed=changed, notes=notes)

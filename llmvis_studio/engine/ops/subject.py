@@ -9,6 +9,7 @@ select-subject returns the mask as an H×W×3 uint8 image (255 = subject), like 
 editor can put it into the mask layer; remove-background returns the image with that mask as its alpha
 channel (same bit depth; an existing alpha is multiplied).
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -80,16 +81,16 @@ def refined_probability(infer: Infer, image: np.ndarray, progress: ProgressLike)
     size = _filter_shape(height, width)
     coarse_small = cv2.resize(coarse, size, interpolation=cv2.INTER_LINEAR)
     radius = max(2, round(FILTER_RADIUS * max(size) / FILTER_SIZE))
-    return fast_guided_filter(image, small_rgb(image, size), coarse_small, radius, FILTER_EPS,
-                              guide_scale=1.0 / max_value(image.dtype))
+    return fast_guided_filter(
+        image, small_rgb(image, size), coarse_small, radius, FILTER_EPS, guide_scale=1.0 / max_value(image.dtype)
+    )
 
 
 def alpha_of(probability: np.ndarray, dtype: DTypeLike) -> np.ndarray:
     """The edge contrast curve, clipped and rounded to uint8/uint16 in one saturating pass."""
     top = max_value(dtype)
     depth = cv2.CV_16U if np.dtype(dtype) == np.uint16 else cv2.CV_8U
-    return cv2.addWeighted(probability, EDGE_GAIN * top, probability, 0.0, (0.5 - 0.5 * EDGE_GAIN) * top,
-                           dtype=depth)
+    return cv2.addWeighted(probability, EDGE_GAIN * top, probability, 0.0, (0.5 - 0.5 * EDGE_GAIN) * top, dtype=depth)
 
 
 def _probability(context: OpContext, request: EditRequest, spec: ModelSpec, progress: ProgressLike) -> tuple:
@@ -113,8 +114,9 @@ def run_select(context: OpContext, request: EditRequest, spec: ModelSpec, progre
     return OpOutput(image=cv2.merge([mask, mask, mask]), provider=provider, notes=(_note(mask),))
 
 
-def run_remove_background(context: OpContext, request: EditRequest, spec: ModelSpec,
-                          progress: ProgressLike) -> OpOutput:
+def run_remove_background(
+    context: OpContext, request: EditRequest, spec: ModelSpec, progress: ProgressLike
+) -> OpOutput:
     probability, provider = _probability(context, request, spec, progress)
     image = request.image
     alpha = alpha_of(probability, image.dtype)

@@ -13,6 +13,7 @@ d = `downsample`. There is no fixed output size, so a mask is painted once, at t
 
 Variations are seeds: variation k of a request uses the noise field of seed + k.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -59,15 +60,29 @@ class TextureInfo:
             classes = list(extra["classes"])
             z_channels, downsample = int(extra["z_channels"]), int(extra["downsample"])
             noise_channels = int(extra.get("noise_channels", 0))
-            modes = tuple(np.stack([unpack_vector(m) for m in c["modes"]]).astype(np.float32) if c.get("modes")
-                          else np.zeros((0, vectors.shape[1]), np.float32) for c in classes)
+            modes = tuple(
+                np.stack([unpack_vector(m) for m in c["modes"]]).astype(np.float32)
+                if c.get("modes")
+                else np.zeros((0, vectors.shape[1]), np.float32)
+                for c in classes
+            )
         except (KeyError, TypeError, ValueError) as exc:
-            raise ModelError(f"Model '{spec.id}' is not a texture generator this version can use (its manifest "
-                             "lacks classes, z_channels or downsample).", detail=repr(exc)) from exc
+            raise ModelError(
+                f"Model '{spec.id}' is not a texture generator this version can use (its manifest "
+                "lacks classes, z_channels or downsample).",
+                detail=repr(exc),
+            ) from exc
         if not names or z_channels < 1 or downsample < 1:
             raise ModelError(f"Model '{spec.id}' lists no classes.")
-        return cls(names, vectors, z_channels, noise_channels, downsample,
-                   dict(extra.get("embedder", {"kind": "hashed-bow"})), modes)
+        return cls(
+            names,
+            vectors,
+            z_channels,
+            noise_channels,
+            downsample,
+            dict(extra.get("embedder", {"kind": "hashed-bow"})),
+            modes,
+        )
 
     def condition(self, prompt: str, catalog: Optional[Catalog], seed: int) -> tuple[np.ndarray, str]:
         """The c vector for a prompt (a mix of classes) or, with no prompt, one class picked by the seed; each
@@ -79,7 +94,9 @@ class TextureInfo:
         else:
             pick = int(rng.integers(0, len(self.names)))
             weights, described = np.eye(len(self.names), dtype=np.float32)[pick], f"random class: {self.names[pick]}"
-        looks = [m[int(rng.integers(0, len(m)))] if len(m) else np.zeros_like(v) for m, v in zip(self.modes, self.vectors)]
+        looks = [
+            m[int(rng.integers(0, len(m)))] if len(m) else np.zeros_like(v) for m, v in zip(self.modes, self.vectors)
+        ]
         c = (np.asarray(weights, np.float32)[:, None] * (self.vectors + np.stack(looks))).sum(axis=0)
         return c.astype(np.float32), described
 
@@ -92,8 +109,10 @@ def paint(model: LoadedModel, info: TextureInfo, c: np.ndarray, height: int, wid
     margin = d  # the network pads by reflection at its edges: paint a border and crop it off
     cells_h, cells_w = -(-(height + 2 * margin) // d), -(-(width + 2 * margin) // d)
     rng = np.random.default_rng(seed)
-    feeds = {"z": rng.standard_normal((1, info.z_channels, cells_h, cells_w), dtype=np.float32),
-             "c": c[None].astype(np.float32)}
+    feeds = {
+        "z": rng.standard_normal((1, info.z_channels, cells_h, cells_w), dtype=np.float32),
+        "c": c[None].astype(np.float32),
+    }
     if info.noise_channels:  # per-pixel grain maps at the output size
         feeds["noise"] = rng.standard_normal((1, info.noise_channels, cells_h * d, cells_w * d), dtype=np.float32)
     try:
@@ -102,11 +121,12 @@ def paint(model: LoadedModel, info: TextureInfo, c: np.ndarray, height: int, wid
         raise translate_ort_error(exc) from exc
     if out.ndim != 4 or out.shape[1] != 3 or out.shape[2] < height + margin or out.shape[3] < width + margin:
         raise ModelError(f"The texture model returned shape {out.shape} for a {cells_w}×{cells_h} noise field.")
-    return np.clip(out[0, :, margin:margin + height, margin:margin + width].transpose(1, 2, 0), 0.0, 1.0)
+    return np.clip(out[0, :, margin : margin + height, margin : margin + width].transpose(1, 2, 0), 0.0, 1.0)
 
 
-def sample(context: OpContext, spec: ModelSpec, prompt: str, count: int, seed: int = 0, device: str = "auto",
-           size: int = 256) -> tuple[np.ndarray, str, str]:
+def sample(
+    context: OpContext, spec: ModelSpec, prompt: str, count: int, seed: int = 0, device: str = "auto", size: int = 256
+) -> tuple[np.ndarray, str, str]:
     """(N×size×size×3 float textures, the conditioning in words, provider): the `generate` command's samples."""
     info = TextureInfo.of(spec)
     model = context.open_model(spec, device)
@@ -156,8 +176,12 @@ def push_pull(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
     while min(levels[-1][1].shape) > 2:
         v, w = levels[-1]
         size = (max(1, w.shape[1] // 2), max(1, w.shape[0] // 2))
-        levels.append((cv2.resize(v, size, interpolation=cv2.INTER_AREA).reshape(size[1], size[0], -1),
-                       cv2.resize(w, size, interpolation=cv2.INTER_AREA)))
+        levels.append(
+            (
+                cv2.resize(v, size, interpolation=cv2.INTER_AREA).reshape(size[1], size[0], -1),
+                cv2.resize(w, size, interpolation=cv2.INTER_AREA),
+            )
+        )
     v, w = levels[-1]
     estimate = v / np.maximum(w, 1e-8)[..., None]
     for v, w in reversed(levels[:-1]):
@@ -173,8 +197,9 @@ def inward_ramp(hole: np.ndarray, radius: float) -> np.ndarray:
     return np.clip(distance / max(radius, 1.0), 0.0, 1.0)
 
 
-def fit_to_photo(texture: np.ndarray, photo_rgb: np.ndarray, hole: np.ndarray, ring: np.ndarray,
-                 depth: float) -> np.ndarray:
+def fit_to_photo(
+    texture: np.ndarray, photo_rgb: np.ndarray, hole: np.ndarray, ring: np.ndarray, depth: float
+) -> np.ndarray:
     """The texture (float RGB, the crop's size) fitted to the photo: its statistics adapted to the ring, then an
     offset field that makes the local brightness and colour equal to the photo's along the mask's edge and
     fades out over `depth` px inwards (a Poisson-like blend in Lab that keeps the class's own colour inside)."""
@@ -200,8 +225,9 @@ def gradient_magnitude(luminance: np.ndarray) -> np.ndarray:
     return np.sqrt(gx * gx + gy * gy)
 
 
-def taper_grain(texture_l: np.ndarray, photo_l: np.ndarray, hole: np.ndarray, ring: np.ndarray,
-                fade: np.ndarray) -> np.ndarray:
+def taper_grain(
+    texture_l: np.ndarray, photo_l: np.ndarray, hole: np.ndarray, ring: np.ndarray, fade: np.ndarray
+) -> np.ndarray:
     """Near the edge, scale the texture's fine grain to the ring's (by median gradient, at most down to 30 %);
     deeper inside it keeps its own. A gravel fill next to a smooth wall would otherwise draw a visible frame."""
     if not ring.any() or not hole.any():
@@ -251,9 +277,12 @@ def run(context: OpContext, request: EditRequest, spec: ModelSpec, progress: Pro
     model = context.open_model(spec, request.device)
     c, described = info.condition(prompt, context.catalog, seed * 1000 + variation)
     progress.check()
-    result = fill_box(request.image, request.mask, bounds,
-                      lambda h, w: paint(model, info, c, h, w, seed * 1000 + variation))
+    result = fill_box(
+        request.image, request.mask, bounds, lambda h, w: paint(model, info, c, h, w, seed * 1000 + variation)
+    )
     progress.set(1.0)
-    note = f"Variation {variation + 1} of {variations} (seed {seed}); {described}; painted at {bounds.extent.width}×" \
-           f"{bounds.extent.height} px, no tiling."
+    note = (
+        f"Variation {variation + 1} of {variations} (seed {seed}); {described}; painted at {bounds.extent.width}×"
+        f"{bounds.extent.height} px, no tiling."
+    )
     return OpOutput(image=result, provider=short_provider(model.provider), changed=bounds, notes=(note,))

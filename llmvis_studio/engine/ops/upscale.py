@@ -1,4 +1,5 @@
 """Super-resolution through any `upscale` model in the catalog (Real-ESRGAN, our own nets)."""
+
 from __future__ import annotations
 
 import cv2
@@ -30,7 +31,7 @@ def with_border(rgb: np.ndarray, pad: int) -> np.ndarray:
 
 
 def without_border(out: np.ndarray, pad: int) -> np.ndarray:
-    return out[pad:out.shape[0] - pad, pad:out.shape[1] - pad] if pad > 0 else out
+    return out[pad : out.shape[0] - pad, pad : out.shape[1] - pad] if pad > 0 else out
 
 
 def run(context: OpContext, request: EditRequest, spec: ModelSpec, progress: ProgressLike) -> OpOutput:
@@ -44,8 +45,15 @@ def run(context: OpContext, request: EditRequest, spec: ModelSpec, progress: Pro
         tile = tile_for_budget(context.memory_budget, spec.memory_bytes_per_input_pixel, spec.stride)
     border = max(0, min(spec.pre_pad, height - 1, width - 1))  # reflect needs a wider image
     rgb = with_border(to_float_rgb(request.image), border)
-    out = run_tiled(rgb, nchw_runner(model), scale=spec.scale, tile=tile if spec.tile_supported else 0,
-                    overlap=spec.tile_min_overlap, stride=spec.stride, progress=progress.span(0.0, 0.98))
+    out = run_tiled(
+        rgb,
+        nchw_runner(model),
+        scale=spec.scale,
+        tile=tile if spec.tile_supported else 0,
+        overlap=spec.tile_min_overlap,
+        stride=spec.stride,
+        progress=progress.span(0.0, 0.98),
+    )
     out = without_border(out, border * spec.scale)
     notes: tuple[str, ...] = ()
     if scale != spec.scale:

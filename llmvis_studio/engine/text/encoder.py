@@ -1,4 +1,5 @@
 """The sentence encoder: tokenizer.json + an ONNX BERT that returns L2-normalised embeddings."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -51,7 +52,7 @@ class TextEncoder:
         by_length = sorted(range(len(unique)), key=lambda i: len(unique[i]))
         vectors = np.zeros((len(unique), self.dimension), np.float32)
         for start in range(0, len(by_length), BATCH):
-            rows = by_length[start:start + BATCH]
+            rows = by_length[start : start + BATCH]
             ids, mask = self.tokenizer([unique[i] for i in rows])
             try:
                 out = self.session.run([self.output_name], {"input_ids": ids, "attention_mask": mask})[0]

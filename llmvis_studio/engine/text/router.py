@@ -14,6 +14,7 @@ How a prompt is routed:
 5. `style` (stylize): a preset named in the prompt, else the preset whose description is closest
    in embedding space. `content` (generate): the prompt minus its request verb.
 """
+
 from __future__ import annotations
 
 import base64
@@ -32,8 +33,19 @@ from ...core.errors import ModelError
 
 # Named like the command-line subcommands. Some are built in other parts of the app (colourize, the
 # smart masks); the router names them all and the editor says when one is not available.
-ROUTER_LABELS = ("upscale", "inpaint", "restore", "denoise", "stylize", "generate", "colourize", "select-subject",
-       "remove-background", "detect-text", "none")
+ROUTER_LABELS = (
+    "upscale",
+    "inpaint",
+    "restore",
+    "denoise",
+    "stylize",
+    "generate",
+    "colourize",
+    "select-subject",
+    "remove-background",
+    "detect-text",
+    "none",
+)
 EXAMPLES_PATH = Path(__file__).with_name("router_examples.json")
 ASK_BELOW = 0.5  # below this confidence the panel shows the alternatives and asks
 HEAD_FORMAT = 1
@@ -166,26 +178,41 @@ class RouterHead:
             raise ModelError(f"{Path(path).name} has router format {data.get('format')}, expected {HEAD_FORMAT}.")
         vocabulary = {term: i for i, term in enumerate(data["vocabulary"])}
         return cls(
-            labels=tuple(data["labels"]), vocabulary=vocabulary, idf=unpack(data["idf"]),
-            lexical_weight=float(data["lexical_weight"]), weights=unpack(data["weights"]), bias=unpack(data["bias"]),
-            in_scope=unpack(data["in_scope"]), threshold=float(data["threshold"]),
-            domain_words=tuple(data["domain_words"]), examples_sha256=str(data.get("examples_sha256", "")),
+            labels=tuple(data["labels"]),
+            vocabulary=vocabulary,
+            idf=unpack(data["idf"]),
+            lexical_weight=float(data["lexical_weight"]),
+            weights=unpack(data["weights"]),
+            bias=unpack(data["bias"]),
+            in_scope=unpack(data["in_scope"]),
+            threshold=float(data["threshold"]),
+            domain_words=tuple(data["domain_words"]),
+            examples_sha256=str(data.get("examples_sha256", "")),
             metrics=dict(data.get("metrics", {})),
         )
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "format": HEAD_FORMAT, "labels": list(self.labels),
+            "format": HEAD_FORMAT,
+            "labels": list(self.labels),
             "vocabulary": sorted(self.vocabulary, key=self.vocabulary.__getitem__),
-            "idf": pack(self.idf), "lexical_weight": self.lexical_weight, "weights": pack(self.weights),
-            "bias": pack(self.bias), "in_scope": pack(self.in_scope, "float16"), "threshold": self.threshold,
-            "domain_words": list(self.domain_words), "examples_sha256": self.examples_sha256,
+            "idf": pack(self.idf),
+            "lexical_weight": self.lexical_weight,
+            "weights": pack(self.weights),
+            "bias": pack(self.bias),
+            "in_scope": pack(self.in_scope, "float16"),
+            "threshold": self.threshold,
+            "domain_words": list(self.domain_words),
+            "examples_sha256": self.examples_sha256,
             "metrics": dict(self.metrics),
         }
 
     def features(self, texts: Sequence[str], embeddings: np.ndarray) -> np.ndarray:
-        lexical = np.stack([lexical_vector(t, self.vocabulary, self.idf) for t in texts]) if texts else \
-            np.zeros((0, len(self.vocabulary)), np.float32)
+        lexical = (
+            np.stack([lexical_vector(t, self.vocabulary, self.idf) for t in texts])
+            if texts
+            else np.zeros((0, len(self.vocabulary)), np.float32)
+        )
         return np.concatenate([embeddings, self.lexical_weight * lexical], axis=1)
 
     def probabilities(self, features: np.ndarray) -> np.ndarray:
@@ -217,10 +244,16 @@ class Routing:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "prompt": self.prompt, "op": self.op, "style": self.style, "content": self.content,
-            "confidence": round(self.confidence, 4), "ask": self.ask,
+            "prompt": self.prompt,
+            "op": self.op,
+            "style": self.style,
+            "content": self.content,
+            "confidence": round(self.confidence, 4),
+            "ask": self.ask,
             "alternatives": [{"op": op, "score": round(score, 4)} for op, score in self.alternatives],
-            "params": dict(self.params), "then": self.then, "reason": self.reason,
+            "params": dict(self.params),
+            "then": self.then,
+            "reason": self.reason,
         }
 
 
@@ -233,27 +266,45 @@ class StylePreset:
 
 # ---------------------------------------------------------------- content and parameters
 
-_SCALE = re.compile(r"(?:\bx|×)\s?([2348])\b|\b([2348])\s?(?:x|×)(?!\w)|\b(twice|double|two times|"
-                    r"four times|quadruple|three times|triple|eight times)\b", re.IGNORECASE)
-_SCALE_WORDS = {"twice": 2, "double": 2, "two times": 2, "four times": 4, "quadruple": 4, "three times": 3,
-                "triple": 3, "eight times": 8}
+_SCALE = re.compile(
+    r"(?:\bx|×)\s?([2348])\b|\b([2348])\s?(?:x|×)(?!\w)|\b(twice|double|two times|"
+    r"four times|quadruple|three times|triple|eight times)\b",
+    re.IGNORECASE,
+)
+_SCALE_WORDS = {
+    "twice": 2,
+    "double": 2,
+    "two times": 2,
+    "four times": 4,
+    "quadruple": 4,
+    "three times": 3,
+    "triple": 3,
+    "eight times": 8,
+}
 _POLITE = re.compile(
     r"^(?:(?:please|pls|can you|could you|would you|i want(?: you)? to|i'd like(?: you)? to|i would like(?: you)? to|"
-    r"let's|now|how about|what about|maybe)\s+)+", re.IGNORECASE)
+    r"let's|now|how about|what about|maybe)\s+)+",
+    re.IGNORECASE,
+)
 _REQUEST = re.compile(
     r"^(?:fill(?:\s+(?:in|up))?(?:\s+(?:this|it|that|the|these)(?:\s+[\w-]+){0,2})?\s+with|"
     r"replace\s+.+?\s+with|swap\s+.+?\s+(?:for|with)|"
     r"turn\s+(?:this|it|the\s+\w+)\s+into|change\s+.+?\s+(?:to|into)|add|ad|put|place|insert|draw|paint|"
     r"generate|create|make|grow|show|give\s+(?:it|me)|there should be|i(?:'d| would) (?:like|love)|i want|"
     r"can there be)\s+",
-    re.IGNORECASE)
+    re.IGNORECASE,
+)
 # "remove the bench and add a flower bed": the content is what comes after the removal.
-_REMOVE_THEN = re.compile(r"^.*?\b(?:and|then|,)\s+(?=(?:add|ad|put|place|insert|draw|paint|generate|create|make|"
-                          r"grow|fill)\b)", re.IGNORECASE)
+_REMOVE_THEN = re.compile(
+    r"^.*?\b(?:and|then|,)\s+(?=(?:add|ad|put|place|insert|draw|paint|generate|create|make|"
+    r"grow|fill)\b)",
+    re.IGNORECASE,
+)
 _WHERE = re.compile(
     r"\s+(?:here|there|in (?:the )?(?:masked|selected) (?:area|region|part)|in (?:the )?(?:mask|selection|hole|gap)|"
     r"where the (?:mask|selection|hole) is|inside the (?:mask|selection)|in this (?:area|spot|region)|instead)\b",
-    re.IGNORECASE)
+    re.IGNORECASE,
+)
 
 
 def requested_scale(prompt: str) -> Optional[int]:
@@ -284,15 +335,21 @@ def extract_content(prompt: str) -> str:
 
 _REMOVE = re.compile(
     r"\b(?:remove|removing|erase|erasing|delete|rid of|take\s+(?:\w+\s+){0,3}?(?:out|away|off)|wipe|eliminate|"
-    r"hide|clear\s+(?:\w+\s+){0,3}?(?:away|out|off)|clean\s+(?:\w+\s+){0,3}?off|disappear|vanish)\b", re.IGNORECASE)
-_NEW_CONTENT = re.compile(r"\b(?:with|replace|swap|instead|put|add|insert|place|draw|paint|generate|create)\b",
-                          re.IGNORECASE)
+    r"hide|clear\s+(?:\w+\s+){0,3}?(?:away|out|off)|clean\s+(?:\w+\s+){0,3}?off|disappear|vanish)\b",
+    re.IGNORECASE,
+)
+_NEW_CONTENT = re.compile(
+    r"\b(?:with|replace|swap|instead|put|add|insert|place|draw|paint|generate|create)\b", re.IGNORECASE
+)
 _TEXT_THINGS = re.compile(
     r"\b(?:text|texts|caption|captions|subtitles?|watermarks?|date|dates|(?:date|time)\s?stamps?|timestamps?|"
-    r"writing|handwriting|words|letters|lettering|numbers|digits|copyright|url|web\s?site address)\b", re.IGNORECASE)
+    r"writing|handwriting|words|letters|lettering|numbers|digits|copyright|url|web\s?site address)\b",
+    re.IGNORECASE,
+)
 _BACKGROUND = re.compile(r"\b(?:background|backdrop|bg)\b", re.IGNORECASE)
-_IN_BACKGROUND = re.compile(r"\w+\s+(?:in|from|at|on)\s+(?:the\s+)?(?:background|back|backdrop|distance)\b",
-                            re.IGNORECASE)
+_IN_BACKGROUND = re.compile(
+    r"\w+\s+(?:in|from|at|on)\s+(?:the\s+)?(?:background|back|backdrop|distance)\b", re.IGNORECASE
+)
 
 
 def asks_to_remove(prompt: str) -> bool:
@@ -328,14 +385,22 @@ def follow_up(prompt: str, op: str) -> Optional[str]:
 
 
 class PromptRouter:
-    def __init__(self, embed: Embed, head: RouterHead, presets: Sequence[StylePreset] = (),
-                 known_word: Callable[[str], bool] = lambda word: False) -> None:
+    def __init__(
+        self,
+        embed: Embed,
+        head: RouterHead,
+        presets: Sequence[StylePreset] = (),
+        known_word: Callable[[str], bool] = lambda word: False,
+    ) -> None:
         self.embed = embed
         self.head = head
         self.presets = tuple(presets)
         self.spelling = SpellingRepair(head.domain_words, known_word)
-        self._preset_vectors = (embed([f"{p.name.replace('-', ' ')}: {p.description}" for p in self.presets])
-                                if self.presets else np.zeros((0, 1), np.float32))
+        self._preset_vectors = (
+            embed([f"{p.name.replace('-', ' ')}: {p.description}" for p in self.presets])
+            if self.presets
+            else np.zeros((0, 1), np.float32)
+        )
 
     def route(self, prompt: str) -> Routing:
         return self.route_many([prompt])[0]
@@ -347,21 +412,28 @@ class PromptRouter:
         repaired = [self.spelling(p) for p in prompts]
         embeddings = self.embed(repaired)
         probabilities = self.head.probabilities(self.head.features(repaired, embeddings))
-        similarity = (embeddings @ self.head.in_scope.T).max(axis=1) if len(self.head.in_scope) else \
-            np.ones(len(prompts), np.float32)
-        return [self._decide(p, r, e, prob, float(s))
-                for p, r, e, prob, s in zip(prompts, repaired, embeddings, probabilities, similarity)]
+        similarity = (
+            (embeddings @ self.head.in_scope.T).max(axis=1)
+            if len(self.head.in_scope)
+            else np.ones(len(prompts), np.float32)
+        )
+        return [
+            self._decide(p, r, e, prob, float(s))
+            for p, r, e, prob, s in zip(prompts, repaired, embeddings, probabilities, similarity)
+        ]
 
-    def _decide(self, prompt: str, repaired: str, embedding: np.ndarray, probabilities: np.ndarray,
-                similarity: float) -> Routing:
+    def _decide(
+        self, prompt: str, repaired: str, embedding: np.ndarray, probabilities: np.ndarray, similarity: float
+    ) -> Routing:
         labels = self.head.labels
         order = np.argsort(-probabilities)
         op, confidence = labels[order[0]], float(probabilities[order[0]])
         reason = "classifier"
         ranked = [(labels[i], float(probabilities[i])) for i in order]
         if not words(prompt):
-            return Routing(prompt=prompt, op="none", confidence=1.0, alternatives=(("none", 1.0),),
-                           reason="empty prompt")
+            return Routing(
+                prompt=prompt, op="none", confidence=1.0, alternatives=(("none", 1.0),), reason="empty prompt"
+            )
         if similarity < self.head.threshold and op != "none":
             # Far from every in-scope example: not something this app does. Confidence grows
             # with the distance below the threshold.
@@ -388,8 +460,17 @@ class PromptRouter:
             params["scale"] = scale
         if op == "stylize" and style:
             params["style"] = style
-        return Routing(prompt=prompt, op=op, confidence=confidence, alternatives=tuple(ranked[:3]), style=style,
-                       content=content, params=params, reason=reason, then=follow_up(repaired, op))
+        return Routing(
+            prompt=prompt,
+            op=op,
+            confidence=confidence,
+            alternatives=tuple(ranked[:3]),
+            style=style,
+            content=content,
+            params=params,
+            reason=reason,
+            then=follow_up(repaired, op),
+        )
 
     def match_style(self, prompt: str, embedding: Optional[np.ndarray] = None) -> Optional[str]:
         """A preset whose name or alias the prompt names, else the closest description."""
@@ -429,8 +510,10 @@ def load_router(catalog=None, threads: Optional[int] = None) -> PromptRouter:
     encoder_spec = catalog.default_for("text-encoder")
     encoder = load_text_encoder(catalog, encoder_spec.id, threads)
     if "router" not in encoder_spec.extra:
-        raise ModelError(f"The text encoder '{encoder_spec.id}' has no fitted prompt router; run "
-                         "python -m llmvis_studio.training.fit_router --models models")
+        raise ModelError(
+            f"The text encoder '{encoder_spec.id}' has no fitted prompt router; run "
+            "python -m llmvis_studio.training.fit_router --models models"
+        )
     head = RouterHead.from_json(side_file(encoder_spec, "router"))
     presets: list[StylePreset] = []
     for spec in catalog.for_task("stylize"):

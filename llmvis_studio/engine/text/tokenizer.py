@@ -1,4 +1,5 @@
 """WordPiece tokenization through the `tokenizers` library, from the model's own tokenizer.json."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence

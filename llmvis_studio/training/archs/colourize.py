@@ -10,6 +10,7 @@ global-average branch (as Iizuka et al. 2016) feeds the whole scene's gist back 
 receptive field alone cannot see. The hint inputs enter at full working resolution and again (pooled) at every level
 so a single 1-pixel hint reaches the coarse layers that spread it over its region.
 """
+
 from __future__ import annotations
 
 import torch

@@ -8,6 +8,7 @@ unfolded back (pixel-shuffle) to a full-resolution map. About a fifth of Scratch
 ONNX: input `image` (RGB 0..1, NCHW), output `mask` (1 channel, calibrated probability of damage). Stride 8.
 `calibration` (a, b) is baked into the export: p = sigmoid(a · logit + b).
 """
+
 from __future__ import annotations
 
 import torch
@@ -26,10 +27,11 @@ class DamageNet(nn.Module):
         super().__init__()
         c = self.c = channels
         act = nn.LeakyReLU(0.1)
-        self.f0 = nn.Sequential(_conv(12, c), act, _conv(c, c), act)                              # 1/2
-        self.f1 = nn.Sequential(_conv(c, 2 * c, 2), act, _conv(2 * c, 2 * c, dilation=2), act)   # 1/4
-        self.f2 = nn.Sequential(_conv(2 * c, 2 * c, 2), act, _conv(2 * c, 2 * c, dilation=2), act,
-                                _conv(2 * c, 2 * c, dilation=4), act)                              # 1/8
+        self.f0 = nn.Sequential(_conv(12, c), act, _conv(c, c), act)  # 1/2
+        self.f1 = nn.Sequential(_conv(c, 2 * c, 2), act, _conv(2 * c, 2 * c, dilation=2), act)  # 1/4
+        self.f2 = nn.Sequential(
+            _conv(2 * c, 2 * c, 2), act, _conv(2 * c, 2 * c, dilation=2), act, _conv(2 * c, 2 * c, dilation=4), act
+        )  # 1/8
         self.g1 = nn.Sequential(_conv(4 * c, 2 * c), act)
         self.g0 = nn.Sequential(_conv(3 * c, c), act, _conv(c, 4))
         self.register_buffer("calibration", torch.tensor([1.0, 0.0]))
@@ -56,6 +58,7 @@ class CalibratedScratchNet(nn.Module):
     stride 4) with the same baked calibration as DamageNet. Why: it can start from scratch-detector's weights, which
     already find thin scratches (F1 0.91 on the held-out photos), and learn print cracks on top; DamageNet has to
     learn thin scratches from nothing, which a shared 2-core CPU cannot give it in one training window."""
+
     STRIDE = 4
 
     def __init__(self, channels: int = 16) -> None:

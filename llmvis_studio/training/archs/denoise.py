@@ -6,6 +6,7 @@ DnCNN's plain conv-ReLU stack: without batch norm the plain stack barely moved i
 signal shrinks through the layers), the residual body learned ~10× faster. The stride is 2: inputs must have even
 height and width (the engine pads them). Input and output: RGB float in [0, 1], NCHW.
 """
+
 from __future__ import annotations
 
 import torch

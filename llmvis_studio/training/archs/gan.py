@@ -10,6 +10,7 @@
 
 Everything works in [-1, 1]; `ExportWrapper` maps the output to 0..1 for ONNX.
 """
+
 from __future__ import annotations
 
 import math
@@ -31,7 +32,7 @@ def stages_for(size: int) -> int:
 def _widths(width: int, stages: int) -> list[int]:
     """Channels at 4×4, 8×8, ... , S×S: halving from 4·width (or 8·width for 128 px) to width."""
     top = width * min(8, 2 ** (stages - 1))
-    return [max(width, top // (2 ** i)) for i in range(stages + 1)]
+    return [max(width, top // (2**i)) for i in range(stages + 1)]
 
 
 class ClassStandardiser(nn.Module):
@@ -111,8 +112,13 @@ class Generator(nn.Module):
         self.to_rgb = nn.Conv2d(widths[-1], 3, 3, padding=1)
 
     def config(self) -> dict:
-        return {"size": self.size, "z_dim": self.z_dim, "c_dim": self.c_dim, "emb_dim": self.emb_dim,
-                "width": self.width}
+        return {
+            "size": self.size,
+            "z_dim": self.z_dim,
+            "c_dim": self.c_dim,
+            "emb_dim": self.emb_dim,
+            "width": self.width,
+        }
 
     def forward(self, z: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
         emb = self.project(self.standardise(c))
@@ -147,8 +153,12 @@ class Discriminator(nn.Module):
         widths = list(reversed(_widths(width, stages)))  # S×S … 4×4
         layers: list[nn.Module] = [_sn_conv(3, widths[0], 3, 1), nn.LeakyReLU(0.1)]
         for i in range(stages):
-            layers += [_sn_conv(widths[i], widths[i], 3, 1), nn.LeakyReLU(0.1),
-                       _sn_conv(widths[i], widths[i + 1], 4, 2), nn.LeakyReLU(0.1)]
+            layers += [
+                _sn_conv(widths[i], widths[i], 3, 1),
+                nn.LeakyReLU(0.1),
+                _sn_conv(widths[i], widths[i + 1], 4, 2),
+                nn.LeakyReLU(0.1),
+            ]
         self.body = nn.Sequential(*layers)
         # the last conv also sees the minibatch standard deviation (ProGAN): a collapsed batch looks different
         self.head = nn.Sequential(_sn_conv(widths[-1] + int(mbstd), widths[-1], 3, 1), nn.LeakyReLU(0.1))
@@ -174,8 +184,11 @@ class Encoder(nn.Module):
         widths = list(reversed(_widths(width, stages)))
         layers: list[nn.Module] = [nn.Conv2d(3, widths[0], 3, padding=1), nn.LeakyReLU(0.1)]
         for i in range(stages):
-            layers += [nn.Conv2d(widths[i], widths[i + 1], 4, stride=2, padding=1), nn.BatchNorm2d(widths[i + 1]),
-                       nn.LeakyReLU(0.1)]
+            layers += [
+                nn.Conv2d(widths[i], widths[i + 1], 4, stride=2, padding=1),
+                nn.BatchNorm2d(widths[i + 1]),
+                nn.LeakyReLU(0.1),
+            ]
         self.body = nn.Sequential(*layers)
         features = widths[-1] * 16
         self.standardise = ClassStandardiser(c_dim)

@@ -10,6 +10,7 @@ A full-resolution path (two 3×3 convs) keeps 1–3 px scratches intact; a gated
 dilated gated residual blocks at 1/8) supplies context. Stride 8: pad inputs to a multiple of 8. The last layer starts
 at 0.1× its default init (starting at exactly zero learned nothing in an earlier experiment, DESIGN §9).
 """
+
 from __future__ import annotations
 
 import torch
@@ -51,11 +52,12 @@ class InpaintNet(nn.Module):
         c = channels
         self.c = c
         self.dilations = tuple(dilations)
-        self.full = nn.Sequential(nn.Conv2d(4, c, 3, padding=1), nn.LeakyReLU(0.2),
-                                  nn.Conv2d(c, c, 3, padding=1), nn.LeakyReLU(0.2))
-        self.d1 = GatedConv(c, 2 * c, stride=2)         # 1/2
-        self.d2 = GatedConv(2 * c, 3 * c, stride=2)     # 1/4
-        self.d3 = GatedConv(3 * c, 4 * c, stride=2)     # 1/8
+        self.full = nn.Sequential(
+            nn.Conv2d(4, c, 3, padding=1), nn.LeakyReLU(0.2), nn.Conv2d(c, c, 3, padding=1), nn.LeakyReLU(0.2)
+        )
+        self.d1 = GatedConv(c, 2 * c, stride=2)  # 1/2
+        self.d2 = GatedConv(2 * c, 3 * c, stride=2)  # 1/4
+        self.d3 = GatedConv(3 * c, 4 * c, stride=2)  # 1/8
         self.mid = nn.Sequential(*[GatedRes(4 * c, d) for d in self.dilations])
         self.u2 = nn.Sequential(nn.Conv2d(4 * c + 3 * c, 3 * c, 3, padding=1), nn.LeakyReLU(0.2))
         self.u1 = nn.Sequential(nn.Conv2d(3 * c + 2 * c, 2 * c, 3, padding=1), nn.LeakyReLU(0.2))
@@ -91,10 +93,14 @@ class PatchCritic(nn.Module):
         sn = nn.utils.spectral_norm
         c = channels
         self.net = nn.Sequential(
-            sn(nn.Conv2d(4, c, 4, 2, 1)), nn.LeakyReLU(0.2),
-            sn(nn.Conv2d(c, 2 * c, 4, 2, 1)), nn.LeakyReLU(0.2),
-            sn(nn.Conv2d(2 * c, 4 * c, 4, 2, 1)), nn.LeakyReLU(0.2),
-            sn(nn.Conv2d(4 * c, 4 * c, 3, 1, 1)), nn.LeakyReLU(0.2),
+            sn(nn.Conv2d(4, c, 4, 2, 1)),
+            nn.LeakyReLU(0.2),
+            sn(nn.Conv2d(c, 2 * c, 4, 2, 1)),
+            nn.LeakyReLU(0.2),
+            sn(nn.Conv2d(2 * c, 4 * c, 4, 2, 1)),
+            nn.LeakyReLU(0.2),
+            sn(nn.Conv2d(4 * c, 4 * c, 3, 1, 1)),
+            nn.LeakyReLU(0.2),
             sn(nn.Conv2d(4 * c, 1, 3, 1, 1)),
         )
 
@@ -106,6 +112,7 @@ class ScratchNet(nn.Module):
     """Scratch / dust segmentation: a small U-Net (full res 2 convs, 1/2, 1/4 with dilations), sigmoid output.
 
     ONNX: input `image` (RGB 0..1), output `mask` (1 channel, probability of a defect). Stride 4."""
+
     STRIDE = 4
 
     def __init__(self, channels: int = 16) -> None:
@@ -115,9 +122,14 @@ class ScratchNet(nn.Module):
         act = nn.LeakyReLU(0.1)
         self.f0 = nn.Sequential(nn.Conv2d(3, c, 3, padding=1), act, nn.Conv2d(c, c, 3, padding=1), act)
         self.f1 = nn.Sequential(nn.Conv2d(c, 2 * c, 3, 2, 1), act, nn.Conv2d(2 * c, 2 * c, 3, padding=1), act)
-        self.f2 = nn.Sequential(nn.Conv2d(2 * c, 4 * c, 3, 2, 1), act,
-                                nn.Conv2d(4 * c, 4 * c, 3, padding=2, dilation=2), act,
-                                nn.Conv2d(4 * c, 4 * c, 3, padding=4, dilation=4), act)
+        self.f2 = nn.Sequential(
+            nn.Conv2d(2 * c, 4 * c, 3, 2, 1),
+            act,
+            nn.Conv2d(4 * c, 4 * c, 3, padding=2, dilation=2),
+            act,
+            nn.Conv2d(4 * c, 4 * c, 3, padding=4, dilation=4),
+            act,
+        )
         self.g1 = nn.Sequential(nn.Conv2d(6 * c, 2 * c, 3, padding=1), act)
         self.g0 = nn.Sequential(nn.Conv2d(3 * c, c, 3, padding=1), act, nn.Conv2d(c, 1, 3, padding=1))
 

@@ -5,6 +5,7 @@ without renaming. Explicit matmul + softmax attention exports to a clean ONNX gr
 attention op), and the forward takes only (input_ids, attention_mask): token type ids are all 0
 for single sentences, position ids are 0..L-1.
 """
+
 from __future__ import annotations
 
 import math
@@ -44,8 +45,9 @@ class Embeddings(nn.Module):
     def forward(self, input_ids: torch.Tensor) -> torch.Tensor:
         length = input_ids.shape[1]
         positions = torch.arange(length, device=input_ids.device).unsqueeze(0)
-        summed = (self.word_embeddings(input_ids) + self.position_embeddings(positions)
-                  + self.token_type_embeddings.weight[0])
+        summed = (
+            self.word_embeddings(input_ids) + self.position_embeddings(positions) + self.token_type_embeddings.weight[0]
+        )
         return self.LayerNorm(summed)
 
 
@@ -141,8 +143,11 @@ class SentenceEmbedder(nn.Module):
     def load_bert_state(self, state: dict[str, torch.Tensor]) -> None:
         """Load a Hugging Face BertModel state dict; the pooler and position_ids are not used."""
         state = {key.removeprefix("bert."): value for key, value in state.items()}
-        state = {key: value for key, value in state.items()
-                 if not key.startswith("pooler.") and key != "embeddings.position_ids"}
+        state = {
+            key: value
+            for key, value in state.items()
+            if not key.startswith("pooler.") and key != "embeddings.position_ids"
+        }
         missing, unexpected = self.load_state_dict(state, strict=False)
         if missing or unexpected:
             raise ValueError(f"state dict does not fit: missing {missing[:5]}, unexpected {unexpected[:5]}")

@@ -4,6 +4,7 @@ Module names follow the published checkpoints (conv_first, body.N.rdbK.convM, co
 conv_up1, conv_up2, conv_hr, conv_last) so an official state dict would load too. Input and
 output are RGB in [0, 1], NCHW; the output is not clamped (callers clip when they quantise).
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -60,8 +61,9 @@ class RRDBNet(nn.Module):
 
     scale = 4
 
-    def __init__(self, num_in_ch: int = 3, num_out_ch: int = 3, num_feat: int = 64,
-                 num_block: int = 23, num_grow_ch: int = 32) -> None:
+    def __init__(
+        self, num_in_ch: int = 3, num_out_ch: int = 3, num_feat: int = 64, num_block: int = 23, num_grow_ch: int = 32
+    ) -> None:
         super().__init__()
         self.conv_first = _conv3x3(num_in_ch, num_feat)
         self.body = nn.Sequential(*(RRDB(num_feat, num_grow_ch) for _ in range(num_block)))

@@ -5,6 +5,7 @@ low resolution → PixelShuffle(s), plus a nearest-neighbour copy of the input a
 input resolution, so the cost per output pixel is small (the speed target is ≥ 1 MP/s of ×4 output on 2 cores).
 Input and output: RGB float in [0, 1], NCHW.
 """
+
 from __future__ import annotations
 
 import torch

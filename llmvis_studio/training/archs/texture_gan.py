@@ -13,6 +13,7 @@ with those of a real crop of the same class (Ustyuzhaninov et al. 2017: random f
 statistics). It makes class colour and grain converge in the few thousand steps a CPU allows; the adversarial
 term keeps the result sharp.
 """
+
 from __future__ import annotations
 
 import math
@@ -62,8 +63,9 @@ class TextureGenerator(nn.Module):
     NOISE_MAPS = 4  # at 1/8, 1/4, 1/2 and full resolution
     FINE = 8  # channels at full resolution
 
-    def __init__(self, c_dim: int = 384, z_channels: int = 16, e_dim: int = 64,
-                 widths: tuple[int, ...] = DEFAULT_WIDTHS) -> None:
+    def __init__(
+        self, c_dim: int = 384, z_channels: int = 16, e_dim: int = 64, widths: tuple[int, ...] = DEFAULT_WIDTHS
+    ) -> None:
         super().__init__()
         if len(widths) != len(DEFAULT_WIDTHS):
             raise ValueError(f"widths: {len(DEFAULT_WIDTHS)} channel counts, one per scale")
@@ -116,7 +118,7 @@ def _strength(e_dim: int, channels: int) -> nn.Linear:
 def _noise_at(noise: torch.Tensor, index: int, like: torch.Tensor) -> torch.Tensor:
     """Noise map `index` averaged down to like's size, rescaled to unit variance."""
     factor = noise.shape[-1] // like.shape[-1]
-    return F.avg_pool2d(noise[:, index:index + 1], factor) * factor
+    return F.avg_pool2d(noise[:, index : index + 1], factor) * factor
 
 
 class ExportWrapper(nn.Module):
@@ -137,11 +139,16 @@ class PatchCritic(nn.Module):
         super().__init__()
         w0, w1, w2, w3 = widths
         self.body = nn.Sequential(
-            spectral_norm(nn.Conv2d(3, w0, 3, padding=1)), nn.LeakyReLU(0.2),
-            spectral_norm(nn.Conv2d(w0, w1, 4, stride=2, padding=1)), nn.LeakyReLU(0.2),
-            spectral_norm(nn.Conv2d(w1, w2, 4, stride=2, padding=1)), nn.LeakyReLU(0.2),
-            spectral_norm(nn.Conv2d(w2, w3, 4, stride=2, padding=1)), nn.LeakyReLU(0.2),
-            spectral_norm(nn.Conv2d(w3, w3, 3, padding=1)), nn.LeakyReLU(0.2),
+            spectral_norm(nn.Conv2d(3, w0, 3, padding=1)),
+            nn.LeakyReLU(0.2),
+            spectral_norm(nn.Conv2d(w0, w1, 4, stride=2, padding=1)),
+            nn.LeakyReLU(0.2),
+            spectral_norm(nn.Conv2d(w1, w2, 4, stride=2, padding=1)),
+            nn.LeakyReLU(0.2),
+            spectral_norm(nn.Conv2d(w2, w3, 4, stride=2, padding=1)),
+            nn.LeakyReLU(0.2),
+            spectral_norm(nn.Conv2d(w3, w3, 3, padding=1)),
+            nn.LeakyReLU(0.2),
         )
         self.score = spectral_norm(nn.Conv2d(w3, 1, 1))
         self.project = spectral_norm(nn.Linear(c_dim, w3))

@@ -3,6 +3,7 @@
 Both QImages wrap numpy buffers (no copy) in 32-bit formats the raster painter draws directly;
 the owner keeps the buffer alive next to the QImage.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -14,8 +15,12 @@ from PySide6.QtGui import QImage
 from ...core.geometry import Bounds
 
 OVERLAY_COLOURS = {  # name → RGB; "auto" picks the one that stands out most from the picture
-    "red": (255, 0, 0), "green": (0, 220, 0), "blue": (0, 90, 255), "magenta": (255, 0, 255),
-    "cyan": (0, 230, 230), "yellow": (255, 230, 0),
+    "red": (255, 0, 0),
+    "green": (0, 220, 0),
+    "blue": (0, 90, 255),
+    "magenta": (255, 0, 255),
+    "cyan": (0, 230, 230),
+    "yellow": (255, 230, 0),
 }
 CONTRAST_SAMPLES = 64  # the picture is sampled on about this many points per side
 CONTRAST_PERCENTILE = 10  # judge a colour by the picture's closest tenth, so a red subject rules out red

@@ -4,6 +4,7 @@ pen: one screen pixel wide at any zoom and visible on any colour (the "marching 
 Contours are traced on a copy reduced to at most OUTLINE_SIDE pixels a side, so a 24 MP mask costs a
 few milliseconds; a mask of countless specks (a detector's) falls back to the filled overlay.
 """
+
 from __future__ import annotations
 
 import math

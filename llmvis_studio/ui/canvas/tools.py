@@ -4,6 +4,7 @@ Each stroke, rectangle, lasso or command becomes ONE undo step holding only the 
 of what changed (core/history.py PatchAtom). Points arrive in scene coordinates, where pixel
 i spans [i, i+1); core/mask.py wants pixel-centre coordinates, hence the half-pixel shift.
 """
+
 from __future__ import annotations
 
 import math
@@ -148,8 +149,7 @@ class BrushTool(Tool):
 
     def _paint_to(self, point: tuple[float, float], subtract: bool) -> None:
         erase = self.erase != subtract  # Alt inverts the tool
-        touched = maskops.paint_line(self._mask, self._last, point,
-                                     self.brush.radius, self.brush.hardness, erase=erase)
+        touched = maskops.paint_line(self._mask, self._last, point, self.brush.radius, self.brush.hardness, erase=erase)
         self._last = point
         if not touched.is_empty:
             self._touched = self._touched.union(touched)
@@ -239,8 +239,12 @@ class LassoTool(Tool):
         if len(points) < 3:
             return
         xs, ys = [p[0] for p in points], [p[1] for p in points]
-        region = Bounds(math.floor(min(xs)), math.floor(min(ys)),
-                        math.ceil(max(xs)) - math.floor(min(xs)) + 2, math.ceil(max(ys)) - math.floor(min(ys)) + 2)
+        region = Bounds(
+            math.floor(min(xs)),
+            math.floor(min(ys)),
+            math.ceil(max(xs)) - math.floor(min(xs)) + 2,
+            math.ceil(max(ys)) - math.floor(min(ys)) + 2,
+        )
         label = "Subtract lasso" if subtract else "Lasso"
         edit_mask_region(self.doc, label, region, lambda mask: maskops.fill_polygon(mask, points, erase=subtract))
 

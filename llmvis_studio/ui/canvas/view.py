@@ -7,6 +7,7 @@ Scene coordinates are image pixels (pixel i spans [i, i+1)). Mask strokes repain
 bounding box: the overlay shares memory with a numpy buffer and only the touched box is
 rewritten and invalidated, so painting stays instant on large images.
 """
+
 from __future__ import annotations
 
 from typing import Optional
@@ -274,7 +275,7 @@ class CanvasView(QGraphicsView):
     def wheelEvent(self, event) -> None:
         steps = event.angleDelta().y() / 120.0
         if steps:
-            self.set_zoom(self.zoom * WHEEL_STEP ** steps, event.position())
+            self.set_zoom(self.zoom * WHEEL_STEP**steps, event.position())
         event.accept()
 
     # --- before / after --------------------------------------------------------------
@@ -411,8 +412,9 @@ class CanvasView(QGraphicsView):
         self._update_cursor_ring(self.cursor_ring.rect().center())
 
     def _update_cursor_ring(self, point: QPointF) -> None:
-        shows_ring = (self._pointer_inside and self.tool is not None and self.tool.uses_brush
-                      and not self._dragging_divider)
+        shows_ring = (
+            self._pointer_inside and self.tool is not None and self.tool.uses_brush and not self._dragging_divider
+        )
         self.cursor_ring.setVisible(shows_ring)
         if shows_ring:
             radius = self.brush.radius

@@ -6,6 +6,7 @@ the panel shows what it understood and the request is built from the router's an
 An empty prompt runs the operation chosen in the list. The typed text travels in EditRequest.prompt.
 Enter runs; Up / Down or the combo recall earlier prompts.
 """
+
 from __future__ import annotations
 
 from typing import Any, Optional
@@ -71,7 +72,7 @@ class PromptPanel(QDockWidget):
     # --- construction ----------------------------------------------------------------
     def _build_widgets(self) -> None:
         self.prompt_edit = PromptEdit()  # Enter runs, Up / Down recall
-        self.prompt_edit.setPlaceholderText("Describe the edit, e.g. \"remove the scratch\"")
+        self.prompt_edit.setPlaceholderText('Describe the edit, e.g. "remove the scratch"')
         self.prompt_edit.setMaximumHeight(90)
         self.history_box = PromptHistoryBox(self.prompt_edit, self)
         self.understood_label = QLabel("")  # what the router understood, or why nothing ran
@@ -103,8 +104,9 @@ class PromptPanel(QDockWidget):
         for device in DEVICES:
             self.device_combo.addItem(DEVICE_LABELS.get(device, device), device)
         self.sample_button = QPushButton("Use mask")
-        self.sample_button.setToolTip("Remove object: paint where the fill may copy texture from, click here, "
-                                      "then paint the object")
+        self.sample_button.setToolTip(
+            "Remove object: paint where the fill may copy texture from, click here, then paint the object"
+        )
         self.sample_clear_button = QPushButton("Around the hole")
         self.sample_clear_button.setToolTip("Copy texture from the surroundings of the hole (the default)")
         self.run_button = QPushButton("Run")
@@ -271,8 +273,9 @@ class PromptPanel(QDockWidget):
             return None
         return 0 if mode == TILE_OFF else int(self.tile_spin.value())
 
-    def build_request(self, image: np.ndarray, mask: np.ndarray, routing: Optional[PromptRouting] = None,
-                      op: Optional[str] = None) -> EditRequest:
+    def build_request(
+        self, image: np.ndarray, mask: np.ndarray, routing: Optional[PromptRouting] = None, op: Optional[str] = None
+    ) -> EditRequest:
         """A frozen request from copies of the document's arrays (the user may keep painting): for `op` as the
         router understood it (`routing`), or for the operation chosen in the list."""
         op = op or (routing.op if routing is not None else self.op) or ""
@@ -280,9 +283,15 @@ class PromptPanel(QDockWidget):
         if op != "inpaint" or sample is None or sample.shape != image.shape[:2]:
             sample = None  # a sample area from before a resize or crop no longer fits
         return EditRequest.build(
-            op, image, mask if mask.any() else None, model_id=self.model_id if op == self.op else None,
-            params=self.params(op, routing), prompt=self.prompt_text(), tile=self.tile(),
-            device=self.device(), sample_from=sample,
+            op,
+            image,
+            mask if mask.any() else None,
+            model_id=self.model_id if op == self.op else None,
+            params=self.params(op, routing),
+            prompt=self.prompt_text(),
+            tile=self.tile(),
+            device=self.device(),
+            sample_from=sample,
         )
 
     # --- remove object: where to copy texture from ----------------------------------------

@@ -3,6 +3,7 @@ it is unsure, the stylize controls and the prompt history (keys, combo, QSetting
 
 Plain widgets and helpers; the panel owns them and ui/routing.py drives them.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
@@ -29,8 +30,10 @@ from ..settings import store_first, stored_list
 HISTORY_KEY = "prompts/history"
 MAX_HISTORY = 50
 STYLE_IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.tif *.tiff *.webp *.bmp);;All files (*)"
-NOT_AN_EDIT = ("That does not look like an edit LLMVis Studio can do. Try e.g. “remove the scratch”, "
-               "“make it look like a watercolour” or “upscale ×4”.")
+NOT_AN_EDIT = (
+    "That does not look like an edit LLMVis Studio can do. Try e.g. “remove the scratch”, "
+    "“make it look like a watercolour” or “upscale ×4”."
+)
 
 
 # ---------------------------------------------------------------- wording
@@ -50,9 +53,10 @@ def score_of(routing: PromptRouting, op: str) -> float:
     return dict(routing.alternatives).get(op, 0.0)
 
 
-def routing_summary(routing: PromptRouting, op: Optional[str] = None, style: Optional[str] = None,
-                    content: Optional[str] = None) -> str:
-    """"Understood: Stylize · style “watercolour” · 92 %" (for `op`, the routed op or a picked alternative)."""
+def routing_summary(
+    routing: PromptRouting, op: Optional[str] = None, style: Optional[str] = None, content: Optional[str] = None
+) -> str:
+    """ "Understood: Stylize · style “watercolour” · 92 %" (for `op`, the routed op or a picked alternative)."""
     op = op or routing.op
     parts = [op_label(op)]
     if op == "stylize" and (style or routing.style):
@@ -68,19 +72,23 @@ def routing_summary(routing: PromptRouting, op: Optional[str] = None, style: Opt
 
 
 def choices_text(routing: PromptRouting) -> str:
-    """"Not sure. Did you mean: Inpaint 41 % · Generate 33 % · Restore 9 %"."""
+    """ "Not sure. Did you mean: Inpaint 41 % · Generate 33 % · Restore 9 %"."""
     listed = " · ".join(f"{op_label(op)} {percent(score)}" for op, score in routing.alternatives)
     return f"Not sure what you mean. Did you mean: {listed}"
 
 
 def cannot_text(routing: PromptRouting, op: Optional[str] = None) -> str:
-    """"Understood: Restore · 88 % — but no installed model can restore yet, so nothing was run."."""
+    """ "Understood: Restore · 88 % — but no installed model can restore yet, so nothing was run."."""
     op = op or routing.op
     if not in_this_build(op):
-        return f"{routing_summary(routing, op)} — but {op_label(op)} is not available in this build, so nothing was run."
+        return (
+            f"{routing_summary(routing, op)} — but {op_label(op)} is not available in this build, so nothing was run."
+        )
     hint = " Train one with Tools ▸ Train Generator…" if op == "generate" else ""
-    return (f"{routing_summary(routing, op)} — but no installed model can {op.replace('-', ' ')} yet, "
-            f"so nothing was run.{hint}")
+    return (
+        f"{routing_summary(routing, op)} — but no installed model can {op.replace('-', ' ')} yet, "
+        f"so nothing was run.{hint}"
+    )
 
 
 def in_this_build(op: str) -> bool:
@@ -89,8 +97,11 @@ def in_this_build(op: str) -> bool:
 
 
 def cannot_tooltip(op: str) -> str:
-    return f"{op_label(op)} is not available in this build" if not in_this_build(op) else \
-        f"No installed model can {op} yet"
+    return (
+        f"{op_label(op)} is not available in this build"
+        if not in_this_build(op)
+        else f"No installed model can {op} yet"
+    )
 
 
 def preset_label(name: str) -> str:

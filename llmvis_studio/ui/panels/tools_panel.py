@@ -1,5 +1,6 @@
 """The tools dock: mask tool choice, brush size/hardness, overlay opacity, mask commands and the
 scratch finder's sensitivity (its mask is shown for review before anything is filled)."""
+
 from __future__ import annotations
 
 from typing import Optional
