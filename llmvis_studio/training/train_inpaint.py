@@ -434,42 +434,8 @@ def manifest_entry(kind: str, model: torch.nn.Module, path: Path, metrics: dict[
 # The shipped models were trained in legs (resumed runs whose budget grew; see their cards); a recipe is one
 # leg with the final settings and the final total budget.
 RECIPES: dict[str, list[str]] = {
-    "inpaint": [
-        "inpaint",
-        "--minutes",
-        "68",
-        "--threads",
-        "2",
-        "--batch",
-        "12",
-        "--patch",
-        "128",
-        "--lr",
-        "1e-3",
-        "--channels",
-        "32",
-        "--pixel-loss",
-        "mse",
-        "--adv-start",
-        "0.85",
-    ],
-    "scratch": [
-        "scratch",
-        "--minutes",
-        "35",
-        "--threads",
-        "2",
-        "--batch",
-        "12",
-        "--patch",
-        "128",
-        "--lr",
-        "2e-3",
-        "--channels",
-        "16",
-        "--pos-weight",
-        "1.5",
-    ],
+    "inpaint": "inpaint --minutes 68 --threads 2 --batch 12 --patch 128 --lr 1e-3 --channels 32 --pixel-loss mse --adv-start 0.85".split(),
+    "scratch": "scratch --minutes 35 --threads 2 --batch 12 --patch 128 --lr 2e-3 --channels 16 --pos-weight 1.5".split(),
 }
 EXPORT = {"inpaint": f"{INPAINT_ID}.onnx", "scratch": f"{SCRATCH_ID}.onnx"}
 

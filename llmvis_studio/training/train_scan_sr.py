@@ -20,10 +20,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
-import os
 import sys
-import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,8 +34,21 @@ from torch import nn
 from llmvis_studio.training import degrade, photo_pack
 from llmvis_studio.training.archs.sr import CompactSR, count_parameters, load_body_from
 from llmvis_studio.training.data import bicubic_down, random_crop, to_chw
+from llmvis_studio.training.loop import (
+    Budget,
+    Logger,
+    LoopHooks,
+    LoopSettings,
+    RunState,
+    StepOutcome,
+    cosine_lr,
+    load_checkpoint,
+    run_loop,
+    save_checkpoint,
+    start_run,
+)
 from llmvis_studio.training.precision import PROBE_BATCH, add_precision_argument, autocast_context, choose_precision
-from llmvis_studio.training.train import Logger, export_onnx, psnr_y
+from llmvis_studio.training.train import export_onnx, psnr_y
 
 MODEL_ID = "sr-scan-x{scale}"
 NAME = "Scan / photo (realistic) ×{scale}"
@@ -134,64 +145,97 @@ def validate(model: CompactSR, crops: list, scale: int) -> dict[str, float]:
     return {k: round(float(np.mean(v)), 3) for k, v in scores.items()}
 
 
-def save_checkpoint(path: Path, g, d, opt_g, opt_d, step: int, elapsed: float, rng, args, history) -> None:
-    tmp = path.with_suffix(".tmp")
-    torch.save(
-        {
-            "generator": g.state_dict(),
-            "discriminator": d.state_dict(),
-            "opt_g": opt_g.state_dict(),
-            "opt_d": opt_d.state_dict(),
-            "step": step,
-            "elapsed": elapsed,
-            "rng": rng.bit_generator.state,
+@dataclass
+class ScanSRRun:
+    """The generator, its critic, both optimisers and the data RNG: what a checkpoint holds besides the step."""
+
+    g: CompactSR
+    d: PatchDiscriminator
+    opt_g: torch.optim.Optimizer
+    opt_d: torch.optim.Optimizer
+    rng: np.random.Generator
+    history: list[dict[str, Any]]
+
+    def payload(self, state: RunState, args: argparse.Namespace) -> dict[str, Any]:
+        return {
+            "generator": self.g.state_dict(),
+            "discriminator": self.d.state_dict(),
+            "opt_g": self.opt_g.state_dict(),
+            "opt_d": self.opt_d.state_dict(),
+            "step": state.step,
+            "elapsed": state.elapsed,
+            "rng": self.rng.bit_generator.state,
             "torch_rng": torch.get_rng_state(),
             "args": vars(args),
-            "config": g.config(),
-            "history": history,
-        },
-        tmp,
-    )
-    os.replace(tmp, path)
+            "config": self.g.config(),
+            "history": self.history,
+        }
+
+    def restore(self, saved: dict[str, Any]) -> RunState:
+        self.g.load_state_dict(saved["generator"])
+        self.d.load_state_dict(saved["discriminator"])
+        self.opt_g.load_state_dict(saved["opt_g"])
+        self.opt_d.load_state_dict(saved["opt_d"])
+        self.history[:] = saved.get("history", [])
+        self.rng.bit_generator.state = saved["rng"]
+        torch.set_rng_state(saved["torch_rng"])
+        return RunState(step=saved["step"], elapsed=saved["elapsed"])
 
 
 def lr_factor(args: argparse.Namespace, step: int, elapsed: float) -> float:
     """Short warm-up, then a cosine to 10 % over the budget (steps or minutes)."""
-    frac = step / args.steps if args.steps else elapsed / (args.minutes * 60.0)
-    frac = min(max(frac, 0.0), 1.0)
-    return min(1.0, (step + 1) / 50) * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * frac)))
+    frac = Budget(args.steps, args.minutes).fraction(RunState(step, elapsed))
+    return cosine_lr(1.0, frac, step, warmup=50, floor=0.1)
 
 
-def train(args: argparse.Namespace) -> dict[str, Any]:
-    torch.set_num_threads(args.threads)
-    cv2.setNumThreads(1)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    log = Logger(out / "train.log")
-    ckpt = out / "last.pt"
-    torch.manual_seed(args.seed)
+def new_run(args: argparse.Namespace) -> ScanSRRun:
     g, d = CompactSR(scale=args.scale, channels=args.channels, blocks=args.blocks), PatchDiscriminator(args.d_channels)
-    opt_g = torch.optim.Adam(g.parameters(), lr=args.lr, betas=(0.9, 0.99))
-    opt_d = torch.optim.Adam(d.parameters(), lr=args.d_lr, betas=(0.9, 0.99))
-    rng = np.random.default_rng(args.seed)
-    step, elapsed, history = 0, 0.0, []
-    if args.resume and ckpt.exists():
-        state = torch.load(ckpt, map_location="cpu", weights_only=False)
-        g.load_state_dict(state["generator"])
-        d.load_state_dict(state["discriminator"])
-        opt_g.load_state_dict(state["opt_g"])
-        opt_d.load_state_dict(state["opt_d"])
-        step, elapsed, history = state["step"], state["elapsed"], state.get("history", [])
-        rng.bit_generator.state = state["rng"]
-        torch.set_rng_state(state["torch_rng"])
-        log(f"resumed from {ckpt} at step {step} ({elapsed / 60:.1f} min)")
-    elif args.init:
-        log(f"initialised {len(init_weights(g, args.init))} tensors from {args.init}")
-    log(f"scan-sr {json.dumps(vars(args))} params={count_parameters(g)} d_params={count_parameters(d)}")
-    images = [img for _, img in photo_pack.load_pack("train", limit=args.limit_photos)]
-    crops = validation_set(args.scale, per_photo=args.val_per_photo) if args.val_every else []
-    log(f"{len(images)} training photos, {len(crops)} validation crops")
+    return ScanSRRun(
+        g,
+        d,
+        torch.optim.Adam(g.parameters(), lr=args.lr, betas=(0.9, 0.99)),
+        torch.optim.Adam(d.parameters(), lr=args.d_lr, betas=(0.9, 0.99)),
+        np.random.default_rng(args.seed),
+        [],
+    )
 
+
+def start_state(run: ScanSRRun, args: argparse.Namespace, ckpt: Path, log: Logger) -> RunState:
+    if args.resume and ckpt.exists():
+        state = run.restore(load_checkpoint(ckpt))
+        log(f"resumed from {ckpt} at step {state.step} ({state.elapsed / 60:.1f} min)")
+        return state
+    if args.init:
+        log(f"initialised {len(init_weights(run.g, args.init))} tensors from {args.init}")
+    return RunState()
+
+
+def gan_step(run: ScanSRRun, args: argparse.Namespace, images: list, use_bf16: bool, state: RunState) -> StepOutcome:
+    """One discriminator step (real HR vs the detached output), then one generator step."""
+    lr_np, hr_np = make_batch(run.rng, images, args.batch, args.patch, args.scale, args.clean_share)
+    lr_t, hr_t = torch.from_numpy(lr_np), torch.from_numpy(hr_np)
+    f = lr_factor(args, state.step, state.elapsed)
+    for opt, base in ((run.opt_g, args.lr), (run.opt_d, args.d_lr)):
+        for group in opt.param_groups:
+            group["lr"] = base * f
+    with autocast_context(use_bf16):
+        pred = run.g(lr_t)
+    pred = pred.float()
+    d_loss = F.softplus(-run.d(hr_t)).mean() + F.softplus(run.d(pred.detach().clamp(0, 1))).mean()
+    run.opt_d.zero_grad(set_to_none=True)
+    d_loss.backward()
+    run.opt_d.step()
+    pixel, detail = F.l1_loss(pred, hr_t), detail_loss(pred, hr_t)
+    adv = F.softplus(-run.d(pred.clamp(0, 1))).mean()
+    g_loss = pixel + args.detail_weight * detail + args.adv_weight * adv
+    run.opt_g.zero_grad(set_to_none=True)
+    g_loss.backward()
+    run.opt_g.step()
+    parts = {"l1": pixel.item(), "detail": detail.item(), "adv": adv.item(), "d": d_loss.item()}
+    return StepOutcome(loss=float(g_loss.item()), parts=parts, lr=args.lr * f)
+
+
+def pick_precision(g: CompactSR, images: list, args: argparse.Namespace, log: Logger) -> bool:
     x, y = (
         torch.from_numpy(a) for a in make_batch(np.random.default_rng(7), images, PROBE_BATCH, args.patch, args.scale)
     )
@@ -202,63 +246,41 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         F.l1_loss(pred.float(), y).backward()
         g.zero_grad(set_to_none=True)
 
-    use_bf16 = choose_precision(args.precision, probe, log)
+    return choose_precision(args.precision, probe, log)
 
-    def done() -> bool:
-        return step >= args.steps if args.steps else elapsed >= args.minutes * 60.0
 
-    if crops and step == 0:  # the faithful starting point, for comparison
-        history.append({"step": 0, "minutes": 0.0, **validate(g, crops, args.scale)})
-        log(f"step 0 val psnr_y {json.dumps(history[-1])}")
-    t0, start_elapsed, last_ckpt, window = time.time(), elapsed, time.time(), []
-    while not done():
-        lr_np, hr_np = make_batch(rng, images, args.batch, args.patch, args.scale, args.clean_share)
-        lr_t, hr_t = torch.from_numpy(lr_np), torch.from_numpy(hr_np)
-        f = lr_factor(args, step, elapsed)
-        for opt, base in ((opt_g, args.lr), (opt_d, args.d_lr)):
-            for group in opt.param_groups:
-                group["lr"] = base * f
-        with autocast_context(use_bf16):
-            pred = g(lr_t)
-        pred = pred.float()
-        # discriminator: real HR vs the generator's output (detached)
-        d_loss = F.softplus(-d(hr_t)).mean() + F.softplus(d(pred.detach().clamp(0, 1))).mean()
-        opt_d.zero_grad(set_to_none=True)
-        d_loss.backward()
-        opt_d.step()
-        # generator
-        pixel = F.l1_loss(pred, hr_t)
-        detail = detail_loss(pred, hr_t)
-        adv = F.softplus(-d(pred.clamp(0, 1))).mean()
-        g_loss = pixel + args.detail_weight * detail + args.adv_weight * adv
-        opt_g.zero_grad(set_to_none=True)
-        g_loss.backward()
-        opt_g.step()
-        step += 1
-        elapsed = start_elapsed + time.time() - t0
-        window.append((pixel.item(), detail.item(), adv.item(), d_loss.item()))
-        if step % args.log_every == 0:
-            m = np.mean(window, axis=0)
-            log(
-                f"step {step} l1 {m[0]:.4f} detail {m[1]:.4f} adv {m[2]:.3f} d {m[3]:.3f} lr×{f:.2f} "
-                f"elapsed {elapsed / 60:.1f} min"
-            )
-            window = []
-        if args.val_every and step % args.val_every == 0:
-            v = validate(g, crops, args.scale)
-            history.append({"step": step, "minutes": round(elapsed / 60, 2), **v})
-            log(f"step {step} val psnr_y {json.dumps(v)}")
-        if time.time() - last_ckpt > args.ckpt_minutes * 60:
-            save_checkpoint(ckpt, g, d, opt_g, opt_d, step, elapsed, rng, args, history)
-            last_ckpt = time.time()
-            log(f"checkpoint {ckpt} at step {step}")
-    save_checkpoint(ckpt, g, d, opt_g, opt_d, step, elapsed, rng, args, history)
-    result: dict[str, Any] = {"steps": step, "minutes": round(elapsed / 60, 2), "history": history}
+def train(args: argparse.Namespace) -> dict[str, Any]:
+    cv2.setNumThreads(1)
+    out, log = start_run(args.out, args.threads, args.seed)
+    ckpt = out / "last.pt"
+    run = new_run(args)
+    state = start_state(run, args, ckpt, log)
+    log(f"scan-sr {json.dumps(vars(args))} params={count_parameters(run.g)} d_params={count_parameters(run.d)}")
+    images = [img for _, img in photo_pack.load_pack("train", limit=args.limit_photos)]
+    crops = validation_set(args.scale, per_photo=args.val_per_photo) if args.val_every else []
+    log(f"{len(images)} training photos, {len(crops)} validation crops")
+    use_bf16 = pick_precision(run.g, images, args, log)
+
+    def validate_now(state: RunState) -> None:
+        scores = validate(run.g, crops, args.scale)
+        run.history.append({"step": state.step, "minutes": round(state.elapsed / 60, 2), **scores})
+        log(f"step {state.step} val psnr_y {json.dumps(scores)}")
+
+    def save(state: RunState) -> None:
+        save_checkpoint(ckpt, run.payload(state, args))
+        log(f"checkpoint {ckpt} at step {state.step}")
+
+    if crops and state.step == 0:  # the faithful starting point, for comparison
+        validate_now(state)
+    settings = LoopSettings(Budget(args.steps, args.minutes), args.log_every, args.val_every, args.ckpt_minutes)
+    hooks = LoopHooks(lambda st: gan_step(run, args, images, use_bf16, st), save, log, validate_now)
+    run_loop(state, settings, hooks)
+    result: dict[str, Any] = {"steps": state.step, "minutes": round(state.elapsed / 60, 2), "history": run.history}
     if crops:
-        result["val_psnr_y"] = validate(g, crops, args.scale)
-        log(f"final step {step} val psnr_y {json.dumps(result['val_psnr_y'])}")
+        result["val_psnr_y"] = validate(run.g, crops, args.scale)
+        log(f"final step {state.step} val psnr_y {json.dumps(result['val_psnr_y'])}")
     if args.export:
-        export(g, args, result, log)
+        export(run.g, args, result, log)
     return result
 
 

@@ -11,6 +11,7 @@ import pytest
 
 from llmvis_studio.catalog import load_catalog
 from llmvis_studio.engine.text import router as R
+from llmvis_studio.engine.text import wording as W
 from llmvis_studio.training.evaluate_router import score
 
 HELD_OUT = Path(__file__).parent / "data" / "router_heldout.json"
@@ -180,7 +181,7 @@ def test_damerau_counts_a_transposition_as_one_edit():
     ],
 )
 def test_extract_content(prompt, content):
-    assert R.extract_content(prompt) == content
+    assert W.extract_content(prompt) == content
 
 
 @pytest.mark.parametrize(
@@ -195,7 +196,7 @@ def test_extract_content(prompt, content):
     ],
 )
 def test_requested_scale(prompt, scale):
-    assert R.requested_scale(prompt) == scale
+    assert W.requested_scale(prompt) == scale
 
 
 def test_packed_arrays_round_trip():
@@ -218,13 +219,13 @@ def test_packed_arrays_round_trip():
     ],
 )
 def test_wording_rules(prompt, op, ruled):
-    assert R.rule_op(prompt, op) == ruled
+    assert W.rule_op(prompt, op) == ruled
 
 
 def test_follow_up_only_when_text_is_removed():
-    assert R.follow_up("remove the watermark", "detect-text") == "inpaint"
-    assert R.follow_up("find the text", "detect-text") is None
-    assert R.follow_up("remove the car", "inpaint") is None
+    assert W.follow_up("remove the watermark", "detect-text") == "inpaint"
+    assert W.follow_up("find the text", "detect-text") is None
+    assert W.follow_up("remove the car", "inpaint") is None
 
 
 @pytest.mark.parametrize(
@@ -237,4 +238,4 @@ def test_follow_up_only_when_text_is_removed():
     ],
 )
 def test_extract_content_after_politeness_and_removals(prompt, content):
-    assert R.extract_content(prompt) == content
+    assert W.extract_content(prompt) == content
