@@ -67,6 +67,36 @@ def _in_out(sub, name: str, help_text: str) -> argparse.ArgumentParser:
     return parser
 
 
+def _register_damage(sub) -> None:
+    """detect-scratches and restore: the detector alone, and detector + fill in one go."""
+    det = sub.add_parser("detect-scratches", help="mark scratches and dust: writes a white-on-black mask PNG")
+    det.add_argument("input")
+    det.add_argument("mask_output", metavar="MASK_OUT", help="PNG to write (white = defect)")
+    det.add_argument(
+        "--sensitivity",
+        type=float,
+        default=None,
+        help="0..1; higher marks more (default 0.5, the best-F1 point of a calibrated detector)",
+    )
+    det.add_argument("--threshold", type=float, default=None, help="0..1 on the model's output; lower marks more")
+    finish_command(
+        det,
+        cmd_detect_scratches,
+        overwrite=True,
+        model_help="detector model id (see `models list`)",
+        tile_help="tile size; 0 = no tiling",
+    )
+
+    res = _in_out(sub, "restore", "detect scratches and dust and fill them in one go")
+    res.add_argument("--sensitivity", type=float, default=None, help="detector sensitivity 0..1 (default 0.5)")
+    res.add_argument("--threshold", type=float, default=None, help="detector threshold 0..1 on the model's output")
+    res.add_argument("--mask", help="optional PNG: look for defects only in its white part")
+    res.add_argument("--inpaint-model", help="inpainting model id (default: the default inpaint model)")
+    finish_command(
+        res, cmd_restore, overwrite=True, model_help="detector model id", tile_help="detector tile size; 0 = no tiling"
+    )
+
+
 def register(sub) -> None:
     up = _in_out(sub, "upscale", "super-resolution ×2/×4")
     up.add_argument("--scale", type=int, default=4, choices=(2, 3, 4, 8))
@@ -96,32 +126,7 @@ def register(sub) -> None:
     )
     finish_command(inp, cmd_inpaint, overwrite=True)
 
-    det = sub.add_parser("detect-scratches", help="mark scratches and dust: writes a white-on-black mask PNG")
-    det.add_argument("input")
-    det.add_argument("mask_output", metavar="MASK_OUT", help="PNG to write (white = defect)")
-    det.add_argument(
-        "--sensitivity",
-        type=float,
-        default=None,
-        help="0..1; higher marks more (default 0.5, the best-F1 point of a calibrated detector)",
-    )
-    det.add_argument("--threshold", type=float, default=None, help="0..1 on the model's output; lower marks more")
-    finish_command(
-        det,
-        cmd_detect_scratches,
-        overwrite=True,
-        model_help="detector model id (see `models list`)",
-        tile_help="tile size; 0 = no tiling",
-    )
-
-    res = _in_out(sub, "restore", "detect scratches and dust and fill them in one go")
-    res.add_argument("--sensitivity", type=float, default=None, help="detector sensitivity 0..1 (default 0.5)")
-    res.add_argument("--threshold", type=float, default=None, help="detector threshold 0..1 on the model's output")
-    res.add_argument("--mask", help="optional PNG: look for defects only in its white part")
-    res.add_argument("--inpaint-model", help="inpainting model id (default: the default inpaint model)")
-    finish_command(
-        res, cmd_restore, overwrite=True, model_help="detector model id", tile_help="detector tile size; 0 = no tiling"
-    )
+    _register_damage(sub)
 
     den = _in_out(sub, "denoise", "remove noise, grain and JPEG artefacts")
     den.add_argument("--mask", help="optional PNG: only the white part is cleaned")

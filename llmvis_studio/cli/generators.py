@@ -130,6 +130,64 @@ def register(sub) -> None:
     _register_export_generate_fill(sub)
 
 
+def _add_generator_options(p, kind: str) -> None:
+    """The options of `train gan` / `train vae`: data, run folder, budget, network, precision, export."""
+    p.add_argument("--data", required=True, help="image folder: one sub-folder per class (or just images)")
+    p.add_argument("--out", required=True, help="run folder (checkpoints, samples, loss curves, export)")
+    p.add_argument("--size", type=int, default=32, choices=(32, 64, 128))
+    p.add_argument("--steps", type=int, default=2000, help="total steps (also the target when resuming)")
+    p.add_argument("--batch", type=int, default=32)
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    p.add_argument("--resume", action="store_true", help="continue from RUN/checkpoint.pt")
+    p.add_argument(
+        "--width",
+        type=int,
+        default=0,
+        help="network width: channels at full resolution (default 32 for --size 32, else 64)",
+    )
+    p.add_argument("--z-dim", dest="z_dim", type=int, default=0, help="noise/latent size (default 128 GAN, 64 VAE)")
+    p.add_argument("--lr", type=float, default=0.0, help="learning rate (default 2e-4 GAN, 1e-3 VAE)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=0, help="CPU threads for torch (0: its default)")
+    p.add_argument(
+        "--checkpoint-every",
+        dest="checkpoint_every",
+        type=int,
+        default=0,
+        help="steps between checkpoints and sample grids (default: a tenth of --steps)",
+    )
+    p.add_argument(
+        "--text-embedder",
+        dest="text_embedder",
+        choices=("auto", "hashed"),
+        default="auto",
+        help="embed class names with the text encoder if installed (auto) or hashed words",
+    )
+    p.add_argument("--id", dest="model_id", default="", help="model id (default: KIND-RUNFOLDERNAME)")
+    p.add_argument(
+        "--precision",
+        choices=("auto", "fp32", "bf16"),
+        default="auto",
+        help="CPU training precision; auto times a few steps both ways and keeps the faster (default)",
+    )
+    p.add_argument("--bf16", dest="precision", action="store_const", const="bf16", help="same as --precision bf16")
+    p.add_argument("--no-bf16", dest="precision", action="store_const", const="fp32", help="same as --precision fp32")
+    if kind == "gan":
+        p.add_argument(
+            "--ms-weight",
+            dest="ms_weight",
+            type=float,
+            default=None,
+            help="weight of the mode-seeking term that keeps samples of one class apart (default 0.25)",
+        )
+    p.add_argument(
+        "--no-register",
+        dest="no_register",
+        action="store_true",
+        help="do not add the exported model to the user's models folder",
+    )
+
+
 def _register_train(sub) -> None:
     train = sub.add_parser("train", help="train a generator (GAN or VAE) on an image folder (needs the train extra)")
     kinds = train.add_subparsers(dest="kind", required=True)
@@ -137,62 +195,7 @@ def _register_train(sub) -> None:
         p = kinds.add_parser(
             kind, help=f"class-conditional {'GAN' if kind == 'gan' else 'VAE'}; sub-folder names are the classes"
         )
-        p.add_argument("--data", required=True, help="image folder: one sub-folder per class (or just images)")
-        p.add_argument("--out", required=True, help="run folder (checkpoints, samples, loss curves, export)")
-        p.add_argument("--size", type=int, default=32, choices=(32, 64, 128))
-        p.add_argument("--steps", type=int, default=2000, help="total steps (also the target when resuming)")
-        p.add_argument("--batch", type=int, default=32)
-        p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
-        p.add_argument("--resume", action="store_true", help="continue from RUN/checkpoint.pt")
-        p.add_argument(
-            "--width",
-            type=int,
-            default=0,
-            help="network width: channels at full resolution (default 32 for --size 32, else 64)",
-        )
-        p.add_argument("--z-dim", dest="z_dim", type=int, default=0, help="noise/latent size (default 128 GAN, 64 VAE)")
-        p.add_argument("--lr", type=float, default=0.0, help="learning rate (default 2e-4 GAN, 1e-3 VAE)")
-        p.add_argument("--seed", type=int, default=0)
-        p.add_argument("--threads", type=int, default=0, help="CPU threads for torch (0: its default)")
-        p.add_argument(
-            "--checkpoint-every",
-            dest="checkpoint_every",
-            type=int,
-            default=0,
-            help="steps between checkpoints and sample grids (default: a tenth of --steps)",
-        )
-        p.add_argument(
-            "--text-embedder",
-            dest="text_embedder",
-            choices=("auto", "hashed"),
-            default="auto",
-            help="embed class names with the text encoder if installed (auto) or hashed words",
-        )
-        p.add_argument("--id", dest="model_id", default="", help="model id (default: KIND-RUNFOLDERNAME)")
-        p.add_argument(
-            "--precision",
-            choices=("auto", "fp32", "bf16"),
-            default="auto",
-            help="CPU training precision; auto times a few steps both ways and keeps the faster (default)",
-        )
-        p.add_argument("--bf16", dest="precision", action="store_const", const="bf16", help="same as --precision bf16")
-        p.add_argument(
-            "--no-bf16", dest="precision", action="store_const", const="fp32", help="same as --precision fp32"
-        )
-        if kind == "gan":
-            p.add_argument(
-                "--ms-weight",
-                dest="ms_weight",
-                type=float,
-                default=None,
-                help="weight of the mode-seeking term that keeps samples of one class apart (default 0.25)",
-            )
-        p.add_argument(
-            "--no-register",
-            dest="no_register",
-            action="store_true",
-            help="do not add the exported model to the user's models folder",
-        )
+        _add_generator_options(p, kind)
         p.set_defaults(handler=cmd_train, kind=kind)
     add_texture_training(kinds)
 

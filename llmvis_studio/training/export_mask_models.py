@@ -273,16 +273,9 @@ def write_cards(out_dir: Path, entries: list[dict]) -> None:
         write_card(out_dir, entry["id"], text)
 
 
-def export(out_dir: Path, measure: bool = True) -> list[dict]:
-    """Convert, verify, write files, licence, manifest entries and cards; `measure=False` skips the quality
-    figures (minutes of inpainting on a shared CPU; the tests measure them themselves)."""
-    started = time.perf_counter()
-    out_dir.mkdir(parents=True, exist_ok=True)
-    sources = {
-        SUBJECT_ID: package_file(REMBG_DIST, REMBG_VERSION, REMBG_FILE),
-        TEXT_ID: package_file(OCR_DIST, OCR_VERSION, OCR_FILE),
-    }
-    digests = {key: manifest_tools.sha256_of(path) for key, path in sources.items()}
+def convert_and_verify(sources: dict[str, Path], out_dir: Path, started: float) -> dict[str, float]:
+    """Convert both package models next to their targets, check they reproduce the package files' outputs exactly,
+    then move them into place (atomic; nothing is left half-written if a check fails)."""
     targets = {SUBJECT_ID: out_dir / SUBJECT_NAME, TEXT_ID: out_dir / TEXT_NAME}
     staging = {key: out_dir / f".{path.name}.tmp" for key, path in targets.items()}
     try:
@@ -301,6 +294,20 @@ def export(out_dir: Path, measure: bool = True) -> list[dict]:
     finally:
         for tmp in staging.values():
             tmp.unlink(missing_ok=True)
+    return metrics
+
+
+def export(out_dir: Path, measure: bool = True) -> list[dict]:
+    """Convert, verify, write files, licence, manifest entries and cards; `measure=False` skips the quality
+    figures (minutes of inpainting on a shared CPU; the tests measure them themselves)."""
+    started = time.perf_counter()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    sources = {
+        SUBJECT_ID: package_file(REMBG_DIST, REMBG_VERSION, REMBG_FILE),
+        TEXT_ID: package_file(OCR_DIST, OCR_VERSION, OCR_FILE),
+    }
+    digests = {key: manifest_tools.sha256_of(path) for key, path in sources.items()}
+    metrics = convert_and_verify(sources, out_dir, started)
     write_licence(out_dir, digests)
     # Provisional entries first, so the engine can open the models for the checks below.
     placeholder = {

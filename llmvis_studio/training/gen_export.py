@@ -62,6 +62,14 @@ def onnx_matches(sampler: Generator, path: Path) -> float:
     return float(np.abs(got - ref).max())
 
 
+def generator_io(z_dim: int, c_dim: int) -> dict[str, Any]:
+    """The manifest's inputs/outputs of a text-conditioned generator: noise z and a class/text embedding c in."""
+    z = {"name": "z", "layout": "NC", "dtype": "float32", "range": [-4, 4], "channels": f"{z_dim}-d N(0,1)"}
+    c = {"name": "c", "layout": "NC", "dtype": "float32", "range": [-1, 1], "channels": f"{c_dim}-d text embedding"}
+    image = {"name": "image", "layout": "NCHW", "dtype": "float32", "range": [0, 1], "channels": "RGB"}
+    return {"inputs": [z, c], "outputs": [image]}
+
+
 def manifest_entry(
     cfg: GenConfig, state: dict, onnx_path: Path, quality: dict, max_abs: float, vectors: np.ndarray
 ) -> dict[str, Any]:
@@ -83,23 +91,7 @@ def manifest_entry(
         "task": "generate",
         "file": onnx_path.name,
         "sha256": sha256_of(onnx_path),
-        "inputs": [
-            {
-                "name": "z",
-                "layout": "NC",
-                "dtype": "float32",
-                "range": [-4, 4],
-                "channels": f"{g_cfg['z_dim']}-d N(0,1)",
-            },
-            {
-                "name": "c",
-                "layout": "NC",
-                "dtype": "float32",
-                "range": [-1, 1],
-                "channels": f"{g_cfg['c_dim']}-d text embedding",
-            },
-        ],
-        "outputs": [{"name": "image", "layout": "NCHW", "dtype": "float32", "range": [0, 1], "channels": "RGB"}],
+        **generator_io(int(g_cfg["z_dim"]), int(g_cfg["c_dim"])),
         "scale": 1,
         "stride": 1,
         "tile": {"supported": False},

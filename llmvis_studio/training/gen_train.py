@@ -240,6 +240,18 @@ def start_training(cfg: GenConfig, echo: bool) -> tuple[TrainingRun, Optional[di
     return run, state
 
 
+def choose_autocast(run: TrainingRun, cfg: GenConfig) -> tuple[Any, Any]:
+    """Autocast by timing a real batch both ways; on CUDA fp16 also needs gradient scalers (G and D/E)."""
+    models, log, device = run.models, run.log, run.vectors.device
+    probe_x, probe_labels = run.data.batch(np.random.default_rng(12345), min(cfg.batch, PROBE_BATCH))
+    probe = precision_probe(
+        models, torch.from_numpy(probe_x).to(device), run.vectors[torch.from_numpy(probe_labels).to(device)], cfg.kind
+    )
+    autocast, needs_scaler = autocast_for(device, cfg.bf16, probe, log)
+    scalers = (torch.amp.GradScaler("cuda"), torch.amp.GradScaler("cuda")) if needs_scaler else None
+    return autocast, scalers
+
+
 def run_training(
     cfg: GenConfig, report: Optional[Report] = None, should_stop: Optional[ShouldStop] = None, echo: bool = True
 ) -> dict[str, Any]:
@@ -250,13 +262,8 @@ def run_training(
     """
     cfg = cfg.resolved()
     run, state = start_training(cfg, echo)
-    models, log, device = run.models, run.log, run.vectors.device
-    probe_x, probe_labels = run.data.batch(np.random.default_rng(12345), min(cfg.batch, PROBE_BATCH))
-    probe = precision_probe(
-        models, torch.from_numpy(probe_x).to(device), run.vectors[torch.from_numpy(probe_labels).to(device)], cfg.kind
-    )
-    autocast, needs_scaler = autocast_for(device, cfg.bf16, probe, log)
-    scalers = (torch.amp.GradScaler("cuda"), torch.amp.GradScaler("cuda")) if needs_scaler else None
+    models, log = run.models, run.log
+    autocast, scalers = choose_autocast(run, cfg)
     models.generator.train()
     models.critic.train()
     started, start_elapsed, window_t, window_steps = time.time(), run.elapsed, time.time(), 0

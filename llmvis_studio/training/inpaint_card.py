@@ -85,18 +85,8 @@ VALID = {
 }
 
 
-def write_card(model_id: str, runs: Path, models: Path) -> Path:
-    entry = export.manifest_entry_of(models, model_id)
-    stage = STAGE[model_id]
-    facts = log_facts(runs / stage / "train.log")
-    recipe = RECIPES[stage]
-    cmd = " ".join(
-        ["python -m llmvis_studio.training.train_inpaint"] + recipe_command(stage, Path("runs"), Path("models"))
-    )
-    rows = training_images_table()
-    pkgs = wallpaper_packages()
-    metrics = "\n".join(f"| {k} | {json.dumps(v, ensure_ascii=False)} |" for k, v in entry.get("metrics", {}).items())
-    ios = ", ".join(f"`{t['name']}`" for t in entry["inputs"])
+def role_text(entry: dict, stage: str) -> str:
+    """What the model is for in the app, and (for the fill) the inference defaults chosen on held-out crops."""
     role = (
         (
             "Default for `inpaint` (faithful: PSNR-oriented, light adversarial term). OpenCV Telea / Navier–Stokes "
@@ -120,6 +110,22 @@ def write_card(model_id: str, runs: Path, models: Path) -> Path:
                 "`classical_within_px`, scored lower on held-out thin scratches and strokes)."
             )
         )
+    return role
+
+
+def write_card(model_id: str, runs: Path, models: Path) -> Path:
+    entry = export.manifest_entry_of(models, model_id)
+    stage = STAGE[model_id]
+    facts = log_facts(runs / stage / "train.log")
+    recipe = RECIPES[stage]
+    cmd = " ".join(
+        ["python -m llmvis_studio.training.train_inpaint"] + recipe_command(stage, Path("runs"), Path("models"))
+    )
+    rows = training_images_table()
+    pkgs = wallpaper_packages()
+    metrics = "\n".join(f"| {k} | {json.dumps(v, ensure_ascii=False)} |" for k, v in entry.get("metrics", {}).items())
+    ios = ", ".join(f"`{t['name']}`" for t in entry["inputs"])
+    role = role_text(entry, stage)
     text = f"""# {entry["name"]} — `{model_id}`
 
 Task `{entry["task"]}`, stride {entry["stride"]}. File `models/{entry["file"]}` (sha256 `{entry["sha256"]}`), one

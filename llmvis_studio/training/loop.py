@@ -177,5 +177,20 @@ def save_checkpoint(path: Path, payload: dict[str, Any]) -> None:
     os.replace(tmp, path)
 
 
+def model_payload(model, opt, state: RunState, rng, args: argparse.Namespace, **extra: Any) -> dict[str, Any]:
+    """The checkpoint of a one-network run: weights, optimiser, schedule position, data RNG, options and config
+    (`extra` adds a run's own entries, e.g. a critic or the best validation)."""
+    return {
+        "model": model.state_dict(),
+        "optimizer": opt.state_dict(),
+        "step": state.step,
+        "elapsed": state.elapsed,
+        "rng": rng.bit_generator.state,
+        "args": vars(args),
+        "config": model.config(),
+        **extra,
+    }
+
+
 def load_checkpoint(path: str | Path) -> dict[str, Any]:
     return torch.load(path, map_location="cpu", weights_only=False)

@@ -87,6 +87,44 @@ def sheet(models: Path, with_realesrgan: bool) -> tuple[Image.Image, list[str]]:
     return Image.fromarray(np.concatenate(rows, 0)), columns + labels
 
 
+def model_section(mid: str, e: dict, log: Path) -> list[str]:
+    """One model's file, metrics, run settings and validation curve (read from its training log)."""
+    lines = [
+        f"## `{mid}`",
+        f"File `models/{e['file']}` (sha256 `{e['sha256']}`), {e['parameters']:,} parameters, "
+        f"scale {e['scale']}. Reproduce: `make models-scan-sr`.",
+        "",
+        "| metric | value |",
+        "|---|---|",
+    ]
+    lines += [f"| {k} | {json.dumps(v)} |" for k, v in e.get("metrics", {}).items()]
+    if log.is_file():
+        lines += log_section(log.read_text().splitlines())
+    return lines + [""]
+
+
+def log_section(text: list[str]) -> list[str]:
+    lines = []
+    runs_args = [json.loads(ln.split("scan-sr ", 1)[1].rsplit(" params=", 1)[0]) for ln in text if " scan-sr {" in ln]
+    if runs_args:
+        a = runs_args[-1]
+        lines += [
+            "",
+            f"Run: batch {a['batch']}, HR patch {a['patch']} px, lr {a['lr']} (cosine to 10 %), "
+            f"{a['threads']} torch thread(s), {len(runs_args)} start(s)/resume(s); see the metrics for steps "
+            "and minutes.",
+        ]
+    vals = [ln for ln in text if "val psnr_y" in ln]
+    tail = vals[:1] + vals[1:][-5:]  # the faithful start, then the end of the run
+    return lines + [
+        "",
+        "Validation during training (PSNR-Y, held-out crops; bicubic input / realistic input):",
+        "```",
+        *tail,
+        "```",
+    ]
+
+
 def card_text(models: Path, runs: Path, columns: list[str], rows: list[str]) -> str:
     entries = {e["id"]: e for e in json.loads((models / "manifest.json").read_text())["models"]}
     lines = [
@@ -116,42 +154,8 @@ def card_text(models: Path, runs: Path, columns: list[str], rows: list[str]) -> 
         "",
     ]
     for mid in ("sr-scan-x4", "sr-scan-x2"):
-        if mid not in entries:
-            continue
-        e = entries[mid]
-        lines += [
-            f"## `{mid}`",
-            f"File `models/{e['file']}` (sha256 `{e['sha256']}`), {e['parameters']:,} parameters, "
-            f"scale {e['scale']}. Reproduce: `make models-scan-sr`.",
-            "",
-            "| metric | value |",
-            "|---|---|",
-        ]
-        lines += [f"| {k} | {json.dumps(v)} |" for k, v in e.get("metrics", {}).items()]
-        log = runs / mid.replace("sr-", "") / "train.log"
-        if log.is_file():
-            text = log.read_text().splitlines()
-            runs_args = [
-                json.loads(ln.split("scan-sr ", 1)[1].rsplit(" params=", 1)[0]) for ln in text if " scan-sr {" in ln
-            ]
-            if runs_args:
-                a = runs_args[-1]
-                lines += [
-                    "",
-                    f"Run: batch {a['batch']}, HR patch {a['patch']} px, lr {a['lr']} (cosine to 10 %), "
-                    f"{a['threads']} torch thread(s), {len(runs_args)} start(s)/resume(s); see the metrics for steps "
-                    "and minutes.",
-                ]
-            vals = [ln for ln in text if "val psnr_y" in ln]
-            tail = vals[:1] + vals[1:][-5:]  # the faithful start, then the end of the run
-            lines += [
-                "",
-                "Validation during training (PSNR-Y, held-out crops; bicubic input / realistic input):",
-                "```",
-                *tail,
-                "```",
-            ]
-        lines.append("")
+        if mid in entries:
+            lines += model_section(mid, entries[mid], runs / mid.replace("sr-", "") / "train.log")
     lines += [LIMITATIONS]
     lines += [
         "## Before / after (models/cards/sr-scan-x4-sheet.png)",

@@ -155,20 +155,8 @@ def train(kind: str, args: argparse.Namespace) -> dict[str, Any]:
         log(f"step {now.step} val_psnr {v:.3f} (best {best:.3f})")
 
     def save(now: RunState) -> None:
-        loop.save_checkpoint(
-            ckpt,
-            {
-                "model": model.state_dict(),
-                "optimizer": opt.state_dict(),
-                "step": now.step,
-                "elapsed": now.elapsed,
-                "rng": rng.bit_generator.state,
-                "torch_rng": torch.get_rng_state(),
-                "args": vars(args),
-                "config": model.config(),
-                "best_val": best,
-            },
-        )
+        payload = loop.model_payload(model, opt, now, rng, args, torch_rng=torch.get_rng_state(), best_val=best)
+        loop.save_checkpoint(ckpt, payload)
 
     settings = loop.LoopSettings(Budget(args.steps, args.minutes), args.log_every, args.val_every, args.ckpt_minutes)
     losses = loop.run_loop(state, settings, loop.LoopHooks(step, save, log, validate_now))

@@ -42,6 +42,7 @@ from llmvis_studio.training.loop import (
     RunState,
     StepOutcome,
     cosine_lr,
+    model_payload,
     run_loop,
     save_checkpoint,
     start_run,
@@ -343,18 +344,7 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         return StepOutcome(float(bce.detach() + dice.detach()), {"bce": float(bce), "dice": float(dice)}, lr)
 
     def save(now: RunState) -> None:
-        save_checkpoint(
-            ckpt,
-            {
-                "model": model.state_dict(),
-                "optimizer": opt.state_dict(),
-                "step": now.step,
-                "elapsed": now.elapsed,
-                "rng": rng.bit_generator.state,
-                "args": vars(args),
-                "config": model.config(),
-            },
-        )
+        save_checkpoint(ckpt, model_payload(model, opt, now, rng, args))
 
     def validate(now: RunState) -> None:
         v = scores(val_logits(model, vset), vset, 0.0)

@@ -291,21 +291,9 @@ def train(kind: str, args: argparse.Namespace) -> dict[str, Any]:
         return StepOutcome(float(loss.item()), {k: float(v.detach()) for k, v in parts.items()}, lr)
 
     def save(now: RunState) -> None:
-        loop.save_checkpoint(
-            ckpt,
-            {
-                "model": model.state_dict(),
-                "optimizer": opt.state_dict(),
-                "critic": critic.state_dict() if critic is not None else None,
-                "critic_optimizer": opt_d.state_dict() if opt_d is not None else None,
-                "step": now.step,
-                "elapsed": now.elapsed,
-                "rng": rng.bit_generator.state,
-                "args": vars(args),
-                "config": model.config(),
-                "val": best,
-            },
-        )
+        nets = {"critic": critic, "critic_optimizer": opt_d}
+        extra = {k: v.state_dict() if v is not None else None for k, v in nets.items()}
+        loop.save_checkpoint(ckpt, loop.model_payload(model, opt, now, rng, args, val=best, **extra))
 
     model.train()
     hooks = loop.LoopHooks(step, save, log, validate_now, lambda: f" pool {pool.made}/{pool.drawn}")
@@ -434,8 +422,11 @@ def manifest_entry(kind: str, model: torch.nn.Module, path: Path, metrics: dict[
 # The shipped models were trained in legs (resumed runs whose budget grew; see their cards); a recipe is one
 # leg with the final settings and the final total budget.
 RECIPES: dict[str, list[str]] = {
-    "inpaint": "inpaint --minutes 68 --threads 2 --batch 12 --patch 128 --lr 1e-3 --channels 32 --pixel-loss mse --adv-start 0.85".split(),
-    "scratch": "scratch --minutes 35 --threads 2 --batch 12 --patch 128 --lr 2e-3 --channels 16 --pos-weight 1.5".split(),
+    kind: options.split()
+    for kind, options in {
+        "inpaint": "inpaint --minutes 68 --threads 2 --batch 12 --patch 128 --lr 1e-3 --channels 32 --pixel-loss mse --adv-start 0.85",
+        "scratch": "scratch --minutes 35 --threads 2 --batch 12 --patch 128 --lr 2e-3 --channels 16 --pos-weight 1.5",
+    }.items()
 }
 EXPORT = {"inpaint": f"{INPAINT_ID}.onnx", "scratch": f"{SCRATCH_ID}.onnx"}
 

@@ -242,6 +242,37 @@ def _number(key: str, value: Optional[float], default: float, low: float, high: 
     return number
 
 
+def transfer_runner(model, spec: ModelSpec, vector: np.ndarray, progress: ProgressLike):
+    """The style network as a (content, style) → styled function, after checking the vector fits the model."""
+    names = [i.name for i in model.session.get_inputs()]
+    expected = vector.shape[-1]
+    declared = model.session.get_inputs()[1].shape[-1]
+    if isinstance(declared, int) and declared != expected:
+        raise InputError(f"A style vector of {expected} numbers does not fit '{spec.id}' ({declared} numbers).")
+
+    def transfer_run(content: np.ndarray, style: np.ndarray) -> np.ndarray:
+        progress.check()
+        try:
+            return model.session.run(None, {names[0]: content, names[1]: style})[0]
+        except Exception as exc:
+            from ..session import translate_ort_error
+
+            raise translate_ort_error(exc) from exc
+
+    return transfer_run
+
+
+def blend_edit(original: np.ndarray, edited: np.ndarray, weights: Optional[np.ndarray], strength: float) -> np.ndarray:
+    """The styled image where the (feathered) mask and the strength say, the original elsewhere."""
+    if weights is None and strength >= 1.0:
+        return edited
+    if weights is None:
+        weights = np.full(original.shape[:2], 255, np.uint8)
+    if strength < 1.0:
+        weights = np.rint(weights.astype(np.float32) * strength).astype(np.uint8)
+    return blend_inside_mask(original, edited, weights)
+
+
 def run(context: OpContext, request: EditRequest, spec: ModelSpec, progress: ProgressLike) -> OpOutput:
     params = request_params(request, StylizeParams)
     strength = _number("strength", params.strength, 1.0, 0.0, 1.0)
@@ -270,20 +301,7 @@ def run(context: OpContext, request: EditRequest, spec: ModelSpec, progress: Pro
         if changed is None:
             raise InputError("The mask is empty: paint where the style should go, or clear the mask.")
     model = context.open_model(spec, request.device)
-    names = [i.name for i in model.session.get_inputs()]
-    expected = vector.shape[-1]
-    declared = model.session.get_inputs()[1].shape[-1]
-    if isinstance(declared, int) and declared != expected:
-        raise InputError(f"A style vector of {expected} numbers does not fit '{spec.id}' ({declared} numbers).")
-
-    def transfer_run(content: np.ndarray, style: np.ndarray) -> np.ndarray:
-        progress.check()
-        try:
-            return model.session.run(None, {names[0]: content, names[1]: style})[0]
-        except Exception as exc:
-            from ..session import translate_ort_error
-
-            raise translate_ort_error(exc) from exc
+    transfer_run = transfer_runner(model, spec, vector, progress)
 
     colours = params.colours or "style"
     if colours not in ("style", "keep"):
@@ -296,14 +314,7 @@ def run(context: OpContext, request: EditRequest, spec: ModelSpec, progress: Pro
     progress.check()
     edited = from_float_rgb(styled, request.image)
     del styled
-    if weights is None and strength >= 1.0:
-        image = edited
-    else:
-        if weights is None:
-            weights = np.full((height, width), 255, np.uint8)
-        if strength < 1.0:
-            weights = np.rint(weights.astype(np.float32) * strength).astype(np.uint8)
-        image = blend_inside_mask(request.image, edited, weights)
+    image = blend_edit(request.image, edited, weights, strength)
     progress.set(1.0)
     notes = (
         f"Style: {label}; worked at {' × '.join(map(str, working_shape(height, width, working_size)[::-1]))} px "
