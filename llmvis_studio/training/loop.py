@@ -20,6 +20,7 @@ from typing import Any, Optional
 import torch
 
 from llmvis_studio.training.precision import add_precision_argument
+from llmvis_studio.training.tool_cli import doc_parser
 
 
 def start_run(out: str | Path, threads: int, seed: int) -> tuple[Path, Logger]:
@@ -149,7 +150,7 @@ def add_run_arguments(p: argparse.ArgumentParser, minutes: float, batch: int, lr
 
 
 def kind_parsers(
-    prog: str,
+    module: str,
     description: Optional[str],
     kinds: Sequence[str],
     minutes: float,
@@ -159,9 +160,7 @@ def kind_parsers(
 ) -> tuple[argparse.ArgumentParser, Any, dict[str, argparse.ArgumentParser]]:
     """A training command with one subcommand per model kind, each with the shared run options: the parser, its
     subparsers (for more commands) and the kinds' parsers (for their own options)."""
-    p = argparse.ArgumentParser(
-        prog=prog, description=description, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    p = doc_parser(f"python -m llmvis_studio.training.{module}", description)
     sub = p.add_subparsers(dest="kind", required=True)
     parsers = {}
     for kind in kinds:

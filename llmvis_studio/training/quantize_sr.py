@@ -12,7 +12,6 @@ Multiplications by the residual scale 1.0 are dropped first (exact) so each conv
 
 from __future__ import annotations
 
-import argparse
 import glob
 import json
 import sys
@@ -26,6 +25,7 @@ from PIL import Image
 
 from llmvis_studio.catalog.catalog import sha256_of
 from llmvis_studio.training.manifest_tools import upsert_entry
+from llmvis_studio.training.tool_cli import doc_parser
 
 CALIBRATION_PHOTOS = ("wikimedia/*.png", "kodak24/*.png", "bsds500/train-*.jpg")
 CROP = 256  # HR crop side; the LR calibration input is CROP / scale
@@ -144,11 +144,7 @@ def int8_entry(source_entry: dict, target: Path, calibration_count: int) -> dict
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m llmvis_studio.training.quantize_sr",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    parser = doc_parser("python -m llmvis_studio.training.quantize_sr", __doc__)
     parser.add_argument("--source", default="sr-compact-x4", help="manifest id of the fp32 net")
     parser.add_argument("--models", default="models")
     parser.add_argument(

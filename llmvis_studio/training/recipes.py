@@ -15,168 +15,32 @@ import sys
 from pathlib import Path
 
 from llmvis_studio.training import train
-from llmvis_studio.training.tool_cli import run_stages
+from llmvis_studio.training.tool_cli import run_stages, stage_command, words
 
 RECIPES: dict[str, list[str]] = {
-    "sr-x4": [
-        "sr",
-        "--scale",
-        "4",
-        "--minutes",
-        "30",
-        "--batch",
-        "16",
-        "--patch",
-        "192",
-        "--lr",
-        "1e-3",
-        "--channels",
-        "64",
-        "--blocks",
-        "8",
-    ],
-    "sr-x2": [
-        "sr",
-        "--scale",
-        "2",
-        "--minutes",
-        "20",
-        "--batch",
-        "16",
-        "--patch",
-        "96",
-        "--lr",
-        "5e-4",
-        "--channels",
-        "64",
-        "--blocks",
-        "8",
-        "--init",
-        "{runs}/sr-x4/last.pt",
-    ],
-    "denoise": [
-        "denoise",
-        "--minutes",
-        "25",
-        "--batch",
-        "16",
-        "--patch",
-        "96",
-        "--lr",
-        "1e-3",
-        "--channels",
-        "64",
-        "--blocks",
-        "6",
-    ],
+    "sr-x4": words("sr --scale 4 --minutes 30 --batch 16 --patch 192 --lr 1e-3 --channels 64 --blocks 8"),
+    "sr-x2": words(
+        "sr --scale 2 --minutes 20 --batch 16 --patch 96 --lr 5e-4 --channels 64 --blocks 8 --init {runs}/sr-x4/last.pt"
+    ),
+    "denoise": words("denoise --minutes 25 --batch 16 --patch 96 --lr 1e-3 --channels 64 --blocks 6"),
     # further cosine cycles at lower rates, each starting from the previous stage's weights (fresh optimiser);
     # denoise-ft and denoise-ft2 are part of the shipped denoiser, sr-x4-ft is defined but was not run
-    "sr-x4-ft": [
-        "sr",
-        "--scale",
-        "4",
-        "--minutes",
-        "30",
-        "--batch",
-        "16",
-        "--patch",
-        "192",
-        "--lr",
-        "3e-4",
-        "--channels",
-        "64",
-        "--blocks",
-        "8",
-        "--init",
-        "{runs}/sr-x4/last.pt",
-        "--seed",
-        "1",
-    ],
-    "denoise-ft": [
-        "denoise",
-        "--minutes",
-        "30",
-        "--batch",
-        "16",
-        "--patch",
-        "96",
-        "--lr",
-        "3e-4",
-        "--channels",
-        "64",
-        "--blocks",
-        "6",
-        "--init",
-        "{runs}/denoise/last.pt",
-        "--seed",
-        "1",
-    ],
-    "denoise-ft2": [
-        "denoise",
-        "--minutes",
-        "15",
-        "--batch",
-        "16",
-        "--patch",
-        "96",
-        "--lr",
-        "2e-4",
-        "--channels",
-        "64",
-        "--blocks",
-        "6",
-        "--init",
-        "{runs}/denoise-ft/last.pt",
-        "--seed",
-        "2",
-    ],
-    "denoise-ft3": [
-        "denoise",
-        "--minutes",
-        "10",
-        "--batch",
-        "16",
-        "--patch",
-        "96",
-        "--lr",
-        "1e-4",
-        "--threads",
-        "2",
-        "--channels",
-        "64",
-        "--blocks",
-        "6",
-        "--init",
-        "{runs}/denoise-ft2/last.pt",
-        "--seed",
-        "3",
-    ],
+    "sr-x4-ft": words(
+        "sr --scale 4 --minutes 30 --batch 16 --patch 192 --lr 3e-4 --channels 64 --blocks 8 --init {runs}/sr-x4/last.pt --seed 1"
+    ),
+    "denoise-ft": words(
+        "denoise --minutes 30 --batch 16 --patch 96 --lr 3e-4 --channels 64 --blocks 6 --init {runs}/denoise/last.pt --seed 1"
+    ),
+    "denoise-ft2": words(
+        "denoise --minutes 15 --batch 16 --patch 96 --lr 2e-4 --channels 64 --blocks 6 --init {runs}/denoise-ft/last.pt --seed 2"
+    ),
+    "denoise-ft3": words(
+        "denoise --minutes 10 --batch 16 --patch 96 --lr 1e-4 --threads 2 --channels 64 --blocks 6 --init {runs}/denoise-ft2/last.pt --seed 3"
+    ),
     # last stage: larger crops and a Gaussian-heavier mix (still blind: Poisson and JPEG stay in the mix)
-    "denoise-ft4": [
-        "denoise",
-        "--minutes",
-        "20",
-        "--batch",
-        "16",
-        "--patch",
-        "128",
-        "--lr",
-        "1e-4",
-        "--threads",
-        "2",
-        "--channels",
-        "64",
-        "--blocks",
-        "6",
-        "--init",
-        "{runs}/denoise-ft3/last.pt",
-        "--seed",
-        "4",
-        "--gaussian-share",
-        "0.85",
-        "--jpeg-share",
-        "0.2",
-    ],
+    "denoise-ft4": words(
+        "denoise --minutes 20 --batch 16 --patch 128 --lr 1e-4 --threads 2 --channels 64 --blocks 6 --init {runs}/denoise-ft3/last.pt --seed 4 --gaussian-share 0.85 --jpeg-share 0.2"
+    ),
 }
 EXPORT = {
     "sr-x4": "sr-compact-x4.onnx",
@@ -191,16 +55,8 @@ EXPORT = {
 
 
 def command(stage: str, runs: Path, models: Path) -> list[str]:
-    args = [a.replace("{runs}", str(runs)) for a in RECIPES[stage]]
-    return args + [
-        "--out",
-        str(runs / stage),
-        "--resume",
-        "--export",
-        str(models / EXPORT[stage]),
-        "--manifest",
-        str(models / "manifest.json"),
-    ]
+    recipe = [a.replace("{runs}", str(runs)) for a in RECIPES[stage]]
+    return stage_command(recipe, runs / stage, models / EXPORT[stage])
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -4,11 +4,61 @@ and a `main` that turns the tool's own error types into one `error: …` line an
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
+import importlib.util
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Optional
+
+
+def doc_parser(prog: str, doc: Optional[str]) -> argparse.ArgumentParser:
+    """A training command's parser whose --help prints the module docstring as written (line breaks kept)."""
+    return argparse.ArgumentParser(prog=prog, description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+
+
+def installed_package(
+    dist: str, module: str, expected: str, error: type[Exception], no_deps: bool = True
+) -> tuple[Path, str]:
+    """(folder, version) of an installed weights package, located without importing it (some packages load native
+    wrappers on import that fail on machines without e.g. Vulkan). Missing: `error` with the pip line to run;
+    another version: a warning, since the converted result is verified anyway."""
+    try:
+        version = importlib.metadata.version(dist)
+    except importlib.metadata.PackageNotFoundError as exc:
+        flag = "--no-deps " if no_deps else ""
+        raise error(f"{dist} is not installed; run: pip install {flag}{dist}=={expected}") from exc
+    if version != expected:
+        print(
+            f"warning: {dist} {version} is installed, checked against {expected}; the result is verified",
+            file=sys.stderr,
+        )
+    spec = importlib.util.find_spec(module)
+    if spec is None or not spec.submodule_search_locations:
+        raise error(f"{dist} is installed but its module {module} is missing")
+    return Path(list(spec.submodule_search_locations)[0]), version
+
+
+def words(command_line: str) -> list[str]:
+    """A recipe's argument list written as one line ("sr --scale 4 --minutes 30" → ["sr", "--scale", ...]);
+    no quoting: recipe arguments never contain spaces."""
+    return command_line.split()
+
+
+def stage_command(recipe: list[str], out: Path, model_file: Path) -> list[str]:
+    """A recipe stage as the training command's arguments: resume in `out`, export `model_file` and upsert its
+    entry into the manifest next to it."""
+    return [
+        *recipe,
+        "--out",
+        str(out),
+        "--resume",
+        "--export",
+        str(model_file),
+        "--manifest",
+        str(model_file.parent / "manifest.json"),
+    ]
 
 
 def log_since(started: float, message: str) -> None:

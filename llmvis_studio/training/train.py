@@ -234,13 +234,7 @@ def _precision_probe(kind: str, model: nn.Module, images: list, args: argparse.N
 
 def parser() -> argparse.ArgumentParser:
     p, _, kinds = loop.kind_parsers(
-        "python -m llmvis_studio.training.train",
-        __doc__,
-        ("sr", "denoise"),
-        minutes=30.0,
-        batch=16,
-        lr=1e-3,
-        ckpt_minutes=3.0,
+        "train", __doc__, ("sr", "denoise"), minutes=30.0, batch=16, lr=1e-3, ckpt_minutes=3.0
     )
     for kind, s in kinds.items():
         s.add_argument("--min-lr-ratio", type=float, default=0.01)

@@ -31,7 +31,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from llmvis_studio.training import masks, print_damage
+from llmvis_studio.training import export, masks, print_damage
 from llmvis_studio.training.archs.damage import DamageNet, build
 from llmvis_studio.training.archs.sr import count_parameters
 from llmvis_studio.training.loop import (
@@ -48,6 +48,7 @@ from llmvis_studio.training.loop import (
     start_run,
 )
 from llmvis_studio.training.precision import PROBE_BATCH, add_precision_argument, autocast_context, choose_precision
+from llmvis_studio.training.tool_cli import doc_parser
 from llmvis_studio.training.train_inpaint import SamplePool, export_onnx, tolerant_prf
 
 MODEL_ID = "damage-detector"
@@ -369,7 +370,7 @@ def finish(
     log(f"{done} {state.step} steps in {state.elapsed / 60:.1f} min; {json.dumps(result)}")
     torch.save({"model": model.state_dict(), "config": model.config(), "result": result}, out_dir / "calibrated.pt")
     if args.export:
-        export(model, Path(args.export), args.manifest, result, log)
+        export_model(model, Path(args.export), args.manifest, result, log)
     result["model"] = model
     return result
 
@@ -388,7 +389,7 @@ def calibrate_only(args: argparse.Namespace) -> dict[str, Any]:
     return finish(args, model, vset, RunState(state["step"], state["elapsed"]), out_dir, log, done="calibrated after")
 
 
-def export(model: DamageNet, path: Path, manifest: str, result: dict[str, Any], log) -> None:
+def export_model(model: DamageNet, path: Path, manifest: str, result: dict[str, Any], log) -> None:
     export_onnx("scratch", model, path)
     log(f"exported {path}")
     if manifest:
@@ -408,42 +409,30 @@ def export(model: DamageNet, path: Path, manifest: str, result: dict[str, Any], 
 
 
 def manifest_entry(model: DamageNet, path: Path, metrics: dict[str, Any]) -> dict[str, Any]:
-    from llmvis_studio.training.manifest_tools import sha256_of
-
-    rgb = {"layout": "NCHW", "dtype": "float32", "range": [0, 1], "channels": "RGB"}
-    one = {"layout": "NCHW", "dtype": "float32", "range": [0, 1], "channels": "mask"}
-    return {
+    fields = {
         "id": MODEL_ID,
         "name": "Print damage detector (cracks, tears, dust, scratches)",
         "task": "detect-scratches",
-        "file": path.name,
-        "sha256": sha256_of(path),
-        "inputs": [{"name": "image", **rgb}],
-        "outputs": [{"name": "mask", **one}],
+        "inputs": [{"name": "image", **export.RGB}],
+        "outputs": [{"name": "mask", **export.MASK}],
         "scale": 1,
         "stride": model.STRIDE,
         "tile": {"supported": True, "min_overlap": 32, "default": 1024},
         "memory_bytes_per_input_pixel": 400 if model.STRIDE == 8 else 600,
         "threshold": 0.5,
         "calibrated": True,
-        # not the default until a run beats scratch-detector on thin scratches and clean photos (see its card)
-        "parameters": count_parameters(model),
         "arch": model.config()["arch"],
+        # not the default until a run beats scratch-detector on thin scratches and clean photos (see its card)
         "default": False,
-        "licence": "BSD-3-Clause (trained here)",
-        "source": "trained here (llmvis_studio.training.train_damage on ../shared/training/photos, see "
-        "models/cards/damage-detector.md)",
         "reproduce": "make models-damage",
         "metrics": metrics,
     }
+    source = "trained here (llmvis_studio.training.train_damage on ../shared/training/photos, see models/cards/damage-detector.md)"
+    return export.trained_entry(path, model, fields, source)
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="python -m llmvis_studio.training.train_damage",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    p = doc_parser("python -m llmvis_studio.training.train_damage", __doc__)
     p.add_argument("--out", required=True)
     p.add_argument("--photos", default="", help="photo folder (default ../shared/training/photos)")
     p.add_argument("--max-images", type=int, default=0, help="use only the first N photos (tiny test runs)")

@@ -37,7 +37,7 @@ from llmvis_studio.training.archs.sr import count_parameters
 from llmvis_studio.training.loop import Budget, Logger, RunState, StepOutcome
 from llmvis_studio.training.precision import PROBE_BATCH, autocast_context, choose_precision
 from llmvis_studio.training.sample_pool import SamplePool
-from llmvis_studio.training.tool_cli import run_stages, train_and_report
+from llmvis_studio.training.tool_cli import run_stages, stage_command, train_and_report, words
 
 INPAINT_ID = "inpaint-gated-ns"
 SCRATCH_ID = "scratch-detector"
@@ -422,37 +422,23 @@ def manifest_entry(kind: str, model: torch.nn.Module, path: Path, metrics: dict[
 # The shipped models were trained in legs (resumed runs whose budget grew; see their cards); a recipe is one
 # leg with the final settings and the final total budget.
 RECIPES: dict[str, list[str]] = {
-    kind: options.split()
-    for kind, options in {
-        "inpaint": "inpaint --minutes 68 --threads 2 --batch 12 --patch 128 --lr 1e-3 --channels 32 --pixel-loss mse --adv-start 0.85",
-        "scratch": "scratch --minutes 35 --threads 2 --batch 12 --patch 128 --lr 2e-3 --channels 16 --pos-weight 1.5",
-    }.items()
+    "inpaint": words(
+        "inpaint --minutes 68 --threads 2 --batch 12 --patch 128 --lr 1e-3 --channels 32 --pixel-loss mse --adv-start 0.85"
+    ),
+    "scratch": words(
+        "scratch --minutes 35 --threads 2 --batch 12 --patch 128 --lr 2e-3 --channels 16 --pos-weight 1.5"
+    ),
 }
 EXPORT = {"inpaint": f"{INPAINT_ID}.onnx", "scratch": f"{SCRATCH_ID}.onnx"}
 
 
 def recipe_command(stage: str, runs: Path, models: Path) -> list[str]:
-    return RECIPES[stage] + [
-        "--out",
-        str(runs / stage),
-        "--resume",
-        "--export",
-        str(models / EXPORT[stage]),
-        "--manifest",
-        str(models / "manifest.json"),
-    ]
+    return stage_command(RECIPES[stage], runs / stage, models / EXPORT[stage])
 
 
 def parser() -> argparse.ArgumentParser:
-    p, sub, kinds = loop.kind_parsers(
-        "python -m llmvis_studio.training.train_inpaint",
-        __doc__,
-        ("inpaint", "scratch"),
-        minutes=25.0,
-        batch=12,
-        lr=1e-3,
-        ckpt_minutes=2.0,
-    )
+    run_defaults = {"minutes": 25.0, "batch": 12, "lr": 1e-3, "ckpt_minutes": 2.0}
+    p, sub, kinds = loop.kind_parsers("train_inpaint", __doc__, ("inpaint", "scratch"), **run_defaults)
     for kind, s in kinds.items():
         s.add_argument("--patch", type=int, default=128)
         s.add_argument("--channels", type=int, default=32 if kind == "inpaint" else 16)

@@ -31,7 +31,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from llmvis_studio.training import degrade, photo_pack
+from llmvis_studio.training import degrade, export, photo_pack
 from llmvis_studio.training.archs.sr import CompactSR, count_parameters, load_body_from
 from llmvis_studio.training.data import bicubic_down, random_crop, to_chw
 from llmvis_studio.training.loop import (
@@ -48,6 +48,7 @@ from llmvis_studio.training.loop import (
     start_run,
 )
 from llmvis_studio.training.precision import PROBE_BATCH, add_precision_argument, autocast_context, choose_precision
+from llmvis_studio.training.tool_cli import doc_parser
 from llmvis_studio.training.train import export_onnx, psnr_y
 
 MODEL_ID = "sr-scan-x{scale}"
@@ -280,11 +281,11 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         result["val_psnr_y"] = validate(run.g, crops, args.scale)
         log(f"final step {state.step} val psnr_y {json.dumps(result['val_psnr_y'])}")
     if args.export:
-        export(run.g, args, result, log)
+        export_model(run.g, args, result, log)
     return result
 
 
-def export(g: CompactSR, args: argparse.Namespace, result: dict[str, Any], log) -> None:
+def export_model(g: CompactSR, args: argparse.Namespace, result: dict[str, Any], log) -> None:
     onnx_path = Path(args.export)
     export_onnx(g, onnx_path)
     log(f"exported {onnx_path}")
@@ -308,38 +309,28 @@ def export(g: CompactSR, args: argparse.Namespace, result: dict[str, Any], log) 
 
 
 def manifest_entry(g: CompactSR, onnx_path: Path, metrics: dict[str, Any]) -> dict[str, Any]:
-    from llmvis_studio.training.manifest_tools import sha256_of
-
-    io = {"layout": "NCHW", "dtype": "float32", "range": [0, 1], "channels": "RGB"}
     mid = MODEL_ID.format(scale=g.scale)
-    return {
+    fields = {
         "id": mid,
         "name": NAME.format(scale=g.scale),
         "task": "upscale",
-        "file": onnx_path.name,
-        "sha256": sha256_of(onnx_path),
-        "inputs": [{"name": "image", **io}],
-        "outputs": [{"name": "output", **io}],
+        "inputs": [{"name": "image", **export.RGB}],
+        "outputs": [{"name": "output", **export.RGB}],
         "scale": g.scale,
         "stride": 1,
         "tile": {"supported": True, "min_overlap": 16, "default": 256},
         "memory_bytes_per_input_pixel": 1665,
-        "parameters": count_parameters(g),
         "default": False,
-        "licence": "BSD-3-Clause (trained here; training photos: see the model card)",
-        "source": f"trained here (llmvis_studio.training.train_scan_sr on ../shared/training photos; "
-        f"models/cards/{mid}.md)",
         "reproduce": "make models-scan-sr",
         "metrics": metrics,
     }
+    source = f"trained here (llmvis_studio.training.train_scan_sr on ../shared/training photos; models/cards/{mid}.md)"
+    licence = "BSD-3-Clause (trained here; training photos: see the model card)"
+    return export.trained_entry(onnx_path, g, fields, source, licence)
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="python -m llmvis_studio.training.train_scan_sr",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    p = doc_parser("python -m llmvis_studio.training.train_scan_sr", __doc__)
     p.add_argument("--out", required=True, help="run folder (train.log, last.pt)")
     p.add_argument("--scale", type=int, default=4, choices=(2, 4))
     p.add_argument("--minutes", type=float, default=9.0, help="wall-clock budget across resumes")
