@@ -304,6 +304,11 @@ def write_atomically(
 
 def _rotate_backup(target: Path, backup: Path, size: int) -> None:
     """Make `backup` the current target without ever leaving a partial backup."""
+    if _same_file(target, backup):
+        # A save killed between this step and its final rename leaves NAME~ as a hard link to NAME: it already is the
+        # backup. Linking again would not help either: rename() onto another link of the same file does nothing and
+        # would leave the temp name behind.
+        return
     temp = temp_path_for(backup)
     try:
         try:
@@ -318,6 +323,13 @@ def _rotate_backup(target: Path, backup: Path, size: int) -> None:
     except BaseException:
         _remove(temp)
         raise
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # b does not exist yet (the first backup), or cannot be checked: rotate as usual
+        return False
 
 
 def _copy_to_temp(source: Path, temp: Path) -> None:

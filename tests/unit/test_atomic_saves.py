@@ -287,6 +287,19 @@ def test_a_save_cleans_stale_temp_files_in_its_folder(tmp_path, monkeypatch):
     assert not stale.exists()
 
 
+def test_a_save_after_one_killed_past_its_backup_step_leaves_no_temp_file(tmp_path):
+    """A save killed after NAME~ became a link to NAME (before its final rename) leaves the two as one file. The next
+    save keeps that as the backup; linking it again would leave a temp name behind (rename onto another link of the
+    same file does nothing), as test_kill_during_save once caught."""
+    target, backup = tmp_path / "photo.png", tmp_path / "photo.png~"
+    old, new = noisy(8, 1), noisy(8, 2)
+    save_image(target, old)
+    os.link(target, backup)  # what the killed save left
+    save_image(target, new)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["photo.png", "photo.png~"]
+    assert np.array_equal(load_image(target)[0], new) and np.array_equal(load_image(backup)[0], old)
+
+
 def test_project_round_trip_after_the_new_writer(tmp_path):
     """Backups of projects are whole projects too."""
     save_project(tmp_path / "p.llmvis", make_project())
