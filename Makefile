@@ -6,6 +6,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 ARGS ?= resources/sample.png
 PYTEST_ARGS ?=
+# Test files run on this many processes (pytest-xdist; one file stays on one worker, so module fixtures such as the
+# installer bundle are built once). 2 matches the 2-core CI machine; PYTEST_WORKERS=0 runs everything in one process.
+PYTEST_WORKERS ?= 2
 LOCK := requirements
 # Installs come from the lock files (exact versions, sha256-checked, no resolver at install time): a fresh clone next
 # month installs what passed today. `make lock` refreshes them.
@@ -51,7 +54,7 @@ format: $(VENV)/.test-installed
 	$(BIN)/ruff check --fix .
 
 test: $(VENV)/.test-installed system-deps lint
-	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 # Reproduce the converted models from their pinned pip packages (see models/cards/ and models/licences/).
 # Order matters: the router is fitted on the exported encoder and the style presets.
