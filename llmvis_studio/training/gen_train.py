@@ -68,6 +68,7 @@ from llmvis_studio.training.gen_pictures import (
     to_uint8,
 )
 from llmvis_studio.training.image_folder import ImageFolder
+from llmvis_studio.training.loop import Budget, LoopHooks, LoopSettings, RunState, StepOutcome, run_loop
 from llmvis_studio.training.precision import PROBE_BATCH
 
 # gen_train is the trainer's front door: the names other modules and the tests import from it
@@ -252,6 +253,60 @@ def choose_autocast(run: TrainingRun, cfg: GenConfig) -> tuple[Any, Any]:
     return autocast, scalers
 
 
+class GenStep:
+    """run_loop's step for a generator run: stop when asked, one GAN/VAE step, history, the step-scheduled checkpoint
+    (with a sample grid) and the progress report."""
+
+    def __init__(
+        self, run: TrainingRun, autocast: Callable, scalers, report: Optional[Report], should_stop: Optional[ShouldStop]
+    ) -> None:
+        self.run, self.autocast, self.scalers = run, autocast, scalers
+        self.report, self.should_stop = report, should_stop
+        self.started, self.first_step, self.start_elapsed = time.time(), run.step, run.elapsed
+        self.saved_at = run.step
+
+    def __call__(self, now: RunState) -> StepOutcome:
+        run, cfg = self.run, self.run.cfg
+        if self.should_stop is not None and self.should_stop():
+            run.checkpoint()
+            run.log(f"stopped at step {run.step}; `--resume` continues")
+            raise Cancelled(f"Training stopped at step {run.step}; the checkpoint is kept, resume to continue.")
+        losses = run.train_step(self.autocast, self.scalers)
+        run.step += 1
+        run.elapsed = self.start_elapsed + (time.time() - self.started)
+        run.history["step"].append(run.step)
+        for key, value in losses.items():
+            run.history.setdefault(key, []).append(round(value, 5))
+        sample_path = None
+        if checkpoint_due(run.step, cfg.steps, cfg.checkpoint_every):
+            sample_path, self.saved_at = run.checkpoint(final=run.step == cfg.steps), run.step
+        if self.report is not None:
+            rate = (run.step - self.first_step) / max(1e-6, time.time() - self.started)  # steps/s in this session
+            shown = {k: v for k, v in losses.items() if k in ("D", "G", "recon", "KL")}
+            sample = str(sample_path) if sample_path else None
+            self.report(
+                {
+                    "step": run.step,
+                    "steps": cfg.steps,
+                    "losses": shown,
+                    "rate": rate,
+                    "elapsed": run.elapsed,
+                    "sample": sample,
+                }
+            )
+        total = sum(losses.values())
+        return StepOutcome(loss=total, parts={k: float(v) for k, v in losses.items()}, lr=self.lr())
+
+    def lr(self) -> float:
+        return float(self.run.models.opt_g.param_groups[0]["lr"])
+
+    def save_if_needed(self, now: RunState) -> None:
+        """The loop's closing save: only when the step schedule has not just written this step."""
+        if self.run.step != self.saved_at:
+            self.run.checkpoint()
+            self.saved_at = self.run.step
+
+
 def run_training(
     cfg: GenConfig, report: Optional[Report] = None, should_stop: Optional[ShouldStop] = None, echo: bool = True
 ) -> dict[str, Any]:
@@ -262,40 +317,16 @@ def run_training(
     """
     cfg = cfg.resolved()
     run, state = start_training(cfg, echo)
-    models, log = run.models, run.log
     autocast, scalers = choose_autocast(run, cfg)
-    models.generator.train()
-    models.critic.train()
-    started, start_elapsed, window_t, window_steps = time.time(), run.elapsed, time.time(), 0
-    while run.step < cfg.steps:
-        if should_stop is not None and should_stop():
-            run.checkpoint()
-            log(f"stopped at step {run.step}; `--resume` continues")
-            raise Cancelled(f"Training stopped at step {run.step}; the checkpoint is kept, resume to continue.")
-        losses = run.train_step(autocast, scalers)
-        run.step += 1
-        window_steps += 1
-        run.elapsed = start_elapsed + (time.time() - started)
-        run.history["step"].append(run.step)
-        for key, value in losses.items():
-            run.history.setdefault(key, []).append(round(value, 5))
-        rate = window_steps / max(1e-6, time.time() - window_t)  # steps per second in this session
-        due = checkpoint_due(run.step, cfg.steps, cfg.checkpoint_every)
-        sample_path = run.checkpoint(final=run.step == cfg.steps) if due else None
-        if report is not None:
-            shown = {k: v for k, v in losses.items() if k in ("D", "G", "recon", "KL")}
-            report(
-                {
-                    "step": run.step,
-                    "steps": cfg.steps,
-                    "losses": shown,
-                    "rate": rate,
-                    "elapsed": run.elapsed,
-                    "sample": str(sample_path) if sample_path else None,
-                }
-            )
+    run.models.generator.train()
+    run.models.critic.train()
+    progress = RunState(step=run.step, elapsed=run.elapsed)
+    # Checkpoints (with their sample grids) come on the step schedule inside the step, not on the clock.
+    settings = LoopSettings(Budget(steps=cfg.steps), log_every=cfg.checkpoint_every, ckpt_minutes=math.inf)
+    step = GenStep(run, autocast, scalers, report, should_stop)
+    run_loop(progress, settings, LoopHooks(step, step.save_if_needed, run.log))
     if state is not None and int(state["step"]) >= cfg.steps:
-        log(f"the checkpoint is already at step {run.step} (--steps {cfg.steps}): nothing to train")
+        run.log(f"the checkpoint is already at step {run.step} (--steps {cfg.steps}): nothing to train")
     result: dict[str, Any] = {
         "run_dir": str(run.out),
         "steps": run.step,
@@ -306,5 +337,5 @@ def run_training(
     }
     if cfg.export:
         result.update(export_run(run.out, register=cfg.register, echo=echo, data=run.data))
-    log(f"done: {run.step} steps in {run.elapsed / 60:.1f} min")
+    run.log(f"done: {run.step} steps in {run.elapsed / 60:.1f} min")
     return result
