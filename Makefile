@@ -1,6 +1,6 @@
 # Two commands matter: `make run` and `make test`. Each creates .venv and installs what it needs.
 .PHONY: run test lint format-check lock models models-demo-gan models-inpaint benchmarks clean system-deps package package-cpu \
-        training-data models-sr models-sr-int8 models-denoise models-damage models-colourize models-scan-sr
+        training-data models-sr models-sr-int8 models-detect-int8 models-denoise models-damage models-colourize models-scan-sr
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -124,6 +124,11 @@ models-sr: $(VENV)/.test-installed training-data
 # The int8 copy of the ×4 net that the CPU runs by default (a minute; calibrated on training photos).
 models-sr-int8: $(VENV)/.test-installed
 	$(BIN)/python -m llmvis_studio.training.quantize_sr --source sr-compact-x4 --models models
+
+# int8 copies of the detectors (a minute; calibrated on damaged training crops); scratch-detector-int8 is the default.
+models-detect-int8: $(VENV)/.test-installed
+	$(BIN)/python -m llmvis_studio.training.quantize_detector --source scratch-detector --default --models models
+	$(BIN)/python -m llmvis_studio.training.quantize_detector --source damage-detector --models models
 
 # The blind denoiser: a 25-minute stage and three fine-tuning stages (~80 min in all).
 models-denoise: $(VENV)/.test-installed training-data

@@ -13,7 +13,8 @@ than wall seconds:
 - mask: threshold, speck removal, sizing to the damage;
 - fill_and_tone: the fill and the tone step (whatever functions the checkout uses for them);
 - rest: the remainder of the engine call (request checks, copies and conversions outside the stages above).
-Wall, user and system CPU seconds and the load average before and after come with it: the machine is shared, and on a
+Wall, user and system CPU seconds, the load average before and after, and how many cores other processes kept busy
+during the run (from /proc/stat) come with it: the machine is shared, and on a
 loaded machine the wall time says more about the others than about the code; the ratio of two runs measured one after
 the other says more than either.
 
@@ -21,6 +22,9 @@ With --compare DIR (a checkout of the code before a change) the two run alternat
 outputs are compared: pixels that differ, the largest difference, and any change outside what either one changed.
 
     python benchmarks/restore_speed.py [--compare runs/base] [--repeats 1] [--model damage-detector]
+
+runs/base can be made with `git archive <commit> -- llmvis_studio models | tar -x -C runs/base`: each checkout runs
+with its own models folder, so "before" uses the models and default detector it had.
 """
 
 from __future__ import annotations
@@ -85,30 +89,43 @@ def stage_seconds(stats: pstats.Stats) -> dict:
     return out
 
 
+def machine_busy_s() -> float:
+    """CPU seconds all processes on the machine have used since boot (/proc/stat: all but idle and iowait)."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    return (sum(values) - values[3] - values[4]) / os.sysconf("SC_CLK_TCK")
+
+
 def child(args: argparse.Namespace) -> int:
     """One restore in this process (the checkout on PYTHONPATH); JSON on stdout, the result saved to --out."""
+    wanted = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    sys.path[:] = wanted + [p for p in sys.path if Path(p or ".").resolve() != ROOT]  # _common put ROOT first
     import llmvis_studio
     from llmvis_studio.core.requests import EditRequest
     from llmvis_studio.engine import Engine
 
     image = scan(Path(args.scan_cache))
     engine = Engine(threads=args.threads)
-    request = EditRequest.build("restore", image, model_id=args.model, device="cpu", params={"sensitivity": 0.5})
+    model = {"model_id": args.model} if args.model else {}  # none: the checkout's default detector
+    request = EditRequest.build("restore", image, device="cpu", params={"sensitivity": 0.5}, **model)
     load_before = os.getloadavg()[0]
     profile = cProfile.Profile(time.process_time)
-    before = os.times()
+    busy, before = machine_busy_s(), os.times()
     profile.enable()
     result = engine.run(request)
     profile.disable()
-    after = os.times()
+    after, busy = os.times(), machine_busy_s() - busy
+    own = after.user - before.user + after.system - before.system
+    wall = after.elapsed - before.elapsed
     np.save(args.out, result.image)
     report = {
         "checkout": str(Path(llmvis_studio.__file__).parent.parent),
+        "detector": result.model_id,
         "wall_s": round(after.elapsed - before.elapsed, 2),
         "user_cpu_s": round(after.user - before.user, 2),
         "system_cpu_s": round(after.system - before.system, 2),
         "stages_cpu_s": stage_seconds(pstats.Stats(profile)),
         "load_1min_before_after": [round(load_before, 2), round(os.getloadavg()[0], 2)],
+        "other_processes_cores_during_run": round(max(0.0, busy - own) / max(wall, 1e-9), 2),
         "note": result.notes[-1],
     }
     print(json.dumps(report))
@@ -116,7 +133,7 @@ def child(args: argparse.Namespace) -> int:
 
 
 def measure(checkout: Path, args: argparse.Namespace, out: Path) -> dict:
-    env = dict(os.environ, PYTHONPATH=str(checkout), LLMVIS_MODELS_DIR=str(ROOT / "models"))
+    env = dict(os.environ, PYTHONPATH=str(checkout), LLMVIS_MODELS_DIR=str(checkout / "models"))
     command = [sys.executable, __file__, "--child", "--out", str(out), "--scan-cache", args.scan_cache]
     command += ["--model", args.model, "--threads", str(args.threads)]
     proc = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
@@ -141,7 +158,7 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--compare", help="a checkout of the code before the change (its folder holds llmvis_studio/)")
     ap.add_argument("--repeats", type=int, default=1)
-    ap.add_argument("--model", default="damage-detector", help="detector model id")
+    ap.add_argument("--model", default="", help="detector model id (default: each checkout's default detector)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--scan-cache", default=str(ROOT / "runs" / "restore_speed_scan_77.npy"))
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
@@ -150,7 +167,7 @@ def main() -> int:
     if args.child:
         return child(args)
     image = scan(Path(args.scan_cache))
-    result: dict = {"size": "4000x3000", "model": args.model, "threads": args.threads, "cpu": cpu_kind()}
+    result: dict = {"size": "4000x3000", "model": args.model or "default", "threads": args.threads, "cpu": cpu_kind()}
     runs: dict[str, list] = {"after": [], "before": []}
     with tempfile.TemporaryDirectory() as tmp:
         outs = {"after": Path(tmp) / "after.npy", "before": Path(tmp) / "before.npy"}
@@ -161,8 +178,10 @@ def main() -> int:
         if args.compare:
             result["outputs"] = compare_outputs(image, np.load(outs["before"]), np.load(outs["after"]))
     result["runs"] = {k: v for k, v in runs.items() if v}
-    loads = [x for r in runs["after"] + runs["before"] for x in r["load_1min_before_after"]]
-    result["loaded"] = max(loads) >= LOADED
+    every = runs["after"] + runs["before"]
+    loads = [x for r in every for x in r["load_1min_before_after"]]
+    others = max(r["other_processes_cores_during_run"] for r in every)
+    result["loaded"] = max(loads) >= LOADED or others >= LOADED - 1  # the others kept ≥ half a core busy
     result["best_after_wall_s"] = min(r["wall_s"] for r in runs["after"])
     if args.compare:
         pairs = zip(runs["before"], runs["after"])
