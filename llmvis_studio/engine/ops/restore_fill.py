@@ -145,7 +145,7 @@ def run_tiles(
 
 
 def keep_tone(
-    original: np.ndarray, filled: np.ndarray, mask: np.ndarray, threads: int = 1, progress=None
+    original: np.ndarray, filled: np.ndarray, mask: np.ndarray, threads: int = 1, progress=None, tile: int = TILE
 ) -> np.ndarray:
     """The fill's luminance with the surroundings' chroma inside the mask; outside the mask the original, bit-exact."""
     hole = mask > 0
@@ -158,12 +158,12 @@ def keep_tone(
         part = toned(original[context.slices], filled[context.slices][..., :3], hole[context.slices], grey)
         _paste(result, part, hole[context.slices], context, core)
 
-    run_tiles(work, hole_tiles(hole), threads, progress)
+    run_tiles(work, hole_tiles(hole, tile), threads, progress)
     return result
 
 
 def fill_and_tone(
-    original: np.ndarray, mask: np.ndarray, method: int, radius: int, threads: int = 1, progress=None
+    original: np.ndarray, mask: np.ndarray, method: int, radius: int, threads: int = 1, progress=None, tile: int = TILE
 ) -> np.ndarray:
     """Classical fill (cv2 `method`, `radius`) and tone, crop by crop; pixels outside the mask stay bit-exact."""
     hole = mask > 0
@@ -178,5 +178,5 @@ def fill_and_tone(
         filled = inpaint_classical.fill(crop[..., :3], here.astype(np.uint8) * 255, method, radius)
         _paste(result, toned(crop, filled, here, grey), here, context, core)
 
-    run_tiles(work, hole_tiles(hole), threads, progress)
+    run_tiles(work, hole_tiles(hole, tile), threads, progress)
     return result
