@@ -1,7 +1,7 @@
 """int8 (QDQ) copies of the scratch / print-damage detectors, calibrated on damaged crops of the training photos.
 
     python -m llmvis_studio.training.quantize_detector --source scratch-detector --default   # make models-detect-int8
-    python -m llmvis_studio.training.quantize_detector --source damage-detector
+    python -m llmvis_studio.training.quantize_detector --source damage-detector --default
 
 Why: the detector is most of a 12-MP `restore` (issue 12: ≤ 15 s on 2 cores); onnxruntime's int8 convolutions run
 its body faster on an AVX2 CPU. The same recipe as quantize_sr: static activation ranges from calibration crops,
@@ -11,7 +11,7 @@ have 1/255 steps, too coarse for a 0.999 threshold and for the sensitivity slide
 held-out split, never the benchmarks), half as thin scratches / dust / hairs (the scratch detector's training
 damage, masks.add_defects) and half as damaged, scanned old prints (print_damage.make_sample), so activation ranges
 cover both kinds of damage and clean texture. Whether the int8 copy keeps its F1 is measured, not assumed
-(benchmarks/damage_heldout.py); a copy is made the default (--default) only where it does.
+(benchmarks/damage_heldout.py); with --default a copy takes over its source's place as the default detector.
 """
 
 from __future__ import annotations
@@ -86,7 +86,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--models", default="models")
     parser.add_argument("--crops", type=int, default=CROPS)
     parser.add_argument(
-        "--default", action="store_true", help="make the int8 copy the default detector instead of the source"
+        "--default",
+        action="store_true",
+        help="the int8 copy takes over the default flag of its source (or keeps its own, when re-made)",
     )
     args = parser.parse_args(argv)
     models = Path(args.models)
@@ -99,8 +101,9 @@ def main(argv: list[str] | None = None) -> int:
     target = models / f"{args.source}-int8.onnx"
     quantize(models / source_entry["file"], target, inputs, keep_outside_fp32=True)
     entry = int8_entry(source_entry, target, len(inputs))
-    if args.default:  # the fp32 net stays installed (by id; and what a GPU should run)
-        entry["default"], source_entry["default"] = True, False
+    earlier = next((e for e in manifest["models"] if e["id"] == entry["id"]), {})
+    if args.default and (source_entry.get("default") or earlier.get("default")):
+        entry["default"], source_entry["default"] = True, False  # the fp32 net stays installed, by id
         upsert_entry(models / "manifest.json", source_entry)
     upsert_entry(models / "manifest.json", entry)
     print(f"wrote {target} ({target.stat().st_size / 1e6:.2f} MB) from {len(inputs)} calibration crops")
