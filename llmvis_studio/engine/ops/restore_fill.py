@@ -26,7 +26,7 @@ import cv2
 import numpy as np
 
 from ...core.geometry import Bounds, Extent, nonzero_bounds
-from ...core.pixels import from_float_rgb, to_float_rgb
+from ...core.pixels import max_value, to_float_rgb
 from . import inpaint_classical
 from .base import ProgressLike
 
@@ -95,18 +95,20 @@ def surrounding_chroma(chroma: np.ndarray, hole: np.ndarray) -> np.ndarray:
 
 
 def toned(original: np.ndarray, filled: np.ndarray, hole: np.ndarray, grey: bool) -> np.ndarray:
-    """One crop: the fill's luminance with the surroundings' chroma, in the original's dtype (H×W×3; only the hole
-    pixels are meant to be used)."""
-    src, out = to_float_rgb(original), to_float_rgb(filled)
+    """One crop: the fill's luminance with the surroundings' chroma, in the original's dtype (H×W×3). Only hole pixels
+    are converted; the rest of the crop is the original (the surroundings are only read, for their chroma)."""
+    top = max_value(original.dtype)
+    fill = filled[..., :3][hole].astype(np.float32) / np.float32(top)  # N×3, the hole's pixels in order
     if grey:
-        luma = out.mean(axis=2, keepdims=True)
-        rgb = np.repeat(luma, 3, axis=2)
+        rgb = np.repeat(fill.mean(axis=1, keepdims=True), 3, axis=1)
     else:
-        ycc_src = cv2.cvtColor(src, cv2.COLOR_RGB2YCrCb)
-        ycc_out = cv2.cvtColor(out, cv2.COLOR_RGB2YCrCb)
-        ycc_out[..., 1:] = surrounding_chroma(ycc_src[..., 1:], hole)
-        rgb = np.clip(cv2.cvtColor(ycc_out, cv2.COLOR_YCrCb2RGB), 0, 1)
-    return from_float_rgb(rgb, original[..., :3], reuse_input=True)
+        around = cv2.cvtColor(to_float_rgb(original), cv2.COLOR_RGB2YCrCb)[..., 1:]
+        ycc = cv2.cvtColor(fill[:, None, :], cv2.COLOR_RGB2YCrCb)[:, 0]
+        ycc[:, 1:] = surrounding_chroma(around, hole)[hole]
+        rgb = np.clip(cv2.cvtColor(ycc[:, None, :], cv2.COLOR_YCrCb2RGB)[:, 0], 0, 1)
+    out = np.array(original[..., :3])
+    out[hole] = np.clip(np.rint(rgb * np.float32(top)), 0, top).astype(original.dtype)
+    return out
 
 
 def _paste(result: np.ndarray, crop: np.ndarray, hole: np.ndarray, context: Bounds, core: Bounds) -> None:
