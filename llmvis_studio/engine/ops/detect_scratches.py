@@ -147,7 +147,7 @@ def probabilities(context: OpContext, image: np.ndarray, spec: ModelSpec, device
 
 def mask_from_probability(prob: np.ndarray, threshold: float) -> np.ndarray:
     """uint8 H×W mask 0/255 from a (cached) probability map: cheap enough for a live slider."""
-    return np.where(prob > threshold, 255, 0).astype(np.uint8)
+    return (prob > threshold).astype(np.uint8) * np.uint8(255)  # no int64 copy of a 12-MP map
 
 
 def detect_with_probability(
