@@ -1,6 +1,6 @@
 # Two commands matter: `make run` and `make test`. Each creates .venv and installs what it needs.
 .PHONY: run test lint format lock models models-demo-gan models-inpaint benchmarks clean system-deps package package-cpu \
-        training-data models-sr models-sr-int8 models-denoise models-damage models-colourize models-scan-sr
+        training-data models-sr models-sr-int8 models-detect-int8 models-denoise models-damage models-colourize models-scan-sr
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -89,6 +89,7 @@ models-inpaint: $(VENV)/.test-installed
 	$(BIN)/python -m llmvis_studio.training.inpaint_defaults --write
 	$(BIN)/python benchmarks/inpaint_quality.py --update-manifest
 	$(BIN)/python -m llmvis_studio.training.inpaint_card
+	$(MAKE) models-detect-int8
 
 # The print-damage detector v2 (see its card for whether it is the default): 40 min on 2 CPU threads from
 # scratch-detector's weights (resumable from runs/damage), the default decision on held-out photos, then the
@@ -98,6 +99,7 @@ models-damage: $(VENV)/.test-installed
 	$(BIN)/python benchmarks/damage_heldout.py --apply > runs/damage_heldout.log
 	$(BIN)/python benchmarks/real_damage.py --update-manifest --sheets runs/real_damage
 	$(BIN)/python -m llmvis_studio.training.damage_card
+	$(MAKE) models-detect-int8
 
 # The hint-guided colourizer (models/colourize-unet.onnx): 40 min on 2 CPU threads (wall-clock budget, resumable from
 # runs/colourize), then the benchmark (Set5/Set14 turned grey, reporting only) and the model card with contact sheet.
@@ -128,6 +130,12 @@ models-sr: $(VENV)/.test-installed training-data
 # The int8 copy of the ×4 net that the CPU runs by default (a minute; calibrated on training photos).
 models-sr-int8: $(VENV)/.test-installed
 	$(BIN)/python -m llmvis_studio.training.quantize_sr --source sr-compact-x4 --models models
+
+# int8 copies of the detectors (a minute each; calibrated on damaged training crops); each takes over its source's
+# default flag, so the CPU runs the int8 copy of whichever detector damage_heldout.py chose.
+models-detect-int8: $(VENV)/.test-installed
+	$(BIN)/python -m llmvis_studio.training.quantize_detector --source scratch-detector --default --models models
+	$(BIN)/python -m llmvis_studio.training.quantize_detector --source damage-detector --default --models models
 
 # The blind denoiser: a 25-minute stage and three fine-tuning stages (~80 min in all).
 models-denoise: $(VENV)/.test-installed training-data

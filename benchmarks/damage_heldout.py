@@ -142,9 +142,13 @@ def apply_default(new: str, old: str, new_wins: bool) -> None:
     path = ROOT / "models" / "manifest.json"
     entries = {e["id"]: e for e in json.loads(path.read_text(encoding="utf-8"))["models"]}
     for model_id, is_default in ((new, new_wins), (old, not new_wins)):
-        entry = entries[model_id]
-        entry["default"] = is_default
-        upsert_entry(path, entry)
+        model_id = model_id.removesuffix("-int8")
+        copy = entries.get(f"{model_id}-int8")  # an int8 copy (quantize_detector) is what the CPU runs by default
+        entries[model_id]["default"] = is_default and copy is None
+        upsert_entry(path, entries[model_id])
+        if copy is not None:
+            copy["default"] = is_default
+            upsert_entry(path, copy)
 
 
 if __name__ == "__main__":

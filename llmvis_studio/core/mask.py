@@ -139,4 +139,4 @@ def drop_specks(mask: np.ndarray, min_pixels: int = MIN_DAMAGE_PX) -> np.ndarray
     _, labels, stats, _ = cv2.connectedComponentsWithStats((mask > 0).astype(np.uint8), connectivity=8)
     keep = stats[:, cv2.CC_STAT_AREA] >= min_pixels
     keep[0] = False
-    return np.where(keep[labels], 255, 0).astype(np.uint8)
+    return keep[labels].astype(np.uint8) * np.uint8(255)

@@ -114,17 +114,18 @@ class Engine:
         spec = self.get_model(model_id) if model_id else self.catalog.default_for("generate")
         if spec.task != "generate":
             raise InputError(f"Model '{spec.id}' does '{spec.task}', not 'generate'.")
-        context = OpContext(self.catalog, self.open_model, self.memory_budget)
+        context = OpContext(self.catalog, self.open_model, self.memory_budget, self.sessions.threads)
         images, described, provider = generate.sample(context, spec, prompt, count, seed, device)
         return generate.sample_to_uint8(images), described, provider
 
-    def open_model(self, spec: ModelSpec, device: str) -> LoadedModel:
+    def open_model(self, spec: ModelSpec, device: str, arena: bool = False) -> LoadedModel:
+        """arena: the caller runs equal-sized tiles and releases the arena with its last run (see SessionCache.get)."""
         path = self.catalog.verify(spec)
         # Only NCHW RGB image models are shape-checked; text, NHWC or other-channel (colourize) models check their own.
         first = spec.inputs[0] if spec.inputs else None
         rgb = first is not None and first.layout == "NCHW" and str(first.channels).startswith("RGB")
         checked = first.name if first is not None and rgb else None
-        return self.sessions.get(path, device, checked, fixed_size=spec.settings.input_size is not None)
+        return self.sessions.get(path, device, checked, fixed_size=arena or spec.settings.input_size is not None)
 
     def run(self, request: EditRequest, progress: Optional[Progress] = None) -> EditResult:
         progress = progress or Progress()
@@ -132,7 +133,7 @@ class Engine:
         op = entry(request.op)
         spec = self.resolve_model(request)
         function = op.function_for(spec)
-        context = OpContext(self.catalog, self.open_model, self.memory_budget)
+        context = OpContext(self.catalog, self.open_model, self.memory_budget, self.sessions.threads)
         started = time.perf_counter()
         output = function(context, request, spec, progress)
         image = output.image

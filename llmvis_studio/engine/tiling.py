@@ -115,6 +115,7 @@ class TiledRun:
         overlap: int,
         stride: int = 1,
         progress: Optional[ProgressLike] = None,
+        channels: Optional[int] = None,
     ) -> None:
         self.image = image
         self.infer = infer
@@ -126,7 +127,7 @@ class TiledRun:
         whole = max(self.extent.width, self.extent.height) + 2 * overlap
         self.limit = max(tile, 2 * overlap + MIN_CORE) if tile > 0 else whole
         self.splits = 0
-        channels = image.shape[2]
+        channels = image.shape[2] if channels is None else channels
         self.acc = np.zeros((self.extent.height * scale, self.extent.width * scale, channels), np.float32)
         self.weight = np.zeros(self.acc.shape[:2], np.float32)
         self._done_pixels = 0
@@ -183,9 +184,11 @@ def run_tiled(
     overlap: int = 16,
     stride: int = 1,
     progress: Optional[ProgressLike] = None,
+    channels: Optional[int] = None,
 ) -> np.ndarray:
-    """Run `infer` over `image` (H×W×C float32) in tiles and blend; tile=0 means one pass."""
-    return TiledRun(image, infer, scale, tile, overlap, stride, progress).run()
+    """Run `infer` over `image` (H×W×C, usually float32) in tiles and blend; tile=0 means one pass. `channels`: the
+    output's channel count when it differs from the input's (a one-channel mask from an RGB image)."""
+    return TiledRun(image, infer, scale, tile, overlap, stride, progress, channels).run()
 
 
 def tile_for_budget(budget_bytes: int, bytes_per_input_pixel: int, stride: int = 1, minimum: int = 64) -> int:

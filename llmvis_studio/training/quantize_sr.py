@@ -98,13 +98,23 @@ class _Reader:
         pass
 
 
-def quantize(source: Path, target: Path, inputs: list[np.ndarray]) -> None:
+def ends_kept_fp32(model: onnx.ModelProto, outside: bool = False) -> list[str]:
+    """Names of the nodes to keep fp32: the first and the last conv, and with `outside` every node before the first
+    conv and after the last (input scaling; a detector's calibration and sigmoid, whose output is thresholded)."""
+    nodes = list(model.graph.node)
+    convs = [i for i, n in enumerate(nodes) if n.op_type == "Conv"]
+    if not outside:
+        return [nodes[convs[0]].name, nodes[convs[-1]].name]
+    return [n.name for i, n in enumerate(nodes) if (i <= convs[0] or i >= convs[-1]) and n.op_type != "Constant"]
+
+
+def quantize(source: Path, target: Path, inputs: list[np.ndarray], keep_outside_fp32: bool = False) -> None:
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
     model = onnx.load(str(source))
     drop_unit_multiplications(model)
-    convs = [n.name for n in model.graph.node if n.op_type == "Conv"]
+    excluded = ends_kept_fp32(model, keep_outside_fp32)
     with tempfile.TemporaryDirectory() as tmp:
         plain, prepared = Path(tmp) / "plain.onnx", Path(tmp) / "prepared.onnx"
         onnx.save(model, str(plain))
@@ -118,7 +128,7 @@ def quantize(source: Path, target: Path, inputs: list[np.ndarray]) -> None:
             activation_type=QuantType.QUInt8,
             weight_type=QuantType.QInt8,
             calibrate_method=CalibrationMethod.Percentile,
-            nodes_to_exclude=[convs[0], convs[-1]],
+            nodes_to_exclude=excluded,
             extra_options={"CalibPercentile": 99.999, "WeightSymmetric": True},
         )
 

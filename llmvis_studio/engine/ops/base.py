@@ -8,7 +8,7 @@ from typing import Optional, Protocol
 
 import numpy as np
 
-from ...catalog import Catalog, ModelSpec
+from ...catalog import Catalog
 from ...core.geometry import Bounds
 from ..session import LoadedModel
 
@@ -24,8 +24,9 @@ class ProgressLike(Protocol):
 @dataclass(frozen=True)
 class OpContext:
     catalog: Catalog
-    open_model: Callable[[ModelSpec, str], LoadedModel]  # (spec, device) → cached session
+    open_model: Callable[..., LoadedModel]  # (spec, device, arena=False) → cached session
     memory_budget: int  # bytes a tiled run may use for the model's activations
+    threads: int = 1  # CPU threads an op may use for its own parallel work (the engine's thread count)
 
 
 @dataclass(frozen=True)

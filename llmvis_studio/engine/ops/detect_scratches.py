@@ -23,11 +23,11 @@ import numpy as np
 from ...catalog import ModelSpec
 from ...core.errors import InputError
 from ...core.mask import drop_specks
-from ...core.pixels import to_float_rgb
+from ...core.pixels import max_value
 from ...core.requests import EditRequest
-from ..session import short_provider
+from ..session import LoadedModel, short_provider
 from ..tiling import run_tiled, tile_for_budget
-from .base import OpContext, OpOutput, ProgressLike, nchw_runner
+from .base import OpContext, OpOutput, ProgressLike
 from .params import DetectionParams, DetectScratchesParams, request_params
 
 DEFAULT_THRESHOLD = 0.5
@@ -83,11 +83,20 @@ def check_image(image: np.ndarray) -> None:
         raise InputError(f"The image is empty ({shape} pixels); there is nothing to check for damage.")
 
 
-def ridge_gate(rgb: np.ndarray) -> np.ndarray:
+def luma_of(image: np.ndarray) -> np.ndarray:
+    """H×W float32 luminance 0..1 of an integer RGB(A) image, without a float copy of all three channels."""
+    top = max_value(image.dtype)
+    luma = image[..., 0].astype(np.float32) * np.float32(LUMA[0] / top)
+    for c in (1, 2):
+        luma += image[..., c].astype(np.float32) * np.float32(LUMA[c] / top)
+    return luma
+
+
+def ridge_gate(image: np.ndarray) -> np.ndarray:
     """Where damage can be: within 2 px of a light or dark structure narrower than RIDGE_KERNEL (white / black
     top-hat of the luminance above RIDGE_CONTRAST). A step edge, a smooth gradient or a flat page has no top-hat
     response, so the net's false marks along object outlines and on blank paper are dropped."""
-    luma = np.ascontiguousarray(rgb @ LUMA)
+    luma = luma_of(image)
     kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (RIDGE_KERNEL, RIDGE_KERNEL))
     light = luma - cv2.morphologyEx(luma, cv2.MORPH_OPEN, kernel)
     dark = cv2.morphologyEx(luma, cv2.MORPH_CLOSE, kernel) - luma
@@ -95,31 +104,50 @@ def ridge_gate(rgb: np.ndarray) -> np.ndarray:
     return cv2.dilate(gate, np.ones((5, 5), np.uint8)) > 0
 
 
+def _integer_tile_runner(model: LoadedModel, top: float):
+    """The tiler's function for an integer image: each tile becomes float 0..1 on its own (a 12-MP scan never
+    exists as a 144 MB float copy), the net's one-channel output comes back H×W×1."""
+
+    def infer(patch: np.ndarray) -> np.ndarray:
+        tensor = np.ascontiguousarray(patch[..., :3].transpose(2, 0, 1)[None], dtype=np.float32)
+        tensor /= np.float32(top)
+        return model.run(tensor)[0].transpose(1, 2, 0)
+
+    return infer
+
+
 def probabilities(context: OpContext, image: np.ndarray, spec: ModelSpec, device: str, tile, progress) -> tuple:
-    """Per-pixel defect probability (H×W float32) and the provider that ran."""
+    """Per-pixel defect probability (H×W float32) and the provider that ran.
+
+    The session keeps a memory arena while the tiles run (they are all about one size; without it half the CPU
+    time went to page faults on fresh activation memory) and hands it back at the end (a run on a few pixels)."""
     check_image(image)
-    model = context.open_model(spec, device)
+    model = context.open_model(spec, device, arena=True)
     if tile is None:
         tile = tile_for_budget(context.memory_budget, spec.memory_bytes_per_input_pixel, spec.stride)
-    rgb = to_float_rgb(image)
-    out = run_tiled(
-        rgb,
-        nchw_runner(model),
-        scale=1,
-        tile=tile if spec.tile_supported else 0,
-        overlap=spec.tile_min_overlap,
-        stride=spec.stride,
-        progress=progress,
-    )
+    try:
+        out = run_tiled(
+            image,
+            _integer_tile_runner(model, max_value(image.dtype)),
+            scale=1,
+            tile=tile if spec.tile_supported else 0,
+            overlap=spec.tile_min_overlap,
+            stride=spec.stride,
+            progress=progress,
+            channels=1,
+        )
+    finally:
+        side = max(8, spec.stride)
+        model.run(np.zeros((1, 3, side, side), np.float32), release_arena=True)
     prob = out[..., 0]
     if spec.settings.calibrated:  # the print-damage detector: keep only marks on thin light/dark structures
-        prob[~ridge_gate(rgb)] = 0.0
+        prob[~ridge_gate(image)] = 0.0
     return prob, short_provider(model.provider)
 
 
 def mask_from_probability(prob: np.ndarray, threshold: float) -> np.ndarray:
     """uint8 H×W mask 0/255 from a (cached) probability map: cheap enough for a live slider."""
-    return np.where(prob > threshold, 255, 0).astype(np.uint8)
+    return (prob > threshold).astype(np.uint8) * np.uint8(255)  # no int64 copy of a 12-MP map
 
 
 def detect_with_probability(
