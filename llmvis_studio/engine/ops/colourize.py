@@ -179,7 +179,8 @@ def predicted_chroma(
     ab = predict(infer, lightness, hint_ab, hint_mask)
     if params.calibration is None:
         return ab * np.float32(params.gain)
-    return params.calibration.apply(lightness, ab, vivid=params.vivid and not hint_mask.any())
+    hinted = bool(hint_mask.any())
+    return params.calibration.apply(lightness, ab, vivid=params.vivid and not hinted, hinted=hinted)
 
 
 def _working_shape(h: int, w: int, side: int) -> tuple[int, int]:
