@@ -60,6 +60,14 @@ HUE_SECTORS = 8
 CHROMA_EDGES = (4.0, 8.0, 14.0, 22.0)
 LIGHTNESS_EDGES = (25.0, 50.0, 75.0)
 TEXTURE_EDGES = (1.5, 4.0)  # local L* std: smooth / some detail / textured
+# table layouts (hue sectors, chroma edges, lightness edges, texture edges): fewer cells overfit 12 photos less;
+# colourize_select picks one by cross-validation on TUNE
+STRUCTURES = {
+    "h8c5l4t3": (HUE_SECTORS, CHROMA_EDGES, LIGHTNESS_EDGES, TEXTURE_EDGES),
+    "h8c5t3": (HUE_SECTORS, CHROMA_EDGES, (), TEXTURE_EDGES),
+    "h4c3t3": (4, (6.0, 15.0), (), TEXTURE_EDGES),
+}
+CANDIDATES = ("h8c5t3", "h4c3t3")  # what colourize_select tries (h8c5l4t3, the first release's, overfit most)
 SHRINK = 1.0
 MULTIPLIERS = tuple(round(1.0 + 0.2 * i, 1) for i in range(11))  # 1.0 … 3.0
 PSNR_MARGIN = 0.3  # dB above grey on TUNE: the tune→report gap seen with one global gain is of this order
@@ -104,10 +112,8 @@ def working_features(infer, img: np.ndarray) -> tuple[np.ndarray, np.ndarray, np
     return lightness, pred, lab.rgb_to_lab(small)[..., 1:]
 
 
-def fit_table(features) -> np.ndarray:
-    empty = ChromaCalibration(
-        HUE_SECTORS, CHROMA_EDGES, LIGHTNESS_EDGES, (1.0,) * _cells(), texture_edges=TEXTURE_EDGES
-    )
+def fit_table(features, structure: str = "h8c5l4t3") -> np.ndarray:
+    empty = calibration(np.ones(_cells(structure)), 1.0, structure=structure)
     cells, preds, truths, weights = [], [], [], []
     for lightness, pred, truth in features:
         cells.append(empty.cell_index(lightness, pred).ravel())
@@ -115,23 +121,32 @@ def fit_table(features) -> np.ndarray:
         truths.append(truth.reshape(-1, 2))
         weights.append(np.full(lightness.size, 1.0 / max(float(np.mean(truth**2)), 1e-6)))
     return fit_gains(
-        np.concatenate(cells), np.concatenate(preds), np.concatenate(truths), np.concatenate(weights), _cells(), SHRINK
+        np.concatenate(cells),
+        np.concatenate(preds),
+        np.concatenate(truths),
+        np.concatenate(weights),
+        _cells(structure),
+        SHRINK,
     )
 
 
-def _cells() -> int:
-    return HUE_SECTORS * (len(CHROMA_EDGES) + 1) * (len(LIGHTNESS_EDGES) + 1) * (len(TEXTURE_EDGES) + 1)
+def _cells(structure: str) -> int:
+    hue, chroma, light, texture = STRUCTURES[structure]
+    return hue * (len(chroma) + 1) * (len(light) + 1) * (len(texture) + 1)
 
 
-def calibration(gains: np.ndarray, multiplier: float, automatic: float | None = None) -> ChromaCalibration:
+def calibration(
+    gains: np.ndarray, multiplier: float, automatic: float | None = None, structure: str = "h8c5l4t3"
+) -> ChromaCalibration:
     """The table for vivid = multiplier × gains; the automatic default = `automatic` × gains (default: the same)."""
+    hue, chroma, light, texture = STRUCTURES[structure]
     return ChromaCalibration(
-        HUE_SECTORS,
-        CHROMA_EDGES,
-        LIGHTNESS_EDGES,
+        hue,
+        chroma,
+        light,
         tuple(float(g) for g in gains * multiplier),
         multiplier,
-        TEXTURE_EDGES,
+        texture,
         multiplier if automatic is None else automatic,
     )
 
@@ -178,8 +193,11 @@ def evaluate(infer, photos: list[np.ndarray], params: ColourizeParams, counts=(0
     return {k: round(v, 3) for k, v in mean.items()}
 
 
-def choose_multiplier(infer, photos, gains) -> tuple[float, dict]:
-    table = {m: evaluate(infer, photos, ColourizeParams(calibration=calibration(gains, m))) for m in MULTIPLIERS}
+def choose_multiplier(infer, photos, gains, structure: str = "h8c5l4t3") -> tuple[float, dict]:
+    table = {
+        m: evaluate(infer, photos, ColourizeParams(calibration=calibration(gains, m, structure=structure)))
+        for m in MULTIPLIERS
+    }
     safe = [m for m in MULTIPLIERS if table[m]["auto_minus_grey_db"] >= PSNR_MARGIN]
     chosen = max(safe) if safe else max(MULTIPLIERS, key=lambda m: table[m]["auto_minus_grey_db"])
     return chosen, {str(m): row for m, row in table.items()}
@@ -201,19 +219,25 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--onnx", default="models/colourize-unet.onnx")
     ap.add_argument("--out", default="runs/colourize/calibration.json")
     ap.add_argument("--update-manifest", action="store_true")
+    ap.add_argument("--select", default="", help="colourize_select's JSON: table layout and automatic multiplier")
     a = ap.parse_args(argv)
+    selected = json.loads(Path(a.select).read_text()) if a.select else {}
+    structure = selected.get("structure", "h8c5l4t3")
     infer = onnx_infer(a.onnx)
     tune = [load(n) for n in TUNE]
-    gains = fit_table([working_features(infer, img) for img in tune])
-    multiplier, by_multiplier = choose_multiplier(infer, tune, gains)
-    automatic = choose_automatic(by_multiplier)
-    chosen = calibration(gains, max(multiplier, automatic), automatic)
+    gains = fit_table([working_features(infer, img) for img in tune], structure)
+    multiplier, by_multiplier = choose_multiplier(infer, tune, gains, structure)
+    # the automatic default: chosen by cross-validation on TUNE when colourize_select ran, else in-sample
+    automatic = float(selected.get("automatic") or choose_automatic(by_multiplier))
+    chosen = calibration(gains, max(multiplier, automatic), automatic, structure)
     report = [load(n) for n in REPORT]
     result = {
         "multiplier": chosen.multiplier,
         "automatic": automatic,
         "psnr_margin_db": PSNR_MARGIN,
         "auto_margin_db": AUTO_MARGIN_DB,
+        "structure": structure,
+        "selected": {k: v for k, v in selected.items() if k != "variants"},
         "calibration": chosen.to_json(),
         "tune_by_multiplier": by_multiplier,
         "tune": evaluate(infer, tune, ColourizeParams(calibration=chosen), counts=(0, 10, 50)),

@@ -230,11 +230,13 @@ def validate(model, val: list[tuple[str, np.ndarray]], gain: float = 1.0) -> dic
 # export
 
 
-def shipped(model: ColourUNet, bins, temperature: float = colour_bins.TEMPERATURE, mix: float = 1.0) -> torch.nn.Module:
+def shipped(
+    model: ColourUNet, bins, temperature: float = colour_bins.TEMPERATURE, mix: float = 1.0, flip: bool = False
+) -> torch.nn.Module:
     """The module that is validated and exported: the net itself, or with --bins its annealed-mean decode."""
     if not model.bins:
         return model
-    return AnnealedColourizer(model, bins["centres"], temperature, mix).eval()
+    return AnnealedColourizer(model, bins["centres"], temperature, mix, flip).eval()
 
 
 def fit_run_bins(train_images: list[np.ndarray]) -> dict[str, torch.Tensor]:

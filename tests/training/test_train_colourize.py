@@ -123,3 +123,21 @@ def test_tiny_class_run_ships_its_annealed_decode_inside_the_onnx(tmp_path, monk
         regressed = net(torch.from_numpy(x)).numpy()
     assert got.shape == (1, 2, 32, 48) and np.abs(got).max() <= 1.0
     assert np.allclose(got, want, atol=1e-4) and not np.allclose(got, regressed, atol=1e-3)
+
+
+def test_flip_averaged_decode_is_mirror_symmetric_and_exports(tmp_path):
+    from llmvis_studio.training import colour_bins
+    from llmvis_studio.training.archs.colourize import AnnealedColourizer
+
+    torch.manual_seed(0)
+    centres = torch.from_numpy(colour_bins.grid_centres()[::3])
+    net = ColourUNet((8, 8, 8, 8, 8), bins=len(centres))
+    model = AnnealedColourizer(net, centres, 0.38, mix=0.5, flip=True).eval()
+    x = torch.from_numpy(np.random.default_rng(2).random((1, 4, 32, 48)).astype(np.float32))
+    with torch.no_grad():
+        out, mirrored = model(x), model(torch.flip(x, dims=[3]))
+        plain = AnnealedColourizer(net, centres, 0.38, mix=0.5).eval()(x)
+    assert torch.allclose(torch.flip(mirrored, dims=[3]), out, atol=1e-6) and not torch.allclose(out, plain, atol=1e-4)
+    tc.export_onnx(model, tmp_path / "flip.onnx")
+    session = ort.InferenceSession(str(tmp_path / "flip.onnx"), providers=["CPUExecutionProvider"])
+    assert np.allclose(session.run(["ab"], {"input": x.numpy()})[0], out.numpy(), atol=1e-4)

@@ -90,16 +90,28 @@ class ColourUNet(nn.Module):
 class AnnealedColourizer(nn.Module):
     """What ships: the ColourUNet with its colour-class decode inside the graph, so the engine still gets ab out.
 
-    ab = mix · annealed mean of the class logits (upsampled 2×) + (1 − mix) · the regressed ab, / AB_SCALE."""
+    ab = mix · annealed mean of the class logits (upsampled 2×) + (1 − mix) · the regressed ab, / AB_SCALE.
+    flip: also run the mirrored image and average the two answers (where they disagree the colour is uncertain, and
+    the average is the safer guess; twice the net's cost, which is small at the working size)."""
 
-    def __init__(self, net: ColourUNet, centres: torch.Tensor, temperature: float, mix: float = 1.0) -> None:
+    def __init__(
+        self, net: ColourUNet, centres: torch.Tensor, temperature: float, mix: float = 1.0, flip: bool = False
+    ) -> None:
         super().__init__()
         self.net = net
         self.register_buffer("centres", centres.float() / AB_SCALE)
         self.temperature = temperature
         self.mix = mix
+        self.flip = flip
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.flip:
+            return self.decode(x)
+        both = self.decode(torch.cat([x, torch.flip(x, dims=[3])], 0))
+        n = x.shape[0]
+        return 0.5 * (both[:n] + torch.flip(both[n:], dims=[3]))
+
+    def decode(self, x: torch.Tensor) -> torch.Tensor:
         regressed, logits = self.net.forward_all(x)
         if logits is None or self.mix == 0:
             return regressed
