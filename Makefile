@@ -108,7 +108,7 @@ models-colourize: $(VENV)/.test-installed
 	$(BIN)/python -m llmvis_studio.training.colourize_tune --onnx models/colourize-unet.onnx --out runs/colourize_cls/tune.json
 	$(BIN)/python -m llmvis_studio.training.colourize_card --runs runs/colourize_cls --no-sheet
 	$(BIN)/python -m llmvis_studio.training.colourize_calibrate --onnx models/colourize-unet.onnx \
-		--out runs/colourize_cls/calibration.json --update-manifest
+		--out runs/colourize_cls/calibration.json --select runs/colourize_cls/select.json --update-manifest
 	$(BIN)/python benchmarks/colourize_quality.py --update-manifest
 	$(BIN)/python -m llmvis_studio.training.colourize_card --runs runs/colourize_cls
 
