@@ -101,15 +101,22 @@ models-damage: $(VENV)/.test-installed
 	$(BIN)/python -m llmvis_studio.training.damage_card
 	$(MAKE) models-detect-int8
 
-# The hint-guided colourizer (models/colourize-unet.onnx): 40 min on 2 CPU threads (wall-clock budget, resumable from
-# runs/colourize), then the benchmark (Set5/Set14 turned grey, reporting only) and the model card with contact sheet.
+# The hint-guided colourizer (models/colourize-unet.onnx): 40 min regression training on 2 CPU threads, then 58 min
+# fine-tuning with the colour-class head (rebalanced cross-entropy; wall-clock budgets, resumable from runs/), the
+# decode picked on TUNE photos, the calibration table fitted on TUNE (reported on REPORT), the benchmark (Set5/Set14
+# turned grey, reporting only) and the model card with contact sheet.
 models-colourize: $(VENV)/.test-installed
-	$(BIN)/python -m llmvis_studio.training.train_colourize --minutes 40 --threads 2 --out runs/colourize --fresh \
-		--export models/colourize-unet.onnx
-	$(BIN)/python -m llmvis_studio.training.colourize_tune --onnx models/colourize-unet.onnx --out runs/colourize/tune.json
-	$(BIN)/python -m llmvis_studio.training.colourize_card --runs runs/colourize
+	$(BIN)/python -m llmvis_studio.training.train_colourize --minutes 40 --threads 2 --out runs/colourize --fresh
+	$(BIN)/python -m llmvis_studio.training.train_colourize --bins --init runs/colourize/checkpoint.pt --minutes 58 \
+		--threads 2 --lr 1e-3 --val-every 20 --out runs/colourize_cls --fresh
+	$(BIN)/python -m llmvis_studio.training.colourize_select --checkpoint runs/colourize_cls/checkpoint.pt \
+		--out runs/colourize_cls/select.json --export models/colourize-unet.onnx
+	$(BIN)/python -m llmvis_studio.training.colourize_tune --onnx models/colourize-unet.onnx --out runs/colourize_cls/tune.json
+	$(BIN)/python -m llmvis_studio.training.colourize_card --runs runs/colourize_cls --no-sheet
+	$(BIN)/python -m llmvis_studio.training.colourize_calibrate --onnx models/colourize-unet.onnx \
+		--out runs/colourize_cls/calibration.json --select runs/colourize_cls/select.json --update-manifest
 	$(BIN)/python benchmarks/colourize_quality.py --update-manifest
-	$(BIN)/python -m llmvis_studio.training.colourize_card --runs runs/colourize
+	$(BIN)/python -m llmvis_studio.training.colourize_card --runs runs/colourize_cls
 
 # The demo texture generator (models/demo-textures-gan.onnx + card): ~9 min on 2 CPU threads.
 models-demo-gan: $(VENV)/.test-installed

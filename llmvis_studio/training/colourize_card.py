@@ -91,9 +91,7 @@ def _load(rel: str) -> np.ndarray:
 def contact_sheet(onnx: Path, out_png: Path, gain: float, calibration=None) -> None:
     import onnxruntime as ort
 
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    from colourize_quality import dot_hints, to_grey  # same grey and hints as the benchmark
-
+    from llmvis_studio.core.metrics import dot_hints, grey_of  # same grey and hints as the benchmark
     from llmvis_studio.engine.ops.colourize import ColourizeParams, colourize
 
     sess = ort.InferenceSession(str(onnx), providers=["CPUExecutionProvider"])
@@ -101,7 +99,7 @@ def contact_sheet(onnx: Path, out_png: Path, gain: float, calibration=None) -> N
     rows = []
     for rel in SHEET_PHOTOS:
         img = _load(rel)
-        grey = to_grey(img)
+        grey = grey_of(img)
         hints = dot_hints(img, 50, 11)
         shown = _draw_dots(grey, hints)
         auto = colourize(grey, infer, ColourizeParams(gain=gain, calibration=calibration))
@@ -150,11 +148,11 @@ def calibration_table(calibration: dict) -> str:
             f"| {split.upper()} ({len(calibration[split + '_photos'])} photos) | {r['grey']:.2f} | {r['psnr_0']:.2f} "
             f"| {r['cf_ratio']:.3f} | {r['psnr_10'] - r['psnr_0']:+.2f} | {r['psnr_50'] - r['psnr_0']:+.2f} |"
         )
-    r = calibration.get("report_global_gain_0.4")
+    r = calibration.get("report_vivid")
     if r:
-        rows.append(f"| REPORT, old single gain 0.4 | {r['grey']:.2f} | {r['psnr_0']:.2f} | {r['cf_ratio']:.3f} | | |")
+        rows.append(f"| REPORT, `vivid` | {r['grey']:.2f} | {r['psnr_0']:.2f} | {r['cf_ratio']:.3f} | | |")
     return (
-        "| split | PSNR grey input | PSNR automatic | colourfulness / originals' | 10 hints | 50 hints |\n"
+        "| split | PSNR grey input | PSNR automatic | colourfulness / originals' | 10 hints (+dB) | 50 hints (+dB) |\n"
         "|---|---|---|---|---|---|\n"
         + "\n".join(rows)
         + "\n\nTUNE: "
@@ -162,6 +160,15 @@ def calibration_table(calibration: dict) -> str:
         + ".\nREPORT: "
         + ", ".join(calibration["report_photos"])
         + "."
+    )
+
+
+def _yellow(report: dict, vivid: dict) -> str:
+    if "yellow_shift_cool" not in report:
+        return "?"
+    return (
+        f"grey input {report['yellow_shift_grey']:.1f}, automatic {report['yellow_shift_cool']:.1f}, "
+        f"vivid {vivid.get('yellow_shift_cool', float('nan')):.1f}"
     )
 
 
@@ -183,6 +190,8 @@ def card_text(entry: dict, result: dict, log_tail: str, tune: dict, calibration:
         "sha256": entry["sha256"],
         "parameters": f"{entry['parameters']:,}",
         "multiplier": entry.get("chroma_calibration", {}).get("multiplier", "?"),
+        "automatic": entry.get("chroma_calibration", {}).get("automatic", "?"),
+        "yellow": _yellow(report, (calibration or {}).get("report_vivid", {})),
         "chroma_gain": entry["chroma_gain"],
         "widths": result["config"]["widths"],
         "n_bsds": counts["bsds500"],

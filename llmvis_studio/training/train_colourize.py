@@ -10,7 +10,10 @@ random flip, converted to CIE Lab. Hints are simulated as in Zhang et al. 2017: 
 1–50 patches of 1–3 px carrying the mean ground-truth ab of that patch, so one net serves automatic and guided use.
 
 Loss: Huber on ab + a colourfulness term (per image, the mean chroma may not fall below 90 % of the ground truth's;
-plain regression averages plausible colours into brown) + L1 at the hint pixels (hints must be obeyed).
+plain regression averages plausible colours into brown) + L1 at the hint pixels (hints must be obeyed); with --bins,
+also a class-rebalanced cross-entropy over quantised ab (training/colour_bins.py), and what is validated and exported
+is the annealed-mean decode of those classes (archs/colourize.AnnealedColourizer). --init starts from another run's
+weights (the new class head from scratch).
 """
 
 from __future__ import annotations
@@ -28,8 +31,8 @@ import torch
 import torch.nn.functional as F
 
 from llmvis_studio.core.metrics import colourfulness, psnr
-from llmvis_studio.training import export
-from llmvis_studio.training.archs.colourize import AB_SCALE, STRIDE, ColourUNet
+from llmvis_studio.training import colour_bins, export
+from llmvis_studio.training.archs.colourize import AB_SCALE, STRIDE, AnnealedColourizer, ColourUNet
 from llmvis_studio.training.archs.sr import count_parameters
 from llmvis_studio.training.loop import Logger, cosine_lr, save_checkpoint
 from llmvis_studio.training.precision import (
@@ -150,18 +153,29 @@ def make_batch(rng, images, n) -> tuple[torch.Tensor, torch.Tensor]:
 # loss
 
 
-def loss_terms(pred: torch.Tensor, target: torch.Tensor, x: torch.Tensor) -> dict[str, torch.Tensor]:
+def loss_terms(pred: torch.Tensor, target: torch.Tensor, x: torch.Tensor, classes=None) -> dict[str, torch.Tensor]:
+    """classes: None, or (logits, grid→bin lookup, rarity weights Q, bin centres Q×2) for the cross-entropy term."""
     rec = F.smooth_l1_loss(pred, target, beta=0.05)
     chroma_p = torch.sqrt((pred**2).sum(1) + 1e-6).mean(dim=(1, 2))
     chroma_t = torch.sqrt((target**2).sum(1) + 1e-6).mean(dim=(1, 2))
     colour = F.relu(0.9 * chroma_t - chroma_p).mean()
     mask = x[:, 3:4]
     hint = ((pred - target).abs() * mask).sum() / (2 * mask.sum() + 1.0)
-    return {"rec": rec, "colour": colour, "hint": hint}
+    terms = {"rec": rec, "colour": colour, "hint": hint}
+    if classes is not None:
+        logits, lookup, weights, centres = classes
+        terms["ce"] = colour_bins.rebalanced_cross_entropy(logits, target * AB_SCALE, lookup, weights)
+        # the decoded (annealed-mean) colour must obey the hints too: it is what ships
+        small_mask = F.max_pool2d(mask, 2)
+        decoded = colour_bins.annealed_mean(logits, centres, colour_bins.TEMPERATURE) / AB_SCALE
+        miss = (decoded - F.avg_pool2d(target * mask, 2) / F.avg_pool2d(mask, 2).clamp_min(1e-6)).abs()
+        terms["hint"] = terms["hint"] + (miss * small_mask).sum() / (2 * small_mask.sum() + 1.0)
+    return terms
 
 
 def total_loss(terms: dict[str, torch.Tensor], args) -> torch.Tensor:
-    return terms["rec"] + args.colour_weight * terms["colour"] + args.hint_weight * terms["hint"]
+    loss = terms["rec"] + args.colour_weight * terms["colour"] + args.hint_weight * terms["hint"]
+    return loss + args.ce_weight * terms["ce"] if "ce" in terms else loss
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -216,6 +230,27 @@ def validate(model, val: list[tuple[str, np.ndarray]], gain: float = 1.0) -> dic
 # export
 
 
+def shipped(
+    model: ColourUNet, bins, temperature: float = colour_bins.TEMPERATURE, mix: float = 1.0, flip: bool = False
+) -> torch.nn.Module:
+    """The module that is validated and exported: the net itself, or with --bins its annealed-mean decode."""
+    if not model.bins:
+        return model
+    return AnnealedColourizer(model, bins["centres"], temperature, mix, flip).eval()
+
+
+def fit_run_bins(train_images: list[np.ndarray]) -> dict[str, torch.Tensor]:
+    """Bin centres and rarity weights from the training photos (at 64 px: the colour shares, not the detail)."""
+    abs_ = [rgb_to_lab(working_size(img, 64))[..., 1:] for img in train_images]
+    centres, prior = colour_bins.fit_bins(abs_)
+    return {
+        "centres": torch.from_numpy(centres),
+        "prior": torch.from_numpy(prior),
+        "weights": torch.from_numpy(colour_bins.rarity_weights(prior)),
+        "lookup": torch.from_numpy(colour_bins.grid_to_bin(centres)),
+    }
+
+
 def export_onnx(model: torch.nn.Module, path: Path) -> None:
     export.export_onnx(
         model,
@@ -235,16 +270,24 @@ def train(args) -> dict:
     out, log = _start(args)
     train_images, val = load_sets()
     log(f"{len(train_images)} training photos, {len(val)} held out")
-    model = ColourUNet(tuple(args.widths))
+    model = ColourUNet(tuple(args.widths), bins=0)
+    bins = None
+    if args.bins:
+        bins = fit_run_bins(train_images)
+        model = ColourUNet(tuple(args.widths), bins=len(bins["centres"]))
+        log(f"{len(bins['centres'])} colour bins")
     opt = torch.optim.Adam(model.parameters(), lr=args.lr, betas=(0.9, 0.99))
     ckpt = out / "checkpoint.pt"
     step, elapsed, rng = _resume(args, ckpt, model, opt, log)
+    if args.init and step == 0:
+        missing = model.load_state_dict(torch.load(args.init, weights_only=False)["model"], strict=False).missing_keys
+        log(f"weights from {args.init}; new: {missing}")
     log(f"ColourUNet {args.widths}: {count_parameters(model) / 1e6:.2f} M parameters")
 
     def probe(use_bf16: bool) -> None:
         x, y = make_batch(np.random.default_rng(0), train_images, args.batch)
         with autocast_context(use_bf16):
-            loss = total_loss(loss_terms(model(x).float(), y, x), args)
+            loss = total_loss(_terms(model, x, y, bins), args)
         loss.backward()
         model.zero_grad(set_to_none=True)
 
@@ -258,7 +301,7 @@ def train(args) -> dict:
         if elapsed >= budget or (args.steps and step >= args.steps):
             break
         lr = args.lr * cosine_lr(1.0, elapsed / budget, step, warmup=200, floor=0.05)
-        terms = _step(model, opt, lr, make_batch(rng, train_images, args.batch), use_bf16, args)
+        terms = _step(model, opt, lr, make_batch(rng, train_images, args.batch), use_bf16, args, bins)
         step += 1
         for k, v in terms.items():
             running[k] = 0.98 * running.get(k, v) + 0.02 * v
@@ -267,14 +310,14 @@ def train(args) -> dict:
             log(f"step {step} {elapsed / 60:.1f} min lr {lr:.2e} {losses}")
         now = time.perf_counter()
         if now - last_val > args.val_every * 60:
-            log("val " + json.dumps({k: round(v, 3) for k, v in validate(model, val).items()}))
+            log("val " + json.dumps({k: round(v, 3) for k, v in validate(shipped(model, bins), val).items()}))
             last_val = time.perf_counter()
         if now - last_ckpt > 120:
-            _save(ckpt, model, opt, step, time.perf_counter() - start)
+            _save(ckpt, model, opt, step, time.perf_counter() - start, bins)
             last_ckpt = time.perf_counter()
     elapsed = time.perf_counter() - start
-    _save(ckpt, model, opt, step, elapsed)
-    return _finish(args, out, model, val, step, elapsed, use_bf16, len(train_images), log)
+    _save(ckpt, model, opt, step, elapsed, bins)
+    return _finish(args, out, model, val, step, elapsed, use_bf16, len(train_images), log, bins)
 
 
 def _start(args) -> tuple[Path, Logger]:
@@ -297,14 +340,19 @@ def _resume(args, ckpt: Path, model, opt, log: Logger) -> tuple[int, float, np.r
     return step, elapsed, np.random.default_rng(args.seed + step)
 
 
-def _step(model, opt, lr: float, batch, use_bf16: bool, args) -> dict[str, float]:
+def _terms(model: ColourUNet, x: torch.Tensor, y: torch.Tensor, bins) -> dict[str, torch.Tensor]:
+    pred, logits = model.forward_all(x)
+    classes = None if logits is None else (logits.float(), bins["lookup"], bins["weights"], bins["centres"])
+    return loss_terms(pred.float(), y, x, classes)
+
+
+def _step(model, opt, lr: float, batch, use_bf16: bool, args, bins=None) -> dict[str, float]:
     """One optimiser step; the loss terms as floats."""
     for group in opt.param_groups:
         group["lr"] = lr
     x, y = batch
     with autocast_context(use_bf16):
-        pred = model(x).float()
-    terms = loss_terms(pred, y, x)
+        terms = _terms(model, x, y, bins)
     loss = total_loss(terms, args)
     opt.zero_grad(set_to_none=True)
     loss.backward()
@@ -313,12 +361,12 @@ def _step(model, opt, lr: float, batch, use_bf16: bool, args) -> dict[str, float
     return {k: v.item() for k, v in terms.items()}
 
 
-def _finish(args, out: Path, model, val, step: int, elapsed: float, use_bf16: bool, photos: int, log: Logger) -> dict:
+def _finish(args, out: Path, model, val, step, elapsed, use_bf16: bool, photos: int, log: Logger, bins=None) -> dict:
     """Final validation, --export, and OUT/result.json (what colourize_card reads)."""
-    metrics = validate(model, val)
+    metrics = validate(shipped(model, bins), val)
     log("final val " + json.dumps({k: round(v, 3) for k, v in metrics.items()}))
     if args.export:
-        export_onnx(model, Path(args.export))
+        export_onnx(shipped(model, bins), Path(args.export))
         log(f"exported {args.export}")
     info = {
         "steps": step,
@@ -337,7 +385,7 @@ def _finish(args, out: Path, model, val, step: int, elapsed: float, use_bf16: bo
     return info
 
 
-def _save(path: Path, model, opt, step: int, elapsed: float) -> None:
+def _save(path: Path, model, opt, step: int, elapsed: float, bins=None) -> None:
     save_checkpoint(
         path,
         {
@@ -346,6 +394,7 @@ def _save(path: Path, model, opt, step: int, elapsed: float) -> None:
             "step": step,
             "elapsed": elapsed,
             "config": model.config(),
+            "bins": bins,
         },
     )
 
@@ -365,6 +414,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="runs/colourize")
     p.add_argument("--export", default="")
     p.add_argument("--fresh", action="store_true", help="ignore an existing checkpoint")
+    p.add_argument("--bins", action="store_true", help="add the colour-class head (rebalanced cross-entropy)")
+    p.add_argument("--ce-weight", type=float, default=0.3)
+    p.add_argument("--init", default="", help="start a new run from this checkpoint's weights")
     add_precision_argument(p)
     return p
 

@@ -35,9 +35,15 @@ def test_calibration_round_trips_and_malformed_tables_are_refused():
         ChromaCalibration.from_json({"hue_sectors": 2})
     lightness = np.array([[40.0, 60.0]])
     ab = np.array([[[3.0, 1.0], [3.0, 1.0]]])
-    vivid, safe = table.apply(lightness, ab), table.apply(lightness, ab, vivid=False)
-    np.testing.assert_allclose(safe * 2.0, vivid, rtol=1e-6)  # without hints the table is m × the PSNR-best one
-    assert ChromaCalibration.from_json({k: v for k, v in table.to_json().items() if k != "texture_edges"}) == table
+    vivid, hinted = table.apply(lightness, ab), table.apply(lightness, ab, vivid=False, hinted=True)
+    np.testing.assert_allclose(hinted * 2.0, vivid, rtol=1e-6)  # the stored table is m × the PSNR-best one
+    older = {k: v for k, v in table.to_json().items() if k not in ("texture_edges", "automatic")}
+    assert ChromaCalibration.from_json(older) == table  # tables written before those fields read as before
+    automatic = ChromaCalibration.from_json({**table.to_json(), "automatic": 1.5})
+    assert automatic is not None and ChromaCalibration.from_json(automatic.to_json()) == automatic
+    np.testing.assert_allclose(automatic.apply(lightness, ab, vivid=False), hinted * 1.5, rtol=1e-6)
+    with pytest.raises(InputError):
+        ChromaCalibration.from_json({**table.to_json(), "automatic": 0})
 
 
 def test_texture_bins_split_smooth_from_detailed_areas():
@@ -58,17 +64,18 @@ def shipped():
     return entry, lambda x: session.run(["ab"], {"input": x})[0]
 
 
-def test_shipped_calibration_colours_more_than_the_single_gain_and_vivid_is_opt_in(shipped, photo):  # noqa: F811
+def test_shipped_default_is_the_automatic_share_of_the_vivid_table(shipped, photo):  # noqa: F811
     entry, infer = shipped
     table = ChromaCalibration.from_json(entry["chroma_calibration"])
+    assert table is not None and 1.0 <= table.automatic <= table.multiplier
     grey = grey_of(photo[::2, ::2])
     chroma = lambda im: np.abs(im.astype(int) - im.mean(axis=2, keepdims=True)).mean()  # noqa: E731
     vivid = colourize(grey, infer, ColourizeParams(calibration=table, vivid=True))
     default = colourize(grey, infer, ColourizeParams(calibration=table))
-    single = colourize(grey, infer, ColourizeParams(gain=entry["chroma_gain"]))
-    assert chroma(vivid) > 1.5 * chroma(single)
-    # the default uses the PSNR-best gains: the vivid table divided by its multiplier (8-bit rounding aside)
-    assert 0.8 / table.multiplier < chroma(default) / chroma(vivid) < 1.2 / table.multiplier
+    assert chroma(default) > 3.0, "the automatic default colours visibly"
+    # the default: the vivid table × automatic / multiplier (8-bit rounding and gamut limits aside)
+    share = table.automatic / table.multiplier
+    assert 0.8 * share <= chroma(default) / chroma(vivid) <= 1.2 * share
 
 
 def test_strength_changes_reuse_the_cached_net_output(shipped, photo):  # noqa: F811

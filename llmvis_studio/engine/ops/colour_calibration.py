@@ -5,7 +5,9 @@ against PSNR at once. Here the gain depends on the predicted hue sector, the pre
 local texture (smooth or detailed); each cell's gain is the least-squares gain C/P (C = Σ pred·truth,
 P = Σ pred·pred) fitted on held-out photos, times one multiplier m. Why a multiplier: for a fixed error budget,
 colour is bought most cheaply where the prediction correlates with the truth, and scaling the least-squares gains by a
-common m is exactly that allocation (m = 2 spends the whole error budget of the grey input). The table lives in the
+common m is exactly that allocation (m = 2 spends the whole error budget of the grey input). Three uses: `vivid`
+(the table as stored, m × the least-squares gains), automatic (`automatic` × the least-squares gains, chosen on TUNE
+photos to be colourful with a PSNR margin over grey) and hinted (the least-squares gains). The table lives in the
 model's manifest entry (`chroma_calibration`); training/colourize_calibrate.py fits it. Pure numpy, no Qt.
 """
 
@@ -29,6 +31,7 @@ class ChromaCalibration:
     gains: tuple[float, ...]  # hue-major, then chroma, then lightness; the multiplier already applied
     multiplier: float = 1.0  # m: gains / m are the least-squares (PSNR-best) gains
     texture_edges: tuple[float, ...] = ()  # local L* std (5×5, working size) bin edges; innermost index
+    automatic: float = 1.0  # the default automatic colours: this × the least-squares gains
 
     TEXTURE_WINDOW = 5
 
@@ -42,8 +45,8 @@ class ChromaCalibration:
         )
 
     def __post_init__(self) -> None:
-        if self.multiplier <= 0:
-            raise InputError(f"Chroma calibration multiplier must be positive, not {self.multiplier:g}.")
+        if self.multiplier <= 0 or self.automatic <= 0:
+            raise InputError(f"Chroma calibration multipliers must be positive, not {self.multiplier:g}.")
         if self.hue_sectors < 1 or len(self.gains) != self.cells:
             raise InputError(f"Chroma calibration needs {self.cells} gains, found {len(self.gains)}.")
 
@@ -60,11 +63,12 @@ class ChromaCalibration:
             local_std(lightness, self.TEXTURE_WINDOW), self.texture_edges
         )
 
-    def apply(self, lightness: np.ndarray, ab: np.ndarray, vivid: bool = True) -> np.ndarray:
+    def apply(self, lightness: np.ndarray, ab: np.ndarray, vivid: bool = True, hinted: bool = False) -> np.ndarray:
         """Working-size L* (H×W) and predicted ab (H×W×2) → calibrated ab (same shape, float32).
 
-        vivid: the table as chosen (colourful); else divided by the multiplier (the least-squares, PSNR-best gains)."""
-        scale = 1.0 if vivid else 1.0 / self.multiplier
+        vivid: the table as stored (the most colourful); else the automatic default (`automatic` × the least-squares
+        gains), or with hinted the least-squares (PSNR-best) gains themselves."""
+        scale = 1.0 if vivid else (1.0 if hinted else self.automatic) / self.multiplier
         gain = np.asarray(self.gains, np.float32)[self.cell_index(lightness, ab)] * np.float32(scale)
         return (ab * gain[..., None]).astype(np.float32)
 
@@ -76,6 +80,7 @@ class ChromaCalibration:
             "gains": [round(g, 4) for g in self.gains],
             "multiplier": self.multiplier,
             "texture_edges": list(self.texture_edges),
+            "automatic": self.automatic,
         }
 
     @classmethod
@@ -90,6 +95,7 @@ class ChromaCalibration:
                 tuple(float(v) for v in data["gains"]),
                 float(data.get("multiplier", 1.0)),
                 tuple(float(v) for v in data.get("texture_edges", ())),
+                float(data.get("automatic", 1.0)),
             )
         except (KeyError, TypeError, ValueError) as error:
             raise InputError(f"The model's chroma calibration is malformed ({error}).") from error

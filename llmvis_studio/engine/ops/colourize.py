@@ -50,7 +50,7 @@ class ColourizeParams:
     work_side: int = WORK_SIDE
     gain: float = 1.0  # the model's chroma gain (manifest `chroma_gain`, chosen on held-out photos)
     calibration: Optional[ChromaCalibration] = None  # manifest `chroma_calibration`; replaces `gain` when present
-    vivid: bool = False  # automatic colours from the colourful table instead of the PSNR-best one
+    vivid: bool = False  # automatic colours from the most colourful table instead of the default
 
     @classmethod
     def from_mapping(
@@ -169,17 +169,18 @@ def predicted_chroma(
 ) -> np.ndarray:
     """The net's ab with the model's trust applied (the calibration table, else the single gain).
 
-    Automatic colours use the least-squares (PSNR-best) gains unless `vivid` is asked for: the colourful table (m ×
-    those gains) spends the grey input's whole error budget, and since today's net mostly predicts yellows and
-    olives, on snow, skies and faces that reads as a yellow tint (see the card's contact sheet), so it is opt-in.
-    With hints the user is steering and the unhinted parts should stay the safest guess, so the table is
-    divided by its multiplier (the least-squares gains): tried on the TUNE photos, amplifying the hinted answer by the
-    colourful table, or adding the hint-induced change to the calibrated automatic answer, each lost 1–2 dB at 10 hints.
+    Automatic colours: the table's `automatic` multiple of the least-squares (PSNR-best) gains, chosen by
+    cross-validation on the TUNE photos to reach 0.55 of the originals' colourfulness with the most PSNR left over the
+    grey input (training/colourize_select.py); `vivid` uses the stored table (at least as colourful).
+    With hints the user is steering and the unhinted parts should stay the safest guess, so the least-squares gains
+    are used: tried on the TUNE photos (first release), amplifying the hinted answer by the colourful table, or adding
+    the hint-induced change to the calibrated automatic answer, each lost 1–2 dB at 10 hints.
     """
     ab = predict(infer, lightness, hint_ab, hint_mask)
     if params.calibration is None:
         return ab * np.float32(params.gain)
-    return params.calibration.apply(lightness, ab, vivid=params.vivid and not hint_mask.any())
+    hinted = bool(hint_mask.any())
+    return params.calibration.apply(lightness, ab, vivid=params.vivid and not hinted, hinted=hinted)
 
 
 def _working_shape(h: int, w: int, side: int) -> tuple[int, int]:

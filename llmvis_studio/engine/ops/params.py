@@ -130,7 +130,7 @@ class ColourizeRequestParams(OpParams):
     strength: float = 1.0  # 0 = grey, 1 = the predicted colours
     hints: Optional[np.ndarray] = None  # H×W×4 uint8/uint16 RGBA, colour where alpha > 0
     work_side: Optional[int] = None  # long side the model runs at; None: colourize.WORK_SIDE
-    vivid: bool = False  # automatic colours from the colourful calibration table (opt-in: it tints towards yellow)
+    vivid: bool = False  # automatic colours from the most colourful calibration table (less PSNR than the default)
 
 
 PARAMS: Mapping[str, type[OpParams]] = types.MappingProxyType(

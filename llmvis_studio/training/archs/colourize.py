@@ -36,9 +36,10 @@ class Block(nn.Module):
 
 
 class ColourUNet(nn.Module):
-    def __init__(self, widths: tuple[int, ...] = (16, 32, 64, 128, 192)) -> None:
+    def __init__(self, widths: tuple[int, ...] = (16, 32, 64, 128, 192), bins: int = 0) -> None:
         super().__init__()
         self.widths = tuple(widths)
+        self.bins = bins
         w = self.widths
         self.enc = nn.ModuleList()
         cin = 4
@@ -52,8 +53,16 @@ class ColourUNet(nn.Module):
         for i in range(len(w) - 1, 0, -1):
             self.dec.append(Block(w[i] + w[i - 1], w[i - 1]))
         self.out = nn.Conv2d(w[0], 2, 3, padding=1)
+        if bins:  # colour-class logits at half the working size (colour is low-frequency; 4× cheaper)
+            self.classes = nn.Sequential(
+                nn.Conv2d(w[1], 64, 1), nn.LeakyReLU(0.1, inplace=True), nn.Conv2d(64, bins, 1)
+            )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.forward_all(x)[0]
+
+    def forward_all(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(regressed ab / AB_SCALE (N, 2, H, W), colour-class logits (N, bins, H/2, W/2) or None without bins)."""
         hints = x[:, 1:4]
         skips = []
         h = x
@@ -66,13 +75,50 @@ class ColourUNet(nn.Module):
             skips.append(h)
         gist = self.global_fc(h.mean(dim=(2, 3)))
         h = self.fuse(torch.cat([h, gist[:, :, None, None].expand_as(h)], 1))
-        for block, skip in zip(self.dec, reversed(skips[:-1])):
+        logits = None
+        for i, (block, skip) in enumerate(zip(self.dec, reversed(skips[:-1]))):
             h = F.interpolate(h, scale_factor=2.0, mode="bilinear", align_corners=False)
             h = block(torch.cat([h, skip], 1))
-        return torch.tanh(self.out(h))
+            if self.bins and i == len(self.dec) - 2:
+                logits = self.classes(h)
+        return torch.tanh(self.out(h)), logits
 
     def config(self) -> dict:
-        return {"arch": "ColourUNet", "widths": list(self.widths)}
+        return {"arch": "ColourUNet", "widths": list(self.widths), "bins": self.bins}
+
+
+class AnnealedColourizer(nn.Module):
+    """What ships: the ColourUNet with its colour-class decode inside the graph, so the engine still gets ab out.
+
+    ab = mix · annealed mean of the class logits (upsampled 2×) + (1 − mix) · the regressed ab, / AB_SCALE.
+    flip: also run the mirrored image and average the two answers (where they disagree the colour is uncertain, and
+    the average is the safer guess; twice the net's cost, which is small at the working size)."""
+
+    def __init__(
+        self, net: ColourUNet, centres: torch.Tensor, temperature: float, mix: float = 1.0, flip: bool = False
+    ) -> None:
+        super().__init__()
+        self.net = net
+        self.register_buffer("centres", centres.float() / AB_SCALE)
+        self.temperature = temperature
+        self.mix = mix
+        self.flip = flip
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.flip:
+            return self.decode(x)
+        both = self.decode(torch.cat([x, torch.flip(x, dims=[3])], 0))
+        n = x.shape[0]
+        return 0.5 * (both[:n] + torch.flip(both[n:], dims=[3]))
+
+    def decode(self, x: torch.Tensor) -> torch.Tensor:
+        regressed, logits = self.net.forward_all(x)
+        if logits is None or self.mix == 0:
+            return regressed
+        p = torch.softmax(logits / self.temperature, dim=1)
+        annealed = torch.einsum("nqhw,qc->nchw", p, self.centres)
+        annealed = F.interpolate(annealed, size=regressed.shape[-2:], mode="bilinear", align_corners=False)
+        return self.mix * annealed + (1.0 - self.mix) * regressed
 
 
 def _pool_hints(hints: torch.Tensor) -> torch.Tensor:
