@@ -23,9 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
-from llmvis_studio.catalog.catalog import sha256_of
 from llmvis_studio.training.manifest_tools import upsert_entry
-from llmvis_studio.training.quantize_sr import quantize
+from llmvis_studio.training.quantize_sr import int8_copy_entry, quantize
 
 CROP = 256
 CROPS = 64
@@ -57,22 +56,15 @@ def calibration_inputs(count: int = CROPS, seed: int = 0) -> list[np.ndarray]:
 def int8_entry(source_entry: dict, target: Path, calibration_count: int) -> dict:
     """The int8 copy's manifest entry: the source's task, I/O, tiling and threshold; not the default until its
     held-out F1 is measured (damage_heldout.py --models ID-int8)."""
-    entry = json.loads(json.dumps(source_entry))
-    source_id = source_entry["id"]
-    entry.update(
-        {
-            "id": f"{source_id}-int8",
-            "name": source_entry["name"] + " (int8)",
-            "file": target.name,
-            "sha256": sha256_of(target),
-            "default": False,
-            "source": f"int8 QDQ quantisation of {source_id} (trained here), calibrated on {calibration_count} "
-            "damaged crops of the training photos (llmvis_studio.training.quantize_detector)",
-            "reproduce": "make models-detect-int8",
-            "quantised_from": source_id,
-            "metrics": {"calibration_crops": calibration_count},
-        }
+    entry = int8_copy_entry(
+        source_entry,
+        target,
+        source_entry["name"] + " (int8)",
+        False,
+        f"{calibration_count} damaged crops of the training photos (llmvis_studio.training.quantize_detector)",
+        "make models-detect-int8",
     )
+    entry["metrics"] = {"calibration_crops": calibration_count}
     return entry
 
 

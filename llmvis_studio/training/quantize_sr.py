@@ -133,23 +133,38 @@ def quantize(source: Path, target: Path, inputs: list[np.ndarray], keep_outside_
         )
 
 
-def int8_entry(source_entry: dict, target: Path, calibration_count: int) -> dict:
-    entry = json.loads(json.dumps(source_entry))  # a deep copy: same task, I/O, scale, tiling
+def int8_copy_entry(
+    source_entry: dict, target: Path, name: str, default: bool, calibration: str, reproduce: str
+) -> dict:
+    """The manifest entry of an int8 copy: the source's task, I/O, scale, tiling and settings (a deep copy), its own
+    id, file, hash and provenance (`calibration`: what it was calibrated on and by which module)."""
+    entry = json.loads(json.dumps(source_entry))
     source_id = source_entry["id"]
     entry.update(
         {
             "id": f"{source_id}-int8",
-            "name": source_entry["name"].replace("(", "(int8, ", 1),
+            "name": name,
             "file": target.name,
             "sha256": sha256_of(target),
-            "default": True,
-            "source": f"int8 QDQ quantisation of {source_id} (trained here), calibrated on {calibration_count} "
-            "crops of the training photos (llmvis_studio.training.quantize_sr)",
-            "reproduce": "make models-sr-int8",
+            "default": default,
+            "source": f"int8 QDQ quantisation of {source_id} (trained here), calibrated on {calibration}",
+            "reproduce": reproduce,
             "quantised_from": source_id,
-            "metrics": {"calibration_crops": calibration_count},
         }
     )
+    return entry
+
+
+def int8_entry(source_entry: dict, target: Path, calibration_count: int) -> dict:
+    entry = int8_copy_entry(
+        source_entry,
+        target,
+        source_entry["name"].replace("(", "(int8, ", 1),
+        True,
+        f"{calibration_count} crops of the training photos (llmvis_studio.training.quantize_sr)",
+        "make models-sr-int8",
+    )
+    entry["metrics"] = {"calibration_crops": calibration_count}
     return entry
 
 

@@ -146,10 +146,16 @@ def run_tiles(
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def keep_tone(
-    original: np.ndarray, filled: np.ndarray, mask: np.ndarray, threads: int = 1, progress=None, tile: int = TILE
+def tone_by_crops(
+    original: np.ndarray,
+    mask: np.ndarray,
+    fill: Callable[[Bounds, np.ndarray], np.ndarray],
+    threads: int,
+    progress: Optional[ProgressLike],
+    tile: int,
 ) -> np.ndarray:
-    """The fill's luminance with the surroundings' chroma inside the mask; outside the mask the original, bit-exact."""
+    """`fill(context, hole_in_context)` → the crop's filled RGB, then toned and pasted, crop by crop around the damage;
+    pixels outside the mask stay bit-exact (an empty mask returns `original` itself)."""
     hole = mask > 0
     if not hole.any():
         return original
@@ -157,28 +163,26 @@ def keep_tone(
     result = original.copy()
 
     def work(context: Bounds, core: Bounds) -> None:
-        part = toned(original[context.slices], filled[context.slices][..., :3], hole[context.slices], grey)
-        _paste(result, part, hole[context.slices], context, core)
+        here = hole[context.slices]
+        _paste(result, toned(original[context.slices], fill(context, here), here, grey), here, context, core)
 
     run_tiles(work, hole_tiles(hole, tile), threads, progress)
     return result
+
+
+def keep_tone(
+    original: np.ndarray, filled: np.ndarray, mask: np.ndarray, threads: int = 1, progress=None, tile: int = TILE
+) -> np.ndarray:
+    """The fill's luminance with the surroundings' chroma inside the mask; outside the mask the original, bit-exact."""
+    return tone_by_crops(original, mask, lambda context, _: filled[context.slices][..., :3], threads, progress, tile)
 
 
 def fill_and_tone(
     original: np.ndarray, mask: np.ndarray, method: int, radius: int, threads: int = 1, progress=None, tile: int = TILE
 ) -> np.ndarray:
     """Classical fill (cv2 `method`, `radius`) and tone, crop by crop; pixels outside the mask stay bit-exact."""
-    hole = mask > 0
-    if not hole.any():
-        return original
-    grey = is_grey_rgb(original)
-    result = original.copy()
 
-    def work(context: Bounds, core: Bounds) -> None:
-        crop = original[context.slices]
-        here = hole[context.slices]
-        filled = inpaint_classical.fill(crop[..., :3], here.astype(np.uint8) * 255, method, radius)
-        _paste(result, toned(crop, filled, here, grey), here, context, core)
+    def fill(context: Bounds, here: np.ndarray) -> np.ndarray:
+        return inpaint_classical.fill(original[context.slices][..., :3], here.astype(np.uint8) * 255, method, radius)
 
-    run_tiles(work, hole_tiles(hole, tile), threads, progress)
-    return result
+    return tone_by_crops(original, mask, fill, threads, progress, tile)
