@@ -84,6 +84,7 @@ def manifest_entry(trainer: Trainer, onnx_path: Path, max_abs: float) -> dict:
         else "the training images' licence (user data)",
         "source": f"trained here (llmvis_studio.training.texture_gan, {trainer.step} steps)",
         "reproduce": cfg.command or "python -m llmvis_studio.training.texture_gan --data DATA --out RUN",
+        "resumed_from": trainer.earlier,
         "metrics": {
             "steps": trainer.step,
             "train_minutes": round(trainer.elapsed / 60.0, 2),

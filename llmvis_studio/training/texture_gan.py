@@ -118,6 +118,7 @@ class Trainer:
         self.opt_g = torch.optim.Adam(self.generator.parameters(), lr=cfg.lr, betas=(0.5, 0.99))
         self.opt_d = torch.optim.Adam(self.critic.parameters(), lr=CRITIC_LR, betas=(0.0, 0.9))
         self.rng = np.random.default_rng(cfg.seed)
+        self.earlier: list[str] = []  # the commands of the sessions this run resumed from, oldest first
         self.step, self.elapsed, self.history = 0, 0.0, {"step": [], "stats": [], "adv": [], "D": [], "cls": []}
         self.resume()
 
@@ -149,6 +150,7 @@ class Trainer:
         self.resume_critic(state)
         self.step, self.elapsed = int(state["step"]), float(state["elapsed"])
         self.history = json.loads(state["history"])
+        self.earlier = earlier_commands(self.out / "model.json", self.step)
         self.log(f"resumed at step {self.step}")
 
     def resume_critic(self, state: dict) -> None:
@@ -286,6 +288,14 @@ class Trainer:
         sample_sheet(sampler, self.conditions(), self.data.names, self.out / "samples" / f"step_{self.step:06d}.png")
         self.log(f"exported step {self.step} ({self.elapsed / 60:.1f} min): ONNX vs torch {max_abs:.1e}")
         return onnx_path
+
+
+def earlier_commands(model_json: Path, step: int) -> list[str]:
+    """The reproduce commands of the sessions before this one (from the run's last export), oldest first."""
+    if not model_json.is_file():
+        return [f"(an earlier session, {step} steps)"]
+    entry = json.loads(model_json.read_text(encoding="utf-8"))
+    return list(entry.get("resumed_from", [])) + [f"{entry.get('reproduce', '?')} (to step {step})"]
 
 
 def noise_inputs(
