@@ -156,8 +156,10 @@ def sample(
 
 
 def ring_mask(hole: np.ndarray, width: int) -> np.ndarray:
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * width + 1, 2 * width + 1))
-    return (cv2.dilate(hole.astype(np.uint8), kernel) > 0) & ~hole
+    """The pixels outside the hole within `width` px of it (a distance transform: a dilation with a 65 px disc
+    took 0.1 s of a 1 MP fill)."""
+    distance = cv2.distanceTransform((~hole).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+    return (distance <= width) & ~hole
 
 
 def to_lab(rgb: np.ndarray) -> np.ndarray:
