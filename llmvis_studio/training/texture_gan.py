@@ -43,6 +43,7 @@ from llmvis_studio.training.texture_export import install, manifest_entry
 MODEL_ID = "texture-gan"
 CRITIC_LR = 2e-4
 WARMUP_STEPS = 200
+GRAD_CLIP = 5.0
 
 
 @dataclass
@@ -201,6 +202,7 @@ class Trainer:
         loss = stats + cfg.adv * adv + cfg.cls * cls
         self.opt_g.zero_grad(set_to_none=True)
         loss.backward()
+        torch.nn.utils.clip_grad_norm_(self.generator.parameters(), GRAD_CLIP)  # one bad batch cannot wreck the run
         self.opt_g.step()
         self.update_ema()
         return {"stats": float(stats.detach()), "adv": float(adv.detach()), "D": float(loss_d.detach()), "cls": hits}
