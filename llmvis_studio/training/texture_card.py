@@ -83,6 +83,9 @@ def weak_lines(bench: Optional[dict]) -> list[str]:
                 + ", ".join(confused)
                 + "."
             )
+        repeats = [f"{n} {r['repetition']}" for n, r in bench["per_class"].items() if r["repetition"] >= 0.5]
+        if repeats:
+            lines.append("- Autocorrelation peak ≥ 0.5 on a class's 512 px paint: " + ", ".join(repeats) + ".")
         low = [f"{n} {r['detail']}" for n, r in bench["must_show"].items() if r["detail"] < 0.5]
         if low:
             lines.append(
