@@ -17,7 +17,6 @@ import argparse
 import copy
 import json
 import os
-import shutil
 import sys
 import time
 import warnings
@@ -39,9 +38,12 @@ from llmvis_studio.training.archs.texture_gan import (
     count_parameters,
 )
 from llmvis_studio.training.texture_data import TextureSet
+from llmvis_studio.training.texture_export import install, manifest_entry
 
-KIND = "texture-gan"
 MODEL_ID = "texture-gan"
+CRITIC_LR = 2e-4
+WARMUP_STEPS = 200
+GRAD_CLIP = 5.0
 
 
 @dataclass
@@ -57,6 +59,7 @@ class TextureConfig:
     lr: float = 1e-3
     adv: float = 0.05  # weight of the adversarial term (0: texture statistics only, no critic)
     adv_after: int = 100  # steps of statistics only before the critic joins
+    cls: float = 0.1  # weight of the auxiliary class loss on the generator (AC-GAN; 0: no class head)
     threads: int = 2
     seed: int = 0
     export_minutes: float = 4.0
@@ -98,7 +101,7 @@ class Trainer:
         self.vectors = torch.from_numpy(vectors)
         self.generator = TextureGenerator(self.vectors.shape[1], cfg.z_channels, widths=tuple(cfg.widths))
         self.ema = copy.deepcopy(self.generator).eval()
-        self.critic = PatchCritic(self.vectors.shape[1])
+        self.critic = PatchCritic(self.vectors.shape[1], classes=len(self.data.names) if cfg.cls > 0 else 0)
         self.stats = TextureStats()
         # one conditioning offset and one statistics target per look (source) of a class: matching the class mean
         # made every brick wall the grey-brown average of red and beige bricks
@@ -114,9 +117,10 @@ class Trainer:
             ]
         )
         self.opt_g = torch.optim.Adam(self.generator.parameters(), lr=cfg.lr, betas=(0.5, 0.99))
-        self.opt_d = torch.optim.Adam(self.critic.parameters(), lr=2e-4, betas=(0.0, 0.9))
+        self.opt_d = torch.optim.Adam(self.critic.parameters(), lr=CRITIC_LR, betas=(0.0, 0.9))
         self.rng = np.random.default_rng(cfg.seed)
-        self.step, self.elapsed, self.history = 0, 0.0, {"step": [], "stats": [], "adv": [], "D": []}
+        self.earlier: list[str] = []  # the commands of the sessions this run resumed from, oldest first
+        self.step, self.elapsed, self.history = 0, 0.0, {"step": [], "stats": [], "adv": [], "D": [], "cls": []}
         self.resume()
 
     def load_data(self, folder: Path) -> TextureSet:
@@ -142,11 +146,22 @@ class Trainer:
                 f"{path} was trained on other classes ({', '.join(json.loads(state['names']))}); "
                 "resume with the same data, or choose another --out."
             )
-        for key in ("generator", "ema", "critic", "opt_g", "opt_d"):
+        for key in ("generator", "ema", "opt_g"):
             getattr(self, key).load_state_dict(state[key])
+        self.resume_critic(state)
         self.step, self.elapsed = int(state["step"]), float(state["elapsed"])
         self.history = json.loads(state["history"])
+        self.earlier = earlier_commands(self.out / "model.json", self.step)
         self.log(f"resumed at step {self.step}")
+
+    def resume_critic(self, state: dict) -> None:
+        """The critic of a run from before the class head (or with --cls changed) resumes with the head fresh and
+        a fresh optimiser state (Adam's moments cannot be matched to a changed parameter list)."""
+        missing, unexpected = self.critic.load_state_dict(state["critic"], strict=False)
+        if missing or unexpected:
+            self.log(f"critic: class head {'added' if missing else 'dropped'} with fresh weights; optimiser reset")
+            return
+        self.opt_d.load_state_dict(state["opt_d"])
 
     def save(self) -> None:
         state = {key: getattr(self, key).state_dict() for key in ("generator", "ema", "critic", "opt_g", "opt_d")}
@@ -172,24 +187,45 @@ class Trainer:
         loss_d = torch.zeros(())
         if use_adv:  # real crops are only needed by the critic
             real = to_tensor(self.data.crops(self.rng, labels_np, cfg.crop, modes=modes_np))
-            loss_d = F.relu(1.0 - self.critic(real, c)).mean() + F.relu(1.0 + self.critic(fake.detach(), c)).mean()
+            loss_d = self.critic_loss(real, fake.detach(), c, labels)
             self.opt_d.zero_grad(set_to_none=True)
             loss_d.backward()
             self.opt_d.step()
         stats = self.stats.loss((fake + 1.0) * 0.5, flat, self.targets)
-        adv = -self.critic(fake, c).mean() if use_adv else torch.zeros(())
-        loss = stats + cfg.adv * adv
+        adv, cls, hits = torch.zeros(()), torch.zeros(()), 0.0
+        if use_adv:
+            score, logits = self.critic.score_and_logits(fake, c)
+            adv = -score.mean()
+            if logits is not None:  # the class head judges the painted crop; the generator makes it recognisable
+                cls = F.cross_entropy(logits, labels)
+                hits = float((logits.argmax(dim=1) == labels).float().mean())
+        loss = stats + cfg.adv * adv + cfg.cls * cls
         self.opt_g.zero_grad(set_to_none=True)
         loss.backward()
+        torch.nn.utils.clip_grad_norm_(self.generator.parameters(), GRAD_CLIP)  # one bad batch cannot wreck the run
         self.opt_g.step()
         self.update_ema()
-        return {"stats": float(stats.detach()), "adv": float(adv.detach()), "D": float(loss_d.detach())}
+        return {"stats": float(stats.detach()), "adv": float(adv.detach()), "D": float(loss_d.detach()), "cls": hits}
 
-    def set_learning_rate(self, fraction: float) -> None:
-        """Full rate for the first 70 % of the time budget, then a linear fall to 20 % (a calmer finish)."""
+    def critic_loss(
+        self, real: torch.Tensor, fake: torch.Tensor, c: torch.Tensor, labels: torch.Tensor
+    ) -> torch.Tensor:
+        """Hinge loss on real and painted crops, plus the class head's cross-entropy on the real ones only (so it
+        learns what real grass and foliage look like, not what the generator paints)."""
+        score_real, logits = self.critic.score_and_logits(real, c)
+        loss = F.relu(1.0 - score_real).mean() + F.relu(1.0 + self.critic(fake, c)).mean()
+        return loss if logits is None else loss + F.cross_entropy(logits, labels)
+
+    def set_learning_rate(self, fraction: float, session_steps: int) -> None:
+        """Full rate for the first 70 % of the time budget, then a linear fall to 20 % (a calmer finish). Every
+        start warms up over WARMUP_STEPS: a resumed run's Adam moments were fitted to the old losses, and a new
+        loss term (or a fresh critic head) with them took steps far too large and the run blew up."""
         scale = 1.0 if fraction < 0.7 else 1.0 - 0.8 * min(1.0, (fraction - 0.7) / 0.3)
+        scale *= min(1.0, (session_steps + 1) / WARMUP_STEPS)
         for group in self.opt_g.param_groups:
             group["lr"] = self.cfg.lr * scale
+        for group in self.opt_d.param_groups:
+            group["lr"] = CRITIC_LR * min(1.0, (session_steps + 1) / WARMUP_STEPS)
 
     @torch.no_grad()
     def update_ema(self, decay: float = 0.995) -> None:
@@ -208,18 +244,19 @@ class Trainer:
         started, last_export = time.time(), time.time()
         base_elapsed, base_step = self.elapsed, self.step
         while self.step < cfg.steps and time.time() - started < cfg.minutes * 60:
-            self.set_learning_rate((time.time() - started) / (cfg.minutes * 60))
+            self.set_learning_rate((time.time() - started) / (cfg.minutes * 60), self.step - base_step)
             losses = self.train_step()
             self.step += 1
             self.elapsed = base_elapsed + time.time() - started
             self.history["step"].append(self.step)
             for key, value in losses.items():
-                self.history[key].append(round(value, 5))
+                self.history.setdefault(key, []).append(round(value, 5))
             if self.step % 25 == 0:
                 rate = (self.step - base_step) / max(1e-6, time.time() - started)
                 self.log(
                     f"step {self.step}: stats {np.mean(self.history['stats'][-25:]):.4f} "
                     f"adv {np.mean(self.history['adv'][-25:]):.3f} D {np.mean(self.history['D'][-25:]):.3f} "
+                    f"painted-class hits {np.mean(self.history['cls'][-25:]):.2f} "
                     f"{rate:.2f} steps/s"
                 )
             if time.time() - last_export > cfg.export_minutes * 60:
@@ -253,6 +290,14 @@ class Trainer:
         sample_sheet(sampler, self.conditions(), self.data.names, self.out / "samples" / f"step_{self.step:06d}.png")
         self.log(f"exported step {self.step} ({self.elapsed / 60:.1f} min): ONNX vs torch {max_abs:.1e}")
         return onnx_path
+
+
+def earlier_commands(model_json: Path, step: int) -> list[str]:
+    """The reproduce commands of the sessions before this one (from the run's last export), oldest first."""
+    if not model_json.is_file():
+        return [f"(an earlier session, {step} steps)"]
+    entry = json.loads(model_json.read_text(encoding="utf-8"))
+    return list(entry.get("resumed_from", [])) + [f"{entry.get('reproduce', '?')} (to step {step})"]
 
 
 def noise_inputs(
@@ -336,98 +381,6 @@ def sample_sheet(
     return path
 
 
-def manifest_entry(trainer: Trainer, onnx_path: Path, max_abs: float) -> dict:
-    from llmvis_studio.engine.conditioning import pack_vector
-    from llmvis_studio.training.manifest_tools import sha256_of
-
-    cfg, g = trainer.cfg, trainer.ema
-    bundled = (Path(cfg.data) / "sources.json").is_file()
-    modes = trainer.conditions()
-    classes = [
-        {
-            "name": name,
-            "images": len(trainer.data.images[i]),
-            "embedding": pack_vector(trainer.vectors[i].numpy()),
-            "modes": [pack_vector((m - trainer.vectors[i]).numpy()) for m in modes[i]],
-        }
-        for i, name in enumerate(trainer.data.names)
-    ]
-    return {
-        "id": cfg.model_id,
-        "name": f"Texture generator ({len(classes)} classes, any size)",
-        "task": "generate",
-        "file": onnx_path.name,
-        "sha256": sha256_of(onnx_path),
-        "inputs": [
-            {
-                "name": "z",
-                "layout": "NCHW",
-                "dtype": "float32",
-                "range": [-4, 4],
-                "channels": f"{g.z_channels}-channel N(0,1) structure field, 1/{DOWNSAMPLE} of the output size",
-            },
-            {
-                "name": "noise",
-                "layout": "NCHW",
-                "dtype": "float32",
-                "range": [-4, 4],
-                "channels": f"{TextureGenerator.NOISE_MAPS}-channel N(0,1) grain, the output size",
-            },
-            {
-                "name": "c",
-                "layout": "NC",
-                "dtype": "float32",
-                "range": [-1, 1],
-                "channels": f"{g.c_dim}-d text embedding",
-            },
-        ],
-        "outputs": [{"name": "image", "layout": "NCHW", "dtype": "float32", "range": [0, 1], "channels": "RGB"}],
-        "scale": 1,
-        "stride": DOWNSAMPLE,
-        "tile": {"supported": False},
-        "kind": KIND,
-        "downsample": DOWNSAMPLE,
-        "z_channels": g.z_channels,
-        "noise_channels": g.NOISE_MAPS,
-        "c_dim": g.c_dim,
-        "generator_config": g.config(),
-        "train_crop": cfg.crop,
-        "parameters": count_parameters(g),
-        "embedder": trainer.embedder,
-        "classes": classes,
-        "licence": (
-            "CC-BY-SA-4.0 (trained on CC-BY-SA-3.0/4.0, CC0, GPL-3+ and CC-BY photo sources: "
-            "see models/cards/texture-gan.md)"
-        )
-        if bundled
-        else "the training images' licence (user data)",
-        "source": f"trained here (llmvis_studio.training.texture_gan, {trainer.step} steps)",
-        "reproduce": cfg.command or "python -m llmvis_studio.training.texture_gan --data DATA --out RUN",
-        "metrics": {
-            "steps": trainer.step,
-            "train_minutes": round(trainer.elapsed / 60.0, 2),
-            "onnx_vs_torch_max_abs": float(f"{max_abs:.3g}"),
-            "measured_on": time.strftime("%Y-%m-%d") + " CPU",
-        },
-    }
-
-
-def install(run: Path, models: Path) -> Path:
-    """Copy RUN's export into MODELS as texture-gan.onnx and upsert its manifest entry."""
-    from llmvis_studio.training.manifest_tools import upsert_entry
-
-    entry = json.loads((run / "model.json").read_text(encoding="utf-8"))
-    target = models / f"{entry['id']}.onnx"
-    shutil.copyfile(run / "generator.onnx", target)
-    entry.update(file=target.name, default=True)
-    upsert_entry(models / "manifest.json", entry)
-    manifest = json.loads((models / "manifest.json").read_text(encoding="utf-8"))
-    for other in manifest["models"]:  # the texture model replaces the 32 px demo as the generate default
-        if other.get("task") == "generate" and other["id"] != entry["id"] and other.get("default"):
-            upsert_entry(models / "manifest.json", {**other, "default": False})
-    return target
-
-
 def train_from_args(args: argparse.Namespace) -> int:
     """`llmvis-studio train texture`: a user's folder, exported and registered like `train gan`."""
     from pathlib import PurePath
@@ -463,10 +416,11 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", required=True)
     parser.add_argument("--out", required=True)
-    for name in ("minutes", "adv", "lr", "export_minutes"):
+    for name in ("minutes", "adv", "lr", "export_minutes", "cls"):
         parser.add_argument("--" + name.replace("_", "-"), type=float, default=getattr(TextureConfig, name))
     for name in ("steps", "batch", "crop", "threads", "seed", "adv_after"):
         parser.add_argument("--" + name.replace("_", "-"), type=int, default=getattr(TextureConfig, name))
+    parser.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
     parser.add_argument("--install", type=Path, help="after training, copy the model into this models folder")
     parser.add_argument(
         "--until",

@@ -135,3 +135,31 @@ def test_a_manifest_without_the_noise_layout_is_refused(engine):
     broken = dataclasses.replace(spec, extra={k: v for k, v in spec.extra.items() if k != "z_channels"})
     with pytest.raises(ModelError, match="not a texture generator"):
         texture_fill.TextureInfo.of(broken)
+
+
+def test_the_look_whose_grain_suits_the_photo_comes_first():
+    from llmvis_studio.engine.ops import texture_looks
+
+    rng = np.random.default_rng(0)
+    smooth = np.full((64, 64, 3), 0.5, np.float32) + np.linspace(0, 0.1, 64, dtype=np.float32)[:, None, None]
+    sharp = np.clip(0.5 + 0.2 * rng.standard_normal((64, 64, 3)), 0, 1).astype(np.float32)
+    looks = [sharp, smooth]
+    ring = np.ones((64, 64), bool)
+    assert texture_looks.ranked_looks(2, looks.__getitem__, smooth, ring) == [1, 0]
+    assert texture_looks.ranked_looks(2, looks.__getitem__, sharp, ring) == [0, 1]
+    assert texture_looks.ranked_looks(1, looks.__getitem__, sharp, ring) is None  # nothing to choose
+    assert texture_looks.ranked_looks(2, looks.__getitem__, sharp, ring & False) is None  # no surroundings
+
+
+def test_a_fill_in_a_sharp_photo_takes_a_sharper_look_than_in_a_soft_one(engine, photo):
+    """The same prompt, seed and mask: next to blurred surroundings the fill's own grain is finer."""
+    import cv2
+
+    from llmvis_studio.engine.ops.texture_looks import grain
+
+    mask = box_mask(photo.shape, 120, 300, 120, 360)
+    soft = cv2.GaussianBlur(photo, (0, 0), 4.0)
+    inside = (slice(140, 280), slice(140, 340))
+    sharp_fill, soft_fill = (fill(engine, image, mask, "water") for image in (photo, soft))
+    assert "fit to the surroundings" in sharp_fill.notes[0]
+    assert grain(sharp_fill.image[inside] / 255.0) > grain(soft_fill.image[inside] / 255.0) + 0.5

@@ -101,6 +101,7 @@ def test_a_tiny_run_exports_a_model_the_engine_paints_at_any_size(tiny_data, tmp
         threads=1,
         widths=(16, 16, 8, 8),
         minutes=2.0,
+        cls=0.0,  # a run from before the critic's class head
     )
     Trainer(cfg).run()
     entry = json.loads((out / "model.json").read_text())
@@ -110,9 +111,11 @@ def test_a_tiny_run_exports_a_model_the_engine_paints_at_any_size(tiny_data, tmp
     assert (out / "samples" / "step_000003.png").is_file()
     with pytest.raises(InputError, match="--resume"):  # an existing run is never overwritten silently
         Trainer(cfg)
-    Trainer(TextureConfig(**{**cfg.__dict__, "steps": 5, "resume": True})).run()  # continues from the checkpoint
+    # continues from the checkpoint, the critic gaining its class head (AC-GAN) with fresh weights
+    Trainer(TextureConfig(**{**cfg.__dict__, "steps": 5, "resume": True, "cls": 0.1})).run()
     entry = json.loads((out / "model.json").read_text())
     assert entry["metrics"]["steps"] == 5
+    assert "class head added" in (out / "train.log").read_text()
 
     entry["id"] = "tiny-texture"
     engine = Engine(Catalog(tuple(load_catalog()) + (spec_from_entry(entry, out),)), threads=1)

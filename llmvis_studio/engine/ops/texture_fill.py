@@ -29,6 +29,7 @@ from ...core.pixels import blend_inside_mask, from_float_rgb, to_float_rgb
 from ...core.requests import EditRequest
 from ..conditioning import Conditioning, class_table, conditioning_for_prompt, unpack_vector
 from ..session import LoadedModel, short_provider, translate_ort_error
+from . import texture_looks
 from .base import OpContext, OpOutput, ProgressLike
 from .params import GenerateParams, request_params
 
@@ -84,21 +85,35 @@ class TextureInfo:
             modes,
         )
 
-    def condition(self, prompt: str, catalog: Optional[Catalog], seed: int) -> tuple[np.ndarray, str]:
+    def condition(
+        self, prompt: str, catalog: Optional[Catalog], seed: int, look: Optional[tuple[int, int]] = None
+    ) -> tuple[np.ndarray, str]:
         """The c vector for a prompt (a mix of classes) or, with no prompt, one class picked by the seed; each
-        class takes one of its learned looks (red or beige bricks, white or grey clouds), picked by the seed."""
+        class takes one of its learned looks (red or beige bricks, white or grey clouds), picked by the seed, or
+        `look` = (class index, look index) for one class (the fill picks the look that suits the photo)."""
         rng = np.random.default_rng(seed)
+        weights, described = self.mix(prompt, catalog, rng)
+        return self.vector(weights, rng, look), described
+
+    def mix(self, prompt: str, catalog: Optional[Catalog], rng: np.random.Generator) -> tuple[np.ndarray, str]:
+        """(K class weights, the mix in words): the prompt's softmax mix, or one class picked by the seed."""
         mix: Optional[Conditioning] = conditioning_for_prompt(prompt, self.names, self.vectors, self.embedder, catalog)
         if mix is not None:
-            weights, described = mix.weights, f"{mix.describe(self.names)} (matched by {mix.matched_by})"
-        else:
-            pick = int(rng.integers(0, len(self.names)))
-            weights, described = np.eye(len(self.names), dtype=np.float32)[pick], f"random class: {self.names[pick]}"
+            return np.asarray(mix.weights, np.float32), f"{mix.describe(self.names)} (matched by {mix.matched_by})"
+        pick = int(rng.integers(0, len(self.names)))
+        return np.eye(len(self.names), dtype=np.float32)[pick], f"random class: {self.names[pick]}"
+
+    def vector(
+        self, weights: np.ndarray, rng: np.random.Generator, look: Optional[tuple[int, int]] = None
+    ) -> np.ndarray:
+        """Σ weight × (class embedding + its look's offset); looks drawn from rng unless `look` sets one."""
         looks = [
             m[int(rng.integers(0, len(m)))] if len(m) else np.zeros_like(v) for m, v in zip(self.modes, self.vectors)
         ]
+        if look is not None and len(self.modes[look[0]]):
+            looks[look[0]] = self.modes[look[0]][look[1] % len(self.modes[look[0]])]
         c = (np.asarray(weights, np.float32)[:, None] * (self.vectors + np.stack(looks))).sum(axis=0)
-        return c.astype(np.float32), described
+        return c.astype(np.float32)
 
 
 def paint(model: LoadedModel, info: TextureInfo, c: np.ndarray, height: int, width: int, seed: int) -> np.ndarray:
@@ -141,8 +156,10 @@ def sample(
 
 
 def ring_mask(hole: np.ndarray, width: int) -> np.ndarray:
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * width + 1, 2 * width + 1))
-    return (cv2.dilate(hole.astype(np.uint8), kernel) > 0) & ~hole
+    """The pixels outside the hole within `width` px of it (a distance transform: a dilation with a 65 px disc
+    took 0.1 s of a 1 MP fill)."""
+    distance = cv2.distanceTransform((~hole).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+    return (distance <= width) & ~hole
 
 
 def to_lab(rgb: np.ndarray) -> np.ndarray:
@@ -239,11 +256,16 @@ def taper_grain(
     return local + (texture_l - local) * (ratio + (1.0 - ratio) * (1.0 - fade))
 
 
+def fill_area(image: np.ndarray, bounds: Bounds) -> tuple[Bounds, int]:
+    """(the box painted: the mask's box plus a ring, inside the image; the ring's width in px)."""
+    ring_width = int(max(4, min(32, 0.1 * max(bounds.extent.height, bounds.extent.width))))
+    return bounds.expanded(ring_width).clipped(Bounds.of_array(image).extent), ring_width
+
+
 def fill_box(image: np.ndarray, mask: np.ndarray, bounds: Bounds, paint_box) -> np.ndarray:
     """Paint the mask's box (+ ring) with `paint_box(height, width)`, fit it, blend it; outside is untouched."""
     height, width = bounds.extent.height, bounds.extent.width
-    ring_width = int(max(4, min(32, 0.1 * max(height, width))))
-    crop = bounds.expanded(ring_width).clipped(Bounds.of_array(image).extent)
+    crop, ring_width = fill_area(image, bounds)
     image_crop, mask_crop = image[crop.slices], mask[crop.slices]
     hole = mask_crop > 0
     rgb = to_float_rgb(image_crop)
@@ -275,14 +297,49 @@ def run(context: OpContext, request: EditRequest, spec: ModelSpec, progress: Pro
     info = TextureInfo.of(spec)
     progress.set(0.05, "Generating")
     model = context.open_model(spec, request.device)
-    c, described = info.condition(prompt, context.catalog, seed * 1000 + variation)
+    noise_seed = seed * 1000 + variation
+    rng = np.random.default_rng(noise_seed)
+    weights, described = info.mix(prompt, context.catalog, rng)
+    look = fitting_look(model, info, weights, rng, request.image, request.mask, bounds, noise_seed, variation)
+    c = info.vector(weights, rng, look)
     progress.check()
-    result = fill_box(
-        request.image, request.mask, bounds, lambda h, w: paint(model, info, c, h, w, seed * 1000 + variation)
-    )
+    result = fill_box(request.image, request.mask, bounds, lambda h, w: paint(model, info, c, h, w, noise_seed))
     progress.set(1.0)
+    if look is not None:
+        described += f"; look {look[1] + 1} of {len(info.modes[look[0]])} of {info.names[look[0]]}"
+        described += " (fit to the surroundings: best first, one per variation)"
     note = (
         f"Variation {variation + 1} of {variations} (seed {seed}); {described}; painted at {bounds.extent.width}×"
         f"{bounds.extent.height} px, no tiling."
     )
     return OpOutput(image=result, provider=short_provider(model.provider), changed=bounds, notes=(note,))
+
+
+def fitting_look(
+    model: LoadedModel,
+    info: TextureInfo,
+    weights: np.ndarray,
+    rng: np.random.Generator,
+    image: np.ndarray,
+    mask: np.ndarray,
+    bounds: Bounds,
+    seed: int,
+    variation: int,
+) -> Optional[tuple[int, int]]:
+    """(main class, its look for this variation): the prompt's main class's looks ranked by how well a small
+    preview suits the ring of photo pixels around the mask (texture_looks.py); None when there is no choice."""
+    main = int(np.argmax(weights))
+    state = rng.bit_generator.state  # every preview draws the other classes' looks as the fill will
+
+    def paint_look(index: int) -> np.ndarray:
+        preview_rng = np.random.default_rng()
+        preview_rng.bit_generator.state = state
+        c = info.vector(weights, preview_rng, (main, index))
+        return paint(model, info, c, texture_looks.PREVIEW, texture_looks.PREVIEW, seed)
+
+    crop, ring_width = fill_area(image, bounds)
+    hole = mask[crop.slices] > 0
+    order = texture_looks.ranked_looks(
+        len(info.modes[main]), paint_look, to_float_rgb(image[crop.slices]), ring_mask(hole, ring_width)
+    )
+    return None if order is None else (main, order[variation % len(order)])

@@ -1,0 +1,110 @@
+"""What a texture-gan run exports: its manifest entry (task `generate`, kind `texture-gan`) and the install
+into a models folder. Split from training/texture_gan.py, which holds the training loop."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from llmvis_studio.training.archs.texture_gan import DOWNSAMPLE, TextureGenerator, count_parameters
+
+if TYPE_CHECKING:
+    from llmvis_studio.training.texture_gan import Trainer
+
+KIND = "texture-gan"
+
+
+def manifest_entry(trainer: Trainer, onnx_path: Path, max_abs: float) -> dict:
+    from llmvis_studio.engine.conditioning import pack_vector
+    from llmvis_studio.training.manifest_tools import sha256_of
+
+    cfg, g = trainer.cfg, trainer.ema
+    bundled = (Path(cfg.data) / "sources.json").is_file()
+    modes = trainer.conditions()
+    classes = [
+        {
+            "name": name,
+            "images": len(trainer.data.images[i]),
+            "embedding": pack_vector(trainer.vectors[i].numpy()),
+            "modes": [pack_vector((m - trainer.vectors[i]).numpy()) for m in modes[i]],
+        }
+        for i, name in enumerate(trainer.data.names)
+    ]
+    return {
+        "id": cfg.model_id,
+        "name": f"Texture generator ({len(classes)} classes, any size)",
+        "task": "generate",
+        "file": onnx_path.name,
+        "sha256": sha256_of(onnx_path),
+        "inputs": [
+            {
+                "name": "z",
+                "layout": "NCHW",
+                "dtype": "float32",
+                "range": [-4, 4],
+                "channels": f"{g.z_channels}-channel N(0,1) structure field, 1/{DOWNSAMPLE} of the output size",
+            },
+            {
+                "name": "noise",
+                "layout": "NCHW",
+                "dtype": "float32",
+                "range": [-4, 4],
+                "channels": f"{TextureGenerator.NOISE_MAPS}-channel N(0,1) grain, the output size",
+            },
+            {
+                "name": "c",
+                "layout": "NC",
+                "dtype": "float32",
+                "range": [-1, 1],
+                "channels": f"{g.c_dim}-d text embedding",
+            },
+        ],
+        "outputs": [{"name": "image", "layout": "NCHW", "dtype": "float32", "range": [0, 1], "channels": "RGB"}],
+        "scale": 1,
+        "stride": DOWNSAMPLE,
+        "tile": {"supported": False},
+        "kind": KIND,
+        "downsample": DOWNSAMPLE,
+        "z_channels": g.z_channels,
+        "noise_channels": g.NOISE_MAPS,
+        "c_dim": g.c_dim,
+        "generator_config": g.config(),
+        "train_crop": cfg.crop,
+        "parameters": count_parameters(g),
+        "embedder": trainer.embedder,
+        "classes": classes,
+        "licence": (
+            "CC-BY-SA-4.0 (trained on CC-BY-SA-3.0/4.0, CC0, GPL-3+ and CC-BY photo sources: "
+            "see models/cards/texture-gan.md)"
+        )
+        if bundled
+        else "the training images' licence (user data)",
+        "source": f"trained here (llmvis_studio.training.texture_gan, {trainer.step} steps)",
+        "reproduce": cfg.command or "python -m llmvis_studio.training.texture_gan --data DATA --out RUN",
+        "resumed_from": trainer.earlier,
+        "metrics": {
+            "steps": trainer.step,
+            "train_minutes": round(trainer.elapsed / 60.0, 2),
+            "onnx_vs_torch_max_abs": float(f"{max_abs:.3g}"),
+            "measured_on": time.strftime("%Y-%m-%d") + " CPU",
+        },
+    }
+
+
+def install(run: Path, models: Path) -> Path:
+    """Copy RUN's export into MODELS as texture-gan.onnx and upsert its manifest entry."""
+    from llmvis_studio.training.manifest_tools import upsert_entry
+
+    entry = json.loads((run / "model.json").read_text(encoding="utf-8"))
+    target = models / f"{entry['id']}.onnx"
+    shutil.copyfile(run / "generator.onnx", target)
+    entry.update(file=target.name, default=True)
+    upsert_entry(models / "manifest.json", entry)
+    manifest = json.loads((models / "manifest.json").read_text(encoding="utf-8"))
+    for other in manifest["models"]:  # the texture model replaces the 32 px demo as the generate default
+        if other.get("task") == "generate" and other["id"] != entry["id"] and other.get("default"):
+            upsert_entry(models / "manifest.json", {**other, "default": False})
+    return target
