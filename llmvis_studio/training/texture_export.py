@@ -17,6 +17,24 @@ if TYPE_CHECKING:
 KIND = "texture-gan"
 
 
+def generator_io(g: TextureGenerator) -> dict:
+    """The manifest's inputs/outputs: a coarse structure field z, per-pixel grain and the prompt's embedding c in."""
+    field = {"layout": "NCHW", "dtype": "float32", "range": [-4, 4]}
+    z = {
+        "name": "z",
+        **field,
+        "channels": f"{g.z_channels}-channel N(0,1) structure field, 1/{DOWNSAMPLE} of the output size",
+    }
+    noise = {
+        "name": "noise",
+        **field,
+        "channels": f"{TextureGenerator.NOISE_MAPS}-channel N(0,1) grain, the output size",
+    }
+    c = {"name": "c", "layout": "NC", "dtype": "float32", "range": [-1, 1], "channels": f"{g.c_dim}-d text embedding"}
+    image = {"name": "image", "layout": "NCHW", "dtype": "float32", "range": [0, 1], "channels": "RGB"}
+    return {"inputs": [z, noise, c], "outputs": [image]}
+
+
 def manifest_entry(trainer: Trainer, onnx_path: Path, max_abs: float) -> dict:
     from llmvis_studio.engine.conditioning import pack_vector
     from llmvis_studio.training.manifest_tools import sha256_of
@@ -39,30 +57,7 @@ def manifest_entry(trainer: Trainer, onnx_path: Path, max_abs: float) -> dict:
         "task": "generate",
         "file": onnx_path.name,
         "sha256": sha256_of(onnx_path),
-        "inputs": [
-            {
-                "name": "z",
-                "layout": "NCHW",
-                "dtype": "float32",
-                "range": [-4, 4],
-                "channels": f"{g.z_channels}-channel N(0,1) structure field, 1/{DOWNSAMPLE} of the output size",
-            },
-            {
-                "name": "noise",
-                "layout": "NCHW",
-                "dtype": "float32",
-                "range": [-4, 4],
-                "channels": f"{TextureGenerator.NOISE_MAPS}-channel N(0,1) grain, the output size",
-            },
-            {
-                "name": "c",
-                "layout": "NC",
-                "dtype": "float32",
-                "range": [-1, 1],
-                "channels": f"{g.c_dim}-d text embedding",
-            },
-        ],
-        "outputs": [{"name": "image", "layout": "NCHW", "dtype": "float32", "range": [0, 1], "channels": "RGB"}],
+        **generator_io(g),
         "scale": 1,
         "stride": DOWNSAMPLE,
         "tile": {"supported": False},
