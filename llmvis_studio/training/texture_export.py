@@ -7,12 +7,9 @@ import json
 import shutil
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
 from llmvis_studio.training.archs.texture_gan import DOWNSAMPLE, TextureGenerator, count_parameters
-
-if TYPE_CHECKING:
-    from llmvis_studio.training.texture_gan import Trainer
 
 KIND = "texture-gan"
 
@@ -35,7 +32,8 @@ def generator_io(g: TextureGenerator) -> dict:
     return {"inputs": [z, noise, c], "outputs": [image]}
 
 
-def manifest_entry(trainer: Trainer, onnx_path: Path, max_abs: float) -> dict:
+def manifest_entry(trainer: Any, onnx_path: Path, max_abs: float) -> dict:
+    """`trainer`: the texture_gan.Trainer that ran (not imported here: texture_gan imports this module)."""
     from llmvis_studio.engine.conditioning import pack_vector
     from llmvis_studio.training.manifest_tools import sha256_of
 
