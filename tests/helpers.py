@@ -5,10 +5,14 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
+
+if TYPE_CHECKING:
+    from llmvis_studio.catalog import ModelSpec
 
 
 def tiny_upscaler_onnx(path: Path, scale: int = 2, seed: int = 0) -> Path:
@@ -98,3 +102,13 @@ def add_tiny_denoiser(folder: Path) -> None:
     file = tiny_denoiser_onnx(folder / "tiny-denoise.onnx")
     manifest["models"].append(manifest_entry("tiny-denoise", file, 1, task="denoise", stride=2, default=True))
     (folder / "manifest.json").write_text(json.dumps(manifest, indent=2))
+
+
+def fake_spec(model_id: str, task: str, name: str = "", folder: Path = Path(), **fields) -> ModelSpec:
+    """A catalog entry for tests that never open its file: the default for `task`, no I/O; `fields` are ModelSpec's
+    other fields (scale, extra, ...)."""
+    from llmvis_studio.catalog import ModelSpec
+
+    base = {"sha256": "0" * 64, "inputs": (), "outputs": (), "licence": "test", "source": "tests", "reproduce": "none"}
+    spec_fields = {"default": True, **base, **fields}
+    return ModelSpec(id=model_id, task=task, name=name or model_id, file=folder / f"{model_id}.onnx", **spec_fields)

@@ -15,6 +15,7 @@ from llmvis_studio.engine.ops import detect_scratches, restore
 from llmvis_studio.files import load_image, save_image
 from llmvis_studio.training import print_damage
 from tests.engine.test_cli import cli
+from tests.helpers import fake_spec
 
 ROOT = __import__("pathlib").Path(__file__).resolve().parents[2]
 MODELS = ROOT / "models"
@@ -22,19 +23,7 @@ DETECTOR = "damage-detector"
 
 
 def spec(**extra) -> ModelSpec:
-    return ModelSpec(
-        id="d",
-        task="detect-scratches",
-        name="d",
-        file=None,
-        sha256="",
-        inputs=(),
-        outputs=(),
-        licence="",
-        source="",
-        reproduce="",
-        extra=extra,
-    )
+    return fake_spec("d", "detect-scratches", extra=extra)
 
 
 @pytest.fixture(scope="module")

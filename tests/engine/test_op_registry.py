@@ -9,7 +9,7 @@ from llmvis_studio.core.requests import OPS, EditRequest
 from llmvis_studio.engine import Engine
 from llmvis_studio.engine.ops.params import PARAMS, InpaintParams, UpscaleParams, parse_params
 from llmvis_studio.engine.ops.registry import REGISTRY, task_of
-from tests.helpers import photo, write_tiny_catalog
+from tests.helpers import fake_spec, photo, write_tiny_catalog
 
 
 def test_every_op_name_has_one_registry_entry_and_one_params_class():
@@ -49,21 +49,7 @@ def test_the_engine_refuses_an_unknown_parameter_before_running(tmp_path):
 
 
 def _spec(extra):
-    from llmvis_studio.catalog import ModelSpec
-
-    return ModelSpec(
-        id="m",
-        task="detect-scratches",
-        name="m",
-        file=None,
-        sha256="",
-        inputs=(),
-        outputs=(),
-        licence="",
-        source="",
-        reproduce="",
-        extra=extra,
-    )
+    return fake_spec("m", "detect-scratches", extra=extra)
 
 
 def test_model_settings_are_typed_from_the_manifest_and_a_bad_value_names_the_model():

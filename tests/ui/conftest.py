@@ -9,7 +9,6 @@ import gc
 import re
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -20,6 +19,7 @@ from llmvis_studio.core.errors import InputError
 from llmvis_studio.core.geometry import nonzero_bounds
 from llmvis_studio.core.requests import EditRequest, EditResult, PromptRouting
 from llmvis_studio.worker import EngineClient, live_threads
+from tests.helpers import fake_spec
 
 TILES = 20
 TILE_SECONDS = 0.02
@@ -159,20 +159,7 @@ def client(make_client) -> EngineClient:
 
 
 def fake_upscale_spec() -> ModelSpec:
-    return ModelSpec(
-        id="fake-x2",
-        task="upscale",
-        name="Fake ×2",
-        file=Path("fake-x2.onnx"),
-        sha256="0" * 64,
-        inputs=(),
-        outputs=(),
-        licence="test",
-        source="tests",
-        reproduce="none",
-        scale=2,
-        default=True,
-    )
+    return fake_spec("fake-x2", "upscale", "Fake ×2", scale=2)
 
 
 @pytest.fixture

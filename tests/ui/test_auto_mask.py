@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-from llmvis_studio.catalog import BUILTIN_MODELS, Catalog, ModelSpec
+from llmvis_studio.catalog import BUILTIN_MODELS, Catalog
 from llmvis_studio.core.geometry import Bounds
 from llmvis_studio.core.requests import EditRequest, EditResult
 from llmvis_studio.worker import EngineClient
+from tests.helpers import fake_spec
 
 
 def detector_run(engine, request: EditRequest, progress, fallback) -> EditResult:
@@ -36,19 +36,7 @@ def detector_run(engine, request: EditRequest, progress, fallback) -> EditResult
 
 @pytest.fixture
 def catalog() -> Catalog:  # overrides conftest's: with a (fake) detector installed
-    detector = ModelSpec(
-        id="fake-detector",
-        task="detect-scratches",
-        name="Fake detector",
-        file=Path("fake-detector.onnx"),
-        sha256="0" * 64,
-        inputs=(),
-        outputs=(),
-        licence="test",
-        source="tests",
-        reproduce="none",
-        default=True,
-    )
+    detector = fake_spec("fake-detector", "detect-scratches", "Fake detector")
     return Catalog(BUILTIN_MODELS + (detector,))
 
 

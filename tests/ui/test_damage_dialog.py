@@ -4,15 +4,15 @@ into the mask layer as one undo step."""
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-from llmvis_studio.catalog import BUILTIN_MODELS, Catalog, ModelSpec
+from llmvis_studio.catalog import BUILTIN_MODELS, Catalog
 from llmvis_studio.core.requests import EditRequest, EditResult
 from llmvis_studio.ui.damage_dialog import DamageMaskDialog, mask_at
 from llmvis_studio.worker import EngineClient
+from tests.helpers import fake_spec
 
 
 def score_run(engine, request: EditRequest, progress, fallback) -> EditResult:
@@ -28,19 +28,7 @@ def score_run(engine, request: EditRequest, progress, fallback) -> EditResult:
 
 @pytest.fixture
 def catalog() -> Catalog:
-    detector = ModelSpec(
-        id="fake-detector",
-        task="detect-scratches",
-        name="Fake detector",
-        file=Path("fake-detector.onnx"),
-        sha256="0" * 64,
-        inputs=(),
-        outputs=(),
-        licence="test",
-        source="tests",
-        reproduce="none",
-        default=True,
-    )
+    detector = fake_spec("fake-detector", "detect-scratches", "Fake detector")
     return Catalog(BUILTIN_MODELS + (detector,))
 
 

@@ -15,27 +15,14 @@ from PySide6.QtTest import QTest
 from llmvis_studio.catalog import BUILTIN_MODELS, Catalog, ModelSpec
 from llmvis_studio.core.geometry import Bounds
 from llmvis_studio.ui.panels.prompt_extras import HISTORY_KEY, NOT_AN_EDIT
+from tests.helpers import fake_spec
 
 JOB_TIMEOUT_MS = 10_000
 STYLES = ("watercolour", "pencil-sketch", "mosaic")  # conftest.FAKE_STYLES: what the fake router knows
 
 
-def fake_spec(model_id: str, task: str, folder, scale: int = 1, **extra) -> ModelSpec:
-    return ModelSpec(
-        id=model_id,
-        task=task,
-        name=model_id,
-        file=folder / f"{model_id}.onnx",
-        sha256="0" * 64,
-        inputs=(),
-        outputs=(),
-        licence="test",
-        source="tests",
-        reproduce="none",
-        default=True,
-        scale=scale,
-        extra=extra,
-    )
+def routed_spec(model_id: str, task: str, folder, scale: int = 1, **extra) -> ModelSpec:
+    return fake_spec(model_id, task, folder=folder, scale=scale, extra=extra)
 
 
 @pytest.fixture
@@ -45,9 +32,9 @@ def catalog(tmp_path) -> Catalog:
     folder.mkdir()
     presets = [{"name": name, "description": f"{name} look", "vector": [0.0]} for name in STYLES]
     (folder / "presets.json").write_text(json.dumps({"presets": presets}), encoding="utf-8")
-    style = fake_spec("fake-style", "stylize", folder, presets={"file": "presets.json", "sha256": "0" * 64})
-    upscale = fake_spec("fake-x2", "upscale", folder, scale=2)
-    return Catalog(BUILTIN_MODELS + (upscale, style, fake_spec("fake-gen", "generate", folder)))
+    style = routed_spec("fake-style", "stylize", folder, presets={"file": "presets.json", "sha256": "0" * 64})
+    upscale = routed_spec("fake-x2", "upscale", folder, scale=2)
+    return Catalog(BUILTIN_MODELS + (upscale, style, routed_spec("fake-gen", "generate", folder)))
 
 
 def choose_op(window, op: str) -> None:

@@ -2,28 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-from llmvis_studio.catalog import BUILTIN_MODELS, Catalog, ModelSpec
-
-
-def fake_spec(model_id: str, task: str) -> ModelSpec:
-    return ModelSpec(
-        id=model_id,
-        task=task,
-        name=model_id,
-        file=Path(f"{model_id}.onnx"),
-        sha256="0" * 64,
-        inputs=(),
-        outputs=(),
-        licence="test",
-        source="tests",
-        reproduce="none",
-        default=True,
-    )
+from llmvis_studio.catalog import BUILTIN_MODELS, Catalog
+from tests.helpers import fake_spec
 
 
 @pytest.fixture

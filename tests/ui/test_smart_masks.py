@@ -5,14 +5,14 @@ models are tested in tests/engine/test_smart_masks.py)."""
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-from llmvis_studio.catalog import BUILTIN_MODELS, Catalog, ModelSpec
+from llmvis_studio.catalog import BUILTIN_MODELS, Catalog
 from llmvis_studio.core.requests import EditRequest, EditResult
 from llmvis_studio.worker import EngineClient
+from tests.helpers import fake_spec
 
 
 def found_mask(height: int, width: int) -> np.ndarray:
@@ -37,25 +37,11 @@ def smart_run(engine, request: EditRequest, progress, fallback) -> EditResult:
     )
 
 
-def _spec(model_id: str, task: str) -> ModelSpec:
-    return ModelSpec(
-        id=model_id,
-        task=task,
-        name=model_id,
-        file=Path(f"{model_id}.onnx"),
-        sha256="0" * 64,
-        inputs=(),
-        outputs=(),
-        licence="test",
-        source="tests",
-        reproduce="none",
-        default=True,
-    )
-
-
 @pytest.fixture
 def catalog() -> Catalog:  # overrides conftest's: a (fake) subject model and text detector are installed
-    return Catalog(BUILTIN_MODELS + (_spec("fake-subject", "select-subject"), _spec("fake-text", "detect-text")))
+    return Catalog(
+        BUILTIN_MODELS + (fake_spec("fake-subject", "select-subject"), fake_spec("fake-text", "detect-text"))
+    )
 
 
 @pytest.fixture
