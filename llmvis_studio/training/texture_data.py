@@ -6,7 +6,8 @@ Sources (no download at run time):
 - `supertuxkart-data` (apt): photo textures in /usr/share/games/supertuxkart/data/textures, licence per file from the
   package's DEP-5 copyright file (mostly CC-BY-SA-3.0/4.0, some CC0);
 - `gimp-data` (apt): small seamless patterns in /usr/share/gimp/2.0/patterns/*/*.pat (GPL-3+);
-- regions of the photo pack in ../shared/training/photos (Kodak: unrestricted; Wikimedia: per file, see its SOURCES.md).
+- regions of the photo pack in ../shared/training/photos (Kodak: unrestricted; Wikimedia: per file, see its SOURCES.md;
+  BSDS500: Corel images distributed by UC Berkeley for research, named in the model card).
 
 Every source is scaled so its longer side is at most WORK_SIDE px (the scale the generator paints at), then split:
 the left part trains the GAN, the right HOLDOUT_FRACTION is held out for the benchmark's classifier and its
@@ -96,9 +97,11 @@ CLASSES: dict[str, list[Source]] = {
     "grass": [
         stk("grass2.jpg"),
         stk("racetrack_grass.jpg"),
-        stk("stk_generic_grassA.png"),
+        # Real lawn photos in place of the two softest game textures (stk_generic_grassA, grain 0.2, and
+        # stk_generic_grassC): photographed grass is sharp. Same source count: the look table is indexed by it.
+        photo("bsds500/train-28075.jpg", (0, 0.45, 0.94, 1)),  # meadow below the two horses, tree shadow
         stk("stk_generic_grassB.png"),
-        stk("stk_generic_grassC.png"),
+        photo("kodak24/kodim20.png", (0.66, 0.84, 1, 0.995)),  # airfield grass right of the plane's wheel
         stk("grass3.jpg"),
     ],
     "foliage": [
@@ -230,6 +233,8 @@ def licence_of(source: Source, stanzas: list[tuple[list[str], str]]) -> str:
         return "GPL-3+ (gimp-data)"
     if source.path.startswith("kodak24/"):
         return "Kodak Lossless True Color Image Suite (unrestricted use)"
+    if source.path.startswith("bsds500/"):
+        return "BSDS500 (Corel images distributed by UC Berkeley for research; named in the model card)"
     return "Wikimedia Commons (CC-BY / CC-BY-SA / PD, see photos/wikimedia/SOURCES.md)"
 
 
