@@ -7,11 +7,30 @@ import json
 import shutil
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
+from llmvis_studio.engine.ops.texture_looks import energy
 from llmvis_studio.training.archs.texture_gan import DOWNSAMPLE, TextureGenerator, count_parameters
 
+if TYPE_CHECKING:
+    from llmvis_studio.training.texture_data import TextureSet
+
 KIND = "texture-gan"
+GRAIN_CROPS = 256  # real crops per class for its typical grain (the class's sources differ up to 100× in detail)
+
+
+def class_grains(data: TextureSet, size: int, seed: int = 0) -> list[float]:
+    """Per class, the log of the mean squared-Laplacian energy of random real training crops at the working
+    scale (texture_looks.energy): the grain a fill of the class ranks its looks around. Crops are drawn by
+    source area, as training draws them."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for k in range(len(data.names)):
+        crops = data.crops(rng, np.full(GRAIN_CROPS, k), size, augment=False)
+        out.append(round(float(np.log(np.mean([energy(c.astype(np.float32) / 255.0) for c in crops]) + 1e-3)), 3))
+    return out
 
 
 def generator_io(g: TextureGenerator) -> dict:
@@ -40,12 +59,14 @@ def manifest_entry(trainer: Any, onnx_path: Path, max_abs: float) -> dict:
     cfg, g = trainer.cfg, trainer.ema
     bundled = (Path(cfg.data) / "sources.json").is_file()
     modes = trainer.conditions()
+    grains = class_grains(trainer.data, cfg.crop)
     classes = [
         {
             "name": name,
             "images": len(trainer.data.images[i]),
             "embedding": pack_vector(trainer.vectors[i].numpy()),
             "modes": [pack_vector((m - trainer.vectors[i]).numpy()) for m in modes[i]],
+            "grain": grains[i],
         }
         for i, name in enumerate(trainer.data.names)
     ]

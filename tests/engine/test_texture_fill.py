@@ -151,6 +151,35 @@ def test_the_look_whose_grain_suits_the_photo_comes_first():
     assert texture_looks.ranked_looks(2, looks.__getitem__, sharp, ring & False) is None  # no surroundings
 
 
+def test_looks_are_ranked_around_the_class_grain_pulled_towards_the_ring():
+    """Three looks of grain g0 < g1 < g2 and a ring as soft as look 0: ranked by the ring alone, look 0 wins;
+    with a class grain far above, the target lands on look 1 (neither the ring's nor the class's own)."""
+    from llmvis_studio.engine.ops import texture_looks
+
+    rng = np.random.default_rng(0)
+    looks = [np.clip(0.5 + a * rng.standard_normal((64, 64, 3)), 0, 1).astype(np.float32) for a in (0.01, 0.05, 0.25)]
+    g0, g1, g2 = (texture_looks.grain(look) for look in looks)
+    assert g0 + 2 < g1 < g2 - 2
+    ring = np.ones((64, 64), bool)
+    assert 0.0 < texture_looks.RING_PULL < 1.0
+    class_grain = g0 + (g1 - g0) / (1.0 - texture_looks.RING_PULL)  # so that the pulled target is g1
+    assert class_grain > g2
+    assert texture_looks.target_grain(g0, class_grain) == pytest.approx(g1, abs=1e-6)
+    assert texture_looks.ranked_looks(3, looks.__getitem__, looks[0], ring) == [0, 1, 2]  # ring only
+    assert texture_looks.ranked_looks(3, looks.__getitem__, looks[0], ring, class_grain)[0] == 1
+    assert texture_looks.ranked_looks(3, looks.__getitem__, looks[2], ring, class_grain) == [2, 1, 0]
+
+
+def test_the_class_grain_comes_from_the_manifest_and_old_manifests_have_none(engine):
+    spec = engine.catalog.get(MODEL)
+    classes = [{**c, "grain": 1.5 + i} for i, c in enumerate(spec.extra["classes"])]
+    info = texture_fill.TextureInfo.of(dataclasses.replace(spec, extra={**spec.extra, "classes": classes}))
+    assert info.grains[:2] == (1.5, 2.5)
+    old = [{k: v for k, v in c.items() if k != "grain"} for c in spec.extra["classes"]]
+    info = texture_fill.TextureInfo.of(dataclasses.replace(spec, extra={**spec.extra, "classes": old}))
+    assert set(info.grains) == {None}
+
+
 def test_a_fill_in_a_sharp_photo_takes_a_sharper_look_than_in_a_soft_one(engine, photo):
     """The same prompt, seed and mask: next to blurred surroundings the fill's own grain is finer."""
     import cv2

@@ -108,6 +108,8 @@ def test_a_tiny_run_exports_a_model_the_engine_paints_at_any_size(tiny_data, tmp
     assert entry["kind"] == "texture-gan" and entry["metrics"]["steps"] == 3
     assert entry["metrics"]["onnx_vs_torch_max_abs"] < 1e-4
     assert [c["name"] for c in entry["classes"]] == ["sky", "fabric"]
+    sky_grain, fabric_grain = (c["grain"] for c in entry["classes"])  # the real crops' grain, for the fill's looks
+    assert fabric_grain > sky_grain + 1.0  # the suit's weave is much finer detail than the sky
     assert (out / "samples" / "step_000003.png").is_file()
     with pytest.raises(InputError, match="--resume"):  # an existing run is never overwritten silently
         Trainer(cfg)

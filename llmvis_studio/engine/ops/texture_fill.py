@@ -52,6 +52,7 @@ class TextureInfo:
     downsample: int
     embedder: dict
     modes: tuple[np.ndarray, ...] = ()  # per class: M×c_dim offsets, one per look it learned (may be empty)
+    grains: tuple[Optional[float], ...] = ()  # per class: typical grain of its real crops (None: not recorded)
 
     @classmethod
     def of(cls, spec: ModelSpec) -> TextureInfo:
@@ -67,6 +68,7 @@ class TextureInfo:
                 else np.zeros((0, vectors.shape[1]), np.float32)
                 for c in classes
             )
+            grains = tuple(None if c.get("grain") is None else float(c["grain"]) for c in classes)
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelError(
                 f"Model '{spec.id}' is not a texture generator this version can use (its manifest "
@@ -83,6 +85,7 @@ class TextureInfo:
             downsample,
             dict(extra.get("embedder", {"kind": "hashed-bow"})),
             modes,
+            grains,
         )
 
     def condition(
@@ -327,7 +330,8 @@ def fitting_look(
     variation: int,
 ) -> Optional[tuple[int, int]]:
     """(main class, its look for this variation): the prompt's main class's looks ranked by how well a small
-    preview suits the ring of photo pixels around the mask (texture_looks.py); None when there is no choice."""
+    preview's grain suits the class and the ring of photo pixels around the mask (texture_looks.py); None when
+    there is no choice."""
     main = int(np.argmax(weights))
     state = rng.bit_generator.state  # every preview draws the other classes' looks as the fill will
 
@@ -340,6 +344,10 @@ def fitting_look(
     crop, ring_width = fill_area(image, bounds)
     hole = mask[crop.slices] > 0
     order = texture_looks.ranked_looks(
-        len(info.modes[main]), paint_look, to_float_rgb(image[crop.slices]), ring_mask(hole, ring_width)
+        len(info.modes[main]),
+        paint_look,
+        to_float_rgb(image[crop.slices]),
+        ring_mask(hole, ring_width),
+        info.grains[main] if main < len(info.grains) else None,
     )
     return None if order is None else (main, order[variation % len(order)])
