@@ -1,13 +1,20 @@
 """What a texture-gan run exports: its manifest entry (task `generate`, kind `texture-gan`) and the install
-into a models folder. Split from training/texture_gan.py, which holds the training loop."""
+into a models folder. Split from training/texture_gan.py, which holds the training loop.
+
+    python -m llmvis_studio.training.texture_export --data runs/texture-data --run RUN   # add class grains
+    python -m llmvis_studio.training.texture_export --data DATA --manifest models/manifest.json --id texture-gan
+
+The second form records each class's grain (texture_looks) in an entry exported before it was measured, from
+the data the model was trained on."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import shutil
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Optional
 
 import numpy as np
 
@@ -122,3 +129,49 @@ def install(run: Path, models: Path) -> Path:
         if other.get("task") == "generate" and other["id"] != entry["id"] and other.get("default"):
             upsert_entry(models / "manifest.json", {**other, "default": False})
     return target
+
+
+def with_class_grains(entry: dict, data: TextureSet) -> dict:
+    """The entry with each class's grain measured on `data` (its classes must be the entry's, in order)."""
+    if [c["name"] for c in entry["classes"]] != data.names:
+        raise ValueError("the data's classes are not the model's: measure the grains on the data it trained on")
+    grains = class_grains(data, int(entry.get("train_crop", 64)))
+    return {**entry, "classes": [{**c, "grain": g} for c, g in zip(entry["classes"], grains)]}
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    from llmvis_studio.training.manifest_tools import upsert_entry
+    from llmvis_studio.training.texture_data import TextureSet
+
+    parser = argparse.ArgumentParser(description="Record each class's grain in a texture-gan manifest entry.")
+    parser.add_argument("--data", required=True, type=Path, help="the texture_data cache the model trained on")
+    parser.add_argument("--run", type=Path, help="a run folder: its model.json is updated")
+    parser.add_argument("--manifest", type=Path, help="a models manifest.json (with --id)")
+    parser.add_argument("--id", default="texture-gan")
+    args = parser.parse_args(argv)
+    if bool(args.run) == bool(args.manifest):
+        parser.error("give --run or --manifest")
+    data = TextureSet.load(args.data)
+    path = args.run / "model.json" if args.run else args.manifest
+    if not path.is_file():
+        parser.error(f"{path} does not exist")
+    found = json.loads(path.read_text(encoding="utf-8"))
+    entry = found if args.run else next((m for m in found["models"] if m.get("id") == args.id), None)
+    if entry is None:
+        parser.error(f"{path} has no entry '{args.id}'")
+    try:
+        entry = with_class_grains(entry, data)
+    except ValueError as exc:
+        parser.error(str(exc))
+    if args.run:
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(entry, indent=2), encoding="utf-8")
+        tmp.replace(path)
+    else:
+        upsert_entry(path, entry)
+    print(", ".join(f"{c['name']} {c['grain']}" for c in entry["classes"]))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

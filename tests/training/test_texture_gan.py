@@ -110,6 +110,13 @@ def test_a_tiny_run_exports_a_model_the_engine_paints_at_any_size(tiny_data, tmp
     assert [c["name"] for c in entry["classes"]] == ["sky", "fabric"]
     sky_grain, fabric_grain = (c["grain"] for c in entry["classes"])  # the real crops' grain, for the fill's looks
     assert fabric_grain > sky_grain + 1.0  # the suit's weave is much finer detail than the sky
+    # a run exported before the grains were recorded gets them from its data, the same figures
+    from llmvis_studio.training import texture_export
+
+    old = {**entry, "classes": [{k: v for k, v in c.items() if k != "grain"} for c in entry["classes"]]}
+    (out / "model.json").write_text(json.dumps(old))
+    assert texture_export.main(["--data", str(tiny_data), "--run", str(out)]) == 0
+    assert [c["grain"] for c in json.loads((out / "model.json").read_text())["classes"]] == [sky_grain, fabric_grain]
     assert (out / "samples" / "step_000003.png").is_file()
     with pytest.raises(InputError, match="--resume"):  # an existing run is never overwritten silently
         Trainer(cfg)
