@@ -65,6 +65,7 @@ def manifest_entry(trainer: Any, onnx_path: Path, max_abs: float) -> dict:
 
     cfg, g = trainer.cfg, trainer.ema
     bundled = (Path(cfg.data) / "sources.json").is_file()
+    bsds = bundled and "BSDS500" in (Path(cfg.data) / "sources.json").read_text(encoding="utf-8")
     modes = trainer.conditions()
     grains = class_grains(trainer.data, cfg.crop)
     classes = [
@@ -98,8 +99,9 @@ def manifest_entry(trainer: Any, onnx_path: Path, max_abs: float) -> dict:
         "embedder": trainer.embedder,
         "classes": classes,
         "licence": (
-            "CC-BY-SA-4.0 (trained on CC-BY-SA-3.0/4.0, CC0, GPL-3+ and CC-BY photo sources: "
-            "see models/cards/texture-gan.md)"
+            "CC-BY-SA-4.0 (trained on CC-BY-SA-3.0/4.0, CC0, GPL-3+ and CC-BY photo sources"
+            + (", and BSDS500 research photos: check their terms before a commercial release" if bsds else "")
+            + ": see models/cards/texture-gan.md)"
         )
         if bundled
         else "the training images' licence (user data)",
