@@ -165,3 +165,14 @@ def test_train_texture_cli_on_an_image_folder(tmp_path, monkeypatch, capsys):
     assert spec.task == "generate" and spec.extra["kind"] == "texture-gan"
     assert main([str(a) for a in argv[:-2] + ["--crop", "40"]]) == 2  # a crop that is not a multiple of 16
     assert "--crop must be a multiple of 16" in capsys.readouterr().err
+
+
+def test_a_small_source_is_still_drawn_often_enough_to_be_learned():
+    """Modes by area, but each at least half an even share: a 80 px lawn strip next to 512 px textures."""
+    big, small = np.zeros((512, 512, 3), np.uint8), np.zeros((80, 200, 3), np.uint8)
+    data = TextureSet(["grass"], [[big, big, small]])
+    shares = data.mode_shares(0, 64)
+    assert shares.sum() == pytest.approx(1.0)
+    assert shares[2] > 0.1 and shares[0] == pytest.approx(shares[1]) > shares[2]  # by area alone: 0.005
+    drawn = data.random_modes(np.random.default_rng(0), np.zeros(3000, int), 64)
+    assert 0.1 < (drawn == 2).mean() < 0.25
