@@ -181,7 +181,7 @@ def write(data: Path, run: Path, bench: Optional[Path], sheets: Optional[Path], 
         'the class embeddings, so "dark stormy clouds" or "wet sand" mix classes). No fixed output size: '
         "the editor paints a mask once at the photo's own resolution (no tiling), fits colour and light to the "
         "ring around the mask in Lab, and blends the edge (engine/ops/texture_fill.py). Of a class's looks "
-        "(one per source) a fill takes the one whose grain is nearest the class's real grain moved 4/5 of the "
+        "(one per source) a fill takes the one whose grain is nearest the class's real grain moved 9/10 of the "
         "way to the grain of the photo around the mask (engine/ops/texture_looks.py; the class grains are "
         "in the manifest entry).",
         "",
