@@ -123,6 +123,9 @@ def weak_lines(bench: Optional[dict]) -> list[str]:
         "- Structured classes (brick wall, stone wall, wood planks) have the class's colours and grain but little "
         "of its layout (courses of bricks, straight plank joints); a few thousand CPU steps on 64 px crops do "
         "not teach it.",
+        "- Looks are ranked by grain, not colour: on the benchmark photo grass takes the dry airfield grass "
+        "(kodim20), brownish-olive after the fit to the dark locomotive, and water a dark sea photo that comes out "
+        "grey-brown. Sessions before step 6461 trained with stk_generic_grassA/C where the two lawn photos are now.",
         "- The 1 MP timing is on a shared 2-core machine; `cpu_s` is the process's CPU time.",
         "",
     ]
