@@ -90,10 +90,9 @@ def test_detector_on_integer_tiles_with_an_arena_equals_the_float_path(engine, p
     for image in (photo, image16):
         prob, _ = detect_scratches.probabilities(context, image, spec, "cpu", 128, Progress())
         model = engine.open_model(spec, "cpu")  # a separate session without an arena: the old path
-        rgb = detect_scratches.mirrored(to_float_rgb(image))
+        rgb = to_float_rgb(image)
         old = run_tiled(rgb, nchw_runner(model), tile=128, overlap=spec.tile_min_overlap, stride=spec.stride)
-        border = detect_scratches.BORDER
-        old = old[border:-border, border:-border, 0]
+        old = old[..., 0]
         old[~detect_scratches.ridge_gate(image)] = 0.0
         assert np.abs(prob - old).max() < 1e-5
 
@@ -109,13 +108,13 @@ def scratched(photo: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def test_default_detector_is_the_int8_copy_and_marks_what_fp32_marks(engine, photo):
     default = load_catalog().default_for("detect-scratches")
-    assert default.id == "damage-detector-int8" and default.extra["quantised_from"] == "damage-detector"
+    assert default.id == "scratch-detector-int8" and default.extra["quantised_from"] == "scratch-detector"
     damaged, truth = scratched(photo)
     found = {}
-    for model_id in ("damage-detector-int8", "damage-detector"):
+    for model_id in ("scratch-detector-int8", "scratch-detector"):
         request = EditRequest.build("detect-scratches", damaged, model_id=model_id, device="cpu")
         found[model_id] = engine.run(request).image[..., 0] > 0
-    int8, fp32 = found["damage-detector-int8"], found["damage-detector"]
+    int8, fp32 = found["scratch-detector-int8"], found["scratch-detector"]
     assert (int8 & fp32).sum() / max(1, (int8 | fp32).sum()) >= 0.9  # the same marks
     near = cv2.dilate(int8.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
     assert near[truth > 0].mean() >= 0.6  # and they are the scratches

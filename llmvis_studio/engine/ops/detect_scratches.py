@@ -34,7 +34,6 @@ DEFAULT_THRESHOLD = 0.5
 DEFAULT_SENSITIVITY = 0.5
 RIDGE_KERNEL = 21  # px: cracks, scratches, specks and small patches are narrower than this
 RIDGE_CONTRAST = 10 / 255  # ... and stand out from their surroundings by at least this much
-BORDER = 16  # px of mirrored picture around the image for the net: its zero padding made the frame look like a line
 LUMA = np.array([0.299, 0.587, 0.114], np.float32)
 LOGIT_SPAN = 4.0  # uncalibrated models: sensitivity 0..1 moves the threshold ±4 logits around the manifest's
 
@@ -105,11 +104,6 @@ def ridge_gate(image: np.ndarray) -> np.ndarray:
     return cv2.dilate(gate, np.ones((5, 5), np.uint8)) > 0
 
 
-def mirrored(image: np.ndarray, border: int = BORDER) -> np.ndarray:
-    """The image with `border` px of itself mirrored around it (any size: a 1-px image repeats itself)."""
-    return np.pad(image, ((border, border), (border, border), (0, 0)), mode="symmetric")
-
-
 def _integer_tile_runner(model: LoadedModel, top: float):
     """The tiler's function for an integer image: each tile becomes float 0..1 on its own (a 12-MP scan never
     exists as a 144 MB float copy), the net's one-channel output comes back H×W×1."""
@@ -133,7 +127,7 @@ def probabilities(context: OpContext, image: np.ndarray, spec: ModelSpec, device
         tile = tile_for_budget(context.memory_budget, spec.memory_bytes_per_input_pixel, spec.stride)
     try:
         out = run_tiled(
-            mirrored(image),
+            image,
             _integer_tile_runner(model, max_value(image.dtype)),
             scale=1,
             tile=tile if spec.tile_supported else 0,
@@ -145,7 +139,7 @@ def probabilities(context: OpContext, image: np.ndarray, spec: ModelSpec, device
     finally:
         side = max(8, spec.stride)
         model.run(np.zeros((1, 3, side, side), np.float32), release_arena=True)
-    prob = np.ascontiguousarray(out[BORDER:-BORDER, BORDER:-BORDER, 0])
+    prob = out[..., 0]
     if spec.settings.calibrated:  # the print-damage detector: keep only marks on thin light/dark structures
         prob[~ridge_gate(image)] = 0.0
     return prob, short_provider(model.provider)
