@@ -213,3 +213,9 @@ def test_cli_empty_file_one_pixel_white_page_and_16_bit_grey_scan(tmp_path, samp
 
     proc = cli("detect-scratches", tmp_path / "white.png", tmp_path / "m.png", "--sensitivity", "1.5", models=MODELS)
     assert proc.returncode != 0 and "Traceback" not in proc.stderr and "sensitivity" in proc.stderr
+
+
+def test_restore_names_each_device_once():
+    assert restore.devices("CPU", "CPU (OpenCV)") == "CPU"
+    assert restore.devices("CUDA", "CPU (OpenCV)") == "CUDA+CPU"
+    assert restore.devices("CPU", "CUDA") == "CPU+CUDA"
