@@ -140,10 +140,16 @@ def test_shipped_detector_finds_most_of_a_light_crack_network_over_dark_print_ar
     assert (detect(engine, sepia(sample)) > 0).mean() <= 0.02  # the same print undamaged: few marks
 
 
-def test_clean_photos_stay_nearly_unmarked(engine):
+def clean_sample_marked(engine) -> float:
+    """The larger marked fraction of the bundled photo and of its sepia print (both undamaged)."""
     img, _ = load_image(ROOT / "resources" / "sample.png")
-    for clean in (img[..., :3], sepia(img[..., :3])):
-        assert detect(engine, np.ascontiguousarray(clean)).mean() <= 0.01
+    return max(
+        float(detect(engine, np.ascontiguousarray(clean)).mean()) for clean in (img[..., :3], sepia(img[..., :3]))
+    )
+
+
+def test_clean_photos_stay_nearly_unmarked(engine):
+    assert clean_sample_marked(engine) <= 0.01
 
 
 @pytest.mark.xfail(
@@ -152,9 +158,7 @@ def test_clean_photos_stay_nearly_unmarked(engine):
     "backdrop read as hairs on the print, and the image's top rows); 0.27 % on average over the held-out photos",
 )
 def test_issue_bar_clean_photos_stay_under_half_a_percent(engine):
-    img, _ = load_image(ROOT / "resources" / "sample.png")
-    for clean in (img[..., :3], sepia(img[..., :3])):
-        assert detect(engine, np.ascontiguousarray(clean)).mean() <= 0.005
+    assert clean_sample_marked(engine) <= 0.005
 
 
 @pytest.mark.xfail(
