@@ -92,10 +92,12 @@ models-inpaint: $(VENV)/.test-installed
 	$(MAKE) models-detect-int8
 
 # The print-damage detector v2 (see its card for whether it is the default): 40 min on 2 CPU threads from
-# scratch-detector's weights (resumable from runs/damage), the default decision on held-out photos, then the
-# Set5/Set14 benchmark (reporting only) and the card.
+# scratch-detector's weights (runs/damage), then 70 min more from there with a fresh schedule and more weight on
+# damage pixels (runs/damage2; both resumable), the default decision on held-out photos, then the Set5/Set14
+# benchmark (reporting only), the card and the int8 copies.
 models-damage: $(VENV)/.test-installed
-	$(BIN)/python -m llmvis_studio.training.train_damage --arch CalibratedScratchNet --init models/scratch-detector.onnx --minutes 40 --batch 8 --warmup 20 --lr 1e-3 --threads 2 --out runs/damage --resume --export models/damage-detector.onnx --manifest models/manifest.json
+	$(BIN)/python -m llmvis_studio.training.train_damage --arch CalibratedScratchNet --init models/scratch-detector.onnx --minutes 40 --batch 8 --warmup 20 --lr 1e-3 --precision fp32 --threads 2 --out runs/damage --resume
+	$(BIN)/python -m llmvis_studio.training.train_damage --arch CalibratedScratchNet --init runs/damage/last.pt --minutes 70 --batch 8 --warmup 50 --lr 1e-3 --pos-weight 2.0 --precision fp32 --threads 2 --out runs/damage2 --resume --export models/damage-detector.onnx --manifest models/manifest.json
 	$(BIN)/python benchmarks/damage_heldout.py --apply > runs/damage_heldout.log
 	$(BIN)/python benchmarks/real_damage.py --update-manifest --sheets runs/real_damage
 	$(BIN)/python -m llmvis_studio.training.damage_card

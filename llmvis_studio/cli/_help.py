@@ -14,7 +14,7 @@ EXAMPLES: dict[str, str] = {
     "upscale": "llmvis-studio upscale scan.jpg scan_x4.png --scale 4",
     "inpaint": "llmvis-studio inpaint photo.jpg mask.png filled.png",
     "fill": "llmvis-studio fill photo.jpg mask.png filled.png --prompt 'clouds' --seed 3",
-    "detect-scratches": "llmvis-studio detect-scratches scan.tif scratches.png --threshold 0.4",
+    "detect-scratches": "llmvis-studio detect-scratches scan.tif scratches.png --sensitivity 0.6",
     "restore": "llmvis-studio restore scan.tif restored.tif",
     "denoise": "llmvis-studio denoise noisy.jpg clean.png",
     "stylize": "llmvis-studio stylize photo.jpg painted.png --style watercolour --strength 0.8",

@@ -55,7 +55,7 @@ class DefectReview(QObject):
         if not self.has_detector():
             window.show_status("No scratch detector is installed (models/scratch-detector.onnx).")
             return None
-        params = {"threshold": window.tools_panel.detection_threshold()} if op == "detect-scratches" else {}
+        params = {"sensitivity": window.tools_panel.detection_sensitivity()} if op == "detect-scratches" else {}
         return submit_op(window, op, params)
 
     @Slot(int)

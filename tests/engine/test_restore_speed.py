@@ -108,13 +108,13 @@ def scratched(photo: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def test_default_detector_is_the_int8_copy_and_marks_what_fp32_marks(engine, photo):
     default = load_catalog().default_for("detect-scratches")
-    assert default.id == "scratch-detector-int8" and default.extra["quantised_from"] == "scratch-detector"
+    assert default.id == "damage-detector-int8" and default.extra["quantised_from"] == "damage-detector"
     damaged, truth = scratched(photo)
     found = {}
-    for model_id in ("scratch-detector-int8", "scratch-detector"):
+    for model_id in ("damage-detector-int8", "damage-detector"):
         request = EditRequest.build("detect-scratches", damaged, model_id=model_id, device="cpu")
         found[model_id] = engine.run(request).image[..., 0] > 0
-    int8, fp32 = found["scratch-detector-int8"], found["scratch-detector"]
+    int8, fp32 = found["damage-detector-int8"], found["damage-detector"]
     assert (int8 & fp32).sum() / max(1, (int8 | fp32).sum()) >= 0.9  # the same marks
     near = cv2.dilate(int8.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
     assert near[truth > 0].mean() >= 0.6  # and they are the scratches

@@ -87,7 +87,7 @@ def test_remove_the_scratches_without_a_mask_finds_them_for_review_then_fills(qt
         window.run_chosen_op()  # what Run does once the prompt is routed to inpaint
     qtbot.waitUntil(lambda: "press Run to fill" in panel.understood_label.text(), timeout=5_000)
     request = detector_client.fake.requests[-1]
-    assert request.op == "detect-scratches" and request.params["threshold"] == pytest.approx(0.3)
+    assert request.op == "detect-scratches" and request.params["sensitivity"] == pytest.approx(0.7)
     np.testing.assert_array_equal(window.document.image, image)  # nothing is filled before the review
     window.document.mask[:5, :] = 0  # the user erases part of the found mask
     window.doc.maskChanged.emit(Bounds(0, 0, window.document.mask.shape[1], 5))

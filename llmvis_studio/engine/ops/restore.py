@@ -83,7 +83,18 @@ def run(context: OpContext, request: EditRequest, spec: ModelSpec, progress: Pro
     progress.set(1.0)
     marked = int(np.count_nonzero(mask))
     note = f"Restored {marked} pixels ({100.0 * marked / mask.size:.2f} %) with {inpaint_spec.name}."
-    return OpOutput(image=image, provider=f"{provider}+{fill_provider}", changed=None, notes=fill_notes + (note,))
+    return OpOutput(image=image, provider=devices(provider, fill_provider), changed=None, notes=fill_notes + (note,))
+
+
+def devices(*providers: str) -> str:
+    """Where the job ran, each device once ("CPU", "CUDA+CPU"): the detector and the fill each report theirs, and
+    "CPU+CPU (OpenCV)" told the user nothing more than "CPU"."""
+    seen: list[str] = []
+    for provider in providers:
+        device = provider.split()[0] if provider.strip() else provider
+        if device and device not in seen:
+            seen.append(device)
+    return "+".join(seen)
 
 
 def fill(context: OpContext, request: EditRequest, mask: np.ndarray, spec: ModelSpec, progress: ProgressLike) -> tuple:

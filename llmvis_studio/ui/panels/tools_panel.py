@@ -25,7 +25,7 @@ from ..icons import tool_icon
 
 TOOL_NAMES = ("brush", "eraser", "rectangle", "lasso")
 MASK_COMMANDS = ("clear", "invert", "grow", "shrink", "feather")
-DEFAULT_SENSITIVITY = 50  # percent; the detector's threshold is 1 - sensitivity
+DEFAULT_SENSITIVITY = 50  # percent; the engine maps it to the detector's threshold
 
 
 class ToolsPanel(QDockWidget):
@@ -119,9 +119,10 @@ class ToolsPanel(QDockWidget):
         """Pixels for grow, shrink and feather."""
         return int(self.radius_spin.value())
 
-    def detection_threshold(self) -> float:
-        """The detector's probability threshold for the chosen sensitivity."""
-        return round(1.0 - self.sensitivity_slider.value() / 100.0, 2)
+    def detection_sensitivity(self) -> float:
+        """0..1: the engine turns it into each detector's own threshold (1 − sensitivity on a calibrated one; on the
+        logit scale around an uncalibrated one's manifest threshold), so the slider means the same for every model."""
+        return round(self.sensitivity_slider.value() / 100.0, 2)
 
     def refresh_icons(self) -> None:
         """Tool icons in the palette's text colour (redrawn when the theme changes)."""
