@@ -1,11 +1,11 @@
 """What a texture-gan run exports: its manifest entry (task `generate`, kind `texture-gan`) and the install
 into a models folder. Split from training/texture_gan.py, which holds the training loop.
 
-    python -m llmvis_studio.training.texture_export --data runs/texture-data --run RUN   # add class grains
+    python -m llmvis_studio.training.texture_export --data runs/texture-data --run RUN   # add class grains/colours
     python -m llmvis_studio.training.texture_export --data DATA --manifest models/manifest.json --id texture-gan
 
-The second form records each class's grain (texture_looks) in an entry exported before it was measured, from
-the data the model was trained on."""
+Both forms record each class's grain and typical colour (texture_looks) in an entry exported before they were
+measured, from the data the model was trained on."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Optional
 
 import numpy as np
 
-from llmvis_studio.engine.ops.texture_looks import energy
+from llmvis_studio.engine.ops.texture_looks import colour, energy
 from llmvis_studio.training.archs.texture_gan import DOWNSAMPLE, TextureGenerator, count_parameters
 
 if TYPE_CHECKING:
@@ -28,16 +28,24 @@ KIND = "texture-gan"
 GRAIN_CROPS = 256  # real crops per class for its typical grain (the class's sources differ up to 100× in detail)
 
 
-def class_grains(data: TextureSet, size: int, seed: int = 0) -> list[float]:
-    """Per class, the log of the mean squared-Laplacian energy of random real training crops at the working
-    scale (texture_looks.energy): the grain a fill of the class ranks its looks around. Crops are drawn by
-    source area, as training draws them."""
+def class_statistics(data: TextureSet, size: int, seed: int = 0) -> tuple[list[float], list[list[float]]]:
+    """Per class, from GRAIN_CROPS random real training crops at the working scale (drawn as training draws
+    them): (the log of their mean squared-Laplacian energy, texture_looks.energy: the grain a fill of the
+    class ranks its looks around; the mean of their mean L*a*b*, texture_looks.colour: the class's typical
+    colour, which keeps a dry brown lawn or a muddy pond, one source among several, from being a fill's first
+    look)."""
     rng = np.random.default_rng(seed)
-    out = []
+    grains, colours = [], []
     for k in range(len(data.names)):
-        crops = data.crops(rng, np.full(GRAIN_CROPS, k), size, augment=False)
-        out.append(round(float(np.log(np.mean([energy(c.astype(np.float32) / 255.0) for c in crops]) + 1e-3)), 3))
-    return out
+        crops = [c.astype(np.float32) / 255.0 for c in data.crops(rng, np.full(GRAIN_CROPS, k), size, augment=False)]
+        grains.append(round(float(np.log(np.mean([energy(c) for c in crops]) + 1e-3)), 3))
+        colours.append([round(float(v), 2) for v in np.mean([colour(c) for c in crops], axis=0)])
+    return grains, colours
+
+
+def class_grains(data: TextureSet, size: int, seed: int = 0) -> list[float]:
+    """Per class, its typical grain (class_statistics)."""
+    return class_statistics(data, size, seed)[0]
 
 
 def generator_io(g: TextureGenerator) -> dict:
@@ -67,7 +75,7 @@ def manifest_entry(trainer: Any, onnx_path: Path, max_abs: float) -> dict:
     bundled = (Path(cfg.data) / "sources.json").is_file()
     bsds = bundled and "BSDS500" in (Path(cfg.data) / "sources.json").read_text(encoding="utf-8")
     modes = trainer.conditions()
-    grains = class_grains(trainer.data, cfg.crop)
+    grains, colours = class_statistics(trainer.data, cfg.crop)
     classes = [
         {
             "name": name,
@@ -75,6 +83,7 @@ def manifest_entry(trainer: Any, onnx_path: Path, max_abs: float) -> dict:
             "embedding": pack_vector(trainer.vectors[i].numpy()),
             "modes": [pack_vector((m - trainer.vectors[i]).numpy()) for m in modes[i]],
             "grain": grains[i],
+            "colour": colours[i],
         }
         for i, name in enumerate(trainer.data.names)
     ]
@@ -134,18 +143,22 @@ def install(run: Path, models: Path) -> Path:
 
 
 def with_class_grains(entry: dict, data: TextureSet) -> dict:
-    """The entry with each class's grain measured on `data` (its classes must be the entry's, in order)."""
+    """The entry with each class's grain and colour measured on `data` (its classes must be the entry's, in
+    order)."""
     if [c["name"] for c in entry["classes"]] != data.names:
         raise ValueError("the data's classes are not the model's: measure the grains on the data it trained on")
-    grains = class_grains(data, int(entry.get("train_crop", 64)))
-    return {**entry, "classes": [{**c, "grain": g} for c, g in zip(entry["classes"], grains)]}
+    grains, colours = class_statistics(data, int(entry.get("train_crop", 64)))
+    classes = [{**c, "grain": g, "colour": lab} for c, g, lab in zip(entry["classes"], grains, colours)]
+    return {**entry, "classes": classes}
 
 
 def main(argv: Optional[list[str]] = None) -> int:
     from llmvis_studio.training.manifest_tools import upsert_entry
     from llmvis_studio.training.texture_data import TextureSet
 
-    parser = argparse.ArgumentParser(description="Record each class's grain in a texture-gan manifest entry.")
+    parser = argparse.ArgumentParser(
+        description="Record each class's grain and colour in a texture-gan manifest entry."
+    )
     parser.add_argument("--data", required=True, type=Path, help="the texture_data cache the model trained on")
     parser.add_argument("--run", type=Path, help="a run folder: its model.json is updated")
     parser.add_argument("--manifest", type=Path, help="a models manifest.json (with --id)")
@@ -171,7 +184,7 @@ def main(argv: Optional[list[str]] = None) -> int:
         tmp.replace(path)
     else:
         upsert_entry(path, entry)
-    print(", ".join(f"{c['name']} {c['grain']}" for c in entry["classes"]))
+    print(", ".join(f"{c['name']} {c['grain']} Lab {c['colour']}" for c in entry["classes"]))
     return 0
 
 

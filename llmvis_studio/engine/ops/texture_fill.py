@@ -37,6 +37,7 @@ KIND = "texture-gan"
 MAX_SIDE = 8192  # one session run paints the whole box: 8 k × 8 k is ~3 GB of activations at most
 MAX_VARIATIONS = 16
 GRAIN_DEPTH = 10.0  # px over which the texture's fine grain goes from the ring's to its own
+L_GAIN_FLOOR = 0.6  # the least L* contrast gain the statistics fit applies (adapt_lab_statistics)
 
 
 def is_texture_model(spec: ModelSpec) -> bool:
@@ -53,6 +54,7 @@ class TextureInfo:
     embedder: dict
     modes: tuple[np.ndarray, ...] = ()  # per class: M×c_dim offsets, one per look it learned (may be empty)
     grains: tuple[Optional[float], ...] = ()  # per class: typical grain of its real crops (None: not recorded)
+    colours: tuple[Optional[np.ndarray], ...] = ()  # per class: mean L*a*b* of its real crops (None: not recorded)
 
     @classmethod
     def of(cls, spec: ModelSpec) -> TextureInfo:
@@ -69,6 +71,7 @@ class TextureInfo:
                 for c in classes
             )
             grains = tuple(None if c.get("grain") is None else float(c["grain"]) for c in classes)
+            colours = tuple(class_colour(c) for c in classes)
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelError(
                 f"Model '{spec.id}' is not a texture generator this version can use (its manifest "
@@ -86,6 +89,7 @@ class TextureInfo:
             dict(extra.get("embedder", {"kind": "hashed-bow"})),
             modes,
             grains,
+            colours,
         )
 
     def condition(
@@ -117,6 +121,16 @@ class TextureInfo:
             looks[look[0]] = self.modes[look[0]][look[1] % len(self.modes[look[0]])]
         c = (np.asarray(weights, np.float32)[:, None] * (self.vectors + np.stack(looks))).sum(axis=0)
         return c.astype(np.float32)
+
+
+def class_colour(entry: dict) -> Optional[np.ndarray]:
+    """A class's recorded mean L*a*b* (3 numbers) or None (entries exported before it was measured)."""
+    if entry.get("colour") is None:
+        return None
+    lab = np.asarray(entry["colour"], np.float32)
+    if lab.shape != (3,):
+        raise ValueError(f"a class colour is 3 numbers (L*, a*, b*), not {entry['colour']!r}")
+    return lab
 
 
 def paint(model: LoadedModel, info: TextureInfo, c: np.ndarray, height: int, width: int, seed: int) -> np.ndarray:
@@ -184,7 +198,7 @@ def adapt_lab_statistics(texture_lab: np.ndarray, ring_lab: np.ndarray) -> np.nd
     mean_t, std_t = flat.mean(0), flat.std(0)
     mean_r, std_r = ring_lab.mean(0), ring_lab.std(0)
     gain = np.ones(3, np.float32)
-    gain[0] = np.clip(np.sqrt(std_r[0] / max(std_t[0], 1e-3)), 0.6, 1.0)
+    gain[0] = np.clip(np.sqrt(std_r[0] / max(std_t[0], 1e-3)), L_GAIN_FLOOR, 1.0)
     shift = np.array([0.5, 0.33, 0.33], np.float32) * (mean_r - mean_t)
     return (texture_lab - mean_t) * gain + mean_t + shift
 
@@ -330,8 +344,8 @@ def fitting_look(
     variation: int,
 ) -> Optional[tuple[int, int]]:
     """(main class, its look for this variation): the prompt's main class's looks ranked by how well a small
-    preview's grain suits the class and the ring of photo pixels around the mask (texture_looks.py); None when
-    there is no choice."""
+    preview's grain suits the class and the ring of photo pixels around the mask and its colour the class's
+    (texture_looks.py); None when there is no choice."""
     main = int(np.argmax(weights))
     state = rng.bit_generator.state  # every preview draws the other classes' looks as the fill will
 
@@ -349,5 +363,6 @@ def fitting_look(
         to_float_rgb(image[crop.slices]),
         ring_mask(hole, ring_width),
         info.grains[main] if main < len(info.grains) else None,
+        info.colours[main] if main < len(info.colours) else None,
     )
     return None if order is None else (main, order[variation % len(order)])

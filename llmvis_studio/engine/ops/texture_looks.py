@@ -35,6 +35,8 @@ import numpy as np
 PREVIEW = 64  # px a side of each look's preview: a few structure cells, a few ms a look
 MIN_RING = 64  # ring pixels needed to judge the surroundings at all
 RING_PULL = 0.9  # how far the target moves from the class's grain towards the ring's (see the module doc)
+LIGHTNESS_WEIGHT = 1.0  # how much L* counts next to a*b* in that distance
+COLOUR_WEIGHT = 0.03  # grain units per a*b* unit of a look's distance from its class's typical colour (module doc)
 
 
 def energy(rgb: np.ndarray, where: Optional[np.ndarray] = None) -> float:
@@ -51,6 +53,12 @@ def grain(rgb: np.ndarray, where: Optional[np.ndarray] = None) -> float:
     return float(np.log(energy(rgb, where) + 1e-3))
 
 
+def colour(rgb: np.ndarray) -> np.ndarray:
+    """Mean CIE L*a*b* of a float RGB image in 0..1 (a 64 px preview: well under a millisecond)."""
+    lab = cv2.cvtColor(np.ascontiguousarray(rgb, np.float32), cv2.COLOR_RGB2Lab)
+    return lab.reshape(-1, 3).mean(0)
+
+
 def target_grain(ring_grain: float, class_grain: Optional[float]) -> float:
     """The grain a look should have: the class's, RING_PULL of the way towards the ring's (the ring's alone
     when the manifest does not know the class's)."""
@@ -59,18 +67,39 @@ def target_grain(ring_grain: float, class_grain: Optional[float]) -> float:
     return class_grain + RING_PULL * (ring_grain - class_grain)
 
 
+def rank(
+    grains: list[float],
+    colours: list[np.ndarray],
+    target: float,
+    class_colour: Optional[np.ndarray] = None,
+    weight: Optional[float] = None,
+) -> list[int]:
+    """Look indices by |grain − target| + weight × the a*b* distance of the look's mean colour from the class's
+    typical colour (grain alone without a class colour); weight None: COLOUR_WEIGHT. Ties keep the looks' order."""
+    weight = COLOUR_WEIGHT if weight is None else weight
+    distances = np.abs(np.asarray(grains, np.float64) - target)
+    if class_colour is not None and len(colours):
+        scale = np.array([LIGHTNESS_WEIGHT, 1.0, 1.0])
+        delta = (np.asarray(colours, np.float64) - np.asarray(class_colour, np.float64)) * scale
+        distances = distances + weight * np.sqrt((delta * delta).sum(1))
+    return [int(i) for i in np.argsort(distances, kind="stable")]
+
+
 def ranked_looks(
     looks: int,
     paint_look: Callable[[int], np.ndarray],
     photo_rgb: np.ndarray,
     ring: np.ndarray,
     class_grain: Optional[float] = None,
+    class_colour: Optional[np.ndarray] = None,
 ) -> Optional[list[int]]:
     """Look indices, best-fitting first, or None when there is nothing to choose (one look, too small a ring).
     paint_look(i) → a PREVIEW-sized float RGB texture of look i; photo_rgb: float RGB 0..1; ring: bool mask;
-    class_grain: the class's typical grain from the manifest (None: rank by the ring alone)."""
+    class_grain, class_colour: the class's typical grain and mean L*a*b* from the manifest (None: not recorded;
+    without a grain the ring alone sets the target, without a colour the grain alone ranks)."""
     if looks < 2 or int(ring.sum()) < MIN_RING:
         return None
     target = target_grain(grain(photo_rgb, ring), class_grain)
-    distances = [abs(grain(paint_look(i)) - target) for i in range(looks)]
-    return [int(i) for i in np.argsort(distances, kind="stable")]
+    previews = [paint_look(i) for i in range(looks)]
+    colours = [colour(p) for p in previews] if class_colour is not None else []
+    return rank([grain(p) for p in previews], colours, target, class_colour)
