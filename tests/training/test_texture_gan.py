@@ -113,10 +113,17 @@ def test_a_tiny_run_exports_a_model_the_engine_paints_at_any_size(tiny_data, tmp
     # a run exported before the grains were recorded gets them from its data, the same figures
     from llmvis_studio.training import texture_export
 
-    old = {**entry, "classes": [{k: v for k, v in c.items() if k != "grain"} for c in entry["classes"]]}
+    sky_colour, fabric_colour = (c["colour"] for c in entry["classes"])  # mean L*a*b*, for the looks' colour prior
+    assert len(sky_colour) == 3 and sky_colour[2] < fabric_colour[2] - 5  # the sky is bluer (lower b*)
+    old = {
+        **entry,
+        "classes": [{k: v for k, v in c.items() if k not in ("grain", "colour")} for c in entry["classes"]],
+    }
     (out / "model.json").write_text(json.dumps(old))
     assert texture_export.main(["--data", str(tiny_data), "--run", str(out)]) == 0
-    assert [c["grain"] for c in json.loads((out / "model.json").read_text())["classes"]] == [sky_grain, fabric_grain]
+    measured = json.loads((out / "model.json").read_text())["classes"]
+    assert [c["grain"] for c in measured] == [sky_grain, fabric_grain]
+    assert [c["colour"] for c in measured] == [sky_colour, fabric_colour]
     assert (out / "samples" / "step_000003.png").is_file()
     with pytest.raises(InputError, match="--resume"):  # an existing run is never overwritten silently
         Trainer(cfg)

@@ -1,4 +1,5 @@
-"""Which learned look of a class a fill uses: the ones whose grain suits the class and the photo come first.
+"""Which learned look of a class a fill uses: those whose grain suits the class and the photo and whose colour
+is typical of the class come first.
 
 A texture class holds several looks (one per training source: rippled or glassy water, sharp or soft grass), and
 their fine detail differs by up to 100× (some game textures are soft). Picked at random, a soft look in a sharp
@@ -20,8 +21,20 @@ sample photo take a look whose mortar lines broke the seam bar, so 0.9: photos a
 textures and the ring gets most of the say; the class keeps a tenth, which decides between looks of similar
 grain and keeps a ring of smooth metal or sky from choosing the flattest look of a textured class.
 Manifests from before the class grain keep the ring-only ranking.
-Colour is not compared: ranking by colour turned water grey-brown next to a dirt road, and the Lab fit already
-moves light and cast towards the photo.
+
+Colour: a look's distance adds COLOUR_WEIGHT × the L*a*b* distance of its preview's mean colour from the class's
+typical colour (the mean colour of its real training crops, recorded in the manifest next to the grain). Why:
+a class's looks come from different sources, and one can be an outlier in colour with a fitting grain: picked by
+grain alone, a grass fill on a locomotive photo took the dry brown airfield lawn and a water fill the dark brown
+pond (issue 15's must-show). Why the class's colour and not the ring's: the ring is often another material, and
+ranking by its colour turned water grey-brown next to a dirt road. Why 0.03: on the real regions of
+look_grain_check (benchmarks/look_colour_check.py: the picked look vs the real content under the mask, colour
+after the fit's cast and grain, each as a fraction of a random look's error), no weight beats grain alone
+(0.74), 0.01-0.03 cost 0.02 (0.76; colour error 16.8 ΔE either way, grain error 0.81 vs 0.76), 0.04 and more
+cost 0.05-0.15 (grain error 0.87-1.25): there the ring is the material, and the prior only has to break near
+ties against outliers, so the largest weight within 0.02 of grain alone. L* counts fully (LIGHTNESS_WEIGHT):
+with a*b* alone, 0.03 still took the dark pond, and a near tie between two brick looks flipped to one whose
+contrast broke the seam bar on the sample photo. Manifests without class colours rank by grain alone.
 """
 
 from __future__ import annotations
@@ -35,8 +48,8 @@ import numpy as np
 PREVIEW = 64  # px a side of each look's preview: a few structure cells, a few ms a look
 MIN_RING = 64  # ring pixels needed to judge the surroundings at all
 RING_PULL = 0.9  # how far the target moves from the class's grain towards the ring's (see the module doc)
-LIGHTNESS_WEIGHT = 1.0  # how much L* counts next to a*b* in that distance
-COLOUR_WEIGHT = 0.03  # grain units per a*b* unit of a look's distance from its class's typical colour (module doc)
+LIGHTNESS_WEIGHT = 1.0  # how much L* counts next to a*b* in a look's colour distance (module doc)
+COLOUR_WEIGHT = 0.03  # grain units per L*a*b* unit of a look's distance from its class's typical colour (module doc)
 
 
 def energy(rgb: np.ndarray, where: Optional[np.ndarray] = None) -> float:
@@ -74,8 +87,9 @@ def rank(
     class_colour: Optional[np.ndarray] = None,
     weight: Optional[float] = None,
 ) -> list[int]:
-    """Look indices by |grain − target| + weight × the a*b* distance of the look's mean colour from the class's
-    typical colour (grain alone without a class colour); weight None: COLOUR_WEIGHT. Ties keep the looks' order."""
+    """Look indices by |grain − target| + weight × the L*a*b* distance (L* × LIGHTNESS_WEIGHT) of the look's mean
+    colour from the class's typical colour (grain alone without a class colour); weight None: COLOUR_WEIGHT.
+    Ties keep the looks' order."""
     weight = COLOUR_WEIGHT if weight is None else weight
     distances = np.abs(np.asarray(grains, np.float64) - target)
     if class_colour is not None and len(colours):
