@@ -123,9 +123,16 @@ def weak_lines(bench: Optional[dict]) -> list[str]:
         "- Structured classes (brick wall, stone wall, wood planks) have the class's colours and grain but little "
         "of its layout (courses of bricks, straight plank joints); a few thousand CPU steps on 64 px crops do "
         "not teach it.",
-        "- Looks are ranked by grain, not colour: on the benchmark photo grass takes the dry airfield grass "
-        "(kodim20), brownish-olive after the fit to the dark locomotive, and water a dark sea photo that comes out "
-        "grey-brown. Sessions before step 6461 trained with stk_generic_grassA/C where the two lawn photos are now.",
+        "- The colour prior is a tie-breaker, not a measured gain on real photos: on look_colour_check's real "
+        "regions (where the ring is the material) no weight beats grain alone (combined error 0.74; 0.76 at the "
+        "weight used, 0.80 and more above 0.04). It is there for masks whose ring is another material, as on the "
+        "benchmark photo, where grain alone took the dry airfield lawn (kodim20) for grass and a dark pond look "
+        "for water.",
+        "- Clouds on the benchmark photo are blue with cream blotches rather than white or grey: the look taken "
+        "is itself bluish (mean b* −22; the class's sources are clouds in blue sky), and the fit's cast from the "
+        "warm ring (dirt, locomotive) turns its light parts cream. "
+        "The brick wall fill is an orange and pale cyan maze, red-brown on average, without courses of bricks.",
+        "- Sessions before step 6461 trained with stk_generic_grassA/C where the two lawn photos are now.",
         "- The 1 MP timing is on a shared 2-core machine; `cpu_s` is the process's CPU time.",
         "",
     ]
@@ -185,8 +192,10 @@ def write(data: Path, run: Path, bench: Optional[Path], sheets: Optional[Path], 
         "the editor paints a mask once at the photo's own resolution (no tiling), fits colour and light to the "
         "ring around the mask in Lab, and blends the edge (engine/ops/texture_fill.py). Of a class's looks "
         "(one per source) a fill takes the one whose grain is nearest the class's real grain moved 9/10 of the "
-        "way to the grain of the photo around the mask (engine/ops/texture_looks.py; the class grains are "
-        "in the manifest entry).",
+        "way to the grain of the photo around the mask, plus 0.03 × its L*a*b* distance from the class's typical "
+        "colour, so that a dry brown lawn or a dark pond, one source among several, is not the first look "
+        "(engine/ops/texture_looks.py; the class grains and colours, from the real training crops, are in the "
+        "manifest entry; the weight from benchmarks/look_colour_check.py).",
         "",
         "## Training",
         "",
