@@ -125,9 +125,9 @@ def weak_lines(bench: Optional[dict]) -> list[str]:
         "not teach it.",
         "- The colour prior is a tie-breaker, not a measured gain on real photos: on look_colour_check's real "
         "regions (where the ring is the material) no weight beats grain alone (combined error 0.74; 0.76 at the "
-        "weight used, 0.80 and more above 0.04). It is there for masks whose ring is another material, as on the "
-        "benchmark photo, where grain alone took the dry airfield lawn (kodim20) for grass and a dark pond look "
-        "for water.",
+        "weight used, 0.79 and more from 0.04). It is there for masks whose ring is another material, as on the "
+        "benchmark photo, where grain alone took the dry airfield lawn (kodim20) for grass and the dark brownish water of "
+        "kodim16 for water.",
         "- Clouds on the benchmark photo are blue with cream blotches rather than white or grey: the look taken "
         "is itself bluish (mean b* −22; the class's sources are clouds in blue sky), and the fit's cast from the "
         "warm ring (dirt, locomotive) turns its light parts cream. "
@@ -193,7 +193,7 @@ def write(data: Path, run: Path, bench: Optional[Path], sheets: Optional[Path], 
         "ring around the mask in Lab, and blends the edge (engine/ops/texture_fill.py). Of a class's looks "
         "(one per source) a fill takes the one whose grain is nearest the class's real grain moved 9/10 of the "
         "way to the grain of the photo around the mask, plus 0.03 × its L*a*b* distance from the class's typical "
-        "colour, so that a dry brown lawn or a dark pond, one source among several, is not the first look "
+        "colour, so that a dry brown lawn or dark brownish water, one source among several, is not the first look "
         "(engine/ops/texture_looks.py; the class grains and colours, from the real training crops, are in the "
         "manifest entry; the weight from benchmarks/look_colour_check.py).",
         "",
