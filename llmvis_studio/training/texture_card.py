@@ -126,8 +126,8 @@ def weak_lines(bench: Optional[dict]) -> list[str]:
         "- The colour prior is a tie-breaker, not a measured gain on real photos: on look_colour_check's real "
         "regions (where the ring is the material) no weight beats grain alone (combined error 0.74; 0.76 at the "
         "weight used, 0.79 and more from 0.04). It is there for masks whose ring is another material, as on the "
-        "benchmark photo, where grain alone took the dry airfield lawn (kodim20) for grass and the dark brownish water of "
-        "kodim16 for water.",
+        "benchmark photo, where grain alone took the dry airfield lawn (kodim20) for grass and the dark brownish "
+        "water of kodim16 for water.",
         "- Clouds on the benchmark photo are blue with cream blotches rather than white or grey: the look taken "
         "is itself bluish (mean b* −22; the class's sources are clouds in blue sky), and the fit's cast from the "
         "warm ring (dirt, locomotive) turns its light parts cream. "

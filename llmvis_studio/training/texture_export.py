@@ -32,8 +32,8 @@ def class_statistics(data: TextureSet, size: int, seed: int = 0) -> tuple[list[f
     """Per class, from GRAIN_CROPS random real training crops at the working scale (drawn as training draws
     them): (the log of their mean squared-Laplacian energy, texture_looks.energy: the grain a fill of the
     class ranks its looks around; the mean of their mean L*a*b*, texture_looks.colour: the class's typical
-    colour, which keeps a dry brown lawn or dark brownish water, one source among several, from being a fill's first
-    look)."""
+    colour, which keeps a dry brown lawn or dark brownish water, one source among several, from being a
+    fill's first look)."""
     rng = np.random.default_rng(seed)
     grains, colours = [], []
     for k in range(len(data.names)):

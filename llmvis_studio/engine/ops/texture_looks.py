@@ -23,17 +23,17 @@ grain and keeps a ring of smooth metal or sky from choosing the flattest look of
 Manifests from before the class grain keep the ring-only ranking.
 
 Colour: a look's distance adds COLOUR_WEIGHT × the L*a*b* distance of its preview's mean colour from the class's
-typical colour (the mean colour of its real training crops, recorded in the manifest next to the grain). Why:
-a class's looks come from different sources, and one can be an outlier in colour with a fitting grain: picked by
+typical colour (the mean colour of its real training crops, recorded in the manifest next to the grain). Why: a
+class's looks come from different sources, and one can be an outlier in colour with a fitting grain: picked by
 grain alone, a grass fill on a locomotive photo took the dry brown airfield lawn (kodim20) and a water fill the
-dark brownish water of kodim16 (issue 15's must-show). Why the class's colour and not the ring's: the ring is often another material, and
-ranking by its colour turned water grey-brown next to a dirt road. Why 0.03: on the real regions of
-look_grain_check (benchmarks/look_colour_check.py: the picked look vs the real content under the mask, colour
-after the fit's cast and grain, each as a fraction of a random look's error), no weight beats grain alone
-(0.74), 0.01-0.03 cost 0.02 (0.76; colour error 16.8 ΔE either way, grain error 0.81 vs 0.76), 0.04 and more
-cost 0.05-0.15 (grain error 0.87-1.25): there the ring is the material, and the prior only has to break near
-ties against outliers, so the largest weight within 0.02 of grain alone. L* counts fully (LIGHTNESS_WEIGHT):
-with a*b* alone, 0.03 still took kodim16's dark water there, and a near tie between two brick looks flipped to one whose
+dark brownish water of kodim16 (issue 15's must-show). Why the class's colour and not the ring's: the ring is often
+another material, and ranking by its colour turned water grey-brown next to a dirt road. Why 0.03: on the real
+regions of look_grain_check (benchmarks/look_colour_check.py: the picked look vs the real content under the mask,
+colour after the fit's cast and grain, each as a fraction of a random look's error), no weight beats grain alone
+(0.74), 0.01-0.03 cost 0.02 (0.76; colour error 16.8 ΔE either way, grain error 0.81 vs 0.76), 0.04 and more cost
+0.05-0.15 (grain error 0.87-1.25): there the ring is the material, and the prior only has to break near ties
+against outliers, so the largest weight within 0.02 of grain alone. L* counts fully (LIGHTNESS_WEIGHT): with a*b*
+alone, 0.03 still took kodim16's dark water there, and a near tie between two brick looks flipped to one whose
 contrast broke the seam bar on the sample photo. Manifests without class colours rank by grain alone.
 """
 
