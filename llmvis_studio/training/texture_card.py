@@ -29,6 +29,25 @@ def sources_table(sources: dict) -> list[str]:
     return lines
 
 
+def bsds_note(sources: dict) -> str:
+    """The photo pack's terms for BSDS500 (../shared/training/README.md): name it; check before a commercial
+    release of weights trained on it."""
+    used = [
+        f"{r['file']} {tuple(r['box'])}"
+        for rows in sources["classes"].values()
+        for r in rows
+        if str(r.get("licence", "")).startswith("BSDS500")
+    ]
+    if not used:
+        return ""
+    return (
+        " Trained also on regions of the Berkeley Segmentation Dataset BSDS500 ("
+        + "; ".join(used)
+        + "): Corel images distributed by UC Berkeley for research; check its terms before a commercial release "
+        "of these weights."
+    )
+
+
 def bench_lines(bench: dict) -> list[str]:
     lines = [
         f"- class match (independent classifier, 16 classes): **{bench['class_match']}** "
@@ -47,14 +66,21 @@ def bench_lines(bench: dict) -> list[str]:
         "",
         "Must-show fills (600×400 mask, native 1296×864 photo, engine `generate`):",
         "",
-        "| prompt | repetition | detail | seam | seam of the untouched photo | outside unchanged |",
-        "|---|---|---|---|---|---|",
+        "| prompt | look chosen | repetition | detail | detail vs the old 24-crop reference | seam "
+        "| seam of the untouched photo | outside unchanged |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for name, row in bench["must_show"].items():
         lines.append(
-            f"| {name} | {row['repetition']} | {row['detail']} | {row['seam']} | {row['seam_original_photo']} "
+            f"| {name} | {row.get('look', '')} | {row['repetition']} | {row['detail']} "
+            f"| {row.get('detail_vs_24_crops', '')} | {row['seam']} | {row['seam_original_photo']} "
             f"| {row['outside_unchanged']} |"
         )
+    lines += [
+        "",
+        "Detail is against the mean high-frequency energy of 400 held-out crops of the class; the 24 crops used "
+        "before moved the same fill's score by up to 5× between draws.",
+    ]
     if "repetition_old_demo_generator_clouds" in bench:
         lines += [
             "",
@@ -91,12 +117,22 @@ def weak_lines(bench: Optional[dict]) -> list[str]:
             lines.append(
                 "- Must-show fills with detail below 0.5 of the class's real crops: " + ", ".join(low) + ". The "
                 "reference is the mean over a class's held-out crops, and one very sharp source can dominate it "
-                "(grass: one source has ~19× the others' high-frequency energy)."
+                "(grass: the racetrack_grass game texture has ~7× the high-frequency energy of the lawn photos)."
             )
     return lines + [
         "- Structured classes (brick wall, stone wall, wood planks) have the class's colours and grain but little "
         "of its layout (courses of bricks, straight plank joints); a few thousand CPU steps on 64 px crops do "
         "not teach it.",
+        "- The colour prior is a tie-breaker, not a measured gain on real photos: on look_colour_check's real "
+        "regions (where the ring is the material) no weight beats grain alone (combined error 0.74; 0.76 at the "
+        "weight used, 0.79 and more from 0.04). It is there for masks whose ring is another material, as on the "
+        "benchmark photo, where grain alone took the dry airfield lawn (kodim20) for grass and the dark brownish "
+        "water of kodim16 for water.",
+        "- Clouds on the benchmark photo are blue with cream blotches rather than white or grey: the look taken "
+        "is itself bluish (mean b* −22; the class's sources are clouds in blue sky), and the fit's cast from the "
+        "warm ring (dirt, locomotive) turns its light parts cream. "
+        "The brick wall fill is an orange and pale cyan maze, red-brown on average, without courses of bricks.",
+        "- Sessions before step 6461 trained with stk_generic_grassA/C where the two lawn photos are now.",
         "- The 1 MP timing is on a shared 2-core machine; `cpu_s` is the process's CPU time.",
         "",
     ]
@@ -109,6 +145,7 @@ def quality(bench: dict) -> dict:
         "class_match": bench["class_match"],
         "repetition_max": bench["repetition_max"],
         "must_show_detail_min": min(r["detail"] for r in must.values()),
+        "must_show_detail_min_vs_24_crops": min(r.get("detail_vs_24_crops", r["detail"]) for r in must.values()),
         "must_show_seam_max": max(r["seam"] for r in must.values()),
         "outside_unchanged": all(r["outside_unchanged"] for r in must.values()),
         "fill_1mp_wall_s": bench.get("timing_1mp", {}).get("wall_s"),
@@ -153,7 +190,12 @@ def write(data: Path, run: Path, bench: Optional[Path], sheets: Optional[Path], 
         "noise field plus per-pixel grain maps, FiLM-modulated by the prompt's MiniLM embedding (a softmax mix of "
         'the class embeddings, so "dark stormy clouds" or "wet sand" mix classes). No fixed output size: '
         "the editor paints a mask once at the photo's own resolution (no tiling), fits colour and light to the "
-        "ring around the mask in Lab, and blends the edge (engine/ops/texture_fill.py).",
+        "ring around the mask in Lab, and blends the edge (engine/ops/texture_fill.py). Of a class's looks "
+        "(one per source) a fill takes the one whose grain is nearest the class's real grain moved 9/10 of the "
+        "way to the grain of the photo around the mask, plus 0.03 × its L*a*b* distance from the class's typical "
+        "colour, so that a dry brown lawn or dark brownish water, one source among several, is not the first look "
+        "(engine/ops/texture_looks.py; the class grains and colours, from the real training crops, are in the "
+        "manifest entry; the weight from benchmarks/look_colour_check.py).",
         "",
         "## Training",
         "",
@@ -161,7 +203,7 @@ def write(data: Path, run: Path, bench: Optional[Path], sheets: Optional[Path], 
         f"`{entry['reproduce']}`"
         + (f", resuming `{'`, then `'.join(entry['resumed_from'])}`" if entry.get("resumed_from") else "")
         + f": {m['steps']} steps, {m['train_minutes']} min in all on 2 shared AVX2 CPU cores "
-        "(fp32, one torch thread: two threads were ~10× slower under the machine's load), batches of 8 crops "
+        "(fp32, torch threads as in the command), batches of 8 crops "
         "of 64 px. Losses, per look (source) of a class: (1) texture statistics of a fixed random 4-scale conv "
         "net (feature means and centred covariances, colour mean and covariance), relative error, against the "
         "look's means over real crops; (2) the log of the mean Laplacian energy at full and half size (the grain) "
@@ -180,7 +222,7 @@ def write(data: Path, run: Path, bench: Optional[Path], sheets: Optional[Path], 
         "reference (held-out crops, not held-out photos: most classes have 3–8 sources). STK licences are read "
         "per file from the package's DEP-5 copyright file. Model licence: CC-BY-SA-4.0 (share-alike of the "
         "STK textures; GPL-3+ gimp patterns and CC-BY Wikimedia photos also contributed — see "
-        "../shared/training/photos/wikimedia/SOURCES.md for attribution).",
+        "../shared/training/photos/wikimedia/SOURCES.md for attribution)." + bsds_note(sources),
         "",
     ]
     text += sources_table(sources)

@@ -6,7 +6,8 @@ Sources (no download at run time):
 - `supertuxkart-data` (apt): photo textures in /usr/share/games/supertuxkart/data/textures, licence per file from the
   package's DEP-5 copyright file (mostly CC-BY-SA-3.0/4.0, some CC0);
 - `gimp-data` (apt): small seamless patterns in /usr/share/gimp/2.0/patterns/*/*.pat (GPL-3+);
-- regions of the photo pack in ../shared/training/photos (Kodak: unrestricted; Wikimedia: per file, see its SOURCES.md).
+- regions of the photo pack in ../shared/training/photos (Kodak: unrestricted; Wikimedia: per file, see its SOURCES.md;
+  BSDS500: Corel images distributed by UC Berkeley for research, named in the model card).
 
 Every source is scaled so its longer side is at most WORK_SIDE px (the scale the generator paints at), then split:
 the left part trains the GAN, the right HOLDOUT_FRACTION is held out for the benchmark's classifier and its
@@ -96,9 +97,11 @@ CLASSES: dict[str, list[Source]] = {
     "grass": [
         stk("grass2.jpg"),
         stk("racetrack_grass.jpg"),
-        stk("stk_generic_grassA.png"),
+        # Real lawn photos in place of the two softest game textures (stk_generic_grassA, grain 0.2, and
+        # stk_generic_grassC): photographed grass is sharp. Same source count: the look table is indexed by it.
+        photo("bsds500/train-28075.jpg", (0, 0.45, 0.94, 1)),  # meadow below the two horses, tree shadow
         stk("stk_generic_grassB.png"),
-        stk("stk_generic_grassC.png"),
+        photo("kodak24/kodim20.png", (0.66, 0.84, 1, 0.995)),  # airfield grass right of the plane's wheel
         stk("grass3.jpg"),
     ],
     "foliage": [
@@ -230,6 +233,8 @@ def licence_of(source: Source, stanzas: list[tuple[list[str], str]]) -> str:
         return "GPL-3+ (gimp-data)"
     if source.path.startswith("kodak24/"):
         return "Kodak Lossless True Color Image Suite (unrestricted use)"
+    if source.path.startswith("bsds500/"):
+        return "BSDS500 (Corel images distributed by UC Berkeley for research; named in the model card)"
     return "Wikimedia Commons (CC-BY / CC-BY-SA / PD, see photos/wikimedia/SOURCES.md)"
 
 
@@ -367,14 +372,20 @@ class TextureSet:
         return [min(len(pool), MAX_MODES) for pool in self.images]
 
     def random_modes(self, rng: np.random.Generator, labels: np.ndarray, size: int) -> np.ndarray:
-        """A mode per label, by the area of its sources (a big texture is a more common look of the class)."""
+        """A mode per label, by the area of its sources (a big texture is a more common look of the class), each
+        at least half as often as an even share: a small photo region next to 512 px game textures (a lawn strip
+        of 200×80 px) was drawn once in ~500 steps and never learned."""
         out = np.empty(len(labels), np.int64)
         for row, label in enumerate(labels):
-            area = np.zeros(self.mode_counts()[label])
-            for j, im in enumerate(self.images[label]):
-                area[j % MAX_MODES] += max(1, (im.shape[0] - size + 1) * (im.shape[1] - size + 1))
-            out[row] = rng.choice(len(area), p=area / area.sum())
+            out[row] = rng.choice(self.mode_counts()[label], p=self.mode_shares(label, size))
         return out
+
+    def mode_shares(self, label: int, size: int) -> np.ndarray:
+        area = np.zeros(self.mode_counts()[label])
+        for j, im in enumerate(self.images[label]):
+            area[j % MAX_MODES] += max(1, (im.shape[0] - size + 1) * (im.shape[1] - size + 1))
+        share = np.maximum(area / area.sum(), 0.5 / len(area))
+        return share / share.sum()
 
 
 def _at_least(image: np.ndarray, size: int) -> np.ndarray:

@@ -151,6 +151,35 @@ def test_the_look_whose_grain_suits_the_photo_comes_first():
     assert texture_looks.ranked_looks(2, looks.__getitem__, sharp, ring & False) is None  # no surroundings
 
 
+def test_looks_are_ranked_around_the_class_grain_pulled_towards_the_ring():
+    """Three looks of grain g0 < g1 < g2 and a ring as soft as look 0: ranked by the ring alone, look 0 wins;
+    with a class grain far above, the target lands on look 1 (neither the ring's nor the class's own)."""
+    from llmvis_studio.engine.ops import texture_looks
+
+    rng = np.random.default_rng(0)
+    looks = [np.clip(0.5 + a * rng.standard_normal((64, 64, 3)), 0, 1).astype(np.float32) for a in (0.01, 0.05, 0.25)]
+    g0, g1, g2 = (texture_looks.grain(look) for look in looks)
+    assert g0 + 2 < g1 < g2 - 2
+    ring = np.ones((64, 64), bool)
+    assert 0.0 < texture_looks.RING_PULL < 1.0
+    class_grain = g0 + (g1 - g0) / (1.0 - texture_looks.RING_PULL)  # so that the pulled target is g1
+    assert class_grain > g2
+    assert texture_looks.target_grain(g0, class_grain) == pytest.approx(g1, abs=1e-6)
+    assert texture_looks.ranked_looks(3, looks.__getitem__, looks[0], ring) == [0, 1, 2]  # ring only
+    assert texture_looks.ranked_looks(3, looks.__getitem__, looks[0], ring, class_grain)[0] == 1
+    assert texture_looks.ranked_looks(3, looks.__getitem__, looks[2], ring, class_grain) == [2, 1, 0]
+
+
+def test_the_class_grain_comes_from_the_manifest_and_old_manifests_have_none(engine):
+    spec = engine.catalog.get(MODEL)
+    classes = [{**c, "grain": 1.5 + i} for i, c in enumerate(spec.extra["classes"])]
+    info = texture_fill.TextureInfo.of(dataclasses.replace(spec, extra={**spec.extra, "classes": classes}))
+    assert info.grains[:2] == (1.5, 2.5)
+    old = [{k: v for k, v in c.items() if k != "grain"} for c in spec.extra["classes"]]
+    info = texture_fill.TextureInfo.of(dataclasses.replace(spec, extra={**spec.extra, "classes": old}))
+    assert set(info.grains) == {None}
+
+
 def test_a_fill_in_a_sharp_photo_takes_a_sharper_look_than_in_a_soft_one(engine, photo):
     """The same prompt, seed and mask: next to blurred surroundings the fill's own grain is finer."""
     import cv2
@@ -163,3 +192,67 @@ def test_a_fill_in_a_sharp_photo_takes_a_sharper_look_than_in_a_soft_one(engine,
     sharp_fill, soft_fill = (fill(engine, image, mask, "water") for image in (photo, soft))
     assert "fit to the surroundings" in sharp_fill.notes[0]
     assert grain(sharp_fill.image[inside] / 255.0) > grain(soft_fill.image[inside] / 255.0) + 0.5
+
+
+def test_a_look_far_from_the_class_colour_ranks_below_a_typical_one_of_equal_grain():
+    """Grass: a brown look and a green one with the very same grain (same noise, other colour). By grain alone
+    they tie (the listed order stays); with the class's typical green, the green one comes first, and a brown
+    water look ranks below a grey-blue one the same way."""
+    from llmvis_studio.engine.ops import texture_looks
+
+    rng = np.random.default_rng(0)
+    noise = 0.08 * rng.standard_normal((64, 64, 1)).astype(np.float32)
+    brown = np.clip(np.array([0.45, 0.35, 0.2], np.float32) + noise, 0, 1)
+    green = np.clip(np.array([0.25, 0.45, 0.15], np.float32) + noise, 0, 1)
+    looks = [brown, green]
+    g = [texture_looks.grain(look) for look in looks]
+    c = [texture_looks.colour(look) for look in looks]
+    assert abs(g[0] - g[1]) < 0.2
+    grass = np.array([42.7, -24.4, 37.2])  # the installed model's grass colour (a* < 0: green)
+    assert texture_looks.rank(g, c, target=g[0]) == [0, 1]  # no class colour: grain alone, a tie
+    assert texture_looks.rank(g, c, target=g[0], class_colour=grass) == [1, 0]
+    assert texture_looks.rank(g, c, target=g[0], class_colour=grass, weight=0.0) == [0, 1]
+    ring = np.ones((64, 64), bool)
+    assert texture_looks.ranked_looks(2, looks.__getitem__, brown, ring, g[0], grass) == [1, 0]
+    assert texture_looks.ranked_looks(2, looks.__getitem__, brown, ring, g[0]) == [0, 1]
+    blue_grey = np.clip(np.array([0.4, 0.45, 0.52], np.float32) + noise, 0, 1)
+    water = np.array([65.7, -5.3, -3.9])
+    pair = [brown, blue_grey]
+    assert texture_looks.ranked_looks(2, pair.__getitem__, brown, ring, g[0], water) == [1, 0]
+
+
+def test_the_class_colour_comes_from_the_manifest_and_old_manifests_have_none(engine):
+    spec = engine.catalog.get(MODEL)
+    info = texture_fill.TextureInfo.of(spec)
+    grass, water = (info.colours[info.names.index(name)] for name in ("grass", "water"))
+    assert grass is not None and grass[1] < -10 < 10 < grass[2]  # green: a* well below 0, b* above
+    assert water is not None and abs(water[1]) < 10 and water[2] < 5  # not brown: b* low
+    old = [{k: v for k, v in c.items() if k != "colour"} for c in spec.extra["classes"]]
+    info = texture_fill.TextureInfo.of(dataclasses.replace(spec, extra={**spec.extra, "classes": old}))
+    assert set(map(type, info.colours)) == {type(None)}
+    broken = [{**c, "colour": [1, 2]} for c in spec.extra["classes"]]
+    with pytest.raises(ModelError, match="not a texture generator"):
+        texture_fill.TextureInfo.of(dataclasses.replace(spec, extra={**spec.extra, "classes": broken}))
+
+
+def test_a_grass_look_matching_the_grain_but_not_the_colour_is_not_first(engine):
+    """The installed model's grass looks include a dry brown lawn. Aimed exactly at its grain, grain alone
+    picks it; with the class's colour a green look of near grain comes first (the must-show photo's case)."""
+    from llmvis_studio.engine.ops import texture_looks
+
+    spec = engine.catalog.get(MODEL)
+    info = texture_fill.TextureInfo.of(spec)
+    model = engine.open_model(spec, "cpu")
+    k = info.names.index("grass")
+    weights = np.eye(len(info.names), dtype=np.float32)[k]
+    previews = [
+        texture_fill.paint(model, info, info.vector(weights, np.random.default_rng(0), (k, i)), 64, 64, 3000)
+        for i in range(len(info.modes[k]))
+    ]
+    g = [texture_looks.grain(p) for p in previews]
+    c = [texture_looks.colour(p) for p in previews]
+    dry = int(np.argmax([lab[1] for lab in c]))  # the least green (highest a*)
+    assert c[dry][1] > -10  # the model does have a brownish look
+    assert texture_looks.rank(g, c, g[dry])[0] == dry  # grain alone: the dry lawn
+    first = texture_looks.rank(g, c, g[dry], info.colours[k])[0]
+    assert first != dry and c[first][1] < -15

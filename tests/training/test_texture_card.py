@@ -53,3 +53,13 @@ def test_the_card_and_the_manifest_carry_the_measured_quality(tmp_path):
     (tmp_path / "bench.json").write_text(json.dumps(bench(0.85, 0.6)))
     card = write(tmp_path / "data", run, tmp_path / "bench.json", None, models).read_text()
     assert "below the 0.8" not in card and "detail below 0.5" not in card
+
+
+def test_the_card_names_bsds500_regions_with_their_terms():
+    from llmvis_studio.training.texture_card import bsds_note
+
+    row = {"file": "photo:bsds500/train-1.jpg", "box": [0, 0.5, 1, 1], "licence": "BSDS500 (Corel images ...)"}
+    other = {"file": "stk:grass2.jpg", "box": [0, 0, 1, 1], "licence": "CC-BY-SA-3.0"}
+    assert "photo:bsds500/train-1.jpg (0, 0.5, 1, 1)" in bsds_note({"classes": {"grass": [other, row]}})
+    assert "commercial release" in bsds_note({"classes": {"grass": [row]}})
+    assert bsds_note({"classes": {"grass": [other]}}) == ""

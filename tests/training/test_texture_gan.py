@@ -108,6 +108,22 @@ def test_a_tiny_run_exports_a_model_the_engine_paints_at_any_size(tiny_data, tmp
     assert entry["kind"] == "texture-gan" and entry["metrics"]["steps"] == 3
     assert entry["metrics"]["onnx_vs_torch_max_abs"] < 1e-4
     assert [c["name"] for c in entry["classes"]] == ["sky", "fabric"]
+    sky_grain, fabric_grain = (c["grain"] for c in entry["classes"])  # the real crops' grain, for the fill's looks
+    assert fabric_grain > sky_grain + 1.0  # the suit's weave is much finer detail than the sky
+    # a run exported before the grains were recorded gets them from its data, the same figures
+    from llmvis_studio.training import texture_export
+
+    sky_colour, fabric_colour = (c["colour"] for c in entry["classes"])  # mean L*a*b*, for the looks' colour prior
+    assert len(sky_colour) == 3 and sky_colour[2] < fabric_colour[2] - 5  # the sky is bluer (lower b*)
+    old = {
+        **entry,
+        "classes": [{k: v for k, v in c.items() if k not in ("grain", "colour")} for c in entry["classes"]],
+    }
+    (out / "model.json").write_text(json.dumps(old))
+    assert texture_export.main(["--data", str(tiny_data), "--run", str(out)]) == 0
+    measured = json.loads((out / "model.json").read_text())["classes"]
+    assert [c["grain"] for c in measured] == [sky_grain, fabric_grain]
+    assert [c["colour"] for c in measured] == [sky_colour, fabric_colour]
     assert (out / "samples" / "step_000003.png").is_file()
     with pytest.raises(InputError, match="--resume"):  # an existing run is never overwritten silently
         Trainer(cfg)
@@ -156,3 +172,14 @@ def test_train_texture_cli_on_an_image_folder(tmp_path, monkeypatch, capsys):
     assert spec.task == "generate" and spec.extra["kind"] == "texture-gan"
     assert main([str(a) for a in argv[:-2] + ["--crop", "40"]]) == 2  # a crop that is not a multiple of 16
     assert "--crop must be a multiple of 16" in capsys.readouterr().err
+
+
+def test_a_small_source_is_still_drawn_often_enough_to_be_learned():
+    """Modes by area, but each at least half an even share: a 80 px lawn strip next to 512 px textures."""
+    big, small = np.zeros((512, 512, 3), np.uint8), np.zeros((80, 200, 3), np.uint8)
+    data = TextureSet(["grass"], [[big, big, small]])
+    shares = data.mode_shares(0, 64)
+    assert shares.sum() == pytest.approx(1.0)
+    assert shares[2] > 0.1 and shares[0] == pytest.approx(shares[1]) and shares[0] > shares[2]  # by area: 0.005
+    drawn = data.random_modes(np.random.default_rng(0), np.zeros(3000, int), 64)
+    assert 0.1 < (drawn == 2).mean() < 0.25
