@@ -109,6 +109,21 @@ def test_the_edge_is_seamless(engine, photo):
         assert scores(out, photo, mask > 0)["seam"] <= 1.5, prompt
 
 
+def test_the_edge_is_seamless_next_to_a_smooth_sky(engine):
+    """A mask in a smooth sky (a vertical blue gradient with faint sensor noise, as a clear sky is): textured fills
+    fade their detail in from the edge instead of drawing a frame (seam ≤ 1.5 × the ring's median gradient)."""
+    from llmvis_studio.training.removal_masks import scores
+
+    rows = np.linspace(0.0, 1.0, 360, dtype=np.float32)[:, None, None]
+    sky = np.array([70, 120, 200], np.float32) * (1 - rows) + np.array([170, 200, 235], np.float32) * rows
+    noise = np.random.default_rng(0).normal(0.0, 1.5, (360, 480, 1)).astype(np.float32)
+    photo = np.clip(np.rint(np.broadcast_to(sky, (360, 480, 3)) + noise), 0, 255).astype(np.uint8)
+    mask = box_mask(photo.shape, 60, 300, 80, 400)
+    for prompt in ("clouds", "brick wall"):
+        out = fill(engine, photo, mask, prompt).image
+        assert scores(out, photo, mask > 0)["seam"] <= 1.5, prompt
+
+
 def test_painting_any_size_and_prompt_mixes(engine):
     spec = engine.catalog.get(MODEL)
     info = texture_fill.TextureInfo.of(spec)
