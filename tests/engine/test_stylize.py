@@ -146,15 +146,21 @@ def test_cli_stylize_with_mask_and_a_clear_error_for_unknown_styles(tmp_path, pi
     assert "Presets:" in proc.stderr and "mosaic" in proc.stderr and not (tmp_path / "bad.png").exists()
 
 
-def test_keep_colours_transfers_the_style_on_luminance_only(engine, picture):
-    """With colours=keep the photo's Lab a/b survive (within rounding) and the lightness still changes."""
+def test_keep_colours_keeps_the_photos_colours_and_light_and_the_styles_strokes(engine, picture):
+    """With colours=keep the photo's Lab a/b survive (within rounding), its coarse lightness too, and the
+    style's strokes (the lightness's finer bands) are the same as with the style's colours."""
     kept = stylize(engine, picture, colours="keep")
-    styled = stylize(engine, picture)
+    styled = stylize(engine, picture, colours="style")
     lab = lambda rgb: cv2.cvtColor(rgb.astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)  # noqa: E731
     original, kept_lab, styled_lab = lab(picture), lab(kept), lab(styled)
     chroma_kept = np.abs(kept_lab[..., 1:] - original[..., 1:]).mean()
     assert chroma_kept < 0.5 * np.abs(styled_lab[..., 1:] - original[..., 1:]).mean()
-    assert np.abs(kept_lab[..., 0] - styled_lab[..., 0]).mean() < 3.0  # the same strokes and light
-    assert np.abs(kept_lab[..., 0] - original[..., 0]).mean() > 3.0
+    coarse = lambda channel: cv2.GaussianBlur(channel, (0, 0), 20)  # noqa: E731
+    light_kept = np.abs(coarse(kept_lab[..., 0]) - coarse(original[..., 0])).mean()
+    assert light_kept < 0.5 * np.abs(coarse(styled_lab[..., 0]) - coarse(original[..., 0])).mean()
+    fine = lambda channel: channel - cv2.GaussianBlur(channel, (0, 0), 3)  # noqa: E731
+    strokes = np.corrcoef(fine(kept_lab[..., 0]).ravel(), fine(styled_lab[..., 0]).ravel())[0, 1]
+    assert strokes > 0.8  # the same strokes
+    assert np.abs(kept_lab[..., 0] - original[..., 0]).mean() > 3.0  # and still a style, not the photo
     with pytest.raises(InputError, match="colours must be"):
         stylize(engine, picture, colours="sepia")
