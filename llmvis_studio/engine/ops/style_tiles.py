@@ -47,8 +47,9 @@ def pad_for_network(image: np.ndarray) -> tuple[np.ndarray, int, int]:
     extra_h = (-(height + 2 * BORDER)) % MULTIPLE
     extra_w = (-(width + 2 * BORDER)) % MULTIPLE
     pads = ((BORDER, BORDER + extra_h), (BORDER, BORDER + extra_w), (0, 0))
-    mode = "reflect" if min(height, width) > BORDER + MULTIPLE else "edge"
-    return np.pad(image, pads, mode=mode), BORDER, BORDER
+    if min(height, width) > BORDER + MULTIPLE:
+        return np.pad(image, pads, mode="reflect"), BORDER, BORDER
+    return np.pad(image, pads, mode="edge"), BORDER, BORDER
 
 
 def network_on(transfer_run: TransferRun, vector: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
