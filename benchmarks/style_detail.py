@@ -60,17 +60,9 @@ def timed(engine: Engine, image: np.ndarray, **params) -> tuple[np.ndarray, floa
 
 
 def old_pipeline(engine: Engine, image: np.ndarray, style: str) -> tuple[np.ndarray, float]:
-    """stylize_rgb as it was on main before issue 15 (1024 px working size, detail 0.7, colours = style)."""
+    """The pipeline as it was on main before issue 15 (1024 px working size, detail 0.7, colours = style)."""
     started = time.perf_counter()
-    infer = network_on(engine, style)
-    rgb = M.as_float(image)
-    height, width = rgb.shape[:2]
-    small_h, small_w = style_tiles.scaled_shape(height, width, 1024)
-    small = cv2.resize(rgb, (small_w, small_h), interpolation=cv2.INTER_AREA)
-    full = cv2.resize(infer(small), (width, height), interpolation=cv2.INTER_CUBIC)
-    base = cv2.resize(small, (width, height), interpolation=cv2.INTER_CUBIC)
-    full += (0.7 * ((rgb - base) @ M.LUMA))[..., None]
-    out = (np.clip(full, 0, 1) * 255 + 0.5).astype(np.uint8)
+    out = M.one_pass_reference(network_on(engine, style), image, 1024, 0.7)
     return out, round(time.perf_counter() - started, 2)
 
 

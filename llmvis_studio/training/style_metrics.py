@@ -101,3 +101,18 @@ def tone_step(tiled: np.ndarray, one_piece: np.ndarray, x_cuts: list[int], y_cut
         return 0.0
     delta = np.linalg.norm(lab(tiled, 16.0) - lab(one_piece, 16.0), axis=2)
     return float(delta[band].mean())
+
+
+def one_pass_reference(infer, rgb: np.ndarray, working_size: int = 1024, detail: float = 0.7) -> np.ndarray:
+    """The stylize pipeline before issue 15, for comparison: the whole picture through the network at
+    `working_size`, upsampled (cubic), plus `detail` × the luminance the downscale lost; the style's colours.
+    infer: H×W×3 float piece → stylised piece (style_tiles.network_on). Returns uint8 RGB."""
+    rgb = as_float(rgb)[..., :3]
+    height, width = rgb.shape[:2]
+    scale = min(1.0, working_size / max(height, width))
+    small_h, small_w = max(1, round(height * scale)), max(1, round(width * scale))
+    small = cv2.resize(rgb, (small_w, small_h), interpolation=cv2.INTER_AREA)
+    full = cv2.resize(infer(small), (width, height), interpolation=cv2.INTER_CUBIC)
+    base = cv2.resize(small, (width, height), interpolation=cv2.INTER_CUBIC)
+    full += (detail * ((rgb - base) @ LUMA))[..., None]
+    return (np.clip(full, 0, 1) * 255 + 0.5).astype(np.uint8)

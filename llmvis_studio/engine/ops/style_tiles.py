@@ -29,7 +29,7 @@ TILE = 1024  # px on a side of what the network sees per tile (its context, over
 OVERLAP = 64  # px of context on each inner side; neighbours cross-fade over 2 × OVERLAP
 MULTIPLE = 4  # the transfer network downsamples twice by 2
 BORDER = 16  # reflect margin around each piece: the network's own border is weak
-DETAIL_SIGMA_DIVISOR = 1024.0  # detail_sigma = long side / this; chosen by benchmarks/style_detail.py
+DETAIL_SIGMA_DIVISOR = 768.0  # detail_sigma = long side / this (2.7 px at 2048): benchmarks/style_detail.py
 LUMA = np.array([0.299, 0.587, 0.114], np.float32)
 
 TransferRun = Callable[[np.ndarray, np.ndarray], np.ndarray]  # (1×H×W×3 content, style vector) → 1×H×W×3
@@ -77,7 +77,7 @@ def tone_sigma(shape: tuple[int, int]) -> float:
 
 
 def detail_sigma(shape: tuple[int, int]) -> float:
-    """Gaussian σ (px) of the photo detail carried over the style: 2 px at 2048 px (1 px = the old 1024 px band)."""
+    """Gaussian σ (px) of the photo detail carried over the style: 2.7 px at 2048 px, 1.3 px at 1024 px."""
     return max(0.5, max(shape) / DETAIL_SIGMA_DIVISOR)
 
 

@@ -51,7 +51,8 @@ class Preset:
     vector: np.ndarray  # float32 1×1×1×D
     mix: float = 1.0  # share of this vector; the rest is the photo's own style vector
     colours: str = "style"  # the default colours mode for this preset ("keep": the photo's colours and light)
-    source: str = ""  # where the style image comes from, and its licence
+    source: str = ""  # where the style image comes from (procedural, or the artwork and its Commons page)
+    licence: str = ""  # the style image's licence (CC0 for procedural ones, public domain for the paintings)
 
 
 def load_presets(path: Path) -> list[Preset]:
@@ -66,6 +67,7 @@ def load_presets(path: Path) -> list[Preset]:
                 float(p.get("mix", 1.0)),
                 str(p.get("colours", "style")),
                 str(p.get("source", "")),
+                str(p.get("licence", "")),
             )
             for p in data["presets"]
         ]
