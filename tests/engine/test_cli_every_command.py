@@ -118,7 +118,7 @@ def run_stylize(d, out, capsys):
         "--style",
         "kroyer-oil",
         "--working-size",
-        "48",
+        "64",
         "--detail-size",
         "80",
     )
