@@ -126,15 +126,15 @@ def measure(engine: Engine, name: str, style: str, seams: bool) -> tuple[dict, d
 
 
 def contact_sheet(images: list[dict], path) -> None:
-    """Per photo, a 512×384 crop at 100 %: input | old | new (default colours) | new with the style's colours."""
+    """Per photo, a 384×288 crop at 100 %: input | old | new (default colours) | new with the style's colours."""
     rows = []
     for item in images:
         height, width = item["photo"].shape[:2]
-        top, left = height // 2 - 192, width // 2 - 256
-        crops = [item[k][top : top + 384, left : left + 512] for k in ("photo", "old", "new", "style")]
+        top, left = height // 2 - 144, width // 2 - 192
+        crops = [item[k][top : top + 288, left : left + 384] for k in ("photo", "old", "new", "style")]
         rows.append(np.hstack([np.pad(c, ((4, 4), (4, 4), (0, 0)), constant_values=255) for c in crops]))
     sheet = np.vstack(rows)
-    cv2.imwrite(str(path), cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR))
+    cv2.imwrite(str(path), cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_PNG_COMPRESSION, 9])
 
 
 def main() -> None:
