@@ -1,16 +1,17 @@
 """Arbitrary style transfer (Magenta) at full resolution, inside a feathered mask.
 
 The style is a preset name (its 100-d style vector is stored in the presets file) or the path of
-any image (run through the style predictor). The transfer network sees the picture at a working
-size (long side `working_size`, 1024 px by default; never enlarged); its result is upsampled to
-the full size and the picture's own fine detail, which the working size cannot hold, is added
-back as a luminance residual (original − its own down-and-up-sampled copy), weighted by `detail`.
-So the output always has the input's size, with no cap.
+any image (run through the style predictor). The transfer network draws the strokes on the picture
+at its own size up to `detail_size` (2048 px long side by default) in feathered tiles, and sets
+colours and light from one pass at `working_size` (1024 px), so tiles show no seams; the photo's
+finest luminance detail is carried over, weighted by `detail` (style_tiles.py). The output always
+has the input's size, with no cap.
 
 With a mask the edit fades in over `feather` pixels on both sides of the mask edge and nothing
 changes farther than `feather` pixels outside it (bit-exact). `strength` (0..1) blends with the
 original; 0 returns the input unchanged. `colours` = keep transfers the style on luminance only (the photo's
-own a/b in Lab), for painting styles whose palette would otherwise recolour the scene.
+own a/b in Lab, and its coarse light), for styles whose palette would otherwise recolour or wash out the scene;
+the default is the preset's own choice (keep for watercolour), style for a style image.
 """
 
 from __future__ import annotations
