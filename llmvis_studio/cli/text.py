@@ -64,7 +64,7 @@ def cmd_prompt(args: argparse.Namespace) -> int:
 
 def cmd_stylize(args: argparse.Namespace) -> int:
     params = {"style": args.style, "strength": args.strength}
-    for key in ("feather", "detail", "working_size", "colours"):
+    for key in ("feather", "detail", "working_size", "detail_size", "colours"):
         if getattr(args, key) is not None:
             params[key] = getattr(args, key)
     return run_file_op(args, "stylize", f"stylize {Path(args.style).name}", params, mask_path=args.mask)
@@ -90,12 +90,21 @@ def register(sub) -> None:
         dest="working_size",
         type=int,
         default=None,
-        help="long side the style network sees (default 1024); the output keeps the input size",
+        help="long side of the one-piece pass that sets colours and light (default 1024)",
+    )
+    sty.add_argument(
+        "--detail-size",
+        dest="detail_size",
+        type=int,
+        default=None,
+        help="long side of the tiled stroke pass (default 2048; the photo's own size below it; 0: one pass only); "
+        "the output always keeps the input size",
     )
     sty.add_argument(
         "--colours",
         choices=("style", "keep"),
         default=None,
-        help="style: the painting's colours (default); keep: the photo's colours, the style's light and strokes",
+        help="style: the painting's colours; keep: the photo's colours and light, the style's strokes "
+        "(default: the preset's own choice, keep for watercolour)",
     )
     finish_command(sty, cmd_stylize, overwrite=True, model_help="model id (see `models list`)")

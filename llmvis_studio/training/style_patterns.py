@@ -27,6 +27,9 @@ class PresetSpec:
     # Share of the preset's style vector; the rest is the photo's own style vector (Magenta's style
     # interpolation). Hard-edged synthetic patterns overwhelm a photo at 1.0; chosen by eye.
     mix: float = 1.0
+    # The preset's default colours mode in the stylize op: "keep" (the photo's colours and light; a pastel
+    # watercolour palette turned grass cream and the sky pink) or "style" (the palette is the point).
+    colours: str = "style"
 
 
 def _rgb(hexes: str) -> np.ndarray:
@@ -261,6 +264,7 @@ PRESETS: tuple[PresetSpec, ...] = (
         ("watercolor", "water colour", "water color", "aquarelle"),
         watercolour,
         11,
+        colours="keep",
     ),
     PresetSpec(
         "starry-swirls",

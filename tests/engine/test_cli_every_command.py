@@ -110,7 +110,18 @@ def run_denoise(d, out, capsys):
 
 
 def run_stylize(d, out, capsys):
-    s = run_json(capsys, "stylize", d / "in.png", out / "style.png", "--style", "watercolour", "--working-size", "96")
+    s = run_json(
+        capsys,
+        "stylize",
+        d / "in.png",
+        out / "style.png",
+        "--style",
+        "kroyer-oil",
+        "--working-size",
+        "64",
+        "--detail-size",
+        "80",
+    )
     check_image(out / "style.png", (64, 80))
     return s
 

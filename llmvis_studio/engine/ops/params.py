@@ -84,10 +84,11 @@ class StylizeParams(OpParams):
     style: Any = None  # a preset name, an image path, an image array or a raw style vector
     strength: float = 1.0  # 0..1
     detail: Optional[float] = None  # 0..2; None: the model's detail
-    working_size: Optional[float] = None  # px; None: the model's working_size
+    working_size: Optional[float] = None  # px; None: the model's working_size (the one-piece tone pass)
+    detail_size: Optional[float] = None  # px; long side of the tiled stroke pass; None: stylize.DEFAULT_DETAIL_SIZE
     feather: Optional[float] = None  # px; None: from the image size
     colours: Optional[str] = (
-        None  # "style" (the painting's colours, default) or "keep" (the photo's, style on lightness)
+        None  # "style" (the painting's colours) or "keep" (the photo's colours and light); None: the preset's
     )
 
 

@@ -1,16 +1,17 @@
 """Arbitrary style transfer (Magenta) at full resolution, inside a feathered mask.
 
 The style is a preset name (its 100-d style vector is stored in the presets file) or the path of
-any image (run through the style predictor). The transfer network sees the picture at a working
-size (long side `working_size`, 1024 px by default; never enlarged); its result is upsampled to
-the full size and the picture's own fine detail, which the working size cannot hold, is added
-back as a luminance residual (original − its own down-and-up-sampled copy), weighted by `detail`.
-So the output always has the input's size, with no cap.
+any image (run through the style predictor). The transfer network draws the strokes on the picture
+at its own size up to `detail_size` (2048 px long side by default) in feathered tiles, and sets
+colours and light from one pass at `working_size` (1024 px), so tiles show no seams; the photo's
+finest luminance detail is carried over, weighted by `detail` (style_tiles.py). The output always
+has the input's size, with no cap.
 
 With a mask the edit fades in over `feather` pixels on both sides of the mask edge and nothing
 changes farther than `feather` pixels outside it (bit-exact). `strength` (0..1) blends with the
 original; 0 returns the input unchanged. `colours` = keep transfers the style on luminance only (the photo's
-own a/b in Lab), for painting styles whose palette would otherwise recolour the scene.
+own a/b in Lab, and its coarse light), for styles whose palette would otherwise recolour or wash out the scene;
+the default is the preset's own choice (keep for watercolour), style for a style image.
 """
 
 from __future__ import annotations
@@ -34,14 +35,13 @@ from ..session import short_provider
 from ..side_files import side_file
 from .base import OpContext, OpOutput, ProgressLike
 from .params import StylizeParams, request_params
+from .style_tiles import keep_photo_look, scaled_shape, stylize_detailed
 
 DEFAULT_WORKING_SIZE = 1024
 MIN_WORKING_SIZE = 64
 DEFAULT_DETAIL = 0.7
 STYLE_SIZE = 256
-MULTIPLE = 4  # the transfer network downsamples twice by 2
-BORDER = 16  # reflect margin around the working image: the network's own border is weak
-LUMA = np.array([0.299, 0.587, 0.114], np.float32)
+DEFAULT_DETAIL_SIZE = 2048  # long side of the tiled stroke pass (style_tiles.py); the photo's own size below it
 
 
 @dataclass(frozen=True)
@@ -51,6 +51,9 @@ class Preset:
     aliases: tuple[str, ...]
     vector: np.ndarray  # float32 1×1×1×D
     mix: float = 1.0  # share of this vector; the rest is the photo's own style vector
+    colours: str = "style"  # the default colours mode for this preset ("keep": the photo's colours and light)
+    source: str = ""  # where the style image comes from (procedural, or the artwork and its Commons page)
+    licence: str = ""  # the style image's licence (CC0 for procedural ones, public domain for the paintings)
 
 
 def load_presets(path: Path) -> list[Preset]:
@@ -63,6 +66,9 @@ def load_presets(path: Path) -> list[Preset]:
                 tuple(p.get("aliases", ())),
                 np.asarray(p["vector"], np.float32).reshape(1, 1, 1, -1),
                 float(p.get("mix", 1.0)),
+                str(p.get("colours", "style")),
+                str(p.get("source", "")),
+                str(p.get("licence", "")),
             )
             for p in data["presets"]
         ]
@@ -159,19 +165,7 @@ def predict_style(context: OpContext, spec: ModelSpec, image: np.ndarray, device
 
 
 def working_shape(height: int, width: int, working_size: int) -> tuple[int, int]:
-    scale = min(1.0, working_size / max(height, width))
-    return max(1, round(height * scale)), max(1, round(width * scale))
-
-
-def pad_for_network(image: np.ndarray) -> tuple[np.ndarray, int, int]:
-    """Reflect-pad by BORDER and up to a multiple of 4; returns (padded, top, left)."""
-    height, width = image.shape[:2]
-    extra_h = (-(height + 2 * BORDER)) % MULTIPLE
-    extra_w = (-(width + 2 * BORDER)) % MULTIPLE
-    pads = ((BORDER, BORDER + extra_h), (BORDER, BORDER + extra_w), (0, 0))
-    if min(height, width) > BORDER + MULTIPLE:
-        return np.pad(image, pads, mode="reflect"), BORDER, BORDER
-    return np.pad(image, pads, mode="edge"), BORDER, BORDER
+    return scaled_shape(height, width, working_size)
 
 
 def feather_weights(mask: np.ndarray, feather: float) -> np.ndarray:
@@ -190,48 +184,8 @@ def feather_weights(mask: np.ndarray, feather: float) -> np.ndarray:
 # ---------------------------------------------------------------- the op
 
 
-def stylize_rgb(
-    transfer_run,
-    rgb: np.ndarray,
-    vector: np.ndarray,
-    working_size: int,
-    detail: float,
-    progress: Optional[ProgressLike] = None,
-) -> np.ndarray:
-    """Full-size float RGB 0..1 → stylised full-size float RGB 0..1."""
-    height, width = rgb.shape[:2]
-    small_h, small_w = working_shape(height, width, working_size)
-    resized = (small_h, small_w) != (height, width)
-    small = cv2.resize(rgb, (small_w, small_h), interpolation=cv2.INTER_AREA) if resized else rgb
-    padded, top, left = pad_for_network(small)
-    if progress is not None:
-        progress.set(0.1, "Stylising")
-    out = transfer_run(np.ascontiguousarray(padded[None], dtype=np.float32), vector)[0]
-    styled = out[top : top + small_h, left : left + small_w]
-    if progress is not None:
-        progress.set(0.6, "Restoring detail")
-    if not resized:
-        return np.clip(styled, 0, 1)
-    full = cv2.resize(styled, (width, height), interpolation=cv2.INTER_CUBIC)
-    if detail > 0:
-        base = cv2.resize(small, (width, height), interpolation=cv2.INTER_CUBIC)
-        residual = (rgb - base) @ LUMA  # the fine luminance detail the working size lost
-        full += (detail * residual)[..., None]
-    np.clip(full, 0, 1, out=full)
-    return full
-
-
 def _or(value: Optional[float], default: float) -> float:
     return default if value is None else float(value)
-
-
-def keep_colours(styled: np.ndarray, original: np.ndarray) -> np.ndarray:
-    """The style on luminance only: Lab lightness from the stylised picture, a/b from the photo (grass stays
-    green and the sky blue under a watercolour)."""
-    styled_lab = cv2.cvtColor(np.ascontiguousarray(styled, np.float32), cv2.COLOR_RGB2Lab)
-    original_lab = cv2.cvtColor(np.ascontiguousarray(original, np.float32), cv2.COLOR_RGB2Lab)
-    styled_lab[..., 1:] = original_lab[..., 1:]
-    return np.clip(cv2.cvtColor(styled_lab, cv2.COLOR_Lab2RGB), 0.0, 1.0)
 
 
 def _number(key: str, value: Optional[float], default: float, low: float, high: float) -> float:
@@ -273,23 +227,45 @@ def blend_edit(original: np.ndarray, edited: np.ndarray, weights: Optional[np.nd
     return blend_inside_mask(original, edited, weights)
 
 
+def _sizes(params: StylizeParams, spec: ModelSpec) -> tuple[float, int, int]:
+    """(detail, working_size, detail_size) from the request, else the model's settings, else the defaults."""
+    detail = _number("detail", params.detail, _or(spec.settings.detail, DEFAULT_DETAIL), 0.0, 2.0)
+    default_working = _or(spec.settings.working_size, DEFAULT_WORKING_SIZE)
+    working_size = int(_number("working_size", params.working_size, default_working, MIN_WORKING_SIZE, 8192))
+    detail_size = int(_number("detail_size", params.detail_size, DEFAULT_DETAIL_SIZE, 0, 8192))
+    return detail, working_size, detail_size
+
+
+def _colours(params: StylizeParams, spec: ModelSpec, label: str) -> str:
+    """The asked-for colours mode, else the preset's own default ("style" for style images)."""
+    colours = params.colours
+    if colours is None:
+        preset = find_preset(presets_for(spec), label) if isinstance(params.style, (str, type(None))) else None
+        colours = preset.colours if preset is not None else "style"
+    if colours not in ("style", "keep"):
+        raise InputError(f"colours must be 'style' or 'keep', not {colours!r}.")
+    return colours
+
+
+def _note(label: str, colours: str, shape: tuple[int, int], working_size: int, detail_size: int) -> str:
+    stroke = scaled_shape(*shape, max(detail_size, working_size))
+    tone = scaled_shape(*shape, working_size)
+    text = f"Style: {label}, {'the photo' if colours == 'keep' else 'the style'}'s colours; "
+    text += f"strokes at {stroke[1]} × {stroke[0]} px (tiled), tone at {tone[1]} × {tone[0]} px"
+    if stroke != shape:
+        text += f"; detail carried back to {shape[1]} × {shape[0]}"
+    return text + "."
+
+
 def run(context: OpContext, request: EditRequest, spec: ModelSpec, progress: ProgressLike) -> OpOutput:
     params = request_params(request, StylizeParams)
     strength = _number("strength", params.strength, 1.0, 0.0, 1.0)
-    detail = _number("detail", params.detail, _or(spec.settings.detail, DEFAULT_DETAIL), 0.0, 2.0)
-    working_size = int(
-        _number(
-            "working_size",
-            params.working_size,
-            _or(spec.settings.working_size, DEFAULT_WORKING_SIZE),
-            MIN_WORKING_SIZE,
-            8192,
-        )
-    )
+    detail, working_size, detail_size = _sizes(params, spec)
     height, width = request.image.shape[:2]
     default_feather = max(2.0, round(max(height, width) / 150))
     feather = _number("feather", params.feather, default_feather, 0.0, 1000.0)
     vector, label = style_vector(context, spec, params.style, request.device, request.image)
+    colours = _colours(params, spec, label)
     if strength == 0.0:
         return OpOutput(image=request.image.copy(), provider="none", notes=("Strength 0: the image is unchanged.",))
 
@@ -302,22 +278,15 @@ def run(context: OpContext, request: EditRequest, spec: ModelSpec, progress: Pro
             raise InputError("The mask is empty: paint where the style should go, or clear the mask.")
     model = context.open_model(spec, request.device)
     transfer_run = transfer_runner(model, spec, vector, progress)
-
-    colours = params.colours or "style"
-    if colours not in ("style", "keep"):
-        raise InputError(f"colours must be 'style' or 'keep', not {colours!r}.")
     rgb = to_float_rgb(request.image)
-    styled = stylize_rgb(transfer_run, rgb, vector, working_size, detail, progress)
+    styled = stylize_detailed(transfer_run, rgb, vector, working_size, detail_size, detail, progress)
     if colours == "keep":
-        styled = keep_colours(styled, rgb)
+        styled = keep_photo_look(styled, rgb)
     del rgb
     progress.check()
     edited = from_float_rgb(styled, request.image)
     del styled
     image = blend_edit(request.image, edited, weights, strength)
     progress.set(1.0)
-    notes = (
-        f"Style: {label}; worked at {' × '.join(map(str, working_shape(height, width, working_size)[::-1]))} px "
-        f"and carried the detail back to {width} × {height}.",
-    )
+    notes = (_note(label, colours, (height, width), working_size, detail_size),)
     return OpOutput(image=image, provider=short_provider(model.provider), changed=changed, notes=notes)
