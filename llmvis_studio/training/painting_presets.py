@@ -1,6 +1,6 @@
 """Style presets from real public-domain artworks in the photo pack, next to the procedural ones.
 
-    python -m llmvis_studio.training.painting_presets --models models [--pack ../shared/training/photos/wikimedia]
+    python -m llmvis_studio.training.rebuild_presets --models models [--pack ../shared/training/photos/wikimedia]
 
 The training pack's Wikimedia folder (50 downsampled Commons files, pages listed in its SOURCES.md) holds two
 artworks whose age puts them in the public domain everywhere (artists dead for more than 70 years; Commons
@@ -12,22 +12,17 @@ Vézelay basilica, the fifth page listed), so each artwork was matched to its pa
 
 Each preset is the Magenta style predictor's 100-d vector of a square crop of the artwork (a region with the
 brushwork or hatching, at the predictor's 256 px), stored in style-presets.json with its source and licence.
-This module rewrites style-presets.json (procedural presets first, as export_magenta_style makes them, then
+rebuild_presets.py rewrites style-presets.json (procedural presets first, as export_magenta_style makes them, then
 these) and the presets sha256 in manifest.json.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
-
-from llmvis_studio.training import manifest_tools
 
 PACK = Path(__file__).resolve().parents[3] / "shared" / "training" / "photos" / "wikimedia"
 PRESETS_NAME = "style-presets.json"
@@ -120,35 +115,3 @@ def painting_entries(predictor, pack: Path = PACK) -> list[dict]:
             }
         )
     return entries
-
-
-def rewrite(models: Path, pack: Path = PACK) -> dict:
-    """Rebuild style-presets.json (procedural + paintings) and its sha256 in manifest.json."""
-    from llmvis_studio.training import export_magenta_style as ex
-
-    presets = ex.make_presets(models / ex.PREDICT_NAME, pack)
-    path = models / PRESETS_NAME
-    path.write_text(json.dumps(presets, indent=1) + "\n", encoding="utf-8")
-    manifest_path = models / "manifest.json"
-    entry = next(e for e in json.loads(manifest_path.read_text(encoding="utf-8"))["models"] if e["id"] == TRANSFER_ID)
-    entry["presets"]["sha256"] = manifest_tools.sha256_of(path)
-    manifest_tools.upsert_entry(manifest_path, entry)
-    return presets
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--models", type=Path, default=Path("models"))
-    parser.add_argument("--pack", type=Path, default=PACK)
-    args = parser.parse_args(argv)
-    try:
-        presets = rewrite(args.models, args.pack)
-    except (OSError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    print(", ".join(p["name"] for p in presets["presets"]))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
