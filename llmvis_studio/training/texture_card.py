@@ -190,7 +190,9 @@ def write(data: Path, run: Path, bench: Optional[Path], sheets: Optional[Path], 
         "noise field plus per-pixel grain maps, FiLM-modulated by the prompt's MiniLM embedding (a softmax mix of "
         'the class embeddings, so "dark stormy clouds" or "wet sand" mix classes). No fixed output size: '
         "the editor paints a mask once at the photo's own resolution (no tiling), fits colour and light to the "
-        "ring around the mask in Lab, and blends the edge (engine/ops/texture_fill.py). Of a class's looks "
+        "ring around the mask in Lab, fades its detail finer than 8 px in from the ring's level at the edge (so a "
+        "textured fill next to a smooth sky does not draw a frame), and blends the edge "
+        "(engine/ops/texture_fill.py). Of a class's looks "
         "(one per source) a fill takes the one whose grain is nearest the class's real grain moved 9/10 of the "
         "way to the grain of the photo around the mask, plus 0.03 × its L*a*b* distance from the class's typical "
         "colour, so that a dry brown lawn or dark brownish water, one source among several, is not the first look "
