@@ -14,17 +14,17 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from llmvis_studio.training import data, export
+from llmvis_studio.training import data, export, photo_pack
 from llmvis_studio.training.recipes import RECIPES, command
 
 STAGE = {"sr-compact-x4": "sr-x4", "sr-compact-x2": "sr-x2", "denoise-compact": "denoise"}
 # every stage that leads to the shipped weights, in order (later stages start from earlier ones' weights)
 CHAIN = {
-    "sr-compact-x4": ["sr-x4"],
+    "sr-compact-x4": ["sr-x4", "sr-x4-pack"],
     "sr-compact-x2": ["sr-x4", "sr-x2"],
     "denoise-compact": ["denoise", "denoise-ft", "denoise-ft2", "denoise-ft3", "denoise-ft4"],
 }
-MAKE_STAGES = {"models-sr": "sr-x4 sr-x2", "models-denoise": " ".join(CHAIN["denoise-compact"])}
+MAKE_STAGES = {"models-sr": "sr-x4 sr-x4-pack sr-x2", "models-denoise": " ".join(CHAIN["denoise-compact"])}
 MAKE = {"sr-compact-x4": "make models-sr", "sr-compact-x2": "make models-sr", "denoise-compact": "make models-denoise"}
 
 VAL = {
@@ -32,6 +32,21 @@ VAL = {
     "denoise": "PSNR RGB at Gaussian σ=25 on fixed crops of the held-out training-source photos "
     + ", ".join(data.VALIDATION_NAMES),
 }
+# stages whose logs this checkout no longer holds: what their log said (copied from the card written after the run)
+RECORDED = {"sr-x4": {"steps": "2904", "minutes": "30.0", "it_s": "1.74", "val_psnr": "34.747", "precision": "bf16"}}
+# how a shipped run started where it differs from the recipe (same weights, other file)
+STAGE_NOTE = {
+    "sr-x4-pack": " The shipped run started via `--init` from models/sr-compact-x4.onnx of 2026-11-29 (the onnx "
+    "initialisers: the same weights as sr-x4's last.pt, which was not kept)."
+}
+PACK_VAL = "PSNR-Y on fixed crops of the photo pack's held-out photos " + ", ".join(photo_pack.HELD_OUT)
+PACK_DATA = (
+    "The stages with `--data pack+default` add the shared photo pack (../shared/training/photos, train split of "
+    "llmvis_studio/training/photo_pack.py, longest side capped at 1280 px): BSDS500 train + test (400 photos; Corel "
+    "images distributed for research by UC Berkeley), Kodak24 (released by Eastman Kodak for unrestricted use) and 49 "
+    "Wikimedia Commons photos (licence per file in photos/wikimedia/SOURCES.md: CC-BY / CC-BY-SA / public domain, "
+    "attribution there), without the held-out photos " + ", ".join(photo_pack.HELD_OUT) + "."
+)
 ARCH = {
     "sr-x4": "CompactSR (llmvis_studio/training/archs/sr.py): conv 3→64, 8 residual blocks (conv-ReLU-conv + skip), "
     "conv + global skip, one conv 64→48 at low resolution, PixelShuffle(4), plus a nearest-neighbour copy "
@@ -109,11 +124,37 @@ def log_facts(log: Path) -> dict[str, str]:
     if m:
         rates = [float(x) for x in m]
         facts["it_s"] = f"{sum(rates) / len(rates):.2f}"
+    m = re.findall(r"precision (fp32|bf16)", text)
+    if m:
+        facts["precision"] = m[-1]
     facts["resumes"] = str(text.count("resumed from"))
     return facts
 
 
 IMAGES_TABLE_HEAD = "| name | split | origin | sha256 |\n|---|---|---|---|\n"  # the cards' training-images table
+
+
+def _stage_line(st: str, f: dict[str, str], kind: str) -> str:
+    """One stage's line on the card: recipe (rate, schedule, batch, data, threads) and what its log says."""
+    r = RECIPES[st]
+    init = f", starting from `{r[r.index('--init') + 1].replace('{runs}', 'runs')}`" if "--init" in r else ""
+    threads = r[r.index("--threads") + 1] if "--threads" in r else "1"
+    mix = (
+        f", noise mix: Gaussian share {r[r.index('--gaussian-share') + 1]}, JPEG share {r[r.index('--jpeg-share') + 1]}"
+        if "--gaussian-share" in r
+        else ""
+    )
+    pack = "--data" in r and "pack" in r[r.index("--data") + 1]
+    mix += f", data `{r[r.index('--data') + 1]}`" if "--data" in r else ""
+    precision = {"bf16": "bfloat16 autocast", "fp32": "fp32"}.get(f.get("precision", ""), "precision not logged")
+    return (
+        f"- Stage `{st}`{init}: Adam (β 0.9/0.99), learning rate {r[r.index('--lr') + 1]} with 100 "
+        f"warm-up steps and a cosine decay to 1 % over {r[r.index('--minutes') + 1]} minutes of wall "
+        f"clock, batch {r[r.index('--batch') + 1]}, patch {r[r.index('--patch') + 1]} px{mix}, "
+        f"{threads} CPU thread(s), {precision}. This run: "
+        f"{f.get('steps', '?')} steps in {f.get('minutes', '?')} min (mean {f.get('it_s', '?')} it/s), "
+        f"held-out validation {f.get('val_psnr', '?')} dB at the end ({PACK_VAL if pack else VAL[kind]}).{STAGE_NOTE.get(st, '')}\n"
+    )
 
 
 def training_stages(model_id: str, runs: Path) -> tuple[str, str]:
@@ -122,25 +163,9 @@ def training_stages(model_id: str, runs: Path) -> tuple[str, str]:
     cmds = []
     total = 0.0
     for st in CHAIN[model_id]:
-        r = RECIPES[st]
-        f = log_facts(runs / st / "train.log")
+        f = log_facts(runs / st / "train.log") or RECORDED.get(st, {})
         total += float(f.get("minutes", 0) or 0)
-        init = f", starting from `{r[r.index('--init') + 1].replace('{runs}', 'runs')}`" if "--init" in r else ""
-        threads = r[r.index("--threads") + 1] if "--threads" in r else "1"
-        mix = (
-            f", noise mix: Gaussian share {r[r.index('--gaussian-share') + 1]}, JPEG share "
-            f"{r[r.index('--jpeg-share') + 1]}"
-            if "--gaussian-share" in r
-            else ""
-        )
-        stages_md += (
-            f"- Stage `{st}`{init}: Adam (β 0.9/0.99), learning rate {r[r.index('--lr') + 1]} with 100 "
-            f"warm-up steps and a cosine decay to 1 % over {r[r.index('--minutes') + 1]} minutes of wall "
-            f"clock, batch {r[r.index('--batch') + 1]}, patch {r[r.index('--patch') + 1]} px{mix}, "
-            f"{threads} CPU thread(s). This run: "
-            f"{f.get('steps', '?')} steps in {f.get('minutes', '?')} min (mean {f.get('it_s', '?')} it/s), "
-            f"held-out validation {f.get('val_psnr', '?')} dB at the end ({VAL[RECIPES[STAGE[model_id]][0]]}).\n"
-        )
+        stages_md += _stage_line(st, f, RECIPES[STAGE[model_id]][0])
         cmds.append(" ".join(["python -m llmvis_studio.training.train"] + command(st, Path("runs"), Path("models"))))
     stages_md += f"- Total training time: {total:.1f} min of wall clock."
     return stages_md, "\n".join(cmds)
@@ -167,6 +192,9 @@ def write_card(model_id: str, runs: Path, models: Path) -> Path:
     stages_md, cmds = training_stages(model_id, runs)
     rows = training_images_table()
     pkgs = wallpaper_packages()
+    uses_pack = any("pack+default" in RECIPES[st] for st in CHAIN[model_id])
+    pack = f"\n{PACK_DATA}\n" if uses_pack else ""
+    heldout = ", `python benchmarks/sr_heldout.py --update-manifest`" if uses_pack and kind == "sr" else ""
     metrics = "\n".join(f"| {k} | {json.dumps(v, ensure_ascii=False)} |" for k, v in entry.get("metrics", {}).items())
     text = f"""# {entry["name"]} — `{model_id}`
 
@@ -181,8 +209,8 @@ Task `{entry["task"]}`, scale {entry["scale"]}, stride {entry["stride"]}. File `
 ## Training
 - Data: {DEGRADE[kind]}
 {stages_md}
-- Hardware: {_cpu()}, Python {platform.python_version()}, torch (CPU), the threads each stage lists,
-  bfloat16 autocast. The machine was shared with other jobs during these runs, so a quiet machine trains more steps
+- Hardware: {_cpu()}, Python {platform.python_version()}, torch (CPU), the threads and precision each stage
+  lists. The machine was shared with other jobs during these runs, so a quiet machine trains more steps
   in the same wall-clock budget.
 
 ## Reproduce from scratch
@@ -198,7 +226,7 @@ i.e. for this model:
 {cmds}
 ```
 
-then `python benchmarks/{"sr" if kind == "sr" else "denoise"}_quality.py --update-manifest` and
+then `python benchmarks/{"sr" if kind == "sr" else "denoise"}_quality.py --update-manifest`{heldout} and
 `python -m llmvis_studio.training.model_card {model_id}`. Training is time-budgeted, so a rerun gives a close but not
 bit-identical model.
 
@@ -215,6 +243,7 @@ Debian packages: {pkgs} (photographic wallpapers only; drawn and abstract ones a
 BICUBIC), and kept in memory. sha256 is of the source file, or of the raw pixel array for in-package arrays.
 Licences are those of the source packages (scikit-image, scikit-learn, matplotlib sample data; the wallpaper
 packages' `/usr/share/doc/<package>/copyright`); no image is redistributed with the model.
+{pack}
 
 {IMAGES_TABLE_HEAD}{rows}
 """

@@ -8,7 +8,7 @@ ONNX + manifest entry.
 The learning rate follows a cosine from --lr to ~0 over --steps (or over --minutes of wall time, measured across
 resumes). Every --ckpt-minutes the state (model, optimiser, step, elapsed time, RNG) goes to OUT/last.pt;
 ``--resume`` continues from it. Validation PSNR is computed on fixed crops of held-out training-source photos
-(never on benchmark images).
+(never on benchmark images). ``--data pack+default`` adds the shared photo pack (data_mix.py).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from llmvis_studio.core.metrics import psnr, psnr_y
-from llmvis_studio.training import data, export, loop
+from llmvis_studio.training import data, data_mix, export, loop
 from llmvis_studio.training.archs.denoise import CompactDenoise
 from llmvis_studio.training.archs.sr import CompactSR, count_parameters, load_body_from
 from llmvis_studio.training.loop import Budget, Logger, RunState, StepOutcome
@@ -128,8 +128,8 @@ def train(kind: str, args: argparse.Namespace) -> dict[str, Any]:
     state, best = _resume_or_init(args, ckpt, model, opt, rng, log)
     log(f"{kind} {json.dumps(vars(args))} params={count_parameters(model)}")
     names = args.images.split(",") if args.images else None
-    images = [img for _, img in data.load_images("train", names=names)]
-    crops = data.validation_crops(size=args.val_size, per_image=args.val_per_image) if args.val_every else []
+    images = [img for _, img in data_mix.training_images(args.data, names, args.pack_limit)]
+    crops = data_mix.validation_crops(args.data, args.val_size, args.val_per_image) if args.val_every else []
     log(f"{len(images)} training images, {len(crops)} validation crops")
     model.train()
     use_bf16 = choose_precision(args.precision, _precision_probe(kind, model, images, args), log)
@@ -188,8 +188,7 @@ def _resume_or_init(
         log(f"resumed from {ckpt} at step {saved['step']} ({saved['elapsed'] / 60:.1f} min)")
         return RunState(saved["step"], saved["elapsed"]), saved.get("best_val", -1.0)
     if args.init:
-        saved = loop.load_checkpoint(args.init)
-        copied = load_body_from(model, saved.get("model", saved))
+        copied = load_body_from(model, data_mix.init_weights(args.init))
         log(f"initialised {len(copied)} tensors from {args.init}")
     return RunState(), -1.0
 
@@ -239,7 +238,9 @@ def parser() -> argparse.ArgumentParser:
     for kind, s in kinds.items():
         s.add_argument("--min-lr-ratio", type=float, default=0.01)
         s.add_argument("--channels", type=int, default=64)
-        s.add_argument("--init", default="", help="checkpoint to copy matching tensors from (e.g. ×4 body → ×2)")
+        s.add_argument("--init", default="", help="checkpoint or .onnx to copy matching tensors from (×4 body → ×2)")
+        s.add_argument("--data", default="default", choices=data_mix.CHOICES, help="training photos (data_mix.py)")
+        s.add_argument("--pack-limit", type=int, default=0, help="only the pack's first N photos (tiny runs)")
         s.add_argument("--images", default="", help="comma-separated source names (default: all training images)")
         s.add_argument("--val-size", type=int, default=192)
         s.add_argument("--val-per-image", type=int, default=3)
