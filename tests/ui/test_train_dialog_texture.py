@@ -107,3 +107,45 @@ def test_a_folder_the_texture_trainer_cannot_learn_from_gets_a_sentence(qtbot, t
     text = dialog.status_label.text()
     assert words in text and "Traceback" not in text and "unexpectedly" not in text, text
     assert not (tmp_path / "run").exists(), "nothing half-written"
+
+
+def test_stop_and_resume_a_texture_run_and_refuse_resuming_it_as_another_kind(qtbot, tmp_path, monkeypatch):
+    monkeypatch.setenv("LLMVIS_DATA_DIR", str(tmp_path / "user"))
+    dialog = TrainDialog(tiny_real_trainer)
+    qtbot.addWidget(dialog)
+    dialog.folder_edit.setText(str(texture_folder(tmp_path / "pictures")))
+    dialog.out_edit.setText(str(tmp_path / "run"))
+    dialog.steps_spin.setValue(100_000)
+    assert dialog.start()
+    qtbot.waitUntil(lambda: dialog.progress_bar.value() > 0 or dialog.state != "running", timeout=30000)
+    dialog.cancel_button.click()
+    qtbot.waitUntil(lambda: dialog.state == "cancelled", timeout=10000)
+    assert "stopped at step" in dialog.status_label.text() and dialog.resume_button.isEnabled()
+
+    dialog.kind_combo.setCurrentIndex(dialog.kind_combo.findData("vae"))  # the wrong kind: one sentence, no damage
+    dialog.resume_button.click()
+    qtbot.waitUntil(lambda: dialog.state == "failed", timeout=30000)
+    assert "holds a full-resolution texture run" in dialog.status_label.text(), dialog.status_label.text()
+
+    dialog.kind_combo.setCurrentIndex(dialog.kind_combo.findData("texture"))
+    stopped_at = len(dialog.loss_plot.series["stats"])
+    dialog.steps_spin.setValue(10)
+    with qtbot.waitSignal(dialog.modelTrained, timeout=60000):
+        dialog.resume_button.click()
+    qtbot.waitUntil(lambda: dialog.task is None, timeout=10000)
+    assert "resumed at step" in (tmp_path / "run" / "train.log").read_text()
+    assert stopped_at >= 1 and dialog.state == "done"
+
+
+def test_a_gan_or_vae_run_folder_is_not_resumed_as_a_texture_run(qtbot, tmp_path):
+    import torch
+
+    (tmp_path / "run").mkdir()
+    torch.save({"kind": "vae", "config": "{}"}, tmp_path / "run" / "checkpoint.pt")  # what train vae keeps
+    dialog = TrainDialog(tiny_real_trainer)
+    qtbot.addWidget(dialog)
+    dialog.folder_edit.setText(str(texture_folder(tmp_path / "pictures")))
+    dialog.out_edit.setText(str(tmp_path / "run"))
+    dialog.resume_button.click()
+    qtbot.waitUntil(lambda: dialog.state == "failed", timeout=30000)
+    assert "holds a VAE run, not a texture run" in dialog.status_label.text(), dialog.status_label.text()
