@@ -59,8 +59,9 @@ CHECKPOINT_NAME = "checkpoint.pt"  # what training/gen_train.py keeps in the run
 MIN_STEPS_FOR_ESTIMATE = 3
 MIN_SECONDS_FOR_ESTIMATE = 1.0
 INTRO = (
-    "Teaches a small picture generator from your own photos: put them in a folder with one sub-folder per "
-    "kind of picture (e.g. sky/, grass/). When it is done, the new model appears in the Edit panel under "
+    "Teaches a picture generator from your own photos: put them in a folder with one sub-folder per "
+    "kind of picture (e.g. sky/, grass/). The recommended kind paints any mask at the photo's full resolution. "
+    "When it is done, the new model appears in the Edit panel under "
     "the operation <b>Generate</b>: paint a mask, type what to put there (e.g. “sky”) and Run."
 )
 PLOT_HELP = (
