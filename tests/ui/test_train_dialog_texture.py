@@ -88,8 +88,8 @@ def write_picture(path: Path, side: int) -> None:
 @pytest.mark.parametrize(
     "layout, words",
     [
-        ({}, "it is empty"),
-        ({"a.png": 200, "b.png": 200}, "no class sub-folders"),
+        ({}, "is empty"),
+        ({"a.png": 20, "b.png": 24}, "pictures/ are too small"),  # loose pictures: one class named after the folder
         ({"sky/a.png": 20, "sky/b.png": 24, "grass/c.png": 200}, "sky/ are too small (the largest is 24×24 px)"),
     ],
 )
