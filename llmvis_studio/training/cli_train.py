@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import os
 import shlex
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, Optional
 
 from llmvis_studio.training.gen_train import GenConfig, ProgressPrinter, export_run, run_training
@@ -79,9 +79,14 @@ def print_result(result: dict[str, Any]) -> None:
 
 
 def dialog_trainer(
-    settings: dict[str, Any], report: Callable[[dict], None], should_stop: Optional[Callable[[], bool]] = None
+    settings: Mapping[str, Any], report: Callable[[dict], None], should_stop: Optional[Callable[[], bool]] = None
 ) -> dict[str, Any]:
-    """What the editor's Train dialog calls on its worker thread (settings: data, out, size, steps, device...)."""
+    """What the editor's Train dialog calls on its worker thread (settings: kind, data, out, size, steps, device...).
+    Kind "texture" trains the resolution-free generator (training/texture_dialog.py); gan / vae the 32-128 px ones."""
+    if settings.get("kind") == "texture":
+        from llmvis_studio.training.texture_dialog import train_for_dialog
+
+        return train_for_dialog(settings, report, should_stop)
     cfg = GenConfig(
         kind=settings.get("kind", "gan"),
         data=str(settings["data"]),

@@ -410,6 +410,11 @@ def load_checkpoint(path: Path) -> dict:
         raise ModelError(
             f"The checkpoint {path} cannot be read (damaged or from another version).", detail=repr(exc)
         ) from exc
+    if "config" not in state and "names" in state:  # written by training/texture_gan.py: another architecture
+        raise InputError(
+            f"{path.parent} holds a full-resolution texture run: continue it with `train texture --resume` "
+            "or the Train dialog's full-resolution kind."
+        )
     for key in ("config", "history", "classes", "embedder", "summary", "rng", "generator_config"):
         state[key] = json.loads(state[key])
     return state

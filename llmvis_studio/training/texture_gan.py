@@ -39,6 +39,7 @@ from llmvis_studio.training.archs.texture_gan import (
 )
 from llmvis_studio.training.texture_data import TextureSet
 from llmvis_studio.training.texture_export import install, manifest_entry
+from llmvis_studio.training.texture_folder import check_texture_folder
 
 MODEL_ID = "texture-gan"
 CRITIC_LR = 2e-4
@@ -141,6 +142,8 @@ class Trainer:
         if not self.cfg.resume:
             raise InputError(f"{self.out} already holds a run: add --resume to continue it, or choose another --out.")
         state = torch.load(path, map_location="cpu", weights_only=True)
+        if "names" not in state:  # a `train gan` / `train vae` run: another architecture
+            raise InputError(f"{self.out} holds a {str(state.get('kind', 'GAN/VAE')).upper()} run, not a texture run.")
         if json.loads(state["names"]) != self.data.names:
             raise InputError(
                 f"{path} was trained on other classes ({', '.join(json.loads(state['names']))}); "
@@ -259,10 +262,14 @@ class Trainer:
                     f"painted-class hits {np.mean(self.history['cls'][-25:]):.2f} "
                     f"{rate:.2f} steps/s"
                 )
+            self.after_step(losses)
             if time.time() - last_export > cfg.export_minutes * 60:
                 self.export()  # a time limit or a crash still leaves a usable model
                 last_export = time.time()
         return self.export()
+
+    def after_step(self, losses: dict[str, float]) -> None:
+        """Called after every step (the editor's Train dialog reports progress and stops here)."""
 
     def conditions(self) -> list[torch.Tensor]:
         """Per class: its modes' conditioning vectors (class embedding + mode offset), M×c_dim."""
@@ -387,8 +394,7 @@ def train_from_args(args: argparse.Namespace) -> int:
 
     if args.crop % DOWNSAMPLE or args.crop < 2 * DOWNSAMPLE:
         raise InputError(f"--crop must be a multiple of {DOWNSAMPLE} and at least {2 * DOWNSAMPLE}, not {args.crop}.")
-    if not Path(args.data).is_dir():
-        raise InputError(f"The data folder {args.data} does not exist or is not a folder.")
+    check_texture_folder(Path(args.data), args.crop)  # the Train dialog refuses the same folders the same way
     model_id = args.model_id or f"texture-{PurePath(Path(args.out).resolve()).name}"
     cfg = TextureConfig(
         data=str(args.data),

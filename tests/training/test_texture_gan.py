@@ -172,6 +172,10 @@ def test_train_texture_cli_on_an_image_folder(tmp_path, monkeypatch, capsys):
     assert spec.task == "generate" and spec.extra["kind"] == "texture-gan"
     assert main([str(a) for a in argv[:-2] + ["--crop", "40"]]) == 2  # a crop that is not a multiple of 16
     assert "--crop must be a multiple of 16" in capsys.readouterr().err
+    empty = tmp_path / "empty"  # nothing to learn from: refused before a run folder is written
+    empty.mkdir()
+    assert main([str(a) for a in argv[:2] + ["--data", empty, "--out", tmp_path / "run2"]]) == 2
+    assert "is empty" in capsys.readouterr().err and not (tmp_path / "run2").exists()
 
 
 def test_a_small_source_is_still_drawn_often_enough_to_be_learned():
