@@ -70,13 +70,20 @@ def test_variations_differ_and_are_deterministic(engine):
     assert np.array_equal(again, outs[2])
 
 
-def test_fill_is_colour_matched_to_the_surroundings(engine):
+def test_fill_is_fitted_to_the_surroundings_and_keeps_the_prompt(engine):
+    """The texture generator's fit (texture_fill.fill_box): light and cast move towards the field and the edge meets
+    it, while the middle keeps part of the prompt's colour (the old mean/std match turned "red" into the field)."""
     image = np.full((48, 48, 3), (30, 160, 60), np.uint8)  # a green field
     mask = np.zeros(image.shape[:2], np.uint8)
     mask[12:36, 12:36] = 255
-    out = engine.run(EditRequest.build("generate", image, mask, prompt="red", params={"seed": 0})).image
-    core = out[18:30, 18:30].reshape(-1, 3).mean(0)
-    assert np.abs(core - (30, 160, 60)).max() < 25  # the red sample took the field's colour statistics
+    field = np.array((30, 160, 60))
+    for prompt, channel in (("red", 0), ("blue", 2)):
+        out = engine.run(EditRequest.build("generate", image, mask, prompt=prompt, params={"seed": 0})).image
+        core = out[18:30, 18:30].reshape(-1, 3).mean(0)
+        edge = out[12, 14:34].reshape(-1, 3).mean(0)  # the mask's first row
+        assert core[channel] > field[channel] + 25, (prompt, core)
+        assert np.abs(core - field).max() < 90, (prompt, core)  # pulled towards the field, not a pasted sample
+        assert np.abs(edge - field).max() < np.abs(core - field).max(), (prompt, edge, core)
 
 
 def test_generate_needs_a_mask(engine):

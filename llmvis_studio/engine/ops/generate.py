@@ -5,9 +5,9 @@ N×3×S×S RGB in 0..1. Its manifest entry carries `classes` (name, embedding, i
 `z_dim` and `embedder` (see engine/conditioning.py).
 
 The editor's op fills the masked region: one of `variations` samples (seeded) is resized to the mask's
-bounding box (at most 2× enlarged, then mirror-tiled), its colour mean/std is matched to a ring of pixels
-around the mask, and it is blended in with a mask feathered *inwards*, so every pixel outside the mask
-stays bit-identical.
+bounding box and its ring (at most 2× enlarged, then mirror-tiled) and fitted to the photo as the
+resolution-free texture generator's fill is (texture_fill.fill_box: Lab statistics towards the ring, an offset
+field that meets the photo at the edge, an inward blend), so every pixel outside the mask stays bit-identical.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ import numpy as np
 from ...catalog import Catalog, ModelSpec
 from ...core.errors import InputError, ModelError
 from ...core.geometry import Bounds, nonzero_bounds
-from ...core.pixels import blend_inside_mask, from_float_rgb, to_float_rgb
 from ...core.requests import EditRequest
 from ..conditioning import Conditioning, class_table, conditioning_for_prompt
 from ..session import LoadedModel, short_provider, translate_ort_error
@@ -113,32 +112,6 @@ def sample(
 # ---------------------------------------------------------------- the editor's fill
 
 
-def ring_mask(hole: np.ndarray, width: int) -> np.ndarray:
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * width + 1, 2 * width + 1))
-    return (cv2.dilate(hole.astype(np.uint8), kernel) > 0) & ~hole
-
-
-def match_colour(patch: np.ndarray, reference: np.ndarray, max_gain: float = 2.0) -> np.ndarray:
-    """Shift/scale each channel of `patch` (H×W×3) to the mean/std of `reference` pixels (M×3)."""
-    if reference.shape[0] < 4:
-        return patch
-    mean_p, std_p = patch.reshape(-1, 3).mean(0), patch.reshape(-1, 3).std(0)
-    mean_r, std_r = reference.mean(0), reference.std(0)
-    gain = np.clip(std_r / np.maximum(std_p, 1e-4), 1.0 / max_gain, max_gain)
-    return np.clip((patch - mean_p) * gain + mean_r, 0.0, 1.0)
-
-
-def inward_feather(hole: np.ndarray, soft: np.ndarray, radius: float) -> np.ndarray:
-    """Blend weight 0..255: ramps up from the mask's edge inwards; exactly 0 outside the mask."""
-    distance = cv2.distanceTransform(hole.astype(np.uint8), cv2.DIST_L2, 3)
-    ramp = np.clip(distance / max(radius, 1.0), 0.0, 1.0)
-    weight = ramp * (soft.astype(np.float32) / 255.0)
-    out = np.clip(np.rint(weight * 255.0), 0, 255).astype(np.uint8)
-    out[hole & (out == 0)] = 1  # every masked pixel takes part
-    out[~hole] = 0
-    return out
-
-
 def cover(sample: np.ndarray, height: int, width: int, max_stretch: float = MAX_STRETCH) -> np.ndarray:
     """The sample resized to height×width; past `max_stretch`× it is enlarged only that much and mirror-tiled
     (a 32 px texture stretched 6× is a blur; mirrored copies keep its grain)."""
@@ -153,25 +126,12 @@ def cover(sample: np.ndarray, height: int, width: int, max_stretch: float = MAX_
 
 
 def fill_region(image: np.ndarray, mask: np.ndarray, sample_rgb: np.ndarray, bounds: Bounds) -> np.ndarray:
-    """Blend a float RGB sample into `image` inside `mask` (bounding box `bounds`); the rest is untouched."""
-    height, width = bounds.extent.height, bounds.extent.width
-    ring_width = int(max(3, min(24, 0.15 * max(height, width))))
-    crop = bounds.expanded(ring_width).clipped(Bounds.of_array(image).extent)
-    image_crop, mask_crop = image[crop.slices], mask[crop.slices]
-    hole = mask_crop > 0
-    inner = bounds.relative_to(crop)
-    resized = cover(sample_rgb, height, width)
-    rgb = to_float_rgb(image_crop)
-    ring = ring_mask(hole, ring_width)
-    resized = match_colour(resized, rgb[ring])
-    composite = rgb.copy()
-    composite[inner.slices] = resized
-    feather = max(1.0, min(8.0, 0.15 * min(height, width)))
-    weight = inward_feather(hole, mask_crop, feather)
-    edited = from_float_rgb(composite, image_crop)
-    result = image.copy()
-    result[crop.slices] = blend_inside_mask(image_crop, edited, weight)
-    return result
+    """Blend a float RGB sample into `image` inside `mask` (bounding box `bounds`); the rest is untouched.
+    The sample covers the mask's box plus its ring (resized, mirror-tiled past 2×) and is fitted to the photo
+    exactly as the texture generator's fill is (texture_fill.fill_box: Lab statistics towards the ring, an offset
+    field that meets the photo at the edge, detail faded in from the edge, an inward blend), so a VAE or GAN of
+    the Train dialog fits the picture the same way."""
+    return texture_fill.fill_box(image, mask, bounds, lambda height, width: cover(sample_rgb, height, width))
 
 
 def run(context: OpContext, request: EditRequest, spec: ModelSpec, progress: ProgressLike) -> OpOutput:
