@@ -32,6 +32,15 @@ def texture_folder(root: Path) -> Path:
     return root
 
 
+def dialog_for(qtbot, folder: Path, run: Path) -> TrainDialog:
+    """A Train dialog (the tiny real trainer) with its picture folder and run folder filled in."""
+    dialog = TrainDialog(tiny_real_trainer)
+    qtbot.addWidget(dialog)
+    dialog.folder_edit.setText(str(folder))
+    dialog.out_edit.setText(str(run))
+    return dialog
+
+
 def test_the_default_kind_is_the_full_resolution_texture_generator(qtbot):
     dialog = TrainDialog(tiny_real_trainer)
     qtbot.addWidget(dialog)
@@ -54,10 +63,7 @@ def test_a_tiny_texture_training_from_the_dialog_fills_a_large_mask(qtbot, tmp_p
     from llmvis_studio.engine import Engine
 
     monkeypatch.setenv("LLMVIS_DATA_DIR", str(tmp_path / "user"))
-    dialog = TrainDialog(tiny_real_trainer)
-    qtbot.addWidget(dialog)
-    dialog.folder_edit.setText(str(texture_folder(tmp_path / "pictures")))
-    dialog.out_edit.setText(str(tmp_path / "run"))
+    dialog = dialog_for(qtbot, texture_folder(tmp_path / "pictures"), tmp_path / "run")
     dialog.steps_spin.setValue(10)  # the spin's minimum
     with qtbot.waitSignal(dialog.modelTrained, timeout=60000) as blocker:
         assert dialog.start()
@@ -98,10 +104,7 @@ def test_a_folder_the_texture_trainer_cannot_learn_from_gets_a_sentence(qtbot, t
     folder.mkdir()
     for name, side in layout.items():
         write_picture(folder / name, side)
-    dialog = TrainDialog(tiny_real_trainer)
-    qtbot.addWidget(dialog)
-    dialog.folder_edit.setText(str(folder))
-    dialog.out_edit.setText(str(tmp_path / "run"))
+    dialog = dialog_for(qtbot, folder, tmp_path / "run")
     assert dialog.start()
     qtbot.waitUntil(lambda: dialog.state == "failed", timeout=30000)
     text = dialog.status_label.text()
@@ -111,10 +114,7 @@ def test_a_folder_the_texture_trainer_cannot_learn_from_gets_a_sentence(qtbot, t
 
 def test_stop_and_resume_a_texture_run_and_refuse_resuming_it_as_another_kind(qtbot, tmp_path, monkeypatch):
     monkeypatch.setenv("LLMVIS_DATA_DIR", str(tmp_path / "user"))
-    dialog = TrainDialog(tiny_real_trainer)
-    qtbot.addWidget(dialog)
-    dialog.folder_edit.setText(str(texture_folder(tmp_path / "pictures")))
-    dialog.out_edit.setText(str(tmp_path / "run"))
+    dialog = dialog_for(qtbot, texture_folder(tmp_path / "pictures"), tmp_path / "run")
     dialog.steps_spin.setValue(100_000)
     assert dialog.start()
     qtbot.waitUntil(lambda: dialog.progress_bar.value() > 0 or dialog.state != "running", timeout=30000)
@@ -142,10 +142,7 @@ def test_a_gan_or_vae_run_folder_is_not_resumed_as_a_texture_run(qtbot, tmp_path
 
     (tmp_path / "run").mkdir()
     torch.save({"kind": "vae", "config": "{}"}, tmp_path / "run" / "checkpoint.pt")  # what train vae keeps
-    dialog = TrainDialog(tiny_real_trainer)
-    qtbot.addWidget(dialog)
-    dialog.folder_edit.setText(str(texture_folder(tmp_path / "pictures")))
-    dialog.out_edit.setText(str(tmp_path / "run"))
+    dialog = dialog_for(qtbot, texture_folder(tmp_path / "pictures"), tmp_path / "run")
     dialog.resume_button.click()
     qtbot.waitUntil(lambda: dialog.state == "failed", timeout=30000)
     assert "holds a VAE run, not a texture run" in dialog.status_label.text(), dialog.status_label.text()
