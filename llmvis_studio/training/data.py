@@ -320,9 +320,14 @@ def denoise_batch(
 
 def validation_crops(size: int = 192, per_image: int = 2) -> list[np.ndarray]:
     """Fixed uint8 crops of the held-out images (deterministic)."""
+    return fixed_crops(load_images("validation"), size, per_image)
+
+
+def fixed_crops(images: list[tuple[str, np.ndarray]], size: int, per_image: int) -> list[np.ndarray]:
+    """`per_image` size×size uint8 crops of each (name, image), at places fixed by one seed (validation sets)."""
     rng = np.random.default_rng(1234)
     crops = []
-    for _, img in load_images("validation"):
+    for _, img in images:
         for _ in range(per_image):
             h, w = img.shape[:2]
             y = int(rng.integers(0, h - size + 1))

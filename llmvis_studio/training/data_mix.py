@@ -46,15 +46,7 @@ def validation_crops(spec: str, size: int, per_image: int) -> list[np.ndarray]:
     """Fixed crops of held-out photos: the pack's held-out split when the spec uses the pack, else data.py's."""
     if "pack" not in _parts(spec):
         return data.validation_crops(size=size, per_image=per_image)
-    rng = np.random.default_rng(1234)
-    crops = []
-    for _, img in photo_pack.load_pack("held-out"):
-        h, w = img.shape[:2]
-        for _ in range(per_image):
-            y = int(rng.integers(0, h - size + 1))
-            x = int(rng.integers(0, w - size + 1))
-            crops.append(np.ascontiguousarray(img[y : y + size, x : x + size]))
-    return crops
+    return data.fixed_crops(photo_pack.load_pack("held-out"), size, per_image)
 
 
 def onnx_state_dict(path: str | Path) -> dict[str, torch.Tensor]:

@@ -103,6 +103,17 @@ def _files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
 
 
+def class_groups(root: Path) -> tuple[list[tuple[str, list[Path]]], int]:
+    """([(class name, its files)], files ignored): each non-empty sub-folder is a class; without sub-folders the
+    files lying in `root` are one class named after it (then none are ignored). Groups may hold no files."""
+    subfolders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    groups = [(p.name, _files(p)) for p in subfolders if _files(p)]
+    loose = _files(root)
+    if not groups:
+        return [(root.resolve().name or "images", loose)], 0
+    return groups, len(loose)
+
+
 class ImageFolder:
     """Images per class in memory; `batch()` gives N×3×S×S float32 in [-1, 1] and class indices."""
 
@@ -111,16 +122,11 @@ class ImageFolder:
         if not root.is_dir():
             raise InputError(f"The data folder {root} does not exist or is not a folder.")
         self.size = size
-        subfolders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
-        groups = [(p.name, _files(p)) for p in subfolders if _files(p)]
-        loose = _files(root)
+        groups, ignored = class_groups(root)
         notes: list[str] = []
-        if not groups:
-            groups = [(root.resolve().name or "images", loose)]
-        elif loose:
+        if ignored:
             notes.append(
-                f"{len(loose)} file(s) directly in {root.name} were ignored: with sub-folders, "
-                "each sub-folder is a class"
+                f"{ignored} file(s) directly in {root.name} were ignored: with sub-folders, each sub-folder is a class"
             )
         if not any(files for _, files in groups):
             raise InputError(f"No images found in {root}: put images in it, or one sub-folder of images per class.")

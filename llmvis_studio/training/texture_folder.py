@@ -8,6 +8,7 @@ from pathlib import Path
 from PIL import Image, UnidentifiedImageError
 
 from llmvis_studio.core.errors import InputError
+from llmvis_studio.training.image_folder import class_groups
 
 
 def _picture_sizes(files: list[Path]) -> list[tuple[int, int]]:
@@ -26,14 +27,10 @@ def check_texture_folder(folder: Path, crop: int) -> None:
     """Refuse, in one sentence, a folder the texture trainer cannot learn from: missing, empty, or a class whose
     pictures are all smaller than the training crop (they would be blown up into blur). Class sub-folders name the
     classes (the words a prompt uses); pictures lying directly in a folder without sub-folders are one class named
-    after the folder, as the shared folder reader (image_folder.py) and `train gan` / `train vae` take them."""
+    after the folder, as the shared folder reader (image_folder.class_groups) and `train gan` / `train vae` take them."""
     if not folder.is_dir():
         raise InputError(f"The data folder {folder} does not exist or is not a folder.")
-    classes = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
-    pictures = {p.name: _files(p) for p in classes}
-    pictures = {name: files for name, files in pictures.items() if files}
-    if not pictures:
-        pictures = {folder.resolve().name or "images": _files(folder)}
+    pictures = dict(class_groups(folder)[0])
     if not any(pictures.values()):
         raise InputError(
             f"{folder} is empty: put pictures of one texture in it, or each kind in its own sub-folder (e.g. sky/ "
@@ -47,7 +44,3 @@ def check_texture_folder(folder: Path, crop: int) -> None:
                 f"The pictures in {name}/ are too small (the largest is {biggest[0]}×{biggest[1]} px): the texture "
                 f"trainer learns from {crop}×{crop} px crops; use pictures at least {crop} px on each side."
             )
-
-
-def _files(folder: Path) -> list[Path]:
-    return [f for f in folder.iterdir() if f.is_file() and not f.name.startswith(".")]
