@@ -239,7 +239,7 @@ def _paint(img: np.ndarray, alpha: np.ndarray, colour: np.ndarray) -> np.ndarray
     return img * (1 - a) + colour * a
 
 
-def _crack_alpha(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
+def crack_alpha(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
     kind = rng.random()
     if kind < 0.5:
         skel = voronoi_cracks(rng, h, w)
@@ -284,7 +284,7 @@ def add_print_damage(
         return int(rng.poisson(mean * amount * area))
 
     for _ in range(times(0.9)):
-        lay(_crack_alpha(rng, h, w))
+        lay(crack_alpha(rng, h, w))
     for _ in range(times(0.25)):  # fold: light ridge, dark shadow side, often cracked along it
         line, signed = crease_line(rng, h, w)
         band = float(rng.uniform(2, 8))

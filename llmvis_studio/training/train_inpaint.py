@@ -20,6 +20,7 @@ positive weight + soft Dice.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 from pathlib import Path
@@ -31,7 +32,7 @@ import torch
 import torch.nn.functional as F
 
 from llmvis_studio.core.metrics import hole_psnr
-from llmvis_studio.training import data, export, loop, masks
+from llmvis_studio.training import data, data_mix, export, loop, masks
 from llmvis_studio.training.archs.inpaint import InpaintNet, PatchCritic, ScratchNet
 from llmvis_studio.training.archs.sr import count_parameters
 from llmvis_studio.training.loop import Budget, Logger, RunState, StepOutcome
@@ -53,11 +54,15 @@ def ns_fill(img_u8: np.ndarray, hole: np.ndarray) -> np.ndarray:
 
 
 def inpaint_sample(
-    rng: np.random.Generator, images: list[np.ndarray], patch: int, weights: np.ndarray
+    rng: np.random.Generator,
+    images: list[np.ndarray],
+    patch: int,
+    weights: np.ndarray,
+    kinds: dict[str, float] | None = None,
 ) -> tuple[np.ndarray, ...]:
     img = images[int(rng.choice(len(images), p=weights))]
     clean = data.random_crop(rng, img, patch, 0.6)
-    hole = masks.hole_mask(rng, patch, patch)
+    hole = masks.hole_mask(rng, patch, patch, kinds=kinds)
     fill = ns_fill(clean, hole)
     return clean, (hole > 0).astype(np.uint8), fill
 
@@ -122,8 +127,8 @@ def tolerant_prf(pred: np.ndarray, truth: np.ndarray, tol: int = 1) -> tuple[flo
 # validation on held-out training-source photos (never benchmark images)
 
 
-def _val_inpaint_set(size: int = 192) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, str]]:
-    crops = data.validation_crops(size=size, per_image=2)
+def _val_inpaint_set(spec: str = "default", size: int = 192) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, str]]:
+    crops = data_mix.validation_crops(spec, size=size, per_image=2)
     out = []
     for i, crop in enumerate(crops):
         for kind in ("thin", "stroke"):
@@ -146,8 +151,8 @@ def validate_inpaint(model: InpaintNet, vset) -> dict[str, float]:
     return {k: float(np.mean(v)) for k, v in res.items()}
 
 
-def _val_scratch_set(size: int = 192) -> list[tuple[np.ndarray, np.ndarray]]:
-    crops = data.validation_crops(size=size, per_image=3)
+def _val_scratch_set(spec: str = "default", size: int = 192) -> list[tuple[np.ndarray, np.ndarray]]:
+    crops = data_mix.validation_crops(spec, size=size, per_image=3)
     out = []
     for i, crop in enumerate(crops):
         rng = np.random.default_rng(9000 + i)
@@ -313,9 +318,10 @@ def train(kind: str, args: argparse.Namespace) -> dict[str, Any]:
 def _data(kind: str, args: argparse.Namespace, step: int, log: Logger) -> tuple[SamplePool, list]:
     """The started sample pool over the training photos, and the held-out validation set (empty: no validation)."""
     names = args.images.split(",") if args.images else None
-    images = [img for _, img in data.load_images("train", names=names)]
+    images = [img for _, img in data_mix.training_images(args.data, names=names, pack_limit=args.pack_limit)]
+    hole_kinds = masks.WITH_CRACKS if getattr(args, "holes", "") == "with-cracks" else masks.TRAIN_WEIGHTS
     pool = SamplePool(
-        inpaint_sample if kind == "inpaint" else scratch_sample,
+        functools.partial(inpaint_sample, kinds=hole_kinds) if kind == "inpaint" else scratch_sample,
         images,
         args.patch,
         args.seed + step,
@@ -323,7 +329,7 @@ def _data(kind: str, args: argparse.Namespace, step: int, log: Logger) -> tuple[
         reuse=args.reuse,
     )
     pool.start(min(args.pool, max(args.batch * 2, 8)))
-    vset = (_val_inpaint_set() if kind == "inpaint" else _val_scratch_set()) if args.val_every else []
+    vset = (_val_inpaint_set(args.data) if kind == "inpaint" else _val_scratch_set(args.data)) if args.val_every else []
     log(f"{len(images)} training images, {len(vset)} validation items")
     return pool, vset
 
@@ -343,8 +349,8 @@ def _resume_or_init(
         rng.bit_generator.state = saved["rng"]
         log(f"resumed from {ckpt} at step {saved['step']} ({saved['elapsed'] / 60:.1f} min)")
         return RunState(saved["step"], saved["elapsed"]), saved.get("val", {})
-    if args.init:
-        model.load_state_dict(loop.load_checkpoint(args.init)["model"])
+    if args.init:  # a checkpoint of this trainer or an exported .onnx of the same architecture
+        model.load_state_dict(data_mix.init_weights(args.init))
         log(f"initialised from {args.init}")
     return RunState(), {}
 
@@ -425,11 +431,16 @@ RECIPES: dict[str, list[str]] = {
     "inpaint": words(
         "inpaint --minutes 68 --threads 2 --batch 12 --patch 128 --lr 1e-3 --channels 32 --pixel-loss mse --adv-start 0.85"
     ),
+    # fine-tune of the shipped fill on the shared photo pack (train split) plus the sources above, with crack-network
+    # holes in the mix; fp32 (fast on AVX2), no critic (PSNR is what the held-out bar measures)
+    "inpaint-pack": words(
+        "inpaint --minutes 80 --threads 2 --batch 12 --patch 128 --lr 3e-4 --channels 32 --pixel-loss mse --adv-weight 0 --data pack+default --holes with-cracks --precision fp32 --seed 11 --val-every 500 --init models/inpaint-gated-ns.onnx"
+    ),
     "scratch": words(
         "scratch --minutes 35 --threads 2 --batch 12 --patch 128 --lr 2e-3 --channels 16 --pos-weight 1.5"
     ),
 }
-EXPORT = {"inpaint": f"{INPAINT_ID}.onnx", "scratch": f"{SCRATCH_ID}.onnx"}
+EXPORT = {"inpaint": f"{INPAINT_ID}.onnx", "inpaint-pack": f"{INPAINT_ID}.onnx", "scratch": f"{SCRATCH_ID}.onnx"}
 
 
 def recipe_command(stage: str, runs: Path, models: Path) -> list[str]:
@@ -442,12 +453,17 @@ def parser() -> argparse.ArgumentParser:
     for kind, s in kinds.items():
         s.add_argument("--patch", type=int, default=128)
         s.add_argument("--channels", type=int, default=32 if kind == "inpaint" else 16)
-        s.add_argument("--init", default="")
-        s.add_argument("--images", default="")
+        s.add_argument("--init", default="", help="checkpoint or exported .onnx of the same architecture to start from")
+        s.add_argument("--images", default="", help="only these default sources (comma-separated names)")
+        s.add_argument("--data", choices=data_mix.CHOICES, default="default", help="training photos (data_mix.py)")
+        s.add_argument("--pack-limit", type=int, default=0, help="only the pack's first N photos (tiny test runs)")
         s.add_argument("--pool", type=int, default=1500, help="samples kept in the ring buffer")
         s.add_argument("--reuse", type=float, default=3.0, help="draws per generated sample before waiting")
         if kind == "inpaint":
             s.add_argument("--pixel-loss", choices=("l1", "mse"), default="l1", help="loss inside the hole")
+            s.add_argument(
+                "--holes", choices=("default", "with-cracks"), default="default", help="hole kinds (masks.py)"
+            )
             s.add_argument("--edge-weight", type=float, default=0.2)
             s.add_argument("--adv-weight", type=float, default=0.001)
             s.add_argument("--adv-start", type=float, default=0.6, help="fraction of the budget before the critic")

@@ -65,3 +65,15 @@ def onnx_matches_torch(model: torch.nn.Module, path, shape: tuple[int, ...]) -> 
     got = sess.run(["output"], {"image": x})[0]
     assert got.shape == ref.shape
     return float(np.abs(got - ref).max())
+
+
+def fake_pack(root, monkeypatch) -> None:
+    """Three small Kodak-named photos (kodim05 and kodim23 are held out) cut from a real photo."""
+    import skimage.data
+    from PIL import Image
+
+    src = skimage.data.astronaut()
+    (root / "kodak24").mkdir()
+    for i, name in enumerate(["kodim05", "kodim07", "kodim23"]):
+        Image.fromarray(src[40 * i : 40 * i + 200, 60:260]).save(root / "kodak24" / f"{name}.png")
+    monkeypatch.setenv("LLMVIS_TRAINING_PHOTOS", str(root))

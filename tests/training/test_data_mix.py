@@ -6,27 +6,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from PIL import Image
 
 from llmvis_studio.training import data_mix, train
 from llmvis_studio.training.archs.sr import CompactSR
 
-from ._tiny import TINY_IMAGES, run
-
-
-def _fake_pack(root, monkeypatch) -> None:
-    """Three small Kodak-named photos (kodim05 and kodim23 are held out) cut from a real photo."""
-    import skimage.data
-
-    src = skimage.data.astronaut()
-    (root / "kodak24").mkdir()
-    for i, name in enumerate(["kodim05", "kodim07", "kodim23"]):
-        Image.fromarray(src[40 * i : 40 * i + 200, 60:260]).save(root / "kodak24" / f"{name}.png")
-    monkeypatch.setenv("LLMVIS_TRAINING_PHOTOS", str(root))
+from ._tiny import TINY_IMAGES, fake_pack, run
 
 
 def test_pack_train_split_and_held_out_validation(tmp_path, monkeypatch):
-    _fake_pack(tmp_path, monkeypatch)
+    fake_pack(tmp_path, monkeypatch)
     names = [n for n, _ in data_mix.training_images("pack")]
     assert names == ["pack/kodak24/kodim07"]
     mixed = [n for n, _ in data_mix.training_images("pack+default", names=TINY_IMAGES.split(","))]
@@ -40,7 +28,7 @@ def test_pack_train_split_and_held_out_validation(tmp_path, monkeypatch):
 
 
 def test_init_from_onnx_copies_every_weight_and_a_pack_run_trains(tmp_path, monkeypatch):
-    _fake_pack(tmp_path, monkeypatch)
+    fake_pack(tmp_path, monkeypatch)
     source = CompactSR(4, 16, 2)
     torch.nn.init.normal_(source.upsample.weight, std=0.05)
     train.export_onnx(source, tmp_path / "src.onnx", (16, 16))

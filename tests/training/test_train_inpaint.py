@@ -10,7 +10,7 @@ import torch
 
 from llmvis_studio.training import masks, train_inpaint
 
-from ._tiny import TINY_IMAGES
+from ._tiny import TINY_IMAGES, fake_pack
 
 
 def tiny(kind: str, out, *extra: str) -> dict:
@@ -144,6 +144,44 @@ def test_hole_masks_respect_the_area_limit_and_are_never_empty():
         assert m.dtype == np.uint8 and set(np.unique(m)) <= {0, 255} and m.any()
         areas.append((m > 0).mean())
     assert max(areas) <= 0.3 + 1e-9 and np.mean(areas) > 0.03
+
+
+def test_crack_holes_are_thin_branching_networks_within_the_area_limit():
+    import cv2
+
+    rng = np.random.default_rng(2)
+    thin_share, spans = [], []
+    for _ in range(20):
+        m = np.zeros((128, 128), np.uint8)
+        masks.draw_crack(rng, m)
+        if not m.any():
+            continue
+        # cracks are 1–6 px wide (grown by 1 px): most of a network vanishes under a 7×7 erosion
+        thin_share.append(1 - np.count_nonzero(cv2.erode(m, np.ones((7, 7), np.uint8))) / np.count_nonzero(m))
+        _, _, stats, _ = cv2.connectedComponentsWithStats(m)
+        spans.append(max(max(s[2], s[3]) for s in stats[1:]))
+    assert len(thin_share) >= 15 and np.median(thin_share) > 0.8
+    assert np.median(spans) > 60  # networks that run across the crop, not specks
+    areas = [(masks.hole_mask(rng, 96, 96, kinds=masks.WITH_CRACKS) > 0).mean() for _ in range(40)]
+    assert max(areas) <= 0.3 + 1e-9 and min(areas) > 0
+
+
+def test_an_inpaint_run_starts_from_an_exported_onnx_and_trains_on_the_photo_pack(tmp_path, monkeypatch):
+    from llmvis_studio.training.archs.inpaint import InpaintNet
+
+    fake_pack(tmp_path, monkeypatch)
+    source = InpaintNet(channels=8, out_init=1.0)
+    train_inpaint.export_onnx("inpaint", source, tmp_path / "src.onnx")
+    res = tiny("inpaint", tmp_path / "run", "--minutes", "0", "--init", str(tmp_path / "src.onnx"))
+    for name, tensor in source.state_dict().items():
+        assert torch.equal(res["model"].state_dict()[name], tensor), name
+    res = tiny(
+        "inpaint",
+        tmp_path / "run2",
+        *("--steps", "2", "--data", "pack+default", "--holes", "with-cracks", "--val-every", "2"),
+    )
+    # validated on the pack's held-out photos (kodim05, kodim23): thin and stroke holes, with NS alongside
+    assert res["steps"] == 2 and set(res["val"]) == {"thin", "thin_ns", "stroke", "stroke_ns"}
 
 
 def test_benchmark_masks_are_seeded_and_of_the_stated_widths():
