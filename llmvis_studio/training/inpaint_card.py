@@ -13,8 +13,6 @@ from pathlib import Path
 from llmvis_studio.training import data, export
 from llmvis_studio.training.model_card import (
     IMAGES_TABLE_HEAD,
-    PACK_DATA,
-    PACK_VAL,
     _cpu,
     card_parser,
     log_facts,
@@ -75,13 +73,15 @@ DATA = {
 HISTORY = {
     "inpaint": "One fresh run. An earlier run with an L1 hole loss (1,200 steps over two sessions) stalled at the NS "
     "fill — its correction shrank to ~0.002 and the body's gradients vanished — and was discarded; with "
-    "MSE the same net gained +0.15 dB on strokes in a 600-step probe.",
+    "MSE the same net gained +0.15 dB on strokes in a 600-step probe. A fine-tune of these weights on the photo "
+    "pack with crack-network holes (`--data pack+default --holes with-cracks`, learning rate 3e-4, fp32, 2 threads, "
+    "AMD EPYC AVX2; 2026-11-30) did not beat them on the pack's held-out crops after 1,000 steps (47 min: thin "
+    "28.51 vs 28.54 dB, strokes 25.00 vs 25.02; NS 27.26 / 23.74) and was stopped: it is not part of the shipped "
+    "weights.",
     "scratch": "Trained in two legs that resume one run: 10 min (600 steps) with positive weight 3 and every drawn "
     "pixel as target, then resumed to the 35-min budget with positive weight 1.5 and only the visibly "
     "changed pixels as target.",
 }
-# the fill's fine-tune on the photo pack (a second stage that starts from the first stage's export)
-FINE_TUNE = "inpaint-pack"
 # stages whose logs this checkout no longer holds: what their log said (copied from the card written after the run)
 RECORDED = {
     "inpaint": {
@@ -92,12 +92,6 @@ RECORDED = {
         "val": "thin 33.618 thin_ns 30.695 stroke 23.070 stroke_ns 21.006",
     }
 }
-FINE_TUNE_DATA = (
-    "the same 128 px crops from the photo pack's train split plus the sources above (`--data pack+default`), holes "
-    "from the same generator plus crack networks of old prints (print_damage.py's fracture, branching-walk and "
-    "crease cracks, 1–6 px, grown by 1 px as `restore` grows the detector's marks; 12 % of the shapes), 10 × MSE "
-    "in the hole + 0.2 × the gradient term, no critic, fp32 (AVX2)"
-)
 VALID = {
     "inpaint": "PSNR over the hole's RGB values on held-out crops of training-source photos (never benchmark "
     "images) with the benchmark's thin/stroke mask generator; `*_ns` is the NS fill on the same crops.",
@@ -138,27 +132,10 @@ def stage_facts(runs: Path, stage: str) -> dict[str, str]:
     return log_facts(runs / stage / "train.log") or RECORDED.get(stage, {})
 
 
-def fine_tune_text(runs: Path) -> str:
-    """The photo-pack stage's bullet, when its run is part of the shipped weights (its log is in runs/)."""
-    f = stage_facts(runs, FINE_TUNE)
-    if not f:
-        return ""
-    r = RECIPES[FINE_TUNE]
-    return (
-        f"\n- Stage `{FINE_TUNE}` (started from the first stage's export, `--init models/{INPAINT_ID}.onnx`): "
-        f"{FINE_TUNE_DATA}; learning rate {r[r.index('--lr') + 1]}, cosine over {r[r.index('--minutes') + 1]} "
-        f"minutes, batch {r[r.index('--batch') + 1]}, {r[r.index('--threads') + 1]} threads. This run: "
-        f"{f.get('steps', '?')} steps in {f.get('minutes', '?')} min (mean {f.get('it_s', '?')} it/s), resumed "
-        f"{f.get('resumes', '0')} time(s). Validation on {PACK_VAL.replace('PSNR-Y', 'hole PSNR')} at the end: "
-        f"{f.get('val', '?')}."
-    )
-
-
 def write_card(model_id: str, runs: Path, models: Path) -> Path:
     entry = export.manifest_entry_of(models, model_id)
     stage = STAGE[model_id]
     facts = stage_facts(runs, stage)
-    tuned = fine_tune_text(runs) if stage == "inpaint" else ""
     recipe = RECIPES[stage]
     cmd = " ".join(
         ["python -m llmvis_studio.training.train_inpaint"] + recipe_command(stage, Path("runs"), Path("models"))
@@ -188,7 +165,7 @@ dynamic height/width (pad to a multiple of the stride). Parameters: {entry["para
   threads; this run: {facts.get("steps", "?")} steps in {facts.get("minutes", "?")} min (mean {facts.get("it_s", "?")}
   it/s), resumed {facts.get("resumes", "0")} time(s). {HISTORY[stage]}
 - Hardware: {_cpu()}, Python {platform.python_version()}, torch (CPU).
-- Validation: {VALID[stage]} End of training: {facts.get("val", "?")}.{tuned}
+- Validation: {VALID[stage]} End of training: {facts.get("val", "?")}.
 
 ## Reproduce from scratch
 `make models-inpaint` (after `apt-get install -y {" ".join(data.APT_PACKAGES)}`), i.e. for this model:
@@ -196,7 +173,7 @@ dynamic height/width (pad to a multiple of the stride). Parameters: {entry["para
 ```
 {cmd}
 ```
-{"then the photo-pack stage (`" + " ".join(["python -m llmvis_studio.training.train_inpaint"] + recipe_command(FINE_TUNE, Path("runs"), Path("models"))) + "`), " if tuned else ""}
+
 then `python -m llmvis_studio.training.inpaint_defaults --write`, `python benchmarks/inpaint_quality.py --update-manifest` and
 `python -m llmvis_studio.training.inpaint_card`.
 Training is time-budgeted (and the sample buffer is filled by a thread), so a rerun gives a close but not
@@ -220,7 +197,7 @@ Debian packages: {pkgs} (photographic wallpapers only). Each image is decoded, i
 No image is redistributed with the model.
 
 {IMAGES_TABLE_HEAD}{rows}
-{chr(10) + PACK_DATA + chr(10) if tuned else ""}"""
+"""
     return export.write_card(models, model_id, text)
 
 

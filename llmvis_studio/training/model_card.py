@@ -33,11 +33,17 @@ VAL = {
     + ", ".join(data.VALIDATION_NAMES),
 }
 # stages whose logs this checkout no longer holds: what their log said (copied from the card written after the run)
-RECORDED = {"sr-x4": {"steps": "2904", "minutes": "30.0", "it_s": "1.74", "val_psnr": "34.747", "precision": "bf16"}}
+RECORDED = {
+    "sr-x4": {"steps": "2904", "minutes": "30.0", "it_s": "1.74", "val_psnr": "34.747", "precision": "bf16"},
+    "sr-x4-pack": {"steps": "1243", "minutes": "75.0", "it_s": "0.30", "val_psnr": "28.636", "precision": "fp32"},
+    "sr-x2": {"steps": "2367", "minutes": "20.0", "it_s": "2.06", "val_psnr": "42.050"},
+}
 # how a shipped run started where it differs from the recipe (same weights, other file)
 STAGE_NOTE = {
     "sr-x4-pack": " The shipped run started via `--init` from models/sr-compact-x4.onnx of 2026-11-29 (the onnx "
-    "initialisers: the same weights as sr-x4's last.pt, which was not kept)."
+    "initialisers: the same weights as sr-x4's last.pt, which was not kept).",
+    "sr-x2-pack": " The shipped run started via `--init` from models/sr-compact-x2.onnx of 2026-11-29 (the same "
+    "weights as sr-x2's last.pt, which was not kept).",
 }
 PACK_VAL = "PSNR-Y on fixed crops of the photo pack's held-out photos " + ", ".join(photo_pack.HELD_OUT)
 PACK_DATA = (

@@ -431,16 +431,11 @@ RECIPES: dict[str, list[str]] = {
     "inpaint": words(
         "inpaint --minutes 68 --threads 2 --batch 12 --patch 128 --lr 1e-3 --channels 32 --pixel-loss mse --adv-start 0.85"
     ),
-    # fine-tune of the shipped fill on the shared photo pack (train split) plus the sources above, with crack-network
-    # holes in the mix; fp32 (fast on AVX2), no critic (PSNR is what the held-out bar measures)
-    "inpaint-pack": words(
-        "inpaint --minutes 80 --threads 2 --batch 12 --patch 128 --lr 3e-4 --channels 32 --pixel-loss mse --adv-weight 0 --data pack+default --holes with-cracks --precision fp32 --seed 11 --val-every 500 --init models/inpaint-gated-ns.onnx"
-    ),
     "scratch": words(
         "scratch --minutes 35 --threads 2 --batch 12 --patch 128 --lr 2e-3 --channels 16 --pos-weight 1.5"
     ),
 }
-EXPORT = {"inpaint": f"{INPAINT_ID}.onnx", "inpaint-pack": f"{INPAINT_ID}.onnx", "scratch": f"{SCRATCH_ID}.onnx"}
+EXPORT = {"inpaint": f"{INPAINT_ID}.onnx", "scratch": f"{SCRATCH_ID}.onnx"}
 
 
 def recipe_command(stage: str, runs: Path, models: Path) -> list[str]:
