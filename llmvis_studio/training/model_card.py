@@ -21,10 +21,10 @@ STAGE = {"sr-compact-x4": "sr-x4", "sr-compact-x2": "sr-x2", "denoise-compact": 
 # every stage that leads to the shipped weights, in order (later stages start from earlier ones' weights)
 CHAIN = {
     "sr-compact-x4": ["sr-x4", "sr-x4-pack"],
-    "sr-compact-x2": ["sr-x4", "sr-x2"],
+    "sr-compact-x2": ["sr-x4", "sr-x2", "sr-x2-pack"],
     "denoise-compact": ["denoise", "denoise-ft", "denoise-ft2", "denoise-ft3", "denoise-ft4"],
 }
-MAKE_STAGES = {"models-sr": "sr-x4 sr-x4-pack sr-x2", "models-denoise": " ".join(CHAIN["denoise-compact"])}
+MAKE_STAGES = {"models-sr": "sr-x4 sr-x4-pack sr-x2 sr-x2-pack", "models-denoise": " ".join(CHAIN["denoise-compact"])}
 MAKE = {"sr-compact-x4": "make models-sr", "sr-compact-x2": "make models-sr", "denoise-compact": "make models-denoise"}
 
 VAL = {
@@ -36,14 +36,16 @@ VAL = {
 RECORDED = {
     "sr-x4": {"steps": "2904", "minutes": "30.0", "it_s": "1.74", "val_psnr": "34.747", "precision": "bf16"},
     "sr-x4-pack": {"steps": "1243", "minutes": "75.0", "it_s": "0.30", "val_psnr": "28.636", "precision": "fp32"},
-    "sr-x2": {"steps": "2367", "minutes": "20.0", "it_s": "2.06", "val_psnr": "42.050"},
+    "sr-x2": {"steps": "2367", "minutes": "20.0", "it_s": "2.06", "val_psnr": "42.050", "precision": "bf16"},
 }
 # how a shipped run started where it differs from the recipe (same weights, other file)
 STAGE_NOTE = {
     "sr-x4-pack": " The shipped run started via `--init` from models/sr-compact-x4.onnx of 2026-11-29 (the onnx "
-    "initialisers: the same weights as sr-x4's last.pt, which was not kept).",
+    "initialisers: the same weights as sr-x4's last.pt, which was not kept). It ran where the wallpaper packages "
+    "were not installed: its `default` part was the 16 in-package training images of the table (scikit-image, "
+    "scikit-learn, matplotlib), 484 training images in all with the pack's 468.",
     "sr-x2-pack": " The shipped run started via `--init` from models/sr-compact-x2.onnx of 2026-11-29 (the same "
-    "weights as sr-x2's last.pt, which was not kept).",
+    "weights as sr-x2's last.pt, which was not kept); 507 training images (the pack's 468 and the table's 39).",
 }
 PACK_VAL = "PSNR-Y on fixed crops of the photo pack's held-out photos " + ", ".join(photo_pack.HELD_OUT)
 PACK_DATA = (
@@ -199,7 +201,7 @@ def write_card(model_id: str, runs: Path, models: Path) -> Path:
     rows = training_images_table()
     pkgs = wallpaper_packages()
     uses_pack = any("pack+default" in RECIPES[st] for st in CHAIN[model_id])
-    pack = f"\n{PACK_DATA}\n" if uses_pack else ""
+    pack = f"\n{PACK_DATA}" if uses_pack else ""
     heldout = ", `python benchmarks/sr_heldout.py --update-manifest`" if uses_pack and kind == "sr" else ""
     metrics = "\n".join(f"| {k} | {json.dumps(v, ensure_ascii=False)} |" for k, v in entry.get("metrics", {}).items())
     text = f"""# {entry["name"]} — `{model_id}`
