@@ -1,7 +1,7 @@
 """The exact recipes that produce the shipped models (what `make models-sr` / `make models-denoise` run).
 
     python -m llmvis_studio.training.recipes sr-x4 sr-x4-pack sr-x2 sr-x2-pack --fresh      # make models-sr
-    python -m llmvis_studio.training.recipes denoise denoise-ft denoise-ft2 denoise-ft3 denoise-ft4 --fresh  # make models-denoise
+    python -m llmvis_studio.training.recipes denoise denoise-ft denoise-ft2 denoise-ft3 denoise-ft4 denoise-pack --fresh  # make models-denoise
 
 Each stage is resumable: rerunning continues from runs/<stage>/last.pt unless --fresh is given. Budgets are wall-clock
 minutes on one CPU thread unless a stage says --threads (bf16 autocast), so a faster machine trains more steps in
@@ -49,6 +49,10 @@ RECIPES: dict[str, list[str]] = {
     "denoise-ft4": words(
         "denoise --minutes 20 --batch 16 --patch 128 --lr 1e-4 --threads 2 --channels 64 --blocks 6 --init {runs}/denoise-ft3/last.pt --seed 4 --gaussian-share 0.85 --jpeg-share 0.2"
     ),
+    # fine-tune of the blind denoiser on the photo pack plus the sources above, fp32 on 2 threads (fast on AVX2)
+    "denoise-pack": words(
+        "denoise --minutes 25 --batch 16 --patch 128 --lr 1e-4 --threads 2 --channels 64 --blocks 6 --init {runs}/denoise-ft4/last.pt --seed 5 --gaussian-share 0.85 --jpeg-share 0.2 --data pack+default --precision fp32 --val-every 200 --ckpt-minutes 5"
+    ),
 }
 EXPORT = {
     "sr-x4": "sr-compact-x4.onnx",
@@ -61,6 +65,7 @@ EXPORT = {
     "denoise-ft2": "denoise-compact.onnx",
     "denoise-ft3": "denoise-compact.onnx",
     "denoise-ft4": "denoise-compact.onnx",
+    "denoise-pack": "denoise-compact.onnx",
 }
 
 
