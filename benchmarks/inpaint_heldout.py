@@ -35,9 +35,13 @@ SEEDS = (0, 1)
 
 
 def hole_of(kind: str, h: int, w: int, seed: int) -> np.ndarray:
-    if kind == "crack":
+    if kind == "crack":  # a network can come out empty (a crazed region off the picture): draw again
         mask = np.zeros((h, w), np.uint8)
-        masks.draw_crack(np.random.default_rng(7000 + seed), mask)
+        rng = np.random.default_rng(7000 + seed)
+        for _ in range(20):
+            masks.draw_crack(rng, mask)
+            if mask.any():
+                break
         return mask
     return masks.benchmark_mask(kind, h, w, seed=3000 + 100 * KINDS.index(kind) + seed)
 

@@ -113,7 +113,8 @@ _DRAW = {
     "crack": draw_crack,
 }
 # sampling weights of the kinds for training (strokes and thin scratches are what the benchmark measures); the shipped
-# model's first run had no cracks, the photo-pack fine-tune (recipe inpaint-pack) adds them
+# fill was trained without cracks, `train_inpaint --holes with-cracks` adds them (tried in a photo-pack fine-tune that
+# did not beat the shipped weights: see its card)
 TRAIN_WEIGHTS = {"thin": 0.25, "dust": 0.08, "hair": 0.07, "stroke": 0.5, "blob": 0.1}
 WITH_CRACKS = {"thin": 0.25, "dust": 0.05, "hair": 0.05, "stroke": 0.45, "blob": 0.08, "crack": 0.12}
 

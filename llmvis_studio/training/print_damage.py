@@ -240,6 +240,7 @@ def _paint(img: np.ndarray, alpha: np.ndarray, colour: np.ndarray) -> np.ndarray
 
 
 def crack_alpha(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
+    """Opacity (0..1) of one crack network over an h×w crop: fracture cells, branching walks or a crease's cracks."""
     kind = rng.random()
     if kind < 0.5:
         skel = voronoi_cracks(rng, h, w)

@@ -7,7 +7,8 @@ ONNX with a manifest entry and a model card.
         --export models/scratch-detector.onnx --manifest models/manifest.json
     python -m llmvis_studio.training.train_inpaint recipes inpaint scratch     # what `make models-inpaint` runs
 
-Training samples come from the offline photo set of data.py (never benchmark images): random crops with synthetic
+Training samples come from the offline photo set of data.py, or with `--data pack+default` the shared photo pack too
+(data_mix.py; never benchmark images): random crops with synthetic
 holes (masks.hole_mask) and their OpenCV Navier–Stokes fill, or synthetic defects (masks.add_defects). A producer
 thread keeps a ring buffer of samples filled (OpenCV releases the GIL); each batch draws from it with a random
 flip/90° rotation, so the costly NS fill is reused a few times.
