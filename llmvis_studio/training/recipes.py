@@ -53,6 +53,10 @@ RECIPES: dict[str, list[str]] = {
     "denoise-pack": words(
         "denoise --minutes 25 --batch 16 --patch 128 --lr 1e-4 --threads 2 --channels 64 --blocks 6 --init {runs}/denoise-ft4/last.pt --seed 5 --gaussian-share 0.85 --jpeg-share 0.2 --data pack+default --precision fp32 --val-every 200 --ckpt-minutes 5"
     ),
+    # a second, longer cosine cycle on the pack: denoise-pack's validation was still rising when its 25 minutes ended
+    "denoise-pack2": words(
+        "denoise --minutes 95 --batch 16 --patch 128 --lr 1e-4 --threads 2 --channels 64 --blocks 6 --init {runs}/denoise-pack/last.pt --seed 6 --gaussian-share 0.85 --jpeg-share 0.2 --data pack+default --precision fp32 --val-every 250 --ckpt-minutes 5"
+    ),
 }
 EXPORT = {
     "sr-x4": "sr-compact-x4.onnx",
@@ -66,6 +70,7 @@ EXPORT = {
     "denoise-ft3": "denoise-compact.onnx",
     "denoise-ft4": "denoise-compact.onnx",
     "denoise-pack": "denoise-compact.onnx",
+    "denoise-pack2": "denoise-compact.onnx",
 }
 
 
