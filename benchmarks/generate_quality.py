@@ -26,6 +26,7 @@ Prints one JSON object on its last line.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import re
@@ -40,12 +41,15 @@ from llmvis_studio.catalog import Catalog, load_catalog
 from llmvis_studio.catalog.catalog import spec_from_entry
 from llmvis_studio.core.requests import EditRequest
 from llmvis_studio.engine import Engine
-from llmvis_studio.engine.ops import texture_fill
+from llmvis_studio.engine.ops import texture_fill, texture_octaves
 from llmvis_studio.training.removal_masks import scores as seam_scores
 from llmvis_studio.training.texture_data import TextureSet
 
 MUST_SHOW = ("clouds", "grass", "water", "sand", "brick wall")
 PHOTO = ROOT.parent / "shared" / "training" / "photos" / "wikimedia" / "039.png"
+# the sky of a barn photo (training pack, Kodak kodim22 at 2×: issue 15's user case) for the large-scale structure
+SKY_PHOTO = ROOT.parent / "shared" / "training" / "photos" / "kodak24" / "kodim22.png"
+SKY_BOX = (900, 20, 560, 240)  # x, y, width, height at 2×: the open sky right of the barn
 REFERENCE_CROPS = 400  # held-out crops per class behind the detail reference
 CROP = 64  # the held-out strips are at least 64 px wide: larger crops were upscaled (blurred) copies
 
@@ -126,8 +130,11 @@ def painted(engine: Engine, model_id: str, name: str, size: int, seed: int) -> n
     spec = engine.catalog.get(model_id)
     info = texture_fill.TextureInfo.of(spec)
     model = engine.open_model(spec, "cpu")
-    c, _ = info.condition(name, engine.catalog, seed)  # what a fill with this prompt and seed uses
-    return np.clip(np.rint(texture_fill.paint(model, info, c, size, size, seed) * 255), 0, 255).astype(np.uint8)
+    rng = np.random.default_rng(seed)  # what a fill with this prompt and seed uses (as info.condition draws it)
+    weights, _ = info.mix(name, engine.catalog, rng)
+    c = info.vector(weights, rng)
+    texture = texture_fill.paint_class(model, info, c, size, size, seed, int(np.argmax(weights)))
+    return np.clip(np.rint(texture * 255), 0, 255).astype(np.uint8)
 
 
 def photo_and_mask(mask_w: int, mask_h: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -199,6 +206,7 @@ def main() -> int:
         half = (len(sheet_rows) + 1) // 2
         sheet = np.concatenate([np.concatenate(sheet_rows[:half], 0), np.concatenate(sheet_rows[half:], 0)], 1)
         cv2.imwrite(str(args.sheet_dir / "classes_vs_real.png"), cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR))
+    result["sky_octaves"] = sky_octaves(engine, model_id, args.sheet_dir)
     if not args.no_timing:
         result["timing_1mp"] = timing(engine, model_id)
     emit(result)
@@ -244,6 +252,41 @@ def must_show(engine: Engine, model_id: str, references: tuple[dict, dict], shee
             y0, x0 = max(0, ys.min() - 60), max(0, xs.min() - 60)
             view = filled[y0 : ys.max() + 61, x0 : xs.max() + 61]
             cv2.imwrite(str(sheet_dir / f"fill_{name.replace(' ', '_')}.png"), cv2.cvtColor(view, cv2.COLOR_RGB2BGR))
+    return out
+
+
+def sky_octaves(engine: Engine, model_id: str, sheet_dir: Path | None) -> dict:
+    """Clouds and storm clouds over the barn photo's sky, painted at one scale (the manifest's octave ratios
+    removed) and with the octaves: each coarse band's energy relative to the finest (texture_octaves.band_ratios;
+    None where the 560×240 fill is too small for the band) next to the class's (`target`, the manifest's, from
+    its training photos); a sheet of both (top: one scale, bottom: octaves)."""
+    spec = engine.catalog.get(model_id)
+    if not any(c.get("octave_ratios") for c in spec.extra.get("classes", [])):
+        return {"skipped": "the manifest records no octave ratios"}
+    classes = [{k: v for k, v in c.items() if k != "octave_ratios"} for c in spec.extra["classes"]]
+    one_scale = dataclasses.replace(spec, id=spec.id + "-one-scale", extra={**spec.extra, "classes": classes})
+    both = Engine(Catalog(tuple([*engine.catalog, one_scale])), threads=engine.sessions.threads)
+    photo = cv2.cvtColor(cv2.imread(str(SKY_PHOTO)), cv2.COLOR_BGR2RGB)
+    photo = cv2.resize(photo, None, fx=2, fy=2, interpolation=cv2.INTER_CUBIC)
+    x, y, w, h = SKY_BOX
+    mask = np.zeros(photo.shape[:2], np.uint8)
+    mask[y : y + h, x : x + w] = 255
+    out, columns = {}, []
+    for name in ("clouds", "storm clouds"):
+        row = {"target": next(c["octave_ratios"] for c in spec.extra["classes"] if c["name"] == name)}
+        views = []
+        for label, mid in (("one_scale", one_scale.id), ("octaves", model_id)):
+            request = EditRequest.build("generate", photo, mask, model_id=mid, params={"seed": 3}, prompt=name)
+            filled = both.run(request).image
+            region = filled[y : y + h, x : x + w].astype(np.float32) / 255.0
+            row[label] = texture_octaves.band_ratios([region])
+            views.append(filled[max(0, y - 30) : y + h + 30, x - 30 : x + w + 30])
+        out[name] = row
+        columns.append(np.concatenate(views, 0))
+    if sheet_dir:
+        sheet_dir.mkdir(parents=True, exist_ok=True)
+        sheet = cv2.cvtColor(np.concatenate(columns, 1), cv2.COLOR_RGB2BGR)
+        cv2.imwrite(str(sheet_dir / "sky_one_scale_vs_octaves.png"), sheet)
     return out
 
 

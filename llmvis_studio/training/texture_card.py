@@ -130,8 +130,11 @@ def weak_lines(bench: Optional[dict]) -> list[str]:
         "water of kodim16 for water.",
         "- Clouds on the benchmark photo are blue with cream blotches rather than white or grey: the look taken "
         "is itself bluish (mean b* −22; the class's sources are clouds in blue sky), and the fit's cast from the "
-        "warm ring (dirt, locomotive) turns its light parts cream. "
-        "The brick wall fill is an orange and pale cyan maze, red-brown on average, without courses of bricks.",
+        "warm ring (dirt, locomotive) turns its light parts cream. The large masses come from the octaves, not "
+        "from the generator: within them the fine mottle is still the generator's, and cloud edges are soft, "
+        "not the crisp rims of cumulus. "
+        "The brick wall fill is an orange and pale cyan maze, red-brown on average, without courses of bricks "
+        "(the octaves do not help a layout: they add light and shade, and the brick's photos have little).",
         "- Sessions before step 6461 trained with stk_generic_grassA/C where the two lawn photos are now.",
         "- The 1 MP timing is on a shared 2-core machine; `cpu_s` is the process's CPU time.",
         "",
@@ -192,7 +195,12 @@ def write(data: Path, run: Path, bench: Optional[Path], sheets: Optional[Path], 
         "the editor paints a mask once at the photo's own resolution (no tiling), fits colour and light to the "
         "ring around the mask in Lab, fades its detail finer than 8 px in from the ring's level at the edge (so a "
         "textured fill next to a smooth sky does not draw a frame), and blends the edge "
-        "(engine/ops/texture_fill.py). Of a class's looks "
+        "(engine/ops/texture_fill.py). Large-scale light and shade: the generator learned from 64 px crops, so "
+        "its paint is uniform beyond a few structure cells (its luminance bands at σ 24-48 px were 3-17× weaker "
+        "in amplitude than its classes' photos'); a fill replaces its bands σ 6-48 px by paints at 1/2, 1/4 and "
+        "1/8 scale, set to the band energies of the class's training photos relative to the finest band "
+        "(`octave_ratios` in the manifest, engine/ops/texture_octaves.py): cloud masses and dunes, little for "
+        "gravel or bark; luminance only. Of a class's looks "
         "(one per source) a fill takes the one whose grain is nearest the class's real grain moved 9/10 of the "
         "way to the grain of the photo around the mask, plus 0.03 × its L*a*b* distance from the class's typical "
         "colour, so that a dry brown lawn or dark brownish water, one source among several, is not the first look "

@@ -4,8 +4,8 @@ into a models folder. Split from training/texture_gan.py, which holds the traini
     python -m llmvis_studio.training.texture_export --data runs/texture-data --run RUN   # add class grains/colours
     python -m llmvis_studio.training.texture_export --data DATA --manifest models/manifest.json --id texture-gan
 
-Both forms record each class's grain and typical colour (texture_looks) in an entry exported before they were
-measured, from the data the model was trained on."""
+Both forms record each class's grain and typical colour (texture_looks) and its octave ratios (texture_octaves)
+in an entry exported before they were measured, from the data the model was trained on."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Optional
 import numpy as np
 
 from llmvis_studio.engine.ops.texture_looks import colour, energy
+from llmvis_studio.engine.ops.texture_octaves import band_ratios
 from llmvis_studio.training.archs.texture_gan import DOWNSAMPLE, TextureGenerator, count_parameters
 
 if TYPE_CHECKING:
@@ -41,6 +42,13 @@ def class_statistics(data: TextureSet, size: int, seed: int = 0) -> tuple[list[f
         grains.append(round(float(np.log(np.mean([energy(c) for c in crops]) + 1e-3)), 3))
         colours.append([round(float(v), 2) for v in np.mean([colour(c) for c in crops], axis=0)])
     return grains, colours
+
+
+def class_octave_ratios(data: TextureSet) -> list[list[Optional[float]]]:
+    """Per class, its training images' coarse luminance band energies relative to the finest
+    (texture_octaves.band_ratios, whole images at the working scale: the 64 px crops the generator learned
+    from cannot hold the σ 24-48 px bands): how much large-scale light and shade its fills get."""
+    return [band_ratios([im.astype(np.float32) / 255.0 for im in images]) for images in data.images]
 
 
 def class_grains(data: TextureSet, size: int, seed: int = 0) -> list[float]:
@@ -76,6 +84,7 @@ def manifest_entry(trainer: Any, onnx_path: Path, max_abs: float) -> dict:
     bsds = bundled and "BSDS500" in (Path(cfg.data) / "sources.json").read_text(encoding="utf-8")
     modes = trainer.conditions()
     grains, colours = class_statistics(trainer.data, cfg.crop)
+    octaves = class_octave_ratios(trainer.data)
     classes = [
         {
             "name": name,
@@ -84,6 +93,7 @@ def manifest_entry(trainer: Any, onnx_path: Path, max_abs: float) -> dict:
             "modes": [pack_vector((m - trainer.vectors[i]).numpy()) for m in modes[i]],
             "grain": grains[i],
             "colour": colours[i],
+            "octave_ratios": octaves[i],
         }
         for i, name in enumerate(trainer.data.names)
     ]
@@ -143,12 +153,16 @@ def install(run: Path, models: Path) -> Path:
 
 
 def with_class_grains(entry: dict, data: TextureSet) -> dict:
-    """The entry with each class's grain and colour measured on `data` (its classes must be the entry's, in
+    """The entry with each class's grain, colour and octave ratios measured on `data` (its classes must be the entry's, in
     order)."""
     if [c["name"] for c in entry["classes"]] != data.names:
         raise ValueError("the data's classes are not the model's: measure the grains on the data it trained on")
     grains, colours = class_statistics(data, int(entry.get("train_crop", 64)))
-    classes = [{**c, "grain": g, "colour": lab} for c, g, lab in zip(entry["classes"], grains, colours)]
+    octaves = class_octave_ratios(data)
+    classes = [
+        {**c, "grain": g, "colour": lab, "octave_ratios": o}
+        for c, g, lab, o in zip(entry["classes"], grains, colours, octaves)
+    ]
     return {**entry, "classes": classes}
 
 
@@ -184,7 +198,9 @@ def main(argv: Optional[list[str]] = None) -> int:
         tmp.replace(path)
     else:
         upsert_entry(path, entry)
-    print(", ".join(f"{c['name']} {c['grain']} Lab {c['colour']}" for c in entry["classes"]))
+    print(
+        ", ".join(f"{c['name']} {c['grain']} Lab {c['colour']} octaves {c['octave_ratios']}" for c in entry["classes"])
+    )
     return 0
 
 

@@ -115,15 +115,20 @@ def test_a_tiny_run_exports_a_model_the_engine_paints_at_any_size(tiny_data, tmp
 
     sky_colour, fabric_colour = (c["colour"] for c in entry["classes"])  # mean L*a*b*, for the looks' colour prior
     assert len(sky_colour) == 3 and sky_colour[2] < fabric_colour[2] - 5  # the sky is bluer (lower b*)
+    ratios = [c["octave_ratios"] for c in entry["classes"]]  # large-scale structure of the class's photos
+    assert all(len(r) == 3 for r in ratios)
     old = {
         **entry,
-        "classes": [{k: v for k, v in c.items() if k not in ("grain", "colour")} for c in entry["classes"]],
+        "classes": [
+            {k: v for k, v in c.items() if k not in ("grain", "colour", "octave_ratios")} for c in entry["classes"]
+        ],
     }
     (out / "model.json").write_text(json.dumps(old))
     assert texture_export.main(["--data", str(tiny_data), "--run", str(out)]) == 0
     measured = json.loads((out / "model.json").read_text())["classes"]
     assert [c["grain"] for c in measured] == [sky_grain, fabric_grain]
     assert [c["colour"] for c in measured] == [sky_colour, fabric_colour]
+    assert [c["octave_ratios"] for c in measured] == ratios
     assert (out / "samples" / "step_000003.png").is_file()
     with pytest.raises(InputError, match="--resume"):  # an existing run is never overwritten silently
         Trainer(cfg)

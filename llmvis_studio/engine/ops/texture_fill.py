@@ -4,7 +4,8 @@ The model takes a noise field z (N×Z×h×w, standard normal) and a conditioning
 softmax mix of the class text embeddings, engine/conditioning.py) and paints N×3×(h·d)×(w·d) RGB in 0..1,
 d = `downsample`. There is no fixed output size, so a mask is painted once, at the photo's own resolution:
 
-1. paint the mask's bounding box plus a ring (and a margin the network's edge padding may disturb, cropped off);
+1. paint the mask's bounding box plus a ring (and a margin the network's edge padding may disturb, cropped off),
+   with the coarse light and shade of the class's photos added from paints at coarser scales (texture_octaves);
 2. colour and light: move the texture's Lab statistics part of the way to the ring of photo pixels around the
    mask (light fully enough to sit in the photo, colour cast partly, so clouds stay clouds), then add a smooth
    offset field (push-pull interpolation of the photo − texture difference on the ring, fading inwards) so the
@@ -29,7 +30,7 @@ from ...core.pixels import blend_inside_mask, from_float_rgb, to_float_rgb
 from ...core.requests import EditRequest
 from ..conditioning import Conditioning, class_table, conditioning_for_prompt, unpack_vector
 from ..session import LoadedModel, short_provider, translate_ort_error
-from . import texture_looks
+from . import texture_looks, texture_octaves
 from .base import OpContext, OpOutput, ProgressLike
 from .params import GenerateParams, request_params
 
@@ -64,6 +65,8 @@ class TextureInfo:
     modes: tuple[np.ndarray, ...] = ()  # per class: M×c_dim offsets, one per look it learned (may be empty)
     grains: tuple[Optional[float], ...] = ()  # per class: typical grain of its real crops (None: not recorded)
     colours: tuple[Optional[np.ndarray], ...] = ()  # per class: mean L*a*b* of its real crops (None: not recorded)
+    # per class: its photos' coarse band energies relative to the finest (texture_octaves; empty: one scale)
+    octaves: tuple[tuple[Optional[float], ...], ...] = ()
 
     @classmethod
     def of(cls, spec: ModelSpec) -> TextureInfo:
@@ -81,6 +84,7 @@ class TextureInfo:
             )
             grains = tuple(None if c.get("grain") is None else float(c["grain"]) for c in classes)
             colours = tuple(class_colour(c) for c in classes)
+            octaves = tuple(octave_ratios(c) for c in classes)
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelError(
                 f"Model '{spec.id}' is not a texture generator this version can use (its manifest "
@@ -99,6 +103,7 @@ class TextureInfo:
             modes,
             grains,
             colours,
+            octaves,
         )
 
     def condition(
@@ -142,6 +147,29 @@ def class_colour(entry: dict) -> Optional[np.ndarray]:
     return lab
 
 
+def octave_ratios(entry: dict) -> tuple[Optional[float], ...]:
+    """A class entry's `octave_ratios` (texture_octaves.band_ratios): () when not recorded."""
+    ratios = entry.get("octave_ratios")
+    if ratios is None:
+        return ()
+    if not isinstance(ratios, list) or any(r is not None and not float(r) >= 0 for r in ratios):
+        raise ValueError(f"octave_ratios are numbers ≥ 0 or null, not {ratios!r}")
+    return tuple(None if r is None else float(r) for r in ratios)
+
+
+def paint_class(
+    model: LoadedModel, info: TextureInfo, c: np.ndarray, height: int, width: int, seed: int, main: int
+) -> np.ndarray:
+    """`paint`, with the large-scale structure of the prompt's main class (texture_octaves) when the manifest
+    records it."""
+    ratios = info.octaves[main] if main < len(info.octaves) else ()
+    if not ratios:
+        return paint(model, info, c, height, width, seed)
+    return texture_octaves.paint_with_octaves(
+        lambda h, w, s: paint(model, info, c, h, w, s), height, width, seed, ratios
+    )
+
+
 def paint(model: LoadedModel, info: TextureInfo, c: np.ndarray, height: int, width: int, seed: int) -> np.ndarray:
     """height×width×3 float32 texture in 0..1 for one conditioning vector, from the noise field of `seed`."""
     if not (1 <= height <= MAX_SIDE and 1 <= width <= MAX_SIDE):
@@ -172,9 +200,11 @@ def sample(
     info = TextureInfo.of(spec)
     model = context.open_model(spec, device)
     painted, described = [], ""
-    for k in range(count):  # each sample its own look and noise
-        c, described = info.condition(prompt, context.catalog, seed + k)
-        painted.append(paint(model, info, c, size, size, seed + k))
+    for k in range(count):  # each sample its own look and noise (as info.condition draws them)
+        rng = np.random.default_rng(seed + k)
+        weights, described = info.mix(prompt, context.catalog, rng)
+        c = info.vector(weights, rng)
+        painted.append(paint_class(model, info, c, size, size, seed + k, int(np.argmax(weights))))
     return np.stack(painted), described, short_provider(model.provider)
 
 
@@ -329,7 +359,10 @@ def run(context: OpContext, request: EditRequest, spec: ModelSpec, progress: Pro
     look = fitting_look(model, info, weights, rng, request.image, request.mask, bounds, noise_seed, variation)
     c = info.vector(weights, rng, look)
     progress.check()
-    result = fill_box(request.image, request.mask, bounds, lambda h, w: paint(model, info, c, h, w, noise_seed))
+    main = int(np.argmax(weights))
+    result = fill_box(
+        request.image, request.mask, bounds, lambda h, w: paint_class(model, info, c, h, w, noise_seed, main)
+    )
     progress.set(1.0)
     if look is not None:
         described += f"; look {look[1] + 1} of {len(info.modes[look[0]])} of {info.names[look[0]]}"
