@@ -196,7 +196,7 @@ def write(data: Path, run: Path, bench: Optional[Path], sheets: Optional[Path], 
         "ring around the mask in Lab, fades its detail finer than 8 px in from the ring's level at the edge (so a "
         "textured fill next to a smooth sky does not draw a frame), and blends the edge "
         "(engine/ops/texture_fill.py). Large-scale light and shade: the generator learned from 64 px crops, so "
-        "its paint is uniform beyond a few structure cells (its luminance bands at σ 24-48 px were 3-17× weaker "
+        "its paint is uniform beyond a few structure cells (its luminance band at σ 24-48 px was 3-20× weaker "
         "in amplitude than its classes' photos'); a fill replaces its bands σ 6-48 px by paints at 1/2, 1/4 and "
         "1/8 scale, set to the band energies of the class's training photos relative to the finest band "
         "(`octave_ratios` in the manifest, engine/ops/texture_octaves.py): cloud masses and dunes, little for "
