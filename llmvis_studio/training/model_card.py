@@ -22,7 +22,15 @@ STAGE = {"sr-compact-x4": "sr-x4", "sr-compact-x2": "sr-x2", "denoise-compact": 
 CHAIN = {
     "sr-compact-x4": ["sr-x4", "sr-x4-pack"],
     "sr-compact-x2": ["sr-x4", "sr-x2", "sr-x2-pack"],
-    "denoise-compact": ["denoise", "denoise-ft", "denoise-ft2", "denoise-ft3", "denoise-ft4", "denoise-pack"],
+    "denoise-compact": [
+        "denoise",
+        "denoise-ft",
+        "denoise-ft2",
+        "denoise-ft3",
+        "denoise-ft4",
+        "denoise-pack",
+        "denoise-pack2",
+    ],
 }
 MAKE_STAGES = {"models-sr": "sr-x4 sr-x4-pack sr-x2 sr-x2-pack", "models-denoise": " ".join(CHAIN["denoise-compact"])}
 MAKE = {"sr-compact-x4": "make models-sr", "sr-compact-x2": "make models-sr", "denoise-compact": "make models-denoise"}
@@ -52,10 +60,17 @@ STAGE_NOTE = {
     "denoise-pack": " The shipped run started via `--init` from models/denoise-compact.onnx of 2026-11-29 (the same "
     "weights as denoise-ft4's last.pt, which was not kept); 507 training images (the pack's 468 and the table's 39); "
     "the machine ran a test suite beside it for 20 of its 25 minutes (0.2-0.4 it/s).",
+    "denoise-pack2": " From denoise-pack's last.pt; 507 training images (the pack's 468 and the table's 39); for its "
+    "first 35 minutes benchmark experiments shared the machine (0.24-0.27 it/s; about 0.48 alone).",
     "sr-x2-pack": " The shipped run started via `--init` from models/sr-compact-x2.onnx of 2026-11-29 (the same "
     "weights as sr-x2's last.pt, which was not kept); 507 training images (the pack's 468 and the table's 39).",
 }
-PACK_VAL = "PSNR-Y on fixed crops of the photo pack's held-out photos " + ", ".join(photo_pack.HELD_OUT)
+# what train.validate measures on the photo pack's held-out photos, per kind (sr: PSNR-Y; denoise: RGB at σ 25)
+PACK_VAL = {
+    "sr": "PSNR-Y on fixed crops of the photo pack's held-out photos " + ", ".join(photo_pack.HELD_OUT),
+    "denoise": "PSNR RGB at Gaussian σ=25 on fixed crops of the photo pack's held-out photos "
+    + ", ".join(photo_pack.HELD_OUT),
+}
 PACK_DATA = (
     "The stages with `--data pack+default` add the shared photo pack (../shared/training/photos, train split of "
     "llmvis_studio/training/photo_pack.py, longest side capped at 1280 px): BSDS500 train + test (400 photos; Corel "
@@ -169,7 +184,7 @@ def _stage_line(st: str, f: dict[str, str], kind: str) -> str:
         f"clock, batch {r[r.index('--batch') + 1]}, patch {r[r.index('--patch') + 1]} px{mix}, "
         f"{threads} CPU thread(s), {precision}. This run: "
         f"{f.get('steps', '?')} steps in {f.get('minutes', '?')} min (mean {f.get('it_s', '?')} it/s), "
-        f"held-out validation {f.get('val_psnr', '?')} dB at the end ({PACK_VAL if pack else VAL[kind]}).{STAGE_NOTE.get(st, '')}\n"
+        f"held-out validation {f.get('val_psnr', '?')} dB at the end ({PACK_VAL[kind] if pack else VAL[kind]}).{STAGE_NOTE.get(st, '')}\n"
     )
 
 
