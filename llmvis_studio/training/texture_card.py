@@ -223,7 +223,11 @@ def write(data: Path, run: Path, bench: Optional[Path], sheets: Optional[Path], 
         "class head (AC-GAN) on the painted crops, weight `--cls`; the head learns the 16 classes from real "
         "training crops only (it never sees the benchmark's held-out crops or its classifier). EMA of the "
         "generator's weights is what is exported. "
-        f"Generator {entry['parameters']:,} parameters; ONNX vs torch max |diff| {m['onnx_vs_torch_max_abs']}.",
+        f"Generator {entry['parameters']:,} parameters; ONNX vs torch max |diff| {m['onnx_vs_torch_max_abs']}. "
+        "A run records each class's grain, colour and octave ratios at export; the shipped entry, exported before "
+        "the octave ratios existed, got them from the same data with `python -m "
+        "llmvis_studio.training.texture_export --data runs/texture-data --manifest models/manifest.json` "
+        "(grains and colours came out unchanged).",
         "",
         "## Data and licences",
         "",
