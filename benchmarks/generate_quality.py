@@ -130,10 +130,8 @@ def painted(engine: Engine, model_id: str, name: str, size: int, seed: int) -> n
     spec = engine.catalog.get(model_id)
     info = texture_fill.TextureInfo.of(spec)
     model = engine.open_model(spec, "cpu")
-    rng = np.random.default_rng(seed)  # what a fill with this prompt and seed uses (as info.condition draws it)
-    weights, _ = info.mix(name, engine.catalog, rng)
-    c = info.vector(weights, rng)
-    texture = texture_fill.paint_class(model, info, c, size, size, seed, int(np.argmax(weights)))
+    c, _, main = info.condition(name, engine.catalog, seed)  # what a fill with this prompt and seed uses
+    texture = texture_fill.paint_class(model, info, c, size, size, seed, main)
     return np.clip(np.rint(texture * 255), 0, 255).astype(np.uint8)
 
 

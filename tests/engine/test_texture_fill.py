@@ -131,7 +131,7 @@ def test_painting_any_size_and_prompt_mixes(engine):
     for height, width in ((37, 53), (130, 300)):
         texture = texture_fill.paint(model, info, info.vectors[0], height, width, seed=1)
         assert texture.shape == (height, width, 3) and texture.min() >= 0.0 and texture.max() <= 1.0
-    c, described = info.condition("dark stormy clouds", engine.catalog, seed=0)
+    c, described, _ = info.condition("dark stormy clouds", engine.catalog, seed=0)
     assert described.startswith("storm clouds")
 
 

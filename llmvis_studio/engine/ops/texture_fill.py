@@ -108,13 +108,14 @@ class TextureInfo:
 
     def condition(
         self, prompt: str, catalog: Optional[Catalog], seed: int, look: Optional[tuple[int, int]] = None
-    ) -> tuple[np.ndarray, str]:
-        """The c vector for a prompt (a mix of classes) or, with no prompt, one class picked by the seed; each
-        class takes one of its learned looks (red or beige bricks, white or grey clouds), picked by the seed, or
-        `look` = (class index, look index) for one class (the fill picks the look that suits the photo)."""
+    ) -> tuple[np.ndarray, str, int]:
+        """(the c vector, the mix in words, the main class's index) for a prompt (a mix of classes) or, with no
+        prompt, one class picked by the seed; each class takes one of its learned looks (red or beige bricks,
+        white or grey clouds), picked by the seed, or `look` = (class index, look index) for one class (the fill
+        picks the look that suits the photo)."""
         rng = np.random.default_rng(seed)
         weights, described = self.mix(prompt, catalog, rng)
-        return self.vector(weights, rng, look), described
+        return self.vector(weights, rng, look), described, int(np.argmax(weights))
 
     def mix(self, prompt: str, catalog: Optional[Catalog], rng: np.random.Generator) -> tuple[np.ndarray, str]:
         """(K class weights, the mix in words): the prompt's softmax mix, or one class picked by the seed."""
@@ -200,11 +201,9 @@ def sample(
     info = TextureInfo.of(spec)
     model = context.open_model(spec, device)
     painted, described = [], ""
-    for k in range(count):  # each sample its own look and noise (as info.condition draws them)
-        rng = np.random.default_rng(seed + k)
-        weights, described = info.mix(prompt, context.catalog, rng)
-        c = info.vector(weights, rng)
-        painted.append(paint_class(model, info, c, size, size, seed + k, int(np.argmax(weights))))
+    for k in range(count):  # each sample its own look and noise
+        c, described, main = info.condition(prompt, context.catalog, seed + k)
+        painted.append(paint_class(model, info, c, size, size, seed + k, main))
     return np.stack(painted), described, short_provider(model.provider)
 
 

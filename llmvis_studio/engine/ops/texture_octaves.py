@@ -26,18 +26,19 @@ from typing import Optional
 import cv2
 import numpy as np
 
+from ...core.pixels import LUMA
+
 OCTAVES = 3  # bands replaced: σ 6-12, 12-24, 24-48 px (coarser is the ring's offset field's job)
 SIGMA = 6.0  # px, the finest band's upper σ at full size (3/8 of the generator's 16 px structure cell)
 MIN_SIDE = 32  # px a band's image needs at its own scale to be measured or painted
 GAIN_RANGE = (0.25, 6.0)  # a layer is never scaled further than this from the generator's own amplitude
 ROUNDS = 3  # of fitting the gains (fitted_gains)
-LUMA = np.array([0.299, 0.587, 0.114], np.float32)
 
 Paint = Callable[[int, int, int], np.ndarray]  # (height, width, seed) → float RGB 0..1
 
 
 def luminance(rgb: np.ndarray) -> np.ndarray:
-    return np.ascontiguousarray(rgb, np.float32) @ LUMA
+    return np.ascontiguousarray(rgb, np.float32) @ LUMA.astype(np.float32)
 
 
 def band(luma: np.ndarray, k: int) -> Optional[np.ndarray]:
