@@ -18,7 +18,8 @@
   water, sand and brick wall through the engine's generate op: repetition of the fill, detail vs real crops,
   seam = median gradient on the mask's edge band / the ring's median (removal_masks.scores, as issue 16), and
   that no pixel outside the mask changed.
-- timing: a 1000×1000 mask (1 MP) on a 2048×1538 photo, engine on 2 threads: wall seconds of a warm run.
+- timing: a 1000×1000 mask (1 MP) on a 2048×1538 photo, engine on 2 threads: wall seconds of a warm run, for
+  clouds and for brick wall (which adds its layout of courses, texture_layout).
 
 Prints one JSON object on its last line.
 """
@@ -130,8 +131,8 @@ def painted(engine: Engine, model_id: str, name: str, size: int, seed: int) -> n
     spec = engine.catalog.get(model_id)
     info = texture_fill.TextureInfo.of(spec)
     model = engine.open_model(spec, "cpu")
-    c, _, main = info.condition(name, engine.catalog, seed)  # what a fill with this prompt and seed uses
-    texture = texture_fill.paint_class(model, info, c, size, size, seed, main)
+    c, _, weights = info.condition(name, engine.catalog, seed)  # what a fill with this prompt and seed uses
+    texture = texture_fill.paint_class(model, info, c, size, size, seed, weights)
     return np.clip(np.rint(texture * 255), 0, 255).astype(np.uint8)
 
 
@@ -207,6 +208,7 @@ def main() -> int:
     result["sky_octaves"] = sky_octaves(engine, model_id, args.sheet_dir)
     if not args.no_timing:
         result["timing_1mp"] = timing(engine, model_id)
+        result["timing_1mp_brick_wall"] = timing(engine, model_id, "brick wall")  # with a layout (texture_layout)
     emit(result)
     return 0
 
@@ -288,12 +290,12 @@ def sky_octaves(engine: Engine, model_id: str, sheet_dir: Path | None) -> dict:
     return out
 
 
-def timing(engine: Engine, model_id: str) -> dict:
+def timing(engine: Engine, model_id: str, prompt: str = "clouds") -> dict:
     photo, _ = photo_and_mask(600, 400, seed=9)
     photo = cv2.resize(photo, (2048, 1538), interpolation=cv2.INTER_CUBIC)
     mask = np.zeros(photo.shape[:2], np.uint8)
     mask[300:1300, 500:1500] = 255
-    request = EditRequest.build("generate", photo, mask, model_id=model_id, params={"seed": 1}, prompt="clouds")
+    request = EditRequest.build("generate", photo, mask, model_id=model_id, params={"seed": 1}, prompt=prompt)
     engine.run(request)  # session load
     cv2.setNumThreads(2)
     started, cpu = time.perf_counter(), time.process_time()

@@ -91,9 +91,10 @@ def test_a_cloud_paint_gets_large_light_and_shade_a_one_scale_paint_lacks(engine
     info = texture_fill.TextureInfo.of(spec)
     model = engine.open_model(spec, "cpu")
     k = info.names.index("clouds")
-    c = info.vector(np.eye(len(info.names), dtype=np.float32)[k], np.random.default_rng(0))
+    weights = np.eye(len(info.names), dtype=np.float32)[k]
+    c = info.vector(weights, np.random.default_rng(0))
     one_scale = texture_fill.paint(model, info, c, 320, 320, 5)
-    structured = texture_fill.paint_class(model, info, c, 320, 320, 5, k)
+    structured = texture_fill.paint_class(model, info, c, 320, 320, 5, weights)
     assert octaves.band_ratios([structured])[-1] > 5 * octaves.band_ratios([one_scale])[-1]
     fine = [octaves.energy(octaves.band(octaves.luminance(x), 0)) for x in (one_scale, structured)]
     assert fine[1] == pytest.approx(fine[0], rel=0.25)  # the grain stays the generator's own

@@ -5,7 +5,9 @@ softmax mix of the class text embeddings, engine/conditioning.py) and paints N×
 d = `downsample`. There is no fixed output size, so a mask is painted once, at the photo's own resolution:
 
 1. paint the mask's bounding box plus a ring (and a margin the network's edge padding may disturb, cropped off),
-   with the coarse light and shade of the class's photos added from paints at coarser scales (texture_octaves);
+   with the coarse light and shade of the class's photos added from paints at coarser scales (texture_octaves),
+   and for built materials (brick wall, stone wall, wood planks) their units and joints laid out in the paint's
+   own material (texture_layout);
 2. colour and light: move the texture's Lab statistics part of the way to the ring of photo pixels around the
    mask (light fully enough to sit in the photo, colour cast partly, so clouds stay clouds), then add a smooth
    offset field (push-pull interpolation of the photo − texture difference on the ring, fading inwards) so the
@@ -30,7 +32,7 @@ from ...core.pixels import blend_inside_mask, from_float_rgb, to_float_rgb
 from ...core.requests import EditRequest
 from ..conditioning import Conditioning, class_table, conditioning_for_prompt, unpack_vector
 from ..session import LoadedModel, short_provider, translate_ort_error
-from . import texture_looks, texture_octaves
+from . import texture_layout, texture_looks, texture_octaves
 from .base import OpContext, OpOutput, ProgressLike
 from .params import GenerateParams, request_params
 
@@ -108,14 +110,14 @@ class TextureInfo:
 
     def condition(
         self, prompt: str, catalog: Optional[Catalog], seed: int, look: Optional[tuple[int, int]] = None
-    ) -> tuple[np.ndarray, str, int]:
-        """(the c vector, the mix in words, the main class's index) for a prompt (a mix of classes) or, with no
+    ) -> tuple[np.ndarray, str, np.ndarray]:
+        """(the c vector, the mix in words, the K class weights) for a prompt (a mix of classes) or, with no
         prompt, one class picked by the seed; each class takes one of its learned looks (red or beige bricks,
         white or grey clouds), picked by the seed, or `look` = (class index, look index) for one class (the fill
         picks the look that suits the photo)."""
         rng = np.random.default_rng(seed)
         weights, described = self.mix(prompt, catalog, rng)
-        return self.vector(weights, rng, look), described, int(np.argmax(weights))
+        return self.vector(weights, rng, look), described, weights
 
     def mix(self, prompt: str, catalog: Optional[Catalog], rng: np.random.Generator) -> tuple[np.ndarray, str]:
         """(K class weights, the mix in words): the prompt's softmax mix, or one class picked by the seed."""
@@ -159,16 +161,20 @@ def octave_ratios(entry: dict) -> tuple[Optional[float], ...]:
 
 
 def paint_class(
-    model: LoadedModel, info: TextureInfo, c: np.ndarray, height: int, width: int, seed: int, main: int
+    model: LoadedModel, info: TextureInfo, c: np.ndarray, height: int, width: int, seed: int, weights: np.ndarray
 ) -> np.ndarray:
-    """`paint`, with the large-scale structure of the prompt's main class (texture_octaves) when the manifest
-    records it."""
+    """`paint`, with the large-scale structure of the prompt's main class (the largest of the K class
+    `weights`): its photos' coarse light and shade (texture_octaves) when the manifest records them, and the
+    units and joints of a built material (texture_layout: bricks, stones, boards) at that class's share."""
+    main = int(np.argmax(weights))
     ratios = info.octaves[main] if main < len(info.octaves) else ()
-    if not ratios:
-        return paint(model, info, c, height, width, seed)
-    return texture_octaves.paint_with_octaves(
-        lambda h, w, s: paint(model, info, c, h, w, s), height, width, seed, ratios
-    )
+    if ratios:
+        painted = texture_octaves.paint_with_octaves(
+            lambda h, w, s: paint(model, info, c, h, w, s), height, width, seed, ratios
+        )
+    else:
+        painted = paint(model, info, c, height, width, seed)
+    return texture_layout.laid_out(painted, info.names, weights, seed)
 
 
 def paint(model: LoadedModel, info: TextureInfo, c: np.ndarray, height: int, width: int, seed: int) -> np.ndarray:
@@ -202,8 +208,8 @@ def sample(
     model = context.open_model(spec, device)
     painted, described = [], ""
     for k in range(count):  # each sample its own look and noise
-        c, described, main = info.condition(prompt, context.catalog, seed + k)
-        painted.append(paint_class(model, info, c, size, size, seed + k, main))
+        c, described, weights = info.condition(prompt, context.catalog, seed + k)
+        painted.append(paint_class(model, info, c, size, size, seed + k, weights))
     return np.stack(painted), described, short_provider(model.provider)
 
 
@@ -358,9 +364,8 @@ def run(context: OpContext, request: EditRequest, spec: ModelSpec, progress: Pro
     look = fitting_look(model, info, weights, rng, request.image, request.mask, bounds, noise_seed, variation)
     c = info.vector(weights, rng, look)
     progress.check()
-    main = int(np.argmax(weights))
     result = fill_box(
-        request.image, request.mask, bounds, lambda h, w: paint_class(model, info, c, h, w, noise_seed, main)
+        request.image, request.mask, bounds, lambda h, w: paint_class(model, info, c, h, w, noise_seed, weights)
     )
     progress.set(1.0)
     if look is not None:
