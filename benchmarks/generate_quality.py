@@ -18,6 +18,8 @@
   water, sand and brick wall through the engine's generate op: repetition of the fill, detail vs real crops,
   seam = median gradient on the mask's edge band / the ring's median (removal_masks.scores, as issue 16), and
   that no pixel outside the mask changed.
+- with --sheet-dir, pictures: classes vs real crops, the must-show fills, the barn sky at one scale vs octaves,
+  and the built materials' paints before and after their layout (texture_layout).
 - timing: a 1000×1000 mask (1 MP) on a 2048×1538 photo, engine on 2 threads: wall seconds of a warm run, for
   clouds and for brick wall (which adds its layout of courses, texture_layout).
 
@@ -206,6 +208,8 @@ def main() -> int:
         sheet = np.concatenate([np.concatenate(sheet_rows[:half], 0), np.concatenate(sheet_rows[half:], 0)], 1)
         cv2.imwrite(str(args.sheet_dir / "classes_vs_real.png"), cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR))
     result["sky_octaves"] = sky_octaves(engine, model_id, args.sheet_dir)
+    if args.sheet_dir:
+        layout_sheet(engine, model_id, args.sheet_dir)
     if not args.no_timing:
         result["timing_1mp"] = timing(engine, model_id)
         result["timing_1mp_brick_wall"] = timing(engine, model_id, "brick wall")  # with a layout (texture_layout)
@@ -288,6 +292,29 @@ def sky_octaves(engine: Engine, model_id: str, sheet_dir: Path | None) -> dict:
         sheet = cv2.cvtColor(np.concatenate(columns, 1), cv2.COLOR_RGB2BGR)
         cv2.imwrite(str(sheet_dir / "sky_one_scale_vs_octaves.png"), sheet)
     return out
+
+
+def layout_sheet(engine: Engine, model_id: str, sheet_dir: Path, size: int = 384) -> None:
+    """Built materials (texture_layout), three looks each: the generator's paint (top) and what a fill paints
+    (below: the same paint laid out as bricks, stones or boards)."""
+    spec = engine.catalog.get(model_id)
+    info = texture_fill.TextureInfo.of(spec)
+    model = engine.open_model(spec, "cpu")
+    rows = []
+    for name in ("brick wall", "stone wall", "wood planks"):
+        if name not in info.names:
+            continue
+        pairs = []
+        for seed in (1, 2, 3):
+            c, _, weights = info.condition(name, engine.catalog, seed)
+            main = int(np.argmax(weights))
+            material = texture_fill.paint_material(model, info, c, size, size, seed, main)
+            laid = texture_fill.paint_class(model, info, c, size, size, seed, weights)
+            pairs.append(np.concatenate([material, laid], 0))
+        rows.append(np.concatenate(pairs, 1))
+    if rows:
+        sheet = np.clip(np.rint(np.concatenate(rows, 0) * 255), 0, 255).astype(np.uint8)
+        cv2.imwrite(str(sheet_dir / "layouts_material_vs_laid_out.png"), cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR))
 
 
 def timing(engine: Engine, model_id: str, prompt: str = "clouds") -> dict:

@@ -163,18 +163,24 @@ def octave_ratios(entry: dict) -> tuple[Optional[float], ...]:
 def paint_class(
     model: LoadedModel, info: TextureInfo, c: np.ndarray, height: int, width: int, seed: int, weights: np.ndarray
 ) -> np.ndarray:
-    """`paint`, with the large-scale structure of the prompt's main class (the largest of the K class
-    `weights`): its photos' coarse light and shade (texture_octaves) when the manifest records them, and the
-    units and joints of a built material (texture_layout: bricks, stones, boards) at that class's share."""
-    main = int(np.argmax(weights))
-    ratios = info.octaves[main] if main < len(info.octaves) else ()
-    if ratios:
-        painted = texture_octaves.paint_with_octaves(
-            lambda h, w, s: paint(model, info, c, h, w, s), height, width, seed, ratios
-        )
-    else:
-        painted = paint(model, info, c, height, width, seed)
+    """What a fill paints for a prompt's K class `weights`: the material (paint_material) of its main class (the
+    largest weight), and for a built material (brick wall, stone wall, wood planks) its units and joints laid out
+    in that material at the class's share of the mix (texture_layout)."""
+    painted = paint_material(model, info, c, height, width, seed, int(np.argmax(weights)))
     return texture_layout.laid_out(painted, info.names, weights, seed)
+
+
+def paint_material(
+    model: LoadedModel, info: TextureInfo, c: np.ndarray, height: int, width: int, seed: int, main: int
+) -> np.ndarray:
+    """`paint`, with the main class's photos' coarse light and shade (texture_octaves) when the manifest records
+    them."""
+    ratios = info.octaves[main] if main < len(info.octaves) else ()
+    if not ratios:
+        return paint(model, info, c, height, width, seed)
+    return texture_octaves.paint_with_octaves(
+        lambda h, w, s: paint(model, info, c, h, w, s), height, width, seed, ratios
+    )
 
 
 def paint(model: LoadedModel, info: TextureInfo, c: np.ndarray, height: int, width: int, seed: int) -> np.ndarray:

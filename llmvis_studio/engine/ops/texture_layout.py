@@ -283,6 +283,7 @@ def apply_layout(paint: np.ndarray, name: str, seed: int, strength: float = 1.0)
     # every unit stays on its side of the joints' lightness: a light stone in light mortar is no stone
     side = 1.0 if mean_unit[0] >= joint[0] else -1.0
     colours[:, 0] = joint[0] + side * np.maximum(side * (colours[:, 0] - joint[0]), MIN_CONTRAST)
+    colours[:, 0] = np.clip(colours[:, 0], 6.0, 88.0)  # the spread made some cream bricks paper-white
     unit_lab = colours[inverse.reshape(height, width)]
     # joints roughened by the paint's own grain, then a soft 1 px transition
     roughness = detail[..., 0] / max(float(detail[..., 0].std()), 1e-6)
