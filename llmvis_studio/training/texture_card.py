@@ -139,7 +139,7 @@ def weak_lines(bench: Optional[dict]) -> list[str]:
         "crop inside one long brick reads as wood); class match over all 16 classes moved from 0.812 to the "
         "figure above, close to the 0.8 bar.",
         "- Wood planks: long straight board gaps give an autocorrelation peak 13 px along the boards of up to "
-        "0.59 on some seeds' 512 px paints (benchmark seed: the figure in the table); it is the gaps' length, not "
+        "0.56 on some seeds' 512 px paints (benchmark seed: the figure in the table); it is the gaps' length, not "
         "a repeated tile.",
         "- The colour prior is a tie-breaker, not a measured gain on real photos: on look_colour_check's real "
         "regions (where the ring is the material) no weight beats grain alone (combined error 0.74; 0.76 at the "
