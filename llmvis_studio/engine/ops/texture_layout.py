@@ -13,7 +13,7 @@ of them (light from the upper left); boards' gaps are dark.
 
 Measured with benchmarks/generate_quality.py (AMD EPYC, AVX2): the shipped generator alone scored brick wall
 repetition 0.08 and class match 1.0 on its 512 px paint, because the independent classifier sees colour and
-gradient statistics, not layout, so the camouflage passed every number. Laid out: repetition 0.37 (≤ 0.41 over
+gradient statistics, not layout, so the camouflage passed every number. Laid out: repetition 0.37 (≤ 0.43 over
 12 seeds; straight, even joints scored up to 0.53, hence ragged_edges), brick class match 0.86, all 16 classes
 0.80 (was 0.81). A 1 MP layout costs ~0.5 s on 2 cores (units over HALF_RES_UNIT px are laid out at half size).
 
