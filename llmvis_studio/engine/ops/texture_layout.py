@@ -39,7 +39,7 @@ DETAIL_SIGMA = 1 / 6  # of the unit: the paint's detail finer than this stays on
 JITTER = 0.08  # relative spread of brick courses' heights and bricks' lengths
 BOARD_JITTER = 0.15  # relative spread of boards' widths
 WARP = 0.05  # of the unit: how far joints wander (low-frequency displacement)
-RAGGED_SCALE = 0.1  # of the unit: the scale of that variation
+RAGGED_SCALE = 0.1  # of the unit: the length along a joint over which its width varies (ragged_edges)
 HALF_RES_UNIT = 32.0  # px: layouts of larger units are computed at half the size
 SHADOW = 22.0  # L*: a joint is this much darker where a unit above-left of it shades it
 DOME = 8.0  # L*: stones and bricks a little lighter in their middle than at their edges
@@ -178,7 +178,7 @@ def stones(height: int, width: int, rng: np.random.Generator, size: float) -> La
     unit = np.take_along_axis(sid, near, 0)[0]
     shrink = (0.12 + 0.12 * rng.random(gh * gw)) * cell_h
     # the blur rounds the corners; it stays well under the shrink, or the mortar between stones fills in
-    edge = cv2.GaussianBlur((edge - shrink[unit]).astype(np.float32), (0, 0), 0.08 * cell_h)  # rounded corners
+    edge = cv2.GaussianBlur((edge - shrink[unit]).astype(np.float32), (0, 0), 0.08 * cell_h)
     return Layout(unit, edge, dark=False, tone=8.0, ragged=0.04)
 
 
@@ -192,7 +192,9 @@ def boards(height: int, width: int, rng: np.random.Generator, unit: float, verti
     yy, xx = warped_grid(height, width, rng, unit, warp=0.015)
     board = unit
     n = int(width / board) + 4
-    edges = -board + np.concatenate([[0.0], np.cumsum(board * (1 + BOARD_JITTER * rng.standard_normal(n)))])
+    edges = -board + np.concatenate(
+        [[0.0], np.cumsum(board * np.clip(1 + BOARD_JITTER * rng.standard_normal(n), 0.5, 1.5))]
+    )
     col = np.clip(np.searchsorted(edges, xx, side="right") - 1, 0, n - 1)
     dist_x = np.minimum(xx - edges[col], edges[col + 1] - xx)
     ids = np.zeros((height, width), np.int64)
@@ -236,8 +238,9 @@ def to_lab(rgb: np.ndarray) -> np.ndarray:
 
 
 def two_materials(smooth_lab: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """The paint's pixels split into the units' material (the more saturated half by k-means on L*a*b*: brick
-    red over mortar grey) and the joints' (the other): boolean masks over the flattened image."""
+    """The paint's pixels split into the units' material and the joints' (boolean masks over the flattened
+    image): of two_means' clusters in L*a*b*, the more saturated (brick red over mortar grey), or the darker when
+    both are about as grey (stones in lighter mortar)."""
     flat = smooth_lab.reshape(-1, 3)
     sample = flat[rng.integers(0, len(flat), min(len(flat), 4096))].astype(np.float32)
     centres = two_means(sample)
