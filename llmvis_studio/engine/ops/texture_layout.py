@@ -59,7 +59,6 @@ class Layout:
     dark: bool
     tone: float  # L*: spread of the units' own brightness (stones differ more than bricks)
     ragged: float = 0.0  # of the unit: how much a joint's width varies along it (ragged_edges)
-    grain: float = 1.0  # gain of the paint's fine detail on the units
 
 
 def unit_size(height: int, width: int) -> float:
@@ -279,7 +278,8 @@ def joint_colour(unit_lab: np.ndarray, joint_lab: np.ndarray, dark: bool) -> np.
 
 def apply_layout(paint: np.ndarray, name: str, seed: int, strength: float = 1.0) -> np.ndarray:
     """The paint (float RGB 0..1) laid out as the class's units and joints (module doc); unchanged for classes
-    without a layout or boxes under MIN_SIDE. `strength` (the class's share of the prompt) mixes the two."""
+    without a layout or boxes under MIN_SIDE. `strength` (0..1, layout_strength of the class's share of the
+    prompt) mixes the laid-out paint with the paint as it was."""
     height, width = paint.shape[:2]
     if name not in LAYOUTS or min(height, width) < MIN_SIDE or strength <= 0:
         return paint
@@ -317,10 +317,11 @@ def apply_layout(paint: np.ndarray, name: str, seed: int, strength: float = 1.0)
         borderMode=cv2.BORDER_REFLECT,
     )
     shadow = smoothed(cast, shift / 2) * (1 - inside[..., 0])
-    # the paint's grain, smoother on the mortar; its colour grain too (without it on the units, the independent
-    # classifier of generate_quality.py took 0.63 of brick crops for brick instead of 0.83; with it cut on the
-    # joints only, 0.80: kept as is, though the generator's blue-grey blobs tint some mortar slightly cyan)
-    laid = base + detail * (0.5 + (layout.grain - 0.5) * inside)
+    # the paint's grain, at half on the mortar; its colour grain too (without it on the units the independent
+    # classifier of generate_quality.py took 0.63 of brick crops for brick instead of 0.83, with it cut on the
+    # joints only 0.80: kept, though the generator's blue-grey blobs tint some mortar slightly cyan; a stronger
+    # grain on the bricks, 1.4×, lowered it to 0.72)
+    laid = base + detail * (0.5 + 0.5 * inside)
     if not layout.dark:  # raised units: a slight dome, and their shadow in the joints
         dome = np.clip(layout.edge / (0.25 * size), 0.0, 1.0) - 0.5
         laid[..., 0] += DOME * dome * inside[..., 0] - SHADOW * shadow
