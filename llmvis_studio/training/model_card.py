@@ -21,7 +21,7 @@ STAGE = {"sr-compact-x4": "sr-x4", "sr-compact-x2": "sr-x2", "denoise-compact": 
 # every stage that leads to the shipped weights, in order (later stages start from earlier ones' weights)
 CHAIN = {
     "sr-compact-x4": ["sr-x4", "sr-x4-pack"],
-    "sr-compact-x2": ["sr-x4", "sr-x2", "sr-x2-pack"],
+    "sr-compact-x2": ["sr-x4", "sr-x2", "sr-x2-pack", "sr-x2-pack2"],
     "denoise-compact": [
         "denoise",
         "denoise-ft",
@@ -32,7 +32,7 @@ CHAIN = {
         "denoise-pack2",
     ],
 }
-MAKE_STAGES = {"models-sr": "sr-x4 sr-x4-pack sr-x2 sr-x2-pack", "models-denoise": " ".join(CHAIN["denoise-compact"])}
+MAKE_STAGES = {"models-sr": "sr-x4 sr-x4-pack sr-x2 sr-x2-pack sr-x2-pack2", "models-denoise": " ".join(CHAIN["denoise-compact"])}
 MAKE = {"sr-compact-x4": "make models-sr", "sr-compact-x2": "make models-sr", "denoise-compact": "make models-denoise"}
 
 VAL = {
@@ -64,6 +64,8 @@ STAGE_NOTE = {
     "first 35 minutes benchmark experiments shared the machine (0.24-0.27 it/s; about 0.48 alone).",
     "sr-x2-pack": " The shipped run started via `--init` from models/sr-compact-x2.onnx of 2026-11-29 (the same "
     "weights as sr-x2's last.pt, which was not kept); 507 training images (the pack's 468 and the table's 39).",
+    "sr-x2-pack2": " From sr-x2-pack's last.pt; 507 training images; for its first 35 minutes texture-fill experiments "
+    "shared the machine (0.37-0.52 it/s; 0.57 alone).",
 }
 # what train.validate measures on the photo pack's held-out photos, per kind (sr: PSNR-Y; denoise: RGB at σ 25)
 PACK_VAL = {
