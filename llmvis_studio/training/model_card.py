@@ -32,7 +32,10 @@ CHAIN = {
         "denoise-pack2",
     ],
 }
-MAKE_STAGES = {"models-sr": "sr-x4 sr-x4-pack sr-x2 sr-x2-pack sr-x2-pack2", "models-denoise": " ".join(CHAIN["denoise-compact"])}
+MAKE_STAGES = {
+    "models-sr": "sr-x4 sr-x4-pack sr-x2 sr-x2-pack sr-x2-pack2",
+    "models-denoise": " ".join(CHAIN["denoise-compact"]),
+}
 MAKE = {"sr-compact-x4": "make models-sr", "sr-compact-x2": "make models-sr", "denoise-compact": "make models-denoise"}
 
 VAL = {
