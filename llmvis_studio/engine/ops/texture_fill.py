@@ -165,7 +165,7 @@ def paint_class(
 ) -> np.ndarray:
     """What a fill paints for a prompt's K class `weights`: the material (paint_material) of its main class (the
     largest weight), and for a built material (brick wall, stone wall, wood planks) its units and joints laid out
-    in that material at the class's share of the mix (texture_layout)."""
+    in that material, as fully as its share of the mix asks (texture_layout.layout_strength)."""
     painted = paint_material(model, info, c, height, width, seed, int(np.argmax(weights)))
     return texture_layout.laid_out(painted, info.names, weights, seed)
 
