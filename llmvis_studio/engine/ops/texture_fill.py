@@ -35,6 +35,7 @@ from ..session import LoadedModel, short_provider, translate_ort_error
 from . import texture_layout, texture_looks, texture_octaves
 from .base import OpContext, OpOutput, ProgressLike
 from .params import GenerateParams, request_params
+from .texture_layout import from_lab, to_lab
 
 KIND = "texture-gan"
 MAX_SIDE = 8192  # one session run paints the whole box: 8 k × 8 k is ~3 GB of activations at most
@@ -227,14 +228,6 @@ def ring_mask(hole: np.ndarray, width: int) -> np.ndarray:
     took 0.1 s of a 1 MP fill)."""
     distance = cv2.distanceTransform((~hole).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
     return (distance <= width) & ~hole
-
-
-def to_lab(rgb: np.ndarray) -> np.ndarray:
-    return cv2.cvtColor(np.ascontiguousarray(rgb, np.float32), cv2.COLOR_RGB2Lab)
-
-
-def from_lab(lab: np.ndarray) -> np.ndarray:
-    return np.clip(cv2.cvtColor(np.ascontiguousarray(lab, np.float32), cv2.COLOR_Lab2RGB), 0.0, 1.0)
 
 
 def adapt_lab_statistics(texture_lab: np.ndarray, ring_lab: np.ndarray) -> np.ndarray:

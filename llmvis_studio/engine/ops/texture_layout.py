@@ -233,7 +233,12 @@ def has_layout(name: str) -> bool:
 
 
 def to_lab(rgb: np.ndarray) -> np.ndarray:
+    """Float RGB 0..1 → OpenCV's float L*a*b* (texture paints and the fill's fit to the photo use these two)."""
     return cv2.cvtColor(np.ascontiguousarray(rgb, np.float32), cv2.COLOR_RGB2Lab)
+
+
+def from_lab(lab: np.ndarray) -> np.ndarray:
+    return np.clip(cv2.cvtColor(np.ascontiguousarray(lab, np.float32), cv2.COLOR_Lab2RGB), 0.0, 1.0)
 
 
 def two_materials(smooth_lab: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -325,7 +330,7 @@ def apply_layout(paint: np.ndarray, name: str, seed: int, strength: float = 1.0)
     if not layout.dark:  # raised units: a slight dome, and their shadow in the joints
         dome = np.clip(layout.edge / (0.25 * size), 0.0, 1.0) - 0.5
         laid[..., 0] += DOME * dome * inside[..., 0] - SHADOW * shadow
-    out = np.clip(cv2.cvtColor(laid.astype(np.float32), cv2.COLOR_Lab2RGB), 0.0, 1.0)
+    out = from_lab(laid)
     return out if strength >= 1 else strength * out + (1 - strength) * paint
 
 
