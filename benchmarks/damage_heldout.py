@@ -103,7 +103,8 @@ def main() -> int:
     cache = load_cache(a.cache)
     result = {"photos": len(photos), "max_side": MAX_SIDE, "models": {}}
     for m in a.models:
-        key = f"{m}:{engine.catalog.get(m).sha256}"  # a retrained model has a new sha256: measured again
+        # a retrained model (new sha256) or a new mask rule (core.mask.damage_mask's constants) is measured again
+        key = f"{m}:{engine.catalog.get(m).sha256}:{mask_rule()}"
         if key not in cache:
             cache[key] = bench(engine, m, photos)
             save_cache(a.cache, cache)
@@ -115,6 +116,12 @@ def main() -> int:
             apply_default(*a.models, result["new_beats_old"])
     emit(result)
     return 0
+
+
+def mask_rule() -> str:
+    from llmvis_studio.core import mask
+
+    return f"growth{mask.NETWORK_DENSITY}x{mask.NETWORK_LOW_FRACTION}"
 
 
 def new_wins(new: dict, old: dict) -> bool:

@@ -140,3 +140,35 @@ def drop_specks(mask: np.ndarray, min_pixels: int = MIN_DAMAGE_PX) -> np.ndarray
     keep = stats[:, cv2.CC_STAT_AREA] >= min_pixels
     keep[0] = False
     return keep[labels].astype(np.uint8) * np.uint8(255)
+
+
+# A print whose confident marks cover this share of the picture is evidently damaged, and damage there comes in
+# networks: the faint parts of a crack (probability well under the threshold) belong to it wherever they touch a
+# confident mark. Clean photos stay under the first value (at most ~0.6 % on photos, one line-art wallpaper 1.4 %),
+# so they keep the plain threshold, and so do photos with a few thin scratches (~1-2 %: growing there joined false
+# marks to the scratches). Chosen on synthetic prints of the detector's held-out photos and on wallpapers it never
+# saw (damage-detector card: crack recall 0.63 → 0.87 on heavy prints, thin-scratch F1 0.889 → 0.886).
+NETWORK_DENSITY = (0.015, 0.05)  # confident share where the growth starts … where it is full
+NETWORK_LOW_FRACTION = 0.15  # at full growth a faint pixel joins above this × the threshold
+
+
+def damage_mask(values: np.ndarray, high: float, min_pixels: int = MIN_DAMAGE_PX) -> np.ndarray:
+    """uint8 0/255 mask of the damage in a detector map (probability or uint8 score; `high` in the same units).
+
+    Confident marks (values > high, specks dropped) first; on an evidently damaged picture (see NETWORK_DENSITY)
+    the mask then takes in every connected region above a lower threshold that holds a confident mark
+    (hysteresis, as in Canny's edge linking), so a crack is marked along its faint stretches too."""
+    strong = (values > high).astype(np.uint8) * np.uint8(255)
+    if min_pixels > 1:
+        strong = drop_specks(strong, min_pixels)
+    share = np.count_nonzero(strong) / max(1, strong.size)
+    start, full = NETWORK_DENSITY
+    growth = min(max((share - start) / (full - start), 0.0), 1.0)
+    if growth <= 0.0:
+        return strong
+    low = high * (1.0 - growth * (1.0 - NETWORK_LOW_FRACTION))
+    count, labels = cv2.connectedComponents((values > low).astype(np.uint8), connectivity=8)
+    keep = np.zeros(count, bool)
+    keep[np.unique(labels[strong > 0])] = True
+    keep[0] = False
+    return keep[labels].astype(np.uint8) * np.uint8(255)

@@ -3,14 +3,16 @@ into the mask layer as one undo step."""
 
 from __future__ import annotations
 
+import re
 import time
 
 import numpy as np
 import pytest
 
 from llmvis_studio.catalog import BUILTIN_MODELS, Catalog
+from llmvis_studio.core.mask import damage_mask
 from llmvis_studio.core.requests import EditRequest, EditResult
-from llmvis_studio.ui.damage_dialog import DamageMaskDialog, mask_at
+from llmvis_studio.ui.damage_dialog import DamageMaskDialog
 from llmvis_studio.worker import EngineClient
 from tests.helpers import fake_spec
 
@@ -43,14 +45,10 @@ def score_client(qapp, fake_engine):
     client.shutdown()
 
 
-def test_mask_at_marks_more_as_sensitivity_rises():
-    score = np.array([[0, 100, 128, 200, 255]], np.uint8)
-    assert mask_at(score, 0.5).tolist() == [[0, 0, 255, 255, 255]]
-    assert (
-        np.count_nonzero(mask_at(score, 0.2))
-        < np.count_nonzero(mask_at(score, 0.5))
-        < np.count_nonzero(mask_at(score, 0.9))
-    )
+def marked_percent(summary: str) -> float:
+    found = re.search(r"about ([0-9.]+) % of the pixels marked", summary)
+    assert found, summary
+    return float(found.group(1))
 
 
 def test_slider_previews_live_and_ok_fills_the_mask_as_one_undo_step(qtbot, make_window, score_client):
@@ -63,13 +61,18 @@ def test_slider_previews_live_and_ok_fills_the_mask_as_one_undo_step(qtbot, make
     assert request.op == "detect-scratches" and request.params == {"output": "score"}
     runs = len(score_client.fake.requests)
     assert dialog.summary.text().startswith("Sensitivity 50 %")
+    shown_at_50 = marked_percent(dialog.summary.text())
     dialog.slider.setValue(80)  # live: no new detector run, the summary follows
     assert len(score_client.fake.requests) == runs
-    assert dialog.summary.text().startswith("Sensitivity 80 %") and "80." in dialog.summary.text()
+    assert dialog.summary.text().startswith("Sensitivity 80 %")
+    assert marked_percent(dialog.summary.text()) > shown_at_50
     dialog.accept()
     mask = window.document.mask
     h, w = mask.shape
-    assert abs(np.count_nonzero(mask) / mask.size - 0.8) < 0.02 and mask[:, -1].all() and not mask[:, 0].any()
+    ramp = np.broadcast_to(np.linspace(0, 255, w).round().astype(np.uint8), (h, w))
+    assert np.array_equal(mask, damage_mask(ramp, 255 * 0.2))  # the engine's rule on the full-size map
+    assert abs(marked_percent(dialog.summary.text()) - 100 * np.count_nonzero(mask) / mask.size) < 2
+    assert mask[:, -1].all() and not mask[:, 0].any()
     assert window.doc.undo_stack.count() == 1
     window.doc.undo_stack.undo()
     assert not window.document.mask.any()

@@ -22,7 +22,7 @@ import numpy as np
 
 from ...catalog import ModelSpec
 from ...core.errors import InputError
-from ...core.mask import drop_specks
+from ...core.mask import damage_mask
 from ...core.pixels import max_value
 from ...core.requests import EditRequest
 from ..session import LoadedModel, short_provider
@@ -156,9 +156,10 @@ def detect_with_probability(
     """(uint8 mask, probability map, threshold used, provider)."""
     threshold = threshold_of(request, spec)  # a bad parameter fails before the network runs
     prob, provider = probabilities(context, request.image, spec, request.device, request.tile, progress.span(0.0, 0.95))
-    mask = mask_from_probability(prob, threshold)
-    if spec.extra.get("calibrated"):
-        mask = drop_specks(mask)
+    if spec.settings.calibrated:  # specks dropped; on a damaged print the faint stretches of its cracks join
+        mask = damage_mask(prob, threshold)
+    else:
+        mask = mask_from_probability(prob, threshold)
     return mask, prob, threshold, provider
 
 
