@@ -7,7 +7,9 @@ it travels through the same worker and CLI paths as other results; the editor pu
 Parameters: `sensitivity` (0..1, default 0.5; higher marks more) or the older `threshold` (0..1, on the model's
 output). A calibrated detector (manifest `"calibrated": true`) outputs a probability whose best-F1 threshold is 0.5
 on held-out prints, so threshold = 1 − sensitivity and 0.5 is the sensible default. For an uncalibrated model
-sensitivity 0.5 means the manifest's threshold, and other values move it on the logit scale.
+sensitivity 0.5 means the manifest's threshold, and other values move it on the logit scale. A calibrated detector's
+mask is core.mask.damage_mask of the probability (specks dropped; on an evidently damaged print, cracks followed along
+their faint stretches); an uncalibrated one's is the plain threshold.
 params["output"] = "score" returns, instead of the mask, a uint8 score map (all three channels equal) where a pixel
 is marked at sensitivity s exactly when score > 255·(1 − s): an editor caches it and moves a sensitivity slider live
 without rerunning the net (ui/damage_dialog.py).
