@@ -75,10 +75,11 @@ def test_crop_by_crop_fill_matches_one_whole_image_pass(photo, look):
 
 def test_threads_and_tone_alone_change_nothing(photo):
     damaged, truth = cracked(sepia(photo), seed=4)
-    one = restore_fill.fill_and_tone(damaged, truth, NS, 3, threads=1, tile=96)
-    two = restore_fill.fill_and_tone(damaged, truth, NS, 3, threads=2, tile=96)
+    radius = restore.CLASSICAL_RADIUS
+    one = restore_fill.fill_and_tone(damaged, truth, NS, radius, threads=1, tile=96)
+    two = restore_fill.fill_and_tone(damaged, truth, NS, radius, threads=2, tile=96)
     assert np.array_equal(one, two)
-    filled = cv2.inpaint(damaged, truth, 3, NS)
+    filled = cv2.inpaint(damaged, truth, radius, NS)
     toned = restore_fill.keep_tone(damaged, filled, truth, threads=2, tile=96)
     assert np.array_equal(toned, whole_image_pass(damaged, truth))  # thin cracks: exactly the whole-image tone
 

@@ -6,7 +6,7 @@ needed. Here the mask is cut into TILE-px cells; each cell that holds damage shr
 gets MARGIN px of context, and is filled (Navier–Stokes) and toned on its own, on the engine's threads (OpenCV and
 NumPy release the GIL). Only damaged pixels of the cell are written: every other pixel is a copy of the original.
 
-Why the result matches one whole-image pass: Navier–Stokes fills a pixel from pixels within its radius (3 px here)
+Why the result matches one whole-image pass: Navier–Stokes fills a pixel from pixels within its radius (2 px here)
 that are known or already filled, so a change at the crop's edge reaches in only a few radii through a hole; the tone
 step's finest blur (σ 3 px) reaches 12 px. MARGIN is well beyond both; only holes wider than about 24 px, whose
 middle takes its colour from the coarser blurs, can differ slightly (tests/engine/test_restore_speed.py).
