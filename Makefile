@@ -133,7 +133,7 @@ training-data:
 # on the wallpapers, then fine-tuned on the shared photo pack (../shared/training/photos) plus the wallpapers; ×2 from
 # ×4, then fine-tuned on the photo pack the same way in two stages (45 + 90 min).
 models-sr: $(VENV)/.test-installed training-data
-	$(BIN)/python -m llmvis_studio.training.recipes sr-x4 sr-x4-pack sr-x2 sr-x2-pack sr-x2-pack2 --fresh
+	$(BIN)/python -m llmvis_studio.training.recipes sr-x4 sr-x4-pack sr-x2 sr-x2-pack sr-x2-pack2 sr-x2-pack3 --fresh
 	$(MAKE) models-sr-int8
 	$(BIN)/python benchmarks/sr_quality.py --update-manifest
 	$(BIN)/python benchmarks/sr_heldout.py --update-manifest

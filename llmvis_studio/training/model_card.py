@@ -21,7 +21,7 @@ STAGE = {"sr-compact-x4": "sr-x4", "sr-compact-x2": "sr-x2", "denoise-compact": 
 # every stage that leads to the shipped weights, in order (later stages start from earlier ones' weights)
 CHAIN = {
     "sr-compact-x4": ["sr-x4", "sr-x4-pack"],
-    "sr-compact-x2": ["sr-x4", "sr-x2", "sr-x2-pack", "sr-x2-pack2"],
+    "sr-compact-x2": ["sr-x4", "sr-x2", "sr-x2-pack", "sr-x2-pack2", "sr-x2-pack3"],
     "denoise-compact": [
         "denoise",
         "denoise-ft",
@@ -33,7 +33,7 @@ CHAIN = {
     ],
 }
 MAKE_STAGES = {
-    "models-sr": "sr-x4 sr-x4-pack sr-x2 sr-x2-pack sr-x2-pack2",
+    "models-sr": "sr-x4 sr-x4-pack sr-x2 sr-x2-pack sr-x2-pack2 sr-x2-pack3",
     "models-denoise": " ".join(CHAIN["denoise-compact"]),
 }
 MAKE = {"sr-compact-x4": "make models-sr", "sr-compact-x2": "make models-sr", "denoise-compact": "make models-denoise"}
@@ -69,6 +69,8 @@ STAGE_NOTE = {
     "weights as sr-x2's last.pt, which was not kept); 507 training images (the pack's 468 and the table's 39).",
     "sr-x2-pack2": " From sr-x2-pack's last.pt; 507 training images; for its first 35 minutes texture-fill experiments "
     "shared the machine (0.37-0.52 it/s; 0.57 alone).",
+    "sr-x2-pack3": " From sr-x2-pack2's last.pt; 507 training images; for its first 25 minutes damage-mask "
+    "experiments shared the machine (0.22-0.40 it/s; 0.58 alone). Validation hovered at 33.56-33.59 throughout.",
 }
 # what train.validate measures on the photo pack's held-out photos, per kind (sr: PSNR-Y; denoise: RGB at σ 25)
 PACK_VAL = {

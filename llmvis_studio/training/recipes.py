@@ -1,6 +1,6 @@
 """The exact recipes that produce the shipped models (what `make models-sr` / `make models-denoise` run).
 
-    python -m llmvis_studio.training.recipes sr-x4 sr-x4-pack sr-x2 sr-x2-pack sr-x2-pack2 --fresh  # make models-sr
+    python -m llmvis_studio.training.recipes sr-x4 sr-x4-pack sr-x2 sr-x2-pack sr-x2-pack2 sr-x2-pack3 --fresh  # make models-sr
     python -m llmvis_studio.training.recipes denoise denoise-ft denoise-ft2 denoise-ft3 denoise-ft4 denoise-pack denoise-pack2 --fresh  # make models-denoise
 
 Each stage is resumable: rerunning continues from runs/<stage>/last.pt unless --fresh is given. Budgets are wall-clock
@@ -32,6 +32,9 @@ RECIPES: dict[str, list[str]] = {
     ),
     "sr-x2-pack2": words(
         "sr --scale 2 --minutes 90 --batch 16 --patch 96 --lr 1.5e-4 --channels 64 --blocks 8 --data pack+default --precision fp32 --threads 2 --seed 9 --val-every 200 --ckpt-minutes 5 --init {runs}/sr-x2-pack/last.pt"
+    ),
+    "sr-x2-pack3": words(
+        "sr --scale 2 --minutes 120 --batch 16 --patch 96 --lr 1e-4 --channels 64 --blocks 8 --data pack+default --precision fp32 --threads 2 --seed 10 --val-every 200 --ckpt-minutes 5 --init {runs}/sr-x2-pack2/last.pt"
     ),
     "denoise": words("denoise --minutes 25 --batch 16 --patch 96 --lr 1e-3 --channels 64 --blocks 6"),
     # further cosine cycles at lower rates, each starting from the previous stage's weights (fresh optimiser);
@@ -67,6 +70,7 @@ EXPORT = {
     "sr-x2": "sr-compact-x2.onnx",
     "sr-x2-pack": "sr-compact-x2.onnx",
     "sr-x2-pack2": "sr-compact-x2.onnx",
+    "sr-x2-pack3": "sr-compact-x2.onnx",
     "denoise": "denoise-compact.onnx",
     "sr-x4-ft": "sr-compact-x4.onnx",
     "denoise-ft": "denoise-compact.onnx",
