@@ -129,11 +129,11 @@ training-data:
 	@if [ "$$(id -u)" -eq 0 ]; then apt-get install -y -qq plasma-workspace-wallpapers mate-backgrounds >/dev/null; \
 	else sudo apt-get install -y -qq plasma-workspace-wallpapers mate-backgrounds >/dev/null; fi
 
-# Compact ×4 and ×2 super-resolution (~4.5 h on one or two CPU threads; wall-clock budgets, resumable from runs/): ×4
-# on the wallpapers, then fine-tuned on the shared photo pack (../shared/training/photos) plus the wallpapers; ×2 from
-# ×4, then fine-tuned on the photo pack the same way in two stages (45 + 90 min).
+# Compact ×4 and ×2 super-resolution (~8 h on one or two CPU threads; wall-clock budgets, resumable from runs/): ×4
+# on the wallpapers, then fine-tuned on the shared photo pack (../shared/training/photos) plus the wallpapers in two
+# stages (75 + 100 min); ×2 from ×4, then fine-tuned on the photo pack the same way in three stages (45 + 90 + 120 min).
 models-sr: $(VENV)/.test-installed training-data
-	$(BIN)/python -m llmvis_studio.training.recipes sr-x4 sr-x4-pack sr-x2 sr-x2-pack sr-x2-pack2 sr-x2-pack3 --fresh
+	$(BIN)/python -m llmvis_studio.training.recipes sr-x4 sr-x4-pack sr-x4-pack2 sr-x2 sr-x2-pack sr-x2-pack2 sr-x2-pack3 --fresh
 	$(MAKE) models-sr-int8
 	$(BIN)/python benchmarks/sr_quality.py --update-manifest
 	$(BIN)/python benchmarks/sr_heldout.py --update-manifest

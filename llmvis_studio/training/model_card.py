@@ -20,7 +20,7 @@ from llmvis_studio.training.recipes import RECIPES, command
 STAGE = {"sr-compact-x4": "sr-x4", "sr-compact-x2": "sr-x2", "denoise-compact": "denoise"}
 # every stage that leads to the shipped weights, in order (later stages start from earlier ones' weights)
 CHAIN = {
-    "sr-compact-x4": ["sr-x4", "sr-x4-pack"],
+    "sr-compact-x4": ["sr-x4", "sr-x4-pack", "sr-x4-pack2"],
     "sr-compact-x2": ["sr-x4", "sr-x2", "sr-x2-pack", "sr-x2-pack2", "sr-x2-pack3"],
     "denoise-compact": [
         "denoise",
@@ -33,7 +33,7 @@ CHAIN = {
     ],
 }
 MAKE_STAGES = {
-    "models-sr": "sr-x4 sr-x4-pack sr-x2 sr-x2-pack sr-x2-pack2 sr-x2-pack3",
+    "models-sr": "sr-x4 sr-x4-pack sr-x4-pack2 sr-x2 sr-x2-pack sr-x2-pack2 sr-x2-pack3",
     "models-denoise": " ".join(CHAIN["denoise-compact"]),
 }
 MAKE = {"sr-compact-x4": "make models-sr", "sr-compact-x2": "make models-sr", "denoise-compact": "make models-denoise"}
@@ -53,6 +53,12 @@ RECORDED = {
     "denoise-ft2": {"steps": "1784", "minutes": "15.0", "it_s": "2.00", "val_psnr": "32.789"},
     "denoise-ft3": {"steps": "2179", "minutes": "10.0", "it_s": "5.16", "val_psnr": "32.803"},
     "denoise-ft4": {"steps": "1063", "minutes": "20.0", "it_s": "1.58", "val_psnr": "32.859"},
+    "sr-x2-pack": {"steps": "1520", "minutes": "45.0", "it_s": "0.57", "val_psnr": "33.532", "precision": "fp32"},
+    "sr-x2-pack2": {"steps": "2696", "minutes": "90.0", "it_s": "0.53", "val_psnr": "33.572", "precision": "fp32"},
+    "sr-x2-pack3": {"steps": "3787", "minutes": "120.0", "it_s": "0.55", "val_psnr": "33.581", "precision": "fp32"},
+    "denoise-pack": {"steps": "392", "minutes": "25.0", "it_s": "0.26", "val_psnr": "30.581", "precision": "fp32"},
+    "sr-x4-pack2": {"steps": "2323", "minutes": "100.0", "it_s": "0.40", "val_psnr": "28.657", "precision": "fp32"},
+    "denoise-pack2": {"steps": "2499", "minutes": "95.0", "it_s": "0.46", "val_psnr": "30.717", "precision": "fp32"},
 }
 # how a shipped run started where it differs from the recipe (same weights, other file)
 STAGE_NOTE = {
@@ -65,6 +71,10 @@ STAGE_NOTE = {
     "the machine ran a test suite beside it for 20 of its 25 minutes (0.2-0.4 it/s).",
     "denoise-pack2": " From denoise-pack's last.pt; 507 training images (the pack's 468 and the table's 39); for its "
     "first 35 minutes benchmark experiments shared the machine (0.24-0.27 it/s; about 0.48 alone).",
+    "sr-x4-pack2": " The shipped run started via `--init` from models/sr-compact-x4.onnx sha256 5b4d66e0… (the same "
+    "weights as sr-x4-pack's last.pt, which was not kept); 507 training images (the pack's 468 and the table's 39); "
+    "for its first 20 minutes damage-restore experiments shared the machine (0.20-0.36 it/s; 0.41-0.46 alone), on an "
+    "AMD EPYC of the first Zen generation (family 23 model 1).",
     "sr-x2-pack": " The shipped run started via `--init` from models/sr-compact-x2.onnx of 2026-11-29 (the same "
     "weights as sr-x2's last.pt, which was not kept); 507 training images (the pack's 468 and the table's 39).",
     "sr-x2-pack2": " From sr-x2-pack's last.pt; 507 training images; for its first 35 minutes texture-fill experiments "
