@@ -10,7 +10,9 @@ photo pack's held-out split either: it trained on its own crops, see its card).
 Protocol (the old detector's, benchmarks/inpaint_quality.py bench_detector): per photo (longest side ≤ 800 px) two
 variants with 4 light or 4 dark thin scratches (masks.render_scratch, seeded), whole shapes as truth; the engine's
 `detect-scratches` at the model's default (sensitivity 0.5 for a calibrated model); P / R / F1 with 1 px tolerance,
-pooled. Clean: marked fraction on each undamaged photo and on its undamaged old-print look.
+pooled. Clean: marked fraction on each undamaged photo and on its undamaged old-print look. Prints: one synthetic
+old print per photo (real_damage.synthetic_print, seeded): P / R, marked area over the reference area, and `restore`'s
+crack contrast removed (1 − mean|restored − clean| / mean|damaged − clean| over the reference mask, luma).
 
     python benchmarks/damage_heldout.py [--models damage-detector scratch-detector] [--apply]
 """
@@ -43,8 +45,9 @@ def bench(engine, model_id: str, photos: dict[str, np.ndarray]) -> dict:
     from llmvis_studio.core.requests import EditRequest
     from llmvis_studio.training import print_damage
 
+    params = {"sensitivity": SENSITIVITY} if SENSITIVITY is not None else {}
+
     def marks(img: np.ndarray) -> np.ndarray:
-        params = {"sensitivity": SENSITIVITY} if SENSITIVITY is not None else {}
         return engine.run(
             EditRequest.build("detect-scratches", img, model_id=model_id, device="cpu", params=params)
         ).image[..., 0]
@@ -62,15 +65,25 @@ def bench(engine, model_id: str, photos: dict[str, np.ndarray]) -> dict:
             clean_marked += m
             clean_px += clean.shape[0] * clean.shape[1]
             worst = max(worst, m / (clean.shape[0] * clean.shape[1]))
-    prints, marked, ref = [0, 0, 0, 0], 0, 0
+    prints, marked, ref, contrast = [0, 0, 0, 0], 0, 0, [0.0, 0.0]
     for idx, img in enumerate(photos.values()):  # old-print looks with print damage (cracks, tears, dust ...)
-        _, damaged, truth = rd.synthetic_print(img, 60_000 + idx)
+        clean_print, damaged, truth = rd.synthetic_print(img, 60_000 + idx)
         found = marks(damaged)
         prints = [a + b for a, b in zip(prints, iq.tolerant_counts(found, truth))]
         marked, ref = marked + int(np.count_nonzero(found)), ref + int(np.count_nonzero(truth))
+        restored = engine.run(
+            EditRequest.build("restore", damaged, model_id=model_id, device="cpu", params=params)
+        ).image
+        hole = truth > 0  # summed over all prints, as real_damage.py's crack contrast (luma, reference mask)
+        contrast[0] += float(np.abs(rd.luma(damaged) - rd.luma(clean_print))[hole].sum())
+        contrast[1] += float(np.abs(rd.luma(restored) - rd.luma(clean_print))[hole].sum())
     total = [a + b for a, b in zip(counts["light"], counts["dark"])]
     return {
-        "prints": {**iq.prf(prints), "marked_over_reference_area": round(marked / max(1, ref), 3)},
+        "prints": {
+            **iq.prf(prints),
+            "marked_over_reference_area": round(marked / max(1, ref), 3),
+            "restore_crack_contrast_removed": round(1 - contrast[1] / max(1e-9, contrast[0]), 4),
+        },
         "thin": iq.prf(total),
         "light": iq.prf(counts["light"]),
         "dark": iq.prf(counts["dark"]),
@@ -103,7 +116,7 @@ def main() -> int:
     cache = load_cache(a.cache)
     result = {"photos": len(photos), "max_side": MAX_SIDE, "models": {}}
     for m in a.models:
-        # a retrained model (new sha256) or a new mask rule (core.mask.damage_mask's constants) is measured again
+        # a retrained model (new sha256) or a new mask or restore rule (mask_rule) is measured again
         key = f"{m}:{engine.catalog.get(m).sha256}:{mask_rule()}"
         if key not in cache:
             cache[key] = bench(engine, m, photos)
@@ -120,8 +133,10 @@ def main() -> int:
 
 def mask_rule() -> str:
     from llmvis_studio.core import mask
+    from llmvis_studio.engine.ops import restore
 
-    return f"growth{mask.NETWORK_DENSITY}x{mask.NETWORK_LOW_FRACTION}"
+    fill = f"halo{restore.HALO_FRACTION}x{restore.HALO_STEPS},ns{restore.CLASSICAL_RADIUS}"
+    return f"growth{mask.NETWORK_DENSITY}x{mask.NETWORK_LOW_FRACTION},{fill}"
 
 
 def new_wins(new: dict, old: dict) -> bool:
