@@ -53,11 +53,11 @@ RECORDED = {
     "denoise-ft2": {"steps": "1784", "minutes": "15.0", "it_s": "2.00", "val_psnr": "32.789"},
     "denoise-ft3": {"steps": "2179", "minutes": "10.0", "it_s": "5.16", "val_psnr": "32.803"},
     "denoise-ft4": {"steps": "1063", "minutes": "20.0", "it_s": "1.58", "val_psnr": "32.859"},
+    "sr-x4-pack2": {"steps": "2323", "minutes": "100.0", "it_s": "0.40", "val_psnr": "28.657", "precision": "fp32"},
     "sr-x2-pack": {"steps": "1520", "minutes": "45.0", "it_s": "0.57", "val_psnr": "33.532", "precision": "fp32"},
     "sr-x2-pack2": {"steps": "2696", "minutes": "90.0", "it_s": "0.53", "val_psnr": "33.572", "precision": "fp32"},
     "sr-x2-pack3": {"steps": "3787", "minutes": "120.0", "it_s": "0.55", "val_psnr": "33.581", "precision": "fp32"},
     "denoise-pack": {"steps": "392", "minutes": "25.0", "it_s": "0.26", "val_psnr": "30.581", "precision": "fp32"},
-    "sr-x4-pack2": {"steps": "2323", "minutes": "100.0", "it_s": "0.40", "val_psnr": "28.657", "precision": "fp32"},
     "denoise-pack2": {"steps": "2499", "minutes": "95.0", "it_s": "0.46", "val_psnr": "30.717", "precision": "fp32"},
 }
 # how a shipped run started where it differs from the recipe (same weights, other file)
