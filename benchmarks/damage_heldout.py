@@ -65,7 +65,7 @@ def bench(engine, model_id: str, photos: dict[str, np.ndarray]) -> dict:
             clean_marked += m
             clean_px += clean.shape[0] * clean.shape[1]
             worst = max(worst, m / (clean.shape[0] * clean.shape[1]))
-    prints, marked, ref, contrast = [0, 0, 0, 0], 0, 0, ([], [])
+    prints, marked, ref, contrast = [0, 0, 0, 0], 0, 0, ([], [])  # contrast: per-print (before, after) errors
     for idx, img in enumerate(photos.values()):  # old-print looks with print damage (cracks, tears, dust ...)
         clean_print, damaged, truth = rd.synthetic_print(img, 60_000 + idx)
         found = marks(damaged)
@@ -74,18 +74,13 @@ def bench(engine, model_id: str, photos: dict[str, np.ndarray]) -> dict:
         restored = engine.run(
             EditRequest.build("restore", damaged, model_id=model_id, device="cpu", params=params)
         ).image
-        hole = truth > 0  # per-print means over the reference mask (luma), as real_damage.py's crack contrast
-        if hole.any():
-            contrast[0].append(float(np.abs(rd.luma(damaged) - rd.luma(clean_print))[hole].mean()))
-            contrast[1].append(float(np.abs(rd.luma(restored) - rd.luma(clean_print))[hole].mean()))
+        rd.crack_errors(damaged, restored, clean_print, truth, contrast)
     total = [a + b for a, b in zip(counts["light"], counts["dark"])]
     return {
         "prints": {
             **iq.prf(prints),
             "marked_over_reference_area": round(marked / max(1, ref), 3),
-            "restore_crack_contrast_removed": round(
-                1 - float(np.mean(contrast[1])) / max(1e-9, float(np.mean(contrast[0]))), 4
-            ),
+            "restore_crack_contrast_removed": rd.contrast_removed(contrast),
         },
         "thin": iq.prf(total),
         "light": iq.prf(counts["light"]),

@@ -63,11 +63,27 @@ def luma(a: np.ndarray) -> np.ndarray:
     return a[..., :3].astype(np.float32) @ LUMA
 
 
+def crack_errors(damaged: np.ndarray, restored: np.ndarray, clean: np.ndarray, truth: np.ndarray, out: tuple) -> None:
+    """Append one print's mean |damaged − clean| and mean |restored − clean| over its reference mask (luma) to the
+    (before, after) lists in `out`; a print without damage adds nothing."""
+    hole = truth > 0
+    if hole.any():
+        out[0].append(float(np.abs(luma(damaged) - luma(clean))[hole].mean()))
+        out[1].append(float(np.abs(luma(restored) - luma(clean))[hole].mean()))
+
+
+def contrast_removed(errors: tuple) -> float:
+    """Crack contrast removed over the prints: 1 − mean of the per-print after-errors / mean of the before-errors."""
+    before, after = errors
+    return round(1 - float(np.mean(after)) / max(1e-9, float(np.mean(before))), 4)
+
+
 def bench_prints(engine, images: dict, sheets: Path | None) -> dict:
     from llmvis_studio.core.requests import EditRequest
 
     counts = [0, 0, 0, 0]
-    before, after, marked, ref, clean_marked, clean_px = [], [], 0, 0, 0, 0
+    errors: tuple = ([], [])
+    marked, ref, clean_marked, clean_px = 0, 0, 0, 0
     rows = []
     for idx, img in enumerate(images.values()):
         clean, damaged, truth = synthetic_print(img, 31_000 + idx)
@@ -81,10 +97,7 @@ def bench_prints(engine, images: dict, sheets: Path | None) -> dict:
         res = engine.run(
             EditRequest.build("restore", damaged, model_id=MODEL_ID, device="cpu", params={"sensitivity": 0.5})
         )
-        hole = truth > 0
-        if hole.any():
-            before.append(float(np.abs(luma(damaged) - luma(clean))[hole].mean()))
-            after.append(float(np.abs(luma(res.image) - luma(clean))[hole].mean()))
+        crack_errors(damaged, res.image, clean, truth, errors)
         for photo in (img, clean):  # undamaged photo and its undamaged old-print look
             c = engine.run(
                 EditRequest.build(
@@ -101,7 +114,7 @@ def bench_prints(engine, images: dict, sheets: Path | None) -> dict:
     out.update(
         {
             "marked_over_reference_area": round(marked / max(1, ref), 3),
-            "crack_contrast_removed": round(1 - float(np.mean(after)) / max(1e-9, float(np.mean(before))), 4),
+            "crack_contrast_removed": contrast_removed(errors),
             "clean_marked_fraction": round(clean_marked / max(1, clean_px), 5),
         }
     )
