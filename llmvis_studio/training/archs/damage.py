@@ -80,12 +80,14 @@ class CalibratedScratchNet(nn.Module):
         return torch.sigmoid(self.logits(image) * a + b)
 
     def load_onnx(self, path: str) -> None:
-        """Weights from an exported ScratchNet ONNX file (initialiser names are the module's parameter names)."""
+        """Weights from an exported ScratchNet ONNX file (initialiser names are the module's parameter names) or from
+        an exported CalibratedScratchNet (the same names under `net.`; its baked calibration is not taken: the
+        fine-tuned net is calibrated again after training)."""
         import onnx
         from onnx import numpy_helper
 
         weights = {i.name: torch.from_numpy(numpy_helper.to_array(i).copy()) for i in onnx.load(path).graph.initializer}
-        self.net.load_state_dict({k: weights[k] for k in self.net.state_dict()})
+        self.net.load_state_dict({k: weights[k] if k in weights else weights[f"net.{k}"] for k in self.net.state_dict()})
 
 
 ARCHS = {"DamageNet": DamageNet, "CalibratedScratchNet": CalibratedScratchNet}
