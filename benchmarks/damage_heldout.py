@@ -134,7 +134,8 @@ def mask_rule() -> str:
     from llmvis_studio.engine.ops import restore
 
     fill = f"halo{restore.HALO_FRACTION}x{restore.HALO_STEPS},ns{restore.CLASSICAL_RADIUS}"
-    return f"growth{mask.NETWORK_DENSITY}x{mask.NETWORK_LOW_FRACTION},{fill}"
+    wide = f"wide{mask.WIDE_SCALE}x{mask.WIDE_OPEN}x{mask.WIDE_CONFIDENT}"
+    return f"growth{mask.NETWORK_DENSITY}x{mask.NETWORK_LOW_FRACTION},{wide},{fill}"
 
 
 def new_wins(new: dict, old: dict) -> bool:

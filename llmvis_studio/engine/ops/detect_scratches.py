@@ -24,7 +24,7 @@ import numpy as np
 
 from ...catalog import ModelSpec
 from ...core.errors import InputError
-from ...core.mask import damage_mask
+from ...core.mask import WIDE_SCALE, damage_mask, network_growth, with_wide_damage
 from ...core.pixels import max_value
 from ...core.requests import EditRequest
 from ..session import LoadedModel, short_provider
@@ -127,24 +127,37 @@ def probabilities(context: OpContext, image: np.ndarray, spec: ModelSpec, device
     model = context.open_model(spec, device, arena=True)
     if tile is None:
         tile = tile_for_budget(context.memory_budget, spec.memory_bytes_per_input_pixel, spec.stride)
-    try:
+    def detector_map(picture: np.ndarray, tile_progress) -> np.ndarray:
         out = run_tiled(
-            image,
-            _integer_tile_runner(model, max_value(image.dtype)),
+            picture,
+            _integer_tile_runner(model, max_value(picture.dtype)),
             scale=1,
             tile=tile if spec.tile_supported else 0,
             overlap=spec.tile_min_overlap,
             stride=spec.stride,
-            progress=progress,
+            progress=tile_progress,
             channels=1,
         )
+        return out[..., 0]
+
+    try:
+        prob = detector_map(image, progress)
+        if spec.settings.calibrated:  # the print-damage detector: keep only marks on thin light/dark structures ...
+            prob[~ridge_gate(image)] = 0.0
+            growth = network_growth(prob > DEFAULT_THRESHOLD)
+            if growth > 0.0:  # ... and on an evidently damaged print, also the wide damage (core.mask.WIDE_SCALE)
+                prob = with_wide_damage(prob, detector_map(shrunk_for_wide_damage(image), None), growth)
     finally:
         side = max(8, spec.stride)
         model.run(np.zeros((1, 3, side, side), np.float32), release_arena=True)
-    prob = out[..., 0]
-    if spec.settings.calibrated:  # the print-damage detector: keep only marks on thin light/dark structures
-        prob[~ridge_gate(image)] = 0.0
     return prob, short_provider(model.provider)
+
+
+def shrunk_for_wide_damage(image: np.ndarray) -> np.ndarray:
+    """The picture WIDE_SCALE× smaller (area average; at least 8 px a side) for the detector's coarse pass."""
+    h, w = image.shape[:2]
+    size = (max(8, round(w / WIDE_SCALE)), max(8, round(h / WIDE_SCALE)))
+    return cv2.resize(np.ascontiguousarray(image[..., :3]), size, interpolation=cv2.INTER_AREA)
 
 
 def mask_from_probability(prob: np.ndarray, threshold: float) -> np.ndarray:
