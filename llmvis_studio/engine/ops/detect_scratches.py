@@ -127,6 +127,7 @@ def probabilities(context: OpContext, image: np.ndarray, spec: ModelSpec, device
     model = context.open_model(spec, device, arena=True)
     if tile is None:
         tile = tile_for_budget(context.memory_budget, spec.memory_bytes_per_input_pixel, spec.stride)
+
     def detector_map(picture: np.ndarray, tile_progress) -> np.ndarray:
         out = run_tiled(
             picture,

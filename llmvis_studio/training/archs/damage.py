@@ -87,7 +87,9 @@ class CalibratedScratchNet(nn.Module):
         from onnx import numpy_helper
 
         weights = {i.name: torch.from_numpy(numpy_helper.to_array(i).copy()) for i in onnx.load(path).graph.initializer}
-        self.net.load_state_dict({k: weights[k] if k in weights else weights[f"net.{k}"] for k in self.net.state_dict()})
+        self.net.load_state_dict(
+            {k: weights[k] if k in weights else weights[f"net.{k}"] for k in self.net.state_dict()}
+        )
 
 
 ARCHS = {"DamageNet": DamageNet, "CalibratedScratchNet": CalibratedScratchNet}
