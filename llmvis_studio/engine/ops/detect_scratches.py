@@ -9,7 +9,9 @@ output). A calibrated detector (manifest `"calibrated": true`) outputs a probabi
 on held-out prints, so threshold = 1 − sensitivity and 0.5 is the sensible default. For an uncalibrated model
 sensitivity 0.5 means the manifest's threshold, and other values move it on the logit scale. A calibrated detector's
 mask is core.mask.damage_mask of the probability (specks dropped; on an evidently damaged print, cracks followed along
-their faint stretches); an uncalibrated one's is the plain threshold.
+their faint stretches); an uncalibrated one's is the plain threshold. On an evidently damaged print a calibrated
+detector's map also holds the wide damage its coarse pass finds on the picture shrunk 4× (core.mask.with_wide_damage:
+torn borders, large emulsion-loss patches), so the slider, Auto-mask damage and restore all see it.
 params["output"] = "score" returns, instead of the mask, a uint8 score map (all three channels equal) where a pixel
 is marked at sensitivity s exactly when score > 255·(1 − s): an editor caches it and moves a sensitivity slider live
 without rerunning the net (ui/damage_dialog.py).
