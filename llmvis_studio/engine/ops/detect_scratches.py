@@ -147,6 +147,7 @@ def probabilities(context: OpContext, image: np.ndarray, spec: ModelSpec, device
         prob = detector_map(image, progress)
         if spec.settings.calibrated:  # the print-damage detector: keep only marks on thin light/dark structures ...
             prob[~ridge_gate(image)] = 0.0
+            # decided at the default threshold, not the request's: the map is cached for the sensitivity slider
             growth = network_growth(prob > DEFAULT_THRESHOLD)
             if growth > 0.0:  # ... and on an evidently damaged print, also the wide damage (core.mask.WIDE_SCALE)
                 prob = with_wide_damage(prob, detector_map(shrunk_for_wide_damage(image), None), growth)
