@@ -80,12 +80,15 @@ def main() -> int:
     disk = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (WIDE_PX, WIDE_PX))
     for idx, img in enumerate(dh.heldout_photos().values()):
         clean, damaged, truth = rd.synthetic_print(img, a.seed + idx, a.amount)
-        run = lambda op, **p: engine.run(EditRequest.build(op, damaged, model_id=MODEL, device="cpu", params=p))  # noqa: E731
-        score = run("detect-scratches", output="score").image[..., 0]
+
+        def run(op: str, params: dict, picture: np.ndarray = damaged) -> np.ndarray:
+            return engine.run(EditRequest.build(op, picture, model_id=MODEL, device="cpu", params=params)).image
+
+        score = run("detect-scratches", {"output": "score"})[..., 0]
         mask = restore_mask(score)
         ref = (truth > 0).astype(np.uint8) * 255
         filled = {
-            "engine_restore": run("restore").image,
+            "engine_restore": run("restore", {}),
             "rebuilt_mask": ns_fill(damaged, mask),
             "mask_or_reference": ns_fill(damaged, np.maximum(mask, ref)),
             "mask_and_reference": ns_fill(damaged, np.minimum(mask, ref)),
