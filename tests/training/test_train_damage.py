@@ -116,3 +116,47 @@ def test_scratchnet_variant_loads_the_shipped_scratch_detector_exactly():
     sess = ort.InferenceSession(str(ROOT / "models" / "scratch-detector.onnx"), providers=["CPUExecutionProvider"])
     got = sess.run(None, {"image": x.numpy()})[0]
     assert np.abs(got - want).max() < 1e-4
+
+
+def test_a_narrowed_student_is_a_slice_of_the_teacher():
+    """At the teacher's own widths the slice is the teacher; narrower, every kept filter is one of the teacher's
+    trained filters restricted to the kept input channels (a start for distillation, not a finished detector)."""
+    from llmvis_studio.training.archs.damage import CalibratedScratchNet, build, narrowed_from
+
+    teacher = CalibratedScratchNet(16).eval()
+    teacher.load_onnx(str(ROOT / "models" / "damage-detector.onnx"))
+    x = torch.from_numpy(photo()[:96, :128].transpose(2, 0, 1)[None].astype(np.float32) / 255)
+    same = narrowed_from(teacher, (16, 32, 64)).eval()
+    with torch.no_grad():
+        assert torch.equal(same.logits(x), teacher.logits(x))
+    student = narrowed_from(teacher, (8, 24, 48)).eval()
+    assert student.config() == {"arch": "CalibratedScratchNet", "channels": 16, "widths": [8, 24, 48]}
+    assert build(student.config()).net.widths == (8, 24, 48)
+    assert student.net.g1[0].weight.shape == (24, 48 + 24, 3, 3) and student.net.g0[0].weight.shape == (8, 24 + 8, 3, 3)
+    assert sum(p.numel() for p in student.parameters()) < 0.6 * sum(p.numel() for p in teacher.parameters())
+    first_t, first_s = teacher.net.f0[0].weight, student.net.f0[0].weight  # reads all 3 input channels
+    assert all(any(torch.equal(f, g) for g in first_t) for f in first_s)
+    assert len({int(torch.argmin((first_t - f).abs().sum(dim=(1, 2, 3)))) for f in first_s}) == 8  # 8 distinct ones
+    last_t, last_s = teacher.net.g0[2], student.net.g0[2]
+    assert torch.equal(last_s.bias, last_t.bias)
+    assert all(any(torch.equal(c, d) for d in last_t.weight[0]) for c in last_s.weight[0])
+
+
+def test_tiny_distillation_run_trains_a_narrow_student(tmp_path):
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    img = photo()
+    for i in range(3):
+        save_image(photos / f"p{i}.png", np.ascontiguousarray(img[i * 100 : i * 100 + 200, i * 80 : i * 80 + 200]))
+    teacher = str(ROOT / "models" / "damage-detector.onnx")
+    args = train_damage.parser().parse_args(
+        ["--out", str(tmp_path / "run"), "--photos", str(photos), "--steps", "3", "--batch", "2", "--patch", "64"]
+        + ["--arch", "CalibratedScratchNet", "--widths", "8,24,48", "--init", teacher, "--teacher", teacher]
+        + ["--warmup", "1", "--threads", "1", "--pool", "16", "--val-per-photo", "2", "--val-every", "0"]
+    )
+    result = train_damage.train(args)
+    assert result["steps"] == 3 and result["model"].net.widths == (8, 24, 48)
+    log = (tmp_path / "run" / "train.log").read_text()
+    assert "distill" in log and f"initialised from {teacher}" in log
+    saved = torch.load(tmp_path / "run" / "calibrated.pt", map_location="cpu", weights_only=False)
+    assert saved["config"]["widths"] == [8, 24, 48]

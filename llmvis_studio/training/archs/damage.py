@@ -61,16 +61,19 @@ class CalibratedScratchNet(nn.Module):
 
     STRIDE = 4
 
-    def __init__(self, channels: int = 16) -> None:
+    def __init__(self, channels: int = 16, widths: tuple[int, int, int] | None = None) -> None:
         super().__init__()
         from .inpaint import ScratchNet
 
-        self.net = ScratchNet(channels)
+        self.net = ScratchNet(channels, widths)
         self.c = channels
         self.register_buffer("calibration", torch.tensor([1.0, 0.0]))
 
     def config(self) -> dict:
-        return {"arch": "CalibratedScratchNet", "channels": self.c}
+        config = {"arch": "CalibratedScratchNet", "channels": self.c}
+        if "widths" in self.net.config():
+            config["widths"] = self.net.config()["widths"]
+        return config
 
     def logits(self, image: torch.Tensor) -> torch.Tensor:
         return self.net.logits(image)
@@ -96,4 +99,65 @@ ARCHS = {"DamageNet": DamageNet, "CalibratedScratchNet": CalibratedScratchNet}
 
 
 def build(config: dict) -> nn.Module:
-    return ARCHS[config.get("arch", "DamageNet")](channels=config.get("channels", 16))
+    arch = config.get("arch", "DamageNet")
+    if config.get("widths"):
+        return ARCHS[arch](channels=config.get("channels", 16), widths=tuple(config["widths"]))
+    return ARCHS[arch](channels=config.get("channels", 16))
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# a narrower student started from a trained detector: keep each layer's most used channels
+
+
+def _channel_use(out_weight: torch.Tensor, consumers: list[torch.Tensor]) -> torch.Tensor:
+    """How much a layer's output channels matter: the L1 norm of each filter times the L1 norm of the weights that
+    read that channel in the layers consuming it (a channel nobody reads, or that is near zero, can go)."""
+    made = out_weight.abs().sum(dim=(1, 2, 3))
+    read = sum(w.abs().sum(dim=(0, 2, 3)) for w in consumers)
+    return made * read
+
+
+def _keep(use: torch.Tensor, n: int) -> torch.Tensor:
+    return torch.sort(torch.topk(use, n).indices).values
+
+
+@torch.no_grad()
+def narrowed_from(teacher: CalibratedScratchNet, widths: tuple[int, int, int]) -> CalibratedScratchNet:
+    """A CalibratedScratchNet with `widths` whose every weight is a slice of the teacher's (its most used channels,
+    see _channel_use): distillation starts from trained filters rather than from noise. It is a start, not a
+    detector: the dropped channels' share of each sum is missing, so its raw output is not yet the teacher's."""
+    t, (w0, w1, w2) = teacher.net, widths
+    _, t1, t2 = t.widths
+    conv = {
+        "f0.0": t.f0[0], "f0.2": t.f0[2], "f1.0": t.f1[0], "f1.2": t.f1[2], "f2.0": t.f2[0],
+        "f2.2": t.f2[2], "f2.4": t.f2[4], "g1.0": t.g1[0], "g0.0": t.g0[0], "g0.2": t.g0[2],
+    }  # fmt: skip
+    w = {k: m.weight for k, m in conv.items()}
+    keep = {
+        "f0.0": _keep(_channel_use(w["f0.0"], [w["f0.2"]]), w0),
+        "f0.2": _keep(_channel_use(w["f0.2"], [w["f1.0"], w["g0.0"][:, t1:]]), w0),
+        "f1.0": _keep(_channel_use(w["f1.0"], [w["f1.2"]]), w1),
+        "f1.2": _keep(_channel_use(w["f1.2"], [w["f2.0"], w["g1.0"][:, t2:]]), w1),
+        "f2.0": _keep(_channel_use(w["f2.0"], [w["f2.2"]]), w2),
+        "f2.2": _keep(_channel_use(w["f2.2"], [w["f2.4"]]), w2),
+        "f2.4": _keep(_channel_use(w["f2.4"], [w["g1.0"][:, :t2]]), w2),
+        "g1.0": _keep(_channel_use(w["g1.0"], [w["g0.0"][:, :t1]]), w1),
+        "g0.0": _keep(_channel_use(w["g0.0"], [w["g0.2"]]), w0),
+        "g0.2": torch.tensor([0]),
+    }
+    reads = {  # which of the teacher's input channels each layer keeps (a concat reads two layers' channels)
+        "f0.0": torch.arange(3), "f0.2": keep["f0.0"], "f1.0": keep["f0.2"], "f1.2": keep["f1.0"],
+        "f2.0": keep["f1.2"], "f2.2": keep["f2.0"], "f2.4": keep["f2.2"],
+        "g1.0": torch.cat([keep["f2.4"], keep["f1.2"] + t2]),
+        "g0.0": torch.cat([keep["g1.0"], keep["f0.2"] + t1]), "g0.2": keep["g0.0"],
+    }  # fmt: skip
+    student = CalibratedScratchNet(teacher.c, widths)
+    s = student.net
+    mine = {
+        "f0.0": s.f0[0], "f0.2": s.f0[2], "f1.0": s.f1[0], "f1.2": s.f1[2], "f2.0": s.f2[0],
+        "f2.2": s.f2[2], "f2.4": s.f2[4], "g1.0": s.g1[0], "g0.0": s.g0[0], "g0.2": s.g0[2],
+    }  # fmt: skip
+    for name, layer in mine.items():
+        layer.weight.copy_(w[name][keep[name]][:, reads[name]])
+        layer.bias.copy_(conv[name].bias[keep[name]])
+    return student

@@ -115,26 +115,34 @@ class ScratchNet(nn.Module):
 
     STRIDE = 4
 
-    def __init__(self, channels: int = 16) -> None:
+    def __init__(self, channels: int = 16, widths: tuple[int, int, int] | None = None) -> None:
+        """widths: channels at full, 1/2 and 1/4 resolution (default channels, 2·channels, 4·channels). A narrower
+        student (damage-detector-fast: 8, 24, 48) keeps multiples of 8: onnxruntime's AVX2 convolutions work in
+        blocks of 8 channels, so 11 channels would cost as much as 16."""
         super().__init__()
         c = channels
         self.c = c
+        self.widths = tuple(widths) if widths else (c, 2 * c, 4 * c)
+        w0, w1, w2 = self.widths
         act = nn.LeakyReLU(0.1)
-        self.f0 = nn.Sequential(nn.Conv2d(3, c, 3, padding=1), act, nn.Conv2d(c, c, 3, padding=1), act)
-        self.f1 = nn.Sequential(nn.Conv2d(c, 2 * c, 3, 2, 1), act, nn.Conv2d(2 * c, 2 * c, 3, padding=1), act)
+        self.f0 = nn.Sequential(nn.Conv2d(3, w0, 3, padding=1), act, nn.Conv2d(w0, w0, 3, padding=1), act)
+        self.f1 = nn.Sequential(nn.Conv2d(w0, w1, 3, 2, 1), act, nn.Conv2d(w1, w1, 3, padding=1), act)
         self.f2 = nn.Sequential(
-            nn.Conv2d(2 * c, 4 * c, 3, 2, 1),
+            nn.Conv2d(w1, w2, 3, 2, 1),
             act,
-            nn.Conv2d(4 * c, 4 * c, 3, padding=2, dilation=2),
+            nn.Conv2d(w2, w2, 3, padding=2, dilation=2),
             act,
-            nn.Conv2d(4 * c, 4 * c, 3, padding=4, dilation=4),
+            nn.Conv2d(w2, w2, 3, padding=4, dilation=4),
             act,
         )
-        self.g1 = nn.Sequential(nn.Conv2d(6 * c, 2 * c, 3, padding=1), act)
-        self.g0 = nn.Sequential(nn.Conv2d(3 * c, c, 3, padding=1), act, nn.Conv2d(c, 1, 3, padding=1))
+        self.g1 = nn.Sequential(nn.Conv2d(w2 + w1, w1, 3, padding=1), act)
+        self.g0 = nn.Sequential(nn.Conv2d(w1 + w0, w0, 3, padding=1), act, nn.Conv2d(w0, 1, 3, padding=1))
 
     def config(self) -> dict:
-        return {"arch": "ScratchNet", "channels": self.c}
+        config = {"arch": "ScratchNet", "channels": self.c}
+        if self.widths != (self.c, 2 * self.c, 4 * self.c):
+            config["widths"] = list(self.widths)
+        return config
 
     def logits(self, image: torch.Tensor) -> torch.Tensor:
         x = image * 2 - 1
