@@ -399,7 +399,7 @@ def finish(
     log(f"{done} {state.step} steps in {state.elapsed / 60:.1f} min; {json.dumps(result)}")
     torch.save({"model": model.state_dict(), "config": model.config(), "result": result}, out_dir / "calibrated.pt")
     if args.export:
-        export_model(model, Path(args.export), args.manifest, result, log)
+        export_model(model, Path(args.export), args.manifest, result, log, args.model_id)
     result["model"] = model
     return result
 
@@ -418,7 +418,9 @@ def calibrate_only(args: argparse.Namespace) -> dict[str, Any]:
     return finish(args, model, vset, RunState(state["step"], state["elapsed"]), out_dir, log, done="calibrated after")
 
 
-def export_model(model: DamageNet, path: Path, manifest: str, result: dict[str, Any], log) -> None:
+def export_model(
+    model: DamageNet, path: Path, manifest: str, result: dict[str, Any], log, model_id: str = MODEL_ID
+) -> None:
     export_onnx("scratch", model, path)
     log(f"exported {path}")
     if manifest:
@@ -427,6 +429,7 @@ def export_model(model: DamageNet, path: Path, manifest: str, result: dict[str, 
         entry = manifest_entry(
             model,
             path,
+            model_id,
             {
                 "train_steps": result["steps"],
                 "train_minutes": result["minutes"],
@@ -434,13 +437,14 @@ def export_model(model: DamageNet, path: Path, manifest: str, result: dict[str, 
             },
         )
         upsert_entry(manifest, entry)
-        log(f"manifest entry {MODEL_ID} → {manifest}")
+        log(f"manifest entry {model_id} → {manifest}")
 
 
-def manifest_entry(model: DamageNet, path: Path, metrics: dict[str, Any]) -> dict[str, Any]:
+def manifest_entry(model: DamageNet, path: Path, model_id: str, metrics: dict[str, Any]) -> dict[str, Any]:
+    fast = model_id != MODEL_ID  # a distilled, narrower student of damage-detector (make models-damage-fast)
     fields = {
-        "id": MODEL_ID,
-        "name": "Print damage detector (cracks, tears, dust, scratches)",
+        "id": model_id,
+        "name": "Print damage detector" + (", fast" if fast else "") + " (cracks, tears, dust, scratches)",
         "task": "detect-scratches",
         "inputs": [{"name": "image", **export.RGB}],
         "outputs": [{"name": "mask", **export.MASK}],
@@ -453,10 +457,16 @@ def manifest_entry(model: DamageNet, path: Path, metrics: dict[str, Any]) -> dic
         "arch": model.config()["arch"],
         # not the default until a run beats scratch-detector on thin scratches and clean photos (see its card)
         "default": False,
-        "reproduce": "make models-damage",
+        "reproduce": "make models-damage-fast" if fast else "make models-damage",
         "metrics": metrics,
     }
-    source = "trained here (llmvis_studio.training.train_damage on ../shared/training/photos, see models/cards/damage-detector.md)"
+    if "widths" in model.config():
+        fields["widths"] = model.config()["widths"]
+    source = (
+        "trained here (llmvis_studio.training.train_damage on ../shared/training/photos"
+        + (", distilled from damage-detector" if fast else "")
+        + f", see models/cards/{model_id}.md)"
+    )
     return export.trained_entry(path, model, fields, source)
 
 
@@ -492,6 +502,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--val-every", type=int, default=400)
     p.add_argument("--ckpt-minutes", type=float, default=2.0)
     p.add_argument("--export", default="")
+    p.add_argument("--model-id", default=MODEL_ID, help="the manifest id of the exported detector")
     p.add_argument("--manifest", default="")
     p.add_argument("--calibrate-only", action="store_true", help="recalibrate and export --out's last checkpoint")
     return p
