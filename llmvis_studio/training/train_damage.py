@@ -226,10 +226,33 @@ def platt(logits: list[np.ndarray], vset, pixels: int = 400_000, seed: int = 0) 
     return a, b
 
 
-def calibrate(model: DamageNet, vset, log) -> dict[str, Any]:
+def teacher_marked(path: str, vset) -> int:
+    """How many pixels of the damaged validation crops an exported, calibrated detector marks at probability 0.5
+    (its default sensitivity), run as the engine runs it (onnxruntime, fp32 file)."""
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+    return sum(
+        int(np.count_nonzero(session.run(None, {"image": x.transpose(2, 0, 1)[None].copy()})[0] > 0.5))
+        for kind, x, _ in vset
+        if kind != "clean"
+    )
+
+
+def logit_marking(logits: list[np.ndarray], vset, count: int) -> float:
+    """The raw-logit threshold above which `count` pixels of the damaged validation crops are marked."""
+    z = np.sort(np.concatenate([logit.ravel() for logit, (kind, _, _) in zip(logits, vset) if kind != "clean"]))
+    return float(z[max(0, z.size - max(1, count))])
+
+
+def calibrate(model: DamageNet, vset, log, match_teacher: str = "") -> dict[str, Any]:
     """Platt scaling, then shift the bias so the best-F1 threshold is 0.5; bakes (a, b) into model.calibration.
     "Best" is the best F1 among thresholds that mark at most CLEAN_BUDGET of the clean held-out prints (clean
-    photos must stay untouched), else the threshold that marks the least of them."""
+    photos must stay untouched), else the threshold that marks the least of them.
+
+    match_teacher (an exported detector): instead, 0.5 is where the student marks as many pixels of the damaged
+    validation crops as that teacher does at its 0.5 (a distilled student takes the teacher's operating point; its
+    own best-F1 point marked less: on held-out prints restore then removed less of the cracks' contrast)."""
     model.calibration.copy_(torch.tensor([1.0, 0.0]))
     logits = val_logits(model, vset)
     a, b = platt(logits, vset)
@@ -241,8 +264,14 @@ def calibrate(model: DamageNet, vset, log) -> dict[str, Any]:
     feasible = [t for t in grid if clean[t] <= CLEAN_BUDGET]
     best = max(feasible, key=f1.get) if feasible else min(grid, key=clean.get)
     b_shift = b - math.log(best / (1 - best))
-    model.calibration.copy_(torch.tensor([a, b_shift]))
     log(f"calibration platt a {a:.3f} b {b:.3f}; best F1 {f1[best]:.3f} at platt p {best}; baked b {b_shift:.3f}")
+    matched: dict[str, Any] = {}
+    if match_teacher:
+        count = teacher_marked(match_teacher, vset)
+        b_shift = -a * logit_marking(logits, vset, count)
+        matched = {"teacher": Path(match_teacher).name, "teacher_marked_pixels": count}
+        log(f"operating point of {match_teacher}: {count} damaged-crop pixels marked; baked b {b_shift:.3f}")
+    model.calibration.copy_(torch.tensor([a, b_shift]))
     at_half = scores(logits, vset, -b_shift / a)
     by_sens = {
         s: round(scores(logits, vset, (math.log((1 - s) / s) - b_shift) / a)["f1"], 4)
@@ -263,6 +292,7 @@ def calibrate(model: DamageNet, vset, log) -> dict[str, Any]:
         "clean_budget": CLEAN_BUDGET,
         "f1_by_sensitivity": {str(k): v for k, v in by_sens.items()},
         "at_sensitivity_0.5": {k: round(v, 5) for k, v in at_half.items()},
+        **({"matched_operating_point": matched} if matched else {}),
     }
 
 
@@ -395,7 +425,7 @@ def finish(
     """Raw validation, calibration, the calibrated checkpoint and (with --export) the ONNX file."""
     result: dict[str, Any] = {"steps": state.step, "minutes": round(state.elapsed / 60, 1)}
     result["val_raw"] = scores(val_logits(model, vset), vset, 0.0)
-    result["calibration"] = calibrate(model, vset, log)
+    result["calibration"] = calibrate(model, vset, log, args.teacher if args.match_teacher_area else "")
     log(f"{done} {state.step} steps in {state.elapsed / 60:.1f} min; {json.dumps(result)}")
     torch.save({"model": model.state_dict(), "config": model.config(), "result": result}, out_dir / "calibrated.pt")
     if args.export:
@@ -488,6 +518,11 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--teacher", default="", help="distil from this exported CalibratedScratchNet (.onnx)")
     p.add_argument("--distill-weight", type=float, default=0.5, help="share of the loss that matches the teacher")
+    p.add_argument(
+        "--match-teacher-area",
+        action="store_true",
+        help="calibrate to mark as much of the damaged validation crops as --teacher does (see calibrate)",
+    )
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--seed", type=int, default=0)
     add_precision_argument(p)  # auto (default): time fp32 against bf16 on this CPU, keep the faster

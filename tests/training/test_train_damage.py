@@ -160,3 +160,15 @@ def test_tiny_distillation_run_trains_a_narrow_student(tmp_path):
     assert "distill" in log and f"initialised from {teacher}" in log
     saved = torch.load(tmp_path / "run" / "calibrated.pt", map_location="cpu", weights_only=False)
     assert saved["config"]["widths"] == [8, 24, 48]
+
+
+def test_matching_a_teachers_operating_point_marks_as_many_damaged_pixels():
+    """logit_marking: the threshold above which a student marks exactly the teacher's count on the damaged crops
+    (clean crops are not counted)."""
+    rng = np.random.default_rng(3)
+    vset = [("print", None, None), ("clean", None, None), ("thin", None, None)]
+    logits = [rng.normal(size=(16, 16)).astype(np.float32) for _ in vset]
+    logits[1][:] = 50.0  # a clean crop's marks must not count
+    for count in (1, 40, 300):  # continuous values, no ties: exactly `count` pixels reach the threshold
+        z = train_damage.logit_marking(logits, vset, count)
+        assert sum(int((lg >= z).sum()) for lg, v in zip(logits, vset) if v[0] != "clean") == count
