@@ -22,6 +22,16 @@ def photo() -> np.ndarray:
     return np.ascontiguousarray(img[..., :3])
 
 
+def photo_folder(tmp_path):
+    """Three 200 px crops of the sample photo: a photo pack small enough for a few training steps."""
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    img = photo()
+    for i in range(3):
+        save_image(photos / f"p{i}.png", np.ascontiguousarray(img[i * 100 : i * 100 + 200, i * 80 : i * 80 + 200]))
+    return photos
+
+
 def test_damage_labels_are_the_pixels_that_changed_and_clean_samples_have_none():
     rng = np.random.default_rng(4)
     look, paper = print_damage.old_print_look(rng, photo()[:192, :192])
@@ -37,11 +47,7 @@ def test_damage_labels_are_the_pixels_that_changed_and_clean_samples_have_none()
 
 
 def test_tiny_training_run_exports_a_calibrated_detector(tmp_path):
-    photos = tmp_path / "photos"
-    photos.mkdir()
-    img = photo()
-    for i in range(3):
-        save_image(photos / f"p{i}.png", np.ascontiguousarray(img[i * 100 : i * 100 + 200, i * 80 : i * 80 + 200]))
+    photos = photo_folder(tmp_path)
     onnx_path, manifest = tmp_path / "d.onnx", tmp_path / "manifest.json"
     args = train_damage.parser().parse_args(
         [
@@ -143,11 +149,7 @@ def test_a_narrowed_student_is_a_slice_of_the_teacher():
 
 
 def test_tiny_distillation_run_trains_a_narrow_student(tmp_path):
-    photos = tmp_path / "photos"
-    photos.mkdir()
-    img = photo()
-    for i in range(3):
-        save_image(photos / f"p{i}.png", np.ascontiguousarray(img[i * 100 : i * 100 + 200, i * 80 : i * 80 + 200]))
+    photos = photo_folder(tmp_path)
     teacher = str(ROOT / "models" / "damage-detector.onnx")
     args = train_damage.parser().parse_args(
         ["--out", str(tmp_path / "run"), "--photos", str(photos), "--steps", "3", "--batch", "2", "--patch", "64"]
