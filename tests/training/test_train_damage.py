@@ -11,7 +11,7 @@ import onnxruntime as ort
 import torch
 
 from llmvis_studio.files import load_image, save_image
-from llmvis_studio.training import print_damage, train_damage
+from llmvis_studio.training import damage_calibration, print_damage, train_damage
 from llmvis_studio.training.archs.damage import DamageNet
 
 ROOT = __import__("pathlib").Path(__file__).resolve().parents[2]
@@ -172,5 +172,5 @@ def test_matching_a_teachers_operating_point_marks_as_many_damaged_pixels():
     logits = [rng.normal(size=(16, 16)).astype(np.float32) for _ in vset]
     logits[1][:] = 50.0  # a clean crop's marks must not count
     for count in (1, 40, 300):  # continuous values, no ties: exactly `count` pixels reach the threshold
-        z = train_damage.logit_marking(logits, vset, count)
+        z = damage_calibration.logit_marking(logits, vset, count)
         assert sum(int((lg >= z).sum()) for lg, v in zip(logits, vset) if v[0] != "clean") == count
