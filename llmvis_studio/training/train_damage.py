@@ -162,11 +162,7 @@ def batch_tensors(samples) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 # ----------------------------------------------------------------------------------------------------------------
-# validation and calibration
-
-
-# ----------------------------------------------------------------------------------------------------------------
-# the loop
+# the loop (validation scores and calibration: damage_calibration.py)
 
 
 def start_model(args: argparse.Namespace, ckpt: Path, log) -> tuple[DamageNet, Any, np.random.Generator, RunState]:
