@@ -70,10 +70,7 @@ class CalibratedScratchNet(nn.Module):
         self.register_buffer("calibration", torch.tensor([1.0, 0.0]))
 
     def config(self) -> dict:
-        config = {"arch": "CalibratedScratchNet", "channels": self.c}
-        if "widths" in self.net.config():
-            config["widths"] = self.net.config()["widths"]
-        return config
+        return {**self.net.config(), "arch": "CalibratedScratchNet"}
 
     def logits(self, image: torch.Tensor) -> torch.Tensor:
         return self.net.logits(image)
@@ -117,6 +114,14 @@ def _channel_use(out_weight: torch.Tensor, consumers: list[torch.Tensor]) -> tor
     return made * read
 
 
+_CONVS = (("f0", (0, 2)), ("f1", (0, 2)), ("f2", (0, 2, 4)), ("g1", (0,)), ("g0", (0, 2)))
+
+
+def _convs(net: nn.Module) -> dict[str, nn.Conv2d]:
+    """A ScratchNet's convolutions by their module path."""
+    return {f"{block}.{i}": getattr(net, block)[i] for block, indices in _CONVS for i in indices}
+
+
 def _keep(use: torch.Tensor, n: int) -> torch.Tensor:
     return torch.sort(torch.topk(use, n).indices).values
 
@@ -128,10 +133,7 @@ def narrowed_from(teacher: CalibratedScratchNet, widths: tuple[int, int, int]) -
     detector: the dropped channels' share of each sum is missing, so its raw output is not yet the teacher's."""
     t, (w0, w1, w2) = teacher.net, widths
     _, t1, t2 = t.widths
-    conv = {
-        "f0.0": t.f0[0], "f0.2": t.f0[2], "f1.0": t.f1[0], "f1.2": t.f1[2], "f2.0": t.f2[0],
-        "f2.2": t.f2[2], "f2.4": t.f2[4], "g1.0": t.g1[0], "g0.0": t.g0[0], "g0.2": t.g0[2],
-    }  # fmt: skip
+    conv = _convs(t)
     w = {k: m.weight for k, m in conv.items()}
     keep = {
         "f0.0": _keep(_channel_use(w["f0.0"], [w["f0.2"]]), w0),
@@ -152,12 +154,7 @@ def narrowed_from(teacher: CalibratedScratchNet, widths: tuple[int, int, int]) -
         "g0.0": torch.cat([keep["g1.0"], keep["f0.2"] + t1]), "g0.2": keep["g0.0"],
     }  # fmt: skip
     student = CalibratedScratchNet(teacher.c, widths)
-    s = student.net
-    mine = {
-        "f0.0": s.f0[0], "f0.2": s.f0[2], "f1.0": s.f1[0], "f1.2": s.f1[2], "f2.0": s.f2[0],
-        "f2.2": s.f2[2], "f2.4": s.f2[4], "g1.0": s.g1[0], "g0.0": s.g0[0], "g0.2": s.g0[2],
-    }  # fmt: skip
-    for name, layer in mine.items():
+    for name, layer in _convs(student.net).items():
         layer.weight.copy_(w[name][keep[name]][:, reads[name]])
         layer.bias.copy_(conv[name].bias[keep[name]])
     return student

@@ -117,7 +117,7 @@ class ScratchNet(nn.Module):
 
     def __init__(self, channels: int = 16, widths: tuple[int, int, int] | None = None) -> None:
         """widths: channels at full, 1/2 and 1/4 resolution (default channels, 2·channels, 4·channels). A narrower
-        student (damage-detector-fast: 8, 24, 48) keeps multiples of 8: onnxruntime's AVX2 convolutions work in
+        student (e.g. 8, 24, 48, trained by train_damage --widths) keeps multiples of 8: onnxruntime's AVX2 convolutions work in
         blocks of 8 channels, so 11 channels would cost as much as 16."""
         super().__init__()
         c = channels
