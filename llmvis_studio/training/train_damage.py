@@ -198,6 +198,8 @@ def widths_of(args: argparse.Namespace) -> tuple[int, int, int] | None:
     widths = tuple(int(w) for w in args.widths.split(","))
     if len(widths) != 3 or min(widths) < 1:
         raise SystemExit(f"--widths takes three channel counts (full, 1/2, 1/4 resolution), not {args.widths!r}")
+    if args.arch != "CalibratedScratchNet":  # only the calibrated ScratchNet has per-level widths
+        raise SystemExit(f"--widths needs --arch CalibratedScratchNet (got --arch {args.arch})")
     return widths  # type: ignore[return-value]
 
 

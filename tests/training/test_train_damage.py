@@ -8,6 +8,7 @@ import json
 import cv2
 import numpy as np
 import onnxruntime as ort
+import pytest
 import torch
 
 from llmvis_studio.files import load_image, save_image
@@ -162,6 +163,12 @@ def test_tiny_distillation_run_trains_a_narrow_student(tmp_path):
     assert "distill" in log and f"initialised from {teacher}" in log
     saved = torch.load(tmp_path / "run" / "calibrated.pt", map_location="cpu", weights_only=False)
     assert saved["config"]["widths"] == [8, 24, 48]
+
+
+def test_widths_without_the_calibrated_arch_is_a_clear_message(tmp_path):
+    args = train_damage.parser().parse_args(["--out", str(tmp_path / "run"), "--widths", "8,24,48"])
+    with pytest.raises(SystemExit, match="--widths needs --arch CalibratedScratchNet"):
+        train_damage.widths_of(args)
 
 
 def test_matching_a_teachers_operating_point_marks_as_many_damaged_pixels():
