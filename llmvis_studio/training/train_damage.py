@@ -31,7 +31,13 @@ import torch
 import torch.nn.functional as F
 
 from llmvis_studio.training import export, masks, print_damage
-from llmvis_studio.training.archs.damage import CalibratedScratchNet, DamageNet, build, narrowed_from
+from llmvis_studio.training.archs.damage import (
+    CalibratedScratchNet,
+    DamageNet,
+    build,
+    exported_widths,
+    narrowed_from,
+)
 from llmvis_studio.training.archs.sr import count_parameters
 from llmvis_studio.training.damage_calibration import KINDS, calibrate, scores, val_logits
 from llmvis_studio.training.loop import (
@@ -171,12 +177,7 @@ def start_model(args: argparse.Namespace, ckpt: Path, log) -> tuple[DamageNet, A
     rng = np.random.default_rng(args.seed)
     state = RunState()
     if args.init and not (args.resume and ckpt.exists()):  # warm start: weights only, fresh optimiser and schedule
-        if args.init.endswith(".onnx") and widths_of(args):  # a narrower student: the teacher's most used channels
-            model = narrowed_from(load_teacher(args.init, args.channels), widths_of(args))
-        elif args.init.endswith(".onnx"):
-            model.load_onnx(args.init)
-        else:
-            model.load_state_dict(torch.load(args.init, map_location="cpu", weights_only=False)["model"])
+        model = initial_weights(args, model)
         log(f"initialised from {args.init}")
     opt = torch.optim.Adam(model.parameters(), lr=args.lr, betas=(0.9, 0.99))
     # channels-last: the convolutions run ~1.5x faster per step on AVX2 CPUs (measured; same numbers)
@@ -189,6 +190,18 @@ def start_model(args: argparse.Namespace, ckpt: Path, log) -> tuple[DamageNet, A
         rng.bit_generator.state = saved["rng"]
         log(f"resumed from {ckpt} at step {state.step} ({state.elapsed / 60:.1f} min)")
     return model, opt, rng, state
+
+
+def initial_weights(args: argparse.Namespace, model: DamageNet) -> DamageNet:
+    """`model` with --init's weights: a checkpoint, an export of the same shape, or (a narrower --widths than the
+    export's) the export's most used channels."""
+    if not args.init.endswith(".onnx"):
+        model.load_state_dict(torch.load(args.init, map_location="cpu", weights_only=False)["model"])
+    elif widths_of(args) and exported_widths(args.init) != widths_of(args):
+        model = narrowed_from(load_teacher(args.init, args.channels), widths_of(args))
+    else:
+        model.load_onnx(args.init)
+    return model
 
 
 def widths_of(args: argparse.Namespace) -> tuple[int, int, int] | None:
@@ -302,17 +315,30 @@ def finish(
 
 
 def calibrate_only(args: argparse.Namespace) -> dict[str, Any]:
-    """Recalibrate and export the last checkpoint of a finished run (no training)."""
+    """Recalibrate and export the last checkpoint of a finished run, or an exported detector (no training)."""
     torch.set_num_threads(args.threads)
     out_dir = Path(args.out)
+    model, state = checkpoint_or_init(args, out_dir / "last.pt")
+    out_dir.mkdir(parents=True, exist_ok=True)
     log = Logger(out_dir / "train.log")
-    state = torch.load(out_dir / "last.pt", map_location="cpu", weights_only=False)
-    model = build(state["config"])
-    model.load_state_dict(state["model"])
-    _, held_files = split_photos(Path(args.photos) if args.photos else photo_root())
+    train_files, held_files = split_photos(Path(args.photos) if args.photos else photo_root())
+    held_files = held_files or train_files[-1:]  # a tiny photo folder (tests), as in load_data
     vset = validation_set([load_photo(p) for p in held_files], per_photo=args.val_per_photo)
     log(f"calibrate-only: step {state['step']}, {len(vset)} held-out crops")
     return finish(args, model, vset, RunState(state["step"], state["elapsed"]), out_dir, log, done="calibrated after")
+
+
+def checkpoint_or_init(args: argparse.Namespace, ckpt: Path) -> tuple[DamageNet, dict[str, Any]]:
+    """The net to calibrate: the run's last checkpoint, or (no checkpoint: runs/ is gone) the --init export."""
+    if ckpt.exists():
+        state = torch.load(ckpt, map_location="cpu", weights_only=False)
+        model = build(state["config"])
+        model.load_state_dict(state["model"])
+        return model, state
+    if not args.init:
+        raise SystemExit(f"--calibrate-only: {ckpt} does not exist; name an exported detector with --init")
+    model = build({"arch": args.arch, "channels": args.channels, "widths": widths_of(args)})
+    return initial_weights(args, model), {"step": 0, "elapsed": 0.0}
 
 
 def export_model(

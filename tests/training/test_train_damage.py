@@ -181,3 +181,25 @@ def test_matching_a_teachers_operating_point_marks_as_many_damaged_pixels():
     for count in (1, 40, 300):  # continuous values, no ties: exactly `count` pixels reach the threshold
         z = damage_calibration.logit_marking(logits, vset, count)
         assert sum(int((lg >= z).sum()) for lg, v in zip(logits, vset) if v[0] != "clean") == count
+
+
+def test_an_exported_student_is_recalibrated_from_its_onnx_when_its_run_is_gone(tmp_path):
+    """--calibrate-only with no checkpoint in --out takes the --init export as it is (a student of the same widths is
+    not narrowed again), and without --init says what is missing instead of a FileNotFoundError traceback."""
+    from llmvis_studio.training.archs.damage import CalibratedScratchNet, exported_widths, narrowed_from
+    from llmvis_studio.training.train_inpaint import export_onnx
+
+    teacher = CalibratedScratchNet(16)
+    teacher.load_onnx(str(ROOT / "models" / "damage-detector.onnx"))
+    student = narrowed_from(teacher, (8, 24, 48)).eval()
+    export_onnx("scratch", student, tmp_path / "student.onnx")
+    assert exported_widths(str(tmp_path / "student.onnx")) == (8, 24, 48)
+    assert exported_widths(str(ROOT / "models" / "damage-detector.onnx")) == (16, 32, 64)
+    base = ["--out", str(tmp_path / "run"), "--photos", str(photo_folder(tmp_path)), "--calibrate-only"]
+    base += ["--arch", "CalibratedScratchNet", "--widths", "8,24,48", "--threads", "1", "--val-per-photo", "2"]
+    with pytest.raises(SystemExit, match="name an exported detector with --init"):
+        train_damage.calibrate_only(train_damage.parser().parse_args(base))
+    result = train_damage.calibrate_only(train_damage.parser().parse_args(base + ["--init", str(tmp_path / "student.onnx")]))
+    loaded = result["model"].net.state_dict()
+    assert all(torch.equal(loaded[k], v) for k, v in student.net.state_dict().items())
+    assert result["model"].calibration[0] != 1.0  # calibrated again, not the export's identity

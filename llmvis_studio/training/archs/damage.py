@@ -92,6 +92,16 @@ class CalibratedScratchNet(nn.Module):
         )
 
 
+def exported_widths(path: str) -> tuple[int, int, int]:
+    """The full, 1/2 and 1/4 resolution widths of an exported (Calibrated)ScratchNet: the output channels of its
+    first convolution at each level. Why: a student's export can be fine-tuned again (runs/ may be gone) only if it
+    is told apart from a teacher that would have to be narrowed first."""
+    import onnx
+
+    shapes = {i.name.removeprefix("net."): tuple(i.dims) for i in onnx.load(path).graph.initializer}
+    return shapes["f0.0.weight"][0], shapes["f1.0.weight"][0], shapes["f2.0.weight"][0]
+
+
 ARCHS = {"DamageNet": DamageNet, "CalibratedScratchNet": CalibratedScratchNet}
 
 
