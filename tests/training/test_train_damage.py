@@ -199,7 +199,9 @@ def test_an_exported_student_is_recalibrated_from_its_onnx_when_its_run_is_gone(
     base += ["--arch", "CalibratedScratchNet", "--widths", "8,24,48", "--threads", "1", "--val-per-photo", "2"]
     with pytest.raises(SystemExit, match="name an exported detector with --init"):
         train_damage.calibrate_only(train_damage.parser().parse_args(base))
-    result = train_damage.calibrate_only(train_damage.parser().parse_args(base + ["--init", str(tmp_path / "student.onnx")]))
+    result = train_damage.calibrate_only(
+        train_damage.parser().parse_args(base + ["--init", str(tmp_path / "student.onnx")])
+    )
     loaded = result["model"].net.state_dict()
     assert all(torch.equal(loaded[k], v) for k, v in student.net.state_dict().items())
     assert result["model"].calibration[0] != 1.0  # calibrated again, not the export's identity

@@ -70,3 +70,41 @@ def test_style_preset_names_for_the_ui(tmp_path):
     names = [name for name, _ in style_presets(load_catalog())]
     assert "watercolour" in names and len(names) == len(set(names))
     assert style_presets(load_catalog(write_tiny_catalog(tmp_path))) == [], "no stylize model, no presets"
+
+
+def test_a_cpu_conditional_default_wins_only_on_a_cpu_with_its_flags(tmp_path):
+    """An entry with default_if_cpu_has (an int8 net: fast only with VNNI) is the task's default where the CPU has one
+    of the flags; elsewhere the plain default is. With no plain default, the conditional one stays the default."""
+    from llmvis_studio.catalog.catalog import cpu_defaults, spec_from_entry
+
+    folder = write_tiny_catalog(tmp_path, scales=(2, 4))
+    manifest = json.loads((folder / "manifest.json").read_text())
+    for entry in manifest["models"]:
+        entry["default"] = True
+        if entry["id"] == "tiny-x4":
+            entry["default_if_cpu_has"] = ["avx512_vnni", "avx_vnni"]
+    specs = [spec_from_entry(entry, folder) for entry in manifest["models"]]  # as written, before this CPU's choice
+
+    def default_ids(flags: set[str], specs=specs) -> set[str]:
+        return {s.id for s in cpu_defaults(specs, frozenset(flags)) if s.default and s.task == "upscale"}
+
+    assert default_ids({"avx2"}) == {"tiny-x2"}
+    assert default_ids({"avx2", "avx_vnni"}) == {"tiny-x4"}
+    alone = [s for s in specs if s.id != "tiny-x2"]
+    assert default_ids({"avx2"}, alone) == {"tiny-x4"}
+
+
+def test_cpu_flags_are_read_from_cpuinfo_and_empty_when_it_cannot_be_read(tmp_path, monkeypatch):
+    from llmvis_studio.catalog import cpu
+
+    info = tmp_path / "cpuinfo"
+    info.write_text("processor\t: 0\nmodel name\t: Some CPU\nflags\t\t: fpu sse2 avx2 avx512_vnni\n\nflags : other\n")
+    monkeypatch.setattr(cpu, "CPUINFO", info)
+    cpu.cpu_flags.cache_clear()
+    try:
+        assert cpu.cpu_flags() == frozenset({"fpu", "sse2", "avx2", "avx512_vnni"})
+        monkeypatch.setattr(cpu, "CPUINFO", tmp_path / "missing")
+        cpu.cpu_flags.cache_clear()
+        assert cpu.cpu_flags() == frozenset()
+    finally:
+        cpu.cpu_flags.cache_clear()
