@@ -2,6 +2,7 @@
 benchmark's sheets.
 
     python -m llmvis_studio.training.damage_card [--models models] [--runs runs] [--sheets runs/real_damage]
+    python -m llmvis_studio.training.damage_card --model-id damage-detector-fast --sheets runs/real_damage_fast
 
 `samples_sheet` draws the training-sample contact sheet (damaged print | label in red) from fixed seeds over the
 training photos, so the card shows exactly what the detector learned from.
@@ -68,7 +69,13 @@ def _last_json(path: Path) -> dict:
     return json.loads(lines[-1]) if lines else {}
 
 
-def status(m: dict, v1: dict, heldout: dict, default: bool) -> str:
+STUDENT_NOTE = (
+    " Its int8 copy is the default only on CPUs with {flags}; elsewhere int8 runs no faster than fp32 and its"
+    " distilled student `damage-detector-fast` (as good on the held-out photos, half the network work) is the default."
+)
+
+
+def status(m: dict, v1: dict, heldout: dict, default: bool, kept_on: list[str] | None = None) -> str:
     """The honest comparison with the old detector, from the benchmark runs (Set5/Set14: reporting; held-out
     training photos: the decision)."""
     prints, thin = (
@@ -87,6 +94,8 @@ def status(m: dict, v1: dict, heldout: dict, default: bool) -> str:
         "scratches F1 ≥ 0.85, clean photos ≤ 0.5 % marked on average), so `scratch-detector` stays the default; use "
         "this model with `--model damage-detector`."
     )
+    if default and kept_on:
+        verdict += STUDENT_NOTE.format(flags=" or ".join(kept_on))
     return f"""## Status: {"the default detector" if default else "not the default"}
 {verdict}
 
@@ -151,7 +160,7 @@ def write_card(models: Path, runs: Path, sheets: Path) -> Path:
         "sha256": entry["sha256"],
         "parameters": f"{entry['parameters']:,}",
         "licence": entry["licence"],
-        "status": status(m, v1, heldout, default),
+        "status": status(m, v1, heldout, default, _kept_on(models)),
         "platt": cal.get("platt"),
         "clean_budget": cal.get("clean_budget"),
         "baked": cal.get("baked"),
@@ -174,13 +183,119 @@ def write_card(models: Path, runs: Path, sheets: Path) -> Path:
     return export.write_card(models, MODEL_ID, text)
 
 
+STUDENT_ID = "damage-detector-fast"
+
+
+def student_status(heldout: dict, default: bool, keep_on: list[str]) -> str:
+    """The student against the detector it would replace, from damage_heldout.py --rule as-good-faster."""
+    (new_id, new), (old_id, old) = list(heldout.get("models", {}).items())[:2] or [("?", {}), ("?", {})]
+    verdict = (
+        "It finds about as much print damage as the detector it replaces (print recall and `restore`'s crack contrast "
+        "removed within 0.02 / 0.01), meets the thin-scratch bar (F1 ≥ 0.85) and keeps clean photos under 0.5 % marked "
+        "on average, in about half the network work, so it is the default for `detect-scratches`, `restore` and "
+        f"Mask ▸ Auto-mask Damage on CPUs without VNNI. Where the CPU has {' or '.join(keep_on)}, `{old_id}` stays "
+        "the default: int8 runs fast there and the teacher's int8 copy is the faster of the two (speed table below)."
+        if default and keep_on
+        else "It is the default for `detect-scratches`, `restore` and Mask ▸ Auto-mask Damage: it passes the check "
+        "below in about half the network work."
+        if default
+        else f"It does not pass the decision check below, so `{old_id}` stays the default."
+    )
+    rows = [
+        ("synthetic prints P / R / F1", _prf(new.get("prints", {})), _prf(old.get("prints", {}))),
+        ("marked area / reference area (prints)", *(d.get("prints", {}).get("marked_over_reference_area") for d in (new, old))),
+        ("`restore`: crack contrast removed", *(d.get("prints", {}).get("restore_crack_contrast_removed") for d in (new, old))),
+        ("thin scratches P / R / F1", _prf(new.get("thin", {})), _prf(old.get("thin", {}))),
+        ("light / dark thin scratches F1", *(f"{d.get('light', {}).get('f1')} / {d.get('dark', {}).get('f1')}" for d in (new, old))),
+        ("clean photos marked (mean / worst photo)",
+         *(f"{d.get('clean_marked_fraction')} / {d.get('clean_worst_photo_fraction')}" for d in (new, old))),
+        ("benchmark seconds (all of the above)", new.get("seconds"), old.get("seconds")),
+    ]  # fmt: skip
+    table = "\n".join(f"| {name} | {a} | {b} |" for name, a, b in rows)
+    return f"""## Status: {"the default detector" if default else "not the default"}
+{verdict}
+
+Decision check (`benchmarks/damage_heldout.py --rule as-good-faster`, its margins fixed before measuring; the
+{heldout.get("photos", "?")} held-out training photos, longest side ≤ {heldout.get("max_side", "?")} px,
+sensitivity 0.5, 1 px tolerance):
+
+| held-out photos | {new_id} (this) | {old_id} |
+|---|---|---|
+{table}
+"""
+
+
+def _kept_on(models: Path) -> list[str]:
+    """The CPU flags on which the teacher's int8 copy stays the default (catalog default_if_cpu_has)."""
+    return list(int8_entry(models).get("default_if_cpu_has") or [])
+
+
+def _speed_table(by_cpu: dict) -> str:
+    """The 12-MP restore's wall seconds, one row per CPU kind and detector (several rounds: the best)."""
+    lines = ["| CPU | detector | restore 4000×3000, wall s |", "|---|---|---|"]
+    for cpu, runs in by_cpu.items():
+        for model_id, wall in runs.items():
+            lines.append(f"| {cpu} | {model_id} | {min(wall) if isinstance(wall, list) else wall} |")
+    return "\n".join(lines)
+
+
+def write_student_card(models: Path, runs: Path, sheets: Path, model_id: str = STUDENT_ID) -> Path:
+    """The distilled student's card: its own decision check, calibration, stages and sheet; the rest is the teacher's."""
+    entry = export.manifest_entry_of(models, model_id)
+    m, restore_png = entry.get("metrics", {}), f"{model_id}-restore.png"
+    cal = m.get("heldout_calibration", {})
+    restore_src = sheets / "prints_before_mask_after.png"
+    if restore_src.exists():
+        sheet = cv2.cvtColor(cv2.imread(str(restore_src)), cv2.COLOR_BGR2RGB)
+        _save_small(models / "cards" / restore_png, sheet[: 4 * sheet.shape[1] // 3], max_width=600)
+    default = bool(entry.get("default"))
+    values = {
+        "model_id": model_id,
+        "default_note": (" (the default on CPUs without VNNI)" if _kept_on(models) else " (the default)")
+        if default
+        else " (not the default, see Status)",
+        "stride": entry["stride"],
+        "file": entry["file"],
+        "sha256": entry["sha256"],
+        "parameters": f"{entry['parameters']:,}",
+        "licence": entry["licence"],
+        "widths": "/".join(str(w) for w in entry.get("widths", [])),
+        "status": student_status(_last_json(runs / "damage_heldout_fast.log"), default, _kept_on(models)),
+        "speed": _speed_table(m.get("restore_4000x3000_wall_s_by_cpu", {})),
+        "speed_note": m.get("restore_speed_note", ""),
+        "platt": cal.get("platt"),
+        "baked": cal.get("baked"),
+        "teacher_pixels": cal.get("matched_operating_point", {}).get("teacher_marked_pixels"),
+        "f1_by_sensitivity": json.dumps(cal.get("f1_by_sensitivity")),
+        "by_kind": json.dumps(cal.get("at_sensitivity_0.5_by_kind")),
+        "samples_png": SAMPLES_PNG,
+        "restore_png": restore_png,
+        "stages": "\n- ".join(m.get("stages", ["(no stages recorded)"])),
+        "reproduce": entry.get("reproduce_command", "").replace(" && ", "\n"),
+        "shipped_note": m.get("shipped_note", ""),
+        "table": _table(
+            {
+                k: v
+                for k, v in m.items()
+                if k not in ("stages", "shipped_note", "restore_4000x3000_wall_s_by_cpu", "restore_speed_note")
+            }
+        ),
+    }
+    text = (Path(__file__).parent / "card_templates" / f"{STUDENT_ID}.md").read_text(encoding="utf-8").format(**values)
+    return export.write_card(models, model_id, text)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--models", type=Path, default=Path("models"))
     ap.add_argument("--runs", type=Path, default=Path("runs"))
     ap.add_argument("--sheets", type=Path, default=Path("runs/real_damage"))
+    ap.add_argument("--model-id", default=MODEL_ID, choices=[MODEL_ID, STUDENT_ID])
     a = ap.parse_args(argv)
-    print(write_card(a.models, a.runs, a.sheets))
+    if a.model_id == STUDENT_ID:
+        print(write_student_card(a.models, a.runs, a.sheets))
+    else:
+        print(write_card(a.models, a.runs, a.sheets))
     return 0
 
 

@@ -1,15 +1,18 @@
 """The fast restore path (issue 12: a 4000×3000 scan in ≤ 15 s on 2 cores) gives the slow path's result: the fill and
 tone step crop by crop on threads vs one whole-image pass, the detector on integer tiles with a memory arena vs the
-float image, and the int8 default detector vs its fp32 source. Real photo, real models; the timing itself is
+float image, and the default detectors (int8 copy, distilled student) vs their fp32 teacher. Real photo, real models; the timing itself is
 benchmarks/restore_speed.py."""
 
 from __future__ import annotations
+
+import json
 
 import cv2
 import numpy as np
 import pytest
 
 from llmvis_studio.catalog import load_catalog
+from llmvis_studio.catalog.catalog import Catalog, cpu_defaults, spec_from_entry
 from llmvis_studio.core.pixels import to_float_rgb
 from llmvis_studio.core.progress import Progress
 from llmvis_studio.core.requests import EditRequest
@@ -107,15 +110,26 @@ def scratched(photo: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.round(img * 255).astype(np.uint8), truth
 
 
-def test_default_detector_is_the_int8_copy_and_marks_what_fp32_marks(engine, photo):
-    default = load_catalog().default_for("detect-scratches")
-    assert default.id == "damage-detector-int8" and default.extra["quantised_from"] == "damage-detector"
+def test_the_default_detector_is_the_faster_one_on_this_kind_of_cpu():
+    """Without VNNI the distilled student (fp32) is the default: as good on the held-out photos and about 1.6x faster
+    there (int8 runs no faster than fp32); with VNNI the teacher's int8 copy is, the faster one there."""
+    manifest = json.loads((ROOT / "models" / "manifest.json").read_text(encoding="utf-8"))
+    specs = [spec_from_entry(entry, ROOT / "models") for entry in manifest["models"]]  # before this CPU's choice
+    for flags, expected in (({"avx2"}, "damage-detector-fast"), ({"avx2", "avx512_vnni"}, "damage-detector-int8")):
+        chosen = Catalog(tuple(cpu_defaults(specs, frozenset(flags)))).default_for("detect-scratches")
+        assert chosen.id == expected, flags
+    assert load_catalog().get("damage-detector-int8").extra["quantised_from"] == "damage-detector"
+
+
+def test_the_int8_copy_and_the_student_mark_the_scratches_the_teacher_marks(engine, photo):
     damaged, truth = scratched(photo)
     found = {}
-    for model_id in ("damage-detector-int8", "damage-detector"):
+    for model_id in ("damage-detector-int8", "damage-detector", "damage-detector-fast"):
         request = EditRequest.build("detect-scratches", damaged, model_id=model_id, device="cpu")
         found[model_id] = engine.run(request).image[..., 0] > 0
-    int8, fp32 = found["damage-detector-int8"], found["damage-detector"]
-    assert (int8 & fp32).sum() / max(1, (int8 | fp32).sum()) >= 0.9  # the same marks
-    near = cv2.dilate(int8.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
-    assert near[truth > 0].mean() >= 0.6  # and they are the scratches
+    int8, fp32, student = found["damage-detector-int8"], found["damage-detector"], found["damage-detector-fast"]
+    assert (int8 & fp32).sum() / max(1, (int8 | fp32).sum()) >= 0.9  # the int8 copy: the same marks
+    for marks in (int8, student):
+        near = cv2.dilate(marks.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
+        assert near[truth > 0].mean() >= 0.75  # they are the scratches (measured: 0.87 and 0.85)
+    assert 0.5 * fp32.sum() <= student.sum() <= 1.5 * fp32.sum()  # the student marks about as much (0.75x here)
