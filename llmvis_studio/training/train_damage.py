@@ -22,6 +22,7 @@ import hashlib
 import json
 import os
 import sys
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -129,13 +130,13 @@ def thin_sample(rng: np.random.Generator, photo: np.ndarray, size: int) -> tuple
 
 
 def damage_sample(
-    rng: np.random.Generator, images: list[np.ndarray], patch: int, weights: np.ndarray
+    rng: np.random.Generator, images: list[np.ndarray], patch: int, weights: np.ndarray, thin_share: float = THIN_SHARE
 ) -> tuple[np.ndarray, np.ndarray]:
     photo = images[int(rng.choice(len(images), p=weights))]
     r = rng.random()
     if r < FILM_SHARE:
         x, y = film_sample(rng, photo, patch)
-    elif r < FILM_SHARE + THIN_SHARE:
+    elif r < FILM_SHARE + thin_share:
         x, y = thin_sample(rng, photo, patch)
     else:
         x, y = print_damage.make_sample(rng, photo, patch)
@@ -246,7 +247,8 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     images, vset = load_data(args, log)
     pos_weight = torch.tensor(args.pos_weight)
     teacher = load_teacher(args.teacher, args.channels) if args.teacher else None
-    pool = SamplePool(damage_sample, images, args.patch, args.seed + state.step, size=args.pool, reuse=args.reuse)
+    sample = partial(damage_sample, thin_share=args.thin_share)
+    pool = SamplePool(sample, images, args.patch, args.seed + state.step, size=args.pool, reuse=args.reuse)
     pool.start(min(args.pool, max(args.batch * 2, 8)))
     probe_x, _ = batch_tensors(pool.batch(np.random.default_rng(12345), min(args.batch, PROBE_BATCH)))
 
@@ -416,6 +418,7 @@ def parser() -> argparse.ArgumentParser:
         action="store_true",
         help="calibrate to mark as much of the damaged validation crops as --teacher does (see calibrate)",
     )
+    p.add_argument("--thin-share", type=float, default=THIN_SHARE, help="share of thin-scratch-protocol samples")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--seed", type=int, default=0)
     add_precision_argument(p)  # auto (default): time fp32 against bf16 on this CPU, keep the faster

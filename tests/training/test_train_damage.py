@@ -205,3 +205,25 @@ def test_an_exported_student_is_recalibrated_from_its_onnx_when_its_run_is_gone(
     loaded = result["model"].net.state_dict()
     assert all(torch.equal(loaded[k], v) for k, v in student.net.state_dict().items())
     assert result["model"].calibration[0] != 1.0  # calibrated again, not the export's identity
+
+
+def test_thin_share_sets_how_many_samples_follow_the_thin_scratch_protocol(monkeypatch):
+    calls = {"thin": 0, "print": 0}
+
+    def counted(kind):
+        def sample(rng, photo, size, **_):
+            calls[kind] += 1
+            return np.zeros((size, size, 3), np.float32), np.zeros((size, size), np.uint8)
+
+        return sample
+
+    monkeypatch.setattr(train_damage, "thin_sample", counted("thin"))
+    monkeypatch.setattr(train_damage.print_damage, "make_sample", counted("print"))
+    photos, weights = [np.zeros((64, 64, 3), np.uint8)], np.ones(1)
+    for share in (0.0, 0.4):
+        calls.update(thin=0, print=0)
+        rng = np.random.default_rng(3)
+        for _ in range(400):
+            train_damage.damage_sample(rng, photos, 32, weights, thin_share=share)
+        assert calls["thin"] / 400 == pytest.approx(share, abs=0.06)
+        assert calls["print"] / 400 == pytest.approx(1 - train_damage.FILM_SHARE - share, abs=0.06)
