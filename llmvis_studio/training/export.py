@@ -251,13 +251,20 @@ def rename_tensor(graph: onnx.GraphProto, old: str, new: str) -> None:
             value.name = new
 
 
-def cpu_session(path: Path) -> Any:
-    """An onnxruntime CPU session on at most two threads, quiet (the GPU build logs CUDA errors on CPU machines)."""
+def cpu_session(path: Path, reference: bool = False) -> Any:
+    """An onnxruntime CPU session on at most two threads, quiet (the GPU build logs CUDA errors on CPU machines).
+
+    reference: no graph optimisations, so a quantised (QDQ) model runs each convolution in fp32 between its
+    DequantizeLinear and QuantizeLinear nodes. Why: the fused int8 kernels give other numbers on other CPUs (without
+    VNNI, AVX2 saturates the u8×s8 pair sums: the style predictor's vectors moved by up to 0.66 between an EPYC with
+    and one without VNNI); files made here must not depend on the machine that made them."""
     import onnxruntime
 
     onnxruntime.set_default_logger_severity(3)
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = max(1, min(2, os.cpu_count() or 1))
+    if reference:
+        options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_DISABLE_ALL
     return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 

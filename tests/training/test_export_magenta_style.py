@@ -46,10 +46,14 @@ def test_presets_match_the_shipped_ones(exported):
     shipped = json.loads((models_dir() / ex.PRESETS_NAME).read_text())["presets"]
     assert [p["name"] for p in made] == [p["name"] for p in shipped]
     made_v, shipped_v = np.array([p["vector"] for p in made]), np.array([p["vector"] for p in shipped])
-    # Same locked libraries (requirements.txt) on every machine; what may differ is the CPU kind: onnxruntime's
-    # AVX2 and AVX-512 kernels sum in other orders (~1e-6 relative). 2e-3 leaves room for that and still catches a
-    # changed pattern renderer (an OpenCV 4 → 5 drawing change moved the vectors by up to 0.66, cosine 0.97-0.99).
-    assert np.abs(made_v - shipped_v).max() < 2e-3
+    # Same locked libraries (requirements.txt) on every machine, and the presets come from the predictor's reference
+    # path (fp32 convolutions between its quantise nodes: export.cpu_session(reference=True)), so what may differ is
+    # the fp32 summation order of the CPU kind, which can move a value across a rounding step of the int8 output
+    # (0.0199). Three steps leave room for that and still catch a changed pattern renderer or the fused int8 kernels
+    # (an EPYC without VNNI saturates their sums: the vectors moved by up to 0.66 against one with VNNI).
+    step = 0.019879
+    assert np.abs(made_v - shipped_v).max() <= 3 * step + 1e-5
+    assert np.abs(made_v - shipped_v).mean() < step / 10
     distances = np.linalg.norm(made_v[:, None] - shipped_v[None], axis=2)
     assert (distances.argmin(axis=1) == np.arange(len(made))).all()  # every preset keeps its own style
 
