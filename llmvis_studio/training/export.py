@@ -255,9 +255,10 @@ def cpu_session(path: Path, reference: bool = False) -> Any:
     """An onnxruntime CPU session on at most two threads, quiet (the GPU build logs CUDA errors on CPU machines).
 
     reference: no graph optimisations, so a quantised (QDQ) model runs each convolution in fp32 between its
-    DequantizeLinear and QuantizeLinear nodes. Why: the fused int8 kernels give other numbers on other CPUs (without
-    VNNI, AVX2 saturates the u8×s8 pair sums: the style predictor's vectors moved by up to 0.66 between an EPYC with
-    and one without VNNI); files made here must not depend on the machine that made them."""
+    DequantizeLinear and QuantizeLinear nodes. Why: the fused int8 kernels give other numbers on other CPUs (most
+    likely AVX2 without VNNI saturating the u8×s8 pair sums, a known onnxruntime caveat: the style presets made on an
+    earlier machine were up to 0.66 from this path's, which an EPYC with VNNI matched within 0.04); files made here
+    must not depend on the machine that made them."""
     import onnxruntime
 
     onnxruntime.set_default_logger_severity(3)
