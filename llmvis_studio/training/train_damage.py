@@ -205,6 +205,14 @@ def initial_weights(args: argparse.Namespace, model: DamageNet) -> DamageNet:
     return model
 
 
+def started_pool(args: argparse.Namespace, images: list[np.ndarray], step: int) -> SamplePool:
+    """The producer thread's sample pool, seeded by the step (a resumed run draws new samples), already filling."""
+    sample = partial(damage_sample, thin_share=args.thin_share)
+    pool = SamplePool(sample, images, args.patch, args.seed + step, size=args.pool, reuse=args.reuse)
+    pool.start(min(args.pool, max(args.batch * 2, 8)))
+    return pool
+
+
 def widths_of(args: argparse.Namespace) -> tuple[int, int, int] | None:
     """--widths "8,24,48" as a tuple (None: the arch's default widths)."""
     if not args.widths:
@@ -247,9 +255,7 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     images, vset = load_data(args, log)
     pos_weight = torch.tensor(args.pos_weight)
     teacher = load_teacher(args.teacher, args.channels) if args.teacher else None
-    sample = partial(damage_sample, thin_share=args.thin_share)
-    pool = SamplePool(sample, images, args.patch, args.seed + state.step, size=args.pool, reuse=args.reuse)
-    pool.start(min(args.pool, max(args.batch * 2, 8)))
+    pool = started_pool(args, images, state.step)
     probe_x, _ = batch_tensors(pool.batch(np.random.default_rng(12345), min(args.batch, PROBE_BATCH)))
 
     def probe(use_bf16: bool) -> None:  # forward + backward on a real batch, gradients cleared
