@@ -109,12 +109,6 @@ def main() -> int:
         " faster copy of the second and must find about as much (faster_wins)",
     )
     ap.add_argument("--sensitivity", type=float, default=None, help="instead of the model's default (no cache)")
-    ap.add_argument(
-        "--old-stays-default-on",
-        default="",
-        help="with --apply and a faster winner: CPU flags (e.g. avx512_vnni,avx_vnni) on which the old detector stays"
-        " the default, because it is the faster one there (measured with restore_speed.py on such a CPU)",
-    )
     a = ap.parse_args()
     global SENSITIVITY
     SENSITIVITY = a.sensitivity
@@ -138,8 +132,7 @@ def main() -> int:
         result["rule"] = a.rule
         result["new_beats_old"] = new_wins(new, old) if a.rule == "finds-more" else faster_wins(new, old)
         if a.apply:
-            keep_on = [f for f in a.old_stays_default_on.split(",") if f]
-            apply_default(*a.models, result["new_beats_old"], keep_on)
+            apply_default(*a.models, result["new_beats_old"])
     emit(result)
     return 0
 
@@ -198,11 +191,9 @@ def save_cache(path: str, cache: dict) -> None:
         Path(path).write_text(json.dumps(cache, indent=1), encoding="utf-8")
 
 
-def apply_default(
-    new: str, old: str, new_is_better: bool, old_stays_on: list[str] | None = None, path: Path | None = None
-) -> None:
-    """Write the decision into models/manifest.json: the winner is the default detector, the other is not, except
-    on CPUs with one of `old_stays_on`'s flags (catalog.cpu_defaults), where the old one is as good and faster."""
+def apply_default(new: str, old: str, new_is_better: bool, path: Path | None = None) -> None:
+    """Write the decision into models/manifest.json (or `path`): the winner is the default detector, the other is
+    not."""
     import json
 
     from llmvis_studio.training.manifest_tools import upsert_entry
@@ -212,14 +203,10 @@ def apply_default(
     for model_id, is_default in ((new, new_is_better), (old, not new_is_better)):
         model_id = model_id.removesuffix("-int8")
         copy = entries.get(f"{model_id}-int8")  # an int8 copy (quantize_detector) is what the CPU runs by default
-        holder = copy if copy is not None else entries[model_id]  # the entry that carries the default flag
         entries[model_id]["default"] = is_default and copy is None
-        holder["default"] = is_default
-        holder.pop("default_if_cpu_has", None)
-        if model_id == old.removesuffix("-int8") and new_is_better and old_stays_on:
-            holder["default"], holder["default_if_cpu_has"] = True, list(old_stays_on)
         upsert_entry(path, entries[model_id])
         if copy is not None:
+            copy["default"] = is_default
             upsert_entry(path, copy)
 
 

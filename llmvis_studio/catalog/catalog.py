@@ -16,7 +16,6 @@ from typing import Any, Optional
 
 from ..core.errors import ModelError, ModelIntegrityError, ModelNotFound
 from ..paths import models_dir, user_models_dir
-from .cpu import cpu_flags
 from .settings import ModelSettings
 
 log = logging.getLogger(__name__)
@@ -322,33 +321,7 @@ def load_catalog(folder: Optional[Path] = None, user_folder: Optional[Path] = No
         specs.extend(spec_from_entry(entry, folder) for entry in _read_entries(manifest))
     if user_folder is not None or not explicit:
         specs.extend(user_specs(Path(user_folder) if user_folder else user_models_dir(), {s.id for s in specs}))
-    return Catalog(tuple(_builtin_defaults_yield(cpu_defaults(specs, cpu_flags()))))
-
-
-# manifest: the entry is its task's default only on a CPU with one of these flags
-CPU_DEFAULT_KEY = "default_if_cpu_has"
-
-
-def cpu_defaults(specs: list[ModelSpec], flags: frozenset[str]) -> list[ModelSpec]:
-    """One default per task on this CPU. An entry with `default_if_cpu_has` (e.g. an int8 detector: fast only with
-    VNNI) is the default where the CPU has one of those flags, and then the task's other defaults yield to it;
-    elsewhere the task's default without the condition stays the default (with none, the conditional one does)."""
-
-    def conditional(spec: ModelSpec) -> bool:
-        return spec.default and bool(spec.extra.get(CPU_DEFAULT_KEY))
-
-    def holds(spec: ModelSpec) -> bool:
-        return bool(set(spec.extra.get(CPU_DEFAULT_KEY) or ()) & flags)
-
-    won = {spec.task for spec in specs if conditional(spec) and holds(spec)}
-    plain = {spec.task for spec in specs if spec.default and not conditional(spec)}
-    return [
-        replace(spec, default=False)
-        if (conditional(spec) and not holds(spec) and spec.task in plain)
-        or (spec.default and not conditional(spec) and spec.task in won)
-        else spec
-        for spec in specs
-    ]
+    return Catalog(tuple(_builtin_defaults_yield(specs)))
 
 
 def _builtin_defaults_yield(specs: list[ModelSpec]) -> list[ModelSpec]:

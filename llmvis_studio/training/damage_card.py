@@ -69,13 +69,14 @@ def _last_json(path: Path) -> dict:
     return json.loads(lines[-1]) if lines else {}
 
 
-STUDENT_NOTE = (
-    " Its int8 copy is the default only on CPUs with {flags}; elsewhere int8 runs no faster than fp32 and its"
-    " distilled student `damage-detector-fast` (as good on the held-out photos, half the network work) is the default."
+REPLACED = (
+    " Since then its distilled student `damage-detector-fast` (half the network work) found more on the same held-out"
+    " photos and replaced it (and its int8 copy) as the default: see that model's card; `--model damage-detector`"
+    " still selects this one."
 )
 
 
-def status(m: dict, v1: dict, heldout: dict, default: bool, kept_on: list[str] | None = None) -> str:
+def status(m: dict, v1: dict, heldout: dict, default: bool, replaced: bool = False) -> str:
     """The honest comparison with the old detector, from the benchmark runs (Set5/Set14: reporting; held-out
     training photos: the decision)."""
     prints, thin = (
@@ -86,6 +87,11 @@ def status(m: dict, v1: dict, heldout: dict, default: bool, kept_on: list[str] |
     new_h, old_h = (heldout.get("models", {}).get(k, {}) for k in (MODEL_ID, "scratch-detector"))
     verdict = (
         "It finds far more print damage than `scratch-detector`, meets the thin-scratch bar (F1 ≥ 0.85) and keeps "
+        "clean photos under 0.5 % marked on average on the held-out photos, so it (its int8 copy on the CPU) became "
+        "the default for `detect-scratches`, `restore` and Mask ▸ Auto-mask Damage (`--model scratch-detector` still "
+        "selects the old one)." + REPLACED
+        if replaced
+        else "It finds far more print damage than `scratch-detector`, meets the thin-scratch bar (F1 ≥ 0.85) and keeps "
         "clean photos under 0.5 % marked on average on the held-out photos, so it (its int8 copy on the CPU) is the "
         "default for `detect-scratches`, `restore` and Mask ▸ Auto-mask Damage (`--model scratch-detector` still "
         "selects the old one)."
@@ -94,9 +100,7 @@ def status(m: dict, v1: dict, heldout: dict, default: bool, kept_on: list[str] |
         "scratches F1 ≥ 0.85, clean photos ≤ 0.5 % marked on average), so `scratch-detector` stays the default; use "
         "this model with `--model damage-detector`."
     )
-    if default and kept_on:
-        verdict += STUDENT_NOTE.format(flags=" or ".join(kept_on))
-    return f"""## Status: {"the default detector" if default else "not the default"}
+    return f"""## Status: {"the default detector" if default else "replaced by its student" if replaced else "not the default"}
 {verdict}
 
 Decision check (`benchmarks/damage_heldout.py`, the {heldout.get("photos", "?")} held-out training photos, longest
@@ -160,7 +164,7 @@ def write_card(models: Path, runs: Path, sheets: Path) -> Path:
         "sha256": entry["sha256"],
         "parameters": f"{entry['parameters']:,}",
         "licence": entry["licence"],
-        "status": status(m, v1, heldout, default, _kept_on(models)),
+        "status": status(m, v1, heldout, default, _student_is_default(models)),
         "platt": cal.get("platt"),
         "clean_budget": cal.get("clean_budget"),
         "baked": cal.get("baked"),
@@ -186,18 +190,15 @@ def write_card(models: Path, runs: Path, sheets: Path) -> Path:
 STUDENT_ID = "damage-detector-fast"
 
 
-def student_status(heldout: dict, default: bool, keep_on: list[str]) -> str:
-    """The student against the detector it would replace, from damage_heldout.py --rule as-good-faster."""
+def student_status(heldout: dict, default: bool) -> str:
+    """The student against the detector it would replace, from damage_heldout.py (its --rule in the log)."""
     (new_id, new), (old_id, old) = list(heldout.get("models", {}).items())[:2] or [("?", {}), ("?", {})]
+    rule = heldout.get("rule", "?")
     verdict = (
-        "It finds about as much print damage as the detector it replaces (print recall and `restore`'s crack contrast "
-        "removed within 0.02 / 0.01), meets the thin-scratch bar (F1 ≥ 0.85) and keeps clean photos under 0.5 % marked "
-        "on average, in about half the network work, so it is the default for `detect-scratches`, `restore` and "
-        f"Mask ▸ Auto-mask Damage on CPUs without VNNI. Where the CPU has {' or '.join(keep_on)}, `{old_id}` stays "
-        "the default: int8 runs fast there and the teacher's int8 copy is the faster of the two (speed table below)."
-        if default and keep_on
-        else "It is the default for `detect-scratches`, `restore` and Mask ▸ Auto-mask Damage: it passes the check "
-        "below in about half the network work."
+        f"It passes the decision check below against `{old_id}` (`--rule {rule}`: finds more print damage, meets the "
+        "thin-scratch bar F1 ≥ 0.85 and keeps clean photos under 0.5 % marked on average), in about half the network "
+        "work, so it is the default for `detect-scratches`, `restore` and Mask ▸ Auto-mask Damage on every CPU "
+        f"(`--model {old_id}` still selects the teacher's int8 copy)."
         if default
         else f"It does not pass the decision check below, so `{old_id}` stays the default."
     )
@@ -215,7 +216,7 @@ def student_status(heldout: dict, default: bool, keep_on: list[str]) -> str:
     return f"""## Status: {"the default detector" if default else "not the default"}
 {verdict}
 
-Decision check (`benchmarks/damage_heldout.py --rule as-good-faster`, its margins fixed before measuring; the
+Decision check (`benchmarks/damage_heldout.py --rule {rule}`, the rule fixed before measuring; the
 {heldout.get("photos", "?")} held-out training photos, longest side ≤ {heldout.get("max_side", "?")} px,
 sensitivity 0.5, 1 px tolerance):
 
@@ -225,9 +226,11 @@ sensitivity 0.5, 1 px tolerance):
 """
 
 
-def _kept_on(models: Path) -> list[str]:
-    """The CPU flags on which the teacher's int8 copy stays the default (catalog default_if_cpu_has)."""
-    return list(int8_entry(models).get("default_if_cpu_has") or [])
+def _student_is_default(models: Path) -> bool:
+    try:
+        return bool(export.manifest_entry_of(models, STUDENT_ID).get("default"))
+    except StopIteration:
+        return False
 
 
 def _speed_table(by_cpu: dict) -> str:
@@ -251,16 +254,14 @@ def write_student_card(models: Path, runs: Path, sheets: Path, model_id: str = S
     default = bool(entry.get("default"))
     values = {
         "model_id": model_id,
-        "default_note": (" (the default on CPUs without VNNI)" if _kept_on(models) else " (the default)")
-        if default
-        else " (not the default, see Status)",
+        "default_note": " (the default)" if default else " (not the default, see Status)",
         "stride": entry["stride"],
         "file": entry["file"],
         "sha256": entry["sha256"],
         "parameters": f"{entry['parameters']:,}",
         "licence": entry["licence"],
         "widths": "/".join(str(w) for w in entry.get("widths", [])),
-        "status": student_status(_last_json(runs / "damage_heldout_fast.log"), default, _kept_on(models)),
+        "status": student_status(_last_json(runs / "damage_heldout_fast.log"), default),
         "speed": _speed_table(m.get("restore_4000x3000_wall_s_by_cpu", {})),
         "speed_note": m.get("restore_speed_note", ""),
         "platt": cal.get("platt"),
