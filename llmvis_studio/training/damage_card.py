@@ -125,6 +125,27 @@ Reporting only (`benchmarks/real_damage.py`, Set5 + Set14, sensitivity 0.5):
 """
 
 
+def copy_restore_sheet(sheets: Path, target: Path) -> None:
+    """The benchmark's before | mask | after sheet of synthetic prints, its first four rows, made small for the card."""
+    source = sheets / "prints_before_mask_after.png"
+    if source.exists():
+        sheet = cv2.cvtColor(cv2.imread(str(source)), cv2.COLOR_BGR2RGB)
+        _save_small(target, sheet[: 4 * sheet.shape[1] // 3], max_width=600)
+
+
+def file_facts(entry: dict, default: bool) -> dict:
+    """The card's header values from the manifest entry."""
+    return {
+        "model_id": entry["id"],
+        "default_note": " (the default)" if default else " (not the default, see Status)",
+        "stride": entry["stride"],
+        "file": entry["file"],
+        "sha256": entry["sha256"],
+        "parameters": f"{entry['parameters']:,}",
+        "licence": entry["licence"],
+    }
+
+
 def int8_entry(models: Path) -> dict:
     try:
         return export.manifest_entry_of(models, f"{MODEL_ID}-int8")
@@ -146,10 +167,7 @@ def write_card(models: Path, runs: Path, sheets: Path) -> Path:
     stage1, stage2 = log_facts(runs / "damage" / "train.log"), log_facts(runs / "damage2" / "train.log")
     cards = models / "cards"
     samples_sheet(cards / SAMPLES_PNG)
-    restore_src = sheets / "prints_before_mask_after.png"
-    if restore_src.exists():
-        sheet = cv2.cvtColor(cv2.imread(str(restore_src)), cv2.COLOR_BGR2RGB)
-        _save_small(cards / RESTORE_PNG, sheet[: 4 * sheet.shape[1] // 3], max_width=600)
+    copy_restore_sheet(sheets, cards / RESTORE_PNG)
     m = entry.get("metrics", {})
     cal = m.get("heldout_calibration", {})
     v1 = _last_json(runs / "real_damage_v1.log")
@@ -157,13 +175,7 @@ def write_card(models: Path, runs: Path, sheets: Path) -> Path:
     default = is_default(models, entry)
     arch = entry.get("arch", "DamageNet")
     values = {
-        "model_id": MODEL_ID,
-        "default_note": " (the default)" if default else " (not the default, see Status)",
-        "stride": entry["stride"],
-        "file": entry["file"],
-        "sha256": entry["sha256"],
-        "parameters": f"{entry['parameters']:,}",
-        "licence": entry["licence"],
+        **file_facts(entry, default),
         "status": status(m, v1, heldout, default, _student_is_default(models)),
         "platt": cal.get("platt"),
         "clean_budget": cal.get("clean_budget"),
@@ -247,19 +259,10 @@ def write_student_card(models: Path, runs: Path, sheets: Path, model_id: str = S
     entry = export.manifest_entry_of(models, model_id)
     m, restore_png = entry.get("metrics", {}), f"{model_id}-restore.png"
     cal = m.get("heldout_calibration", {})
-    restore_src = sheets / "prints_before_mask_after.png"
-    if restore_src.exists():
-        sheet = cv2.cvtColor(cv2.imread(str(restore_src)), cv2.COLOR_BGR2RGB)
-        _save_small(models / "cards" / restore_png, sheet[: 4 * sheet.shape[1] // 3], max_width=600)
+    copy_restore_sheet(sheets, models / "cards" / restore_png)
     default = bool(entry.get("default"))
     values = {
-        "model_id": model_id,
-        "default_note": " (the default)" if default else " (not the default, see Status)",
-        "stride": entry["stride"],
-        "file": entry["file"],
-        "sha256": entry["sha256"],
-        "parameters": f"{entry['parameters']:,}",
-        "licence": entry["licence"],
+        **file_facts(entry, default),
         "widths": "/".join(str(w) for w in entry.get("widths", [])),
         "status": student_status(_last_json(runs / "damage_heldout_fast.log"), default),
         "speed": _speed_table(m.get("restore_4000x3000_wall_s_by_cpu", {})),

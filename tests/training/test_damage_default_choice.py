@@ -59,3 +59,14 @@ def test_the_students_card_shows_the_decision_it_passed(tmp_path):
     assert "`detect-scratches` (the default)" in card and "--rule finds-more" in card
     assert "| synthetic prints P / R / F1 | None / 0.937 / None | None / 0.9185 / None |" in card
     assert "{" + "status}" not in card and "8/24/48 channels" in card
+
+
+def test_the_teachers_card_says_its_student_replaced_it(tmp_path):
+    from llmvis_studio.training import damage_card
+
+    models = tmp_path / "models"
+    models.mkdir()
+    write_manifest(models, {"damage-detector": False, "damage-detector-int8": False, "damage-detector-fast": True})
+    card = damage_card.write_card(models, tmp_path / "runs", tmp_path / "sheets").read_text(encoding="utf-8")
+    assert "## Status: replaced by its student" in card and "(not the default, see Status)" in card
+    assert "`damage-detector-fast`" in card
