@@ -196,9 +196,11 @@ def apply_default(new: str, old: str, new_is_better: bool, path: Path | None = N
     not."""
     import json
 
+    from _common import ROOT
+
     from llmvis_studio.training.manifest_tools import upsert_entry
 
-    path = path or Path(__file__).resolve().parents[1] / "models" / "manifest.json"
+    path = path or ROOT / "models" / "manifest.json"
     entries = {e["id"]: e for e in json.loads(path.read_text(encoding="utf-8"))["models"]}
     for model_id, is_default in ((new, new_is_better), (old, not new_is_better)):
         model_id = model_id.removesuffix("-int8")

@@ -207,6 +207,8 @@ def initial_weights(args: argparse.Namespace, model: DamageNet) -> DamageNet:
 
 def started_pool(args: argparse.Namespace, images: list[np.ndarray], step: int) -> SamplePool:
     """The producer thread's sample pool, seeded by the step (a resumed run draws new samples), already filling."""
+    if not 0.0 <= args.thin_share <= 1.0 - FILM_SHARE:
+        raise SystemExit(f"--thin-share is a share of the samples, 0 to {1.0 - FILM_SHARE:g}, not {args.thin_share}")
     sample = partial(damage_sample, thin_share=args.thin_share)
     pool = SamplePool(sample, images, args.patch, args.seed + step, size=args.pool, reuse=args.reuse)
     pool.start(min(args.pool, max(args.batch * 2, 8)))

@@ -227,3 +227,5 @@ def test_thin_share_sets_how_many_samples_follow_the_thin_scratch_protocol(monke
             train_damage.damage_sample(rng, photos, 32, weights, thin_share=share)
         assert calls["thin"] / 400 == pytest.approx(share, abs=0.06)
         assert calls["print"] / 400 == pytest.approx(1 - train_damage.FILM_SHARE - share, abs=0.06)
+    with pytest.raises(SystemExit, match="--thin-share is a share of the samples"):
+        train_damage.started_pool(train_damage.parser().parse_args(["--out", "x", "--thin-share", "0.9"]), photos, 0)
