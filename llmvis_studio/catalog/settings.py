@@ -30,6 +30,9 @@ class ModelSettings:
     detail: Optional[float] = None  # stylize: how much fine luminance detail comes back
     style_predictor: Optional[str] = None  # stylize: the model id that turns a style image into a vector
     truncation: float = 1.0  # generators: latent truncation
+    # a quantised model run on its reference path (no graph fusion: fp32 convolutions between the quantise nodes), so
+    # it gives the same numbers on every CPU kind; for the style predictor, whose vectors mix with stored presets
+    exact_int8: bool = False
 
     @classmethod
     def of(cls, extra: Mapping[str, Any], model_id: str = "") -> ModelSettings:

@@ -125,7 +125,8 @@ class Engine:
         first = spec.inputs[0] if spec.inputs else None
         rgb = first is not None and first.layout == "NCHW" and str(first.channels).startswith("RGB")
         checked = first.name if first is not None and rgb else None
-        return self.sessions.get(path, device, checked, fixed_size=arena or spec.settings.input_size is not None)
+        fixed = arena or spec.settings.input_size is not None
+        return self.sessions.get(path, device, checked, fixed_size=fixed, reference=spec.settings.exact_int8)
 
     def run(self, request: EditRequest, progress: Optional[Progress] = None) -> EditResult:
         progress = progress or Progress()

@@ -115,7 +115,7 @@ class SessionCache:
 
     def __init__(self, threads: Optional[int] = None) -> None:
         self._threads = threads or default_thread_count()
-        self._sessions: dict[tuple[Path, str, bool], LoadedModel] = {}
+        self._sessions: dict[tuple[Path, str, bool, bool], LoadedModel] = {}
         self._lock = threading.Lock()
 
     @property
@@ -123,25 +123,36 @@ class SessionCache:
         return self._threads
 
     def get(
-        self, path: Path, device: str, expected_input: Optional[str] = None, fixed_size: bool = False
+        self,
+        path: Path,
+        device: str,
+        expected_input: Optional[str] = None,
+        fixed_size: bool = False,
+        reference: bool = False,
     ) -> LoadedModel:
         """fixed_size: keep a memory arena. Right for a model that only sees one input size (U²-Net-p at 320² runs
         in about 30 % less CPU time with it) and for a tiled job whose tiles are all about one size, if the job
         releases the arena with its last run (LoadedModel.run(release_arena=True)): without an arena every large
         activation is fresh memory from the system, and the 12-MP damage detector spent half its CPU time in page
-        faults. Without release an arena keeps the largest tile's memory for good."""
-        key = (path, device, fixed_size)
+        faults. Without release an arena keeps the largest tile's memory for good.
+        reference: no graph optimisation (ModelSettings.exact_int8): a quantised model then gives the same numbers on
+        every CPU kind, where its fused int8 kernels do not."""
+        key = (path, device, fixed_size, reference)
         with self._lock:
             if key not in self._sessions:
-                self._sessions[key] = self._open(path, device, expected_input, fixed_size)
+                self._sessions[key] = self._open(path, device, expected_input, fixed_size, reference)
             return self._sessions[key]
 
-    def _open(self, path: Path, device: str, expected_input: Optional[str], fixed_size: bool = False) -> LoadedModel:
+    def _open(
+        self, path: Path, device: str, expected_input: Optional[str], fixed_size: bool = False, reference: bool = False
+    ) -> LoadedModel:
         options = ort.SessionOptions()
         options.intra_op_num_threads = self._threads
         options.inter_op_num_threads = 1
         options.enable_cpu_mem_arena = fixed_size  # tiles vary in size; an arena keeps the largest of each forever
         options.log_severity_level = 4
+        if reference:
+            options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
         try:
             session = ort.InferenceSession(str(path), sess_options=options, providers=providers_for(device))
         except InputError:

@@ -279,6 +279,7 @@ def manifest_entries(out_dir: Path, version: str, digests: dict[str, str], metri
             "outputs": [style_vector],
             "input_size": STYLE_SIZE,
             "tile": {"supported": False},
+            "exact_int8": True,  # its vectors mix with the presets, made on the same reference path
         },
         source % PREDICT_SOURCE,
         digests[PREDICT_SOURCE],

@@ -253,3 +253,23 @@ def test_presets_carry_their_source_and_licence():
         assert preset.licence.startswith("public domain") and "PD-old" in preset.licence
     assert S.find_preset(presets, "Doré").name == "dore-engraving"
     assert S.find_preset(presets, "watercolour").colours == "keep"
+
+
+def test_the_style_predictor_gives_its_reference_paths_numbers_on_every_cpu(engine):
+    """Presets are made on the predictor's reference path (no graph fusion); the engine runs it the same way
+    (exact_int8), so a photo's own style vector mixes with them on equal terms on any CPU. The fused int8 kernels differ
+    (by up to 0.04 on an EPYC with VNNI; the presets made on another machine were up to 0.66 away)."""
+    import onnxruntime as ort
+
+    transfer = engine.catalog.default_for("stylize")
+    predictor = engine.catalog.get(transfer.settings.style_predictor)
+    assert predictor.settings.exact_int8
+    style = photo(256, 256).astype(np.float32) / 255
+    context = S.OpContext(engine.catalog, engine.open_model, engine.memory_budget, engine.sessions.threads)
+    got = S.predict_style(context, transfer, style, "cpu")
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = engine.sessions.threads
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    reference = ort.InferenceSession(str(predictor.file), options, providers=["CPUExecutionProvider"])
+    tensor = S.style_image_tensor(style)
+    assert np.array_equal(got, reference.run(None, {reference.get_inputs()[0].name: tensor})[0])
