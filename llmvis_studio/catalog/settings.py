@@ -31,7 +31,7 @@ class ModelSettings:
     style_predictor: Optional[str] = None  # stylize: the model id that turns a style image into a vector
     truncation: float = 1.0  # generators: latent truncation
     # a quantised model run on its reference path (no graph fusion: fp32 convolutions between the quantise nodes), so
-    # it gives the same numbers on every CPU kind; for the style predictor, whose vectors mix with stored presets
+    # every CPU kind gives the same numbers up to fp32 rounding; for the style predictor (its vectors mix with presets)
     exact_int8: bool = False
 
     @classmethod

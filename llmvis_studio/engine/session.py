@@ -136,7 +136,7 @@ class SessionCache:
         activation is fresh memory from the system, and the 12-MP damage detector spent half its CPU time in page
         faults. Without release an arena keeps the largest tile's memory for good.
         reference: no graph optimisation (ModelSettings.exact_int8): a quantised model then gives the same numbers on
-        every CPU kind, where its fused int8 kernels do not."""
+        every CPU kind up to fp32 rounding, where its fused int8 kernels do not."""
         key = (path, device, fixed_size, reference)
         with self._lock:
             if key not in self._sessions:

@@ -219,7 +219,7 @@ def make_presets(predict_path: Path, pack: Optional[Path] = None) -> dict:
     """Procedural presets (CC0, made here), then the public-domain painting presets from the photo pack."""
     from llmvis_studio.training import painting_presets
 
-    predictor = session(predict_path, reference=True)  # the same vectors on every CPU kind
+    predictor = session(predict_path, reference=True)  # the same vectors on every CPU kind, up to fp32 rounding
     presets = []
     for preset in style_patterns.PRESETS:
         vector = predictor.run(None, {PREDICT_INPUT: style_input(style_patterns.render(preset))})[0].reshape(-1)
