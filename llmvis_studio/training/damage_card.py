@@ -85,16 +85,16 @@ def status(m: dict, v1: dict, heldout: dict, default: bool, replaced: bool = Fal
     )
     old_p, old_t = v1.get("synthetic_prints", {}), v1.get("thin", {}).get("all", {})
     new_h, old_h = (heldout.get("models", {}).get(k, {}) for k in (MODEL_ID, "scratch-detector"))
-    verdict = (
+    passed = (
         "It finds far more print damage than `scratch-detector`, meets the thin-scratch bar (F1 ≥ 0.85) and keeps "
-        "clean photos under 0.5 % marked on average on the held-out photos, so it (its int8 copy on the CPU) became "
-        "the default for `detect-scratches`, `restore` and Mask ▸ Auto-mask Damage (`--model scratch-detector` still "
-        "selects the old one)." + REPLACED
+        "clean photos under 0.5 % marked on average on the held-out photos, so it (its int8 copy on the CPU) "
+        f"{'became' if replaced else 'is'} the default for `detect-scratches`, `restore` and Mask ▸ Auto-mask Damage "
+        "(`--model scratch-detector` still selects the old one)."
+    )
+    verdict = (
+        passed + REPLACED
         if replaced
-        else "It finds far more print damage than `scratch-detector`, meets the thin-scratch bar (F1 ≥ 0.85) and keeps "
-        "clean photos under 0.5 % marked on average on the held-out photos, so it (its int8 copy on the CPU) is the "
-        "default for `detect-scratches`, `restore` and Mask ▸ Auto-mask Damage (`--model scratch-detector` still "
-        "selects the old one)."
+        else passed
         if default
         else "It does not pass the decision check below (more print damage found than `scratch-detector`, thin "
         "scratches F1 ≥ 0.85, clean photos ≤ 0.5 % marked on average), so `scratch-detector` stays the default; use "

@@ -126,5 +126,5 @@ def test_the_int8_copy_and_the_student_mark_the_scratches_the_teacher_marks(engi
     assert (int8 & fp32).sum() / max(1, (int8 | fp32).sum()) >= 0.9  # the int8 copy: the same marks
     for marks in (int8, student):
         near = cv2.dilate(marks.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
-        assert near[truth > 0].mean() >= 0.75  # they are the scratches (measured: 0.87 and 0.85)
+        assert near[truth > 0].mean() >= 0.75  # they are the scratches (measured: 0.87 and 0.92)
     assert 0.5 * fp32.sum() <= student.sum() <= 1.5 * fp32.sum()  # the student marks about as much (0.75x here)

@@ -259,7 +259,7 @@ def test_the_style_predictor_gives_its_reference_paths_numbers_on_every_cpu(engi
     """Presets are made on the predictor's reference path (no graph fusion); the engine runs it the same way
     (exact_int8), so a photo's own style vector mixes with them on equal terms on any CPU. The fused int8 kernels differ
     (by up to 0.04 on an EPYC with VNNI; the presets made on another machine were up to 0.66 away)."""
-    import onnxruntime as ort
+    from llmvis_studio.training.export import cpu_session
 
     transfer = engine.catalog.default_for("stylize")
     predictor = engine.catalog.get(transfer.settings.style_predictor)
@@ -267,9 +267,6 @@ def test_the_style_predictor_gives_its_reference_paths_numbers_on_every_cpu(engi
     style = photo(256, 256).astype(np.float32) / 255
     context = S.OpContext(engine.catalog, engine.open_model, engine.memory_budget, engine.sessions.threads)
     got = S.predict_style(context, transfer, style, "cpu")
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = engine.sessions.threads
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
-    reference = ort.InferenceSession(str(predictor.file), options, providers=["CPUExecutionProvider"])
+    reference = cpu_session(predictor.file, reference=True)  # how the presets are made
     tensor = S.style_image_tensor(style)
     assert np.array_equal(got, reference.run(None, {reference.get_inputs()[0].name: tensor})[0])
