@@ -113,8 +113,8 @@ _DRAW = {
     "crack": draw_crack,
 }
 # sampling weights of the kinds for training (strokes and thin scratches are what the benchmark measures); the shipped
-# fill was trained without cracks, `train_inpaint --holes with-cracks` adds them (tried in a photo-pack fine-tune that
-# did not beat the shipped weights: see its card)
+# fill's first run was trained without cracks, `train_inpaint --holes with-cracks` adds them (tried in a photo-pack
+# fine-tune that did not beat those weights: see its card)
 TRAIN_WEIGHTS = {"thin": 0.25, "dust": 0.08, "hair": 0.07, "stroke": 0.5, "blob": 0.1}
 WITH_CRACKS = {"thin": 0.25, "dust": 0.05, "hair": 0.05, "stroke": 0.45, "blob": 0.08, "crack": 0.12}
 
@@ -141,6 +141,30 @@ def hole_mask(
     if not mask.any():
         mask[h // 2, w // 2] = 255
     return mask
+
+
+def thin_only_mask(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
+    """Isolated thin damage, as the benchmark's `thin` holes and a print's scratches are: 1–4 scratches 1–3 px wide,
+    sometimes a hair or dust, with no area target (1–5 % of a 128 px crop). In hole_mask's mixes a scratch shares its
+    crop with 5–30 % of strokes and blobs, whose pixels outweigh its own in a pooled loss."""
+    mask = np.zeros((h, w), np.uint8)
+    for _ in range(int(rng.integers(1, 5))):
+        draw_thin(rng, mask)
+    if rng.random() < 0.3:
+        draw_hair(rng, mask)
+    if rng.random() < 0.3:
+        draw_dust(rng, mask)
+    return mask
+
+
+# `train_inpaint --holes`: default / with-cracks draw hole_mask's mixes; thin-focus makes half of the holes thin-only
+HOLE_REGIMES = ("default", "with-cracks", "thin-focus")
+
+
+def training_hole(rng: np.random.Generator, h: int, w: int, regime: str = "default") -> np.ndarray:
+    if regime == "thin-focus" and rng.random() < 0.5:
+        return thin_only_mask(rng, h, w)
+    return hole_mask(rng, h, w, kinds=WITH_CRACKS if regime == "with-cracks" else TRAIN_WEIGHTS)
 
 
 def benchmark_mask(kind: str, h: int, w: int, seed: int) -> np.ndarray:

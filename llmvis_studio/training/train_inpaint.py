@@ -59,11 +59,11 @@ def inpaint_sample(
     images: list[np.ndarray],
     patch: int,
     weights: np.ndarray,
-    kinds: dict[str, float] | None = None,
+    holes: str = "default",
 ) -> tuple[np.ndarray, ...]:
     img = images[int(rng.choice(len(images), p=weights))]
     clean = data.random_crop(rng, img, patch, 0.6)
-    hole = masks.hole_mask(rng, patch, patch, kinds=kinds)
+    hole = masks.training_hole(rng, patch, patch, holes)
     fill = ns_fill(clean, hole)
     return clean, (hole > 0).astype(np.uint8), fill
 
@@ -98,8 +98,13 @@ def hole_l1(out: torch.Tensor, gt: torch.Tensor, mask: torch.Tensor) -> torch.Te
     return ((out - gt).abs() * mask).sum() / (mask.sum() * 3 + 1.0)
 
 
-def hole_mse(out: torch.Tensor, gt: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    return (((out - gt) ** 2) * mask).sum() / (mask.sum() * 3 + 1.0)
+def hole_mse(out: torch.Tensor, gt: torch.Tensor, mask: torch.Tensor, per_sample: bool = False) -> torch.Tensor:
+    """Mean squared error over the hole pixels, pooled over the batch, or (per_sample) each sample's own mean
+    averaged, so that a thin scratch's few pixels weigh as much as a stroke's many (PSNR is per image)."""
+    if not per_sample:
+        return (((out - gt) ** 2) * mask).sum() / (mask.sum() * 3 + 1.0)
+    per = (((out - gt) ** 2) * mask).sum(dim=(1, 2, 3)) / (mask.sum(dim=(1, 2, 3)) * 3 + 1.0)
+    return per.mean()
 
 
 def edge_l1(out: torch.Tensor, gt: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -218,7 +223,7 @@ def inpaint_step(model, critic, opt_d, args, use_bf16: bool, samples, use_adv: b
     if args.pixel_loss == "mse":
         # PSNR is an MSE measure; L1's optimum is the median correction, which is ~0 wherever the
         # fill's error is uncertain, and an L1 run stalled at the NS fill (see the model card)
-        parts["mse"] = hole_mse(pred, clean, mask) * 10.0
+        parts["mse"] = hole_mse(pred, clean, mask, per_sample=args.hole_loss == "per-sample") * 10.0
     else:
         parts["l1"] = hole_l1(pred, clean, mask)
     parts["edge"] = edge_l1(pred, clean, mask) * args.edge_weight
@@ -320,9 +325,8 @@ def _data(kind: str, args: argparse.Namespace, step: int, log: Logger) -> tuple[
     """The started sample pool over the training photos, and the held-out validation set (empty: no validation)."""
     names = args.images.split(",") if args.images else None
     images = [img for _, img in data_mix.training_images(args.data, names=names, pack_limit=args.pack_limit)]
-    hole_kinds = masks.WITH_CRACKS if getattr(args, "holes", "") == "with-cracks" else masks.TRAIN_WEIGHTS
     pool = SamplePool(
-        functools.partial(inpaint_sample, kinds=hole_kinds) if kind == "inpaint" else scratch_sample,
+        functools.partial(inpaint_sample, holes=args.holes) if kind == "inpaint" else scratch_sample,
         images,
         args.patch,
         args.seed + step,
@@ -457,8 +461,9 @@ def parser() -> argparse.ArgumentParser:
         s.add_argument("--reuse", type=float, default=3.0, help="draws per generated sample before waiting")
         if kind == "inpaint":
             s.add_argument("--pixel-loss", choices=("l1", "mse"), default="l1", help="loss inside the hole")
+            s.add_argument("--holes", choices=masks.HOLE_REGIMES, default="default", help="hole kinds (masks.py)")
             s.add_argument(
-                "--holes", choices=("default", "with-cracks"), default="default", help="hole kinds (masks.py)"
+                "--hole-loss", choices=("pooled", "per-sample"), default="pooled", help="how hole pixels are averaged"
             )
             s.add_argument("--edge-weight", type=float, default=0.2)
             s.add_argument("--adv-weight", type=float, default=0.001)
