@@ -166,6 +166,36 @@ def test_crack_holes_are_thin_branching_networks_within_the_area_limit():
     assert max(areas) <= 0.3 + 1e-9 and min(areas) > 0
 
 
+def test_thin_focus_makes_half_of_the_holes_thin_only_and_keeps_the_mixes_for_the_rest():
+    import cv2
+
+    def thin_only(hole: np.ndarray) -> bool:  # no pixel deeper than 5 px inside: scratches, hairs, dust, crossings
+        return cv2.distanceTransform((hole > 0).astype(np.uint8), cv2.DIST_L2, 5).max() <= 5.0
+
+    rng = np.random.default_rng(4)
+    holes = [masks.training_hole(rng, 128, 128, "thin-focus") for _ in range(200)]
+    assert all(h.any() for h in holes)
+    share = np.mean([thin_only(h) for h in holes])
+    assert 0.45 < share < 0.75  # half thin-only, plus the mixes that drew only small shapes
+    thin_areas = [(h > 0).mean() for h in holes if thin_only(h)]
+    assert np.median(thin_areas) < 0.05  # no 5–30 % area target for the thin-only half
+    default = [masks.training_hole(rng, 128, 128) for _ in range(100)]
+    assert np.mean([thin_only(h) for h in default]) < share - 0.25
+
+
+def test_the_per_sample_hole_loss_weighs_a_thin_scratch_like_a_stroke():
+    gt = torch.zeros(2, 3, 16, 16)
+    out = torch.zeros(2, 3, 16, 16)
+    mask = torch.zeros(2, 1, 16, 16)
+    mask[0, :, 8, 4:12] = 1  # a thin scratch of 8 pixels, each off by 0.5
+    out[0, :, 8, 4:12] = 0.5
+    mask[1, :, :, :] = 1  # a large hole, filled exactly
+    pooled = float(train_inpaint.hole_mse(out, gt, mask))
+    per_sample = float(train_inpaint.hole_mse(out, gt, mask, per_sample=True))
+    assert pooled < 0.01  # the scratch's error is diluted by the 256 exact pixels of the other sample
+    assert per_sample == pytest.approx(0.25 / 2, rel=0.05)  # half of the scratch's own mean error
+
+
 def test_an_inpaint_run_starts_from_an_exported_onnx_and_trains_on_the_photo_pack(tmp_path, monkeypatch):
     from llmvis_studio.training.archs.inpaint import InpaintNet
 

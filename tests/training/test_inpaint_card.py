@@ -1,0 +1,27 @@
+"""The learned fill's and the scratch detector's cards, rewritten where no training log is kept (a fresh checkout),
+still say what their runs did (the recorded facts), not "?"."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from llmvis_studio.training import inpaint_card
+from llmvis_studio.training.train_inpaint import INPAINT_ID, SCRATCH_ID
+
+MODELS = Path(__file__).resolve().parents[2] / "models"
+
+
+@pytest.mark.parametrize("model_id", [INPAINT_ID, SCRATCH_ID])
+def test_a_card_written_without_training_logs_keeps_its_run_facts(tmp_path, model_id):
+    models = tmp_path / "models"
+    (models / "cards").mkdir(parents=True)
+    shutil.copy(MODELS / "manifest.json", models / "manifest.json")
+    card = inpaint_card.write_card(model_id, tmp_path / "no-runs", models).read_text(encoding="utf-8")
+    run_line = next(line for line in card.splitlines() if "this run:" in line)
+    assert "?" not in run_line and "steps in" in run_line
+    assert "End of training: ?" not in card
+    heldout_protocol = "`heldout_photos_*` (benchmarks/inpaint_heldout.py)" in card
+    assert heldout_protocol == (model_id == INPAINT_ID)  # the fill's held-out benchmark is not the detector's
