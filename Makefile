@@ -163,10 +163,11 @@ models-detect-int8: $(VENV)/.test-installed
 	$(BIN)/python -m llmvis_studio.training.quantize_detector --source scratch-detector --default --models models
 	$(BIN)/python -m llmvis_studio.training.quantize_detector --source damage-detector --default --models models
 
-# The blind denoiser: a 25-minute stage and four fine-tuning stages, then two on the shared photo pack (~3 h 40 min in all).
+# The blind denoiser: a 25-minute stage and four fine-tuning stages, then three on the shared photo pack (~4 h 25 min in all).
 models-denoise: $(VENV)/.test-installed training-data
-	$(BIN)/python -m llmvis_studio.training.recipes denoise denoise-ft denoise-ft2 denoise-ft3 denoise-ft4 denoise-pack denoise-pack2 --fresh
+	$(BIN)/python -m llmvis_studio.training.recipes denoise denoise-ft denoise-ft2 denoise-ft3 denoise-ft4 denoise-pack denoise-pack2 denoise-pack3 --fresh
 	$(BIN)/python benchmarks/denoise_quality.py --update-manifest
+	$(BIN)/python benchmarks/denoise_heldout.py --update-manifest
 	$(BIN)/python -m llmvis_studio.training.model_card denoise-compact
 
 # The scan / photo upscalers (sr-scan-x4, sr-scan-x2): the compact nets fine-tuned as a small GAN on realistic
