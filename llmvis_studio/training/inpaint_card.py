@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from llmvis_studio.training import data, export
+from llmvis_studio.training.inpaint_defaults import ENSEMBLE_WORTH_DB
 from llmvis_studio.training.model_card import (
     IMAGES_TABLE_HEAD,
     _cpu,
@@ -138,7 +139,27 @@ def role_text(entry: dict, stage: str) -> str:
                 "`classical_within_px`, scored lower on held-out thin scratches and strokes)."
             )
         )
+        role += larger_ensemble_note(entry)
     return role
+
+
+def larger_ensemble_note(entry: dict) -> str:
+    """What the next larger self-ensemble than the chosen one measured on the same crops (why it is not the default)."""
+    grid = entry.get("metrics", {}).get("heldout_defaults_choice", {})
+    size, ramp = int(entry.get("ensemble", 1)), float(entry.get("classical_within_px", 0))
+
+    def key(e: int) -> str:
+        return json.dumps({"classical_within_px": ramp, "ensemble": e}, sort_keys=True)
+
+    if not grid or key(2 * size) not in grid.get("stroke", {}):
+        return ""
+    thin, stroke = (grid[k][key(2 * size)] - grid[k][key(size)] for k in ("thin", "stroke"))
+    return (
+        f" An ensemble of {2 * size} added {thin:+.3f} dB on thin scratches and {stroke:+.3f} dB on strokes there, "
+        f"less than the {ENSEMBLE_WORTH_DB} dB that twice the passes must earn."
+        if stroke < ENSEMBLE_WORTH_DB
+        else ""
+    )
 
 
 def stage_facts(runs: Path, stage: str) -> dict[str, str]:

@@ -25,3 +25,24 @@ def test_a_card_written_without_training_logs_keeps_its_run_facts(tmp_path, mode
     assert "End of training: ?" not in card
     heldout_protocol = "`heldout_photos_*` (benchmarks/inpaint_heldout.py)" in card
     assert heldout_protocol == (model_id == INPAINT_ID)  # the fill's held-out benchmark is not the detector's
+
+
+def test_the_fill_card_says_what_the_next_larger_ensemble_measured_when_it_was_not_taken():
+    entry = {
+        "ensemble": 4,
+        "classical_within_px": 0.0,
+        "metrics": {
+            "heldout_defaults_choice": {
+                kind: {
+                    '{"classical_within_px": 0.0, "ensemble": 4}': 30.0,
+                    '{"classical_within_px": 0.0, "ensemble": 8}': 30.0 + gain,
+                }
+                for kind, gain in (("thin", 0.041), ("stroke", 0.046))
+            }
+        },
+    }
+    note = inpaint_card.larger_ensemble_note(entry)
+    assert "ensemble of 8" in note and "+0.041 dB on thin" in note and "+0.046 dB on strokes" in note
+    entry["metrics"]["heldout_defaults_choice"]["stroke"]['{"classical_within_px": 0.0, "ensemble": 8}'] = 30.2
+    assert inpaint_card.larger_ensemble_note(entry) == ""  # it would have been taken: nothing to explain
+    assert inpaint_card.larger_ensemble_note({"ensemble": 8, "metrics": {}}) == ""

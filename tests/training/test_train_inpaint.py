@@ -277,3 +277,20 @@ def test_defaults_pick_the_best_stroke_setting_that_does_not_lose_on_thin_scratc
     assert pick_setting(res) == ({"ensemble": 1, "classical_within_px": 2.0}, True)
     res["thin"]["ns"] = 31.0  # nothing is fair any more: the best stroke setting is reported as unfair
     assert pick_setting(res) == ({"ensemble": 1, "classical_within_px": 0.0}, False)
+
+
+def test_a_larger_ensemble_is_taken_only_when_it_adds_enough_over_the_smaller_one():
+    from llmvis_studio.training.inpaint_defaults import ENSEMBLE_WORTH_DB, pick_setting
+
+    def key(e, r):
+        return json.dumps({"classical_within_px": r, "ensemble": e}, sort_keys=True)
+
+    def results(gain_by_size: dict[int, float]) -> dict:
+        stroke = {key(e, r): 22.0 + gain_by_size[e] for e in (1, 2, 4, 8) for r in (0.0, 2.0)}
+        thin = {key(e, r): 31.0 for e in (1, 2, 4, 8) for r in (0.0, 2.0)}
+        return {"thin": {**thin, "ns": 30.0}, "stroke": {**stroke, "ns": 21.0}}
+
+    assert pick_setting(results({1: 0.0, 2: 0.1, 4: 0.2, 8: 0.3}))[0]["ensemble"] == 8
+    assert pick_setting(results({1: 0.0, 2: 0.1, 4: 0.2, 8: 0.2 + ENSEMBLE_WORTH_DB / 2}))[0]["ensemble"] == 4
+    # two small steps that add up: 2 is not worth it over 1, but 4 is
+    assert pick_setting(results({1: 0.0, 2: 0.03, 4: 0.06, 8: 0.07}))[0]["ensemble"] == 4
