@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from llmvis_studio.training import data, export
-from llmvis_studio.training.inpaint_defaults import ENSEMBLE_WORTH_DB
+from llmvis_studio.training.inpaint_defaults import ENSEMBLE_WORTH_DB, setting_key
 from llmvis_studio.training.model_card import (
     IMAGES_TABLE_HEAD,
     _cpu,
@@ -148,12 +148,10 @@ def larger_ensemble_note(entry: dict) -> str:
     grid = entry.get("metrics", {}).get("heldout_defaults_choice", {})
     size, ramp = int(entry.get("ensemble", 1)), float(entry.get("classical_within_px", 0))
 
-    def key(e: int) -> str:
-        return json.dumps({"classical_within_px": ramp, "ensemble": e}, sort_keys=True)
-
-    if not grid or key(2 * size) not in grid.get("stroke", {}):
+    larger, chosen = setting_key(2 * size, ramp), setting_key(size, ramp)
+    if not grid or larger not in grid.get("stroke", {}):
         return ""
-    thin, stroke = (grid[k][key(2 * size)] - grid[k][key(size)] for k in ("thin", "stroke"))
+    thin, stroke = (grid[k][larger] - grid[k][chosen] for k in ("thin", "stroke"))
     return (
         f" An ensemble of {2 * size} added {thin:+.3f} dB on thin scratches and {stroke:+.3f} dB on strokes there, "
         f"less than the {ENSEMBLE_WORTH_DB} dB that twice the passes must earn."

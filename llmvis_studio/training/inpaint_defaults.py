@@ -108,21 +108,21 @@ THIN_RAMPS = (0.0, 2.0)  # classical_within_px: 2 keeps 1–3 px holes at the NS
 ENSEMBLE_WORTH_DB = 0.05  # a larger self-ensemble costs more passes: it must add this much on strokes
 
 
+def setting_key(ensemble: int, ramp: float) -> str:
+    """How a setting is named in evaluate()'s results (and the manifest's `heldout_defaults_choice`)."""
+    return json.dumps({"classical_within_px": ramp, "ensemble": ensemble}, sort_keys=True)
+
+
 def pick_setting(res: dict) -> tuple[dict, bool]:
     """The setting with the best stroke PSNR among those that do not lose to NS on thin scratches, where a larger
     ensemble counts only if it adds ENSEMBLE_WORTH_DB over the smaller one already taken; the flag says whether any
     setting qualified."""
-
-    def key(e: int, r: float) -> str:
-        return json.dumps({"classical_within_px": r, "ensemble": e}, sort_keys=True)
+    key = setting_key
 
     def worth_it(r: float) -> int:  # the ensemble size whose cost pays for itself at ramp r
         taken = ENSEMBLES[0]
-        for e in ENSEMBLES[1:]:
-            if (
-                key(e, r) in res["stroke"]
-                and res["stroke"][key(e, r)] >= res["stroke"][key(taken, r)] + ENSEMBLE_WORTH_DB
-            ):
+        for e in ENSEMBLES[1:]:  # a grid measured before a size was offered lacks it
+            if res["stroke"].get(key(e, r), float("-inf")) >= res["stroke"][key(taken, r)] + ENSEMBLE_WORTH_DB:
                 taken = e
         return taken
 

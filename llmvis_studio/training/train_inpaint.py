@@ -101,10 +101,10 @@ def hole_l1(out: torch.Tensor, gt: torch.Tensor, mask: torch.Tensor) -> torch.Te
 def hole_mse(out: torch.Tensor, gt: torch.Tensor, mask: torch.Tensor, per_sample: bool = False) -> torch.Tensor:
     """Mean squared error over the hole pixels, pooled over the batch, or (per_sample) each sample's own mean
     averaged, so that a thin scratch's few pixels weigh as much as a stroke's many (PSNR is per image)."""
+    squared = ((out - gt) ** 2) * mask
     if not per_sample:
-        return (((out - gt) ** 2) * mask).sum() / (mask.sum() * 3 + 1.0)
-    per = (((out - gt) ** 2) * mask).sum(dim=(1, 2, 3)) / (mask.sum(dim=(1, 2, 3)) * 3 + 1.0)
-    return per.mean()
+        return squared.sum() / (mask.sum() * 3 + 1.0)
+    return (squared.sum(dim=(1, 2, 3)) / (mask.sum(dim=(1, 2, 3)) * 3 + 1.0)).mean()
 
 
 def edge_l1(out: torch.Tensor, gt: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
