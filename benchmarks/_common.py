@@ -41,6 +41,13 @@ def emit(result: dict) -> None:
 MANIFEST = ROOT / "models" / "manifest.json"
 
 
+def measured_note(previous: str, script: str, day: str) -> str:
+    """The entry's `measured` line with this script's date replaced or added; other scripts' dates are kept (an
+    entry's metrics come from several benchmarks)."""
+    kept = [part for part in previous.split("; ") if part and script not in part]
+    return "; ".join([*kept, f"benchmarks/{script}, {day}"])
+
+
 def record_metrics(model_id: str, metrics: dict, script: str) -> None:
     """Merge `metrics` into the model's entry in models/manifest.json, saying which script measured them and when."""
     import time
@@ -49,5 +56,7 @@ def record_metrics(model_id: str, metrics: dict, script: str) -> None:
     from llmvis_studio.training.manifest_tools import upsert_entry
 
     entry = manifest_entry_of(MANIFEST.parent, model_id)
-    entry.setdefault("metrics", {}).update(metrics, measured=f"benchmarks/{script}, {time.strftime('%Y-%m-%d')}")
+    known = entry.setdefault("metrics", {})
+    note = measured_note(str(known.get("measured", "")), script, time.strftime("%Y-%m-%d"))
+    known.update(metrics, measured=note)
     upsert_entry(MANIFEST, entry)

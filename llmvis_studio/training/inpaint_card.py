@@ -105,8 +105,8 @@ RECORDED = {
     },
 }
 HELDOUT_PROTOCOL = """`heldout_photos_*` (benchmarks/inpaint_heldout.py): the
-photo pack's held-out photos at full size (≤ 1280 px), thin / stroke masks and one crack network each, two seeds,
-through the engine, learned fill minus NS in dB. """
+photo pack's held-out photos at full size (≤ 1280 px), thin / stroke masks and one crack network each, ten seeds,
+through the engine, learned fill minus NS in dB (± its standard error over the photo × seed pairs). """
 VALID = {
     "inpaint": "PSNR over the hole's RGB values on held-out crops of training-source photos (never benchmark "
     "images) with the benchmark's thin/stroke mask generator; `*_ns` is the NS fill on the same crops.",

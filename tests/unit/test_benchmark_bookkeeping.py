@@ -1,0 +1,44 @@
+"""Benchmark bookkeeping: the held-out fill benchmark reports each gain with its standard error over the paired
+(photo, seed) holes, and a manifest entry keeps the date of every script that measured it."""
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def bench():
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import _common
+    import inpaint_heldout
+
+    return _common, inpaint_heldout
+
+
+def test_the_gain_is_the_mean_paired_difference_with_its_standard_error(bench):
+    _, heldout = bench
+    ns = [20.0, 22.0, 24.0, 26.0]
+    learned = [21.0, 24.0, 25.0, 28.0]  # gains 1, 2, 1, 2
+    out = heldout.gain_summary({"ns": ns, "learned": learned}, {"learned": None})
+    assert out["ns"] == 23.0 and out["learned"] == 24.5
+    assert out["learned_minus_ns_db"] == 1.5
+    # sd of (1, 2, 1, 2) with ddof 1 is 0.5774; over sqrt(4) pairs: 0.289 — the pairs, not the PSNR spread (2.58)
+    assert out["learned_minus_ns_se_db"] == pytest.approx(0.289, abs=1e-3)
+
+
+def test_a_script_replaces_only_its_own_date_in_the_measured_line(bench):
+    common, _ = bench
+    before = "benchmarks/inpaint_quality.py, 2026-11-29; heldout_photos_*: benchmarks/inpaint_heldout.py, 2026-11-30"
+    after = common.measured_note(before, "inpaint_heldout.py", "2026-12-02")
+    assert after == "benchmarks/inpaint_quality.py, 2026-11-29; benchmarks/inpaint_heldout.py, 2026-12-02"
+    assert common.measured_note("", "x.py", "2026-12-02") == "benchmarks/x.py, 2026-12-02"
+
+
+def test_gain_summary_handles_numpy_lists(bench):
+    _, heldout = bench
+    out = heldout.gain_summary({"ns": list(np.full(3, 10.0)), "m": [11.0, 11.0, 11.0]}, {"m": None})
+    assert out["m_minus_ns_db"] == 1.0 and out["m_minus_ns_se_db"] == 0.0
