@@ -32,6 +32,7 @@ CHAIN = {
         "denoise-pack2",
         "denoise-pack3",
         "denoise-pack4",
+        "denoise-pack5",
     ],
 }
 MAKE_STAGES = {
@@ -63,6 +64,7 @@ RECORDED = {
     "denoise-pack2": {"steps": "2499", "minutes": "95.0", "it_s": "0.46", "val_psnr": "30.717", "precision": "fp32"},
     "denoise-pack3": {"steps": "6483", "minutes": "45.0", "it_s": "2.45", "val_psnr": "30.834", "precision": "bf16"},
     "denoise-pack4": {"steps": "7355", "minutes": "45.0", "it_s": "2.92", "val_psnr": "30.917", "precision": "bf16"},
+    "denoise-pack5": {"steps": "7990", "minutes": "60.0", "it_s": "2.51", "val_psnr": "30.966", "precision": "bf16"},
 }
 # how a shipped run started where it differs from the recipe (same weights, other file)
 STAGE_NOTE = {
@@ -78,7 +80,8 @@ STAGE_NOTE = {
     "denoise-pack3": " The shipped run started via `--init` from models/denoise-compact.onnx sha256 32a13776… (the "
     "same weights as denoise-pack2's last.pt, which was not kept); 507 training images; on an AMD EPYC with AVX-512 "
     "BF16 and VNNI (family 26 model 2), where `--precision auto` timed fp32 at 192 and bf16 at 114 ms/step and took "
-    "bf16 (the degradations made in the training thread bound the rate to 2.1-2.6 it/s). Its validation swung "
+    "bf16 (2.1-2.6 it/s; the step's own compute sets the rate: making a batch of 16 degraded crops takes 0.02-0.05 s of "
+    "the ~0.35 s step, measured 2026-12-02). Its validation swung "
     "between 30.52 and 30.82 dB while the rate was high and settled at 30.81-30.83 over the last 1,000 steps; the "
     "export is the last step's weights, not the best validation's. On whole held-out photos "
     "(benchmarks/denoise_heldout.py) σ 25 rose from 31.18 to 31.30 dB, on Set5/Set14 from 30.29 to 30.46.",
@@ -86,6 +89,11 @@ STAGE_NOTE = {
     "same weights as denoise-pack3's last.pt, which was not kept), on the same CPU (auto: fp32 133, bf16 77 ms/step; "
     "bf16). Validation 30.64-30.94 dB on the way, 30.91-30.92 over the last 1,250 steps; the export is the last "
     "step's weights. Whole held-out photos σ 25: 31.30 → 31.39 dB; Set5/Set14: 30.46 → 30.55.",
+    "denoise-pack5": " From denoise-pack4's last.pt (the same weights as the shipped models/denoise-compact.onnx sha256 "
+    "bf9e2f20…), 60 minutes on the same CPU (auto: fp32 132, bf16 80 ms/step; bf16); for about 12 of its minutes "
+    "inpainting benchmarks shared the machine (0.6-0.7 it/s; 2.5-2.9 alone). Validation 30.82-30.98 dB on the way, "
+    "30.95-30.97 over the last 1,000 steps; the export is the last step's weights. Whole held-out photos σ 25: "
+    "31.39 → 31.44 dB; Set5/Set14: 30.55 → 30.59.",
     "sr-x4-pack2": " The shipped run started via `--init` from models/sr-compact-x4.onnx sha256 5b4d66e0… (the same "
     "weights as sr-x4-pack's last.pt, which was not kept); 507 training images (the pack's 468 and the table's 39); "
     "for its first 20 minutes damage-restore experiments shared the machine (0.20-0.36 it/s; 0.41-0.46 alone), on an "
