@@ -163,9 +163,9 @@ models-detect-int8: $(VENV)/.test-installed
 	$(BIN)/python -m llmvis_studio.training.quantize_detector --source scratch-detector --default --models models
 	$(BIN)/python -m llmvis_studio.training.quantize_detector --source damage-detector --default --models models
 
-# The blind denoiser: a 25-minute stage and four fine-tuning stages, then five on the shared photo pack (~6 h 10 min in all).
+# The blind denoiser: a 25-minute stage and four fine-tuning stages, then six on the shared photo pack (~7 h 5 min in all).
 models-denoise: $(VENV)/.test-installed training-data
-	$(BIN)/python -m llmvis_studio.training.recipes denoise denoise-ft denoise-ft2 denoise-ft3 denoise-ft4 denoise-pack denoise-pack2 denoise-pack3 denoise-pack4 denoise-pack5 --fresh
+	$(BIN)/python -m llmvis_studio.training.recipes denoise denoise-ft denoise-ft2 denoise-ft3 denoise-ft4 denoise-pack denoise-pack2 denoise-pack3 denoise-pack4 denoise-pack5 denoise-pack6 --fresh
 	$(BIN)/python benchmarks/denoise_quality.py --update-manifest
 	$(BIN)/python benchmarks/denoise_heldout.py --update-manifest
 	$(BIN)/python -m llmvis_studio.training.model_card denoise-compact

@@ -1,7 +1,7 @@
 """The exact recipes that produce the shipped models (what `make models-sr` / `make models-denoise` run).
 
     python -m llmvis_studio.training.recipes sr-x4 sr-x4-pack sr-x4-pack2 sr-x2 sr-x2-pack sr-x2-pack2 sr-x2-pack3 --fresh  # make models-sr
-    python -m llmvis_studio.training.recipes denoise denoise-ft denoise-ft2 denoise-ft3 denoise-ft4 denoise-pack denoise-pack2 denoise-pack3 denoise-pack4 denoise-pack5 --fresh  # make models-denoise
+    python -m llmvis_studio.training.recipes denoise denoise-ft denoise-ft2 denoise-ft3 denoise-ft4 denoise-pack denoise-pack2 denoise-pack3 denoise-pack4 denoise-pack5 denoise-pack6 --fresh  # make models-denoise
 
 Each stage is resumable: rerunning continues from runs/<stage>/last.pt unless --fresh is given. Budgets are wall-clock
 minutes on one CPU thread unless a stage says --threads (bf16 autocast), so a faster machine trains more steps in
