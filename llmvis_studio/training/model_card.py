@@ -91,12 +91,13 @@ STAGE_NOTE = {
     "same weights as denoise-pack3's last.pt, which was not kept), on the same CPU (auto: fp32 133, bf16 77 ms/step; "
     "bf16). Validation 30.64-30.94 dB on the way, 30.91-30.92 over the last 1,250 steps; the export is the last "
     "step's weights. Whole held-out photos σ 25: 31.30 → 31.39 dB; Set5/Set14: 30.46 → 30.55.",
-    "denoise-pack5": " From denoise-pack4's last.pt (the same weights as the shipped models/denoise-compact.onnx sha256 "
-    "bf9e2f20…), 60 minutes on the same CPU (auto: fp32 132, bf16 80 ms/step; bf16); for about 12 of its minutes "
+    "denoise-pack5": " From denoise-pack4's last.pt (the same weights as denoise-pack4's models/denoise-compact.onnx, "
+    "sha256 bf9e2f20…), 60 minutes on the same CPU (auto: fp32 132, bf16 80 ms/step; bf16); for about 12 of its minutes "
     "inpainting benchmarks shared the machine (0.6-0.7 it/s; 2.5-2.9 alone). Validation 30.82-30.98 dB on the way, "
     "30.95-30.97 over the last 1,000 steps; the export is the last step's weights. Whole held-out photos σ 25: "
     "31.39 → 31.44 dB; Set5/Set14: 30.55 → 30.59.",
-    "denoise-pack6": " From denoise-pack5's last.pt (the same weights as models/denoise-compact.onnx sha256 7e142c8e…), "
+    "denoise-pack6": " From denoise-pack5's last.pt (the same weights as its models/denoise-compact.onnx, sha256 "
+    "7e142c8e…), "
     "55 minutes on the same CPU (auto: fp32 140, bf16 79 ms/step; bf16), nothing else running for all but its first "
     "3 minutes. Validation 30.61-31.02 dB on the way, 31.00-31.02 over the last 1,000 steps; the export is the last "
     "step's weights. Whole held-out photos σ 25: 31.44 → 31.50 dB; Set5/Set14: 30.59 → 30.63.",

@@ -38,7 +38,7 @@ def test_a_script_replaces_only_its_own_date_in_the_measured_line(bench):
     assert common.measured_note("", "x.py", "2026-12-02") == "benchmarks/x.py, 2026-12-02"
 
 
-def test_gain_summary_handles_numpy_lists(bench):
+def test_identical_gains_have_no_standard_error(bench):
     _, heldout = bench
     out = heldout.gain_summary({"ns": list(np.full(3, 10.0)), "m": [11.0, 11.0, 11.0]}, {"m": None})
     assert out["m_minus_ns_db"] == 1.0 and out["m_minus_ns_se_db"] == 0.0
