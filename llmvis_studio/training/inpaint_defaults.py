@@ -117,18 +117,20 @@ def pick_setting(res: dict) -> tuple[dict, bool]:
     """The setting with the best stroke PSNR among those that do not lose to NS on thin scratches, where a larger
     ensemble counts only if it adds ENSEMBLE_WORTH_DB over the smaller one already taken; the flag says whether any
     setting qualified."""
-    key = setting_key
 
     def worth_it(r: float) -> int:  # the ensemble size whose cost pays for itself at ramp r
         taken = ENSEMBLES[0]
         for e in ENSEMBLES[1:]:  # a grid measured before a size was offered lacks it
-            if res["stroke"].get(key(e, r), float("-inf")) >= res["stroke"][key(taken, r)] + ENSEMBLE_WORTH_DB:
+            if (
+                res["stroke"].get(setting_key(e, r), float("-inf"))
+                >= res["stroke"][setting_key(taken, r)] + ENSEMBLE_WORTH_DB
+            ):
                 taken = e
         return taken
 
-    fair = [(e, r) for e, r in ((worth_it(r), r) for r in THIN_RAMPS) if res["thin"][key(e, r)] >= res["thin"]["ns"]]
-    pool = fair or [(worth_it(r), r) for r in THIN_RAMPS]
-    best = max(pool, key=lambda er: res["stroke"][key(*er)])
+    candidates = [(worth_it(r), r) for r in THIN_RAMPS]
+    fair = [(e, r) for e, r in candidates if res["thin"][setting_key(e, r)] >= res["thin"]["ns"]]
+    best = max(fair or candidates, key=lambda er: res["stroke"][setting_key(*er)])
     return {"ensemble": best[0], "classical_within_px": best[1]}, bool(fair)
 
 

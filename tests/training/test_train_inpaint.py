@@ -280,14 +280,11 @@ def test_defaults_pick_the_best_stroke_setting_that_does_not_lose_on_thin_scratc
 
 
 def test_a_larger_ensemble_is_taken_only_when_it_adds_enough_over_the_smaller_one():
-    from llmvis_studio.training.inpaint_defaults import ENSEMBLE_WORTH_DB, pick_setting
-
-    def key(e, r):
-        return json.dumps({"classical_within_px": r, "ensemble": e}, sort_keys=True)
+    from llmvis_studio.training.inpaint_defaults import ENSEMBLE_WORTH_DB, pick_setting, setting_key
 
     def results(gain_by_size: dict[int, float]) -> dict:
-        stroke = {key(e, r): 22.0 + gain_by_size[e] for e in (1, 2, 4, 8) for r in (0.0, 2.0)}
-        thin = {key(e, r): 31.0 for e in (1, 2, 4, 8) for r in (0.0, 2.0)}
+        stroke = {setting_key(e, r): 22.0 + gain_by_size[e] for e in (1, 2, 4, 8) for r in (0.0, 2.0)}
+        thin = {setting_key(e, r): 31.0 for e in (1, 2, 4, 8) for r in (0.0, 2.0)}
         return {"thin": {**thin, "ns": 30.0}, "stroke": {**stroke, "ns": 21.0}}
 
     assert pick_setting(results({1: 0.0, 2: 0.1, 4: 0.2, 8: 0.3}))[0]["ensemble"] == 8
