@@ -35,6 +35,7 @@ import torch.nn.functional as F
 from llmvis_studio.core.metrics import hole_psnr
 from llmvis_studio.training import data, data_mix, export, loop, masks
 from llmvis_studio.training.archs.inpaint import InpaintNet, PatchCritic, ScratchNet
+from llmvis_studio.training.archs.inpaint_widen import fit_init
 from llmvis_studio.training.archs.sr import count_parameters
 from llmvis_studio.training.loop import Budget, Logger, RunState, StepOutcome
 from llmvis_studio.training.precision import PROBE_BATCH, autocast_context, choose_precision
@@ -354,8 +355,8 @@ def _resume_or_init(
         rng.bit_generator.state = saved["rng"]
         log(f"resumed from {ckpt} at step {saved['step']} ({saved['elapsed'] / 60:.1f} min)")
         return RunState(saved["step"], saved["elapsed"]), saved.get("val", {})
-    if args.init:  # a checkpoint of this trainer or an exported .onnx of the same architecture
-        model.load_state_dict(data_mix.init_weights(args.init))
+    if args.init:  # a checkpoint of this trainer or an exported .onnx (a narrower InpaintNet is widened)
+        model.load_state_dict(fit_init(model, data_mix.init_weights(args.init)))
         log(f"initialised from {args.init}")
     return RunState(), {}
 
@@ -453,7 +454,7 @@ def parser() -> argparse.ArgumentParser:
     for kind, s in kinds.items():
         s.add_argument("--patch", type=int, default=128)
         s.add_argument("--channels", type=int, default=32 if kind == "inpaint" else 16)
-        s.add_argument("--init", default="", help="checkpoint or exported .onnx of the same architecture to start from")
+        s.add_argument("--init", default="", help="checkpoint or .onnx to start from (same net, or a narrower fill)")
         s.add_argument("--images", default="", help="only these default sources (comma-separated names)")
         s.add_argument("--data", choices=data_mix.CHOICES, default="default", help="training photos (data_mix.py)")
         s.add_argument("--pack-limit", type=int, default=0, help="only the pack's first N photos (tiny test runs)")
