@@ -72,14 +72,17 @@ def fill(engine, img: np.ndarray, mask: np.ndarray, model_id: str) -> np.ndarray
 
 
 def gain_summary(by: dict[str, list[float]], models: dict) -> dict[str, float]:
-    """Mean hole PSNR per method, and each model's gain over NS with its standard error over the (photo, seed) pairs
-    (the pairs share their holes, so the paired differences are what varies)."""
+    """Mean hole PSNR per method, each model's gain over NS and each further model's gain over the first, with its
+    standard error over the (photo, seed) pairs (the pairs share their holes, so the paired differences are what
+    varies)."""
     out = {label: round(float(np.mean(v)), 3) for label, v in by.items()}
-    ns = np.asarray(by["ns"])
-    for label in models:
-        diff = np.asarray(by[label]) - ns
-        out[f"{label}_minus_ns_db"] = round(float(diff.mean()), 3)
-        out[f"{label}_minus_ns_se_db"] = round(
+    labels = list(models)
+    # every model against NS, and each further model against the first (a new file against the shipped one)
+    pairs = [(label, "ns") for label in labels] + [(label, labels[0]) for label in labels[1:]]
+    for label, base in pairs:
+        diff = np.asarray(by[label]) - np.asarray(by[base])
+        out[f"{label}_minus_{base}_db"] = round(float(diff.mean()), 3)
+        out[f"{label}_minus_{base}_se_db"] = round(
             float(diff.std(ddof=1) / np.sqrt(len(diff))) if len(diff) > 1 else 0.0, 3
         )
     return out

@@ -42,3 +42,23 @@ def test_identical_gains_have_no_standard_error(bench):
     _, heldout = bench
     out = heldout.gain_summary({"ns": list(np.full(3, 10.0)), "m": [11.0, 11.0, 11.0]}, {"m": None})
     assert out["m_minus_ns_db"] == 1.0 and out["m_minus_ns_se_db"] == 0.0
+
+
+def test_a_second_model_is_also_compared_with_the_first_on_the_same_holes(bench):
+    _, heldout = bench
+    by = {"ns": [20.0, 20.0, 20.0], "old": [21.0, 22.0, 23.0], "new": [21.5, 22.0, 24.0]}
+    out = heldout.gain_summary(by, {"old": None, "new": None})
+    assert out["new_minus_old_db"] == pytest.approx(0.5)
+    assert out["new_minus_ns_db"] == pytest.approx(2.5) and out["old_minus_ns_db"] == pytest.approx(2.0)
+    assert "old_minus_new_db" not in out
+
+
+def test_the_sheet_window_is_where_the_hole_pixels_are(bench):
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import inpaint_sheet
+
+    mask = np.zeros((600, 800), np.uint8)
+    mask[400:420, 500:700] = 1
+    y, x = inpaint_sheet.busiest_window(mask, size=256)
+    assert y <= 400 and y + 256 >= 420 and x <= 500 and x + 256 >= 700  # the whole hole is inside
+    assert inpaint_sheet.busiest_window(mask[:100], size=256) == (0, 0)
