@@ -2,7 +2,7 @@
 window holding the most hole pixels, as truth | hole (magenta) | OpenCV NS | each model. PSNR hides blotches,
 seams and repeated texture; this is what a person looks at before a fill model ships.
 
-    python benchmarks/inpaint_sheet.py --out models/cards/inpaint-heldout-sheet.png [--model new=runs/x/y.onnx ...]
+    python benchmarks/inpaint_sheet.py --out models/cards/inpaint-heldout-sheet.jpg [--model new=runs/x/y.onnx ...]
 
 Without --model it shows the manifest's inpaint-gated-ns ("learned"); holes are inpaint_heldout.py's seed 0.
 """

@@ -14,6 +14,7 @@ from llmvis_studio.training import data, export
 from llmvis_studio.training.inpaint_defaults import ENSEMBLE_WORTH_DB, setting_key
 from llmvis_studio.training.model_card import (
     IMAGES_TABLE_HEAD,
+    PACK_DATA,
     _cpu,
     card_parser,
     log_facts,
@@ -22,7 +23,9 @@ from llmvis_studio.training.model_card import (
 )
 from llmvis_studio.training.train_inpaint import INPAINT_ID, RECIPES, SCRATCH_ID, recipe_command
 
-STAGE = {INPAINT_ID: "inpaint", SCRATCH_ID: "scratch"}
+# the stage whose recipe and log the card shows (the last one), and the kind of net it trains
+STAGE = {INPAINT_ID: "inpaint-w48", SCRATCH_ID: "scratch"}
+KIND = {"inpaint-w48": "inpaint", "scratch": "scratch"}
 
 # the engine's post-steps and their measured effect (benchmarks/inpaint_chroma.py)
 POST_STEPS = """## Engine post-steps (llmvis_studio/engine/ops/inpaint_learned.py)
@@ -44,7 +47,7 @@ ARCH = {
     "inpaint": "InpaintNet (llmvis_studio/training/archs/inpaint.py). Inputs `image`, `mask` (1 = fill), `fill` (the "
     "OpenCV Navier–Stokes fill, radius 5). The net sees the composite (photo outside the hole, NS fill "
     "inside) and the mask and predicts a correction Δ added inside the hole only: output = image·(1−m) + "
-    "(fill + Δ)·m. Full-resolution path (2 × conv 3×3, 32 ch) so 1–3 px scratches are not downsampled "
+    "(fill + Δ)·m. 48 channels (the first stage trained 32 and was widened). Full-resolution path (2 × conv 3×3) so 1–3 px scratches are not downsampled "
     "away; gated-convolution encoder (DeepFill v2 gates) to 1/2, 1/4, 1/8; five gated residual blocks at "
     "1/8 with dilations 1, 2, 4, 8, 1; U-Net decoder with skips back to full resolution. Last layer "
     "initialised at 0.1× its default (so training starts at the classical fill). Stride 8.",
@@ -72,7 +75,15 @@ DATA = {
 # how the shipped weights were really made: resumed legs whose settings changed (the recipe is one leg with the
 # final settings and the final budget)
 HISTORY = {
-    "inpaint": "One fresh run. An earlier run with an L1 hole loss (1,200 steps over two sessions) stalled at the NS "
+    "inpaint": "Two stages (`train_inpaint recipes inpaint inpaint-w48`). Stage 1, `inpaint`: a fresh 32-channel net "
+    "on the table's images, 68 min, 11,101 steps (2.74 it/s, bf16, AMD EPYC with AVX-512; 2026-11-29), validation at its "
+    "end thin 33.618 (NS 30.695), stroke 23.070 (NS 21.006) dB on the default validation crops. Stage 2, `inpaint-w48` "
+    "(the numbers above): its weights widened to 48 channels without changing the output (inpaint_widen.py: old "
+    "channels kept, new ones fresh, new-to-old weights zero) and trained on the photo pack plus the table's images "
+    "(507 photos) with seed 20 on an Intel Xeon with AMX (auto precision: fp32 1333, bf16 519 ms/step; 2026-12-02). "
+    "On the pack's held-out crops it dipped while the learning rate was high (step 1,000: thin 28.07, strokes 24.54) "
+    "and ended above the 32-channel weights (thin 28.54 → 28.71, strokes 25.03 → 25.19 dB; NS 27.26 / 23.74). "
+    "Before stage 2, within stage 1: an earlier run with an L1 hole loss (1,200 steps over two sessions) stalled at the NS "
     "fill — its correction shrank to ~0.002 and the body's gradients vanished — and was discarded; with "
     "MSE the same net gained +0.15 dB on strokes in a 600-step probe. A fine-tune of these weights on the photo "
     "pack with crack-network holes (`--data pack+default --holes with-cracks`, learning rate 3e-4, fp32, 2 threads, "
@@ -82,7 +93,7 @@ HISTORY = {
     "per-sample`: half the holes thin-only, each sample's hole weighed alike; learning rate 3e-4, bfloat16, 2 threads, "
     "AMD EPYC with AVX-512; 2026-12-02) stayed flat on the same crops — thin 28.38 / 28.54 / 28.54 dB after 1,000 / "
     "2,000 / 3,000 steps (25 min) against 28.54, strokes 24.94 / 24.99 / 25.01 against 25.03 — and was stopped too: "
-    "the net, not how its loss weighs thin holes, limits the thin gain.",
+    "the net, not how its loss weighs thin holes, limits the thin gain — which led to the widened stage 2.",
     "scratch": "Trained in two legs that resume one run: 10 min (600 steps) with positive weight 3 and every drawn "
     "pixel as target, then resumed to the 35-min budget with positive weight 1.5 and only the visibly "
     "changed pixels as target.",
@@ -96,20 +107,33 @@ RECORDED = {
         "resumes": "0",
         "val": "thin 33.618 thin_ns 30.695 stroke 23.070 stroke_ns 21.006",
     },
+    "inpaint-w48": {
+        "steps": "7821",
+        "minutes": "90.0",
+        "it_s": "1.45",
+        "resumes": "0",
+        "val": "thin 28.709 thin_ns 27.259 stroke 25.188 stroke_ns 23.735",
+        "hardware": "Intel Xeon with AMX / AVX-512 BF16 (2 cores)",
+    },
     "scratch": {
         "steps": "10578",
         "minutes": "35.0",
         "it_s": "7.05",
         "resumes": "1",
         "val": "precision 0.674 recall 0.783 f1 0.724",
+        "hardware": "AMD EPYC",
     },
 }
 HELDOUT_PROTOCOL = """`heldout_photos_*` (benchmarks/inpaint_heldout.py): the
 photo pack's held-out photos at full size (≤ 1280 px), thin / stroke masks and one crack network each, ten seeds,
-through the engine, learned fill minus NS in dB (± its standard error over the photo × seed pairs). """
+through the engine, learned fill minus NS in dB (± its standard error over the photo × seed pairs); `*_minus_32ch_*`:
+this net minus the 32-channel stage-1 net on the same holes. Contact sheet (benchmarks/inpaint_sheet.py; truth |
+hole | NS | 32 ch | 48 ch, seed 0, the 256 px window with the most hole pixels): models/cards/inpaint-heldout-sheet.jpg.
+"""
 VALID = {
-    "inpaint": "PSNR over the hole's RGB values on held-out crops of training-source photos (never benchmark "
-    "images) with the benchmark's thin/stroke mask generator; `*_ns` is the NS fill on the same crops.",
+    "inpaint": "PSNR over the hole's RGB values on held-out crops (never benchmark images; with `--data "
+    "pack+default` fixed crops of the photo pack's held-out photos) with the benchmark's thin/stroke mask generator; "
+    "`*_ns` is the NS fill on the same crops.",
     "scratch": "precision / recall / F1 (1 px tolerance) on held-out crops with 3 thin scratches each.",
 }
 
@@ -168,16 +192,19 @@ def stage_facts(runs: Path, stage: str) -> dict[str, str]:
 def write_card(model_id: str, runs: Path, models: Path) -> Path:
     entry = export.manifest_entry_of(models, model_id)
     stage = STAGE[model_id]
+    kind = KIND[stage]
     facts = stage_facts(runs, stage)
     recipe = RECIPES[stage]
-    cmd = " ".join(
-        ["python -m llmvis_studio.training.train_inpaint"] + recipe_command(stage, Path("runs"), Path("models"))
+    stages = ("inpaint", "inpaint-w48") if kind == "inpaint" else (stage,)  # the fill's stages, in order
+    cmd = "\n".join(
+        " ".join(["python -m llmvis_studio.training.train_inpaint"] + recipe_command(st, Path("runs"), Path("models")))
+        for st in stages
     )
     rows = training_images_table()
     pkgs = wallpaper_packages()
     metrics = "\n".join(f"| {k} | {json.dumps(v, ensure_ascii=False)} |" for k, v in entry.get("metrics", {}).items())
     ios = ", ".join(f"`{t['name']}`" for t in entry["inputs"])
-    role = role_text(entry, stage)
+    role = role_text(entry, kind)
     text = f"""# {entry["name"]} — `{model_id}`
 
 Task `{entry["task"]}`, stride {entry["stride"]}. File `models/{entry["file"]}` (sha256 `{entry["sha256"]}`), one
@@ -186,21 +213,21 @@ dynamic height/width (pad to a multiple of the stride). Parameters: {entry["para
 {entry["licence"]}. {role}
 
 ## Architecture
-{ARCH[stage]}
+{ARCH[kind]}
 
-{POST_STEPS + chr(10) if stage == "inpaint" else ""}## Training
-- Data: {DATA[stage]}
+{POST_STEPS + chr(10) if kind == "inpaint" else ""}## Training
+- Data: {DATA[kind]}
 - Optimiser: Adam (β 0.9/0.99), learning rate {recipe[recipe.index("--lr") + 1]} with a cosine decay to 2 % over the
   wall-clock budget, 100 warm-up steps, batch {recipe[recipe.index("--batch") + 1]}, gradient-norm clip 1,
   bfloat16 autocast.
 - Budget: {recipe[recipe.index("--minutes") + 1]} minutes wall clock on {recipe[recipe.index("--threads") + 1]} CPU
   threads; this run: {facts.get("steps", "?")} steps in {facts.get("minutes", "?")} min (mean {facts.get("it_s", "?")}
-  it/s), resumed {facts.get("resumes", "0")} time(s). {HISTORY[stage]}
-- Hardware: {_cpu()}, Python {platform.python_version()}, torch (CPU).
-- Validation: {VALID[stage]} End of training: {facts.get("val", "?")}.
+  it/s), resumed {facts.get("resumes", "0")} time(s). {HISTORY[kind]}
+- Hardware: {RECORDED.get(stage, {}).get("hardware") or _cpu()}, Python {platform.python_version()}, torch (CPU).
+- Validation: {VALID[kind]} End of training: {facts.get("val", "?")}.
 
 ## Reproduce from scratch
-`make models-inpaint` (after `apt-get install -y {" ".join(data.APT_PACKAGES)}`), i.e. for this model:
+`make models-inpaint` (after `apt-get install -y {" ".join(data.APT_PACKAGES)}`), i.e. for this model, in order:
 
 ```
 {cmd}
@@ -218,13 +245,13 @@ bit-identical model. Rerunning continues from runs/{stage}/last.pt unless `--fre
 
 Protocol (benchmarks/inpaint_quality.py): Set5 + Set14 (never trained or tuned on), seeded masks — `thin` = 6
 scratches 1–3 px, `stroke` = 4 brush strokes 9–21 px; every method through the engine, 8-bit output; PSNR over the
-RGB values of the hole pixels, SSIM averaged over the hole pixels. {HELDOUT_PROTOCOL if stage == "inpaint" else ""}Detector: 4 light or 4 dark thin scratches per
+RGB values of the hole pixels, SSIM averaged over the hole pixels. {HELDOUT_PROTOCOL if kind == "inpaint" else ""}Detector: 4 light or 4 dark thin scratches per
 image (opacity 0.5–1), default threshold, 1 px tolerance, pooled over all pixels.
 
 ## Training images
 Debian packages: {pkgs} (photographic wallpapers only). Each image is decoded, its longest side capped at
 {data.MAX_SIDE} px, and kept in memory; sha256 is of the source file, or of the raw pixel array for in-package arrays.
-No image is redistributed with the model.
+No image is redistributed with the model.{" " + PACK_DATA if kind == "inpaint" else ""}
 
 {IMAGES_TABLE_HEAD}{rows}
 """
