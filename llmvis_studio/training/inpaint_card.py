@@ -82,7 +82,8 @@ HISTORY = {
     "channels kept, new ones fresh, new-to-old weights zero) and trained on the photo pack plus the table's images "
     "(507 photos) with seed 20 on an Intel Xeon with AMX (auto precision: fp32 1333, bf16 519 ms/step; 2026-12-02). "
     "On the pack's held-out crops it dipped while the learning rate was high (step 1,000: thin 28.07, strokes 24.54) "
-    "and ended above the 32-channel weights (thin 28.54 → 28.71, strokes 25.03 → 25.19 dB; NS 27.26 / 23.74). "
+    "and ended above the 32-channel weights (thin 28.54 → 28.71, strokes 25.03 → 25.19 dB; NS 27.26 / 23.74); its "
+    "one resume only exported the finished run into models/. "
     "Before stage 2, within stage 1: an earlier run with an L1 hole loss (1,200 steps over two sessions) stalled at the NS "
     "fill — its correction shrank to ~0.002 and the body's gradients vanished — and was discarded; with "
     "MSE the same net gained +0.15 dB on strokes in a 600-step probe. A fine-tune of these weights on the photo "
@@ -110,8 +111,8 @@ RECORDED = {
     "inpaint-w48": {
         "steps": "7821",
         "minutes": "90.0",
-        "it_s": "1.45",
-        "resumes": "0",
+        "it_s": "1.46",
+        "resumes": "1",
         "val": "thin 28.709 thin_ns 27.259 stroke 25.188 stroke_ns 23.735",
         "hardware": "Intel Xeon with AMX / AVX-512 BF16 (2 cores)",
     },
