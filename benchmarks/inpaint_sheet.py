@@ -52,7 +52,7 @@ def sheet_row(img: np.ndarray, mask: np.ndarray, outputs: dict[str, np.ndarray],
 
 def main() -> int:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--out", required=True, help="PNG to write")
+    ap.add_argument("--out", required=True, help="image to write (.jpg or .png)")
     ap.add_argument("--model", action="append", default=[], help="label=path.onnx (repeatable)")
     ap.add_argument("--threads", type=int, default=2)
     a = ap.parse_args()

@@ -110,8 +110,7 @@ EXPORT = {
 
 
 def command(stage: str, runs: Path, models: Path) -> list[str]:
-    recipe = [a.replace("{runs}", str(runs)) for a in RECIPES[stage]]
-    return stage_command(recipe, runs / stage, models / EXPORT[stage])
+    return stage_command(RECIPES[stage], runs / stage, models / EXPORT[stage])
 
 
 def main(argv: list[str] | None = None) -> int:

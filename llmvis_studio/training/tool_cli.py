@@ -68,9 +68,10 @@ def words(command_line: str) -> list[str]:
 
 def stage_command(recipe: list[str], out: Path, model_file: Path) -> list[str]:
     """A recipe stage as the training command's arguments: resume in `out`, export `model_file` and upsert its
-    entry into the manifest next to it."""
+    entry into the manifest next to it. `{runs}` in the recipe (another stage's run to start from) is the folder
+    that holds `out`."""
     return [
-        *recipe,
+        *(a.replace("{runs}", str(out.parent)) for a in recipe),
         "--out",
         str(out),
         "--resume",

@@ -449,8 +449,7 @@ EXPORT = {"inpaint": f"{INPAINT_ID}.onnx", "inpaint-w48": f"{INPAINT_ID}.onnx", 
 
 
 def recipe_command(stage: str, runs: Path, models: Path) -> list[str]:
-    recipe = [a.replace("{runs}", str(runs)) for a in RECIPES[stage]]
-    return stage_command(recipe, runs / stage, models / EXPORT[stage])
+    return stage_command(RECIPES[stage], runs / stage, models / EXPORT[stage])
 
 
 def parser() -> argparse.ArgumentParser:

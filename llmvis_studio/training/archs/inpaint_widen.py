@@ -40,13 +40,16 @@ def inpaint_channels(state: dict[str, torch.Tensor]) -> int:
     return int(state["full.0.weight"].shape[0])
 
 
+def _group_size(group: int | str, channels: int) -> int:
+    return _FIXED[group] if isinstance(group, str) else group * channels
+
+
 def _old_positions(groups: tuple, old_c: int, new_c: int) -> torch.Tensor:
     """Where each of the narrow layer's channels sits in the wide layer (each group's old channels come first)."""
     positions, start = [], 0
     for group in groups:
-        n_old = _FIXED[group] if isinstance(group, str) else group * old_c
-        positions.extend(range(start, start + n_old))
-        start += _FIXED[group] if isinstance(group, str) else group * new_c
+        positions.extend(range(start, start + _group_size(group, old_c)))
+        start += _group_size(group, new_c)
     return torch.tensor(positions)
 
 
