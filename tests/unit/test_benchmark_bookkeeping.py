@@ -53,6 +53,29 @@ def test_a_second_model_is_also_compared_with_the_first_on_the_same_holes(bench)
     assert "old_minus_new_db" not in out
 
 
+def test_the_manifest_keeps_the_shipped_models_gains_over_ns_and_over_the_file_it_replaced(bench):
+    _, heldout = bench
+    by = {"ns": [20.0, 20.0], "previous": [21.0, 22.0], "learned": [21.5, 22.5]}
+    holes = {k: heldout.gain_summary(by, {"previous": None, "learned": None}) for k in heldout.KINDS}
+    gains = heldout.manifest_gains(holes, ["previous", "learned"], seeds=2)
+    assert gains["heldout_photos_stroke_minus_previous_db"] == pytest.approx(0.5)
+    assert gains["heldout_photos_thin_minus_ns_db"] == pytest.approx(2.0)
+    assert gains["heldout_photos_crack_minus_ns_se_db"] == pytest.approx(0.5)  # paired gains 1.5 and 2.5
+    assert gains["heldout_photos_hole_psnr"]["thin"] == {"learned": 22.0, "ns": 20.0}
+    alone = heldout.manifest_gains(holes, ["learned"], seeds=2)
+    assert not any("previous" in k for k in alone) and gains["heldout_photos_seeds"] == 2
+
+
+def test_the_manifest_is_updated_only_from_its_own_file(bench, tmp_path):
+    _, heldout = bench
+    other = tmp_path / "other.onnx"
+    other.write_bytes(b"not the shipped model")
+    assert heldout.shipped_is_learned([])  # no --model: the manifest's file is what ran
+    assert not heldout.shipped_is_learned([f"learned={other}"])
+    assert not heldout.shipped_is_learned([f"new={ROOT / 'models' / 'inpaint-gated-ns.onnx'}"])  # not labelled
+    assert heldout.shipped_is_learned([f"old={other}", f"learned={ROOT / 'models' / 'inpaint-gated-ns.onnx'}"])
+
+
 def test_the_sheet_window_is_where_the_hole_pixels_are(bench):
     sys.path.insert(0, str(ROOT / "benchmarks"))
     import inpaint_sheet
