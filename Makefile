@@ -82,10 +82,10 @@ package-cpu:
 clean:
 	rm -rf $(VENV) build dist .pytest_cache
 
-# The learned inpainting model (two stages) + scratch/dust detector (~3 h 15 min on 2 CPU threads; resumable from runs/), then the
+# The learned inpainting model (three stages) + scratch/dust detector (~4 h 40 min on 2 CPU threads; resumable from runs/), then the
 # benchmark (Set5/Set14, reporting only) writes the metrics into the manifest, and the model cards.
 models-inpaint: $(VENV)/.test-installed
-	$(BIN)/python -m llmvis_studio.training.train_inpaint recipes inpaint inpaint-w48 scratch
+	$(BIN)/python -m llmvis_studio.training.train_inpaint recipes inpaint inpaint-w48 inpaint-w48b scratch
 	$(BIN)/python -m llmvis_studio.training.inpaint_defaults --write
 	$(BIN)/python benchmarks/inpaint_quality.py --update-manifest
 	$(BIN)/python -m llmvis_studio.training.inpaint_card

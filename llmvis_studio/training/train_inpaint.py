@@ -8,10 +8,9 @@ ONNX with a manifest entry and a model card.
     python -m llmvis_studio.training.train_inpaint recipes inpaint scratch     # what `make models-inpaint` runs
 
 Training samples come from the offline photo set of data.py, or with `--data pack+default` the shared photo pack too
-(data_mix.py; never benchmark images): random crops with synthetic
-holes (masks.hole_mask) and their OpenCV Navier–Stokes fill, or synthetic defects (masks.add_defects). A producer
-thread keeps a ring buffer of samples filled (OpenCV releases the GIL); each batch draws from it with a random
-flip/90° rotation, so the costly NS fill is reused a few times.
+(data_mix.py; never benchmark images): random crops with synthetic holes (masks.hole_mask) and their OpenCV
+Navier–Stokes fill, or synthetic defects (masks.add_defects). A producer thread keeps a ring buffer of samples filled
+(OpenCV releases the GIL); each batch draws from it with a random flip/90° rotation, so the NS fill is reused.
 
 Inpainting loss: L1 or (recipe) MSE inside the hole + an edge term (L1 of image gradients around the hole) + a light hinge
 adversarial term from a spectral-norm PatchGAN that starts at --adv-start of the budget. Detector loss: BCE with a
@@ -441,11 +440,14 @@ RECIPES: dict[str, list[str]] = {
     "inpaint-w48": words(
         "inpaint --minutes 90 --threads 2 --batch 12 --patch 128 --lr 3e-4 --channels 48 --pixel-loss mse --adv-start 0.85 --data pack+default --seed 20 --val-every 500 --ckpt-minutes 5 --init {runs}/inpaint/last.pt"
     ),
+    "inpaint-w48b": words(  # stage 2's weights, 85 more minutes from a lower learning rate
+        "inpaint --minutes 85 --threads 2 --batch 12 --patch 128 --lr 1.5e-4 --channels 48 --pixel-loss mse --adv-start 0.85 --data pack+default --seed 21 --val-every 500 --ckpt-minutes 5 --init {runs}/inpaint-w48/last.pt"
+    ),
     "scratch": words(
         "scratch --minutes 35 --threads 2 --batch 12 --patch 128 --lr 2e-3 --channels 16 --pos-weight 1.5"
     ),
 }
-EXPORT = {"inpaint": f"{INPAINT_ID}.onnx", "inpaint-w48": f"{INPAINT_ID}.onnx", "scratch": f"{SCRATCH_ID}.onnx"}
+EXPORT = {stage: f"{SCRATCH_ID if stage == 'scratch' else INPAINT_ID}.onnx" for stage in RECIPES}
 
 
 def recipe_command(stage: str, runs: Path, models: Path) -> list[str]:
