@@ -143,8 +143,8 @@ HELDOUT_PROTOCOL = """`heldout_photos_*` (benchmarks/inpaint_heldout.py): the
 photo pack's held-out photos at full size (≤ 1280 px), thin / stroke masks and one crack network each, ten seeds,
 through the engine, learned fill minus NS in dB (± its standard error over the photo × seed pairs);
 `*_minus_previous_*`: this net minus the file it replaced (stage 2's export, sha256 fc63cbd2…) on the same holes. Contact
-sheet (benchmarks/inpaint_sheet.py; truth | hole | NS | stage 2 | stage 3, seed 0, the 256 px window with the most
-hole pixels): models/cards/inpaint-heldout-sheet.jpg.
+sheet (benchmarks/inpaint_sheet.py; truth | hole | NS | 32 ch | 48 ch stage 2, seed 0, the 256 px window with the
+most hole pixels; not yet redrawn for stage 3): models/cards/inpaint-heldout-sheet.jpg.
 """
 VALID = {
     "inpaint": "PSNR over the hole's RGB values on held-out crops (never benchmark images; with `--data "
