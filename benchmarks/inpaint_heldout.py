@@ -158,10 +158,9 @@ def shipped_is_learned(specs: list[str]) -> bool:
 def manifest_gains(holes: dict, labels: list[str], seeds: int) -> dict:
     """The manifest's heldout_photos_* metrics: the shipped model's (`learned`) gain over NS, and over the run's first
     model when that is another file (`--model previous=old.onnx --model learned=models/…`) as *_minus_previous_*."""
+    bases = ["ns"] if labels[0] == "learned" else ["ns", labels[0]]  # gain_summary pairs later models with the first
     gains: dict = {}
-    for base in ["ns"] + (
-        [labels[0]] if labels[0] != "learned" else []
-    ):  # gain_summary pairs later ones with the first
+    for base in bases:
         gains |= {f"heldout_photos_{k}_minus_{base}_db": holes[k][f"learned_minus_{base}_db"] for k in KINDS}
         gains |= {f"heldout_photos_{k}_minus_{base}_se_db": holes[k][f"learned_minus_{base}_se_db"] for k in KINDS}
     gains["heldout_photos_hole_psnr"] = {k: {m: holes[k][m] for m in ("learned", "ns")} for k in KINDS}
